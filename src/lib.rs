@@ -1,2 +1,8 @@
 //! dlms-logger: a DLMS/COSEM (IEC 62056) data logger, client engine and meter simulator.
+//!
+//! Layers (see docs/architecture.md): `dlms` (protocol, sans-IO) → `transport` (bytes over
+//! TCP) → `engine` (drives a session over a transport) ; `sim` serves `dlms`'s server side.
 pub mod dlms;
+pub mod engine;
+pub mod sim;
+pub mod transport;

@@ -1,1 +1,81 @@
-fn main() {}
+//! The `dlms-logger` command: the only place that knows every layer.
+
+mod cli;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Terminal data logger for DLMS/COSEM (IEC 62056) smart meters.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read attributes from a meter: OBIS[:CLASS[:ATTR]]...
+    Read {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// Items as OBIS[:CLASS[:ATTR]] (class defaults: 3 for registers, 8 clock, 7 profiles, 1 otherwise; attribute 2).
+        #[arg(required = true, value_name = "OBIS[:CLASS[:ATTR]]")]
+        items: Vec<String>,
+        /// One JSON object per item and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a meter's object list; optionally save it as a preset.
+    Objects {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// Save the list as a preset TOML file (e.g. presets/mymeter.toml).
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// One JSON object per object and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve simulated meters (the built-in simulator).
+    Simulate(cli::simulate::SimulateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DLMS_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command; `Ok(false)` means it ran but not everything succeeded.
+async fn run(cli: Cli) -> Result<bool> {
+    match cli.command {
+        None => cli::demo::run().await.map(|_| true),
+        Some(Command::Read { conn, items, json }) => cli::read::run(&conn, &items, json).await,
+        Some(Command::Objects { conn, save, json }) => {
+            cli::objects::run(&conn, save.as_deref(), json).await.map(|_| true)
+        }
+        Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
+    }
+}

@@ -1,8 +1,16 @@
 //! The DLMS/COSEM protocol, sans-IO: bytes in, bytes and events out, time passed in.
 //!
 //! Nothing in this module does IO, reads the clock or uses tokio.
+pub mod acse;
 pub mod axdr;
+pub mod client;
 pub mod data;
 pub mod datetime;
+pub mod hdlc;
+pub mod link;
 pub mod obis;
+pub mod obis_names;
+pub mod server;
 pub mod unit;
+pub mod wrapper;
+pub mod xdlms;

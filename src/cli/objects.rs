@@ -1,0 +1,184 @@
+//! `dlms-logger objects`: read a meter's object list, print it, save it as a preset.
+
+use super::connection::ConnectionArgs;
+use anyhow::{Context, Result};
+use dlms_logger::dlms::client::{with_scaler_units, AttributeRef, ObjectListEntry, Reading};
+use dlms_logger::dlms::obis_names::obis_name;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// A preset: the objects of a meter, ready to build requests from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    /// Where the list came from.
+    pub source: String,
+    /// The objects, in the meter's order.
+    #[serde(rename = "object")]
+    pub objects: Vec<PresetObject>,
+}
+
+/// One object of a preset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PresetObject {
+    /// Logical name, dotted.
+    pub obis: String,
+    /// Interface class.
+    pub class: u16,
+    /// Class version.
+    pub version: u8,
+    /// Human name (well-known OBIS codes), else the class name.
+    pub name: String,
+    /// Unit of registers, when the meter told it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Scaler of registers, when the meter told it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaler: Option<i8>,
+}
+
+/// Name of an interface class.
+pub fn class_name(class: u16) -> &'static str {
+    match class {
+        1 => "Data",
+        3 => "Register",
+        4 => "Extended register",
+        5 => "Demand register",
+        6 => "Register activation",
+        7 => "Profile generic",
+        8 => "Clock",
+        9 => "Script table",
+        11 => "Special days table",
+        12 => "Association SN",
+        15 => "Association LN",
+        17 => "SAP assignment",
+        18 => "Image transfer",
+        19 => "IEC local port setup",
+        20 => "Activity calendar",
+        21 => "Register monitor",
+        22 => "Single action schedule",
+        23 => "IEC HDLC setup",
+        40 => "Push setup",
+        41 => "TCP-UDP setup",
+        42 => "IPv4 setup",
+        64 => "Security setup",
+        70 => "Disconnect control",
+        71 => "Limiter",
+        _ => "Object",
+    }
+}
+
+/// Reads the list (progress on stderr) and the registers' scaler_unit.
+pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset> {
+    let mut session = conn.open().await?;
+    if progress {
+        let mut total = 0usize;
+        session.on_progress(move |n| {
+            total += n;
+            eprint!("\rreading object list… {:>6} bytes", total);
+        });
+    }
+    let list = session.object_list().await?;
+    if progress {
+        eprintln!("\rread {} objects{:>20}", list.len(), "");
+    }
+    let value_items: Vec<AttributeRef> = list
+        .iter()
+        .filter(|o| matches!(o.class_id, 3..=5))
+        .map(|o| AttributeRef::new(o.class_id, o.obis, 2))
+        .collect();
+    // Only the scaler_unit attributes are needed here, not the values.
+    let su_items: Vec<AttributeRef> = with_scaler_units(&value_items)
+        .into_iter()
+        .filter(|a| !value_items.contains(a))
+        .collect();
+    let su_results = if su_items.is_empty() {
+        Vec::new()
+    } else {
+        session.read(&su_items).await?
+    };
+    if let Err(e) = session.close().await {
+        tracing::debug!("release: {e}");
+    }
+    let scaler_of = |o: &ObjectListEntry| {
+        let attr = if o.class_id == 5 { 4 } else { 3 };
+        su_items
+            .iter()
+            .position(|a| a.obis == o.obis && a.attribute == attr)
+            .and_then(|i| su_results.get(i))
+            .and_then(|r| r.as_ref().ok())
+            .and_then(dlms_logger::dlms::unit::ScalerUnit::from_data)
+    };
+    let objects = list
+        .iter()
+        .map(|o| {
+            let su = scaler_of(o);
+            let reading = su.map(|s| Reading {
+                data: dlms_logger::dlms::data::Data::Null,
+                scaler_unit: Some(s),
+            });
+            PresetObject {
+                obis: o.obis.to_string(),
+                class: o.class_id,
+                version: o.version,
+                name: obis_name(&o.obis).unwrap_or_else(|| class_name(o.class_id).to_string()),
+                unit: reading.as_ref().and_then(|r| r.unit()).map(str::to_string),
+                scaler: su.map(|s| s.scaler),
+            }
+        })
+        .collect();
+    Ok(Preset {
+        source: format!("meter at {}", conn.target()),
+        objects,
+    })
+}
+
+/// Writes a file atomically: temp file in the same folder, fsync, rename.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Runs `objects`.
+pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> Result<()> {
+    let preset = read_preset(conn, true).await?;
+    for o in &preset.objects {
+        if as_json {
+            println!(
+                "{}",
+                serde_json::json!({"obis": o.obis, "class": o.class, "version": o.version, "name": o.name, "unit": o.unit})
+            );
+        } else {
+            println!(
+                "{:<16} {:>3} v{} {}{}",
+                o.obis,
+                o.class,
+                o.version,
+                o.name,
+                o.unit.as_deref().map(|u| format!(" [{u}]")).unwrap_or_default()
+            );
+        }
+    }
+    if let Some(path) = save {
+        let text = format!(
+            "# dlms-logger preset: the objects of the {}.\n# Build requests from it in the Queue view or with the config.\n{}",
+            preset.source,
+            toml::to_string_pretty(&preset)?
+        );
+        write_atomic(path, &text)?;
+        eprintln!("saved {} objects to {}", preset.objects.len(), path.display());
+    }
+    Ok(())
+}

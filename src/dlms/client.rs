@@ -1,0 +1,1030 @@
+//! The client session: turns "associate", "read these attributes" and "release" into APDUs
+//! and the meter's answers back into values, sans-IO.
+//!
+//! The driver (the engine) sends what [`ClientSession`] and [`ReadOp`] hand it and feeds back
+//! every response APDU; nothing here does IO or knows about the link below.
+
+use super::acse::{
+    Aare, Aarq, ApplicationContext, AssociationResult, Conformance, InitiateRequest,
+    InitiateResponse, Mechanism, Rlrq,
+};
+use super::axdr::Reader;
+use super::data::Data;
+use super::obis::Obis;
+use super::unit::ScalerUnit;
+use super::xdlms::{
+    Apdu, ApduError, AttributeDescriptor, ConfirmedServiceError, DataAccessResult,
+    ExceptionResponse, GetDataResult, GetRequest, GetResponse, ReadRequest, ReadResponse,
+    ReadResult, SelectiveAccess, VariableAccess,
+};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// How attributes are addressed: logical names (OBIS) or short names (16-bit base names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Referencing {
+    /// Logical-name referencing (GET/SET/ACTION).
+    #[default]
+    Ln,
+    /// Short-name referencing (Read/Write).
+    Sn,
+}
+
+/// The authentication the client asks for.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Authentication {
+    /// Lowest level: no authentication.
+    #[default]
+    None,
+    /// Low level security: a password in the AARQ.
+    Low(Vec<u8>),
+}
+
+impl std::fmt::Debug for Authentication {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authentication::None => f.write_str("None"),
+            Authentication::Low(_) => f.write_str("Low(********)"),
+        }
+    }
+}
+
+/// What the client proposes when it associates.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// LN or SN referencing.
+    pub referencing: Referencing,
+    /// Authentication mechanism and secret.
+    pub authentication: Authentication,
+    /// Proposed conformance block.
+    pub conformance: Conformance,
+    /// Largest APDU we accept.
+    pub max_receive_pdu: u16,
+    /// Invoke-Id-And-Priority byte used for requests (0xC1: high priority, confirmed, id 1).
+    pub invoke_id: u8,
+}
+
+impl ClientSettings {
+    /// Defaults for a referencing: the conformance a logger needs and a 64 KiB PDU.
+    pub fn new(referencing: Referencing) -> Self {
+        let conformance = match referencing {
+            Referencing::Ln => {
+                Conformance::GET
+                    | Conformance::SET
+                    | Conformance::ACTION
+                    | Conformance::SELECTIVE_ACCESS
+                    | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+                    | Conformance::MULTIPLE_REFERENCES
+                    | Conformance::ATTRIBUTE0_GET
+                    | Conformance::EVENT_NOTIFICATION
+                    | Conformance::DATA_NOTIFICATION
+            }
+            Referencing::Sn => {
+                Conformance::READ
+                    | Conformance::WRITE
+                    | Conformance::UNCONFIRMED_WRITE
+                    | Conformance::MULTIPLE_REFERENCES
+                    | Conformance::PARAMETERIZED_ACCESS
+                    | Conformance::INFORMATION_REPORT
+                    | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+            }
+        };
+        ClientSettings {
+            referencing,
+            authentication: Authentication::None,
+            conformance,
+            max_receive_pdu: 0xFFFF,
+            invoke_id: 0xC1,
+        }
+    }
+}
+
+/// What the meter granted in its AARE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Association {
+    /// Negotiated conformance.
+    pub conformance: Conformance,
+    /// Largest APDU the meter accepts.
+    pub max_pdu: u16,
+    /// VAA name (0x0007 for LN, 0xFA00 for SN).
+    pub vaa_name: u16,
+    /// The meter's system title, when it sent one.
+    pub server_system_title: Option<Vec<u8>>,
+}
+
+/// Why an association or a request failed as a whole.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// The meter refused the association.
+    #[error("the meter rejected the association ({result}): {diagnostic}")]
+    Rejected {
+        /// "rejected permanently" or "rejected transiently".
+        result: &'static str,
+        /// The meter's diagnostic, in words.
+        diagnostic: String,
+    },
+    /// The meter refused the xDLMS InitiateRequest.
+    #[error("the meter refused the xDLMS initiate request: {0}")]
+    Initiate(ConfirmedServiceError),
+    /// The meter answered with an exception.
+    #[error("{0}")]
+    Exception(ExceptionResponse),
+    /// The meter answered something that does not fit the request.
+    #[error("unexpected answer from the meter: expected {expected}, got {got}")]
+    Unexpected {
+        /// What we waited for.
+        expected: &'static str,
+        /// What came.
+        got: String,
+    },
+    /// A response APDU could not be decoded.
+    #[error("cannot decode the meter's answer: {0}")]
+    Decode(#[from] ApduError),
+    /// A request was made before the association.
+    #[error("not associated with the meter")]
+    NotAssociated,
+}
+
+/// Why one attribute could not be read (the other items of the request are unaffected).
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum ReadError {
+    /// The meter refused this attribute.
+    #[error("the meter answered {0}")]
+    Access(DataAccessResult),
+    /// The meter rejected the request that carried this attribute.
+    #[error("{0}")]
+    Exception(String),
+    /// The value the meter sent cannot be decoded.
+    #[error("cannot decode the value: {0}")]
+    Decode(String),
+    /// SN referencing: the object is not in the meter's object list.
+    #[error("the object {0} is not in the meter's short-name object list")]
+    UnknownShortName(Obis),
+    /// The block transfer went wrong.
+    #[error("block transfer failed: {0}")]
+    Block(String),
+}
+
+/// One attribute to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeRef {
+    /// Interface class.
+    pub class_id: u16,
+    /// Logical name.
+    pub obis: Obis,
+    /// Attribute index.
+    pub attribute: i8,
+    /// Selective access (profile buffers).
+    pub access: Option<SelectiveAccess>,
+}
+
+impl AttributeRef {
+    /// An attribute without selective access.
+    pub fn new(class_id: u16, obis: Obis, attribute: i8) -> Self {
+        AttributeRef {
+            class_id,
+            obis,
+            attribute,
+            access: None,
+        }
+    }
+
+    fn descriptor(&self) -> AttributeDescriptor {
+        AttributeDescriptor {
+            class_id: self.class_id,
+            instance: self.obis,
+            attribute: self.attribute,
+        }
+    }
+}
+
+/// One entry of a meter's object list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectListEntry {
+    /// Interface class.
+    pub class_id: u16,
+    /// Class version.
+    pub version: u8,
+    /// Logical name.
+    pub obis: Obis,
+    /// SN base name (SN referencing only).
+    pub short_name: Option<u16>,
+}
+
+/// Parses attribute 2 of the association object (LN class 15 or SN class 12).
+pub fn parse_object_list(data: &Data) -> Result<Vec<ObjectListEntry>, ReadError> {
+    let bad = |why: &str| ReadError::Decode(format!("object list: {why}"));
+    let Data::Array(items) = data else {
+        return Err(bad("not an array"));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let Data::Structure(f) = item else {
+                return Err(bad(&format!("element {i} is not a structure")));
+            };
+            // SN: {base_name long, class long-unsigned, version unsigned, LN};
+            // LN: {class long-unsigned, version unsigned, LN, access_rights}.
+            let (short_name, rest) = match f.first() {
+                Some(Data::Long(sn)) => (Some(*sn as u16), &f[1..]),
+                _ => (None, &f[..]),
+            };
+            let class_id = match rest.first() {
+                Some(Data::LongUnsigned(c)) => *c,
+                _ => return Err(bad(&format!("element {i} has no class id"))),
+            };
+            let version = match rest.get(1) {
+                Some(Data::Unsigned(v)) => *v,
+                _ => return Err(bad(&format!("element {i} has no version"))),
+            };
+            let obis = rest
+                .get(2)
+                .and_then(Data::as_obis)
+                .ok_or_else(|| bad(&format!("element {i} has no logical name")))?;
+            Ok(ObjectListEntry {
+                class_id,
+                version,
+                obis,
+                short_name,
+            })
+        })
+        .collect()
+}
+
+/// Variable name of attribute `attr` of an SN object at `base`.
+pub fn sn_attribute_name(base: u16, attr: i8) -> u16 {
+    base.wrapping_add(((attr.max(1) as u16) - 1) * 8)
+}
+
+/// A client association with one meter.
+#[derive(Debug)]
+pub struct ClientSession {
+    settings: ClientSettings,
+    association: Option<Association>,
+    short_names: HashMap<Obis, u16>,
+}
+
+impl ClientSession {
+    /// A session that has not associated yet.
+    pub fn new(settings: ClientSettings) -> Self {
+        ClientSession {
+            settings,
+            association: None,
+            short_names: HashMap::new(),
+        }
+    }
+
+    /// The settings this session proposes.
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// What the meter granted, once associated.
+    pub fn association(&self) -> Option<&Association> {
+        self.association.as_ref()
+    }
+
+    /// The AARQ that opens the association.
+    pub fn aarq(&self) -> Vec<u8> {
+        let s = &self.settings;
+        let context = match s.referencing {
+            Referencing::Ln => ApplicationContext::LogicalNames,
+            Referencing::Sn => ApplicationContext::ShortNames,
+        };
+        let (mechanism, value) = match &s.authentication {
+            Authentication::None => (Mechanism::None, None),
+            Authentication::Low(pw) => (Mechanism::Low, Some(pw.clone())),
+        };
+        let initiate = InitiateRequest {
+            dedicated_key: None,
+            response_allowed: true,
+            proposed_quality_of_service: None,
+            proposed_dlms_version: 6,
+            proposed_conformance: s.conformance,
+            client_max_receive_pdu_size: s.max_receive_pdu,
+        };
+        Aarq {
+            context,
+            calling_ap_title: None,
+            mechanism,
+            calling_authentication_value: value,
+            user_information: Some(initiate.encode()),
+        }
+        .encode()
+    }
+
+    /// Handles the AARE; on success the session is associated.
+    pub fn handle_aare(&mut self, apdu: &[u8]) -> Result<&Association, SessionError> {
+        let aare = match Apdu::decode(apdu)? {
+            Apdu::Aare(a) => a,
+            Apdu::ExceptionResponse(e) => return Err(SessionError::Exception(e)),
+            other => {
+                return Err(SessionError::Unexpected {
+                    expected: "AARE",
+                    got: other.name().to_string(),
+                })
+            }
+        };
+        let assoc = self.accept_aare(&aare)?;
+        Ok(self.association.insert(assoc))
+    }
+
+    fn accept_aare(&self, aare: &Aare) -> Result<Association, SessionError> {
+        let user = aare.user_information.as_deref();
+        if aare.result != AssociationResult::Accepted {
+            // A refused InitiateRequest says more than the ACSE diagnostic.
+            if let Some(Ok(Apdu::ConfirmedServiceError(e))) = user.map(Apdu::decode) {
+                return Err(SessionError::Initiate(e));
+            }
+            return Err(SessionError::Rejected {
+                result: match aare.result {
+                    AssociationResult::RejectedTransient => "rejected transiently",
+                    _ => "rejected permanently",
+                },
+                diagnostic: aare.diagnostic.describe(),
+            });
+        }
+        let Some(user) = user else {
+            return Err(SessionError::Unexpected {
+                expected: "an InitiateResponse in the AARE",
+                got: "an AARE without user-information".into(),
+            });
+        };
+        let ir = match Apdu::decode(user)? {
+            Apdu::InitiateResponse(ir) => ir,
+            Apdu::ConfirmedServiceError(e) => return Err(SessionError::Initiate(e)),
+            other => {
+                return Err(SessionError::Unexpected {
+                    expected: "an InitiateResponse in the AARE",
+                    got: other.name().to_string(),
+                })
+            }
+        };
+        let InitiateResponse {
+            negotiated_conformance,
+            server_max_receive_pdu_size,
+            vaa_name,
+            ..
+        } = ir;
+        Ok(Association {
+            conformance: negotiated_conformance,
+            max_pdu: server_max_receive_pdu_size,
+            vaa_name,
+            server_system_title: aare.responding_ap_title.clone(),
+        })
+    }
+
+    /// The RLRQ that releases the association.
+    pub fn rlrq(&self) -> Vec<u8> {
+        Rlrq {
+            reason: Some(0),
+            user_information: None,
+        }
+        .encode()
+    }
+
+    /// Handles the RLRE; the session is no longer associated afterwards.
+    pub fn handle_rlre(&mut self, apdu: &[u8]) -> Result<(), SessionError> {
+        self.association = None;
+        match Apdu::decode(apdu)? {
+            Apdu::Rlre(_) => Ok(()),
+            other => Err(SessionError::Unexpected {
+                expected: "RLRE",
+                got: other.name().to_string(),
+            }),
+        }
+    }
+
+    /// Forgets the association (the link dropped).
+    pub fn reset(&mut self) {
+        self.association = None;
+    }
+
+    /// SN referencing: learns the base names from the object list.
+    pub fn set_short_names(&mut self, objects: &[ObjectListEntry]) {
+        self.short_names = objects
+            .iter()
+            .filter_map(|o| o.short_name.map(|sn| (o.obis, sn)))
+            .collect();
+    }
+
+    /// True when SN base names are known (or not needed).
+    pub fn has_short_names(&self) -> bool {
+        self.settings.referencing == Referencing::Ln || !self.short_names.is_empty()
+    }
+
+    /// The attribute that holds the object list of the current association.
+    pub fn object_list_attribute(&self) -> AttributeRef {
+        match self.settings.referencing {
+            Referencing::Ln => AttributeRef::new(15, Obis::new(0, 0, 40, 0, 0, 255), 2),
+            Referencing::Sn => AttributeRef::new(12, Obis::new(0, 0, 40, 0, 0, 255), 2),
+        }
+    }
+
+    /// Starts reading attributes; drive the returned operation to completion.
+    pub fn read(&self, items: &[AttributeRef]) -> Result<ReadOp, SessionError> {
+        let assoc = self.association.as_ref().ok_or(SessionError::NotAssociated)?;
+        let multi = assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES);
+        let mut results: Vec<Option<Result<Data, ReadError>>> = vec![None; items.len()];
+        let mut chunks = Vec::new();
+        match self.settings.referencing {
+            Referencing::Ln => {
+                let idx: Vec<usize> = (0..items.len()).collect();
+                let per = if multi { max_list_items(assoc.max_pdu) } else { 1 };
+                for c in idx.chunks(per) {
+                    chunks.push(Chunk::Ln(c.to_vec()));
+                }
+            }
+            Referencing::Sn => {
+                let mut named = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    // The association object is always at 0xFA00.
+                    let base = if it.class_id == 12 && it.obis == Obis::new(0, 0, 40, 0, 0, 255) {
+                        Some(0xFA00)
+                    } else {
+                        self.short_names.get(&it.obis).copied()
+                    };
+                    match base {
+                        Some(b) => named.push((i, sn_attribute_name(b, it.attribute))),
+                        None => results[i] = Some(Err(ReadError::UnknownShortName(it.obis))),
+                    }
+                }
+                let per = if multi { max_list_items(assoc.max_pdu) } else { 1 };
+                for c in named.chunks(per) {
+                    chunks.push(Chunk::Sn(c.to_vec()));
+                }
+            }
+        }
+        chunks.reverse();
+        Ok(ReadOp {
+            invoke_id: self.settings.invoke_id,
+            items: items.to_vec(),
+            results,
+            pending: chunks,
+            current: None,
+        })
+    }
+}
+
+/// How many attribute descriptors fit one with-list request.
+fn max_list_items(max_pdu: u16) -> usize {
+    // Each descriptor takes 10 bytes plus the access flag; keep a margin for the header.
+    (((max_pdu as usize).saturating_sub(16)) / 12).clamp(1, 32)
+}
+
+#[derive(Debug, Clone)]
+enum Chunk {
+    /// Item indices read by one GET (normal or with-list).
+    Ln(Vec<usize>),
+    /// (item index, variable name) read by one ReadRequest.
+    Sn(Vec<(usize, u16)>),
+}
+
+#[derive(Debug)]
+struct InFlight {
+    chunk: Chunk,
+    /// Raw data of a block transfer so far, and the last block number received.
+    blocks: Vec<u8>,
+    last_block: u32,
+}
+
+/// What the driver must do next.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Send this APDU and feed back the answer.
+    Send(Vec<u8>),
+    /// Every item has a result.
+    Done,
+}
+
+/// A read of several attributes in progress (normal, with-list, block transfer, SN Read).
+#[derive(Debug)]
+pub struct ReadOp {
+    invoke_id: u8,
+    items: Vec<AttributeRef>,
+    results: Vec<Option<Result<Data, ReadError>>>,
+    pending: Vec<Chunk>,
+    current: Option<InFlight>,
+}
+
+impl ReadOp {
+    /// The first request (or `Done` when nothing is left to ask).
+    pub fn start(&mut self) -> Step {
+        self.next_chunk()
+    }
+
+    fn next_chunk(&mut self) -> Step {
+        let Some(chunk) = self.pending.pop() else {
+            self.current = None;
+            return Step::Done;
+        };
+        let apdu = match &chunk {
+            Chunk::Ln(idx) if idx.len() == 1 => {
+                let it = &self.items[idx[0]];
+                GetRequest::Normal {
+                    invoke_id: self.invoke_id,
+                    attribute: it.descriptor(),
+                    access: it.access.clone(),
+                }
+                .encode()
+            }
+            Chunk::Ln(idx) => GetRequest::WithList {
+                invoke_id: self.invoke_id,
+                attributes: idx
+                    .iter()
+                    .map(|&i| (self.items[i].descriptor(), self.items[i].access.clone()))
+                    .collect(),
+            }
+            .encode(),
+            Chunk::Sn(named) => ReadRequest(
+                named
+                    .iter()
+                    .map(|&(i, name)| match &self.items[i].access {
+                        Some(a) => VariableAccess::Parameterized {
+                            name,
+                            selector: a.selector,
+                            parameters: a.parameters.clone(),
+                        },
+                        None => VariableAccess::Name(name),
+                    })
+                    .collect(),
+            )
+            .encode(),
+        };
+        self.current = Some(InFlight {
+            chunk,
+            blocks: Vec::new(),
+            last_block: 0,
+        });
+        Step::Send(apdu)
+    }
+
+    /// Feeds the answer to the last request sent; returns what to do next.
+    ///
+    /// Item-level failures land in [`ReadOp::results`]; an `Err` here means the answer did not
+    /// fit the request at all (the driver should drop the association).
+    pub fn handle(&mut self, apdu: &[u8]) -> Result<Step, SessionError> {
+        let Some(cur) = self.current.as_mut() else {
+            return Err(SessionError::Unexpected {
+                expected: "no answer (nothing was asked)",
+                got: Apdu::decode(apdu).map(|a| a.name().to_string()).unwrap_or_default(),
+            });
+        };
+        let decoded = Apdu::decode(apdu);
+        let indices = chunk_indices(&cur.chunk);
+        let decoded = match decoded {
+            Ok(a) => a,
+            Err(e) => {
+                // A response we cannot parse fails the items it answered, not the session.
+                self.fail(&indices, ReadError::Decode(e.to_string()));
+                return Ok(self.next_chunk());
+            }
+        };
+        match decoded {
+            Apdu::ExceptionResponse(e) => {
+                self.fail(&indices, ReadError::Exception(e.to_string()));
+                Ok(self.next_chunk())
+            }
+            Apdu::ConfirmedServiceError(e) => {
+                self.fail(&indices, ReadError::Exception(e.to_string()));
+                Ok(self.next_chunk())
+            }
+            Apdu::GetResponse(r) => self.on_get_response(r),
+            Apdu::ReadResponse(r) => self.on_read_response(r),
+            other => Err(SessionError::Unexpected {
+                expected: "GET or Read response",
+                got: other.name().to_string(),
+            }),
+        }
+    }
+
+    fn on_get_response(&mut self, r: GetResponse) -> Result<Step, SessionError> {
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(Step::Done);
+        };
+        let Chunk::Ln(idx) = cur.chunk.clone() else {
+            return Err(SessionError::Unexpected {
+                expected: "Read response (SN)",
+                got: "GET response".into(),
+            });
+        };
+        let rid = match &r {
+            GetResponse::Normal { invoke_id, .. }
+            | GetResponse::WithDataBlock { invoke_id, .. }
+            | GetResponse::WithList { invoke_id, .. } => *invoke_id,
+        };
+        if rid & 0x0F != self.invoke_id & 0x0F {
+            return Err(SessionError::Unexpected {
+                expected: "a response with our invoke-id",
+                got: format!("invoke-id {}", rid & 0x0F),
+            });
+        }
+        match r {
+            GetResponse::Normal { result, .. } if idx.len() == 1 => {
+                self.set(idx[0], get_result(result));
+                Ok(self.next_chunk())
+            }
+            GetResponse::WithList { results, .. } if results.len() == idx.len() => {
+                for (i, res) in idx.iter().zip(results) {
+                    self.set(*i, get_result(res));
+                }
+                Ok(self.next_chunk())
+            }
+            GetResponse::WithDataBlock {
+                last_block,
+                block_number,
+                result,
+                ..
+            } => {
+                if block_number != cur.last_block.wrapping_add(1) {
+                    let msg = format!(
+                        "expected block {}, the meter sent block {block_number}",
+                        cur.last_block.wrapping_add(1)
+                    );
+                    self.fail(&idx, ReadError::Block(msg));
+                    return Ok(self.next_chunk());
+                }
+                match result {
+                    Err(dar) => {
+                        self.fail(&idx, ReadError::Access(dar));
+                        Ok(self.next_chunk())
+                    }
+                    Ok(raw) => {
+                        cur.blocks.extend_from_slice(&raw);
+                        cur.last_block = block_number;
+                        if !last_block {
+                            return Ok(Step::Send(
+                                GetRequest::Next {
+                                    invoke_id: self.invoke_id,
+                                    block_number,
+                                }
+                                .encode(),
+                            ));
+                        }
+                        let raw = std::mem::take(&mut cur.blocks);
+                        self.finish_blocks(&idx, &raw, false);
+                        Ok(self.next_chunk())
+                    }
+                }
+            }
+            other => Err(SessionError::Unexpected {
+                expected: "a GET response for the items asked",
+                got: format!("{other:?}").chars().take(80).collect(),
+            }),
+        }
+    }
+
+    fn on_read_response(&mut self, r: ReadResponse) -> Result<Step, SessionError> {
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(Step::Done);
+        };
+        let Chunk::Sn(named) = cur.chunk.clone() else {
+            return Err(SessionError::Unexpected {
+                expected: "GET response (LN)",
+                got: "Read response".into(),
+            });
+        };
+        let idx: Vec<usize> = named.iter().map(|(i, _)| *i).collect();
+        // A data block answers the whole request, whatever the number of items.
+        if let [ReadResult::DataBlock {
+            last_block,
+            block_number,
+            raw,
+        }] = r.0.as_slice()
+        {
+            if *block_number as u32 != cur.last_block.wrapping_add(1) {
+                let msg = format!(
+                    "expected block {}, the meter sent block {block_number}",
+                    cur.last_block.wrapping_add(1)
+                );
+                self.fail(&idx, ReadError::Block(msg));
+                return Ok(self.next_chunk());
+            }
+            cur.blocks.extend_from_slice(raw);
+            cur.last_block = *block_number as u32;
+            if !*last_block {
+                return Ok(Step::Send(
+                    ReadRequest(vec![VariableAccess::BlockNumber(*block_number)]).encode(),
+                ));
+            }
+            let raw = std::mem::take(&mut cur.blocks);
+            self.finish_blocks(&idx, &raw, true);
+            return Ok(self.next_chunk());
+        }
+        if r.0.len() != idx.len() {
+            return Err(SessionError::Unexpected {
+                expected: "one Read result per item",
+                got: format!("{} results for {} items", r.0.len(), idx.len()),
+            });
+        }
+        for (i, res) in idx.iter().zip(r.0) {
+            let v = match res {
+                ReadResult::Data(d) => Ok(d),
+                ReadResult::Error(e) => Err(ReadError::Access(e)),
+                ReadResult::DataBlock { .. } => Err(ReadError::Block(
+                    "a data block among several results".into(),
+                )),
+            };
+            self.set(*i, v);
+        }
+        Ok(self.next_chunk())
+    }
+
+    /// Decodes the joined raw data of a block transfer.
+    fn finish_blocks(&mut self, idx: &[usize], raw: &[u8], sn: bool) {
+        if idx.len() == 1 {
+            let v = Data::from_bytes(raw).map_err(|e| ReadError::Decode(e.to_string()));
+            self.set(idx[0], v);
+            return;
+        }
+        // Several items: the raw data is the list of results (count, then each result).
+        let mut r = Reader::new(raw);
+        let parsed = (|| {
+            let n = r.bounded_length("result count", 1).map_err(|e| e.to_string())?;
+            if n != idx.len() {
+                return Err(format!("{n} results for {} items", idx.len()));
+            }
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let choice = r.u8("result choice").map_err(|e| e.to_string())?;
+                out.push(match choice {
+                    0 => Ok(Data::decode(&mut r).map_err(|e| e.to_string())?),
+                    1 => Err(ReadError::Access(DataAccessResult::from_u8(
+                        r.u8("data access result").map_err(|e| e.to_string())?,
+                    ))),
+                    c => return Err(format!("unknown result choice {c} (sn: {sn})")),
+                });
+            }
+            Ok(out)
+        })();
+        match parsed {
+            Ok(list) => {
+                for (i, v) in idx.iter().zip(list) {
+                    self.set(*i, v);
+                }
+            }
+            Err(e) => self.fail(idx, ReadError::Decode(e)),
+        }
+    }
+
+    fn set(&mut self, i: usize, v: Result<Data, ReadError>) {
+        if let Some(slot) = self.results.get_mut(i) {
+            *slot = Some(v);
+        }
+    }
+
+    fn fail(&mut self, idx: &[usize], e: ReadError) {
+        for &i in idx {
+            self.set(i, Err(e.clone()));
+        }
+    }
+
+    /// The items of this read, in the order given.
+    pub fn items(&self) -> &[AttributeRef] {
+        &self.items
+    }
+
+    /// One result per item, in the order given (items never answered fail).
+    pub fn into_results(self) -> Vec<Result<Data, ReadError>> {
+        self.results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ReadError::Exception("no answer".into()))))
+            .collect()
+    }
+}
+
+fn chunk_indices(c: &Chunk) -> Vec<usize> {
+    match c {
+        Chunk::Ln(v) => v.clone(),
+        Chunk::Sn(v) => v.iter().map(|(i, _)| *i).collect(),
+    }
+}
+
+fn get_result(r: GetDataResult) -> Result<Data, ReadError> {
+    match r {
+        GetDataResult::Data(d) => Ok(d),
+        GetDataResult::Error(e) => Err(ReadError::Access(e)),
+    }
+}
+
+/// The attribute that holds the scaler_unit of a value attribute, when the class has one.
+pub fn scaler_unit_attribute(item: &AttributeRef) -> Option<AttributeRef> {
+    let attr = match (item.class_id, item.attribute) {
+        (3, 2) | (4, 2) => 3,
+        (5, 2) | (5, 3) => 4,
+        _ => return None,
+    };
+    Some(AttributeRef::new(item.class_id, item.obis, attr))
+}
+
+/// A value read from a meter, with the scaler_unit that applies to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The value as sent.
+    pub data: Data,
+    /// The register's scaler and unit, when it has one.
+    pub scaler_unit: Option<ScalerUnit>,
+}
+
+impl Reading {
+    /// The scaled number, for numeric values.
+    pub fn scaled(&self) -> Option<f64> {
+        let raw = self.data.as_f64()?;
+        Some(self.scaler_unit.map_or(raw, |su| su.apply(raw)))
+    }
+
+    /// The scaled value as text: exact decimals for integers, the data's own form otherwise.
+    pub fn value_text(&self) -> String {
+        match (self.data.as_i128(), self.scaler_unit) {
+            (Some(raw), Some(su)) if !matches!(self.data, Data::Enum(_)) => {
+                super::unit::scaled_decimal(raw, su.scaler)
+            }
+            _ => match (self.data.as_f64(), self.scaler_unit) {
+                (Some(v), Some(su)) if matches!(self.data, Data::Float32(_) | Data::Float64(_)) => {
+                    su.apply(v).to_string()
+                }
+                _ => self.data.to_string(),
+            },
+        }
+    }
+
+    /// The unit's name, when known.
+    pub fn unit(&self) -> Option<&'static str> {
+        self.scaler_unit.and_then(|s| s.unit_name())
+    }
+}
+
+/// Expands items with the scaler_unit attributes they need; returns the attributes to read.
+pub fn with_scaler_units(items: &[AttributeRef]) -> Vec<AttributeRef> {
+    let mut out: Vec<AttributeRef> = Vec::with_capacity(items.len() * 2);
+    for it in items {
+        if let Some(su) = scaler_unit_attribute(it) {
+            if !out.contains(&su) && !items.contains(&su) {
+                out.push(su);
+            }
+        }
+    }
+    out.extend(items.iter().cloned());
+    out
+}
+
+/// Pairs each requested item with its scaler_unit from the results of a
+/// [`with_scaler_units`] read. A failed scaler_unit read leaves the value unscaled.
+pub fn apply_scaler_units(
+    items: &[AttributeRef],
+    read: &[AttributeRef],
+    results: &[Result<Data, ReadError>],
+) -> Vec<Result<Reading, ReadError>> {
+    let lookup = |a: &AttributeRef| read.iter().position(|r| r == a).and_then(|i| results.get(i));
+    items
+        .iter()
+        .map(|it| {
+            let data = lookup(it)
+                .cloned()
+                .unwrap_or_else(|| Err(ReadError::Exception("not read".into())))?;
+            let scaler_unit = scaler_unit_attribute(it)
+                .and_then(|su| lookup(&su))
+                .and_then(|r| r.as_ref().ok())
+                .and_then(ScalerUnit::from_data);
+            Ok(Reading { data, scaler_unit })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dlms::data::tests::unhex;
+
+    fn associated(referencing: Referencing, conformance: Conformance, max_pdu: u16) -> ClientSession {
+        let mut s = ClientSession::new(ClientSettings::new(referencing));
+        s.association = Some(Association {
+            conformance,
+            max_pdu,
+            vaa_name: 7,
+            server_system_title: None,
+        });
+        s
+    }
+
+    fn reg(obis: &str, attr: i8) -> AttributeRef {
+        AttributeRef::new(3, obis.parse().unwrap(), attr)
+    }
+
+    #[test]
+    fn aarq_matches_gurux_shape_and_aare_is_accepted() {
+        let mut s = ClientSession::new(ClientSettings::new(Referencing::Ln));
+        let aarq = s.aarq();
+        assert_eq!(&aarq[..13], &unhex("60 1D A1 09 06 07 60 85 74 05 08 01 01")[..]);
+        // AARE from the Gurux meter (traces/wrapper_ln_none.txt).
+        let a = s
+            .handle_aare(&unhex("6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F0400001E1D04000007"))
+            .unwrap();
+        assert_eq!(a.max_pdu, 1024);
+        assert!(a.conformance.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ));
+        assert!(!a.conformance.contains(Conformance::MULTIPLE_REFERENCES));
+    }
+
+    #[test]
+    fn rejected_association_says_why() {
+        let mut s = ClientSession::new(ClientSettings::new(Referencing::Ln));
+        // A8: wrong LLS password.
+        let e = s
+            .handle_aare(&unhex("6129A109060760857405080101A203020101A305A10302010DBE10040E0800065F1F040000101400800007"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rejected permanently") && e.contains("authentication failure"), "{e}");
+        // A7: initiate error, DLMS version too low.
+        let e = s
+            .handle_aare(&unhex("611FA109060760857405080101A203020101A305A103020101BE0604040E010601"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.to_lowercase().contains("version"), "{e}");
+    }
+
+    #[test]
+    fn block_transfer_any_number_of_blocks() {
+        // GS get_test flow: three blocks joined into an array 1..5.
+        let s = associated(Referencing::Ln, Conformance::GET | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ, 1024);
+        let item = AttributeRef::new(7, "1.0.99.1.0.255".parse().unwrap(), 2);
+        let mut op = s.read(std::slice::from_ref(&item)).unwrap();
+        assert_eq!(op.start(), Step::Send(unhex("C0 01 C1 00 07 01 00 63 01 00 FF 02 00")));
+        let step = op.handle(&unhex("C4 02 C1 00 00 00 00 01 00 0C 01 05 06 00 00 00 01 06 00 00 00 02")).unwrap();
+        assert_eq!(step, Step::Send(unhex("C0 02 C1 00 00 00 01")));
+        let step = op.handle(&unhex("C4 02 C1 00 00 00 00 02 00 0A 06 00 00 00 03 06 00 00 00 04")).unwrap();
+        assert_eq!(step, Step::Send(unhex("C0 02 C1 00 00 00 02")));
+        let step = op.handle(&unhex("C4 02 C1 01 00 00 00 03 00 05 06 00 00 00 05")).unwrap();
+        assert_eq!(step, Step::Done);
+        let r = op.into_results();
+        assert_eq!(r[0], Ok(Data::Array((1..=5).map(Data::DoubleLongUnsigned).collect())));
+    }
+
+    #[test]
+    fn one_bad_item_never_fails_the_others() {
+        let s = associated(Referencing::Ln, Conformance::GET | Conformance::MULTIPLE_REFERENCES, 1024);
+        let items = [reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
+        let mut op = s.read(&items).unwrap();
+        let Step::Send(req) = op.start() else { panic!() };
+        assert_eq!(req[1], 3, "with-list");
+        assert_eq!(op.handle(&unhex("C4 03 C1 02 00 06 00BC614E 01 04")).unwrap(), Step::Done);
+        let r = op.into_results();
+        assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(12345678)));
+        assert_eq!(r[1], Err(ReadError::Access(DataAccessResult::ObjectUndefined)));
+    }
+
+    #[test]
+    fn without_multiple_references_items_go_one_by_one() {
+        let s = associated(Referencing::Ln, Conformance::GET, 1024);
+        let items = [reg("1.0.1.8.0.255", 3), reg("1.0.1.8.0.255", 2)];
+        let mut op = s.read(&items).unwrap();
+        assert!(matches!(op.start(), Step::Send(ref r) if r[1] == 1));
+        assert!(matches!(op.handle(&unhex("C4 01 C1 00 02 02 0F FD 16 1E")).unwrap(), Step::Send(_)));
+        // An exception fails only the item it answered.
+        assert_eq!(op.handle(&unhex("D8 01 01")).unwrap(), Step::Done);
+        let r = op.into_results();
+        assert!(r[0].is_ok());
+        assert!(matches!(r[1], Err(ReadError::Exception(_))));
+    }
+
+    #[test]
+    fn scaling_is_applied() {
+        let items = [reg("1.0.1.8.0.255", 2)];
+        let read = with_scaler_units(&items);
+        assert_eq!(read.len(), 2);
+        let results = vec![
+            Ok(Data::from_bytes(&unhex("02 02 0F FD 16 1E")).unwrap()),
+            Ok(Data::DoubleLongUnsigned(12345678)),
+        ];
+        let r = apply_scaler_units(&items, &read, &results);
+        let v = r[0].as_ref().unwrap();
+        assert_eq!(v.value_text(), "12345.678");
+        assert_eq!(v.unit(), Some("Wh"));
+        assert_eq!(v.scaled(), Some(12345.678));
+    }
+
+    #[test]
+    fn sn_read_uses_base_names_and_blocks() {
+        let mut s = associated(Referencing::Sn, Conformance::READ | Conformance::MULTIPLE_REFERENCES, 1024);
+        // SN object list from traces/wrapper_sn_none.txt (first two entries).
+        let list = Data::from_bytes(&unhex(
+            "0102 0204 1000A0 120008 1100 09060000010000FF 0204 100100 120003 1100 09060100010800FF",
+        ))
+        .unwrap();
+        let objects = parse_object_list(&list).unwrap();
+        assert_eq!(objects[1].short_name, Some(0x0100));
+        s.set_short_names(&objects);
+        let items = [reg("1.0.1.8.0.255", 3), reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
+        let mut op = s.read(&items).unwrap();
+        assert_eq!(op.start(), Step::Send(unhex("05 02 02 0110 02 0108")));
+        // Answered in two read data blocks.
+        let step = op.handle(&unhex("0C 01 02 00 0001 05 02 00 02 02 0F")).unwrap();
+        assert_eq!(step, Step::Send(unhex("05 01 05 0001")));
+        let step = op.handle(&unhex("0C 01 02 01 0002 09 00 16 1E 00 06 00 0F 42 40")).unwrap();
+        assert_eq!(step, Step::Done);
+        let r = op.into_results();
+        assert_eq!(r[1], Ok(Data::DoubleLongUnsigned(1_000_000)));
+        assert_eq!(r[2], Err(ReadError::UnknownShortName("1.0.2.8.0.255".parse().unwrap())));
+    }
+}

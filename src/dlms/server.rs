@@ -1,0 +1,641 @@
+//! The server side of an association, for the simulator: AARQ/AARE, GET (normal, next,
+//! with-list) and SN Read with block transfer, over any object model.
+
+use super::acse::{
+    Aare, Aarq, ApplicationContext, AssociationResult, Conformance, Diagnostic, InitiateRequest,
+    InitiateResponse, Mechanism, Rlre,
+};
+use super::axdr::write_length;
+use super::client::{Authentication, ObjectListEntry, Referencing};
+use super::data::Data;
+use super::xdlms::{
+    encode_get_response_normal_raw, Apdu, AttributeDescriptor, ConfirmedServiceError,
+    DataAccessResult, ExceptionResponse, GetRequest, GetResponse, ReadRequest, ReadResult,
+    ReadResponse, SelectiveAccess, VariableAccess,
+};
+
+/// The objects a server serves; implemented by the simulator.
+pub trait CosemServer {
+    /// Every object, with SN base names when SN referencing is used.
+    fn objects(&self) -> Vec<ObjectListEntry>;
+    /// Reads one attribute.
+    fn get(
+        &mut self,
+        attribute: &AttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult>;
+}
+
+/// How the server answers associations.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// LN or SN.
+    pub referencing: Referencing,
+    /// What the server supports (intersected with the client's proposal).
+    pub conformance: Conformance,
+    /// Largest APDU the server accepts and sends.
+    pub max_pdu: u16,
+    /// Authentication required from clients.
+    pub authentication: Authentication,
+}
+
+impl ServerSettings {
+    /// A typical meter: block transfer, with-list and selective access, PDU 1024.
+    pub fn new(referencing: Referencing) -> Self {
+        let conformance = match referencing {
+            Referencing::Ln => {
+                Conformance::GET
+                    | Conformance::SELECTIVE_ACCESS
+                    | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+                    | Conformance::MULTIPLE_REFERENCES
+            }
+            Referencing::Sn => {
+                Conformance::READ
+                    | Conformance::MULTIPLE_REFERENCES
+                    | Conformance::PARAMETERIZED_ACCESS
+                    | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+            }
+        };
+        ServerSettings {
+            referencing,
+            conformance,
+            max_pdu: 1024,
+            authentication: Authentication::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Granted {
+    conformance: Conformance,
+    /// Largest APDU we may send (the client's max receive, capped by ours).
+    send_limit: usize,
+}
+
+#[derive(Debug)]
+struct LongRead {
+    raw: Vec<u8>,
+    offset: usize,
+    block: u32,
+    sn: bool,
+}
+
+/// One association on the server side.
+#[derive(Debug)]
+pub struct ServerSession {
+    settings: ServerSettings,
+    granted: Option<Granted>,
+    long_read: Option<LongRead>,
+}
+
+const ASSOCIATION_SN: u16 = 0xFA00;
+
+impl ServerSession {
+    /// A session waiting for an AARQ.
+    pub fn new(settings: ServerSettings) -> Self {
+        ServerSession {
+            settings,
+            granted: None,
+            long_read: None,
+        }
+    }
+
+    /// True while a client is associated.
+    pub fn is_associated(&self) -> bool {
+        self.granted.is_some()
+    }
+
+    /// Forgets the association (the link closed).
+    pub fn reset(&mut self) {
+        self.granted = None;
+        self.long_read = None;
+    }
+
+    /// Handles one request APDU; returns the response APDU, if the request has one.
+    pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
+        let apdu = match Apdu::decode(request) {
+            Ok(a) => a,
+            Err(_) => return Some(exception(2, 2)),
+        };
+        match apdu {
+            Apdu::Aarq(aarq) => Some(self.associate(&aarq)),
+            Apdu::Rlrq(_) => {
+                self.reset();
+                Some(
+                    Rlre {
+                        reason: Some(0),
+                        user_information: None,
+                    }
+                    .encode(),
+                )
+            }
+            _ if self.granted.is_none() => Some(exception(1, 1)),
+            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
+                Some(self.get(g, model))
+            }
+            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => {
+                Some(self.read(r, model))
+            }
+            _ => Some(exception(2, 2)),
+        }
+    }
+
+    fn associate(&mut self, aarq: &Aarq) -> Vec<u8> {
+        self.reset();
+        let s = &self.settings;
+        let want = match s.referencing {
+            Referencing::Ln => ApplicationContext::LogicalNames,
+            Referencing::Sn => ApplicationContext::ShortNames,
+        };
+        let reject = |diag: u8, user: Option<Vec<u8>>| {
+            Aare {
+                context: aarq.context,
+                result: AssociationResult::RejectedPermanent,
+                diagnostic: Diagnostic::User(diag),
+                responding_ap_title: None,
+                mechanism: None,
+                responding_authentication_value: None,
+                user_information: user,
+            }
+            .encode()
+        };
+        if aarq.context != want {
+            return reject(2, None);
+        }
+        match (&s.authentication, aarq.mechanism) {
+            (Authentication::None, Mechanism::None | Mechanism::Low) => {}
+            (Authentication::Low(pw), Mechanism::Low) => {
+                if aarq.calling_authentication_value.as_deref() != Some(pw.as_slice()) {
+                    return reject(13, None);
+                }
+            }
+            (Authentication::Low(_), Mechanism::None) => return reject(12, None),
+            _ => return reject(11, None),
+        }
+        let Some(Ok(init)) = aarq.user_information.as_deref().map(InitiateRequest::decode) else {
+            return reject(1, None);
+        };
+        let initiate_error = |value: u8| {
+            Some(
+                Apdu::ConfirmedServiceError(ConfirmedServiceError {
+                    service: 1,
+                    error_class: 6,
+                    value,
+                })
+                .encode(),
+            )
+        };
+        if init.proposed_dlms_version < 6 {
+            return reject(1, initiate_error(1));
+        }
+        if init.client_max_receive_pdu_size != 0 && init.client_max_receive_pdu_size < 12 {
+            return reject(1, initiate_error(3));
+        }
+        let conformance = s.conformance.intersection(init.proposed_conformance);
+        // 0 means "no limit" in the standard.
+        let client_max = match init.client_max_receive_pdu_size {
+            0 => u16::MAX,
+            n => n,
+        };
+        self.granted = Some(Granted {
+            conformance,
+            send_limit: client_max.min(s.max_pdu) as usize,
+        });
+        Aare {
+            context: aarq.context,
+            result: AssociationResult::Accepted,
+            diagnostic: Diagnostic::User(0),
+            responding_ap_title: None,
+            mechanism: None,
+            responding_authentication_value: None,
+            user_information: Some(
+                InitiateResponse {
+                    negotiated_quality_of_service: None,
+                    negotiated_dlms_version: 6,
+                    negotiated_conformance: conformance,
+                    server_max_receive_pdu_size: s.max_pdu,
+                    vaa_name: match s.referencing {
+                        Referencing::Ln => 0x0007,
+                        Referencing::Sn => ASSOCIATION_SN,
+                    },
+                }
+                .encode(),
+            ),
+        }
+        .encode()
+    }
+
+    fn granted(&self) -> Granted {
+        self.granted.unwrap_or(Granted {
+            conformance: Conformance::default(),
+            send_limit: 64,
+        })
+    }
+
+    fn get(&mut self, req: GetRequest, model: &mut dyn CosemServer) -> Vec<u8> {
+        let g = self.granted();
+        match req {
+            GetRequest::Normal {
+                invoke_id,
+                attribute,
+                access,
+            } => {
+                self.long_read = None;
+                match model.get(&attribute, access.as_ref()) {
+                    Ok(d) => {
+                        let bytes = d.to_bytes();
+                        let normal = encode_get_response_normal_raw(invoke_id, &bytes);
+                        if normal.len() <= g.send_limit {
+                            normal
+                        } else {
+                            self.start_blocks(invoke_id, bytes, false)
+                        }
+                    }
+                    Err(e) => GetResponse::Normal {
+                        invoke_id,
+                        result: super::xdlms::GetDataResult::Error(e),
+                    }
+                    .encode(),
+                }
+            }
+            GetRequest::WithList {
+                invoke_id,
+                attributes,
+            } => {
+                self.long_read = None;
+                let raw = self.results_list(
+                    attributes.iter().map(|(a, s)| model.get(a, s.as_ref())).collect(),
+                );
+                let mut whole = vec![0xC4, 0x03, invoke_id];
+                whole.extend_from_slice(&raw);
+                if whole.len() <= g.send_limit {
+                    whole
+                } else {
+                    self.start_blocks(invoke_id, raw, false)
+                }
+            }
+            GetRequest::Next {
+                invoke_id,
+                block_number,
+            } => self.next_block(invoke_id, block_number),
+        }
+    }
+
+    /// `count {00 Data | 01 DAR}`, the body of with-list answers.
+    fn results_list(&self, results: Vec<Result<Data, DataAccessResult>>) -> Vec<u8> {
+        let mut raw = Vec::new();
+        write_length(&mut raw, results.len());
+        for r in results {
+            match r {
+                Ok(d) => {
+                    raw.push(0);
+                    d.encode(&mut raw);
+                }
+                Err(e) => raw.extend_from_slice(&[1, e.to_u8()]),
+            }
+        }
+        raw
+    }
+
+    fn block_size(&self) -> usize {
+        // Room for the block header (tag, type, invoke id, last, number, choice, length).
+        self.granted().send_limit.saturating_sub(16).max(16)
+    }
+
+    fn start_blocks(&mut self, invoke_id: u8, raw: Vec<u8>, sn: bool) -> Vec<u8> {
+        if !self
+            .granted()
+            .conformance
+            .contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
+        {
+            // The answer does not fit and the client cannot take blocks.
+            return if sn {
+                ReadResponse(vec![ReadResult::Error(DataAccessResult::OtherReason)]).encode()
+            } else {
+                GetResponse::Normal {
+                    invoke_id,
+                    result: super::xdlms::GetDataResult::Error(DataAccessResult::OtherReason),
+                }
+                .encode()
+            };
+        }
+        self.long_read = Some(LongRead {
+            raw,
+            offset: 0,
+            block: 0,
+            sn,
+        });
+        self.emit_block(invoke_id)
+    }
+
+    fn emit_block(&mut self, invoke_id: u8) -> Vec<u8> {
+        let size = self.block_size();
+        let Some(lr) = self.long_read.as_mut() else {
+            return exception(1, 1);
+        };
+        let end = (lr.offset + size).min(lr.raw.len());
+        let chunk = lr.raw[lr.offset..end].to_vec();
+        lr.offset = end;
+        lr.block += 1;
+        let last = end >= lr.raw.len();
+        let (block, sn) = (lr.block, lr.sn);
+        if last {
+            self.long_read = None;
+        }
+        if sn {
+            ReadResponse(vec![ReadResult::DataBlock {
+                last_block: last,
+                block_number: block as u16,
+                raw: chunk,
+            }])
+            .encode()
+        } else {
+            GetResponse::WithDataBlock {
+                invoke_id,
+                last_block: last,
+                block_number: block,
+                result: Ok(chunk),
+            }
+            .encode()
+        }
+    }
+
+    fn next_block(&mut self, invoke_id: u8, block_number: u32) -> Vec<u8> {
+        let refuse = |e: DataAccessResult| {
+            GetResponse::WithDataBlock {
+                invoke_id,
+                last_block: true,
+                block_number,
+                result: Err(e),
+            }
+            .encode()
+        };
+        match &self.long_read {
+            None => refuse(DataAccessResult::NoLongGetInProgress),
+            Some(lr) if lr.block != block_number || lr.sn => {
+                self.long_read = None;
+                refuse(DataAccessResult::DataBlockNumberInvalid)
+            }
+            Some(_) => self.emit_block(invoke_id),
+        }
+    }
+
+    /// Resolves an SN variable name to (class, logical name, attribute).
+    fn resolve(&self, objects: &[ObjectListEntry], name: u16) -> Option<AttributeDescriptor> {
+        let o = objects
+            .iter()
+            .filter(|o| o.short_name.is_some_and(|b| b <= name))
+            .max_by_key(|o| o.short_name)?;
+        let offset = name - o.short_name?;
+        if offset % 8 != 0 || offset / 8 > 30 {
+            return None;
+        }
+        Some(AttributeDescriptor {
+            class_id: o.class_id,
+            instance: o.obis,
+            attribute: (offset / 8 + 1) as i8,
+        })
+    }
+
+    fn read(&mut self, req: ReadRequest, model: &mut dyn CosemServer) -> Vec<u8> {
+        if let [VariableAccess::BlockNumber(n)] = req.0.as_slice() {
+            return match &self.long_read {
+                Some(lr) if lr.sn && lr.block == *n as u32 => self.emit_block(0),
+                _ => {
+                    self.long_read = None;
+                    ReadResponse(vec![ReadResult::Error(DataAccessResult::DataBlockNumberInvalid)])
+                        .encode()
+                }
+            };
+        }
+        self.long_read = None;
+        let objects = model.objects();
+        let results: Vec<Result<Data, DataAccessResult>> = req
+            .0
+            .iter()
+            .map(|v| {
+                let (name, access) = match v {
+                    VariableAccess::Name(n) => (*n, None),
+                    VariableAccess::Parameterized {
+                        name,
+                        selector,
+                        parameters,
+                    } => (
+                        *name,
+                        Some(SelectiveAccess {
+                            selector: *selector,
+                            parameters: parameters.clone(),
+                        }),
+                    ),
+                    VariableAccess::BlockNumber(_) => return Err(DataAccessResult::OtherReason),
+                };
+                let attr = self
+                    .resolve(&objects, name)
+                    .ok_or(DataAccessResult::ObjectUndefined)?;
+                model.get(&attr, access.as_ref())
+            })
+            .collect();
+        let limit = self.granted().send_limit;
+        if let [single] = results.as_slice() {
+            let raw = match single {
+                Ok(d) => d.to_bytes(),
+                Err(e) => return ReadResponse(vec![ReadResult::Error(*e)]).encode(),
+            };
+            let mut whole = vec![0x0C, 0x01, 0x00];
+            whole.extend_from_slice(&raw);
+            return if whole.len() <= limit {
+                whole
+            } else {
+                self.start_blocks(0, raw, true)
+            };
+        }
+        let raw = self.results_list(results);
+        let mut whole = vec![0x0C];
+        whole.extend_from_slice(&raw);
+        if whole.len() <= limit {
+            whole
+        } else {
+            self.start_blocks(0, raw, true)
+        }
+    }
+}
+
+fn exception(state: u8, service: u8) -> Vec<u8> {
+    Apdu::ExceptionResponse(ExceptionResponse {
+        state_error: state,
+        service_error: service,
+        invocation_counter: None,
+    })
+    .encode()
+}
+
+/// The object_list attribute of an Association LN (class 15) for these objects: every
+/// attribute read-only, no methods listed.
+pub fn object_list_ln(objects: &[ObjectListEntry], attribute_count: impl Fn(u16) -> u8) -> Data {
+    Data::Array(
+        objects
+            .iter()
+            .map(|o| {
+                let attrs = (1..=attribute_count(o.class_id) as i8)
+                    .map(|a| {
+                        Data::Structure(vec![Data::Integer(a), Data::Enum(1), Data::Null])
+                    })
+                    .collect();
+                Data::Structure(vec![
+                    Data::LongUnsigned(o.class_id),
+                    Data::Unsigned(o.version),
+                    Data::OctetString(o.obis.0.to_vec()),
+                    Data::Structure(vec![Data::Array(attrs), Data::Array(vec![])]),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The object_list attribute of an Association SN (class 12) for these objects.
+pub fn object_list_sn(objects: &[ObjectListEntry]) -> Data {
+    Data::Array(
+        objects
+            .iter()
+            .map(|o| {
+                Data::Structure(vec![
+                    Data::Long(o.short_name.unwrap_or(0) as i16),
+                    Data::LongUnsigned(o.class_id),
+                    Data::Unsigned(o.version),
+                    Data::OctetString(o.obis.0.to_vec()),
+                ])
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dlms::client::{AttributeRef, ClientSession, ClientSettings, ReadError, Step};
+    use crate::dlms::obis::Obis;
+
+    /// A model with one register and one large array, for exercising blocks.
+    struct Model {
+        objects: Vec<ObjectListEntry>,
+    }
+
+    impl CosemServer for Model {
+        fn objects(&self) -> Vec<ObjectListEntry> {
+            self.objects.clone()
+        }
+        fn get(
+            &mut self,
+            a: &AttributeDescriptor,
+            _: Option<&SelectiveAccess>,
+        ) -> Result<Data, DataAccessResult> {
+            match (a.instance.to_string().as_str(), a.attribute) {
+                ("1.0.1.8.0.255", 2) => Ok(Data::DoubleLongUnsigned(42)),
+                ("1.0.1.8.0.255", 3) => Ok(Data::Structure(vec![Data::Integer(-1), Data::Enum(30)])),
+                ("1.0.99.1.0.255", 2) => Ok(Data::Array(
+                    (0..3000).map(Data::DoubleLongUnsigned).collect(),
+                )),
+                (_, 2) if a.class_id == 12 => Ok(object_list_sn(&self.objects)),
+                _ => Err(DataAccessResult::ObjectUndefined),
+            }
+        }
+    }
+
+    fn model() -> Model {
+        let e = |c, o: &str, sn| ObjectListEntry {
+            class_id: c,
+            version: 0,
+            obis: o.parse().unwrap(),
+            short_name: Some(sn),
+        };
+        Model {
+            objects: vec![
+                e(3, "1.0.1.8.0.255", 0x100),
+                e(7, "1.0.99.1.0.255", 0x200),
+                e(12, "0.0.40.0.0.255", 0xFA00),
+            ],
+        }
+    }
+
+    /// Drives a client read against a server session in memory.
+    fn run(client: &ClientSession, server: &mut ServerSession, m: &mut Model, items: &[AttributeRef]) -> Vec<Result<Data, ReadError>> {
+        let mut op = client.read(items).unwrap();
+        let mut step = op.start();
+        let mut rounds = 0;
+        while let Step::Send(req) = step {
+            let resp = server.handle(&req, m).expect("an answer");
+            step = op.handle(&resp).unwrap();
+            rounds += 1;
+            assert!(rounds < 1000);
+        }
+        op.into_results()
+    }
+
+    fn pair(r: Referencing) -> (ClientSession, ServerSession) {
+        let mut c = ClientSession::new(ClientSettings::new(r));
+        let mut s = ServerSession::new(ServerSettings::new(r));
+        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        c.handle_aare(&aare).unwrap();
+        (c, s)
+    }
+
+    #[test]
+    fn ln_round_trip_with_list_and_blocks() {
+        let (c, mut s) = pair(Referencing::Ln);
+        let mut m = model();
+        let r1 = Obis::new(1, 0, 1, 8, 0, 255);
+        let items = [
+            AttributeRef::new(3, r1, 2),
+            AttributeRef::new(3, r1, 3),
+            AttributeRef::new(3, Obis::new(1, 0, 9, 9, 9, 255), 2),
+            AttributeRef::new(7, Obis::new(1, 0, 99, 1, 0, 255), 2),
+        ];
+        let r = run(&c, &mut s, &mut m, &items);
+        assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
+        assert!(r[1].is_ok());
+        assert_eq!(r[2], Err(ReadError::Access(DataAccessResult::ObjectUndefined)));
+        let Ok(Data::Array(rows)) = &r[3] else { panic!("{:?}", r[3]) };
+        assert_eq!(rows.len(), 3000);
+    }
+
+    #[test]
+    fn sn_round_trip_with_blocks() {
+        let (mut c, mut s) = pair(Referencing::Sn);
+        let mut m = model();
+        let list = run(&c, &mut s, &mut m, &[c.object_list_attribute()]);
+        let objects = crate::dlms::client::parse_object_list(list[0].as_ref().unwrap()).unwrap();
+        c.set_short_names(&objects);
+        let items = [
+            AttributeRef::new(3, Obis::new(1, 0, 1, 8, 0, 255), 2),
+            AttributeRef::new(7, Obis::new(1, 0, 99, 1, 0, 255), 2),
+        ];
+        let r = run(&c, &mut s, &mut m, &items);
+        assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
+        let Ok(Data::Array(rows)) = &r[1] else { panic!("{:?}", r[1]) };
+        assert_eq!(rows.len(), 3000);
+    }
+
+    #[test]
+    fn low_password_is_checked() {
+        let mut settings = ServerSettings::new(Referencing::Ln);
+        settings.authentication = Authentication::Low(b"secret".to_vec());
+        let mut s = ServerSession::new(settings);
+        let mut cs = ClientSettings::new(Referencing::Ln);
+        cs.authentication = Authentication::Low(b"wrong".to_vec());
+        let mut c = ClientSession::new(cs.clone());
+        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        let e = c.handle_aare(&aare).unwrap_err().to_string();
+        assert!(e.contains("authentication failure"), "{e}");
+        cs.authentication = Authentication::Low(b"secret".to_vec());
+        let mut c = ClientSession::new(cs);
+        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        assert!(c.handle_aare(&aare).is_ok());
+    }
+
+    #[test]
+    fn requests_before_association_get_an_exception() {
+        let mut s = ServerSession::new(ServerSettings::new(Referencing::Ln));
+        let r = s.handle(&[0xC0, 0x01, 0xC1, 0, 3, 1, 0, 1, 8, 0, 255, 2, 0], &mut model()).unwrap();
+        assert_eq!(r[0], 0xD8);
+    }
+}

@@ -1,0 +1,336 @@
+//! Drives a `dlms` client session over a byte stream: open the link, associate, read items,
+//! release; with timeouts and a trace of every frame.
+
+use crate::dlms::client::{
+    apply_scaler_units, parse_object_list, with_scaler_units, AttributeRef, ClientSession,
+    ClientSettings, ObjectListEntry, ReadError, Reading, Referencing, SessionError, Step,
+};
+use crate::dlms::data::Data;
+use crate::dlms::hdlc::{AddressSize, HdlcAddress, HdlcClient, HdlcParameters};
+use crate::dlms::link::{ClientLink, LinkError, LinkEvent};
+use crate::dlms::wrapper::WrapperClient;
+use crate::transport::Stream;
+use std::time::{Duration, Instant, SystemTime};
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The framing used on the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    /// IEC 62056-47 WRAPPER (TCP/UDP).
+    #[default]
+    Wrapper,
+    /// IEC 62056-46 HDLC.
+    Hdlc,
+}
+
+/// How to address a meter on its link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterAddress {
+    /// HDLC or WRAPPER.
+    pub interface: Interface,
+    /// Client SAP (16 = public client).
+    pub client: u16,
+    /// Physical device address (HDLC lower address).
+    pub physical: u16,
+    /// Logical device (HDLC upper address, WRAPPER destination wPort).
+    pub logical: u16,
+    /// HDLC server address size in bytes: 1, 2 or 4.
+    pub address_size: u8,
+}
+
+impl Default for MeterAddress {
+    fn default() -> Self {
+        MeterAddress {
+            interface: Interface::Wrapper,
+            client: 16,
+            physical: 1,
+            logical: 1,
+            address_size: 1,
+        }
+    }
+}
+
+/// Direction of a traced frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Client to meter.
+    Tx,
+    /// Meter to client.
+    Rx,
+}
+
+/// One frame as it crossed the link.
+#[derive(Debug, Clone)]
+pub struct TraceEntry {
+    /// When it was sent or received.
+    pub at: SystemTime,
+    /// Which way.
+    pub direction: Direction,
+    /// The bytes on the wire.
+    pub bytes: Vec<u8>,
+}
+
+/// Why talking to a meter failed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// Reading or writing the stream failed.
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The peer closed the stream.
+    #[error("the meter closed the connection while we waited for {0}")]
+    Closed(&'static str),
+    /// No answer in time.
+    #[error("no answer from the meter within {ms} ms while waiting for {waiting_for} (check the interface, addresses and port)")]
+    Timeout {
+        /// What we waited for.
+        waiting_for: &'static str,
+        /// The timeout.
+        ms: u128,
+    },
+    /// The link layer failed (bad frame, wrong address, FRMR, DM).
+    #[error("{0}")]
+    Link(#[from] LinkError),
+    /// The association or a request failed.
+    #[error("{0}")]
+    Session(#[from] SessionError),
+    /// The addressing settings are not valid.
+    #[error("invalid address settings: {0}")]
+    Address(String),
+}
+
+/// Builds the client end of the link for an address.
+pub fn client_link(addr: &MeterAddress) -> Result<ClientLink, EngineError> {
+    Ok(match addr.interface {
+        Interface::Wrapper => ClientLink::Wrapper(WrapperClient::new(addr.client, addr.logical)),
+        Interface::Hdlc => {
+            let size = AddressSize::try_from(addr.address_size)
+                .map_err(|e| EngineError::Address(e.to_string()))?;
+            let client = u8::try_from(addr.client)
+                .ok()
+                .filter(|c| *c <= 0x7F)
+                .ok_or_else(|| {
+                    EngineError::Address(format!(
+                        "HDLC client address {} is out of range (0 to 127)",
+                        addr.client
+                    ))
+                })?;
+            let server = HdlcAddress {
+                logical: addr.logical,
+                physical: (size != AddressSize::One).then_some(addr.physical),
+                size,
+            };
+            ClientLink::Hdlc(
+                HdlcClient::new(client, server, HdlcParameters::default())
+                    .map_err(|e| EngineError::Address(e.to_string()))?,
+            )
+        }
+    })
+}
+
+/// An open association with one meter over a stream.
+pub struct Session<S: Stream> {
+    stream: S,
+    link: ClientLink,
+    dlms: ClientSession,
+    timeout: Duration,
+    buf: Vec<u8>,
+    trace: Option<Vec<TraceEntry>>,
+    progress: Option<Box<dyn FnMut(usize) + Send>>,
+    /// Round-trip time of the last request.
+    pub last_rtt: Duration,
+}
+
+impl<S: Stream> Session<S> {
+    /// Opens the link (SNRM/UA for HDLC) and associates (AARQ/AARE).
+    pub async fn open(
+        stream: S,
+        addr: &MeterAddress,
+        settings: ClientSettings,
+        timeout: Duration,
+        trace: bool,
+    ) -> Result<Self, EngineError> {
+        let mut s = Session {
+            stream,
+            link: client_link(addr)?,
+            dlms: ClientSession::new(settings),
+            timeout,
+            buf: vec![0u8; 64 * 1024],
+            trace: trace.then(Vec::new),
+            progress: None,
+            last_rtt: Duration::ZERO,
+        };
+        if let Some(snrm) = s.link.connect() {
+            s.send(&snrm).await?;
+            s.wait("the HDLC UA (answer to SNRM)", |e| matches!(e, LinkEvent::Opened))
+                .await?;
+        }
+        let aarq = s.dlms.aarq();
+        let aare = s.transact(&aarq, "the AARE (answer to the association request)").await?;
+        s.dlms.handle_aare(&aare)?;
+        Ok(s)
+    }
+
+    /// Calls `f` with the byte count of every APDU received (progress of long reads).
+    pub fn on_progress(&mut self, f: impl FnMut(usize) + Send + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// The frames exchanged so far (when tracing), oldest first.
+    pub fn take_trace(&mut self) -> Vec<TraceEntry> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The underlying DLMS session.
+    pub fn dlms(&self) -> &ClientSession {
+        &self.dlms
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+        if let Some(t) = self.trace.as_mut() {
+            t.push(TraceEntry {
+                at: SystemTime::now(),
+                direction: Direction::Tx,
+                bytes: bytes.to_vec(),
+            });
+        }
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// Reads until the link reports an event matching `want`; frames the link wants to send
+    /// meanwhile (RR, next segments) go out at once.
+    async fn wait(
+        &mut self,
+        waiting_for: &'static str,
+        want: impl Fn(&LinkEvent) -> bool,
+    ) -> Result<LinkEvent, EngineError> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let n = match tokio::time::timeout(left, self.stream.read(&mut self.buf)).await {
+                Err(_) => {
+                    return Err(EngineError::Timeout {
+                        waiting_for,
+                        ms: self.timeout.as_millis(),
+                    })
+                }
+                Ok(r) => r?,
+            };
+            if n == 0 {
+                return Err(EngineError::Closed(waiting_for));
+            }
+            let bytes = self.buf[..n].to_vec();
+            if let Some(t) = self.trace.as_mut() {
+                t.push(TraceEntry {
+                    at: SystemTime::now(),
+                    direction: Direction::Rx,
+                    bytes: bytes.clone(),
+                });
+            }
+            let mut found = None;
+            for ev in self.link.receive(&bytes)? {
+                match ev {
+                    LinkEvent::Transmit(out) => self.send(&out).await?,
+                    ev if found.is_none() && want(&ev) => found = Some(ev),
+                    // Pushes and unsolicited frames are not answers to our request.
+                    _ => {}
+                }
+            }
+            if let Some(ev) = found {
+                return Ok(ev);
+            }
+        }
+    }
+
+    /// Sends one APDU and returns the answer APDU.
+    async fn transact(&mut self, apdu: &[u8], waiting_for: &'static str) -> Result<Vec<u8>, EngineError> {
+        let started = Instant::now();
+        let first = self.link.send_apdu(apdu)?;
+        self.send(&first).await?;
+        let ev = self.wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_))).await?;
+        self.last_rtt = started.elapsed();
+        match ev {
+            LinkEvent::Apdu(a) => {
+                if let Some(p) = self.progress.as_mut() {
+                    p(a.len());
+                }
+                Ok(a)
+            }
+            _ => Err(EngineError::Closed(waiting_for)),
+        }
+    }
+
+    /// Reads attributes; each item gets its own result, a failure of one never fails the others.
+    pub async fn read(
+        &mut self,
+        items: &[AttributeRef],
+    ) -> Result<Vec<Result<Data, ReadError>>, EngineError> {
+        if !self.dlms.has_short_names() {
+            let list = self.object_list().await?;
+            self.dlms.set_short_names(&list);
+        }
+        let mut op = self.dlms.read(items)?;
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = self.transact(&req, "the answer to a read request").await?;
+            step = op.handle(&resp)?;
+        }
+        Ok(op.into_results())
+    }
+
+    /// Reads values together with the scaler_unit of registers, and applies it.
+    pub async fn read_scaled(
+        &mut self,
+        items: &[AttributeRef],
+    ) -> Result<Vec<Result<Reading, ReadError>>, EngineError> {
+        let all = with_scaler_units(items);
+        let results = self.read(&all).await?;
+        Ok(apply_scaler_units(items, &all, &results))
+    }
+
+    /// Reads the object list of the current association.
+    pub async fn object_list(&mut self) -> Result<Vec<ObjectListEntry>, EngineError> {
+        let attr = self.dlms.object_list_attribute();
+        let mut op = self.dlms.read(std::slice::from_ref(&attr))?;
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = self.transact(&req, "the object list").await?;
+            step = op.handle(&resp)?;
+        }
+        let data = op.into_results().remove(0).map_err(|e| {
+            SessionError::Unexpected {
+                expected: "the object list",
+                got: e.to_string(),
+            }
+        })?;
+        let list = parse_object_list(&data).map_err(|e| SessionError::Unexpected {
+            expected: "a valid object list",
+            got: e.to_string(),
+        })?;
+        if self.dlms.settings().referencing == Referencing::Sn {
+            self.dlms.set_short_names(&list);
+        }
+        Ok(list)
+    }
+
+    /// Releases the association (RLRQ/RLRE) and closes the link (DISC/UA).
+    ///
+    /// A meter that does not answer the release is not an error worth more than a note: the
+    /// data is already read, so failures here are returned but callers may ignore them.
+    pub async fn close(mut self) -> Result<(), EngineError> {
+        let rlrq = self.dlms.rlrq();
+        let rlre = self.transact(&rlrq, "the RLRE (answer to the release request)").await;
+        if let Ok(r) = &rlre {
+            self.dlms.handle_rlre(r)?;
+        }
+        if let Some(disc) = self.link.disconnect() {
+            self.send(&disc).await?;
+            self.wait("the HDLC UA (answer to DISC)", |e| matches!(e, LinkEvent::Closed))
+                .await?;
+        }
+        let _ = self.stream.shutdown().await;
+        rlre.map(|_| ())
+    }
+}

@@ -1,0 +1,421 @@
+//! The simulated meter's objects: clock, identification, registers whose values move with
+//! time, an extended and a demand register, a 15-minute load profile and the association.
+
+use crate::dlms::client::ObjectListEntry;
+use crate::dlms::data::Data;
+use crate::dlms::datetime::CosemDateTime;
+use crate::dlms::obis::Obis;
+use crate::dlms::server::{object_list_ln, object_list_sn, CosemServer};
+use crate::dlms::unit::ScalerUnit;
+use crate::dlms::xdlms::{AttributeDescriptor, DataAccessResult, SelectiveAccess};
+use chrono::{DateTime, FixedOffset, TimeZone};
+
+/// Seconds between load profile entries.
+pub const CAPTURE_PERIOD: i64 = 900;
+/// Rows the load profile keeps (30 days of 15-minute values).
+pub const PROFILE_ENTRIES: u32 = 2880;
+/// Values are computed from seconds since this instant (2020-01-01T00:00:00Z).
+const EPOCH: i64 = 1_577_836_800;
+
+/// Logical names of the simulated objects.
+pub mod names {
+    use crate::dlms::obis::Obis;
+    /// Clock.
+    pub const CLOCK: Obis = Obis::new(0, 0, 1, 0, 0, 255);
+    /// COSEM logical device name.
+    pub const LDN: Obis = Obis::new(0, 0, 42, 0, 0, 255);
+    /// Serial number.
+    pub const SERIAL: Obis = Obis::new(0, 0, 96, 1, 0, 255);
+    /// Active energy import (+A), Wh.
+    pub const ENERGY_IMPORT: Obis = Obis::new(1, 0, 1, 8, 0, 255);
+    /// Active energy export (−A), Wh.
+    pub const ENERGY_EXPORT: Obis = Obis::new(1, 0, 2, 8, 0, 255);
+    /// Voltage L1.
+    pub const VOLTAGE_L1: Obis = Obis::new(1, 0, 32, 7, 0, 255);
+    /// Current L1.
+    pub const CURRENT_L1: Obis = Obis::new(1, 0, 31, 7, 0, 255);
+    /// Active power L1 import.
+    pub const POWER_L1: Obis = Obis::new(1, 0, 21, 7, 0, 255);
+    /// Maximum demand import (extended register).
+    pub const MAX_DEMAND: Obis = Obis::new(1, 0, 1, 6, 0, 255);
+    /// Current average demand import (demand register).
+    pub const DEMAND: Obis = Obis::new(1, 0, 1, 4, 0, 255);
+    /// Load profile 1.
+    pub const LOAD_PROFILE: Obis = Obis::new(1, 0, 99, 1, 0, 255);
+    /// Current association.
+    pub const ASSOCIATION: Obis = Obis::new(0, 0, 40, 0, 0, 255);
+}
+
+use names::*;
+
+/// One simulated meter; `now` is set by whoever serves it before each request.
+#[derive(Debug, Clone)]
+pub struct SimMeter {
+    /// 0-based index when several meters are served; shifts values and the serial number.
+    pub index: u32,
+    /// Current time as the meter sees it.
+    pub now: DateTime<FixedOffset>,
+    short_names: bool,
+}
+
+impl SimMeter {
+    /// Meter number `index`; `short_names` chooses the association class (12 vs 15).
+    pub fn new(index: u32, now: DateTime<FixedOffset>, short_names: bool) -> Self {
+        SimMeter {
+            index,
+            now,
+            short_names,
+        }
+    }
+
+    /// The serial number (12345678 for the first meter).
+    pub fn serial_number(&self) -> String {
+        format!("{}", 12_345_678 + self.index)
+    }
+
+    fn secs(&self, t: &DateTime<FixedOffset>) -> i64 {
+        (t.timestamp() - EPOCH).max(0)
+    }
+
+    /// Energy import in Wh at `t`: grows 2 kWh per hour.
+    fn energy_import(&self, t: &DateTime<FixedOffset>) -> u32 {
+        (1_000_000 + self.index as i64 * 1000 + self.secs(t) * 2000 / 3600) as u32
+    }
+
+    /// Energy export raw (scaler +1): grows 200 Wh per hour.
+    fn energy_export(&self, t: &DateTime<FixedOffset>) -> u32 {
+        (100_000 + self.index as i64 * 10 + self.secs(t) * 20 / 3600) as u32
+    }
+
+    fn wave(&self, period: f64, amplitude: f64) -> f64 {
+        let t = self.secs(&self.now) as f64 + self.index as f64 * 7.0;
+        amplitude * (t * std::f64::consts::TAU / period).sin()
+    }
+
+    fn voltage_raw(&self) -> u16 {
+        (2300.0 + self.wave(300.0, 20.0)).round() as u16
+    }
+
+    fn power_w(&self) -> i32 {
+        (2000.0 + self.wave(600.0, 300.0)).round() as i32
+    }
+
+    fn current_raw(&self) -> u16 {
+        // I = P / U, scaler -2.
+        (self.power_w() as f64 / (self.voltage_raw() as f64 / 10.0) * 100.0).round() as u16
+    }
+
+    fn datetime(t: &DateTime<FixedOffset>) -> Data {
+        Data::OctetString(CosemDateTime::from_chrono(t, 0).to_bytes().to_vec())
+    }
+
+    /// Start of the newest profile period at or before `now`.
+    fn last_capture(&self) -> i64 {
+        let t = self.now.timestamp();
+        t - t.rem_euclid(CAPTURE_PERIOD)
+    }
+
+    fn profile_row(&self, ts: i64) -> Data {
+        let t = self.now.offset().timestamp_opt(ts, 0).single().unwrap_or(self.now);
+        Data::Structure(vec![
+            Self::datetime(&t),
+            Data::DoubleLongUnsigned(self.energy_import(&t)),
+            Data::DoubleLongUnsigned(self.energy_export(&t)),
+        ])
+    }
+
+    fn capture_objects() -> Data {
+        let col = |class: u16, obis: Obis| {
+            Data::Structure(vec![
+                Data::LongUnsigned(class),
+                Data::OctetString(obis.0.to_vec()),
+                Data::Integer(2),
+                Data::LongUnsigned(0),
+            ])
+        };
+        Data::Array(vec![
+            col(8, CLOCK),
+            col(3, ENERGY_IMPORT),
+            col(3, ENERGY_EXPORT),
+        ])
+    }
+
+    /// The profile buffer, all of it or as selected: entry numbers are 1 = oldest.
+    fn profile_buffer(&self, access: Option<&SelectiveAccess>) -> Result<Data, DataAccessResult> {
+        let newest = self.last_capture();
+        let oldest = newest - (PROFILE_ENTRIES as i64 - 1) * CAPTURE_PERIOD;
+        let (mut from, mut to, cols) = (oldest, newest, (1usize, 3usize));
+        match access {
+            None => {}
+            Some(SelectiveAccess { selector: 1, parameters }) => {
+                // range_descriptor {restricting object, from, to, selected values}
+                let Data::Structure(p) = parameters else {
+                    return Err(DataAccessResult::TypeUnmatched);
+                };
+                let when = |d: Option<&Data>| {
+                    d.and_then(Data::as_date_time)
+                        .and_then(|c| {
+                            c.to_chrono()
+                                .map(|t| t.timestamp())
+                                .or_else(|| c.naive().map(|n| n.and_utc().timestamp() - self.now.offset().local_minus_utc() as i64))
+                        })
+                        .ok_or(DataAccessResult::TypeUnmatched)
+                };
+                let (f, t) = (when(p.get(1))?, when(p.get(2))?);
+                // Rows whose capture time lies within [from, to]; rows sit on period boundaries.
+                from = from.max(f.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD + if f.rem_euclid(CAPTURE_PERIOD) == 0 { 0 } else { CAPTURE_PERIOD });
+                to = to.min(t.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD);
+            }
+            Some(SelectiveAccess { selector: 2, parameters }) => {
+                let Data::Structure(p) = parameters else {
+                    return Err(DataAccessResult::TypeUnmatched);
+                };
+                let num = |i: usize| p.get(i).and_then(Data::as_i128).ok_or(DataAccessResult::TypeUnmatched);
+                let (fe, te, fc, tc) = (num(0)?, num(1)?, num(2)?, num(3)?);
+                let first = fe.max(1) as i64;
+                let last = if te == 0 { PROFILE_ENTRIES as i64 } else { te as i64 };
+                from = oldest + (first - 1) * CAPTURE_PERIOD;
+                to = to.min(oldest + (last - 1) * CAPTURE_PERIOD);
+                let fc = fc.max(1) as usize;
+                let tc = if tc == 0 { 3 } else { tc as usize };
+                if fc > 3 || tc < fc {
+                    return Err(DataAccessResult::OtherReason);
+                }
+                return Ok(self.rows(from, to, (fc, tc.min(3))));
+            }
+            Some(_) => return Err(DataAccessResult::OtherReason),
+        }
+        Ok(self.rows(from, to, cols))
+    }
+
+    fn rows(&self, from: i64, to: i64, cols: (usize, usize)) -> Data {
+        let mut rows = Vec::new();
+        let mut ts = from;
+        while ts <= to {
+            let row = self.profile_row(ts);
+            rows.push(match row {
+                Data::Structure(v) => Data::Structure(v[cols.0 - 1..cols.1].to_vec()),
+                other => other,
+            });
+            ts += CAPTURE_PERIOD;
+        }
+        Data::Array(rows)
+    }
+
+    fn register(&self, obis: Obis, attr: i8) -> Result<Data, DataAccessResult> {
+        let (value, su) = match obis {
+            ENERGY_IMPORT => (Data::DoubleLongUnsigned(self.energy_import(&self.now)), (0, 30)),
+            ENERGY_EXPORT => (Data::DoubleLongUnsigned(self.energy_export(&self.now)), (1, 30)),
+            VOLTAGE_L1 => (Data::LongUnsigned(self.voltage_raw()), (-1, 35)),
+            CURRENT_L1 => (Data::LongUnsigned(self.current_raw()), (-2, 33)),
+            POWER_L1 => (Data::DoubleLong(self.power_w()), (0, 27)),
+            _ => return Err(DataAccessResult::ObjectUndefined),
+        };
+        match attr {
+            2 => Ok(value),
+            3 => Ok(ScalerUnit { scaler: su.0, unit: su.1 }.to_data()),
+            _ => Err(DataAccessResult::ObjectUndefined),
+        }
+    }
+
+    fn clock(&self, attr: i8) -> Result<Data, DataAccessResult> {
+        let dev = -(self.now.offset().local_minus_utc() / 60) as i16;
+        Ok(match attr {
+            2 => Self::datetime(&self.now),
+            3 => Data::Long(-dev),
+            4 => Data::Unsigned(0),
+            5 | 6 => Data::OctetString(vec![0xFF, 0xFF, if attr == 5 { 3 } else { 10 }, 0xFE, 7, 2, 0, 0, 0, 0x80, 0, 0xFF]),
+            7 => Data::Integer(60),
+            8 => Data::Boolean(false),
+            9 => Data::Enum(1),
+            _ => return Err(DataAccessResult::ObjectUndefined),
+        })
+    }
+
+    fn attribute_count(class_id: u16) -> u8 {
+        match class_id {
+            1 => 2,
+            3 => 3,
+            4 => 5,
+            5 => 9,
+            7 => 8,
+            8 => 9,
+            12 => 4,
+            15 => 9,
+            _ => 2,
+        }
+    }
+}
+
+impl CosemServer for SimMeter {
+    fn objects(&self) -> Vec<ObjectListEntry> {
+        let assoc_class = if self.short_names { 12 } else { 15 };
+        let list: [(u16, u8, Obis); 12] = [
+            (8, 0, CLOCK),
+            (1, 0, LDN),
+            (1, 0, SERIAL),
+            (3, 0, ENERGY_IMPORT),
+            (3, 0, ENERGY_EXPORT),
+            (3, 0, VOLTAGE_L1),
+            (3, 0, CURRENT_L1),
+            (3, 0, POWER_L1),
+            (4, 0, MAX_DEMAND),
+            (5, 0, DEMAND),
+            (7, 1, LOAD_PROFILE),
+            (assoc_class, if self.short_names { 0 } else { 1 }, ASSOCIATION),
+        ];
+        list.iter()
+            .enumerate()
+            .map(|(i, &(class_id, version, obis))| ObjectListEntry {
+                class_id,
+                version,
+                obis,
+                short_name: self.short_names.then(|| {
+                    if obis == ASSOCIATION {
+                        0xFA00
+                    } else {
+                        0x0100 + i as u16 * 0x60
+                    }
+                }),
+            })
+            .collect()
+    }
+
+    fn get(
+        &mut self,
+        a: &AttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        let known = self.objects().into_iter().find(|o| o.obis == a.instance);
+        let Some(obj) = known else {
+            return Err(DataAccessResult::ObjectUndefined);
+        };
+        if obj.class_id != a.class_id {
+            return Err(DataAccessResult::ObjectClassInconsistent);
+        }
+        if a.attribute == 1 {
+            return Ok(Data::OctetString(a.instance.0.to_vec()));
+        }
+        if a.attribute < 1 || a.attribute as u8 > Self::attribute_count(a.class_id) {
+            return Err(DataAccessResult::ObjectUndefined);
+        }
+        if access.is_some() && !(a.class_id == 7 && a.attribute == 2) {
+            return Err(DataAccessResult::OtherReason);
+        }
+        match (a.instance, a.attribute) {
+            (CLOCK, n) => self.clock(n),
+            (LDN, 2) => Ok(Data::OctetString(format!("DLG{:013}", self.index + 1).into_bytes())),
+            (SERIAL, 2) => Ok(Data::VisibleString(self.serial_number().into_bytes())),
+            (MAX_DEMAND, n) => {
+                let peak = self.now.offset().timestamp_opt(self.last_capture(), 0).single().unwrap_or(self.now);
+                match n {
+                    2 => Ok(Data::DoubleLong(2300 + self.index as i32)),
+                    3 => Ok(ScalerUnit { scaler: 0, unit: 27 }.to_data()),
+                    4 => Ok(Data::Unsigned(0)),
+                    5 => Ok(Self::datetime(&peak)),
+                    _ => Err(DataAccessResult::ObjectUndefined),
+                }
+            }
+            (DEMAND, n) => {
+                let start = self.now.offset().timestamp_opt(self.last_capture(), 0).single().unwrap_or(self.now);
+                match n {
+                    2 => Ok(Data::DoubleLong(self.power_w())),
+                    3 => Ok(Data::DoubleLong(2000 + self.index as i32)),
+                    4 => Ok(ScalerUnit { scaler: 0, unit: 27 }.to_data()),
+                    5 => Ok(Data::Unsigned(0)),
+                    6 | 7 => Ok(Self::datetime(&start)),
+                    8 => Ok(Data::DoubleLongUnsigned(CAPTURE_PERIOD as u32)),
+                    _ => Ok(Data::LongUnsigned(1)),
+                }
+            }
+            (LOAD_PROFILE, n) => match n {
+                2 => self.profile_buffer(access),
+                3 => Ok(Self::capture_objects()),
+                4 => Ok(Data::DoubleLongUnsigned(CAPTURE_PERIOD as u32)),
+                5 => Ok(Data::Enum(1)),
+                6 => Ok(Data::Structure(vec![
+                    Data::LongUnsigned(0),
+                    Data::OctetString(vec![0; 6]),
+                    Data::Integer(0),
+                    Data::LongUnsigned(0),
+                ])),
+                _ => Ok(Data::DoubleLongUnsigned(PROFILE_ENTRIES)),
+            },
+            (ASSOCIATION, 2) => {
+                let objects = self.objects();
+                Ok(if self.short_names {
+                    object_list_sn(&objects)
+                } else {
+                    object_list_ln(&objects, Self::attribute_count)
+                })
+            }
+            (ASSOCIATION, _) => Err(DataAccessResult::ReadWriteDenied),
+            (obis, n) => self.register(obis, n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter() -> SimMeter {
+        let now = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 21, 12, 7, 30)
+            .unwrap();
+        SimMeter::new(0, now, false)
+    }
+
+    fn get(m: &mut SimMeter, class: u16, obis: Obis, attr: i8, access: Option<SelectiveAccess>) -> Result<Data, DataAccessResult> {
+        m.get(&AttributeDescriptor { class_id: class, instance: obis, attribute: attr }, access.as_ref())
+    }
+
+    #[test]
+    fn profile_has_every_entry_and_ends_at_the_last_period() {
+        let mut m = meter();
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, None).unwrap() else { panic!() };
+        assert_eq!(rows.len(), PROFILE_ENTRIES as usize);
+        let Data::Structure(last) = &rows[rows.len() - 1] else { panic!() };
+        assert_eq!(last[0].to_string(), "2026-11-21T12:00:00+01:00");
+    }
+
+    #[test]
+    fn profile_by_entry_and_by_range() {
+        let mut m = meter();
+        let by_entry = SelectiveAccess {
+            selector: 2,
+            parameters: Data::Structure(vec![
+                Data::DoubleLongUnsigned(1),
+                Data::DoubleLongUnsigned(10),
+                Data::LongUnsigned(1),
+                Data::LongUnsigned(2),
+            ]),
+        };
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_entry)).unwrap() else { panic!() };
+        assert_eq!(rows.len(), 10);
+        assert!(matches!(&rows[0], Data::Structure(c) if c.len() == 2));
+        let dt = |h, mi| {
+            let t = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2026, 11, 21, h, mi, 0).unwrap();
+            Data::OctetString(CosemDateTime::from_chrono(&t, 0).to_bytes().to_vec())
+        };
+        let by_range = SelectiveAccess {
+            selector: 1,
+            parameters: Data::Structure(vec![Data::Null, dt(10, 0), dt(11, 0), Data::Array(vec![])]),
+        };
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_range)).unwrap() else { panic!() };
+        assert_eq!(rows.len(), 5, "10:00, 10:15, 10:30, 10:45, 11:00");
+    }
+
+    #[test]
+    fn registers_move_with_time_and_carry_scaler_unit() {
+        let mut m = meter();
+        let a = get(&mut m, 3, ENERGY_IMPORT, 2, None).unwrap();
+        m.now += chrono::Duration::hours(1);
+        let b = get(&mut m, 3, ENERGY_IMPORT, 2, None).unwrap();
+        assert_eq!(b.as_i128().unwrap() - a.as_i128().unwrap(), 2000);
+        assert_eq!(get(&mut m, 3, VOLTAGE_L1, 3, None).unwrap(), ScalerUnit { scaler: -1, unit: 35 }.to_data());
+        assert_eq!(get(&mut m, 1, ENERGY_IMPORT, 2, None), Err(DataAccessResult::ObjectClassInconsistent));
+        assert_eq!(get(&mut m, 3, Obis::new(1, 1, 1, 1, 1, 1), 2, None), Err(DataAccessResult::ObjectUndefined));
+    }
+}

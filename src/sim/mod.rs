@@ -1,0 +1,153 @@
+//! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP by the same
+//! `dlms` codec the client uses (server side).
+pub mod meter;
+
+use crate::dlms::client::{Authentication, Referencing};
+use crate::dlms::hdlc::{HdlcParameters, HdlcServer, ServerAddressFilter};
+use crate::dlms::link::{LinkEvent, ServerLink};
+use crate::dlms::server::{ServerSession, ServerSettings};
+use crate::dlms::wrapper::WrapperServer;
+use crate::engine::Interface;
+use chrono::Local;
+use meter::SimMeter;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What to simulate and where.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to bind (loopback by default).
+    pub host: String,
+    /// First port (0 = any free port for each meter).
+    pub port: u16,
+    /// Number of meters, on ports port..port+meters-1.
+    pub meters: u32,
+    /// HDLC or WRAPPER.
+    pub interface: Interface,
+    /// LN or SN referencing.
+    pub referencing: Referencing,
+    /// Logical device address.
+    pub logical: u16,
+    /// Authentication required from clients.
+    pub authentication: Authentication,
+    /// Largest APDU the meter accepts and sends.
+    pub max_pdu: u16,
+    /// A link idle for this long is closed, as real meters do.
+    pub inactivity_timeout: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            host: "127.0.0.1".into(),
+            port: 4059,
+            meters: 1,
+            interface: Interface::Wrapper,
+            referencing: Referencing::Ln,
+            logical: 1,
+            authentication: Authentication::None,
+            max_pdu: 1024,
+            inactivity_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Binds one listener per meter; returns their addresses and the listeners.
+pub async fn bind(config: &SimConfig) -> std::io::Result<Vec<TcpListener>> {
+    let mut out = Vec::with_capacity(config.meters as usize);
+    for i in 0..config.meters {
+        let port = if config.port == 0 {
+            0
+        } else {
+            config.port.checked_add(i as u16).ok_or_else(|| {
+                std::io::Error::other(format!("port {} + {i} is beyond 65535", config.port))
+            })?
+        };
+        let l = TcpListener::bind((config.host.as_str(), port))
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{port}: {e}", config.host)))?;
+        out.push(l);
+    }
+    Ok(out)
+}
+
+/// Serves bound listeners until the task is dropped; meter `i` answers on listener `i`.
+pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let config = config.clone();
+        tasks.spawn(async move {
+            loop {
+                let Ok((stream, _)) = l.accept().await else { continue };
+                let config = config.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = serve_connection(stream, &config, i as u32).await {
+                        tracing::debug!("simulated meter {i}: connection ended: {e}");
+                    }
+                });
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Starts the simulator in the background; returns the meters' addresses.
+pub async fn start(config: SimConfig) -> std::io::Result<(Vec<SocketAddr>, tokio::task::JoinHandle<()>)> {
+    let listeners = bind(&config).await?;
+    let addrs = listeners.iter().map(|l| l.local_addr()).collect::<Result<Vec<_>, _>>()?;
+    let handle = tokio::spawn(serve(config, listeners));
+    Ok((addrs, handle))
+}
+
+fn server_link(config: &SimConfig) -> ServerLink {
+    match config.interface {
+        Interface::Wrapper => ServerLink::Wrapper(WrapperServer::new(config.logical)),
+        Interface::Hdlc => ServerLink::Hdlc(HdlcServer::new(
+            ServerAddressFilter::logical(config.logical),
+            HdlcParameters::default(),
+        )),
+    }
+}
+
+async fn serve_connection(mut stream: TcpStream, config: &SimConfig, index: u32) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut link = server_link(config);
+    let mut settings = ServerSettings::new(config.referencing);
+    settings.max_pdu = config.max_pdu;
+    settings.authentication = config.authentication.clone();
+    let mut session = ServerSession::new(settings);
+    let mut meter = SimMeter::new(index, Local::now().fixed_offset(), config.referencing == Referencing::Sn);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {
+            Err(_) | Ok(Ok(0)) => return Ok(()),
+            Ok(r) => r?,
+        };
+        let events = match link.receive(&buf[..n]) {
+            Ok(ev) => ev,
+            Err(e) => {
+                // A corrupted frame is dropped; the client times out and retries, as with a meter.
+                tracing::debug!("simulated meter {index}: {e}");
+                continue;
+            }
+        };
+        for ev in events {
+            match ev {
+                LinkEvent::Transmit(out) => stream.write_all(&out).await?,
+                LinkEvent::Apdu(req) => {
+                    meter.now = Local::now().fixed_offset();
+                    if let Some(resp) = session.handle(&req, &mut meter) {
+                        match link.send_apdu(&resp) {
+                            Ok(first) => stream.write_all(&first).await?,
+                            Err(e) => tracing::warn!("simulated meter {index}: cannot send: {e}"),
+                        }
+                    }
+                }
+                LinkEvent::Closed => session.reset(),
+                LinkEvent::Opened => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Moving bytes: TCP today; serial and meter-initiated links come with their issue.
+pub mod tcp;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Any byte stream a DLMS link can run over (TCP socket, serial port, in-memory pipe).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
