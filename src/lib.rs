@@ -4,5 +4,7 @@
 //! TCP) → `engine` (drives a session over a transport) ; `sim` serves `dlms`'s server side.
 pub mod dlms;
 pub mod engine;
+pub mod schedule;
 pub mod sim;
+pub mod store;
 pub mod transport;

@@ -47,11 +47,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DLMS_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DLMS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -61,6 +65,13 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -74,7 +85,9 @@ async fn run(cli: Cli) -> Result<bool> {
         None => cli::demo::run().await.map(|_| true),
         Some(Command::Read { conn, items, json }) => cli::read::run(&conn, &items, json).await,
         Some(Command::Objects { conn, save, json }) => {
-            cli::objects::run(&conn, save.as_deref(), json).await.map(|_| true)
+            cli::objects::run(&conn, save.as_deref(), json)
+                .await
+                .map(|_| true)
         }
         Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
     }

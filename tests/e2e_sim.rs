@@ -24,24 +24,40 @@ async fn session(interface: Interface, referencing: Referencing) -> Session<toki
     })
     .await
     .unwrap();
-    let stream = dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
+            .await
+            .unwrap();
     let addr = MeterAddress {
         interface,
         ..MeterAddress::default()
     };
-    Session::open(stream, &addr, ClientSettings::new(referencing), Duration::from_secs(5), true)
-        .await
-        .unwrap()
+    Session::open(
+        stream,
+        &addr,
+        ClientSettings::new(referencing),
+        Duration::from_secs(5),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 async fn reads_everything(interface: Interface, referencing: Referencing) {
     let mut s = session(interface, referencing).await;
     let objects = s.object_list().await.unwrap();
     assert_eq!(objects.len(), 12);
-    let regs = ["1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.32.7.0.255", "1.0.31.7.0.255", "1.0.21.7.0.255"];
-    let mut items: Vec<AttributeRef> = regs.iter().map(|o| AttributeRef::new(3, obis(o), 2)).collect();
+    let regs = [
+        "1.0.1.8.0.255",
+        "1.0.2.8.0.255",
+        "1.0.32.7.0.255",
+        "1.0.31.7.0.255",
+        "1.0.21.7.0.255",
+    ];
+    let mut items: Vec<AttributeRef> = regs
+        .iter()
+        .map(|o| AttributeRef::new(3, obis(o), 2))
+        .collect();
     items.push(AttributeRef::new(8, obis("0.0.1.0.0.255"), 2));
     items.push(AttributeRef::new(4, obis("1.0.1.6.0.255"), 2));
     items.push(AttributeRef::new(5, obis("1.0.1.4.0.255"), 2));
@@ -50,14 +66,19 @@ async fn reads_everything(interface: Interface, referencing: Referencing) {
     for (i, x) in items.iter().zip(&r) {
         assert!(x.is_ok(), "{}: {:?}", i.obis, x);
     }
-    let units: Vec<_> = r[..5].iter().map(|x| x.as_ref().unwrap().unit().unwrap()).collect();
+    let units: Vec<_> = r[..5]
+        .iter()
+        .map(|x| x.as_ref().unwrap().unit().unwrap())
+        .collect();
     assert_eq!(units, ["Wh", "Wh", "V", "A", "W"]);
     let volts = r[2].as_ref().unwrap().scaled().unwrap();
     assert!((228.0..=232.0).contains(&volts), "{volts}");
     assert!(r[5].as_ref().unwrap().data.as_date_time().is_some());
     assert_eq!(r[6].as_ref().unwrap().unit(), Some("W"));
     assert_eq!(r[7].as_ref().unwrap().unit(), Some("W"));
-    let Data::Array(rows) = &r[8].as_ref().unwrap().data else { panic!() };
+    let Data::Array(rows) = &r[8].as_ref().unwrap().data else {
+        panic!()
+    };
     assert_eq!(rows.len(), 2880, "whole profile by block transfer");
     s.close().await.unwrap();
 }
@@ -84,8 +105,28 @@ async fn hdlc_sn_reads_everything() {
 
 #[tokio::test]
 async fn ten_items_go_in_one_get_with_list() {
-    let mut s = session(Interface::Wrapper, Referencing::Ln).await;
-    s.take_trace();
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
+            .await
+            .unwrap();
+    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = frames.clone();
+    let mut s = Session::open(
+        stream,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(5),
+        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
+    )
+    .await
+    .unwrap();
+    frames.lock().unwrap().clear();
     let items: Vec<AttributeRef> = (0..10)
         .map(|i| match i % 3 {
             0 => AttributeRef::new(3, obis("1.0.1.8.0.255"), 2),
@@ -95,8 +136,15 @@ async fn ten_items_go_in_one_get_with_list() {
         .collect();
     let r = s.read(&items).await.unwrap();
     assert!(r.iter().all(|x| x.is_ok()));
-    let tx: Vec<_> = s.take_trace().into_iter().filter(|t| t.direction == Direction::Tx).collect();
+    let tx: Vec<_> = frames
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.direction == Direction::Tx)
+        .cloned()
+        .collect();
     assert_eq!(tx.len(), 1, "one request");
+    assert!(tx[0].summary.contains("with-list"), "{}", tx[0].summary);
     // WRAPPER header (8 bytes), then C0 03: Get-Request-With-List with 10 descriptors.
     assert_eq!(&tx[0].bytes[8..10], &[0xC0, 0x03]);
     assert_eq!(tx[0].bytes[11], 10);
@@ -112,18 +160,38 @@ async fn one_bad_item_never_fails_the_others() {
     ];
     let r = s.read(&items).await.unwrap();
     assert!(r[0].is_ok());
-    assert!(r[1].as_ref().unwrap_err().to_string().contains("object undefined"));
-    assert!(r[2].as_ref().unwrap_err().to_string().contains("class inconsistent"));
+    assert!(r[1]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("object undefined"));
+    assert!(r[2]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("class inconsistent"));
 }
 
 #[test]
 fn cli_read_prints_scaled_values_with_units() {
     let (_sim, port) = start_sim(&[]);
-    let out = run(&["read", "--port", &port.to_string(), "1.0.32.7.0.255", "0.0.1.0.0.255", "0.0.96.1.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "1.0.32.7.0.255",
+        "0.0.1.0.0.255",
+        "0.0.96.1.0.255",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("1.0.32.7.0.255") && lines[0].contains("3:2") && lines[0].ends_with(" V"), "{text}");
+    assert!(
+        lines[0].starts_with("1.0.32.7.0.255")
+            && lines[0].contains("3:2")
+            && lines[0].ends_with(" V"),
+        "{text}"
+    );
     assert!(lines[1].contains("8:2") && lines[1].contains('T'), "{text}");
     assert!(lines[2].ends_with("12345678"), "{text}");
 }
@@ -131,11 +199,22 @@ fn cli_read_prints_scaled_values_with_units() {
 #[test]
 fn cli_unknown_obis_fails_that_item_and_the_exit_code() {
     let (_sim, port) = start_sim(&["--hdlc"]);
-    let out = run(&["read", "--port", &port.to_string(), "--hdlc", "--json", "1.0.1.8.0.255", "1.0.77.7.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--hdlc",
+        "--json",
+        "1.0.1.8.0.255",
+        "1.0.77.7.0.255",
+    ]);
     assert!(!out.status.success());
     let lines = json_lines(&out);
     assert!(lines[0]["error"].is_null());
-    assert!(lines[1]["error"].as_str().unwrap().contains("object undefined"));
+    assert!(lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("object undefined"));
 }
 
 fn one_error_line(out: &std::process::Output, needle: &str) {
@@ -143,12 +222,19 @@ fn one_error_line(out: &std::process::Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line of error: {err}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "{err}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(needle),
+        "{err}"
+    );
 }
 
 #[test]
 fn cli_unreachable_host_is_one_clear_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = run(&["read", "--port", &port.to_string(), "1.0.1.8.0.255"]);
     one_error_line(&out, "cannot connect");
 }
@@ -156,16 +242,44 @@ fn cli_unreachable_host_is_one_clear_line() {
 #[test]
 fn cli_wrong_address_times_out_with_a_hint() {
     let (_sim, port) = start_sim(&["--hdlc"]);
-    let out = run(&["read", "--port", &port.to_string(), "--hdlc", "--logical", "9", "--timeout", "500", "1.0.1.8.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--hdlc",
+        "--logical",
+        "9",
+        "--timeout",
+        "500",
+        "1.0.1.8.0.255",
+    ]);
     one_error_line(&out, "no answer from the meter within 500 ms");
 }
 
 #[test]
 fn cli_rejected_association_is_one_clear_line() {
     let (_sim, port) = start_sim(&["--password", "secret1"]);
-    let out = run(&["read", "--port", &port.to_string(), "--auth", "low", "--password", "nope", "1.0.1.8.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--auth",
+        "low",
+        "--password",
+        "nope",
+        "1.0.1.8.0.255",
+    ]);
     one_error_line(&out, "authentication failure");
-    let out = run(&["read", "--port", &port.to_string(), "--auth", "low", "--password", "secret1", "1.0.1.8.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--auth",
+        "low",
+        "--password",
+        "secret1",
+        "1.0.1.8.0.255",
+    ]);
     assert!(out.status.success());
 }
 
@@ -197,7 +311,15 @@ fn cli_bad_fcs_is_one_clear_line() {
     let n = ua.len();
     ua[n - 2] ^= 0xFF;
     let port = garbage_meter(ua);
-    let out = run(&["read", "--port", &port.to_string(), "--hdlc", "--timeout", "2000", "1.0.1.8.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--hdlc",
+        "--timeout",
+        "2000",
+        "1.0.1.8.0.255",
+    ]);
     one_error_line(&out, "check sequence");
 }
 
@@ -206,12 +328,23 @@ fn cli_truncated_frame_is_one_clear_line() {
     // The first half of a UA, then silence: the frame never completes.
     let ua = hex("7EA01E210373C37A8180120501800601");
     let port = garbage_meter(ua);
-    let out = run(&["read", "--port", &port.to_string(), "--hdlc", "--timeout", "700", "1.0.1.8.0.255"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--hdlc",
+        "--timeout",
+        "700",
+        "1.0.1.8.0.255",
+    ]);
     one_error_line(&out, "no answer from the meter");
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[test]
@@ -219,13 +352,22 @@ fn cli_objects_saves_a_usable_preset() {
     let (_sim, port) = start_sim(&[]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("presets/sim.toml");
-    let out = run(&["objects", "--port", &port.to_string(), "--save", path.to_str().unwrap()]);
+    let out = run(&[
+        "objects",
+        "--port",
+        &port.to_string(),
+        "--save",
+        path.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let text = std::fs::read_to_string(&path).unwrap();
     let v: toml::Value = toml::from_str(&text).unwrap();
     let objects = v["object"].as_array().unwrap();
     assert_eq!(objects.len(), 12);
-    let volts = objects.iter().find(|o| o["obis"].as_str() == Some("1.0.32.7.0.255")).unwrap();
+    let volts = objects
+        .iter()
+        .find(|o| o["obis"].as_str() == Some("1.0.32.7.0.255"))
+        .unwrap();
     assert_eq!(volts["class"].as_integer(), Some(3));
     assert_eq!(volts["unit"].as_str(), Some("V"));
     assert_eq!(volts["scaler"].as_integer(), Some(-1));

@@ -37,7 +37,10 @@ fn our_client_reads_gurux(meter_args: &[&str], our_args: &[&str]) {
     assert!(import["value"].as_f64().unwrap() >= 1_000_000.0, "{import}");
     assert_eq!(import["unit"], "Wh");
     let export = by("1.0.2.8.0.255");
-    assert!(export["value"].as_f64().unwrap() >= 1_000_000.0, "scaler +1 applied: {export}");
+    assert!(
+        export["value"].as_f64().unwrap() >= 1_000_000.0,
+        "scaler +1 applied: {export}"
+    );
     let volts = by("1.0.32.7.0.255");
     let v = volts["value"].as_f64().unwrap();
     assert!((227.0..=233.0).contains(&v), "scaler -1 applied: {volts}");
@@ -46,9 +49,16 @@ fn our_client_reads_gurux(meter_args: &[&str], our_args: &[&str]) {
     assert_eq!(by("0.0.96.1.0.255")["value"], "12345678");
     assert_eq!(by("0.0.42.0.0.255")["value"], "GRX0000000000001");
     let clock = by("0.0.1.0.0.255")["value"].as_str().unwrap().to_string();
-    assert!(clock.len() >= 19 && clock.as_bytes()[10] == b'T', "ISO date-time: {clock}");
+    assert!(
+        clock.len() >= 19 && clock.as_bytes()[10] == b'T',
+        "ISO date-time: {clock}"
+    );
     let profile = by("1.0.99.1.0.255");
-    assert_eq!(profile["value"].as_array().unwrap().len(), 1000, "whole profile by block transfer");
+    assert_eq!(
+        profile["value"].as_array().unwrap().len(),
+        1000,
+        "whole profile by block transfer"
+    );
 
     let mut args = vec!["objects", "--port", &port, "--json", "--timeout", "10000"];
     args.extend_from_slice(our_args);
@@ -56,8 +66,12 @@ fn our_client_reads_gurux(meter_args: &[&str], our_args: &[&str]) {
     assert!(out.status.success());
     let objects = json_lines(&out);
     assert!(objects.len() >= 12, "{} objects", objects.len());
-    assert!(objects.iter().any(|o| o["obis"] == "1.0.99.1.0.255" && o["class"] == 7));
-    assert!(objects.iter().any(|o| o["obis"] == "1.0.32.7.0.255" && o["unit"] == "V"));
+    assert!(objects
+        .iter()
+        .any(|o| o["obis"] == "1.0.99.1.0.255" && o["class"] == 7));
+    assert!(objects
+        .iter()
+        .any(|o| o["obis"] == "1.0.32.7.0.255" && o["unit"] == "V"));
 }
 
 #[test]
@@ -72,7 +86,10 @@ fn our_client_reads_gurux_hdlc_ln() {
 
 #[test]
 fn our_client_reads_gurux_wrapper_sn() {
-    our_client_reads_gurux(&["--interface", "wrapper", "--ref", "sn"], &["--wrapper", "--sn"]);
+    our_client_reads_gurux(
+        &["--interface", "wrapper", "--ref", "sn"],
+        &["--wrapper", "--sn"],
+    );
 }
 
 #[test]
@@ -84,12 +101,31 @@ fn our_client_reads_gurux_hdlc_sn() {
 fn our_client_reads_gurux_hdlc_four_byte_address_with_password() {
     our_client_reads_gurux(
         &[
-            "--interface", "hdlc", "--logical-address", "1", "--physical-address", "17",
-            "--address-size", "4", "--auth", "low", "--password", "00000000",
+            "--interface",
+            "hdlc",
+            "--logical-address",
+            "1",
+            "--physical-address",
+            "17",
+            "--address-size",
+            "4",
+            "--auth",
+            "low",
+            "--password",
+            "00000000",
         ],
         &[
-            "--hdlc", "--server", "17", "--address-size", "4", "--client", "17", "--auth", "low",
-            "--password", "00000000",
+            "--hdlc",
+            "--server",
+            "17",
+            "--address-size",
+            "4",
+            "--client",
+            "17",
+            "--auth",
+            "low",
+            "--password",
+            "00000000",
         ],
     );
 }
@@ -99,13 +135,24 @@ fn gurux_meter_rejects_a_wrong_password_with_a_clear_error() {
     let Some(py) = peer_python() else { return };
     let (_meter, port) = start_gurux_meter(&py, &["--auth", "low", "--password", "00000000"]);
     let out = run(&[
-        "read", "--port", &port.to_string(), "--client", "17", "--auth", "low", "--password",
-        "WRONG", "1.0.1.8.0.255",
+        "read",
+        "--port",
+        &port.to_string(),
+        "--client",
+        "17",
+        "--auth",
+        "low",
+        "--password",
+        "WRONG",
+        "1.0.1.8.0.255",
     ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rejected"), "{err}");
-    assert!(!err.contains("WRONG"), "the password never appears in errors");
+    assert!(
+        !err.contains("WRONG"),
+        "the password never appears in errors"
+    );
 }
 
 /// The Gurux client against our simulator started with `sim_args`.
@@ -150,7 +197,10 @@ fn gurux_reads_our_sim_hdlc_ln() {
 
 #[test]
 fn gurux_reads_our_sim_wrapper_sn() {
-    gurux_reads_our_sim(&["--wrapper", "--sn"], &["--interface", "wrapper", "--ref", "sn"]);
+    gurux_reads_our_sim(
+        &["--wrapper", "--sn"],
+        &["--interface", "wrapper", "--ref", "sn"],
+    );
 }
 
 #[test]
@@ -162,7 +212,11 @@ fn gurux_reads_our_sim_hdlc_sn() {
 fn gurux_reads_our_sim_by_range() {
     let Some(py) = peer_python() else { return };
     let (_sim, port) = start_sim(&[]);
-    let out = gurux_client(&py, port, &["--profile", "--range-minutes", "120", "--timeout", "10"]);
+    let out = gurux_client(
+        &py,
+        port,
+        &["--profile", "--range-minutes", "120", "--timeout", "10"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let rows: usize = text
         .split("profile rows=")
@@ -170,5 +224,8 @@ fn gurux_reads_our_sim_by_range() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
-    assert!((8..=9).contains(&rows), "two hours of 15-minute rows: {rows}");
+    assert!(
+        (8..=9).contains(&rows),
+        "two hours of 15-minute rows: {rows}"
+    );
 }

@@ -53,6 +53,9 @@ pub struct ConnectionArgs {
     /// Password for --auth low (or the DLMS_PASSWORD environment variable, which stays out of shell history).
     #[arg(long, env = "DLMS_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Print every frame exchanged (hex and a decoded summary) to stderr.
+    #[arg(long)]
+    pub trace: bool,
     /// Timeout for every answer, in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout: u64,
@@ -71,7 +74,11 @@ impl ConnectionArgs {
     /// The link addressing.
     pub fn address(&self) -> MeterAddress {
         MeterAddress {
-            interface: if self.hdlc { Interface::Hdlc } else { Interface::Wrapper },
+            interface: if self.hdlc {
+                Interface::Hdlc
+            } else {
+                Interface::Wrapper
+            },
             client: self.client,
             physical: self.server,
             logical: self.logical,
@@ -81,7 +88,11 @@ impl ConnectionArgs {
 
     /// The association settings.
     pub fn settings(&self) -> Result<ClientSettings> {
-        let mut s = ClientSettings::new(if self.sn { Referencing::Sn } else { Referencing::Ln });
+        let mut s = ClientSettings::new(if self.sn {
+            Referencing::Sn
+        } else {
+            Referencing::Ln
+        });
         s.authentication = match (self.auth, &self.password) {
             (AuthLevel::None, _) => Authentication::None,
             (AuthLevel::Low, Some(p)) => Authentication::Low(p.as_bytes().to_vec()),
@@ -102,7 +113,20 @@ impl ConnectionArgs {
         let timeout = Duration::from_millis(self.timeout);
         let settings = self.settings()?;
         let stream = dlms_logger::transport::tcp::connect(&self.host, self.port, timeout).await?;
-        Session::open(stream, &self.address(), settings, timeout, false)
+        let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
+            Box::new(|e: dlms_logger::engine::TraceEntry| {
+                let dir = match e.direction {
+                    dlms_logger::engine::Direction::Tx => "TX",
+                    dlms_logger::engine::Direction::Rx => "RX",
+                };
+                eprintln!(
+                    "{dir} {}  {}",
+                    dlms_logger::dlms::data::hex(&e.bytes),
+                    e.summary
+                );
+            }) as dlms_logger::engine::TraceSink
+        });
+        Session::open(stream, &self.address(), settings, timeout, sink)
             .await
             .with_context(|| format!("cannot associate with the meter at {}", self.target()))
     }
@@ -114,8 +138,12 @@ pub fn default_class(obis: &Obis) -> u16 {
     match (a, b, c, d, e) {
         (0, 0, 1, 0, 0) => 8,
         (0, 0, 40, 0, _) => 15,
-        (_, _, 99, _, _) if c == 99 && d != 0 => 7,
+        (_, _, 99, _, _) if d != 0 => 7,
         (_, _, _, 7 | 8, _) => 3,
+        // Abstract and electricity quantities: D = 6 maximum demand (extended register),
+        // D = 4/5 current/last average demand (demand register).
+        (0 | 1, _, 1..=99, 6, _) => 4,
+        (0 | 1, _, 1..=99, 4 | 5, _) => 5,
         _ => 1,
     }
 }
@@ -130,12 +158,15 @@ pub fn parse_item(text: &str) -> Result<AttributeRef> {
     };
     let obis: Obis = obis_text.parse()?;
     if rest.len() > 2 {
-        bail!("item {text:?}: expected OBIS[:CLASS[:ATTR]], got {} extra ':' parts", rest.len() - 2);
+        bail!(
+            "item {text:?}: expected OBIS[:CLASS[:ATTR]], got {} extra ':' parts",
+            rest.len() - 2
+        );
     }
     let class_id = match rest.first() {
-        Some(c) => c
-            .parse::<u16>()
-            .with_context(|| format!("item {text:?}: class {c:?} is not a number from 0 to 65535"))?,
+        Some(c) => c.parse::<u16>().with_context(|| {
+            format!("item {text:?}: class {c:?} is not a number from 0 to 65535")
+        })?,
         None => default_class(&obis),
     };
     let attribute = match rest.get(1) {
@@ -157,11 +188,19 @@ mod tests {
         let i = parse_item("1.0.1.8.0.255").unwrap();
         assert_eq!((i.class_id, i.attribute), (3, 2));
         let i = parse_item("1-0:32.7.0*255:3:3").unwrap();
-        assert_eq!((i.class_id, i.obis.to_string().as_str(), i.attribute), (3, "1.0.32.7.0.255", 3));
+        assert_eq!(
+            (i.class_id, i.obis.to_string().as_str(), i.attribute),
+            (3, "1.0.32.7.0.255", 3)
+        );
         assert_eq!(parse_item("0.0.1.0.0.255").unwrap().class_id, 8);
         assert_eq!(parse_item("0.0.96.1.0.255").unwrap().class_id, 1);
         assert_eq!(parse_item("1.0.99.1.0.255").unwrap().class_id, 7);
-        assert_eq!(parse_item("1-0:1.8.0").unwrap().obis.to_string(), "1.0.1.8.0.255");
+        assert_eq!(parse_item("1.0.1.6.0.255").unwrap().class_id, 4);
+        assert_eq!(parse_item("1.0.1.4.0.255").unwrap().class_id, 5);
+        assert_eq!(
+            parse_item("1-0:1.8.0").unwrap().obis.to_string(),
+            "1.0.1.8.0.255"
+        );
     }
 
     #[test]

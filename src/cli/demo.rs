@@ -10,6 +10,7 @@ use super::simulate::shutdown_signal;
 use anyhow::Result;
 use clap::Parser;
 use dlms_logger::sim::{self, SimConfig};
+use std::io::Write;
 use std::time::Duration;
 
 const DEMO_ITEMS: [&str; 6] = [
@@ -35,16 +36,28 @@ pub async fn run() -> Result<()> {
         conn: ConnectionArgs,
     }
     let conn = Wrap::parse_from(["demo", "--port", &port.to_string()]).conn;
-    let items = DEMO_ITEMS.iter().map(|t| parse_item(t)).collect::<Result<Vec<_>>>()?;
-    println!("dlms-logger demo: built-in simulated meter on {}; reading every 5 s, Ctrl-C to stop.", addrs[0]);
+    let items = DEMO_ITEMS
+        .iter()
+        .map(|t| parse_item(t))
+        .collect::<Result<Vec<_>>>()?;
+    println!(
+        "dlms-logger demo: built-in simulated meter on {}; reading every 5 s, Ctrl-C to stop.",
+        addrs[0]
+    );
     let poll = async {
         let mut session = conn.open().await?;
         loop {
             let results = session.read_scaled(&items).await?;
-            println!("--- {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "--- {}",
+                chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
+            )?;
             for (i, r) in items.iter().zip(&results) {
-                print!("{}", text_lines(i, r));
+                write!(out, "{}", text_lines(i, r))?;
             }
+            drop(out);
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
         #[allow(unreachable_code)]

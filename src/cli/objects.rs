@@ -77,12 +77,13 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
         let mut total = 0usize;
         session.on_progress(move |n| {
             total += n;
-            eprint!("\rreading object list… {:>6} bytes", total);
+            eprint!("\rreading object list… {total:>7} bytes");
         });
     }
     let list = session.object_list().await?;
+    session.clear_progress();
     if progress {
-        eprintln!("\rread {} objects{:>20}", list.len(), "");
+        eprintln!("\rread the object list: {} objects{:>12}", list.len(), "");
     }
     let value_items: Vec<AttributeRef> = list
         .iter()
@@ -141,7 +142,8 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(contents.as_bytes())?;
@@ -154,21 +156,27 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
 /// Runs `objects`.
 pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> Result<()> {
     let preset = read_preset(conn, true).await?;
+    let mut out = std::io::stdout().lock();
     for o in &preset.objects {
         if as_json {
-            println!(
+            writeln!(
+                out,
                 "{}",
                 serde_json::json!({"obis": o.obis, "class": o.class, "version": o.version, "name": o.name, "unit": o.unit})
-            );
+            )?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "{:<16} {:>3} v{} {}{}",
                 o.obis,
                 o.class,
                 o.version,
                 o.name,
-                o.unit.as_deref().map(|u| format!(" [{u}]")).unwrap_or_default()
-            );
+                o.unit
+                    .as_deref()
+                    .map(|u| format!(" [{u}]"))
+                    .unwrap_or_default()
+            )?;
         }
     }
     if let Some(path) = save {
@@ -178,7 +186,11 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
             toml::to_string_pretty(&preset)?
         );
         write_atomic(path, &text)?;
-        eprintln!("saved {} objects to {}", preset.objects.len(), path.display());
+        eprintln!(
+            "saved {} objects to {}",
+            preset.objects.len(),
+            path.display()
+        );
     }
     Ok(())
 }

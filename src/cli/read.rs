@@ -5,6 +5,7 @@ use anyhow::Result;
 use dlms_logger::dlms::client::{AttributeRef, ReadError, Reading};
 use dlms_logger::dlms::data::Data;
 use serde_json::{json, Value};
+use std::io::Write;
 
 /// Reads the items; returns true when every item was read.
 pub async fn run(conn: &ConnectionArgs, items: &[String], as_json: bool) -> Result<bool> {
@@ -16,12 +17,13 @@ pub async fn run(conn: &ConnectionArgs, items: &[String], as_json: bool) -> Resu
         tracing::debug!("release: {e}");
     }
     let mut all_ok = true;
+    let mut out = std::io::stdout().lock();
     for (item, r) in items.iter().zip(&results) {
         all_ok &= r.is_ok();
         if as_json {
-            println!("{}", json_line(item, r));
+            writeln!(out, "{}", json_line(item, r))?;
         } else {
-            print!("{}", text_lines(item, r));
+            write!(out, "{}", text_lines(item, r))?;
         }
     }
     Ok(all_ok)
@@ -29,7 +31,12 @@ pub async fn run(conn: &ConnectionArgs, items: &[String], as_json: bool) -> Resu
 
 /// One item as text: `OBIS  class:attr  value unit`, profile rows indented below.
 pub fn text_lines(item: &AttributeRef, r: &Result<Reading, ReadError>) -> String {
-    let head = format!("{:<16} {}:{}", item.obis.to_string(), item.class_id, item.attribute);
+    let head = format!(
+        "{:<16} {}:{}",
+        item.obis.to_string(),
+        item.class_id,
+        item.attribute
+    );
     match r {
         Err(e) => format!("{head}  error: {e}\n"),
         Ok(reading) => match &reading.data {

@@ -42,14 +42,26 @@ pub struct SimulateArgs {
 /// Runs the simulator until SIGINT/SIGTERM.
 pub async fn run(args: SimulateArgs) -> Result<()> {
     if args.port != 0 && args.port as u32 + args.meters - 1 > u16::MAX as u32 {
-        bail!("--port {} with --meters {} goes beyond port 65535", args.port, args.meters);
+        bail!(
+            "--port {} with --meters {} goes beyond port 65535",
+            args.port,
+            args.meters
+        );
     }
     let config = SimConfig {
         host: args.host.clone(),
         port: args.port,
         meters: args.meters,
-        interface: if args.hdlc { Interface::Hdlc } else { Interface::Wrapper },
-        referencing: if args.sn { Referencing::Sn } else { Referencing::Ln },
+        interface: if args.hdlc {
+            Interface::Hdlc
+        } else {
+            Interface::Wrapper
+        },
+        referencing: if args.sn {
+            Referencing::Sn
+        } else {
+            Referencing::Ln
+        },
         logical: args.logical,
         authentication: match &args.password {
             Some(p) => Authentication::Low(p.as_bytes().to_vec()),

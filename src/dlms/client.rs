@@ -425,17 +425,28 @@ impl ClientSession {
 
     /// Starts reading attributes; drive the returned operation to completion.
     pub fn read(&self, items: &[AttributeRef]) -> Result<ReadOp, SessionError> {
-        let assoc = self.association.as_ref().ok_or(SessionError::NotAssociated)?;
+        let assoc = self
+            .association
+            .as_ref()
+            .ok_or(SessionError::NotAssociated)?;
         let multi = assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES);
         let mut results: Vec<Option<Result<Data, ReadError>>> = vec![None; items.len()];
         let mut chunks = Vec::new();
         match self.settings.referencing {
             Referencing::Ln => {
-                let idx: Vec<usize> = (0..items.len()).collect();
-                let per = if multi { max_list_items(assoc.max_pdu) } else { 1 };
-                for c in idx.chunks(per) {
+                // Large objects go alone: meters often cannot answer a with-list whose result
+                // needs block transfer (the Gurux meter's blocked with-list answer is malformed).
+                let (alone, listed): (Vec<usize>, Vec<usize>) =
+                    (0..items.len()).partition(|&i| is_large(&items[i]));
+                let per = if multi {
+                    max_list_items(assoc.max_pdu)
+                } else {
+                    1
+                };
+                for c in listed.chunks(per) {
                     chunks.push(Chunk::Ln(c.to_vec()));
                 }
+                chunks.extend(alone.into_iter().map(|i| Chunk::Ln(vec![i])));
             }
             Referencing::Sn => {
                 let mut named = Vec::new();
@@ -451,10 +462,17 @@ impl ClientSession {
                         None => results[i] = Some(Err(ReadError::UnknownShortName(it.obis))),
                     }
                 }
-                let per = if multi { max_list_items(assoc.max_pdu) } else { 1 };
-                for c in named.chunks(per) {
+                let (alone, listed): (Vec<_>, Vec<_>) =
+                    named.into_iter().partition(|&(i, _)| is_large(&items[i]));
+                let per = if multi {
+                    max_list_items(assoc.max_pdu)
+                } else {
+                    1
+                };
+                for c in listed.chunks(per) {
                     chunks.push(Chunk::Sn(c.to_vec()));
                 }
+                chunks.extend(alone.into_iter().map(|n| Chunk::Sn(vec![n])));
             }
         }
         chunks.reverse();
@@ -466,6 +484,11 @@ impl ClientSession {
             current: None,
         })
     }
+}
+
+/// Attributes whose value is usually large (profile buffers, object lists) or selected.
+fn is_large(item: &AttributeRef) -> bool {
+    item.access.is_some() || matches!((item.class_id, item.attribute), (7, 2) | (12 | 15, 2))
 }
 
 /// How many attribute descriptors fit one with-list request.
@@ -569,7 +592,9 @@ impl ReadOp {
         let Some(cur) = self.current.as_mut() else {
             return Err(SessionError::Unexpected {
                 expected: "no answer (nothing was asked)",
-                got: Apdu::decode(apdu).map(|a| a.name().to_string()).unwrap_or_default(),
+                got: Apdu::decode(apdu)
+                    .map(|a| a.name().to_string())
+                    .unwrap_or_default(),
             });
         };
         let decoded = Apdu::decode(apdu);
@@ -742,7 +767,9 @@ impl ReadOp {
         // Several items: the raw data is the list of results (count, then each result).
         let mut r = Reader::new(raw);
         let parsed = (|| {
-            let n = r.bounded_length("result count", 1).map_err(|e| e.to_string())?;
+            let n = r
+                .bounded_length("result count", 1)
+                .map_err(|e| e.to_string())?;
             if n != idx.len() {
                 return Err(format!("{n} results for {} items", idx.len()));
             }
@@ -877,7 +904,11 @@ pub fn apply_scaler_units(
     read: &[AttributeRef],
     results: &[Result<Data, ReadError>],
 ) -> Vec<Result<Reading, ReadError>> {
-    let lookup = |a: &AttributeRef| read.iter().position(|r| r == a).and_then(|i| results.get(i));
+    let lookup = |a: &AttributeRef| {
+        read.iter()
+            .position(|r| r == a)
+            .and_then(|i| results.get(i))
+    };
     items
         .iter()
         .map(|it| {
@@ -898,7 +929,11 @@ mod tests {
     use super::*;
     use crate::dlms::data::tests::unhex;
 
-    fn associated(referencing: Referencing, conformance: Conformance, max_pdu: u16) -> ClientSession {
+    fn associated(
+        referencing: Referencing,
+        conformance: Conformance,
+        max_pdu: u16,
+    ) -> ClientSession {
         let mut s = ClientSession::new(ClientSettings::new(referencing));
         s.association = Some(Association {
             conformance,
@@ -917,14 +952,22 @@ mod tests {
     fn aarq_matches_gurux_shape_and_aare_is_accepted() {
         let mut s = ClientSession::new(ClientSettings::new(Referencing::Ln));
         let aarq = s.aarq();
-        assert_eq!(&aarq[..13], &unhex("60 1D A1 09 06 07 60 85 74 05 08 01 01")[..]);
+        assert_eq!(
+            &aarq[..13],
+            &unhex("60 1D A1 09 06 07 60 85 74 05 08 01 01")[..]
+        );
         // AARE from the Gurux meter (traces/wrapper_ln_none.txt).
         let a = s
             .handle_aare(&unhex("6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F0400001E1D04000007"))
             .unwrap();
         assert_eq!(a.max_pdu, 1024);
-        assert!(a.conformance.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ));
-        assert!(!a.conformance.contains(Conformance::MULTIPLE_REFERENCES));
+        assert!(a
+            .conformance
+            .contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ));
+        assert!(
+            a.conformance.contains(Conformance::MULTIPLE_REFERENCES),
+            "00 1E 1D includes bit 14"
+        );
     }
 
     #[test]
@@ -935,10 +978,15 @@ mod tests {
             .handle_aare(&unhex("6129A109060760857405080101A203020101A305A10302010DBE10040E0800065F1F040000101400800007"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("rejected permanently") && e.contains("authentication failure"), "{e}");
+        assert!(
+            e.contains("rejected permanently") && e.contains("authentication failure"),
+            "{e}"
+        );
         // A7: initiate error, DLMS version too low.
         let e = s
-            .handle_aare(&unhex("611FA109060760857405080101A203020101A305A103020101BE0604040E010601"))
+            .handle_aare(&unhex(
+                "611FA109060760857405080101A203020101A305A103020101BE0604040E010601",
+            ))
             .unwrap_err()
             .to_string();
         assert!(e.to_lowercase().contains("version"), "{e}");
@@ -947,31 +995,64 @@ mod tests {
     #[test]
     fn block_transfer_any_number_of_blocks() {
         // GS get_test flow: three blocks joined into an array 1..5.
-        let s = associated(Referencing::Ln, Conformance::GET | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ, 1024);
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ,
+            1024,
+        );
         let item = AttributeRef::new(7, "1.0.99.1.0.255".parse().unwrap(), 2);
         let mut op = s.read(std::slice::from_ref(&item)).unwrap();
-        assert_eq!(op.start(), Step::Send(unhex("C0 01 C1 00 07 01 00 63 01 00 FF 02 00")));
-        let step = op.handle(&unhex("C4 02 C1 00 00 00 00 01 00 0C 01 05 06 00 00 00 01 06 00 00 00 02")).unwrap();
+        assert_eq!(
+            op.start(),
+            Step::Send(unhex("C0 01 C1 00 07 01 00 63 01 00 FF 02 00"))
+        );
+        let step = op
+            .handle(&unhex(
+                "C4 02 C1 00 00 00 00 01 00 0C 01 05 06 00 00 00 01 06 00 00 00 02",
+            ))
+            .unwrap();
         assert_eq!(step, Step::Send(unhex("C0 02 C1 00 00 00 01")));
-        let step = op.handle(&unhex("C4 02 C1 00 00 00 00 02 00 0A 06 00 00 00 03 06 00 00 00 04")).unwrap();
+        let step = op
+            .handle(&unhex(
+                "C4 02 C1 00 00 00 00 02 00 0A 06 00 00 00 03 06 00 00 00 04",
+            ))
+            .unwrap();
         assert_eq!(step, Step::Send(unhex("C0 02 C1 00 00 00 02")));
-        let step = op.handle(&unhex("C4 02 C1 01 00 00 00 03 00 05 06 00 00 00 05")).unwrap();
+        let step = op
+            .handle(&unhex("C4 02 C1 01 00 00 00 03 00 05 06 00 00 00 05"))
+            .unwrap();
         assert_eq!(step, Step::Done);
         let r = op.into_results();
-        assert_eq!(r[0], Ok(Data::Array((1..=5).map(Data::DoubleLongUnsigned).collect())));
+        assert_eq!(
+            r[0],
+            Ok(Data::Array((1..=5).map(Data::DoubleLongUnsigned).collect()))
+        );
     }
 
     #[test]
     fn one_bad_item_never_fails_the_others() {
-        let s = associated(Referencing::Ln, Conformance::GET | Conformance::MULTIPLE_REFERENCES, 1024);
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
         let items = [reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
         let mut op = s.read(&items).unwrap();
-        let Step::Send(req) = op.start() else { panic!() };
+        let Step::Send(req) = op.start() else {
+            panic!()
+        };
         assert_eq!(req[1], 3, "with-list");
-        assert_eq!(op.handle(&unhex("C4 03 C1 02 00 06 00BC614E 01 04")).unwrap(), Step::Done);
+        assert_eq!(
+            op.handle(&unhex("C4 03 C1 02 00 06 00BC614E 01 04"))
+                .unwrap(),
+            Step::Done
+        );
         let r = op.into_results();
         assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(12345678)));
-        assert_eq!(r[1], Err(ReadError::Access(DataAccessResult::ObjectUndefined)));
+        assert_eq!(
+            r[1],
+            Err(ReadError::Access(DataAccessResult::ObjectUndefined))
+        );
     }
 
     #[test]
@@ -980,7 +1061,10 @@ mod tests {
         let items = [reg("1.0.1.8.0.255", 3), reg("1.0.1.8.0.255", 2)];
         let mut op = s.read(&items).unwrap();
         assert!(matches!(op.start(), Step::Send(ref r) if r[1] == 1));
-        assert!(matches!(op.handle(&unhex("C4 01 C1 00 02 02 0F FD 16 1E")).unwrap(), Step::Send(_)));
+        assert!(matches!(
+            op.handle(&unhex("C4 01 C1 00 02 02 0F FD 16 1E")).unwrap(),
+            Step::Send(_)
+        ));
         // An exception fails only the item it answered.
         assert_eq!(op.handle(&unhex("D8 01 01")).unwrap(), Step::Done);
         let r = op.into_results();
@@ -1006,7 +1090,11 @@ mod tests {
 
     #[test]
     fn sn_read_uses_base_names_and_blocks() {
-        let mut s = associated(Referencing::Sn, Conformance::READ | Conformance::MULTIPLE_REFERENCES, 1024);
+        let mut s = associated(
+            Referencing::Sn,
+            Conformance::READ | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
         // SN object list from traces/wrapper_sn_none.txt (first two entries).
         let list = Data::from_bytes(&unhex(
             "0102 0204 1000A0 120008 1100 09060000010000FF 0204 100100 120003 1100 09060100010800FF",
@@ -1015,16 +1103,29 @@ mod tests {
         let objects = parse_object_list(&list).unwrap();
         assert_eq!(objects[1].short_name, Some(0x0100));
         s.set_short_names(&objects);
-        let items = [reg("1.0.1.8.0.255", 3), reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
+        let items = [
+            reg("1.0.1.8.0.255", 3),
+            reg("1.0.1.8.0.255", 2),
+            reg("1.0.2.8.0.255", 2),
+        ];
         let mut op = s.read(&items).unwrap();
         assert_eq!(op.start(), Step::Send(unhex("05 02 02 0110 02 0108")));
         // Answered in two read data blocks.
-        let step = op.handle(&unhex("0C 01 02 00 0001 05 02 00 02 02 0F")).unwrap();
+        let step = op
+            .handle(&unhex("0C 01 02 00 0001 05 02 00 02 02 0F"))
+            .unwrap();
         assert_eq!(step, Step::Send(unhex("05 01 05 0001")));
-        let step = op.handle(&unhex("0C 01 02 01 0002 09 00 16 1E 00 06 00 0F 42 40")).unwrap();
+        let step = op
+            .handle(&unhex("0C 01 02 01 0002 09 00 16 1E 00 06 00 0F 42 40"))
+            .unwrap();
         assert_eq!(step, Step::Done);
         let r = op.into_results();
         assert_eq!(r[1], Ok(Data::DoubleLongUnsigned(1_000_000)));
-        assert_eq!(r[2], Err(ReadError::UnknownShortName("1.0.2.8.0.255".parse().unwrap())));
+        assert_eq!(
+            r[2],
+            Err(ReadError::UnknownShortName(
+                "1.0.2.8.0.255".parse().unwrap()
+            ))
+        );
     }
 }

@@ -93,11 +93,23 @@ mod tests {
     #[test]
     fn well_known_codes_have_names() {
         assert_eq!(n("0.0.1.0.0.255").as_deref(), Some("Clock"));
-        assert_eq!(n("1.0.1.8.0.255").as_deref(), Some("Active energy import (+A)"));
-        assert_eq!(n("1.0.1.8.2.255").as_deref(), Some("Active energy import (+A), tariff 2"));
+        assert_eq!(
+            n("1.0.1.8.0.255").as_deref(),
+            Some("Active energy import (+A)")
+        );
+        assert_eq!(
+            n("1.0.1.8.2.255").as_deref(),
+            Some("Active energy import (+A), tariff 2")
+        );
         assert_eq!(n("1.0.32.7.0.255").as_deref(), Some("Voltage L1"));
-        assert_eq!(n("1.0.1.6.0.255").as_deref(), Some("Active energy import (+A) maximum demand"));
-        assert_eq!(n("1.0.1.7.0.255").as_deref(), Some("Active power import (+P)"));
+        assert_eq!(
+            n("1.0.1.6.0.255").as_deref(),
+            Some("Active energy import (+A) maximum demand")
+        );
+        assert_eq!(
+            n("1.0.1.7.0.255").as_deref(),
+            Some("Active power import (+P)")
+        );
         assert_eq!(n("7.0.3.0.0.255"), None);
     }
 }

@@ -10,8 +10,8 @@ use super::client::{Authentication, ObjectListEntry, Referencing};
 use super::data::Data;
 use super::xdlms::{
     encode_get_response_normal_raw, Apdu, AttributeDescriptor, ConfirmedServiceError,
-    DataAccessResult, ExceptionResponse, GetRequest, GetResponse, ReadRequest, ReadResult,
-    ReadResponse, SelectiveAccess, VariableAccess,
+    DataAccessResult, ExceptionResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
+    ReadResult, SelectiveAccess, VariableAccess,
 };
 
 /// The objects a server serves; implemented by the simulator.
@@ -172,7 +172,11 @@ impl ServerSession {
             (Authentication::Low(_), Mechanism::None) => return reject(12, None),
             _ => return reject(11, None),
         }
-        let Some(Ok(init)) = aarq.user_information.as_deref().map(InitiateRequest::decode) else {
+        let Some(Ok(init)) = aarq
+            .user_information
+            .as_deref()
+            .map(InitiateRequest::decode)
+        else {
             return reject(1, None);
         };
         let initiate_error = |value: u8| {
@@ -264,7 +268,10 @@ impl ServerSession {
             } => {
                 self.long_read = None;
                 let raw = self.results_list(
-                    attributes.iter().map(|(a, s)| model.get(a, s.as_ref())).collect(),
+                    attributes
+                        .iter()
+                        .map(|(a, s)| model.get(a, s.as_ref()))
+                        .collect(),
                 );
                 let mut whole = vec![0xC4, 0x03, invoke_id];
                 whole.extend_from_slice(&raw);
@@ -303,21 +310,20 @@ impl ServerSession {
     }
 
     fn start_blocks(&mut self, invoke_id: u8, raw: Vec<u8>, sn: bool) -> Vec<u8> {
-        if !self
-            .granted()
-            .conformance
-            .contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
+        // SN clients (Gurux's among them) rarely propose block-transfer-with-read yet expect
+        // Read data blocks, as meters send them; so SN answers in blocks regardless.
+        if !sn
+            && !self
+                .granted()
+                .conformance
+                .contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
         {
             // The answer does not fit and the client cannot take blocks.
-            return if sn {
-                ReadResponse(vec![ReadResult::Error(DataAccessResult::OtherReason)]).encode()
-            } else {
-                GetResponse::Normal {
-                    invoke_id,
-                    result: super::xdlms::GetDataResult::Error(DataAccessResult::OtherReason),
-                }
-                .encode()
-            };
+            return GetResponse::Normal {
+                invoke_id,
+                result: super::xdlms::GetDataResult::Error(DataAccessResult::OtherReason),
+            }
+            .encode();
         }
         self.long_read = Some(LongRead {
             raw,
@@ -387,7 +393,7 @@ impl ServerSession {
             .filter(|o| o.short_name.is_some_and(|b| b <= name))
             .max_by_key(|o| o.short_name)?;
         let offset = name - o.short_name?;
-        if offset % 8 != 0 || offset / 8 > 30 {
+        if !offset.is_multiple_of(8) || offset / 8 > 30 {
             return None;
         }
         Some(AttributeDescriptor {
@@ -403,8 +409,10 @@ impl ServerSession {
                 Some(lr) if lr.sn && lr.block == *n as u32 => self.emit_block(0),
                 _ => {
                     self.long_read = None;
-                    ReadResponse(vec![ReadResult::Error(DataAccessResult::DataBlockNumberInvalid)])
-                        .encode()
+                    ReadResponse(vec![ReadResult::Error(
+                        DataAccessResult::DataBlockNumberInvalid,
+                    )])
+                    .encode()
                 }
             };
         }
@@ -477,9 +485,7 @@ pub fn object_list_ln(objects: &[ObjectListEntry], attribute_count: impl Fn(u16)
             .iter()
             .map(|o| {
                 let attrs = (1..=attribute_count(o.class_id) as i8)
-                    .map(|a| {
-                        Data::Structure(vec![Data::Integer(a), Data::Enum(1), Data::Null])
-                    })
+                    .map(|a| Data::Structure(vec![Data::Integer(a), Data::Enum(1), Data::Null]))
                     .collect();
                 Data::Structure(vec![
                     Data::LongUnsigned(o.class_id),
@@ -531,7 +537,9 @@ mod tests {
         ) -> Result<Data, DataAccessResult> {
             match (a.instance.to_string().as_str(), a.attribute) {
                 ("1.0.1.8.0.255", 2) => Ok(Data::DoubleLongUnsigned(42)),
-                ("1.0.1.8.0.255", 3) => Ok(Data::Structure(vec![Data::Integer(-1), Data::Enum(30)])),
+                ("1.0.1.8.0.255", 3) => {
+                    Ok(Data::Structure(vec![Data::Integer(-1), Data::Enum(30)]))
+                }
                 ("1.0.99.1.0.255", 2) => Ok(Data::Array(
                     (0..3000).map(Data::DoubleLongUnsigned).collect(),
                 )),
@@ -558,7 +566,12 @@ mod tests {
     }
 
     /// Drives a client read against a server session in memory.
-    fn run(client: &ClientSession, server: &mut ServerSession, m: &mut Model, items: &[AttributeRef]) -> Vec<Result<Data, ReadError>> {
+    fn run(
+        client: &ClientSession,
+        server: &mut ServerSession,
+        m: &mut Model,
+        items: &[AttributeRef],
+    ) -> Vec<Result<Data, ReadError>> {
         let mut op = client.read(items).unwrap();
         let mut step = op.start();
         let mut rounds = 0;
@@ -593,8 +606,13 @@ mod tests {
         let r = run(&c, &mut s, &mut m, &items);
         assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
         assert!(r[1].is_ok());
-        assert_eq!(r[2], Err(ReadError::Access(DataAccessResult::ObjectUndefined)));
-        let Ok(Data::Array(rows)) = &r[3] else { panic!("{:?}", r[3]) };
+        assert_eq!(
+            r[2],
+            Err(ReadError::Access(DataAccessResult::ObjectUndefined))
+        );
+        let Ok(Data::Array(rows)) = &r[3] else {
+            panic!("{:?}", r[3])
+        };
         assert_eq!(rows.len(), 3000);
     }
 
@@ -611,7 +629,9 @@ mod tests {
         ];
         let r = run(&c, &mut s, &mut m, &items);
         assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
-        let Ok(Data::Array(rows)) = &r[1] else { panic!("{:?}", r[1]) };
+        let Ok(Data::Array(rows)) = &r[1] else {
+            panic!("{:?}", r[1])
+        };
         assert_eq!(rows.len(), 3000);
     }
 
@@ -635,7 +655,12 @@ mod tests {
     #[test]
     fn requests_before_association_get_an_exception() {
         let mut s = ServerSession::new(ServerSettings::new(Referencing::Ln));
-        let r = s.handle(&[0xC0, 0x01, 0xC1, 0, 3, 1, 0, 1, 8, 0, 255, 2, 0], &mut model()).unwrap();
+        let r = s
+            .handle(
+                &[0xC0, 0x01, 0xC1, 0, 3, 1, 0, 1, 8, 0, 255, 2, 0],
+                &mut model(),
+            )
+            .unwrap();
         assert_eq!(r[0], 0xD8);
     }
 }

@@ -9,6 +9,7 @@ use crate::dlms::data::Data;
 use crate::dlms::hdlc::{AddressSize, HdlcAddress, HdlcClient, HdlcParameters};
 use crate::dlms::link::{ClientLink, LinkError, LinkEvent};
 use crate::dlms::wrapper::WrapperClient;
+use crate::dlms::xdlms::summarize;
 use crate::transport::Stream;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
@@ -70,7 +71,13 @@ pub struct TraceEntry {
     pub direction: Direction,
     /// The bytes on the wire.
     pub bytes: Vec<u8>,
+    /// A one-line decoded summary (`AARQ LN mechanism none`, `GET 1.0.1.8.0.255:2`); never
+    /// shows secrets.
+    pub summary: String,
 }
+
+/// Where trace entries go as they happen.
+pub type TraceSink = Box<dyn FnMut(TraceEntry) + Send>;
 
 /// Why talking to a meter failed.
 #[derive(Debug, Error)]
@@ -136,7 +143,7 @@ pub struct Session<S: Stream> {
     dlms: ClientSession,
     timeout: Duration,
     buf: Vec<u8>,
-    trace: Option<Vec<TraceEntry>>,
+    trace: Option<TraceSink>,
     progress: Option<Box<dyn FnMut(usize) + Send>>,
     /// Round-trip time of the last request.
     pub last_rtt: Duration,
@@ -149,7 +156,7 @@ impl<S: Stream> Session<S> {
         addr: &MeterAddress,
         settings: ClientSettings,
         timeout: Duration,
-        trace: bool,
+        trace: Option<TraceSink>,
     ) -> Result<Self, EngineError> {
         let mut s = Session {
             stream,
@@ -157,17 +164,21 @@ impl<S: Stream> Session<S> {
             dlms: ClientSession::new(settings),
             timeout,
             buf: vec![0u8; 64 * 1024],
-            trace: trace.then(Vec::new),
+            trace,
             progress: None,
             last_rtt: Duration::ZERO,
         };
         if let Some(snrm) = s.link.connect() {
-            s.send(&snrm).await?;
-            s.wait("the HDLC UA (answer to SNRM)", |e| matches!(e, LinkEvent::Opened))
-                .await?;
+            s.send(&snrm, "SNRM").await?;
+            s.wait("the HDLC UA (answer to SNRM)", |e| {
+                matches!(e, LinkEvent::Opened)
+            })
+            .await?;
         }
         let aarq = s.dlms.aarq();
-        let aare = s.transact(&aarq, "the AARE (answer to the association request)").await?;
+        let aare = s
+            .transact(&aarq, "the AARE (answer to the association request)")
+            .await?;
         s.dlms.handle_aare(&aare)?;
         Ok(s)
     }
@@ -177,9 +188,9 @@ impl<S: Stream> Session<S> {
         self.progress = Some(Box::new(f));
     }
 
-    /// The frames exchanged so far (when tracing), oldest first.
-    pub fn take_trace(&mut self) -> Vec<TraceEntry> {
-        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    /// Stops progress reports.
+    pub fn clear_progress(&mut self) {
+        self.progress = None;
     }
 
     /// The underlying DLMS session.
@@ -187,14 +198,19 @@ impl<S: Stream> Session<S> {
         &self.dlms
     }
 
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+    fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl FnOnce() -> String) {
         if let Some(t) = self.trace.as_mut() {
-            t.push(TraceEntry {
+            t(TraceEntry {
                 at: SystemTime::now(),
-                direction: Direction::Tx,
+                direction,
                 bytes: bytes.to_vec(),
+                summary: summary(),
             });
         }
+    }
+
+    async fn send(&mut self, bytes: &[u8], summary: &str) -> Result<(), EngineError> {
+        self.record(Direction::Tx, bytes, || summary.to_string());
         self.stream.write_all(bytes).await?;
         Ok(())
     }
@@ -222,17 +238,31 @@ impl<S: Stream> Session<S> {
                 return Err(EngineError::Closed(waiting_for));
             }
             let bytes = self.buf[..n].to_vec();
-            if let Some(t) = self.trace.as_mut() {
-                t.push(TraceEntry {
-                    at: SystemTime::now(),
-                    direction: Direction::Rx,
-                    bytes: bytes.clone(),
-                });
-            }
+            let events = match self.link.receive(&bytes) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.record(Direction::Rx, &bytes, || format!("bad frame: {e}"));
+                    return Err(e.into());
+                }
+            };
+            self.record(Direction::Rx, &bytes, || {
+                events
+                    .iter()
+                    .filter_map(|e| match e {
+                        LinkEvent::Apdu(a) => Some(summarize(a)),
+                        LinkEvent::Opened => Some("UA (link open)".into()),
+                        LinkEvent::Closed => Some("link closed".into()),
+                        LinkEvent::Transmit(_) => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
             let mut found = None;
-            for ev in self.link.receive(&bytes)? {
+            for ev in events {
                 match ev {
-                    LinkEvent::Transmit(out) => self.send(&out).await?,
+                    LinkEvent::Transmit(out) => {
+                        self.send(&out, "link control (RR or next segment)").await?
+                    }
                     ev if found.is_none() && want(&ev) => found = Some(ev),
                     // Pushes and unsolicited frames are not answers to our request.
                     _ => {}
@@ -245,11 +275,18 @@ impl<S: Stream> Session<S> {
     }
 
     /// Sends one APDU and returns the answer APDU.
-    async fn transact(&mut self, apdu: &[u8], waiting_for: &'static str) -> Result<Vec<u8>, EngineError> {
+    async fn transact(
+        &mut self,
+        apdu: &[u8],
+        waiting_for: &'static str,
+    ) -> Result<Vec<u8>, EngineError> {
         let started = Instant::now();
         let first = self.link.send_apdu(apdu)?;
-        self.send(&first).await?;
-        let ev = self.wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_))).await?;
+        let summary = summarize(apdu);
+        self.send(&first, &summary).await?;
+        let ev = self
+            .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
+            .await?;
         self.last_rtt = started.elapsed();
         match ev {
             LinkEvent::Apdu(a) => {
@@ -299,12 +336,13 @@ impl<S: Stream> Session<S> {
             let resp = self.transact(&req, "the object list").await?;
             step = op.handle(&resp)?;
         }
-        let data = op.into_results().remove(0).map_err(|e| {
-            SessionError::Unexpected {
+        let data = op
+            .into_results()
+            .remove(0)
+            .map_err(|e| SessionError::Unexpected {
                 expected: "the object list",
                 got: e.to_string(),
-            }
-        })?;
+            })?;
         let list = parse_object_list(&data).map_err(|e| SessionError::Unexpected {
             expected: "a valid object list",
             got: e.to_string(),
@@ -321,14 +359,18 @@ impl<S: Stream> Session<S> {
     /// data is already read, so failures here are returned but callers may ignore them.
     pub async fn close(mut self) -> Result<(), EngineError> {
         let rlrq = self.dlms.rlrq();
-        let rlre = self.transact(&rlrq, "the RLRE (answer to the release request)").await;
+        let rlre = self
+            .transact(&rlrq, "the RLRE (answer to the release request)")
+            .await;
         if let Ok(r) = &rlre {
             self.dlms.handle_rlre(r)?;
         }
         if let Some(disc) = self.link.disconnect() {
-            self.send(&disc).await?;
-            self.wait("the HDLC UA (answer to DISC)", |e| matches!(e, LinkEvent::Closed))
-                .await?;
+            self.send(&disc, "DISC").await?;
+            self.wait("the HDLC UA (answer to DISC)", |e| {
+                matches!(e, LinkEvent::Closed)
+            })
+            .await?;
         }
         let _ = self.stream.shutdown().await;
         rlre.map(|_| ())

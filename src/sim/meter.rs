@@ -14,8 +14,8 @@ use chrono::{DateTime, FixedOffset, TimeZone};
 pub const CAPTURE_PERIOD: i64 = 900;
 /// Rows the load profile keeps (30 days of 15-minute values).
 pub const PROFILE_ENTRIES: u32 = 2880;
-/// Values are computed from seconds since this instant (2020-01-01T00:00:00Z).
-const EPOCH: i64 = 1_577_836_800;
+/// Values are computed from seconds since this instant (2025-01-01T00:00:00Z).
+const EPOCH: i64 = 1_735_689_600;
 
 /// Logical names of the simulated objects.
 pub mod names {
@@ -77,14 +77,15 @@ impl SimMeter {
         (t.timestamp() - EPOCH).max(0)
     }
 
-    /// Energy import in Wh at `t`: grows 2 kWh per hour.
+    /// Energy import in Wh at `t`: grows 500 Wh per hour.
     fn energy_import(&self, t: &DateTime<FixedOffset>) -> u32 {
-        (1_000_000 + self.index as i64 * 1000 + self.secs(t) * 2000 / 3600) as u32
+        (1_000_000 + self.index as i64 * 1000 + self.secs(t) * 500 / 3600).min(u32::MAX as i64)
+            as u32
     }
 
-    /// Energy export raw (scaler +1): grows 200 Wh per hour.
+    /// Energy export raw (scaler +1): grows 50 Wh per hour.
     fn energy_export(&self, t: &DateTime<FixedOffset>) -> u32 {
-        (100_000 + self.index as i64 * 10 + self.secs(t) * 20 / 3600) as u32
+        (100_000 + self.index as i64 * 10 + self.secs(t) * 5 / 3600).min(u32::MAX as i64) as u32
     }
 
     fn wave(&self, period: f64, amplitude: f64) -> f64 {
@@ -116,7 +117,12 @@ impl SimMeter {
     }
 
     fn profile_row(&self, ts: i64) -> Data {
-        let t = self.now.offset().timestamp_opt(ts, 0).single().unwrap_or(self.now);
+        let t = self
+            .now
+            .offset()
+            .timestamp_opt(ts, 0)
+            .single()
+            .unwrap_or(self.now);
         Data::Structure(vec![
             Self::datetime(&t),
             Data::DoubleLongUnsigned(self.energy_import(&t)),
@@ -147,7 +153,10 @@ impl SimMeter {
         let (mut from, mut to, cols) = (oldest, newest, (1usize, 3usize));
         match access {
             None => {}
-            Some(SelectiveAccess { selector: 1, parameters }) => {
+            Some(SelectiveAccess {
+                selector: 1,
+                parameters,
+            }) => {
                 // range_descriptor {restricting object, from, to, selected values}
                 let Data::Structure(p) = parameters else {
                     return Err(DataAccessResult::TypeUnmatched);
@@ -155,25 +164,46 @@ impl SimMeter {
                 let when = |d: Option<&Data>| {
                     d.and_then(Data::as_date_time)
                         .and_then(|c| {
-                            c.to_chrono()
-                                .map(|t| t.timestamp())
-                                .or_else(|| c.naive().map(|n| n.and_utc().timestamp() - self.now.offset().local_minus_utc() as i64))
+                            c.to_chrono().map(|t| t.timestamp()).or_else(|| {
+                                c.naive().map(|n| {
+                                    n.and_utc().timestamp()
+                                        - self.now.offset().local_minus_utc() as i64
+                                })
+                            })
                         })
                         .ok_or(DataAccessResult::TypeUnmatched)
                 };
                 let (f, t) = (when(p.get(1))?, when(p.get(2))?);
                 // Rows whose capture time lies within [from, to]; rows sit on period boundaries.
-                from = from.max(f.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD + if f.rem_euclid(CAPTURE_PERIOD) == 0 { 0 } else { CAPTURE_PERIOD });
+                from = from.max(
+                    f.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD
+                        + if f.rem_euclid(CAPTURE_PERIOD) == 0 {
+                            0
+                        } else {
+                            CAPTURE_PERIOD
+                        },
+                );
                 to = to.min(t.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD);
             }
-            Some(SelectiveAccess { selector: 2, parameters }) => {
+            Some(SelectiveAccess {
+                selector: 2,
+                parameters,
+            }) => {
                 let Data::Structure(p) = parameters else {
                     return Err(DataAccessResult::TypeUnmatched);
                 };
-                let num = |i: usize| p.get(i).and_then(Data::as_i128).ok_or(DataAccessResult::TypeUnmatched);
+                let num = |i: usize| {
+                    p.get(i)
+                        .and_then(Data::as_i128)
+                        .ok_or(DataAccessResult::TypeUnmatched)
+                };
                 let (fe, te, fc, tc) = (num(0)?, num(1)?, num(2)?, num(3)?);
                 let first = fe.max(1) as i64;
-                let last = if te == 0 { PROFILE_ENTRIES as i64 } else { te as i64 };
+                let last = if te == 0 {
+                    PROFILE_ENTRIES as i64
+                } else {
+                    te as i64
+                };
                 from = oldest + (first - 1) * CAPTURE_PERIOD;
                 to = to.min(oldest + (last - 1) * CAPTURE_PERIOD);
                 let fc = fc.max(1) as usize;
@@ -204,8 +234,14 @@ impl SimMeter {
 
     fn register(&self, obis: Obis, attr: i8) -> Result<Data, DataAccessResult> {
         let (value, su) = match obis {
-            ENERGY_IMPORT => (Data::DoubleLongUnsigned(self.energy_import(&self.now)), (0, 30)),
-            ENERGY_EXPORT => (Data::DoubleLongUnsigned(self.energy_export(&self.now)), (1, 30)),
+            ENERGY_IMPORT => (
+                Data::DoubleLongUnsigned(self.energy_import(&self.now)),
+                (0, 30),
+            ),
+            ENERGY_EXPORT => (
+                Data::DoubleLongUnsigned(self.energy_export(&self.now)),
+                (1, 30),
+            ),
             VOLTAGE_L1 => (Data::LongUnsigned(self.voltage_raw()), (-1, 35)),
             CURRENT_L1 => (Data::LongUnsigned(self.current_raw()), (-2, 33)),
             POWER_L1 => (Data::DoubleLong(self.power_w()), (0, 27)),
@@ -213,7 +249,11 @@ impl SimMeter {
         };
         match attr {
             2 => Ok(value),
-            3 => Ok(ScalerUnit { scaler: su.0, unit: su.1 }.to_data()),
+            3 => Ok(ScalerUnit {
+                scaler: su.0,
+                unit: su.1,
+            }
+            .to_data()),
             _ => Err(DataAccessResult::ObjectUndefined),
         }
     }
@@ -224,7 +264,20 @@ impl SimMeter {
             2 => Self::datetime(&self.now),
             3 => Data::Long(-dev),
             4 => Data::Unsigned(0),
-            5 | 6 => Data::OctetString(vec![0xFF, 0xFF, if attr == 5 { 3 } else { 10 }, 0xFE, 7, 2, 0, 0, 0, 0x80, 0, 0xFF]),
+            5 | 6 => Data::OctetString(vec![
+                0xFF,
+                0xFF,
+                if attr == 5 { 3 } else { 10 },
+                0xFE,
+                7,
+                2,
+                0,
+                0,
+                0,
+                0x80,
+                0,
+                0xFF,
+            ]),
             7 => Data::Integer(60),
             8 => Data::Boolean(false),
             9 => Data::Enum(1),
@@ -262,7 +315,11 @@ impl CosemServer for SimMeter {
             (4, 0, MAX_DEMAND),
             (5, 0, DEMAND),
             (7, 1, LOAD_PROFILE),
-            (assoc_class, if self.short_names { 0 } else { 1 }, ASSOCIATION),
+            (
+                assoc_class,
+                if self.short_names { 0 } else { 1 },
+                ASSOCIATION,
+            ),
         ];
         list.iter()
             .enumerate()
@@ -304,24 +361,44 @@ impl CosemServer for SimMeter {
         }
         match (a.instance, a.attribute) {
             (CLOCK, n) => self.clock(n),
-            (LDN, 2) => Ok(Data::OctetString(format!("DLG{:013}", self.index + 1).into_bytes())),
+            (LDN, 2) => Ok(Data::OctetString(
+                format!("DLG{:013}", self.index + 1).into_bytes(),
+            )),
             (SERIAL, 2) => Ok(Data::VisibleString(self.serial_number().into_bytes())),
             (MAX_DEMAND, n) => {
-                let peak = self.now.offset().timestamp_opt(self.last_capture(), 0).single().unwrap_or(self.now);
+                let peak = self
+                    .now
+                    .offset()
+                    .timestamp_opt(self.last_capture(), 0)
+                    .single()
+                    .unwrap_or(self.now);
                 match n {
                     2 => Ok(Data::DoubleLong(2300 + self.index as i32)),
-                    3 => Ok(ScalerUnit { scaler: 0, unit: 27 }.to_data()),
+                    3 => Ok(ScalerUnit {
+                        scaler: 0,
+                        unit: 27,
+                    }
+                    .to_data()),
                     4 => Ok(Data::Unsigned(0)),
                     5 => Ok(Self::datetime(&peak)),
                     _ => Err(DataAccessResult::ObjectUndefined),
                 }
             }
             (DEMAND, n) => {
-                let start = self.now.offset().timestamp_opt(self.last_capture(), 0).single().unwrap_or(self.now);
+                let start = self
+                    .now
+                    .offset()
+                    .timestamp_opt(self.last_capture(), 0)
+                    .single()
+                    .unwrap_or(self.now);
                 match n {
                     2 => Ok(Data::DoubleLong(self.power_w())),
                     3 => Ok(Data::DoubleLong(2000 + self.index as i32)),
-                    4 => Ok(ScalerUnit { scaler: 0, unit: 27 }.to_data()),
+                    4 => Ok(ScalerUnit {
+                        scaler: 0,
+                        unit: 27,
+                    }
+                    .to_data()),
                     5 => Ok(Data::Unsigned(0)),
                     6 | 7 => Ok(Self::datetime(&start)),
                     8 => Ok(Data::DoubleLongUnsigned(CAPTURE_PERIOD as u32)),
@@ -367,16 +444,33 @@ mod tests {
         SimMeter::new(0, now, false)
     }
 
-    fn get(m: &mut SimMeter, class: u16, obis: Obis, attr: i8, access: Option<SelectiveAccess>) -> Result<Data, DataAccessResult> {
-        m.get(&AttributeDescriptor { class_id: class, instance: obis, attribute: attr }, access.as_ref())
+    fn get(
+        m: &mut SimMeter,
+        class: u16,
+        obis: Obis,
+        attr: i8,
+        access: Option<SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        m.get(
+            &AttributeDescriptor {
+                class_id: class,
+                instance: obis,
+                attribute: attr,
+            },
+            access.as_ref(),
+        )
     }
 
     #[test]
     fn profile_has_every_entry_and_ends_at_the_last_period() {
         let mut m = meter();
-        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, None).unwrap() else { panic!() };
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, None).unwrap() else {
+            panic!()
+        };
         assert_eq!(rows.len(), PROFILE_ENTRIES as usize);
-        let Data::Structure(last) = &rows[rows.len() - 1] else { panic!() };
+        let Data::Structure(last) = &rows[rows.len() - 1] else {
+            panic!()
+        };
         assert_eq!(last[0].to_string(), "2026-11-21T12:00:00+01:00");
     }
 
@@ -392,18 +486,30 @@ mod tests {
                 Data::LongUnsigned(2),
             ]),
         };
-        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_entry)).unwrap() else { panic!() };
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_entry)).unwrap() else {
+            panic!()
+        };
         assert_eq!(rows.len(), 10);
         assert!(matches!(&rows[0], Data::Structure(c) if c.len() == 2));
         let dt = |h, mi| {
-            let t = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2026, 11, 21, h, mi, 0).unwrap();
+            let t = FixedOffset::east_opt(3600)
+                .unwrap()
+                .with_ymd_and_hms(2026, 11, 21, h, mi, 0)
+                .unwrap();
             Data::OctetString(CosemDateTime::from_chrono(&t, 0).to_bytes().to_vec())
         };
         let by_range = SelectiveAccess {
             selector: 1,
-            parameters: Data::Structure(vec![Data::Null, dt(10, 0), dt(11, 0), Data::Array(vec![])]),
+            parameters: Data::Structure(vec![
+                Data::Null,
+                dt(10, 0),
+                dt(11, 0),
+                Data::Array(vec![]),
+            ]),
         };
-        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_range)).unwrap() else { panic!() };
+        let Data::Array(rows) = get(&mut m, 7, LOAD_PROFILE, 2, Some(by_range)).unwrap() else {
+            panic!()
+        };
         assert_eq!(rows.len(), 5, "10:00, 10:15, 10:30, 10:45, 11:00");
     }
 
@@ -413,9 +519,22 @@ mod tests {
         let a = get(&mut m, 3, ENERGY_IMPORT, 2, None).unwrap();
         m.now += chrono::Duration::hours(1);
         let b = get(&mut m, 3, ENERGY_IMPORT, 2, None).unwrap();
-        assert_eq!(b.as_i128().unwrap() - a.as_i128().unwrap(), 2000);
-        assert_eq!(get(&mut m, 3, VOLTAGE_L1, 3, None).unwrap(), ScalerUnit { scaler: -1, unit: 35 }.to_data());
-        assert_eq!(get(&mut m, 1, ENERGY_IMPORT, 2, None), Err(DataAccessResult::ObjectClassInconsistent));
-        assert_eq!(get(&mut m, 3, Obis::new(1, 1, 1, 1, 1, 1), 2, None), Err(DataAccessResult::ObjectUndefined));
+        assert_eq!(b.as_i128().unwrap() - a.as_i128().unwrap(), 500);
+        assert_eq!(
+            get(&mut m, 3, VOLTAGE_L1, 3, None).unwrap(),
+            ScalerUnit {
+                scaler: -1,
+                unit: 35
+            }
+            .to_data()
+        );
+        assert_eq!(
+            get(&mut m, 1, ENERGY_IMPORT, 2, None),
+            Err(DataAccessResult::ObjectClassInconsistent)
+        );
+        assert_eq!(
+            get(&mut m, 3, Obis::new(1, 1, 1, 1, 1, 1), 2, None),
+            Err(DataAccessResult::ObjectUndefined)
+        );
     }
 }

@@ -67,7 +67,12 @@ pub async fn bind(config: &SimConfig) -> std::io::Result<Vec<TcpListener>> {
         };
         let l = TcpListener::bind((config.host.as_str(), port))
             .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{port}: {e}", config.host)))?;
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {}:{port}: {e}", config.host),
+                )
+            })?;
         out.push(l);
     }
     Ok(out)
@@ -80,7 +85,9 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
         let config = config.clone();
         tasks.spawn(async move {
             loop {
-                let Ok((stream, _)) = l.accept().await else { continue };
+                let Ok((stream, _)) = l.accept().await else {
+                    continue;
+                };
                 let config = config.clone();
                 tokio::spawn(async move {
                     if let Err(e) = serve_connection(stream, &config, i as u32).await {
@@ -94,9 +101,14 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
 }
 
 /// Starts the simulator in the background; returns the meters' addresses.
-pub async fn start(config: SimConfig) -> std::io::Result<(Vec<SocketAddr>, tokio::task::JoinHandle<()>)> {
+pub async fn start(
+    config: SimConfig,
+) -> std::io::Result<(Vec<SocketAddr>, tokio::task::JoinHandle<()>)> {
     let listeners = bind(&config).await?;
-    let addrs = listeners.iter().map(|l| l.local_addr()).collect::<Result<Vec<_>, _>>()?;
+    let addrs = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<Vec<_>, _>>()?;
     let handle = tokio::spawn(serve(config, listeners));
     Ok((addrs, handle))
 }
@@ -111,14 +123,22 @@ fn server_link(config: &SimConfig) -> ServerLink {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, config: &SimConfig, index: u32) -> std::io::Result<()> {
+async fn serve_connection(
+    mut stream: TcpStream,
+    config: &SimConfig,
+    index: u32,
+) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut link = server_link(config);
     let mut settings = ServerSettings::new(config.referencing);
     settings.max_pdu = config.max_pdu;
     settings.authentication = config.authentication.clone();
     let mut session = ServerSession::new(settings);
-    let mut meter = SimMeter::new(index, Local::now().fixed_offset(), config.referencing == Referencing::Sn);
+    let mut meter = SimMeter::new(
+        index,
+        Local::now().fixed_offset(),
+        config.referencing == Referencing::Sn,
+    );
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {

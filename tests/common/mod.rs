@@ -102,7 +102,11 @@ pub fn peer_python() -> Option<PathBuf> {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let py = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+        let py = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
         Ok(PathBuf::from(py))
     });
     match r {
@@ -118,7 +122,10 @@ pub fn peer_python() -> Option<PathBuf> {
 /// Starts the Gurux meter (`meter.py --port 0 ARGS`); returns the process and its port.
 pub fn start_gurux_meter(py: &PathBuf, args: &[&str]) -> (Proc, u16) {
     let mut cmd = Command::new(py);
-    cmd.arg("-u").arg(peers_dir().join("meter.py")).args(["--port", "0"]).args(args);
+    cmd.arg("-u")
+        .arg(peers_dir().join("meter.py"))
+        .args(["--port", "0"])
+        .args(args);
     let (p, line) = spawn_until(cmd, "READY ");
     let port = line
         .split_whitespace()

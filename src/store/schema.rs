@@ -1,0 +1,110 @@
+//! The database schema and its migrations, versioned by `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Marks files as dlms-logger databases (`PRAGMA application_id`), ASCII "DLMS".
+const APPLICATION_ID: i64 = 0x444C_4D53;
+
+/// Migration `n` (0-based) brings the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1. Names live once in `series`; `reading` rows only reference them. The
+    // `latest_*` and `*_count` columns are maintained by every insert in the same
+    // transaction, so "latest per item" and the status-bar counts never scan `reading`.
+    r#"
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('last_poll', 0);
+
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        request TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        item TEXT NOT NULL,
+        obis TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        attribute INTEGER NOT NULL,
+        latest_id INTEGER,
+        latest_ts INTEGER,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        failed_count INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (request, meter, item, obis, class, attribute)
+    );
+
+    CREATE TABLE reading (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        series INTEGER NOT NULL REFERENCES series (id),
+        value REAL,
+        text TEXT,
+        unit TEXT,
+        status TEXT NOT NULL,
+        poll INTEGER NOT NULL,
+        profile INTEGER NOT NULL
+    );
+    -- The whole log by time (the rowid is the implicit tie-breaker in every index).
+    CREATE INDEX reading_ts ON reading (ts);
+    -- One series by time: history and meter/item-filtered pages.
+    CREATE INDEX reading_series_ts ON reading (series, ts);
+    -- Failures are rare, so these partial indexes are small and make failure pages seeks.
+    CREATE INDEX reading_failed_ts ON reading (ts) WHERE status <> 'ok';
+    CREATE INDEX reading_failed_series_ts ON reading (series, ts) WHERE status <> 'ok';
+    -- A profile entry is stored once per series and capture time.
+    CREATE UNIQUE INDEX reading_profile ON reading (series, ts) WHERE profile = 1;
+    "#,
+];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`SCHEMA_VERSION`], refusing foreign and newer databases.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |action| move |e| StoreError::sqlite(path, action, e);
+    // IMMEDIATE takes the write lock before reading the version, so two processes
+    // opening a fresh file cannot both run the same migration.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail("starting the schema migration"))?;
+    let read = |pragma: &str| tx.pragma_query_value(None, pragma, |row| row.get::<_, i64>(0));
+    let version = read("user_version").map_err(fail("reading the schema version"))?;
+    let application = read("application_id").map_err(fail("reading the application id"))?;
+    let foreign = if version == 0 {
+        let objects: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+            .map_err(fail("reading the schema"))?;
+        objects > 0 || application != 0
+    } else {
+        application != APPLICATION_ID || version < 0
+    };
+    if foreign {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(fail("marking the file as a dlms-logger database"))?;
+    }
+    for (done, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.execute_batch(sql)
+            .map_err(fail("migrating the schema"))?;
+        tx.pragma_update(None, "user_version", done)
+            .map_err(fail("recording the schema version"))?;
+    }
+    tx.commit().map_err(fail("committing the schema migration"))
+}

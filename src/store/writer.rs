@@ -1,0 +1,327 @@
+//! A dedicated thread that owns the store and commits batches for the async runner.
+
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{Reading, Store, StoreError};
+
+/// Batches waiting for the writer; when full, submitters block, which slows polling down
+/// to the disk's pace instead of buffering without bound.
+const QUEUE_DEPTH: usize = 16;
+
+/// How the writer waits out a locked database or a full disk before giving up on a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// SQLite's own wait for a lock, per attempt.
+    pub busy_timeout: Duration,
+    /// Pause after the first failed attempt; doubled after each further one.
+    pub first_delay: Duration,
+    /// Longest pause between attempts.
+    pub max_delay: Duration,
+    /// Time after which the error is returned to the caller instead of retrying.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            busy_timeout: Duration::from_secs(5),
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            give_up_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The result of one batch: rows stored, or why nothing was stored.
+type Outcome = Result<usize, StoreError>;
+
+enum Job {
+    Write {
+        batch: Vec<Reading>,
+        reply: SyncSender<Outcome>,
+    },
+    Shutdown,
+}
+
+/// The writer thread; dropping it (or [`Writer::shutdown`]) finishes the queued batches and closes the database.
+pub struct Writer {
+    queue: SyncSender<Job>,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+    path: Arc<Path>,
+}
+
+/// Submits batches to the writer; cheap to clone and send to other threads.
+#[derive(Clone)]
+pub struct WriterHandle {
+    queue: SyncSender<Job>,
+    path: Arc<Path>,
+}
+
+/// A submitted batch whose commit has not been awaited yet.
+pub struct Pending {
+    reply: Receiver<Outcome>,
+    path: Arc<Path>,
+}
+
+impl Writer {
+    /// Opens the database at `path` and starts the writer thread with the default retry policy.
+    pub fn spawn(path: &Path) -> Result<(Writer, WriterHandle), StoreError> {
+        Writer::spawn_with(path, RetryPolicy::default())
+    }
+
+    /// Opens the database at `path` and starts the writer thread.
+    pub fn spawn_with(
+        path: &Path,
+        policy: RetryPolicy,
+    ) -> Result<(Writer, WriterHandle), StoreError> {
+        // Opened here so that a bad path or database is reported to the caller directly.
+        let store = Store::open(path)?;
+        store.set_busy_timeout(policy.busy_timeout)?;
+        let (queue, jobs) = sync_channel(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(store, &jobs, &policy))
+            .map_err(|source| StoreError::Thread {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let path: Arc<Path> = Arc::from(path);
+        let handle = WriterHandle {
+            queue: queue.clone(),
+            path: Arc::clone(&path),
+        };
+        let writer = Writer {
+            queue,
+            thread: Some(thread),
+            path,
+        };
+        Ok((writer, handle))
+    }
+
+    /// Finishes the batches queued so far, closes the database and stops the thread; later submissions fail.
+    pub fn shutdown(mut self) -> Result<(), StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), StoreError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        // If the thread is already gone the send fails; join then reports how it ended.
+        let _ = self.queue.send(Job::Shutdown);
+        thread.join().unwrap_or_else(|_| {
+            Err(StoreError::WriterStopped {
+                path: self.path.to_path_buf(),
+            })
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+impl WriterHandle {
+    /// Writes a batch and blocks until it is committed (durable) or has finally failed.
+    pub fn write(&self, batch: Vec<Reading>) -> Result<usize, StoreError> {
+        self.submit(batch)?.wait()
+    }
+
+    /// Queues a batch (blocking only while the queue is full) and returns a handle to await its commit.
+    ///
+    /// From async code, wait in a blocking task:
+    /// `tokio::task::spawn_blocking(move || pending.wait())`.
+    pub fn submit(&self, batch: Vec<Reading>) -> Result<Pending, StoreError> {
+        // Capacity 1: the writer never blocks on replying, even if nobody waits.
+        let (reply, outcome) = sync_channel(1);
+        self.queue
+            .send(Job::Write { batch, reply })
+            .map_err(|_| StoreError::WriterStopped {
+                path: self.path.to_path_buf(),
+            })?;
+        Ok(Pending {
+            reply: outcome,
+            path: Arc::clone(&self.path),
+        })
+    }
+}
+
+impl Pending {
+    /// Blocks until the batch is committed, returning how many rows were stored.
+    pub fn wait(self) -> Result<usize, StoreError> {
+        // A closed reply channel means the writer stopped before taking the batch.
+        self.reply.recv().unwrap_or_else(|_| {
+            Err(StoreError::WriterStopped {
+                path: self.path.to_path_buf(),
+            })
+        })
+    }
+}
+
+fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
+    for job in jobs {
+        match job {
+            Job::Write { batch, reply } => {
+                // The caller may have stopped waiting; the outcome is then of no use to anyone.
+                let _ = reply.send(write_with_retry(&mut store, &batch, policy));
+            }
+            Job::Shutdown => break,
+        }
+    }
+    store.close()
+}
+
+/// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
+fn write_with_retry(store: &mut Store, batch: &[Reading], policy: &RetryPolicy) -> Outcome {
+    let started = Instant::now();
+    let mut delay = policy.first_delay;
+    loop {
+        match store.insert_batch(batch) {
+            Err(e)
+                if e.is_transient()
+                    && started.elapsed().saturating_add(delay) <= policy.give_up_after =>
+            {
+                tracing::warn!(
+                    rows = batch.len(),
+                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "{e}; retrying"
+                );
+                std::thread::sleep(delay);
+                delay = delay.saturating_mul(2).min(policy.max_delay);
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reading::sample;
+    use super::super::LogFilter;
+    use super::*;
+
+    #[test]
+    fn batches_are_committed_before_write_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let (writer, handle) = Writer::spawn(&path).unwrap();
+        assert_eq!(
+            handle
+                .write(vec![sample::ok("m1", "energy", 1, 1.0)])
+                .unwrap(),
+            1
+        );
+        // Another connection sees the rows as soon as write returns.
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (1, 0));
+        let pending: Vec<_> = (0..5)
+            .map(|i| {
+                handle
+                    .submit(vec![sample::ok("m1", "energy", 10 + i, 1.0)])
+                    .unwrap()
+            })
+            .collect();
+        for p in pending {
+            assert_eq!(p.wait().unwrap(), 1);
+        }
+        writer.shutdown().unwrap();
+        assert_eq!(Store::open(&path).unwrap().counts().unwrap(), (6, 0));
+    }
+
+    #[test]
+    fn shutdown_finishes_queued_batches_then_refuses_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let (writer, handle) = Writer::spawn(&path).unwrap();
+        let queued: Vec<_> = (0..4)
+            .map(|i| {
+                handle
+                    .submit(vec![sample::ok("m1", "energy", i, 1.0)])
+                    .unwrap()
+            })
+            .collect();
+        writer.shutdown().unwrap();
+        for p in queued {
+            assert_eq!(p.wait().unwrap(), 1);
+        }
+        let err = handle
+            .write(vec![sample::ok("m1", "energy", 9, 1.0)])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the writer of database {} has stopped; the batch was not stored",
+                path.display()
+            )
+        );
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store
+                .log_page(&LogFilter::default(), None, 10)
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+
+    fn quick_retries(give_up_after: Duration) -> RetryPolicy {
+        RetryPolicy {
+            busy_timeout: Duration::from_millis(10),
+            first_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(50),
+            give_up_after,
+        }
+    }
+
+    /// Holds the write lock of `path` from another connection until the returned connection commits.
+    fn lock(path: &Path) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_locked_database_is_retried_until_it_frees_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let (writer, handle) =
+            Writer::spawn_with(&path, quick_retries(Duration::from_secs(5))).unwrap();
+        let other = lock(&path);
+        let pending = handle
+            .submit(vec![sample::ok("m1", "energy", 1, 1.0)])
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        other.execute_batch("COMMIT").unwrap();
+        assert_eq!(pending.wait().unwrap(), 1);
+        writer.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_lock_that_stays_is_reported_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let (writer, handle) =
+            Writer::spawn_with(&path, quick_retries(Duration::from_millis(100))).unwrap();
+        let other = lock(&path);
+        let err = handle
+            .write(vec![sample::ok("m1", "energy", 1, 1.0)])
+            .unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "database {}: starting a write transaction failed: database is locked",
+                path.display()
+            )
+        );
+        other.execute_batch("ROLLBACK").unwrap();
+        writer.shutdown().unwrap();
+    }
+}
