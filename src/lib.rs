@@ -4,6 +4,8 @@
 //! TCP) → `engine` (drives a session over a transport) ; `sim` serves `dlms`'s server side.
 pub mod dlms;
 pub mod engine;
+pub mod queue;
+pub mod runner;
 pub mod schedule;
 pub mod sim;
 pub mod store;

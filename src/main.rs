@@ -13,6 +13,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Print the built-in demo queue (a starting point for your own config) and exit.
+    #[arg(long)]
+    print_demo_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +44,32 @@ enum Command {
     },
     /// Serve simulated meters (the built-in simulator).
     Simulate(cli::simulate::SimulateArgs),
+    /// Run the logger headless: schedule the queue and log to SQLite until SIGINT/SIGTERM.
+    Run(cli::run::RunArgs),
+    /// Print the next fire times of a schedule ("every 15s", "at 11:00:00;11:20:00", cron).
+    Schedule {
+        /// The schedule expression.
+        expr: String,
+        /// Start from this time (RFC 3339) instead of now; it also stands for the logger's start (`?` in cron).
+        #[arg(long, value_name = "RFC3339")]
+        from: Option<String>,
+        /// How many fire times to print.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+    },
+    /// Export logged rows as CSV or JSON lines.
+    Export(cli::export::ExportArgs),
+    /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
+    Trigger {
+        /// The event name.
+        name: String,
+        /// The logger's control socket (default: the database path + `.sock`).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// The logger's database, to find its socket.
+        #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
+        db: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,8 +110,30 @@ fn main() -> ExitCode {
 
 /// Runs a command; `Ok(false)` means it ran but not everything succeeded.
 async fn run(cli: Cli) -> Result<bool> {
+    if cli.print_demo_config {
+        print!("{}", cli::run::DEMO_CONFIG);
+        return Ok(true);
+    }
     match cli.command {
-        None => cli::demo::run().await.map(|_| true),
+        None => cli::run::run(cli::run::RunArgs {
+            config: None,
+            db: "dlms-logger.db".into(),
+            socket: None,
+        })
+        .await
+        .map(|_| true),
+        Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
+        Some(Command::Schedule { expr, from, count }) => {
+            cli::schedule::run(&expr, from.as_deref(), count).map(|_| true)
+        }
+        Some(Command::Export(args)) => cli::export::run(&args).map(|_| true),
+        Some(Command::Trigger { name, socket, db }) => {
+            let socket =
+                socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));
+            let n = dlms_logger::runner::control::trigger(&socket, &name).await?;
+            println!("event {name:?} fired {n} request(s)");
+            Ok(true)
+        }
         Some(Command::Read { conn, items, json }) => cli::read::run(&conn, &items, json).await,
         Some(Command::Objects { conn, save, json }) => {
             cli::objects::run(&conn, save.as_deref(), json)

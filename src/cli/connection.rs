@@ -132,22 +132,6 @@ impl ConnectionArgs {
     }
 }
 
-/// The class used when an item names none (documented in the README).
-pub fn default_class(obis: &Obis) -> u16 {
-    let [a, b, c, d, e, _] = obis.0;
-    match (a, b, c, d, e) {
-        (0, 0, 1, 0, 0) => 8,
-        (0, 0, 40, 0, _) => 15,
-        (_, _, 99, _, _) if d != 0 => 7,
-        (_, _, _, 7 | 8, _) => 3,
-        // Abstract and electricity quantities: D = 6 maximum demand (extended register),
-        // D = 4/5 current/last average demand (demand register).
-        (0 | 1, _, 1..=99, 6, _) => 4,
-        (0 | 1, _, 1..=99, 4 | 5, _) => 5,
-        _ => 1,
-    }
-}
-
 /// Parses `OBIS[:CLASS[:ATTR]]`; OBIS in either text form (`1-0:1.8.0*255` contains a ':').
 pub fn parse_item(text: &str) -> Result<AttributeRef> {
     let parts: Vec<&str> = text.split(':').collect();
@@ -167,7 +151,7 @@ pub fn parse_item(text: &str) -> Result<AttributeRef> {
         Some(c) => c.parse::<u16>().with_context(|| {
             format!("item {text:?}: class {c:?} is not a number from 0 to 65535")
         })?,
-        None => default_class(&obis),
+        None => dlms_logger::queue::default_class(&obis),
     };
     let attribute = match rest.get(1) {
         Some(a) => match a.parse::<i8>() {

@@ -1,6 +1,8 @@
 //! Command implementations of the binary.
 pub mod connection;
-pub mod demo;
+pub mod export;
 pub mod objects;
 pub mod read;
+pub mod run;
+pub mod schedule;
 pub mod simulate;

@@ -1,43 +1,12 @@
 //! `dlms-logger objects`: read a meter's object list, print it, save it as a preset.
 
 use super::connection::ConnectionArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use dlms_logger::dlms::client::{with_scaler_units, AttributeRef, ObjectListEntry, Reading};
 use dlms_logger::dlms::obis_names::obis_name;
-use serde::{Deserialize, Serialize};
+use dlms_logger::queue::{Preset, PresetObject};
 use std::io::Write;
 use std::path::Path;
-
-/// A preset: the objects of a meter, ready to build requests from.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Preset {
-    /// Where the list came from.
-    pub source: String,
-    /// The objects, in the meter's order.
-    #[serde(rename = "object")]
-    pub objects: Vec<PresetObject>,
-}
-
-/// One object of a preset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PresetObject {
-    /// Logical name, dotted.
-    pub obis: String,
-    /// Interface class.
-    pub class: u16,
-    /// Class version.
-    pub version: u8,
-    /// Human name (well-known OBIS codes), else the class name.
-    pub name: String,
-    /// Unit of registers, when the meter told it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// Scaler of registers, when the meter told it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scaler: Option<i8>,
-}
 
 /// Name of an interface class.
 pub fn class_name(class: u16) -> &'static str {
@@ -121,7 +90,7 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
                 scaler_unit: Some(s),
             });
             PresetObject {
-                obis: o.obis.to_string(),
+                obis: o.obis,
                 class: o.class_id,
                 version: o.version,
                 name: obis_name(&o.obis).unwrap_or_else(|| class_name(o.class_id).to_string()),
@@ -136,23 +105,6 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
     })
 }
 
-/// Writes a file atomically: temp file in the same folder, fsync, rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(contents.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 /// Runs `objects`.
 pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> Result<()> {
     let preset = read_preset(conn, true).await?;
@@ -162,7 +114,7 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({"obis": o.obis, "class": o.class, "version": o.version, "name": o.name, "unit": o.unit})
+                serde_json::json!({"obis": o.obis.to_string(), "class": o.class, "version": o.version, "name": o.name, "unit": o.unit})
             )?;
         } else {
             writeln!(
@@ -180,12 +132,11 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
         }
     }
     if let Some(path) = save {
-        let text = format!(
-            "# dlms-logger preset: the objects of the {}.\n# Build requests from it in the Queue view or with the config.\n{}",
-            preset.source,
-            toml::to_string_pretty(&preset)?
-        );
-        write_atomic(path, &text)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create folder {}: {e}", dir.display()))?;
+        }
+        preset.save(path)?;
         eprintln!(
             "saved {} objects to {}",
             preset.objects.len(),

@@ -107,6 +107,14 @@ fn write_rows(tx: &Transaction<'_>, rows: &[Reading]) -> rusqlite::Result<usize>
         let (ts, id) = delta.latest;
         update.execute(params![series, delta.rows, delta.failed, ts, id])?;
     }
+    // Poll ids handed out in memory by a runner stay unique across restarts: the counter
+    // never falls behind the ids already stored.
+    if let Some(max_poll) = rows.iter().map(|r| r.poll).max() {
+        tx.execute(
+            "UPDATE meta SET value = max(value, ?1) WHERE key = 'last_poll'",
+            params![max_poll],
+        )?;
+    }
     Ok(stored)
 }
 
@@ -115,6 +123,15 @@ mod tests {
     use super::super::reading::sample;
     use super::super::LogFilter;
     use super::*;
+
+    #[test]
+    fn stored_poll_ids_advance_the_counter() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut r = sample::ok("m1", "energy", 5, 1.0);
+        r.poll = 41;
+        store.insert_batch(&[r]).unwrap();
+        assert_eq!(store.next_poll_id().unwrap(), 42);
+    }
 
     #[test]
     fn failures_are_rows_and_counted() {

@@ -1,0 +1,119 @@
+//! `dlms-logger run`: the headless logger. Loads the queue, schedules it, logs every reading
+//! and failure to SQLite until SIGINT/SIGTERM, then finishes the writes in flight.
+
+use super::simulate::shutdown_signal;
+use anyhow::{Context, Result};
+use clap::Args;
+use dlms_logger::queue::{Config, Link};
+use dlms_logger::runner::{control, Runner};
+use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::{Store, Writer};
+use std::path::{Path, PathBuf};
+
+/// The demo queue compiled into the binary.
+pub const DEMO_CONFIG: &str = include_str!("../../assets/demo.toml");
+
+/// Flags of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The queue (TOML). Default: ./dlms-logger.toml if present, else the built-in demo.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The SQLite database to log to.
+    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
+    pub db: PathBuf,
+    /// The control socket for `dlms-logger trigger` (default: the database path + `.sock`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// A loaded queue, and the simulator serving it when it is the demo.
+pub struct Loaded {
+    /// The queue.
+    pub config: Config,
+    /// Where it came from, for messages.
+    pub origin: String,
+    /// The in-process simulator of the demo (dropped = stopped).
+    pub sim: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Loads `-c FILE`, else ./dlms-logger.toml, else the demo with an in-process simulator.
+pub async fn load(config: Option<&Path>) -> Result<Loaded> {
+    let default = Path::new("dlms-logger.toml");
+    if let Some(path) = config.or(default.exists().then_some(default)) {
+        let config = Config::load(path)?;
+        return Ok(Loaded {
+            config,
+            origin: path.display().to_string(),
+            sim: None,
+        });
+    }
+    let mut config = Config::parse(DEMO_CONFIG, "built-in demo config")?;
+    let (addrs, handle) = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .context("cannot start the demo's simulated meter")?;
+    for c in &mut config.connections {
+        if let Link::Tcp { port, .. } = &mut c.link {
+            *port = addrs[0].port();
+        }
+    }
+    Ok(Loaded {
+        config,
+        origin: format!("the built-in demo (simulated meter on {})", addrs[0]),
+        sim: Some(handle),
+    })
+}
+
+/// Opens the store and returns the writer and the first poll id of this run.
+pub fn open_store(db: &Path) -> Result<(Writer, dlms_logger::store::WriterHandle, i64)> {
+    let first_poll = {
+        let mut store = Store::open(db)?;
+        let id = store.next_poll_id()?;
+        store.close()?;
+        id
+    };
+    let (writer, handle) = Writer::spawn(db)?;
+    Ok((writer, handle, first_poll))
+}
+
+/// Runs until SIGINT/SIGTERM.
+pub async fn run(args: RunArgs) -> Result<()> {
+    let loaded = load(args.config.as_deref()).await?;
+    let (writer, handle, first_poll) = open_store(&args.db)?;
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| control::default_socket(&args.db));
+    let listener = control::bind(&socket).await?;
+    let config = loaded.config.clone();
+    tracing::info!(
+        "logging {} request(s) on {} meter(s) from {} to {}",
+        config.requests.iter().filter(|r| r.enabled).count(),
+        config.meters.len(),
+        loaded.origin,
+        args.db.display()
+    );
+    let runner = Runner::start(config, handle, first_poll);
+    let events = runner.handle();
+    let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
+        events.fire_event(name)
+    }));
+    shutdown_signal().await;
+    tracing::info!("stopping: finishing the runs in progress");
+    control.abort();
+    let status = runner.handle().status();
+    runner.shutdown().await;
+    writer.shutdown()?;
+    let _ = std::fs::remove_file(&socket);
+    tracing::info!(
+        "stopped: {} rows stored ({} failures) in {}",
+        status.rows_stored,
+        status.failures_stored,
+        args.db.display()
+    );
+    drop(loaded.sim);
+    Ok(())
+}

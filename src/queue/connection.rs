@@ -1,0 +1,123 @@
+//! A connection: how bytes reach one or more meters (a TCP socket or a serial port).
+
+use serde::{Deserialize, Serialize};
+
+/// A named link to meters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    /// Unique name, referenced by meters.
+    pub name: String,
+    /// TCP or serial.
+    pub link: Link,
+    /// Plain DLMS, or an IEC 62056-21 mode E start first.
+    pub mode: LinkMode,
+    /// Disabled connections are not opened.
+    pub enabled: bool,
+}
+
+impl Connection {
+    /// An enabled DLMS connection.
+    pub fn new(name: impl Into<String>, link: Link) -> Self {
+        Connection {
+            name: name.into(),
+            link,
+            mode: LinkMode::Dlms,
+            enabled: true,
+        }
+    }
+}
+
+/// The transport of a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// A TCP socket; `persistent` keeps it open between requests.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port, 1..=65535.
+        port: u16,
+        /// Keep the socket open between requests.
+        persistent: bool,
+    },
+    /// A serial port (optical probe, RS-485).
+    Serial(SerialSettings),
+}
+
+/// Serial port settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialSettings {
+    /// Device, e.g. `/dev/ttyUSB0`.
+    pub port: String,
+    /// One of [`BAUD_RATES`].
+    pub baud: u32,
+    /// 5..=8.
+    pub data_bits: u8,
+    /// Parity bit.
+    pub parity: Parity,
+    /// 1 or 2.
+    pub stop_bits: u8,
+    /// Flow control.
+    pub flow: Flow,
+    /// RS-485 adapter wired for full duplex (no echo to drop).
+    pub rs485_full_duplex: bool,
+}
+
+impl SerialSettings {
+    /// 9600 baud, 8N1, no flow control.
+    pub fn new(port: impl Into<String>) -> Self {
+        SerialSettings {
+            port: port.into(),
+            baud: 9600,
+            data_bits: 8,
+            parity: Parity::None,
+            stop_bits: 1,
+            flow: Flow::None,
+            rs485_full_duplex: false,
+        }
+    }
+}
+
+/// The baud rates a serial connection may use.
+pub const BAUD_RATES: [u32; 14] = [
+    300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000,
+    3000000,
+];
+
+/// Serial parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parity {
+    /// No parity bit.
+    None,
+    /// Even parity.
+    Even,
+    /// Odd parity.
+    Odd,
+    /// Parity bit always 1.
+    Mark,
+    /// Parity bit always 0.
+    Space,
+}
+
+/// Serial flow control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// None.
+    None,
+    /// Hardware, RTS/CTS.
+    RtsCts,
+    /// Software, XON/XOFF.
+    XonXoff,
+}
+
+/// How a session starts on the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkMode {
+    /// DLMS from the first byte.
+    #[serde(rename = "dlms")]
+    Dlms,
+    /// IEC 62056-21 mode E start, then DLMS (optical probes).
+    #[serde(rename = "iec62056-21")]
+    Iec62056_21,
+}

@@ -1,0 +1,332 @@
+//! The file form of the config: serde structs with optional fields, turned into the model.
+
+use serde::Deserialize;
+
+use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings};
+use super::item::Item;
+use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
+use super::path::{Fault, FieldPath};
+use super::request::Request;
+use super::secret::Secret;
+use super::time_bound::TimeBound;
+use super::Config;
+use crate::dlms::obis::Obis;
+use crate::schedule::Schedule;
+
+/// Authentication levels that will come with the security work: named, but refused for now.
+const LATER_AUTH: [&str; 5] = ["high", "md5", "sha1", "sha256", "gmac"];
+/// Security policies that will come with the security work.
+const LATER_SECURITY: [&str; 3] = ["auth", "enc", "authenc"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    connection: Vec<RawConnection>,
+    #[serde(default)]
+    meter: Vec<RawMeter>,
+    #[serde(default)]
+    request: Vec<RawRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawConnection {
+    name: String,
+    tcp: Option<RawTcp>,
+    serial: Option<RawSerial>,
+    mode: Option<LinkMode>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { host = \"10.0.0.5\", port = 4059 }"
+)]
+struct RawTcp {
+    host: String,
+    port: u16,
+    persistent: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { port = \"/dev/ttyUSB0\", baud = 9600 }"
+)]
+struct RawSerial {
+    port: String,
+    baud: Option<u32>,
+    data_bits: Option<u8>,
+    parity: Option<Parity>,
+    stop_bits: Option<u8>,
+    flow: Option<Flow>,
+    rs485_full_duplex: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawMeter {
+    name: String,
+    connection: String,
+    interface: Option<InterfaceKind>,
+    client: Option<u16>,
+    server: Option<u16>,
+    serial_number: Option<u64>,
+    logical: Option<u16>,
+    address_size: Option<u8>,
+    referencing: Option<ReferencingKind>,
+    auth: Option<RawAuth>,
+    security: Option<RawSecurity>,
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table like { level = \"none\" }")]
+struct RawAuth {
+    level: String,
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table like { policy = \"none\" }")]
+struct RawSecurity {
+    policy: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawRequest {
+    name: String,
+    enabled: Option<bool>,
+    #[serde(default)]
+    meters: Vec<String>,
+    schedule: Schedule,
+    timeout_ms: Option<u64>,
+    on_success: Option<String>,
+    on_failure: Option<String>,
+    #[serde(default)]
+    items: Vec<RawItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { name = \"energy\", obis = \"1.0.1.8.0.255\" }"
+)]
+struct RawItem {
+    name: String,
+    obis: String,
+    class: Option<u16>,
+    // Wider than the model so 200 gets the same message as 0.
+    attribute: Option<i64>,
+    #[serde(rename = "type")]
+    data_type: Option<String>,
+    scale: Option<f64>,
+    entries: Option<u32>,
+    since: Option<String>,
+    until: Option<String>,
+    enabled: Option<bool>,
+}
+
+impl RawConfig {
+    /// The model, with defaults filled in; refuses what the model cannot hold.
+    pub(super) fn into_config(self) -> Result<Config, Fault> {
+        fn each<R, T>(
+            raws: Vec<R>,
+            section: &str,
+            convert: impl Fn(R, FieldPath) -> Result<T, Fault>,
+        ) -> Result<Vec<T>, Fault> {
+            raws.into_iter()
+                .enumerate()
+                .map(|(i, raw)| convert(raw, FieldPath::entry(section, i)))
+                .collect()
+        }
+        Ok(Config {
+            connections: each(self.connection, "connection", RawConnection::into_model)?,
+            meters: each(self.meter, "meter", RawMeter::into_model)?,
+            requests: each(self.request, "request", RawRequest::into_model)?,
+        })
+    }
+}
+
+impl RawConnection {
+    fn into_model(self, path: FieldPath) -> Result<Connection, Fault> {
+        let link = match (self.tcp, self.serial) {
+            (Some(tcp), None) => Link::Tcp {
+                host: tcp.host,
+                port: tcp.port,
+                persistent: tcp.persistent.unwrap_or(true),
+            },
+            (None, Some(serial)) => Link::Serial(serial.into_model()),
+            (Some(_), Some(_)) => {
+                return Err(Fault::new(
+                    path.key("serial"),
+                    "a connection has tcp or serial, not both; remove one",
+                ))
+            }
+            (None, None) => {
+                return Err(Fault::new(
+                    path.key("tcp"),
+                    "is missing; give tcp = { host = \"..\", port = 4059 } or serial = { port = \"/dev/ttyUSB0\" }",
+                ))
+            }
+        };
+        let d = Connection::new(self.name, link);
+        Ok(Connection {
+            mode: self.mode.unwrap_or(d.mode),
+            enabled: self.enabled.unwrap_or(d.enabled),
+            ..d
+        })
+    }
+}
+
+impl RawSerial {
+    fn into_model(self) -> SerialSettings {
+        let d = SerialSettings::new(self.port);
+        SerialSettings {
+            baud: self.baud.unwrap_or(d.baud),
+            data_bits: self.data_bits.unwrap_or(d.data_bits),
+            parity: self.parity.unwrap_or(d.parity),
+            stop_bits: self.stop_bits.unwrap_or(d.stop_bits),
+            flow: self.flow.unwrap_or(d.flow),
+            rs485_full_duplex: self.rs485_full_duplex.unwrap_or(d.rs485_full_duplex),
+            ..d
+        }
+    }
+}
+
+impl RawMeter {
+    fn into_model(self, path: FieldPath) -> Result<Meter, Fault> {
+        if self.server.is_some() && self.serial_number.is_some() {
+            return Err(Fault::new(
+                path.key("serial_number"),
+                "give server or serial_number, not both (serial_number sets the physical address)",
+            ));
+        }
+        if let Some(security) = self.security {
+            let policy = security.policy.as_str();
+            let problem = if LATER_SECURITY.contains(&policy) {
+                "is not supported yet; use none"
+            } else {
+                "is not allowed; use none"
+            };
+            if policy != "none" {
+                return Err(Fault::new(
+                    path.key("security").key("policy"),
+                    format!("{policy:?} {problem}"),
+                ));
+            }
+        }
+        let auth = match self.auth {
+            Some(auth) => auth.into_model(path.key("auth"))?,
+            None => Auth::None,
+        };
+        let d = Meter::new(self.name, self.connection);
+        // Serial-number addresses need more than one byte, so they change the default size.
+        let size = if self.serial_number.is_some() {
+            4
+        } else {
+            d.address_size
+        };
+        Ok(Meter {
+            interface: self.interface.unwrap_or(d.interface),
+            client: self.client.unwrap_or(d.client),
+            physical: self.serial_number.map_or(
+                self.server.unwrap_or(d.physical),
+                Meter::physical_from_serial,
+            ),
+            serial_number: self.serial_number,
+            logical: self.logical.unwrap_or(d.logical),
+            address_size: self.address_size.unwrap_or(size),
+            referencing: self.referencing.unwrap_or(d.referencing),
+            auth,
+            timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
+            retries: self.retries.unwrap_or(d.retries),
+            enabled: self.enabled.unwrap_or(d.enabled),
+            ..d
+        })
+    }
+}
+
+impl RawAuth {
+    fn into_model(self, path: FieldPath) -> Result<Auth, Fault> {
+        match (self.level.as_str(), self.password) {
+            ("none", None) => Ok(Auth::None),
+            ("low", Some(password)) => Ok(Auth::Low(Secret::new(password))),
+            ("none", Some(_)) => Err(Fault::new(
+                path.key("password"),
+                "is only used with level = \"low\"; remove it or set the level",
+            )),
+            ("low", None) => Err(Fault::new(
+                path.key("password"),
+                "is required with level = \"low\"",
+            )),
+            (level, _) if LATER_AUTH.contains(&level) => Err(Fault::new(
+                path.key("level"),
+                format!("{level:?} is not supported yet; use none or low"),
+            )),
+            (level, _) => Err(Fault::new(
+                path.key("level"),
+                format!("{level:?} is not allowed; use none or low"),
+            )),
+        }
+    }
+}
+
+impl RawRequest {
+    fn into_model(self, path: FieldPath) -> Result<Request, Fault> {
+        let items = self
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| item.into_model(path.key("items").index(i)))
+            .collect::<Result<_, _>>()?;
+        let d = Request::new(self.name, self.meters, self.schedule);
+        Ok(Request {
+            enabled: self.enabled.unwrap_or(d.enabled),
+            timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
+            on_success: self.on_success,
+            on_failure: self.on_failure,
+            items,
+            ..d
+        })
+    }
+}
+
+impl RawItem {
+    fn into_model(self, path: FieldPath) -> Result<Item, Fault> {
+        let obis: Obis = self
+            .obis
+            .parse()
+            .map_err(|e| Fault::new(path.key("obis"), format!("{e}")))?;
+        let bound = |text: Option<String>, key: &str| {
+            text.map(|t| t.parse::<TimeBound>())
+                .transpose()
+                .map_err(|e| Fault::new(path.key(key), e.to_string()))
+        };
+        let d = Item::new(self.name, obis);
+        Ok(Item {
+            class_id: self.class.unwrap_or(d.class_id),
+            attribute: match self.attribute {
+                Some(a) => i8::try_from(a).map_err(|_| {
+                    Fault::new(
+                        path.key("attribute"),
+                        format!("{a} is not allowed; use 1 to 127"),
+                    )
+                })?,
+                None => d.attribute,
+            },
+            data_type: self.data_type.filter(|t| t != "auto"),
+            scale: self.scale,
+            entries: self.entries,
+            since: bound(self.since, "since")?,
+            until: bound(self.until, "until")?,
+            enabled: self.enabled.unwrap_or(d.enabled),
+            ..d
+        })
+    }
+}

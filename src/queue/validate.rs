@@ -1,0 +1,291 @@
+//! The rules a config must follow, checked on the model so in-memory edits get them too.
+
+use std::collections::HashSet;
+use std::ops::RangeInclusive;
+
+use super::connection::{Connection, Link, BAUD_RATES};
+use super::error::or_list;
+use super::item::{data_type_names, Item, PROFILE_GENERIC};
+use super::meter::{Auth, InterfaceKind, Meter};
+use super::path::{Fault, FieldPath};
+use super::request::Request;
+use super::time_bound::TimeBound;
+use super::Config;
+use crate::schedule::Schedule;
+
+/// The first rule the config breaks.
+pub(super) fn check(config: &Config) -> Result<(), Fault> {
+    unique_names("connection", config.connections.iter().map(|c| &c.name))?;
+    unique_names("meter", config.meters.iter().map(|m| &m.name))?;
+    unique_names("request", config.requests.iter().map(|r| &r.name))?;
+    for (i, c) in config.connections.iter().enumerate() {
+        connection(c, FieldPath::entry("connection", i))?;
+    }
+    for (i, m) in config.meters.iter().enumerate() {
+        meter(config, m, FieldPath::entry("meter", i))?;
+    }
+    for (i, r) in config.requests.iter().enumerate() {
+        request(config, r, FieldPath::entry("request", i))?;
+    }
+    Ok(())
+}
+
+fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a String>) -> Result<(), Fault> {
+    let mut seen = HashSet::new();
+    for (i, name) in names.enumerate() {
+        let path = FieldPath::entry(section, i).key("name");
+        if name.trim().is_empty() {
+            return Err(Fault::new(
+                path,
+                format!("is empty; give each {section} a unique name"),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(Fault::new(
+                path,
+                format!("another {section} is already named {name:?}; names must be unique"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    value: T,
+    allowed: RangeInclusive<T>,
+    path: FieldPath,
+) -> Result<(), Fault> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let (lo, hi) = allowed.into_inner();
+    Err(Fault::new(
+        path,
+        format!("{value} is not allowed; use {lo} to {hi}"),
+    ))
+}
+
+fn one_of<T: PartialEq + std::fmt::Display>(
+    value: T,
+    allowed: &[T],
+    path: FieldPath,
+) -> Result<(), Fault> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(Fault::new(
+        path,
+        format!("{value} is not allowed; use {}", or_list(allowed)),
+    ))
+}
+
+fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
+    match &c.link {
+        Link::Tcp { host, port, .. } => {
+            let tcp = path.key("tcp");
+            if host.trim().is_empty() {
+                return Err(Fault::new(
+                    tcp.key("host"),
+                    "is empty; give a host name or IP address",
+                ));
+            }
+            in_range(*port, 1..=u16::MAX, tcp.key("port"))
+        }
+        Link::Serial(s) => {
+            let serial = path.key("serial");
+            if s.port.trim().is_empty() {
+                return Err(Fault::new(
+                    serial.key("port"),
+                    "is empty; give a device such as /dev/ttyUSB0",
+                ));
+            }
+            one_of(s.baud, &BAUD_RATES, serial.key("baud"))?;
+            in_range(s.data_bits, 5..=8, serial.key("data_bits"))?;
+            one_of(s.stop_bits, &[1, 2], serial.key("stop_bits"))
+        }
+    }
+}
+
+fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
+    if config.connection(&m.connection).is_none() {
+        return Err(Fault::new(
+            path.key("connection"),
+            format!(
+                "there is no connection named {:?}; use {}",
+                m.connection,
+                names(config.connections.iter().map(|c| &c.name))
+            ),
+        ));
+    }
+    if m.interface == InterfaceKind::Hdlc {
+        in_range(m.client, 0..=127, path.key("client"))
+            .map_err(|f| Fault::new(f.path, f.problem + " with interface = \"hdlc\""))?;
+    }
+    one_of(m.address_size, &[1, 2, 4], path.key("address_size"))?;
+    let physical_field = match m.serial_number {
+        Some(sn) => {
+            in_range(sn, 0..=i64::MAX as u64, path.key("serial_number"))?;
+            let want = Meter::physical_from_serial(sn);
+            if m.physical != want {
+                return Err(Fault::new(
+                    path.key("serial_number"),
+                    format!("gives physical address {want} (SN % 10000 + 1000), not {}; set physical to {want}", m.physical),
+                ));
+            }
+            path.key("serial_number")
+        }
+        None => path.key("server"),
+    };
+    // HDLC server addresses: the upper (logical) and lower (physical) parts share the address bytes.
+    if m.interface == InterfaceKind::Hdlc {
+        let size = format!(" with address_size = {}", m.address_size);
+        let with_size = |f: Fault| Fault::new(f.path, f.problem + &size);
+        let max = match m.address_size {
+            4 => 16383,
+            _ => 127,
+        };
+        in_range(m.logical, 0..=max, path.key("logical")).map_err(with_size)?;
+        if m.address_size != 1 {
+            in_range(m.physical, 0..=max, physical_field).map_err(with_size)?;
+        }
+    }
+    if let Auth::Low(password) = &m.auth {
+        if password.expose().is_empty() {
+            return Err(Fault::new(
+                path.key("auth").key("password"),
+                "is empty; level = \"low\" needs the meter's password",
+            ));
+        }
+    }
+    in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms"))?;
+    in_range(m.retries, 0..=10, path.key("retries"))
+}
+
+/// `"a", "b" or "c"`, or a hint when there is none yet.
+fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let quoted: Vec<String> = names.map(|n| format!("{n:?}")).collect();
+    if quoted.is_empty() {
+        return "a name defined by a [[...]] table first".to_string();
+    }
+    or_list(&quoted)
+}
+
+fn event(name: Option<&str>, path: FieldPath) -> Result<(), Fault> {
+    match name {
+        Some(name) => Schedule::event(name)
+            .map(drop)
+            .map_err(|e| Fault::new(path, e.to_string())),
+        None => Ok(()),
+    }
+}
+
+fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
+    if r.meters.is_empty() {
+        return Err(Fault::new(
+            path.key("meters"),
+            "is empty; list at least one meter name",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, name) in r.meters.iter().enumerate() {
+        let at = path.key("meters").index(i);
+        if config.meter(name).is_none() {
+            let all = names(config.meters.iter().map(|m| &m.name));
+            return Err(Fault::new(
+                at,
+                format!("there is no meter named {name:?}; use {all}"),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(Fault::new(at, format!("{name:?} is listed twice")));
+        }
+    }
+    if let Schedule::Event(name) = &r.schedule {
+        event(Some(name), path.key("schedule"))?;
+    }
+    in_range(r.timeout_ms, 1..=86_400_000, path.key("timeout_ms"))?;
+    event(r.on_success.as_deref(), path.key("on_success"))?;
+    event(r.on_failure.as_deref(), path.key("on_failure"))?;
+    if r.items.is_empty() {
+        return Err(Fault::new(
+            path.key("items"),
+            "is empty; give at least one item",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, item_) in r.items.iter().enumerate() {
+        let at = path.key("items").index(i);
+        if item_.name.trim().is_empty() {
+            return Err(Fault::new(
+                at.key("name"),
+                "is empty; give each item a unique name",
+            ));
+        }
+        if !seen.insert(&item_.name) {
+            return Err(Fault::new(
+                at.key("name"),
+                format!(
+                    "another item of this request is already named {:?}; names must be unique",
+                    item_.name
+                ),
+            ));
+        }
+        item(item_, at)?;
+    }
+    Ok(())
+}
+
+fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
+    in_range(item.attribute, 1..=127, path.key("attribute"))?;
+    if let Some(t) = &item.data_type {
+        if !data_type_names().any(|name| name == t) {
+            let all: Vec<_> = std::iter::once("auto").chain(data_type_names()).collect();
+            return Err(Fault::new(
+                path.key("type"),
+                format!("{t:?} is not a DLMS data type; use {}", or_list(&all)),
+            ));
+        }
+    }
+    if let Some(scale) = item.scale {
+        if !scale.is_finite() || scale == 0.0 {
+            return Err(Fault::new(
+                path.key("scale"),
+                format!("{scale} is not allowed; use a finite number other than 0"),
+            ));
+        }
+    }
+    let profile_fields = [
+        ("entries", item.entries.is_some()),
+        ("since", item.since.is_some()),
+        ("until", item.until.is_some()),
+    ];
+    if item.class_id != PROFILE_GENERIC {
+        if let Some((key, _)) = profile_fields.iter().find(|(_, set)| *set) {
+            return Err(Fault::new(
+                path.key(key),
+                format!(
+                    "is only for profile generic items (class 7), not class {}; remove it",
+                    item.class_id
+                ),
+            ));
+        }
+    }
+    if let Some(entries) = item.entries {
+        in_range(entries, 1..=u32::MAX, path.key("entries"))?;
+        if item.since.is_some() || item.until.is_some() {
+            return Err(Fault::new(
+                path.key("entries"),
+                "cannot be combined with since/until; read by count or by time",
+            ));
+        }
+    }
+    let ordered = match (&item.since, &item.until) {
+        (Some(TimeBound::At(since)), Some(TimeBound::At(until))) => since < until,
+        (Some(TimeBound::Ago(since)), Some(TimeBound::Ago(until))) => since > until,
+        _ => true,
+    };
+    if !ordered {
+        return Err(Fault::new(path.key("until"), "must be later than since"));
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The config as TOML text, in the documented layout, leaving out default values.
+
+use serde::Serialize;
+
+use super::connection::{Connection, Link, LinkMode, SerialSettings};
+use super::item::Item;
+use super::meter::{Auth, Meter};
+use super::request::Request;
+use super::Config;
+
+/// Key/value pairs of one table, written as lines or inline.
+#[derive(Default)]
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn set<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) {
+        // Plain values never fail to serialize; `validate` keeps integers within TOML's i64.
+        let text = toml::Value::try_from(value).map_or_else(|_| String::new(), |v| v.to_string());
+        self.0.push((key, text));
+    }
+
+    fn set_if<T: Serialize + ?Sized>(&mut self, write: bool, key: &'static str, value: &T) {
+        if write {
+            self.set(key, value);
+        }
+    }
+
+    fn set_some<T: Serialize>(&mut self, key: &'static str, value: Option<T>) {
+        if let Some(value) = value {
+            self.set(key, &value);
+        }
+    }
+
+    fn table(&mut self, key: &'static str, table: &Fields) {
+        self.0.push((key, table.inline()));
+    }
+
+    fn inline(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        format!("{{ {} }}", pairs.join(", "))
+    }
+
+    fn lines(&self, out: &mut String) {
+        for (k, v) in &self.0 {
+            out.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+}
+
+/// The whole config, in queue order.
+pub(super) fn config(config: &Config) -> String {
+    let mut out = String::new();
+    for c in &config.connections {
+        table(&mut out, "connection", connection(c));
+    }
+    for m in &config.meters {
+        table(&mut out, "meter", meter(m));
+    }
+    for r in &config.requests {
+        table(&mut out, "request", request(r));
+        let items: Vec<String> = r
+            .items
+            .iter()
+            .map(|i| format!("  {},\n", item(i).inline()))
+            .collect();
+        out.push_str(&format!("items = [\n{}]\n", items.concat()));
+    }
+    out
+}
+
+fn table(out: &mut String, section: &str, fields: Fields) {
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("[[{section}]]\n"));
+    fields.lines(out);
+}
+
+fn connection(c: &Connection) -> Fields {
+    let mut f = Fields::default();
+    f.set("name", &c.name);
+    match &c.link {
+        Link::Tcp {
+            host,
+            port,
+            persistent,
+        } => {
+            let mut tcp = Fields::default();
+            tcp.set("host", host);
+            tcp.set("port", port);
+            tcp.set_if(!persistent, "persistent", persistent);
+            f.table("tcp", &tcp);
+        }
+        Link::Serial(s) => f.table("serial", &serial(s)),
+    }
+    f.set_if(c.mode != LinkMode::Dlms, "mode", &c.mode);
+    f.set_if(!c.enabled, "enabled", &c.enabled);
+    f
+}
+
+fn serial(s: &SerialSettings) -> Fields {
+    let d = SerialSettings::new(&s.port);
+    let mut f = Fields::default();
+    f.set("port", &s.port);
+    f.set("baud", &s.baud);
+    f.set_if(s.data_bits != d.data_bits, "data_bits", &s.data_bits);
+    f.set_if(s.parity != d.parity, "parity", &s.parity);
+    f.set_if(s.stop_bits != d.stop_bits, "stop_bits", &s.stop_bits);
+    f.set_if(s.flow != d.flow, "flow", &s.flow);
+    f.set_if(
+        s.rs485_full_duplex,
+        "rs485_full_duplex",
+        &s.rs485_full_duplex,
+    );
+    f
+}
+
+fn meter(m: &Meter) -> Fields {
+    let d = Meter::new(&m.name, &m.connection);
+    let mut f = Fields::default();
+    f.set("name", &m.name);
+    f.set("connection", &m.connection);
+    f.set_if(m.interface != d.interface, "interface", &m.interface);
+    f.set_if(m.client != d.client, "client", &m.client);
+    match m.serial_number {
+        Some(sn) => f.set("serial_number", &sn),
+        None => f.set_if(m.physical != d.physical, "server", &m.physical),
+    }
+    f.set_if(m.logical != d.logical, "logical", &m.logical);
+    let size = if m.serial_number.is_some() {
+        4
+    } else {
+        d.address_size
+    };
+    f.set_if(m.address_size != size, "address_size", &m.address_size);
+    f.set_if(
+        m.referencing != d.referencing,
+        "referencing",
+        &m.referencing,
+    );
+    if let Auth::Low(password) = &m.auth {
+        let mut auth = Fields::default();
+        auth.set("level", "low");
+        auth.set("password", password.expose());
+        f.table("auth", &auth);
+    }
+    f.set_if(m.timeout_ms != d.timeout_ms, "timeout_ms", &m.timeout_ms);
+    f.set_if(m.retries != d.retries, "retries", &m.retries);
+    f.set_if(!m.enabled, "enabled", &m.enabled);
+    f
+}
+
+/// The request's fields but its items, which go last as a multi-line array.
+fn request(r: &Request) -> Fields {
+    let d = Request::new(&r.name, Vec::new(), r.schedule.clone());
+    let mut f = Fields::default();
+    f.set("name", &r.name);
+    f.set_if(!r.enabled, "enabled", &r.enabled);
+    f.set("meters", &r.meters);
+    f.set("schedule", &r.schedule);
+    f.set_if(r.timeout_ms != d.timeout_ms, "timeout_ms", &r.timeout_ms);
+    f.set_some("on_success", r.on_success.as_ref());
+    f.set_some("on_failure", r.on_failure.as_ref());
+    f
+}
+
+fn item(i: &Item) -> Fields {
+    let d = Item::new(&i.name, i.obis);
+    let mut f = Fields::default();
+    f.set("name", &i.name);
+    f.set("obis", &i.obis.to_string());
+    f.set_if(i.class_id != d.class_id, "class", &i.class_id);
+    f.set_if(i.attribute != d.attribute, "attribute", &i.attribute);
+    f.set_some("type", i.data_type.as_ref());
+    f.set_some("scale", i.scale);
+    f.set_some("entries", i.entries);
+    f.set_some("since", i.since.as_ref().map(ToString::to_string));
+    f.set_some("until", i.until.as_ref().map(ToString::to_string));
+    f.set_if(!i.enabled, "enabled", &i.enabled);
+    f
+}

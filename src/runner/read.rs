@@ -1,0 +1,375 @@
+//! One request against one meter: connect, associate, read the items, turn the answers into
+//! store rows (readings and failures).
+
+use crate::dlms::client::{
+    AttributeRef, ClientSettings, ReadError, Reading as DlmsReading, Referencing,
+};
+use crate::dlms::data::Data;
+use crate::dlms::datetime::CosemDateTime;
+use crate::dlms::obis::Obis;
+use crate::dlms::unit::ScalerUnit;
+use crate::dlms::xdlms::SelectiveAccess;
+use crate::engine::{EngineError, Interface, MeterAddress, Session};
+use crate::queue::{
+    Auth, Connection, InterfaceKind, Item, Link, Meter, ReferencingKind, Request, TimeBound,
+};
+use crate::store::{Reading, STATUS_OK};
+use chrono::{Local, TimeZone, Utc};
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// What one run of a request on one meter produced.
+pub struct MeterRun {
+    /// Rows to store (readings and failures).
+    pub rows: Vec<Reading>,
+    /// True when the meter was reached and associated.
+    pub associated: bool,
+    /// Round-trip time of the last request, when associated.
+    pub rtt: Option<Duration>,
+    /// The error that stopped the run, if any.
+    pub error: Option<String>,
+}
+
+/// The engine address of a configured meter.
+pub fn meter_address(m: &Meter) -> MeterAddress {
+    MeterAddress {
+        interface: match m.interface {
+            InterfaceKind::Wrapper => Interface::Wrapper,
+            InterfaceKind::Hdlc => Interface::Hdlc,
+        },
+        client: m.client,
+        physical: m.physical,
+        logical: m.logical,
+        address_size: m.address_size,
+    }
+}
+
+/// The association settings of a configured meter.
+pub fn meter_settings(m: &Meter) -> ClientSettings {
+    let mut s = ClientSettings::new(match m.referencing {
+        ReferencingKind::Ln => Referencing::Ln,
+        ReferencingKind::Sn => Referencing::Sn,
+    });
+    s.authentication = match &m.auth {
+        Auth::None => crate::dlms::client::Authentication::None,
+        Auth::Low(secret) => {
+            crate::dlms::client::Authentication::Low(secret.expose().as_bytes().to_vec())
+        }
+    };
+    s
+}
+
+/// Opens a session to a meter over its connection.
+pub async fn open(conn: &Connection, m: &Meter) -> Result<Session<TcpStream>, EngineError> {
+    let timeout = Duration::from_millis(m.timeout_ms);
+    let stream = match &conn.link {
+        Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
+            .await
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?,
+        Link::Serial(s) => return Err(EngineError::Io(std::io::Error::other(format!(
+            "serial port {} cannot be used yet: serial links are not implemented in this version",
+            s.port
+        )))),
+    };
+    Session::open(stream, &meter_address(m), meter_settings(m), timeout, None).await
+}
+
+/// The JSON form of a value, for the text column of structures.
+pub fn data_json(d: &Data) -> serde_json::Value {
+    use serde_json::{json, Value};
+    match d {
+        Data::Array(v) | Data::Structure(v) => Value::Array(v.iter().map(data_json).collect()),
+        Data::Null => Value::Null,
+        Data::Boolean(b) => json!(b),
+        Data::Float32(_) | Data::Float64(_) => d.as_f64().map_or(Value::Null, |f| json!(f)),
+        _ => match d.as_i128() {
+            Some(i) => i64::try_from(i)
+                .map(|v| json!(v))
+                .unwrap_or_else(|_| json!(i.to_string())),
+            None => json!(d.to_string()),
+        },
+    }
+}
+
+/// Template of a row for an item.
+fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading {
+    Reading {
+        ts_ms,
+        request: req.name.clone(),
+        meter: m.name.clone(),
+        item: item.name.clone(),
+        obis: item.obis.to_string(),
+        class: item.class_id,
+        attribute: item.attribute,
+        value: None,
+        text: None,
+        unit: None,
+        status: STATUS_OK.into(),
+        poll,
+        profile: false,
+    }
+}
+
+/// A failure row for every item (the meter could not be read at all).
+pub fn failure_rows(req: &Request, m: &Meter, poll: i64, error: &str) -> Vec<Reading> {
+    let now = Utc::now().timestamp_millis();
+    items(req)
+        .map(|item| Reading {
+            status: error.to_string(),
+            ..row(req, m, item, poll, now)
+        })
+        .collect()
+}
+
+fn items(req: &Request) -> impl Iterator<Item = &Item> {
+    req.items.iter().filter(|i| i.enabled)
+}
+
+fn is_profile(item: &Item) -> bool {
+    item.class_id == 7 && item.attribute == 2
+}
+
+/// Fills a row from a read value: scaled number and unit, or text.
+fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Reading {
+    match v {
+        Err(e) => r.status = e.to_string(),
+        Ok(reading) => {
+            if let Some(want) = &item.data_type {
+                if reading.data.type_name() != want {
+                    r.status = format!(
+                        "expected {want}, the meter sent {}",
+                        reading.data.type_name()
+                    );
+                    return r;
+                }
+            }
+            r.unit = reading.unit().map(str::to_string);
+            match reading.scaled() {
+                Some(v) if !matches!(reading.data, Data::Boolean(_)) => {
+                    r.value = Some(v * item.scale.unwrap_or(1.0));
+                }
+                _ => {
+                    r.text = Some(match &reading.data {
+                        Data::Array(_) | Data::Structure(_) => data_json(&reading.data).to_string(),
+                        d => d.to_string(),
+                    })
+                }
+            }
+        }
+    }
+    r
+}
+
+/// Reads every enabled item of `req` from an open session.
+pub async fn read_items(
+    session: &mut Session<TcpStream>,
+    req: &Request,
+    m: &Meter,
+    poll: i64,
+) -> Result<Vec<Reading>, EngineError> {
+    let (profiles, plain): (Vec<&Item>, Vec<&Item>) = items(req).partition(|i| is_profile(i));
+    let refs: Vec<AttributeRef> = plain
+        .iter()
+        .map(|i| AttributeRef::new(i.class_id, i.obis, i.attribute))
+        .collect();
+    let mut out = Vec::new();
+    if !refs.is_empty() {
+        let values = session.read_scaled(&refs).await?;
+        let now = Utc::now().timestamp_millis();
+        for (item, v) in plain.iter().zip(values) {
+            out.push(fill(row(req, m, item, poll, now), item, v));
+        }
+    }
+    for item in profiles {
+        match read_profile(session, req, m, item, poll).await {
+            Ok(rows) => out.extend(rows),
+            Err(ProfileError::Engine(e)) => return Err(e),
+            Err(ProfileError::Item(msg)) => out.push(Reading {
+                status: msg,
+                ..row(req, m, item, poll, Utc::now().timestamp_millis())
+            }),
+        }
+    }
+    Ok(out)
+}
+
+enum ProfileError {
+    Engine(EngineError),
+    Item(String),
+}
+
+impl From<EngineError> for ProfileError {
+    fn from(e: EngineError) -> Self {
+        ProfileError::Engine(e)
+    }
+}
+
+fn must(v: Result<Data, ReadError>, what: &str) -> Result<Data, ProfileError> {
+    v.map_err(|e| ProfileError::Item(format!("cannot read the profile's {what}: {e}")))
+}
+
+/// Reads a profile: capture objects, then the newest `entries` rows (or a time range), one
+/// row per column with the row's own capture time.
+async fn read_profile(
+    session: &mut Session<TcpStream>,
+    req: &Request,
+    m: &Meter,
+    item: &Item,
+    poll: i64,
+) -> Result<Vec<Reading>, ProfileError> {
+    let attr = |a| AttributeRef::new(7, item.obis, a);
+    let mut head = session.read(&[attr(3), attr(7)]).await?.into_iter();
+    let columns = parse_capture_objects(&must(
+        head.next()
+            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
+        "capture objects",
+    )?)
+    .ok_or_else(|| ProfileError::Item("the profile's capture objects are malformed".into()))?;
+    let in_use = must(
+        head.next()
+            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
+        "entries in use",
+    )?
+    .as_i128()
+    .unwrap_or(0) as u32;
+    let access = if item.since.is_some() || item.until.is_some() {
+        let now = Local::now();
+        let bound = |b: &Option<TimeBound>, default| b.as_ref().map_or(default, |b| b.resolve(now));
+        let from = bound(&item.since, now - chrono::Duration::days(1));
+        let to = bound(&item.until, now);
+        let dt = |t: chrono::DateTime<Local>| {
+            Data::OctetString(CosemDateTime::from_chrono(&t, 0xFF).to_bytes().to_vec())
+        };
+        Some(SelectiveAccess {
+            selector: 1,
+            parameters: Data::Structure(vec![
+                Data::Structure(vec![
+                    Data::LongUnsigned(8),
+                    Data::OctetString(Obis::new(0, 0, 1, 0, 0, 255).0.to_vec()),
+                    Data::Integer(2),
+                    Data::LongUnsigned(0),
+                ]),
+                dt(from),
+                dt(to),
+                Data::Array(vec![]),
+            ]),
+        })
+    } else {
+        let n = item.entries.unwrap_or(96);
+        if in_use == 0 {
+            return Ok(Vec::new());
+        }
+        Some(SelectiveAccess {
+            selector: 2,
+            parameters: Data::Structure(vec![
+                Data::DoubleLongUnsigned(in_use.saturating_sub(n).saturating_add(1).max(1)),
+                Data::DoubleLongUnsigned(in_use),
+                Data::LongUnsigned(1),
+                Data::LongUnsigned(0),
+            ]),
+        })
+    };
+    let mut buffer_ref = attr(2);
+    buffer_ref.access = access;
+    // Registers among the columns: their scaler_unit scales the column.
+    let su_refs: Vec<AttributeRef> = columns
+        .iter()
+        .filter(|c| matches!(c.class_id, 3 | 4) && c.attribute == 2)
+        .map(|c| AttributeRef::new(c.class_id, c.obis, 3))
+        .collect();
+    let mut all = su_refs.clone();
+    all.push(buffer_ref);
+    let mut results = session.read(&all).await?;
+    let buffer = must(
+        results
+            .pop()
+            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
+        "buffer",
+    )?;
+    let scalers: Vec<Option<ScalerUnit>> = columns
+        .iter()
+        .map(|c| {
+            su_refs
+                .iter()
+                .position(|s| s.obis == c.obis && c.attribute == 2)
+                .and_then(|i| results.get(i))
+                .and_then(|r| r.as_ref().ok())
+                .and_then(ScalerUnit::from_data)
+        })
+        .collect();
+    let Data::Array(rows) = buffer else {
+        return Err(ProfileError::Item(
+            "the profile buffer is not an array".into(),
+        ));
+    };
+    let clock_col = columns
+        .iter()
+        .position(|c| c.class_id == 8 && c.attribute == 2);
+    let mut out = Vec::new();
+    for r in rows {
+        let Data::Structure(cells) = r else { continue };
+        let Some(ts) = clock_col
+            .and_then(|i| cells.get(i))
+            .and_then(capture_time_ms)
+        else {
+            continue;
+        };
+        for (i, (col, cell)) in columns.iter().zip(&cells).enumerate() {
+            if Some(i) == clock_col {
+                continue;
+            }
+            let reading = DlmsReading {
+                data: cell.clone(),
+                scaler_unit: scalers.get(i).copied().flatten(),
+            };
+            let base = Reading {
+                item: format!("{}/{}", item.name, col.obis),
+                obis: col.obis.to_string(),
+                class: col.class_id,
+                attribute: col.attribute,
+                profile: true,
+                ..row(req, m, item, poll, ts)
+            };
+            out.push(fill(base, item, Ok(reading)));
+        }
+    }
+    Ok(out)
+}
+
+/// One column of a profile.
+struct Column {
+    class_id: u16,
+    obis: Obis,
+    attribute: i8,
+}
+
+fn parse_capture_objects(d: &Data) -> Option<Vec<Column>> {
+    let Data::Array(cols) = d else { return None };
+    cols.iter()
+        .map(|c| match c {
+            Data::Structure(f) if f.len() >= 3 => Some(Column {
+                class_id: f[0].as_i128()? as u16,
+                obis: f[1].as_obis()?,
+                attribute: f[2].as_i128()? as i8,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Capture time of a row in UTC ms; a date-time without deviation is logger-local time.
+fn capture_time_ms(d: &Data) -> Option<i64> {
+    let dt = d.as_date_time()?;
+    match dt.to_chrono() {
+        Some(t) => Some(t.timestamp_millis()),
+        None => Local
+            .from_local_datetime(&dt.naive()?)
+            .earliest()
+            .map(|t| t.timestamp_millis()),
+    }
+}
+
+/// True when every row of a run is a success.
+pub fn all_ok(rows: &[Reading]) -> bool {
+    rows.iter().all(|r| r.status == STATUS_OK)
+}

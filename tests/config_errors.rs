@@ -1,0 +1,128 @@
+//! Broken configs and the exact message each one gives: file, line, field and what is allowed.
+
+use dlms_logger::queue::Config;
+
+/// A valid connection and meter (lines 1-7); cases write `{HEAD}` to start with them.
+const HEAD: &str = r#"[[connection]]
+name = "c1"
+tcp = { host = "10.0.0.5", port = 4059 }
+
+[[meter]]
+name = "m1"
+connection = "c1"
+"#;
+
+/// A valid request; cases write `{REQ}` to add it.
+const REQ: &str = r#"
+[[request]]
+name = "r1"
+meters = ["m1"]
+schedule = { every = "15s" }
+items = [{ name = "e", obis = "1.0.1.8.0.255" }]
+"#;
+
+/// (config text, the whole expected message).
+const CASES: &[(&str, &str)] = &[
+    // TOML syntax.
+    ("{HEAD}\n[[request]\n", "t.toml:9:11: this is not valid TOML: unclosed array table, expected `]`"),
+    // Unknown fields: top level, meter, item.
+    ("flavour = 1\n{HEAD}", "t.toml:1: flavour: unknown field; allowed fields: connection, meter or request"),
+    ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, logical, address_size, referencing, auth, security, timeout_ms, retries or enabled"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.2.8.0.255\", atribute = 3 },\n]\n", "t.toml:15: request \"r1\".items[2].atribute: unknown field; allowed fields: name, obis, class, attribute, type, scale, entries, since, until or enabled"),
+    // Missing name.
+    ("{HEAD}\n[[meter]]\nconnection = \"c1\"\n", "t.toml:9: meter[2].name: is required"),
+    // Duplicate meter name.
+    ("{HEAD}\n[[meter]]\nname = \"m1\"\nconnection = \"c1\"\n", "t.toml:10: meter \"m1\".name: another meter is already named \"m1\"; names must be unique"),
+    // Meter → unknown connection.
+    ("{HEAD}\n[[meter]]\nname = \"m2\"\nconnection = \"c2\"\n", "t.toml:11: meter \"m2\".connection: there is no connection named \"c2\"; use \"c1\""),
+    // Request → unknown meter; empty meters.
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\", \"m9\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:11: request \"r1\".meters[2]: there is no meter named \"m9\"; use \"m1\""),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = []\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:11: request \"r1\".meters: is empty; list at least one meter name"),
+    // Items: bad OBIS, class of the wrong type, attribute 0, entries on a register, scale 0, duplicate names, no items.
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.x.8.0.255\" },\n]\n", "t.toml:15: request \"r1\".items[2].obis: invalid OBIS code \"1.0.x.8.0.255\": group C (\"x\") is not a number from 0 to 255 (expected A.B.C.D.E.F like 1.0.1.8.0.255, or A-B:C.D.E*F like 1-0:1.8.0*255, each group 0..255)"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\", class = \"register\" },\n]\n", "t.toml:14: request \"r1\".items[1].class: invalid type: string \"register\", expected a whole number from 0 to 65535"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\", attribute = 0 },\n]\n", "t.toml:14: request \"r1\".items[1].attribute: 0 is not allowed; use 1 to 127"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\", entries = 96 },\n]\n", "t.toml:14: request \"r1\".items[1].entries: is only for profile generic items (class 7), not class 3; remove it"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\", scale = 0.0 },\n]\n", "t.toml:14: request \"r1\".items[1].scale: 0 is not allowed; use a finite number other than 0"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"e\", obis = \"1.0.2.8.0.255\" },\n]\n", "t.toml:15: request \"r1\".items[2].name: another item of this request is already named \"e\"; names must be unique"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = []\n", "t.toml:13: request \"r1\".items: is empty; give at least one item"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\", type = \"double\" }]\n", "t.toml:13: request \"r1\".items[1].type: \"double\" is not a DLMS data type; use auto, null-data, array, structure, boolean, bit-string, double-long, double-long-unsigned, octet-string, visible-string, utf8-string, bcd, integer, long, unsigned, long-unsigned, compact-array, long64, long64-unsigned, enum, float32, float64, date-time, date, time, delta-integer, delta-long, delta-double-long, delta-unsigned, delta-long-unsigned, delta-double-long-unsigned or dont-care"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"p\", obis = \"1.0.99.1.0.255\", since = \"yesterday\" }]\n", "t.toml:13: request \"r1\".items[1].since: \"yesterday\" is not a time; write an RFC 3339 time like 2024-05-01T00:00:00Z or a duration before now like 15min, 1h or 2d (units s, min, h, d, w)"),
+    // Bad schedule, bad event name.
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { every = \"fast\" }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:12: request \"r1\".schedule: every \"fast\": write a whole number followed by ms, s, min or h, e.g. every 15s"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { hourly = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:12: request \"r1\".schedule.hourly: \"hourly\" is not allowed; use once, every, at, cron or event"),
+    ("{HEAD}{REQ}on_failure = \"r1 failed\"\n", "t.toml:14: request \"r1\".on_failure: event name \"r1 failed\": use one word of letters, digits, \"_\", \"-\" or \".\""),
+    // Meter addressing and association.
+    ("{HEAD}address_size = 3\n", "t.toml:8: meter \"m1\".address_size: 3 is not allowed; use 1, 2 or 4"),
+    ("{HEAD}interface = \"hdlc\"\nclient = 200\n", "t.toml:9: meter \"m1\".client: 200 is not allowed; use 0 to 127 with interface = \"hdlc\""),
+    ("{HEAD}interface = \"hdlc\"\naddress_size = 2\nserver = 300\n", "t.toml:10: meter \"m1\".server: 300 is not allowed; use 0 to 127 with address_size = 2"),
+    ("{HEAD}server = 17\nserial_number = 12345678\n", "t.toml:9: meter \"m1\".serial_number: give server or serial_number, not both (serial_number sets the physical address)"),
+    ("{HEAD}auth = { level = \"low\" }\n", "t.toml:8: meter \"m1\".auth.password: is required with level = \"low\""),
+    ("{HEAD}auth = { level = \"high\" }\n", "t.toml:8: meter \"m1\".auth.level: \"high\" is not supported yet; use none or low"),
+    ("{HEAD}security = { policy = \"authenc\" }\n", "t.toml:8: meter \"m1\".security.policy: \"authenc\" is not supported yet; use none"),
+    ("{HEAD}timeout_ms = 0\n", "t.toml:8: meter \"m1\".timeout_ms: 0 is not allowed; use 1 to 600000"),
+    ("{HEAD}retries = 11\n", "t.toml:8: meter \"m1\".retries: 11 is not allowed; use 0 to 10"),
+    // Connections.
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", baud = 9601 }\n", "t.toml:3: connection \"c1\".serial.baud: 9601 is not allowed; use 300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000 or 3000000"),
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", parity = \"maybe\" }\n", "t.toml:3: connection \"c1\".serial.parity: \"maybe\" is not allowed; use none, even, odd, mark or space"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 0 }\n", "t.toml:3: connection \"c1\".tcp.port: 0 is not allowed; use 1 to 65535"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 70000 }\n", "t.toml:3: connection \"c1\".tcp.port: invalid value: integer `70000`, expected a whole number from 0 to 65535"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"\", port = 1 }\n", "t.toml:3: connection \"c1\".tcp.host: is empty; give a host name or IP address"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nserial = { port = \"/dev/ttyS0\" }\n", "t.toml:4: connection \"c1\".serial: a connection has tcp or serial, not both; remove one"),
+    ("[[connection]]\nname = \"c1\"\nmode = \"dlms\"\n", "t.toml:1: connection \"c1\".tcp: is missing; give tcp = { host = \"..\", port = 4059 } or serial = { port = \"/dev/ttyUSB0\" }"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nmode = \"iec\"\n", "t.toml:4: connection \"c1\".mode: \"iec\" is not allowed; use dlms or iec62056-21"),
+    // More fields.
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", data_bits = 9 }\n", "t.toml:3: connection \"c1\".serial.data_bits: 9 is not allowed; use 5 to 8"),
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", stop_bits = 3 }\n", "t.toml:3: connection \"c1\".serial.stop_bits: 3 is not allowed; use 1 or 2"),
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", flow = \"xon\" }\n", "t.toml:3: connection \"c1\".serial.flow: \"xon\" is not allowed; use none, rts-cts or xon-xoff"),
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \" \" }\n", "t.toml:3: connection \"c1\".serial.port: is empty; give a device such as /dev/ttyUSB0"),
+    ("[[connection]]\nname = \"\"\ntcp = { host = \"h\", port = 1 }\n", "t.toml:2: connection[1].name: is empty; give each connection a unique name"),
+    ("{HEAD}interface = \"hdlc\"\naddress_size = 4\nlogical = 20000\n", "t.toml:10: meter \"m1\".logical: 20000 is not allowed; use 0 to 16383 with address_size = 4"),
+    ("{HEAD}interface = \"hdlc\"\naddress_size = 1\nlogical = 128\n", "t.toml:10: meter \"m1\".logical: 128 is not allowed; use 0 to 127 with address_size = 1"),
+    ("{HEAD}auth = { level = \"none\", password = \"x\" }\n", "t.toml:8: meter \"m1\".auth.password: is only used with level = \"low\"; remove it or set the level"),
+    ("{HEAD}auth = { level = \"low\", password = \"\" }\n", "t.toml:8: meter \"m1\".auth.password: is empty; level = \"low\" needs the meter's password"),
+    ("{HEAD}security = { policy = \"tls\" }\n", "t.toml:8: meter \"m1\".security.policy: \"tls\" is not allowed; use none"),
+    ("{HEAD}{REQ}{REQ}", "t.toml:16: request \"r1\".name: another request is already named \"r1\"; names must be unique"),
+    ("{HEAD}{REQ}timeout_ms = 0\n", "t.toml:14: request \"r1\".timeout_ms: 0 is not allowed; use 1 to 86400000"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\", \"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:11: request \"r1\".meters[2]: \"m1\" is listed twice"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { event = \"\" }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:12: request \"r1\".schedule: event name \"\": use one word of letters, digits, \"_\", \"-\" or \".\""),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\", attribute = 200 }]\n", "t.toml:13: request \"r1\".items[1].attribute: 200 is not allowed; use 1 to 127"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:13: request \"r1\".items[1].name: is empty; give each item a unique name"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"p\", obis = \"1.0.99.1.0.255\", entries = 0 }]\n", "t.toml:13: request \"r1\".items[1].entries: 0 is not allowed; use 1 to 4294967295"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"p\", obis = \"1.0.99.1.0.255\", entries = 5, since = \"1h\" }]\n", "t.toml:13: request \"r1\".items[1].entries: cannot be combined with since/until; read by count or by time"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"p\", obis = \"1.0.99.1.0.255\", since = \"1h\", until = \"2h\" }]\n", "t.toml:13: request \"r1\".items[1].until: must be later than since"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"c\", obis = \"0.0.1.0.0.255\", until = \"2024-01-01T00:00:00Z\" }]\n", "t.toml:13: request \"r1\".items[1].until: is only for profile generic items (class 7), not class 8; remove it"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:9: request \"r1\".schedule: is required"),
+    ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\", scale = nan }]\n", "t.toml:13: request \"r1\".items[1].scale: NaN is not allowed; use a finite number other than 0"),
+    ("meter = 5\n", "t.toml:1: meter: invalid type: integer `5`, expected an array"),
+];
+
+#[test]
+fn every_broken_config_gives_its_message() {
+    let mut wrong = Vec::new();
+    for (i, (case, want)) in CASES.iter().enumerate() {
+        let text = case.replace("{HEAD}", HEAD).replace("{REQ}", REQ);
+        let got = match Config::parse(&text, "t.toml") {
+            Ok(_) => "(accepted)".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if got != *want {
+            wrong.push(format!("case {i}:\n  want {want}\n  got  {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn files_are_named_by_their_path() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs");
+    let valid = Config::load(&dir.join("valid.toml")).unwrap();
+    assert_eq!(valid.requests.len(), 5);
+    let path = dir.join("unknown-connection.toml");
+    let e = Config::load(&path).unwrap_err().to_string();
+    let want = format!(
+        "{}:7: meter \"m1\".connection: there is no connection named \"lab-tpc\"; use \"lab-tcp\"",
+        path.display()
+    );
+    assert_eq!(e, want);
+}

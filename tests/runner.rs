@@ -1,0 +1,275 @@
+//! The runner against the simulator: order and counts of fires, a dead meter that does not
+//! hold up other links, coalescing, and events fired from outside.
+
+use dlms_logger::queue::Config;
+use dlms_logger::runner::{control, Runner};
+use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::{LogFilter, Row, Store, Writer};
+use std::path::Path;
+use std::time::Duration;
+
+async fn sim_port() -> u16 {
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    std::mem::forget(_h);
+    addrs[0].port()
+}
+
+/// A TCP peer that accepts connections and never answers.
+fn black_hole() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+fn config(text: &str) -> Config {
+    Config::parse(text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn rows(db: &Path) -> Vec<Row> {
+    let store = Store::open(db).unwrap();
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.log_page(&LogFilter::default(), after, 500).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.cursor());
+        out.extend(page);
+    }
+    out.reverse(); // oldest first
+    out
+}
+
+async fn run_for(
+    cfg: Config,
+    db: &Path,
+    until: impl Fn(&dlms_logger::runner::Status) -> bool,
+) -> dlms_logger::runner::Status {
+    let (writer, handle) = Writer::spawn(db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..300 {
+        if until(&h.status()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = h.status();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_run_in_queue_order_and_events_chain() {
+    let port = sim_port().await;
+    let cfg = config(&format!(
+        r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "m1"
+connection = "lab"
+[[request]]
+name = "first"
+meters = ["m1"]
+schedule = {{ once = true }}
+on_success = "first-done"
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
+[[request]]
+name = "second"
+meters = ["m1"]
+schedule = {{ once = true }}
+items = [{{ name = "volts", obis = "1.0.32.7.0.255" }}, {{ name = "serial", obis = "0.0.96.1.0.255" }}]
+[[request]]
+name = "after-first"
+meters = ["m1"]
+schedule = {{ event = "first-done" }}
+on_failure = "never"
+items = [{{ name = "clock", obis = "0.0.1.0.0.255" }}]
+"#
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let status = run_for(cfg, &db, |s| {
+        s.requests
+            .get("after-first")
+            .is_some_and(|r| r.completed == 1)
+    })
+    .await;
+    for name in ["first", "second", "after-first"] {
+        let r = &status.requests[name];
+        assert_eq!(
+            (r.fired, r.completed, r.skipped),
+            (1, 1, 0),
+            "{name}: {r:?}"
+        );
+    }
+    let rows = rows(&db);
+    let order: Vec<&str> = rows.iter().map(|r| r.reading.request.as_str()).collect();
+    assert_eq!(order, ["first", "second", "second", "after-first"]);
+    let polls: Vec<i64> = rows.iter().map(|r| r.reading.poll).collect();
+    assert!(
+        polls[0] < polls[1] && polls[1] == polls[2] && polls[2] < polls[3],
+        "{polls:?}"
+    );
+    assert!(rows.iter().all(|r| r.reading.status == "ok"), "{rows:?}");
+    assert_eq!(rows[1].reading.unit.as_deref(), Some("V"));
+    assert_eq!(rows[2].reading.text.as_deref(), Some("12345678"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_meter_fails_without_holding_up_other_links() {
+    let good = sim_port().await;
+    let dead = black_hole();
+    let cfg = config(&format!(
+        r#"
+[[connection]]
+name = "good"
+tcp = {{ host = "127.0.0.1", port = {good} }}
+[[connection]]
+name = "dead"
+tcp = {{ host = "127.0.0.1", port = {dead} }}
+[[meter]]
+name = "good-m"
+connection = "good"
+[[meter]]
+name = "dead-m"
+connection = "dead"
+timeout_ms = 300
+retries = 1
+[[request]]
+name = "poll-good"
+meters = ["good-m"]
+schedule = {{ every = "100ms" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
+[[request]]
+name = "poll-dead"
+meters = ["dead-m"]
+schedule = {{ every = "100ms" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis = "1.0.32.7.0.255" }}]
+"#
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let status = run_for(cfg, &db, |s| {
+        s.requests
+            .get("poll-dead")
+            .is_some_and(|r| r.completed >= 2)
+    })
+    .await;
+    let good = &status.requests["poll-good"];
+    let dead = &status.requests["poll-dead"];
+    // Each dead run takes two timeouts and a backoff; the good link kept polling meanwhile.
+    assert!(
+        good.completed >= 3 * dead.completed,
+        "good {good:?}, dead {dead:?}"
+    );
+    assert!(
+        dead.skipped > 0,
+        "fires during a slow run are coalesced: {dead:?}"
+    );
+    assert!(dead.fired >= dead.completed + dead.skipped, "{dead:?}");
+    let rows = rows(&db);
+    let dead_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.reading.meter == "dead-m")
+        .collect();
+    assert!(dead_rows.len() >= 4, "a failure row per item per run");
+    for r in &dead_rows {
+        assert!(
+            r.reading.status.contains("no answer from the meter"),
+            "{}",
+            r.reading.status
+        );
+        assert!(
+            r.reading.status.contains("after 2 tries"),
+            "{}",
+            r.reading.status
+        );
+        assert_eq!(r.reading.value, None);
+    }
+    assert!(rows
+        .iter()
+        .filter(|r| r.reading.meter == "good-m")
+        .all(|r| r.reading.status == "ok"));
+    assert_eq!(status.meters["dead-m"].ok, 0);
+    assert!(status.meters["dead-m"].last_error.is_some());
+    assert!(
+        status.meters["good-m"].last_success.is_some() && status.meters["good-m"].rtt.is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_from_outside_fires_the_event_request() {
+    let port = sim_port().await;
+    let cfg = config(&format!(
+        r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "m1"
+connection = "lab"
+[[request]]
+name = "on-demand"
+meters = ["m1"]
+schedule = {{ event = "read-now" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
+"#
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let sock = control::default_socket(&db);
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let listener = control::bind(&sock).await.unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let events = runner.handle();
+    let server = tokio::spawn(control::serve(listener, sock.clone(), move |n| {
+        events.fire_event(n)
+    }));
+    assert!(matches!(
+        control::bind(&sock).await,
+        Err(control::ControlError::InUse(_))
+    ));
+    let e = control::trigger(&sock, "nobody-listens")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no enabled request listens"), "{e}");
+    assert_eq!(control::trigger(&sock, "read-now").await.unwrap(), 1);
+    let h = runner.handle();
+    for _ in 0..200 {
+        if h.status()
+            .requests
+            .get("on-demand")
+            .is_some_and(|r| r.completed == 1)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.abort();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let rows = rows(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].reading.request, "on-demand");
+    assert_eq!(rows[0].reading.unit.as_deref(), Some("Wh"));
+}
