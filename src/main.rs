@@ -59,6 +59,23 @@ enum Command {
     },
     /// Export logged rows as CSV or JSON lines.
     Export(cli::export::ExportArgs),
+    /// Print a [[request]] built from a preset (from `objects --save`), to add to a config.
+    PresetRequest {
+        /// The preset file.
+        preset: PathBuf,
+        /// Name of the new request.
+        #[arg(long)]
+        name: String,
+        /// Meter(s) the request reads (repeat for several meters on one bus).
+        #[arg(long = "meter", required = true)]
+        meters: Vec<String>,
+        /// Schedule: "every 15min", "at 00:00:00", a cron expression, "once", "event NAME".
+        #[arg(long, default_value = "every 15min")]
+        schedule: String,
+        /// Only these objects (OBIS codes); default every object of the preset.
+        #[arg(long = "only", value_name = "OBIS")]
+        only: Vec<String>,
+    },
     /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
     Trigger {
         /// The event name.
@@ -74,12 +91,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The logger reports its work at info level; one-shot commands only warn.
+    let default_level = match cli.command {
+        None | Some(Command::Run(_)) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DLMS_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -96,8 +119,10 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
         {
             ExitCode::SUCCESS
         }
@@ -127,6 +152,29 @@ async fn run(cli: Cli) -> Result<bool> {
             cli::schedule::run(&expr, from.as_deref(), count).map(|_| true)
         }
         Some(Command::Export(args)) => cli::export::run(&args).map(|_| true),
+        Some(Command::PresetRequest {
+            preset,
+            name,
+            meters,
+            schedule,
+            only,
+        }) => {
+            let preset = dlms_logger::queue::Preset::load(&preset)?;
+            let schedule: dlms_logger::schedule::Schedule = schedule.parse()?;
+            let only = only
+                .iter()
+                .map(|o| o.parse())
+                .collect::<Result<Vec<dlms_logger::dlms::obis::Obis>, _>>()?;
+            let request =
+                dlms_logger::queue::request_from_preset(&preset, &name, meters, schedule, &only);
+            let config = dlms_logger::queue::Config {
+                connections: vec![],
+                meters: vec![],
+                requests: vec![request],
+            };
+            print!("{}", config.to_toml());
+            Ok(true)
+        }
         Some(Command::Trigger { name, socket, db }) => {
             let socket =
                 socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));

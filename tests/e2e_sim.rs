@@ -374,3 +374,66 @@ fn cli_objects_saves_a_usable_preset() {
     assert_eq!(volts["name"].as_str(), Some("Voltage L1"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reading object list"));
 }
+
+#[test]
+fn cli_preset_request_builds_a_request_that_reads() {
+    let (_sim, port) = start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("sim.toml");
+    assert!(run(&[
+        "objects",
+        "--port",
+        &port.to_string(),
+        "--save",
+        preset.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let out = run(&[
+        "preset-request",
+        preset.to_str().unwrap(),
+        "--name",
+        "all",
+        "--meter",
+        "m1",
+        "--schedule",
+        "once",
+    ]);
+    assert!(out.status.success());
+    let request = String::from_utf8(out.stdout).unwrap();
+    let text = format!(
+        "[[connection]]\nname = \"lab\"\ntcp = {{ host = \"127.0.0.1\", port = {port} }}\n[[meter]]\nname = \"m1\"\nconnection = \"lab\"\n{request}"
+    );
+    let config = dlms_logger::queue::Config::parse(&text, "built.toml").unwrap();
+    assert_eq!(config.requests[0].items.len(), 12);
+    let cfg = dir.path().join("q.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let db = dir.path().join("log.db");
+    // Run until the `once` request is stored, then stop.
+    let mut child = bin()
+        .args([
+            "run",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stored = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .map_while(Result::ok)
+        .any(|l| l.contains("stored "));
+    assert!(stored);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = run(&["export", "--db", db.to_str().unwrap(), "--format", "json"]);
+    let rows = json_lines(&out);
+    let failed: Vec<_> = rows.iter().filter(|r| r["status"] != "ok").collect();
+    assert!(
+        failed.is_empty(),
+        "every item of the preset reads: {failed:?}"
+    );
+    assert!(rows.len() > 12, "profile rows expand per column");
+}

@@ -66,10 +66,12 @@ pub async fn open(conn: &Connection, m: &Meter) -> Result<Session<TcpStream>, En
         Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
             .await
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?,
-        Link::Serial(s) => return Err(EngineError::Io(std::io::Error::other(format!(
+        Link::Serial(s) => {
+            return Err(EngineError::Io(std::io::Error::other(format!(
             "serial port {} cannot be used yet: serial links are not implemented in this version",
             s.port
-        )))),
+        ))))
+        }
     };
     Session::open(stream, &meter_address(m), meter_settings(m), timeout, None).await
 }
