@@ -278,9 +278,16 @@ fn cli_rejected_association_is_one_clear_line() {
         "low",
         "--password",
         "secret1",
+        "--trace",
         "1.0.1.8.0.255",
     ]);
     assert!(out.status.success());
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(trace.contains("AARQ") && trace.contains("****"), "{trace}");
+    assert!(
+        !trace.to_uppercase().contains("73656372657431"),
+        "the password's hex never shows: {trace}"
+    );
 }
 
 #[test]

@@ -119,11 +119,7 @@ impl ConnectionArgs {
                     dlms_logger::engine::Direction::Tx => "TX",
                     dlms_logger::engine::Direction::Rx => "RX",
                 };
-                eprintln!(
-                    "{dir} {}  {}",
-                    dlms_logger::dlms::data::hex(&e.bytes),
-                    e.summary
-                );
+                eprintln!("{dir} {}  {}", e.hex(), e.summary);
             }) as dlms_logger::engine::TraceSink
         });
         Session::open(stream, &self.address(), settings, timeout, sink)

@@ -74,6 +74,43 @@ pub struct TraceEntry {
     /// A one-line decoded summary (`AARQ LN mechanism none`, `GET 1.0.1.8.0.255:2`); never
     /// shows secrets.
     pub summary: String,
+    /// Byte ranges of `bytes` that held a secret; those bytes are zeroed.
+    pub masked: Vec<std::ops::Range<usize>>,
+}
+
+impl TraceEntry {
+    /// Upper-case hex with `**` for every masked byte.
+    pub fn hex(&self) -> String {
+        self.bytes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                if self.masked.iter().any(|r| r.contains(&i)) {
+                    "**".to_string()
+                } else {
+                    format!("{b:02X}")
+                }
+            })
+            .collect()
+    }
+}
+
+/// Zeroes every occurrence of each secret in `bytes`; returns the ranges zeroed.
+fn mask(bytes: &mut [u8], secrets: &[Vec<u8>]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        let mut i = 0;
+        while i + s.len() <= bytes.len() {
+            if bytes[i..i + s.len()] == s[..] {
+                bytes[i..i + s.len()].fill(0);
+                out.push(i..i + s.len());
+                i += s.len();
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Where trace entries go as they happen.
@@ -144,6 +181,7 @@ pub struct Session<S: Stream> {
     timeout: Duration,
     buf: Vec<u8>,
     trace: Option<TraceSink>,
+    secrets: Vec<Vec<u8>>,
     progress: Option<Box<dyn FnMut(usize) + Send>>,
     /// Round-trip time of the last request.
     pub last_rtt: Duration,
@@ -158,12 +196,17 @@ impl<S: Stream> Session<S> {
         timeout: Duration,
         trace: Option<TraceSink>,
     ) -> Result<Self, EngineError> {
+        let secrets = match &settings.authentication {
+            crate::dlms::client::Authentication::Low(pw) => vec![pw.clone()],
+            crate::dlms::client::Authentication::None => Vec::new(),
+        };
         let mut s = Session {
             stream,
             link: client_link(addr)?,
             dlms: ClientSession::new(settings),
             timeout,
             buf: vec![0u8; 64 * 1024],
+            secrets,
             trace,
             progress: None,
             last_rtt: Duration::ZERO,
@@ -200,11 +243,14 @@ impl<S: Stream> Session<S> {
 
     fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl FnOnce() -> String) {
         if let Some(t) = self.trace.as_mut() {
+            let mut bytes = bytes.to_vec();
+            let masked = mask(&mut bytes, &self.secrets);
             t(TraceEntry {
                 at: SystemTime::now(),
                 direction,
-                bytes: bytes.to_vec(),
+                bytes,
                 summary: summary(),
+                masked,
             });
         }
     }
@@ -374,5 +420,29 @@ impl<S: Stream> Session<S> {
         }
         let _ = self.stream.shutdown().await;
         rlre.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_in_traces() {
+        let mut b = b"\x60\x36ABhunter22CDhunter22".to_vec();
+        let m = mask(&mut b, &[b"hunter22".to_vec()]);
+        assert_eq!(m, vec![4..12, 14..22]);
+        let e = TraceEntry {
+            at: SystemTime::UNIX_EPOCH,
+            direction: Direction::Tx,
+            bytes: b,
+            summary: String::new(),
+            masked: m,
+        };
+        assert_eq!(
+            e.hex(),
+            format!("60364142{}4344{}", "**".repeat(8), "**".repeat(8))
+        );
+        assert!(!e.bytes.windows(8).any(|w| w == b"hunter22"));
     }
 }
