@@ -82,6 +82,37 @@ pub fn obis_name(obis: &Obis) -> Option<String> {
     })
 }
 
+/// Name of an interface class.
+pub fn class_name(class: u16) -> &'static str {
+    match class {
+        1 => "Data",
+        3 => "Register",
+        4 => "Extended register",
+        5 => "Demand register",
+        6 => "Register activation",
+        7 => "Profile generic",
+        8 => "Clock",
+        9 => "Script table",
+        11 => "Special days table",
+        12 => "Association SN",
+        15 => "Association LN",
+        17 => "SAP assignment",
+        18 => "Image transfer",
+        19 => "IEC local port setup",
+        20 => "Activity calendar",
+        21 => "Register monitor",
+        22 => "Single action schedule",
+        23 => "IEC HDLC setup",
+        40 => "Push setup",
+        41 => "TCP-UDP setup",
+        42 => "IPv4 setup",
+        64 => "Security setup",
+        70 => "Disconnect control",
+        71 => "Limiter",
+        _ => "Object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,15 +11,17 @@
 //! * Every run's rows are written in one transaction; "stored" is logged only after commit.
 
 pub mod control;
+pub mod objects;
 pub mod read;
 
+use crate::engine::TraceEntry;
 use crate::queue::{Config, Request};
 use crate::schedule::Schedule;
 use crate::store::{Reading, WriterHandle};
 use chrono::{DateTime, Local, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -82,16 +84,31 @@ pub enum Cause {
 struct Job {
     request: String,
     meters: Vec<String>,
+    /// Where to send a one-line summary when the run is done (the UI's test action).
+    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
 
+/// Frames kept per meter for the Trace view.
+pub const TRACE_FRAMES: usize = 500;
+
 struct Shared {
-    config: Config,
+    config: RwLock<Arc<Config>>,
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
-    workers: HashMap<String, mpsc::UnboundedSender<Job>>,
+    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
+    trace: Mutex<HashMap<String, VecDeque<TraceEntry>>>,
+}
+
+impl Shared {
+    fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// The running logger.
@@ -99,50 +116,46 @@ pub struct Runner {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// Tasks of replaced configurations finishing their runs in progress.
+    draining: Vec<JoinSet<()>>,
 }
 
 impl Runner {
     /// Starts schedulers and workers for `config`; poll ids start at `first_poll`.
     pub fn start(config: Config, writer: WriterHandle, first_poll: i64) -> Runner {
-        let (stop, stop_rx) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        let mut receivers = Vec::new();
-        let mut workers = HashMap::new();
-        for c in config.connections.iter().filter(|c| c.enabled) {
-            let (tx, rx) = mpsc::unbounded_channel();
-            workers.insert(c.name.clone(), tx);
-            receivers.push((c.name.clone(), rx));
-        }
         let shared = Arc::new(Shared {
-            config,
+            config: RwLock::new(Arc::new(config)),
             start: Local::now(),
             writer,
             poll: AtomicI64::new(first_poll),
-            workers,
+            workers: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             status: Mutex::new(Status::default()),
+            trace: Mutex::new(HashMap::new()),
         });
-        for (name, rx) in receivers {
-            tasks.spawn(worker(shared.clone(), name, rx, stop_rx.clone()));
-        }
-        // Fires due at startup go out now, in queue order, so that a link runs them in the
-        // order the operator listed them; the schedulers take over from the start instant.
-        let start = shared.start;
-        let before = start - chrono::Duration::milliseconds(1);
-        for r in shared.config.requests.iter().filter(|r| r.enabled) {
-            if matches!(r.schedule, Schedule::Event(_)) {
-                continue;
-            }
-            if r.schedule.next_after(&before, &start) == Some(start) {
-                fire(&shared, &r.name, Cause::Schedule);
-            }
-            tasks.spawn(scheduler(shared.clone(), r.name.clone(), stop_rx.clone()));
-        }
+        let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
             shared,
             stop,
             tasks,
+            draining: Vec::new(),
         }
+    }
+
+    /// Switches to a new queue without a restart: runs in progress finish under the old one,
+    /// schedules continue from the original start (a `once` request does not fire again).
+    pub fn reload(&mut self, config: Config) {
+        let _ = self.stop.send(true);
+        *self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        let (stop, tasks) = spawn_generation(&self.shared, false);
+        self.stop = stop;
+        self.draining
+            .push(std::mem::replace(&mut self.tasks, tasks));
+        self.draining.retain(|t| !t.is_empty());
     }
 
     /// A handle for firing events and reading status from other tasks (control socket, UI).
@@ -157,7 +170,43 @@ impl Runner {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        for mut d in self.draining.drain(..) {
+            while d.join_next().await.is_some() {}
+        }
     }
+}
+
+/// Starts the workers and schedulers of the current config; `startup` sends the fires due at
+/// the start instant, in queue order, so that a link runs them in the order listed.
+fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>, JoinSet<()>) {
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let config = shared.config();
+    let mut workers = HashMap::new();
+    for c in config.connections.iter().filter(|c| c.enabled) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        workers.insert(c.name.clone(), tx);
+        tasks.spawn(worker(shared.clone(), c.name.clone(), rx, stop_rx.clone()));
+    }
+    *lock(&shared.workers) = workers;
+    let start = shared.start;
+    let before = start - chrono::Duration::milliseconds(1);
+    for r in config.requests.iter().filter(|r| r.enabled) {
+        if matches!(r.schedule, Schedule::Event(_)) {
+            continue;
+        }
+        if startup && r.schedule.next_after(&before, &start) == Some(start) {
+            fire(shared, &r.name, Cause::Schedule, None);
+        }
+        let after = if startup { start } else { Local::now() };
+        tasks.spawn(scheduler(
+            shared.clone(),
+            r.name.clone(),
+            after,
+            stop_rx.clone(),
+        ));
+    }
+    (stop, tasks)
 }
 
 /// Fires events and reads status of a running [`Runner`]; cheap to clone.
@@ -174,13 +223,137 @@ impl RunnerHandle {
 
     /// Runs a request now (the UI's "read now"); false when there is no such enabled request.
     pub fn run_now(&self, request: &str) -> bool {
-        fire(&self.shared, request, Cause::Manual)
+        fire(&self.shared, request, Cause::Manual, None)
+    }
+
+    /// Runs a request now through its link's worker and waits for a one-line result.
+    pub async fn test_request(&self, request: &str) -> Result<String, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if !fire(&self.shared, request, Cause::Manual, Some(tx)) {
+            return Err(format!(
+                "request {request:?} is not in the running queue or is disabled"
+            ));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the run was skipped: the previous run is still going".into()))
+    }
+
+    /// Opens a TCP connection to a configured connection, and closes it.
+    pub async fn test_connection(&self, name: &str) -> Result<String, String> {
+        let config = self.shared.config();
+        let c = config
+            .connection(name)
+            .ok_or_else(|| format!("no connection {name:?}"))?;
+        match &c.link {
+            crate::queue::Link::Tcp { host, port, .. } => {
+                let t = std::time::Instant::now();
+                crate::transport::tcp::connect(host, *port, Duration::from_secs(5))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "connected to {host}:{port} in {} ms",
+                    t.elapsed().as_millis()
+                ))
+            }
+            crate::queue::Link::Serial(s) => Err(format!(
+                "serial port {}: serial links are not implemented yet",
+                s.port
+            )),
+        }
+    }
+
+    /// Associates with a configured meter and reads its clock.
+    pub async fn test_meter(&self, name: &str) -> Result<String, String> {
+        let config = self.shared.config();
+        let m = config
+            .meter(name)
+            .ok_or_else(|| format!("no meter {name:?}"))?;
+        let c = config
+            .connection(&m.connection)
+            .ok_or_else(|| format!("no connection {:?}", m.connection))?;
+        let mut s = read::open(c, m, Some(self.trace_sink(&m.name)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let clock = crate::dlms::client::AttributeRef::new(
+            8,
+            crate::dlms::obis::Obis::new(0, 0, 1, 0, 0, 255),
+            2,
+        );
+        let r = s.read(&[clock]).await.map_err(|e| e.to_string())?;
+        let rtt = s.last_rtt;
+        let _ = s.close().await;
+        match r.into_iter().next() {
+            Some(Ok(d)) => Ok(format!(
+                "associated; meter clock {d}; round trip {} ms",
+                rtt.as_millis()
+            )),
+            Some(Err(e)) => Ok(format!("associated, but the clock could not be read: {e}")),
+            None => Err("no answer".into()),
+        }
+    }
+
+    /// Reads a configured meter's object list as a preset (progress: bytes received so far).
+    pub async fn read_objects(
+        &self,
+        name: &str,
+        progress: impl FnMut(usize) + Send + 'static,
+    ) -> Result<crate::queue::Preset, String> {
+        let config = self.shared.config();
+        let m = config
+            .meter(name)
+            .ok_or_else(|| format!("no meter {name:?}"))?;
+        let c = config
+            .connection(&m.connection)
+            .ok_or_else(|| format!("no connection {:?}", m.connection))?;
+        let mut s = read::open(c, m, Some(self.trace_sink(&m.name)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let preset = objects::read_preset(&mut s, &format!("meter {name}"), progress)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = s.close().await;
+        Ok(preset)
+    }
+
+    /// The last frames exchanged with a meter, oldest first.
+    pub fn trace(&self, meter: &str) -> Vec<TraceEntry> {
+        lock(&self.shared.trace)
+            .get(meter)
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn trace_sink(&self, meter: &str) -> crate::engine::TraceSink {
+        trace_sink(&self.shared, meter)
+    }
+
+    /// The queue being run.
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config()
+    }
+
+    /// When the runner started (the `?` of cron schedules).
+    pub fn start_time(&self) -> DateTime<Local> {
+        self.shared.start
     }
 
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         lock(&self.shared.status).clone()
     }
+}
+
+fn trace_sink(shared: &Arc<Shared>, meter: &str) -> crate::engine::TraceSink {
+    let shared = shared.clone();
+    let meter = meter.to_string();
+    Box::new(move |e| {
+        let mut t = lock(&shared.trace);
+        let q = t.entry(meter.clone()).or_default();
+        if q.len() >= TRACE_FRAMES {
+            q.pop_front();
+        }
+        q.push_back(e);
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -190,22 +363,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn fire_event(shared: &Arc<Shared>, name: &str) -> usize {
     let names: Vec<String> = shared
-        .config
+        .config()
         .requests
         .iter()
         .filter(|r| r.enabled && matches!(&r.schedule, Schedule::Event(e) if e == name))
         .map(|r| r.name.clone())
         .collect();
     for n in &names {
-        fire(shared, n, Cause::Event(name.to_string()));
+        fire(shared, n, Cause::Event(name.to_string()), None);
     }
     names.len()
 }
 
 /// Queues a run of `request` on each connection its meters use; coalesces with runs in flight.
-fn fire(shared: &Arc<Shared>, request: &str, cause: Cause) -> bool {
-    let Some(req) = shared
-        .config
+fn fire(
+    shared: &Arc<Shared>,
+    request: &str,
+    cause: Cause,
+    mut reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+) -> bool {
+    let config = shared.config();
+    let Some(req) = config
         .requests
         .iter()
         .find(|r| r.name == request && r.enabled)
@@ -214,7 +392,7 @@ fn fire(shared: &Arc<Shared>, request: &str, cause: Cause) -> bool {
     };
     let mut by_conn: Vec<(String, Vec<String>)> = Vec::new();
     for mname in &req.meters {
-        let Some(m) = shared.config.meter(mname).filter(|m| m.enabled) else {
+        let Some(m) = config.meter(mname).filter(|m| m.enabled) else {
             continue;
         };
         match by_conn.iter_mut().find(|(c, _)| *c == m.connection) {
@@ -223,7 +401,7 @@ fn fire(shared: &Arc<Shared>, request: &str, cause: Cause) -> bool {
         }
     }
     for (conn, meters) in by_conn {
-        let Some(tx) = shared.workers.get(&conn) else {
+        let Some(tx) = lock(&shared.workers).get(&conn).cloned() else {
             continue;
         };
         let key = (req.name.clone(), conn.clone());
@@ -240,22 +418,27 @@ fn fire(shared: &Arc<Shared>, request: &str, cause: Cause) -> bool {
             continue;
         }
         drop(st);
-        if tx
-            .send(Job {
-                request: req.name.clone(),
-                meters,
-            })
-            .is_err()
-        {
+        // A reply (the UI's test) goes with the first connection's run.
+        let job = Job {
+            request: req.name.clone(),
+            meters,
+            reply: reply.take(),
+        };
+        if tx.send(job).is_err() {
             lock(&shared.in_flight).remove(&key);
         }
     }
     true
 }
 
-async fn scheduler(shared: Arc<Shared>, request: String, mut stop: watch::Receiver<bool>) {
-    let Some(schedule) = shared
-        .config
+async fn scheduler(
+    shared: Arc<Shared>,
+    request: String,
+    mut after: DateTime<Local>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let config = shared.config();
+    let Some(schedule) = config
         .requests
         .iter()
         .find(|r| r.name == request)
@@ -264,8 +447,6 @@ async fn scheduler(shared: Arc<Shared>, request: String, mut stop: watch::Receiv
         return;
     };
     let start = shared.start;
-    // Fires at the start instant itself were sent by `Runner::start`.
-    let mut after = start;
     loop {
         let Some(next) = schedule.next_after(&after, &start) else {
             lock(&shared.status)
@@ -288,7 +469,7 @@ async fn scheduler(shared: Arc<Shared>, request: String, mut stop: watch::Receiv
         if *stop.borrow() {
             return;
         }
-        fire(&shared, &request, Cause::Schedule);
+        fire(&shared, &request, Cause::Schedule, None);
         // After a stall (suspend, overload) resume from now rather than replaying every
         // missed fire; coalescing would skip them anyway.
         let now = Local::now();
@@ -314,14 +495,13 @@ async fn worker(
         if *stop.borrow() {
             return;
         }
-        let ok = run_job(&shared, &connection, &job).await;
+        let (ok, summary) = run_job(&shared, &connection, &job).await;
         lock(&shared.in_flight).remove(&(job.request.clone(), connection.clone()));
-        if let Some(req) = shared
-            .config
-            .requests
-            .iter()
-            .find(|r| r.name == job.request)
-        {
+        if let Some(reply) = job.reply {
+            let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
+        }
+        let config = shared.config();
+        if let Some(req) = config.requests.iter().find(|r| r.name == job.request) {
             lock(&shared.status)
                 .requests
                 .entry(req.name.clone())
@@ -335,27 +515,31 @@ async fn worker(
     }
 }
 
-/// Runs one job (a request on the meters of one connection); returns true if all was read.
-async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> bool {
-    let Some(req) = shared
-        .config
-        .requests
-        .iter()
-        .find(|r| r.name == job.request)
-    else {
-        return false;
+/// Runs one job (a request on the meters of one connection); returns true if all was read,
+/// and a one-line summary.
+async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> (bool, String) {
+    let config = shared.config();
+    let Some(req) = config.requests.iter().find(|r| r.name == job.request) else {
+        return (
+            false,
+            format!("request {:?} is no longer in the queue", job.request),
+        );
     };
-    let Some(conn) = shared.config.connection(connection) else {
-        return false;
+    let Some(conn) = config.connection(connection) else {
+        return (
+            false,
+            format!("connection {connection:?} is no longer in the queue"),
+        );
     };
+    let mut summaries = Vec::new();
     let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
     let mut rows = Vec::new();
     let mut all_ok = true;
     for mname in &job.meters {
-        let Some(m) = shared.config.meter(mname) else {
+        let Some(m) = config.meter(mname) else {
             continue;
         };
-        let run = run_meter(req, conn, m, poll).await;
+        let run = run_meter(req, conn, m, poll, trace_sink(shared, &m.name)).await;
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
         let now = Utc::now();
         let mut st = lock(&shared.status);
@@ -372,13 +556,18 @@ async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> bool {
             }
         }
         drop(st);
-        if run.error.is_none() {
-            tracing::info!("{} {}: {}", req.name, m.name, summary(&run.rows));
+        match &run.error {
+            None => {
+                let s = summary(&run.rows);
+                tracing::info!("{} {}: {s}", req.name, m.name);
+                summaries.push(format!("{}: {s}", m.name));
+            }
+            Some(e) => summaries.push(format!("{}: {e}", m.name)),
         }
         rows.extend(run.rows);
     }
     store(shared, req, poll, rows).await;
-    all_ok
+    (all_ok, summaries.join("; "))
 }
 
 /// `voltage L1 = 229.3 V, serial number = 12345678, load: 96 rows`, for the log.
@@ -412,12 +601,17 @@ async fn run_meter(
     conn: &crate::queue::Connection,
     m: &crate::queue::Meter,
     poll: i64,
+    trace: crate::engine::TraceSink,
 ) -> read::MeterRun {
+    // One sink for every attempt: the engine takes it by value, so share it behind a lock.
+    let trace = Arc::new(Mutex::new(trace));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms);
     let mut attempt = 0;
     loop {
+        let sink = trace.clone();
         let work = async {
-            let mut session = read::open(conn, m).await?;
+            let mut session =
+                read::open(conn, m, Some(Box::new(move |e| (lock(&sink))(e)))).await?;
             let rows = read::read_items(&mut session, req, m, poll).await?;
             let rtt = session.last_rtt;
             if let Err(e) = session.close().await {

@@ -59,8 +59,12 @@ pub fn meter_settings(m: &Meter) -> ClientSettings {
     s
 }
 
-/// Opens a session to a meter over its connection.
-pub async fn open(conn: &Connection, m: &Meter) -> Result<Session<TcpStream>, EngineError> {
+/// Opens a session to a meter over its connection, tracing frames to `trace`.
+pub async fn open(
+    conn: &Connection,
+    m: &Meter,
+    trace: Option<crate::engine::TraceSink>,
+) -> Result<Session<TcpStream>, EngineError> {
     let timeout = Duration::from_millis(m.timeout_ms);
     let stream = match &conn.link {
         Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
@@ -73,7 +77,7 @@ pub async fn open(conn: &Connection, m: &Meter) -> Result<Session<TcpStream>, En
         ))))
         }
     };
-    Session::open(stream, &meter_address(m), meter_settings(m), timeout, None).await
+    Session::open(stream, &meter_address(m), meter_settings(m), timeout, trace).await
 }
 
 /// The JSON form of a value, for the text column of structures.
