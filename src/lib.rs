@@ -10,3 +10,4 @@ pub mod schedule;
 pub mod sim;
 pub mod store;
 pub mod transport;
+pub mod tui;

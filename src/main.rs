@@ -44,6 +44,8 @@ enum Command {
     },
     /// Serve simulated meters (the built-in simulator).
     Simulate(cli::simulate::SimulateArgs),
+    /// The full-screen UI (the default): monitor, edit the queue, review the log.
+    Tui(cli::run::RunArgs),
     /// Run the logger headless: schedule the queue and log to SQLite until SIGINT/SIGTERM.
     Run(cli::run::RunArgs),
     /// Print the next fire times of a schedule ("every 15s", "at 11:00:00;11:20:00", cron).
@@ -93,7 +95,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The logger reports its work at info level; one-shot commands only warn.
     let default_level = match cli.command {
-        None | Some(Command::Run(_)) => "info",
+        Some(Command::Run(_)) => "info",
+        // The UI owns the screen: only warnings, and only when it is not running.
+        None | Some(Command::Tui(_)) => "error",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -140,13 +144,14 @@ async fn run(cli: Cli) -> Result<bool> {
         return Ok(true);
     }
     match cli.command {
-        None => cli::run::run(cli::run::RunArgs {
+        None => cli::run::tui(cli::run::RunArgs {
             config: None,
             db: "dlms-logger.db".into(),
             socket: None,
         })
         .await
         .map(|_| true),
+        Some(Command::Tui(args)) => cli::run::tui(args).await.map(|_| true),
         Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
         Some(Command::Schedule { expr, from, count }) => {
             cli::schedule::run(&expr, from.as_deref(), count).map(|_| true)

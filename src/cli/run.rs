@@ -7,7 +7,6 @@ use clap::Args;
 use dlms_logger::queue::{Config, Link};
 use dlms_logger::runner::{control, Runner};
 use dlms_logger::sim::{self, SimConfig};
-use dlms_logger::store::{Store, Writer};
 use std::path::{Path, PathBuf};
 
 /// The demo queue compiled into the binary.
@@ -67,22 +66,10 @@ pub async fn load(config: Option<&Path>) -> Result<Loaded> {
     })
 }
 
-/// Opens the store and returns the writer and the first poll id of this run.
-pub fn open_store(db: &Path) -> Result<(Writer, dlms_logger::store::WriterHandle, i64)> {
-    let first_poll = {
-        let mut store = Store::open(db)?;
-        let id = store.next_poll_id()?;
-        store.close()?;
-        id
-    };
-    let (writer, handle) = Writer::spawn(db)?;
-    Ok((writer, handle, first_poll))
-}
-
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
     let loaded = load(args.config.as_deref()).await?;
-    let (writer, handle, first_poll) = open_store(&args.db)?;
+    let (writer, handle, first_poll) = dlms_logger::runner::open_store(&args.db)?;
     let socket = args
         .socket
         .clone()
@@ -116,4 +103,31 @@ pub async fn run(args: RunArgs) -> Result<()> {
     );
     drop(loaded.sim);
     Ok(())
+}
+
+/// Runs the full-screen UI; without a terminal (piped, cron) it runs headless instead.
+pub async fn tui(args: RunArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
+        return run(args).await;
+    }
+    let loaded = load(args.config.as_deref()).await?;
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("dlms-logger.toml"));
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| control::default_socket(&args.db));
+    let opts = dlms_logger::tui::TuiOptions {
+        config: loaded.config,
+        config_path,
+        db: args.db.clone(),
+        socket,
+    };
+    let r = dlms_logger::tui::run(opts, shutdown_signal()).await;
+    drop(loaded.sim);
+    r
 }

@@ -356,6 +356,20 @@ fn trace_sink(shared: &Arc<Shared>, meter: &str) -> crate::engine::TraceSink {
     })
 }
 
+/// Opens the log database for a run: returns the writer, its handle and the first poll id.
+pub fn open_store(
+    db: &std::path::Path,
+) -> Result<(crate::store::Writer, WriterHandle, i64), crate::store::StoreError> {
+    let first_poll = {
+        let mut store = crate::store::Store::open(db)?;
+        let id = store.next_poll_id()?;
+        store.close()?;
+        id
+    };
+    let (writer, handle) = crate::store::Writer::spawn(db)?;
+    Ok((writer, handle, first_poll))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere must not stop the logger: the data under the lock is plain counters.
     m.lock().unwrap_or_else(|e| e.into_inner())
