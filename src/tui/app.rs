@@ -374,3 +374,91 @@ impl App {
         f.render_widget(table, popup);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn screen(app: &mut App) -> String {
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| app.render(f)).unwrap();
+        let buf = term.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn tabs_help_status_and_quit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let config = Config::parse(
+            "[[connection]]\nname = \"c\"\ntcp = { host = \"127.0.0.1\", port = 9 }\n[[meter]]\nname = \"m1\"\nconnection = \"c\"\n[[request]]\nname = \"r\"\nmeters = [\"m1\"]\nschedule = { event = \"never\" }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let (writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+        let runner = crate::runner::Runner::start(config, handle, 1);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let store = Store::open(&db).ok();
+        let mut app = App::new(Ctx::new(
+            runner.handle(),
+            store,
+            db.clone(),
+            dir.path().join("q.toml"),
+            tx,
+        ));
+        let s = screen(&mut app);
+        assert!(s.contains("1 Monitor") && s.contains("5 Trace"), "{s}");
+        assert!(
+            s.contains("running 1 request(s)") && s.contains("0 rows"),
+            "{s}"
+        );
+        for (key, tab) in [
+            ('2', Tab::Queue),
+            ('3', Tab::Log),
+            ('4', Tab::Objects),
+            ('5', Tab::Trace),
+            ('1', Tab::Monitor),
+        ] {
+            app.handle_key(KeyEvent::from(KeyCode::Char(key)));
+            assert_eq!(app.tab, tab);
+            screen(&mut app);
+        }
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        assert_eq!(app.tab, Tab::Queue);
+        app.handle_key(KeyEvent::from(KeyCode::BackTab));
+        assert_eq!(app.tab, Tab::Monitor);
+        app.handle_key(KeyEvent::from(KeyCode::Char('?')));
+        let s = screen(&mut app);
+        assert!(
+            s.contains("Monitor keys") && s.contains("read the selected item's request now"),
+            "{s}"
+        );
+        app.handle_key(KeyEvent::from(KeyCode::Char('3')));
+        assert_eq!(
+            app.tab,
+            Tab::Monitor,
+            "keys go to the help overlay while it is open"
+        );
+        app.handle_key(KeyEvent::from(KeyCode::Esc));
+        assert!(!screen(&mut app).contains("Monitor keys"));
+        // A tiny terminal never panics.
+        let mut term = Terminal::new(TestBackend::new(20, 5)).unwrap();
+        for tab in Tab::ALL {
+            app.show(tab);
+            term.draw(|f| app.render(f)).unwrap();
+        }
+        app.handle_key(KeyEvent::from(KeyCode::Char('q')));
+        assert!(app.quit);
+        runner.shutdown().await;
+        writer.shutdown().unwrap();
+    }
+}

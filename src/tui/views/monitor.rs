@@ -171,7 +171,7 @@ impl MonitorView {
                     .unwrap_or_else(|| "never".into());
                 let rtt = ms
                     .rtt
-                    .map(|d| format!("{} ms", d.as_millis()))
+                    .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
                     .unwrap_or_default();
                 // The soonest time-based fire among the requests that read this meter.
                 let next = config
@@ -244,11 +244,14 @@ impl MonitorView {
             .data(&self.history);
         let chart = Chart::new(vec![data])
             .block(block)
-            .x_axis(
-                Axis::default()
-                    .bounds([x0, 0.0])
-                    .labels([Line::from(format!("{:.0} min", x0)), Line::from("now")]),
-            )
+            .x_axis(Axis::default().bounds([x0, 0.0]).labels([
+                Line::from(if x0 > -1.0 {
+                    format!("{:.0} s", x0 * 60.0)
+                } else {
+                    format!("{x0:.0} min")
+                }),
+                Line::from("now"),
+            ]))
             .y_axis(
                 Axis::default().bounds([lo - pad, hi + pad]).labels([
                     Line::from(
