@@ -262,8 +262,11 @@ impl RunnerHandle {
         }
     }
 
-    /// Associates with a configured meter and reads its clock.
-    pub async fn test_meter(&self, name: &str) -> Result<String, String> {
+    /// Opens a traced session to a configured meter, outside the link's worker.
+    async fn open_meter(
+        &self,
+        name: &str,
+    ) -> Result<crate::engine::Session<tokio::net::TcpStream>, String> {
         let config = self.shared.config();
         let m = config
             .meter(name)
@@ -271,9 +274,14 @@ impl RunnerHandle {
         let c = config
             .connection(&m.connection)
             .ok_or_else(|| format!("no connection {:?}", m.connection))?;
-        let mut s = read::open(c, m, Some(self.trace_sink(&m.name)))
+        read::open(c, m, Some(self.trace_sink(&m.name)))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())
+    }
+
+    /// Associates with a configured meter and reads its clock.
+    pub async fn test_meter(&self, name: &str) -> Result<String, String> {
+        let mut s = self.open_meter(name).await?;
         let clock = crate::dlms::client::AttributeRef::new(
             8,
             crate::dlms::obis::Obis::new(0, 0, 1, 0, 0, 255),
@@ -298,16 +306,7 @@ impl RunnerHandle {
         name: &str,
         progress: impl FnMut(usize) + Send + 'static,
     ) -> Result<crate::queue::Preset, String> {
-        let config = self.shared.config();
-        let m = config
-            .meter(name)
-            .ok_or_else(|| format!("no meter {name:?}"))?;
-        let c = config
-            .connection(&m.connection)
-            .ok_or_else(|| format!("no connection {:?}", m.connection))?;
-        let mut s = read::open(c, m, Some(self.trace_sink(&m.name)))
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut s = self.open_meter(name).await?;
         let preset = objects::read_preset(&mut s, &format!("meter {name}"), progress)
             .await
             .map_err(|e| e.to_string())?;
