@@ -89,8 +89,11 @@ pub async fn run(
             Some(AppEvent::Tick) => app.refresh(),
             Some(AppEvent::Reload(config)) => {
                 runner.reload(*config);
-                app.ctx
-                    .info("queue saved; the scheduler now runs the new queue");
+                let saved = format!(
+                    "saved to {}; the scheduler now runs the new queue",
+                    app.ctx.config_path.display()
+                );
+                app.ctx.info(saved);
                 app.refresh();
             }
             Some(AppEvent::Task(tab, r)) => app.on_task(tab, r),

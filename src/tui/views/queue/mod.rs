@@ -1,0 +1,542 @@
+//! The Queue view: edit connections, meters, requests and items, test them, save the queue.
+//!
+//! ```text
+//! ┌ Queue * ───────────────────┐┌ meter "m1" ────────────────────────────────┐
+//! │▸ lab-tcp  tcp 10.0.0.5:4059││ name                m1                     │
+//! │  · m1 !                    ││ address size        3                      │
+//! │▸ instant  every 15s        ││                     ✗ 3 is not allowed; use│
+//! │  · energy  1.0.1.8.0.255   ││ …                                          │
+//! └ a add · d delete · … ──────┘└ Enter edit · ←/→ change · Esc back ────────┘
+//! ```
+//!
+//! Edits go to a working copy of the running queue. Each field is parsed when committed (a
+//! text that does not parse is kept, marked, and blocks saving) and the whole copy is
+//! validated after every change. `s` saves the file and hands the copy to the runner.
+
+mod confirm;
+mod field;
+mod form;
+mod input;
+mod node;
+mod ops;
+mod problems;
+#[cfg(test)]
+mod tests;
+mod tree;
+
+use crate::queue::Config;
+use crate::tui::app::{Ctx, Tab, TaskResult, View};
+use field::{Entry, Field};
+use input::LineEdit;
+use node::Node;
+use problems::{Invalid, Problems};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::widgets::{Block, ListState};
+use ratatui::Frame;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    Tree,
+    Form,
+}
+
+/// A question waiting for y/n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    Delete(Node),
+    Undo,
+}
+
+/// The Queue view.
+pub struct QueueView {
+    /// The copy being edited.
+    work: Config,
+    /// The queue last loaded or saved; the copy differs from it = unsaved changes.
+    base: Config,
+    /// The runner's queue when last seen, to notice reloads.
+    running: Arc<Config>,
+    /// The selected tree row.
+    cursor: usize,
+    tree_state: ListState,
+    focus: Focus,
+    /// The selected form field.
+    field: usize,
+    editing: Option<LineEdit>,
+    confirm: Option<Confirm>,
+    problems: Problems,
+    /// Test outcomes by node (`meter m1`); `None` while running.
+    tests: HashMap<String, Option<Result<String, String>>>,
+}
+
+impl QueueView {
+    /// The view, showing the running queue.
+    pub fn new(ctx: &Ctx) -> Self {
+        let running = ctx.config();
+        let mut view = QueueView {
+            work: (*running).clone(),
+            base: (*running).clone(),
+            running,
+            cursor: 0,
+            tree_state: ListState::default(),
+            focus: Focus::Tree,
+            field: 0,
+            editing: None,
+            confirm: None,
+            problems: Problems::default(),
+            tests: HashMap::new(),
+        };
+        view.changed();
+        view
+    }
+
+    fn rows(&self) -> Vec<Node> {
+        node::rows(&self.work)
+    }
+
+    fn selected(&self) -> Option<Node> {
+        self.rows().get(self.cursor).copied()
+    }
+
+    fn select(&mut self, node: Node) {
+        if let Some(i) = self.rows().iter().position(|n| *n == node) {
+            self.cursor = i;
+        }
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        self.selected()
+            .map(|n| field::fields(&self.work, n))
+            .unwrap_or_default()
+    }
+
+    fn selected_field(&self) -> Option<(Node, Field)> {
+        Some((self.selected()?, *self.fields().get(self.field)?))
+    }
+
+    /// Unsaved changes: the copy differs from the saved queue, or a text was not accepted.
+    fn dirty(&self) -> bool {
+        self.work != self.base || !self.problems.invalid.is_empty()
+    }
+
+    /// After any change: re-validate, drop kept texts of fields that are gone, keep the selection in range.
+    fn changed(&mut self) {
+        let work = &self.work;
+        self.problems
+            .invalid
+            .retain(|(n, f), _| field::fields(work, *n).contains(f));
+        self.problems.check(&self.work);
+        self.cursor = self.cursor.min(self.rows().len().saturating_sub(1));
+        self.field = self.field.min(self.fields().len().saturating_sub(1));
+        if self.selected().is_none() {
+            self.focus = Focus::Tree;
+        }
+    }
+
+    fn apply(&mut self, edit: ops::Edit) {
+        self.problems.shift(edit.shift);
+        self.select(edit.select);
+        self.changed();
+    }
+
+    /// Keeps the result of setting a field: a text that did not parse is kept with its problem.
+    fn after_set(&mut self, node: Node, field: Field, text: &str, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.problems.invalid.remove(&(node, field));
+            }
+            Err(problem) => {
+                let text = text.to_string();
+                self.problems
+                    .invalid
+                    .insert((node, field), Invalid { text, problem });
+            }
+        }
+        // The field list may change (link kind, addressing, auth level): stay on the same field.
+        if let Some(i) = field::fields(&self.work, node)
+            .iter()
+            .position(|f| *f == field)
+        {
+            self.field = i;
+        }
+        self.changed();
+    }
+
+    fn cycle(&mut self, forward: bool) {
+        if let Some((node, field)) = self.selected_field() {
+            let result = field::cycle(&mut self.work, node, field, forward);
+            self.after_set(node, field, "", result);
+        }
+    }
+
+    fn start_edit(&mut self) {
+        let Some((node, field)) = self.selected_field() else {
+            return;
+        };
+        let text = match (self.problems.invalid.get(&(node, field)), field.entry()) {
+            (Some(invalid), _) => invalid.text.clone(),
+            // The password is never put on screen, so editing starts from nothing.
+            (None, Entry::Secret) => String::new(),
+            (None, _) => field::text(&self.work, node, field),
+        };
+        self.editing = Some(LineEdit::new(text));
+    }
+
+    fn commit(&mut self) {
+        let (Some(edit), Some((node, field))) = (self.editing.take(), self.selected_field()) else {
+            return;
+        };
+        let result = field::set(&mut self.work, node, field, edit.text());
+        self.after_set(node, field, edit.text(), result);
+    }
+
+    fn edit_key(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        match key.code {
+            KeyCode::Enter => self.commit(),
+            KeyCode::Esc => self.editing = None,
+            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.commit();
+                self.save(ctx);
+            }
+            _ => {
+                if let Some(edit) = &mut self.editing {
+                    edit.key(key);
+                }
+            }
+        }
+    }
+
+    fn tree_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        let last = self.rows().len().saturating_sub(1);
+        let node = self.selected();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.cursor = (self.cursor + 1).min(last),
+            KeyCode::Home | KeyCode::Char('g') => self.cursor = 0,
+            KeyCode::End | KeyCode::Char('G') => self.cursor = last,
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab => {
+                if node.is_some() {
+                    self.focus = Focus::Form;
+                    self.field = 0;
+                }
+            }
+            KeyCode::Char('a') => {
+                let edit = ops::add_sibling(&mut self.work, node);
+                self.apply(edit);
+            }
+            KeyCode::Char('A') => match node.and_then(|n| ops::add_child(&mut self.work, n)) {
+                Some(edit) => self.apply(edit),
+                None => ctx.error("items have no children; a adds an item after this one"),
+            },
+            KeyCode::Char('c') => {
+                if let Some(edit) = node.and_then(|n| ops::duplicate(&mut self.work, n)) {
+                    self.apply(edit);
+                }
+            }
+            KeyCode::Char(c @ ('K' | 'J')) => {
+                if let Some(edit) = node.and_then(|n| ops::move_node(&mut self.work, n, c == 'K')) {
+                    self.apply(edit);
+                }
+            }
+            KeyCode::Char('e' | ' ') => {
+                if let Some(n) = node {
+                    ops::toggle(&mut self.work, n);
+                    self.changed();
+                }
+            }
+            KeyCode::Char('d') | KeyCode::Delete => {
+                if let Some(n) = node {
+                    match ops::delete_refusal(&self.work, n) {
+                        Some(why) => ctx.error(why),
+                        None => self.confirm = Some(Confirm::Delete(n)),
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn form_key(&mut self, key: KeyEvent) -> bool {
+        let Some((_, field)) = self.selected_field() else {
+            self.focus = Focus::Tree;
+            return false;
+        };
+        let pick = matches!(field.entry(), Entry::Pick | Entry::PickOrType);
+        let last = self.fields().len().saturating_sub(1);
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.field = self.field.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.field = (self.field + 1).min(last),
+            KeyCode::Home | KeyCode::Char('g') => self.field = 0,
+            KeyCode::End | KeyCode::Char('G') => self.field = last,
+            KeyCode::Esc => self.focus = Focus::Tree,
+            KeyCode::Enter if field.entry() == Entry::Pick => self.cycle(true),
+            KeyCode::Enter => self.start_edit(),
+            KeyCode::Left | KeyCode::Char('h') if pick => self.cycle(false),
+            KeyCode::Right | KeyCode::Char('l' | ' ') if pick => self.cycle(true),
+            KeyCode::Left | KeyCode::Char('h') => self.focus = Focus::Tree,
+            _ => return false,
+        }
+        true
+    }
+
+    fn answer(&mut self, confirm: Confirm, key: KeyEvent, ctx: &mut Ctx) {
+        match (key.code, confirm) {
+            (KeyCode::Char('y' | 'Y'), Confirm::Delete(node)) => {
+                let title = node.title(&self.work);
+                if let Some(shift) = ops::delete(&mut self.work, node) {
+                    self.problems.shift(shift);
+                    self.changed();
+                    ctx.info(format!("deleted {title}; s saves"));
+                }
+            }
+            (KeyCode::Char('y' | 'Y'), Confirm::Undo) => self.revert(ctx),
+            (KeyCode::Char('n' | 'N') | KeyCode::Esc, _) => {}
+            _ => self.confirm = Some(confirm),
+        }
+    }
+
+    fn question(&self, confirm: Confirm) -> String {
+        match confirm {
+            Confirm::Delete(node @ Node::Request(r)) => {
+                let items = self.work.requests.get(r).map_or(0, |r| r.items.len());
+                format!("Delete {} and its {items} item(s)?", node.title(&self.work))
+            }
+            Confirm::Delete(node) => format!("Delete {}?", node.title(&self.work)),
+            Confirm::Undo => "Discard all unsaved changes and go back to the running queue?".into(),
+        }
+    }
+
+    fn undo(&mut self, ctx: &mut Ctx) {
+        if self.dirty() {
+            self.confirm = Some(Confirm::Undo);
+        } else {
+            ctx.info("no unsaved changes");
+        }
+    }
+
+    fn revert(&mut self, ctx: &mut Ctx) {
+        self.running = ctx.config();
+        self.work = (*self.running).clone();
+        self.base = self.work.clone();
+        self.problems.clear();
+        self.changed();
+        ctx.info("unsaved changes discarded");
+    }
+
+    fn save(&mut self, ctx: &mut Ctx) {
+        if let Some(problem) = self.problems.first(&self.work) {
+            ctx.error(format!("not saved: {problem}"));
+            return;
+        }
+        match self.work.save(&ctx.config_path) {
+            Ok(()) => {
+                self.base = self.work.clone();
+                ctx.reload(self.work.clone());
+                ctx.info(format!("saved to {}", ctx.config_path.display()));
+            }
+            Err(e) => ctx.error(format!("not saved: {e}")),
+        }
+    }
+
+    /// `t` on an item tests its request.
+    fn tested(node: Node) -> Node {
+        match node {
+            Node::Item(r, _) => Node::Request(r),
+            n => n,
+        }
+    }
+
+    fn test_key(node: Node, config: &Config) -> String {
+        format!("{} {}", node.kind(), node.name(config).unwrap_or_default())
+    }
+
+    fn test(&mut self, ctx: &mut Ctx) {
+        let Some(node) = self.selected().map(QueueView::tested) else {
+            return;
+        };
+        let name = node.name(&self.work).unwrap_or_default().to_string();
+        let running = ctx.config();
+        // Tests run on the runner's queue, so say when that is not what the form shows.
+        let same = match node {
+            Node::Connection(i) => running
+                .connection(&name)
+                .map(|c| Some(c) == self.work.connections.get(i)),
+            Node::Meter(i) => running
+                .meter(&name)
+                .map(|m| Some(m) == self.work.meters.get(i)),
+            Node::Request(i) | Node::Item(i, _) => running
+                .request(&name)
+                .map(|r| Some(r) == self.work.requests.get(i)),
+        };
+        let title = node.title(&self.work);
+        match same {
+            None => {
+                ctx.error(format!(
+                    "{title} is not in the running queue; save (s) before testing"
+                ));
+                return;
+            }
+            Some(false) => ctx.info(format!(
+                "testing the running version of {title}; unsaved changes are not used"
+            )),
+            Some(true) => {}
+        }
+        let key = QueueView::test_key(node, &self.work);
+        self.tests.insert(key.clone(), None);
+        let runner = ctx.runner.clone();
+        ctx.spawn(Tab::Queue, async move {
+            let result = match node {
+                Node::Connection(_) => runner.test_connection(&name).await,
+                Node::Meter(_) => runner.test_meter(&name).await,
+                _ => runner.test_request(&name).await,
+            };
+            TaskResult::Test { node: key, result }
+        });
+    }
+}
+
+impl View for QueueView {
+    fn keys(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("↑/↓, j/k", "move in the tree or between fields"),
+            ("Enter, →/l", "open the form of the selected node"),
+            (
+                "Enter",
+                "in the form: edit a field (Enter keeps, Esc cancels)",
+            ),
+            ("←/→, Space", "in the form: change a choice"),
+            ("Esc, ←/h", "back from the form to the tree"),
+            ("a", "add a node after the selected one"),
+            ("A", "add a child (meter, item; a request on a meter)"),
+            ("c", "duplicate the selected node"),
+            ("K / J", "move the node up / down"),
+            ("e, Space", "enable / disable the node"),
+            ("d", "delete the node (asks first)"),
+            ("t", "test the node with the running queue"),
+            ("s, Ctrl-s", "check and save the queue, then run it"),
+            ("u", "undo all unsaved changes (asks first)"),
+            ("Ctrl-u", "while editing: clear the text"),
+        ]
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if let Some(confirm) = self.confirm.take() {
+            self.answer(confirm, key, ctx);
+            return true;
+        }
+        if self.editing.is_some() {
+            self.edit_key(key, ctx);
+            return true;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('s') => self.save(ctx),
+            _ if ctrl => return false,
+            KeyCode::Char('u') => self.undo(ctx),
+            KeyCode::Char('t') => self.test(ctx),
+            _ => {
+                return match self.focus {
+                    Focus::Tree => self.tree_key(key, ctx),
+                    Focus::Form => self.form_key(key),
+                }
+            }
+        }
+        true
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        let running = ctx.config();
+        if Arc::ptr_eq(&running, &self.running) {
+            return;
+        }
+        // Our own save comes back unchanged; a queue changed elsewhere replaces an unedited copy.
+        if *running != self.base {
+            if self.dirty() {
+                ctx.info("the running queue changed; u discards your edits and loads it");
+            } else {
+                self.work = (*running).clone();
+                self.base = self.work.clone();
+                self.changed();
+            }
+        }
+        self.running = running;
+    }
+
+    fn on_task(&mut self, result: TaskResult, _ctx: &mut Ctx) {
+        if let TaskResult::Test { node, result } = result {
+            self.tests.insert(node, Some(result));
+        }
+    }
+
+    fn render(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
+        let focused = |on: bool| match on {
+            true => Style::default().fg(Color::Cyan),
+            false => Style::default(),
+        };
+        let rows = self.rows();
+        self.tree_state
+            .select((!rows.is_empty()).then_some(self.cursor));
+        let tree_hint =
+            " a add · A child · c copy · K/J move · e on/off · d delete · t test · s save ";
+        let mut tree_block = Block::bordered()
+            .title(if self.dirty() { " Queue * " } else { " Queue " })
+            .border_style(focused(self.focus == Focus::Tree));
+        if self.focus == Focus::Tree {
+            tree_block = tree_block.title_bottom(tree_hint);
+        }
+        tree::render(
+            f,
+            left,
+            tree_block,
+            &self.work,
+            &rows,
+            &self.problems,
+            &mut self.tree_state,
+        );
+
+        let node = self.selected();
+        let title = node.map_or(String::new(), |n| format!(" {} ", n.title(&self.work)));
+        let mut form_block = Block::bordered()
+            .title(title)
+            .border_style(focused(self.focus == Focus::Form));
+        if self.focus == Focus::Form {
+            form_block = form_block.title_bottom(match self.editing {
+                Some(_) => " Enter keep · Esc cancel · Ctrl-u clear ",
+                None => " Enter edit · ←/→ change · Esc back · s save ",
+            });
+        }
+        let inner = form_block.inner(right);
+        f.render_widget(form_block, right);
+        if let Some(node) = node {
+            let fields = field::fields(&self.work, node);
+            let test_key = QueueView::test_key(QueueView::tested(node), &self.work);
+            let form = form::Form {
+                config: &self.work,
+                node,
+                fields: &fields,
+                selected: (self.focus == Focus::Form).then_some(self.field),
+                editing: self.editing.as_ref(),
+                problems: &self.problems,
+                test: self.tests.get(&test_key),
+                now: chrono::Local::now(),
+                start: ctx.runner.start_time(),
+            };
+            form::render(f, inner, &form);
+        }
+        if let Some(confirm) = self.confirm {
+            confirm::render(f, area, &self.question(confirm));
+        }
+    }
+
+    fn captures_keys(&self) -> bool {
+        self.editing.is_some() || self.confirm.is_some()
+    }
+}

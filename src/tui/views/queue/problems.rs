@@ -1,0 +1,184 @@
+//! What is wrong with the working copy: texts that did not parse, and the first rule
+//! `Config::validate` finds broken, placed on the node and field it names.
+
+use super::field::{self, Field};
+use super::node::{self, Node};
+use super::ops::Shift;
+use crate::queue::{Config, ConfigError};
+use std::collections::BTreeMap;
+
+/// A text that did not parse; the field keeps its last good value meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    /// What the user typed.
+    pub text: String,
+    /// Why it is not accepted.
+    pub problem: String,
+}
+
+/// A broken rule and where to show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// The node and, if known, its field; `None` when the path names no node.
+    pub at: Option<(Node, Option<Field>)>,
+    /// The message as `Config::validate` gives it (with the field path).
+    pub message: String,
+    /// The problem alone.
+    pub problem: String,
+}
+
+/// The problems of the working copy.
+#[derive(Debug, Default)]
+pub struct Problems {
+    /// Unparsed texts by node and field.
+    pub invalid: BTreeMap<(Node, Field), Invalid>,
+    /// The first broken rule.
+    pub rule: Option<Rule>,
+}
+
+impl Problems {
+    /// Re-runs the validation of `config`.
+    pub fn check(&mut self, config: &Config) {
+        self.rule = match config.validate() {
+            Ok(()) => None,
+            Err(e) => Some(match &e {
+                ConfigError::Field { field, problem, .. } => Rule {
+                    at: locate(config, field),
+                    message: e.to_string(),
+                    problem: problem.clone(),
+                },
+                _ => Rule {
+                    at: None,
+                    message: e.to_string(),
+                    problem: e.to_string(),
+                },
+            }),
+        };
+    }
+
+    /// Forgets everything (after undo).
+    pub fn clear(&mut self) {
+        self.invalid.clear();
+        self.rule = None;
+    }
+
+    /// Moves kept texts along with their nodes after a structural edit.
+    pub fn shift(&mut self, shift: Shift) {
+        self.invalid = std::mem::take(&mut self.invalid)
+            .into_iter()
+            .filter_map(|((node, f), v)| Some(((shift.apply(node)?, f), v)))
+            .collect();
+    }
+
+    /// The problem to show under a field.
+    pub fn at_field(&self, node: Node, field: Field) -> Option<&str> {
+        if let Some(invalid) = self.invalid.get(&(node, field)) {
+            return Some(&invalid.problem);
+        }
+        self.rule
+            .as_ref()
+            .filter(|r| r.at == Some((node, Some(field))))
+            .map(|r| r.problem.as_str())
+    }
+
+    /// The problem to show at the bottom of a node's form: about the node as a whole, or placed nowhere.
+    pub fn at_bottom(&self, node: Node) -> Option<&str> {
+        let rule = self.rule.as_ref()?;
+        match rule.at {
+            Some((n, None)) if n == node => Some(&rule.problem),
+            None => Some(&rule.message),
+            _ => None,
+        }
+    }
+
+    /// Whether the tree should mark this node.
+    pub fn on_node(&self, node: Node) -> bool {
+        self.invalid.keys().any(|(n, _)| *n == node)
+            || self
+                .rule
+                .as_ref()
+                .is_some_and(|r| matches!(r.at, Some((n, _)) if n == node))
+    }
+
+    /// The first problem in words, naming the node and field, or `None` when saving is allowed.
+    pub fn first(&self, config: &Config) -> Option<String> {
+        if let Some(((node, f), invalid)) = self.invalid.iter().next() {
+            let title = node.title(config);
+            return Some(format!("{title} {}: {}", f.label(), invalid.problem));
+        }
+        self.rule.as_ref().map(|r| r.message.clone())
+    }
+}
+
+/// The node and field a validation path such as `request "r".items[2].obis` names.
+pub fn locate(config: &Config, path: &str) -> Option<(Node, Option<Field>)> {
+    // The longest prefix wins (an item over its request); of equal ones the last, because a
+    // duplicated name is reported on its second use.
+    let (node, rest) = node::rows(config)
+        .into_iter()
+        .filter_map(|n| {
+            let prefix = prefix(config, n);
+            let rest = path.strip_prefix(&prefix)?;
+            (rest.is_empty() || rest.starts_with('.')).then_some((n, prefix.len(), rest))
+        })
+        .max_by_key(|(n, len, _)| (*len, *n))
+        .map(|(n, _, rest)| (n, rest.trim_start_matches('.')))?;
+    // `meters[2]` is the meters field.
+    let rest = rest.split('[').next().unwrap_or_default();
+    let fields = field::fields(config, node);
+    let field = fields.into_iter().find(|f| key(*f) == Some(rest));
+    Some((node, field))
+}
+
+/// How validation paths name a node: `meter "m1"`, `meter[2]` when the name is blank, items by index from 1.
+fn prefix(config: &Config, node: Node) -> String {
+    let entry = |section: &str, i: usize, name: &str| {
+        if name.trim().is_empty() {
+            format!("{section}[{}]", i + 1)
+        } else {
+            format!("{section} {name:?}")
+        }
+    };
+    let name = node.name(config).unwrap_or_default();
+    match node {
+        Node::Connection(i) => entry("connection", i, name),
+        Node::Meter(i) => entry("meter", i, name),
+        Node::Request(i) => entry("request", i, name),
+        Node::Item(r, i) => format!("{}.items[{}]", prefix(config, Node::Request(r)), i + 1),
+    }
+}
+
+/// The config path (after the node) of a field.
+fn key(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::Name => "name",
+        Field::Host => "tcp.host",
+        Field::Port => "tcp.port",
+        Field::SerialPort => "serial.port",
+        Field::Baud => "serial.baud",
+        Field::DataBits => "serial.data_bits",
+        Field::StopBits => "serial.stop_bits",
+        Field::Connection => "connection",
+        Field::Client => "client",
+        Field::Server => "server",
+        Field::SerialNumber => "serial_number",
+        Field::Logical => "logical",
+        Field::AddressSize => "address_size",
+        Field::Password => "auth.password",
+        Field::Timeout => "timeout_ms",
+        Field::Retries => "retries",
+        Field::Meters => "meters",
+        Field::Schedule => "schedule",
+        Field::OnSuccess => "on_success",
+        Field::OnFailure => "on_failure",
+        Field::Obis => "obis",
+        Field::Class => "class",
+        Field::Attribute => "attribute",
+        Field::Type => "type",
+        Field::Scale => "scale",
+        Field::Entries => "entries",
+        Field::Since => "since",
+        Field::Until => "until",
+        _ => return None,
+    })
+}
