@@ -1,28 +1,457 @@
-//! The Log view.
+//! The Log view: the logged rows, newest first, keyset-paged, filtered, exported to CSV.
+//!
+//! ```text
+//! ┌ Log · page 2 · meter=m1 status=failed ───────────────────────────────────────┐
+//! │ time                request meter item      OBIS            value    status  │
+//! │ 2024-05-01 12:00:00 billing m1    energy    1.0.1.8.0.255   12.5 kWh ok      │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
 
-use crate::tui::app::{Ctx, View};
-use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::Rect;
-use ratatui::widgets::{Block, Borders, Paragraph};
+mod export;
+mod pager;
+mod query;
+
+use super::form::{Field, Form, Outcome};
+use crate::store::Row as LogRow;
+use crate::tui::app::{Ctx, TaskResult, View};
+use chrono::{DateTime, Local, Utc};
+use pager::Pager;
+use query::Query;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
+use std::path::PathBuf;
+
+/// The dialog that has the keyboard.
+#[derive(Debug)]
+enum Dialog {
+    /// The filter bar over the table.
+    Filter(Form),
+    /// The export file name.
+    Export(Form),
+}
 
 /// The Log view.
-#[derive(Default)]
-pub struct LogView {}
+#[derive(Debug, Default)]
+pub struct LogView {
+    pager: Pager,
+    query: Query,
+    dialog: Option<Dialog>,
+    /// Why the last page could not be read.
+    problem: Option<String>,
+}
+
+impl LogView {
+    fn reload(&mut self, ctx: &Ctx) {
+        let Some(store) = &ctx.store else {
+            return;
+        };
+        let filter = self.query.filter(Utc::now());
+        self.problem = self.pager.load(store, &filter).err().map(|e| e.to_string());
+    }
+
+    fn handle_dialog(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        let Some(dialog) = &mut self.dialog else {
+            return;
+        };
+        let (Dialog::Filter(form) | Dialog::Export(form)) = dialog;
+        match form.handle_key(key) {
+            Outcome::Editing => {}
+            Outcome::Cancel => self.dialog = None,
+            Outcome::Submit => match dialog {
+                Dialog::Filter(form) => match Query::from_form(form, Utc::now()) {
+                    Ok(query) => {
+                        self.query = query;
+                        self.dialog = None;
+                        self.pager.home();
+                        self.reload(ctx);
+                    }
+                    Err(e) => form.set_error(e),
+                },
+                Dialog::Export(form) => {
+                    let file = form.value("file");
+                    if file.is_empty() {
+                        form.set_error("type a file name");
+                        return;
+                    }
+                    ctx.info(format!("exporting to {file}…"));
+                    export::start(ctx, self.query.filter(Utc::now()), PathBuf::from(file));
+                    self.dialog = None;
+                }
+            },
+        }
+    }
+
+    fn render_table(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let mut title = format!(" Log · page {} ", self.pager.number());
+        if !self.query.is_empty() {
+            title.push_str(&format!("· {} ", self.query.summary()));
+        }
+        let block = Block::default().borders(Borders::ALL).title(title);
+        let note = |f: &mut Frame, text: String, style: Style| {
+            let text = Paragraph::new(text).style(style).wrap(Wrap { trim: true });
+            f.render_widget(text.block(block.clone()), area);
+        };
+        let red = Style::default().fg(Color::Red);
+        if ctx.store.is_none() {
+            let text = format!(
+                "The log database {} could not be opened for queries, so the log cannot be shown.",
+                ctx.db_path.display()
+            );
+            return note(f, text, red);
+        }
+        // Borders and header take three lines; the rest is one page.
+        if self
+            .pager
+            .resize(usize::from(area.height.saturating_sub(3)))
+        {
+            self.reload(ctx);
+        }
+        if let Some(problem) = &self.problem {
+            return note(f, problem.clone(), red);
+        }
+        if self.pager.page().is_empty() {
+            let text = if self.query.is_empty() {
+                "No rows logged yet."
+            } else {
+                "No rows match the filter (Esc clears it)."
+            };
+            return note(f, text.to_string(), Style::default());
+        }
+        let header = Row::new([
+            "time", "request", "meter", "item", "OBIS", "value", "status",
+        ])
+        .style(Style::default().add_modifier(Modifier::BOLD));
+        let widths = [
+            Constraint::Length(19),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+            Constraint::Fill(2),
+            Constraint::Length(15),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+        ];
+        let rows = self.pager.page().iter().map(table_row);
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+        let mut state = TableState::default().with_selected(Some(self.pager.selected()));
+        f.render_stateful_widget(table, area, &mut state);
+    }
+}
+
+fn table_row(row: &LogRow) -> Row<'static> {
+    let r = &row.reading;
+    let time = DateTime::from_timestamp_millis(r.ts_ms)
+        .map(|t| {
+            t.with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| r.ts_ms.to_string());
+    let value = match (r.value, &r.text) {
+        (Some(v), _) => format!("{v} {}", r.unit.as_deref().unwrap_or_default())
+            .trim_end()
+            .to_string(),
+        (None, Some(text)) => text.clone(),
+        (None, None) => String::new(),
+    };
+    let status = if r.is_failure() {
+        Cell::new(r.status.clone()).style(Style::default().fg(Color::Red))
+    } else {
+        Cell::new(r.status.clone())
+    };
+    Row::new([
+        Cell::new(time),
+        Cell::new(r.request.clone()),
+        Cell::new(r.meter.clone()),
+        Cell::new(r.item.clone()),
+        Cell::new(r.obis.clone()),
+        Cell::new(value),
+        status,
+    ])
+}
 
 impl View for LogView {
     fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        Vec::new()
+        vec![
+            ("↑↓, j/k", "select a row (turns the page at its ends)"),
+            ("PgUp/PgDn", "newer / older page"),
+            ("g, Home", "back to the newest rows"),
+            ("/", "filter: meter, item, status, since, until"),
+            ("Esc", "clear the filter"),
+            ("x", "export the filtered rows to CSV"),
+            ("Tab, Enter, Esc", "in a dialog: next field, apply, cancel"),
+        ]
     }
 
-    fn handle_key(&mut self, _key: KeyEvent, _ctx: &mut Ctx) -> bool {
-        false
+    fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.dialog.is_some() {
+            self.handle_dialog(key, ctx);
+            return true;
+        }
+        let reload = match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.pager.down(),
+            KeyCode::Up | KeyCode::Char('k') => self.pager.up(),
+            KeyCode::PageDown => self.pager.next_page(),
+            KeyCode::PageUp => self.pager.prev_page(),
+            KeyCode::Home | KeyCode::Char('g') => {
+                self.pager.home();
+                true
+            }
+            KeyCode::Esc if !self.query.is_empty() => {
+                self.query = Query::default();
+                self.pager.home();
+                true
+            }
+            KeyCode::Char('/') => {
+                self.dialog = Some(Dialog::Filter(self.query.form()));
+                false
+            }
+            KeyCode::Char('x') => {
+                let file = export::default_file(Local::now());
+                let form = Form::new(
+                    "export the filtered rows to CSV",
+                    vec![Field::text("file", &file)],
+                );
+                self.dialog = Some(Dialog::Export(form));
+                false
+            }
+            _ => return false,
+        };
+        if reload {
+            self.reload(ctx);
+        }
+        true
     }
 
-    fn render(&mut self, f: &mut Frame, area: Rect, _ctx: &Ctx) {
-        f.render_widget(
-            Paragraph::new("").block(Block::default().borders(Borders::ALL).title(" Log ")),
-            area,
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        self.reload(ctx);
+    }
+
+    fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
+        match result {
+            TaskResult::Export(Ok(done)) => ctx.info(done),
+            TaskResult::Export(Err(e)) => ctx.error(format!("export failed: {e}")),
+            _ => {}
+        }
+    }
+
+    fn render(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let bar = match &self.dialog {
+            Some(Dialog::Filter(form)) => form.height(),
+            _ => 0,
+        };
+        let [bar_area, table] =
+            Layout::vertical([Constraint::Length(bar), Constraint::Min(0)]).areas(area);
+        self.render_table(f, table, ctx);
+        match &self.dialog {
+            Some(Dialog::Filter(form)) => form.render(f, bar_area),
+            Some(Dialog::Export(form)) => form.render_popup(f, area),
+            None => {}
+        }
+    }
+
+    fn captures_keys(&self) -> bool {
+        self.dialog.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Reading;
+    use crate::tui::app::AppEvent;
+    use crate::tui::views::testkit::{config, every_key, harness, key, reading, Harness};
+
+    /// Forty rows a second apart, alternating meters; every fifth one failed.
+    fn rows() -> Vec<Reading> {
+        (0..40)
+            .map(|i| {
+                let meter = if i % 2 == 0 { "m1" } else { "m2" };
+                let mut r = reading(
+                    meter,
+                    &format!("item{i}"),
+                    1_700_000_000_000 + i * 1000,
+                    i as f64,
+                );
+                if i % 5 == 0 {
+                    r.status = "timeout".into();
+                    r.value = None;
+                }
+                r
+            })
+            .collect()
+    }
+
+    fn setup() -> (Harness, LogView) {
+        let mut h = harness(config(1, &["m1", "m2"]), &rows());
+        let mut view = LogView::default();
+        view.refresh(&mut h.ctx);
+        (h, view)
+    }
+
+    /// The item column of the rows on screen, top to bottom.
+    fn items(h: &Harness, view: &mut LogView) -> Vec<String> {
+        h.screen(view, 120, 13)
+            .iter()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find(|w| {
+                        w.strip_prefix("item")
+                            .is_some_and(|n| n.parse::<u32>().is_ok())
+                    })
+                    .map(String::from)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn shows_newest_first_and_pages_back_to_the_same_first_page() {
+        let (mut h, mut view) = setup();
+        // 13 lines: borders and header leave 10 rows per page.
+        let first = items(&h, &mut view);
+        assert_eq!(first[..3], ["item39", "item38", "item37"]);
+        assert_eq!(first.len(), 10);
+        let screen = h.screen(&mut view, 120, 13).join("\n");
+        assert!(
+            screen.contains("39 kWh") && screen.contains("timeout"),
+            "{screen}"
         );
+
+        h.keys(&mut view, &[key(KeyCode::PageDown), key(KeyCode::PageDown)]);
+        assert_eq!(items(&h, &mut view)[0], "item19");
+        assert!(h.screen(&mut view, 120, 13)[0].contains("page 3"));
+        h.keys(&mut view, &[key(KeyCode::PageUp), key(KeyCode::PageUp)]);
+        assert_eq!(items(&h, &mut view), first);
+        h.keys(
+            &mut view,
+            &[key(KeyCode::PageDown), key(KeyCode::Char('g'))],
+        );
+        assert_eq!(items(&h, &mut view), first);
+        // ↓ past the bottom row turns the page.
+        for _ in 0..10 {
+            h.keys(&mut view, &[key(KeyCode::Down)]);
+        }
+        assert_eq!((view.pager.number(), view.pager.selected()), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn filters_by_meter_and_status() {
+        let (mut h, mut view) = setup();
+        h.keys(&mut view, &[key(KeyCode::Char('/'))]);
+        assert!(view.captures_keys());
+        h.type_text(&mut view, "m2");
+        // To the status field, cycle to "failed", apply.
+        h.keys(
+            &mut view,
+            &[
+                key(KeyCode::Tab),
+                key(KeyCode::Tab),
+                key(KeyCode::Left),
+                key(KeyCode::Enter),
+            ],
+        );
+        assert!(!view.captures_keys());
+        // Odd rows are m2; of those, multiples of five failed: 35, 25, 15, 5.
+        assert_eq!(
+            items(&h, &mut view),
+            ["item35", "item25", "item15", "item5"]
+        );
+        assert!(h.screen(&mut view, 120, 13)[0].contains("meter=m2 status=failed"));
+
+        h.keys(
+            &mut view,
+            &[
+                key(KeyCode::Char('/')),
+                key(KeyCode::Tab),
+                key(KeyCode::Tab),
+                key(KeyCode::Tab),
+            ],
+        );
+        h.type_text(&mut view, "soon");
+        h.keys(&mut view, &[key(KeyCode::Enter)]);
+        let screen = h.screen(&mut view, 120, 13).join("\n");
+        assert!(screen.contains("since: \"soon\" is not a time"), "{screen}");
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert_eq!(items(&h, &mut view).len(), 4, "cancel keeps the filter");
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert_eq!(items(&h, &mut view)[0], "item39", "Esc clears the filter");
+    }
+
+    #[tokio::test]
+    async fn exports_the_filtered_rows_to_csv() {
+        let (mut h, mut view) = setup();
+        h.keys(&mut view, &[key(KeyCode::Char('/'))]);
+        h.type_text(&mut view, "m1");
+        h.keys(&mut view, &[key(KeyCode::Enter), key(KeyCode::Char('x'))]);
+        assert!(h
+            .screen(&mut view, 120, 13)
+            .join("\n")
+            .contains("dlms-logger-export-"));
+        let file = h.dir.path().join("out.csv");
+        h.keys(
+            &mut view,
+            &[KeyEvent::new(
+                KeyCode::Char('u'),
+                ratatui::crossterm::event::KeyModifiers::CONTROL,
+            )],
+        );
+        h.type_text(&mut view, &file.display().to_string());
+        h.keys(&mut view, &[key(KeyCode::Enter)]);
+        let (tab, result) = h.task().await;
+        assert_eq!(tab, crate::tui::app::Tab::Log);
+        view.on_task(result, &mut h.ctx);
+        assert_eq!(
+            h.ctx.message(),
+            Some((
+                format!("exported 20 rows to {}", file.display()).as_str(),
+                false
+            ))
+        );
+        let csv = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(csv.lines().count(), 21);
+        assert!(csv.lines().skip(1).all(|l| l.contains(",m1,")), "{csv}");
+
+        // A second export to the same file is refused rather than overwriting it.
+        h.keys(
+            &mut view,
+            &[
+                key(KeyCode::Char('x')),
+                KeyEvent::new(
+                    KeyCode::Char('u'),
+                    ratatui::crossterm::event::KeyModifiers::CONTROL,
+                ),
+            ],
+        );
+        h.type_text(&mut view, &file.display().to_string());
+        h.keys(&mut view, &[key(KeyCode::Enter)]);
+        let (_, result) = h.task().await;
+        view.on_task(result, &mut h.ctx);
+        let (message, is_error) = h.ctx.message().unwrap();
+        assert!(is_error && message.contains("cannot create"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn without_a_store_says_so_and_no_key_panics_at_any_size() {
+        let (mut h, mut view) = setup();
+        for k in every_key() {
+            h.keys(&mut view, &[k]);
+            h.screen(&mut view, 20, 5);
+            h.keys(&mut view, &[key(KeyCode::Esc), key(KeyCode::Esc)]);
+            h.screen(&mut view, 80, 24);
+        }
+        while let Ok(event) = h.rx.try_recv() {
+            assert!(
+                !matches!(event, AppEvent::Task(..)),
+                "no export was started"
+            );
+        }
+        h.ctx.store = None;
+        let screen = h.screen(&mut view, 80, 6).join("\n");
+        assert!(screen.contains("could not be opened"), "{screen}");
     }
 }

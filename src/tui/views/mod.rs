@@ -1,6 +1,9 @@
-//! One file per view.
+//! One file per view, and the form their dialogs share.
+pub mod form;
 pub mod log;
 pub mod monitor;
 pub mod objects;
 pub mod queue;
+#[cfg(test)]
+mod testkit;
 pub mod trace;

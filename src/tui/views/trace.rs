@@ -1,28 +1,415 @@
-//! The Trace view.
+//! The Trace view: the last frames exchanged with a meter, decoded and in hex.
+//!
+//! ```text
+//! ┌ Trace · m1 (1/2) · following ──────────────────────────────────────────────┐
+//! │ 12:00:00.123 TX AARQ LN mechanism low            000100100001003E603CA1…   │
+//! │ 12:00:00.140 RX AARE accepted                    0001000100100029612…      │
+//! └────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Secrets never reach the screen: the engine masks them, and every hex shown here comes
+//! from [`TraceEntry::hex`], which prints `**` for masked bytes.
 
+use crate::engine::{Direction, TraceEntry};
 use crate::tui::app::{Ctx, View};
-use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::Rect;
-use ratatui::widgets::{Block, Borders, Paragraph};
+use chrono::{DateTime, Local};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 /// The Trace view.
-#[derive(Default)]
-pub struct TraceView {}
+#[derive(Debug)]
+pub struct TraceView {
+    /// Index of the meter in the running queue.
+    meter: usize,
+    entries: Vec<TraceEntry>,
+    table: TableState,
+    /// Keep the newest frame selected as frames arrive.
+    follow: bool,
+    /// The frame in the popup (a copy, so new frames do not change it) and its scroll.
+    detail: Option<(TraceEntry, u16)>,
+    /// Rows visible at the last draw, for PgUp/PgDn.
+    page: usize,
+}
+
+impl Default for TraceView {
+    fn default() -> Self {
+        TraceView {
+            meter: 0,
+            entries: Vec::new(),
+            table: TableState::default(),
+            follow: true,
+            detail: None,
+            page: 10,
+        }
+    }
+}
+
+impl TraceView {
+    fn meter_name(&self, ctx: &Ctx) -> Option<String> {
+        ctx.config().meters.get(self.meter).map(|m| m.name.clone())
+    }
+
+    /// Selects row `i`, clamped to the frames.
+    fn select(&mut self, i: usize) {
+        let last = self.entries.len().saturating_sub(1);
+        self.table
+            .select((!self.entries.is_empty()).then(|| i.min(last)));
+    }
+
+    /// Selects row `i` for the user; following goes on at the newest frame and off elsewhere.
+    fn go(&mut self, i: usize) {
+        self.select(i);
+        self.follow = i >= self.entries.len().saturating_sub(1);
+    }
+
+    fn switch_meter(&mut self, forward: bool, ctx: &mut Ctx) {
+        let n = ctx.config().meters.len().max(1);
+        self.meter = if forward {
+            (self.meter + 1) % n
+        } else {
+            (self.meter + n - 1) % n
+        };
+        self.entries.clear();
+        self.follow = true;
+        self.refresh(ctx);
+    }
+
+    fn handle_detail(&mut self, key: KeyEvent) {
+        let Some((_, scroll)) = &mut self.detail else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter => self.detail = None,
+            KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+            _ => {}
+        }
+    }
+
+    fn render_detail(entry: &TraceEntry, scroll: u16, f: &mut Frame, area: Rect) {
+        let popup = area.centered(Constraint::Percentage(90), Constraint::Percentage(80));
+        f.render_widget(Clear, popup);
+        // One space between bytes, so wrapping breaks lines between bytes, never inside one.
+        let hex = entry.hex();
+        let spaced: Vec<String> = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| String::from_utf8_lossy(pair).into_owned())
+            .collect();
+        let lines = vec![
+            Line::from(format!(
+                "{} {} · {} bytes",
+                direction(entry.direction),
+                time(entry),
+                entry.bytes.len()
+            )),
+            Line::styled(
+                entry.summary.clone(),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Line::from(""),
+            Line::from(spaced.join(" ")),
+        ];
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(" frame (↑↓ scroll, Esc closes) ");
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0))
+                .block(block),
+            popup,
+        );
+    }
+}
+
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Tx => "TX",
+        Direction::Rx => "RX",
+    }
+}
+
+fn time(entry: &TraceEntry) -> String {
+    DateTime::<Local>::from(entry.at)
+        .format("%H:%M:%S%.3f")
+        .to_string()
+}
 
 impl View for TraceView {
     fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        Vec::new()
+        vec![
+            ("←/→, m", "previous / next meter"),
+            ("↑↓, j/k", "select a frame (↑ stops following)"),
+            ("PgUp/PgDn", "a page up / down"),
+            ("g/G, Home/End", "oldest / newest frame"),
+            ("f", "follow the newest frame on / off"),
+            ("Enter", "the whole frame; Esc closes"),
+        ]
     }
 
-    fn handle_key(&mut self, _key: KeyEvent, _ctx: &mut Ctx) -> bool {
-        false
+    fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.detail.is_some() {
+            self.handle_detail(key);
+            return true;
+        }
+        let current = self.table.selected().unwrap_or(0);
+        match key.code {
+            KeyCode::Left => self.switch_meter(false, ctx),
+            KeyCode::Right | KeyCode::Char('m') => self.switch_meter(true, ctx),
+            KeyCode::Up | KeyCode::Char('k') => self.go(current.saturating_sub(1)),
+            KeyCode::Down | KeyCode::Char('j') => self.go(current + 1),
+            KeyCode::PageUp => self.go(current.saturating_sub(self.page)),
+            KeyCode::PageDown => self.go(current + self.page),
+            KeyCode::Home | KeyCode::Char('g') => self.go(0),
+            KeyCode::End | KeyCode::Char('G') => self.go(usize::MAX),
+            KeyCode::Char('f') => {
+                if self.follow {
+                    self.follow = false;
+                } else {
+                    self.go(usize::MAX);
+                }
+            }
+            KeyCode::Enter => {
+                self.detail = current_entry(&self.entries, &self.table).map(|e| (e.clone(), 0));
+            }
+            _ => return false,
+        }
+        true
     }
 
-    fn render(&mut self, f: &mut Frame, area: Rect, _ctx: &Ctx) {
-        f.render_widget(
-            Paragraph::new("").block(Block::default().borders(Borders::ALL).title(" Trace ")),
-            area,
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        let meters = ctx.config().meters.len();
+        self.meter = self.meter.min(meters.saturating_sub(1));
+        let Some(name) = self.meter_name(ctx) else {
+            self.entries.clear();
+            self.table.select(None);
+            return;
+        };
+        // When not following, keep the selected frame selected as old frames drop off the front.
+        let kept = current_entry(&self.entries, &self.table).map(|e| (e.at, e.direction));
+        self.entries = ctx.runner.trace(&name);
+        let at = if self.follow {
+            usize::MAX
+        } else {
+            kept.and_then(|k| self.entries.iter().position(|e| (e.at, e.direction) == k))
+                .unwrap_or(0)
+        };
+        self.select(at);
+    }
+
+    fn render(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let config = ctx.config();
+        let Some(meter) = config.meters.get(self.meter) else {
+            f.render_widget(
+                Paragraph::new("No meters in the queue.")
+                    .block(Block::default().borders(Borders::ALL).title(" Trace ")),
+                area,
+            );
+            return;
+        };
+        let state = if self.follow {
+            "following"
+        } else {
+            "paused (f follows)"
+        };
+        let title = format!(
+            " Trace · {} ({}/{}) · {state} ",
+            meter.name,
+            self.meter + 1,
+            config.meters.len()
         );
+        let block = Block::default().borders(Borders::ALL).title(title);
+        if self.entries.is_empty() {
+            let text = format!(
+                "No frames exchanged with {} yet (←/→ picks another meter).",
+                meter.name
+            );
+            f.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+                area,
+            );
+        } else {
+            self.page = usize::from(area.height.saturating_sub(2)).max(1);
+            // No hex cell can show more than the screen is wide.
+            let width = usize::from(area.width);
+            let rows = self.entries.iter().map(|e| {
+                let dir_style = match e.direction {
+                    Direction::Tx => Style::default().fg(Color::Cyan),
+                    Direction::Rx => Style::default().fg(Color::Green),
+                };
+                let mut hex = e.hex();
+                hex.truncate(width);
+                Row::new([
+                    Cell::new(time(e)),
+                    Cell::new(direction(e.direction)).style(dir_style),
+                    Cell::new(e.summary.clone()),
+                    Cell::new(hex).style(Style::default().fg(Color::DarkGray)),
+                ])
+            });
+            let widths = [
+                Constraint::Length(12),
+                Constraint::Length(2),
+                Constraint::Fill(1),
+                Constraint::Fill(1),
+            ];
+            let table = Table::new(rows, widths)
+                .block(block)
+                .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+            f.render_stateful_widget(table, area, &mut self.table);
+        }
+        if let Some((entry, scroll)) = &self.detail {
+            TraceView::render_detail(entry, *scroll, f, area);
+        }
+    }
+
+    fn captures_keys(&self) -> bool {
+        self.detail.is_some()
+    }
+}
+
+fn current_entry<'a>(entries: &'a [TraceEntry], table: &TableState) -> Option<&'a TraceEntry> {
+    table.selected().and_then(|i| entries.get(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::views::testkit::{config, every_key, harness, key};
+    use std::time::{Duration, SystemTime};
+
+    /// An AARQ carrying the LLS password "secret12" (73 65 63 72 65 74 31 32) at bytes 8..16.
+    fn aarq() -> TraceEntry {
+        let mut bytes = vec![0x00, 0x01, 0x00, 0x10, 0x00, 0x01, 0x00, 0x10];
+        bytes.extend_from_slice(b"secret12");
+        bytes.extend_from_slice(&[0xBE, 0x10]);
+        TraceEntry {
+            at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            direction: Direction::Tx,
+            bytes,
+            summary: "AARQ LN mechanism low".into(),
+            masked: std::iter::once(8..16).collect(),
+        }
+    }
+
+    fn aare() -> TraceEntry {
+        TraceEntry {
+            at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_200),
+            direction: Direction::Rx,
+            bytes: vec![0x61, 0x29, 0xA1, 0x09],
+            summary: "AARE accepted".into(),
+            masked: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn masks_secrets_in_the_table_and_the_popup() {
+        let mut h = harness(config(1, &["m1"]), &[]);
+        let mut view = TraceView {
+            entries: vec![aarq(), aare()],
+            ..TraceView::default()
+        };
+        view.select(usize::MAX);
+        let password = "7365637265743132";
+        let screen = h.screen(&mut view, 100, 6).join("\n");
+        assert!(
+            screen.contains("0001001000010010****************BE10")
+                && screen.contains("AARQ LN mechanism low")
+                && screen.contains("AARE accepted")
+                && screen.contains("6129A109"),
+            "{screen}"
+        );
+        assert!(!screen.contains(password), "{screen}");
+
+        h.keys(&mut view, &[key(KeyCode::Up), key(KeyCode::Enter)]);
+        assert!(view.captures_keys());
+        let popup = h.screen(&mut view, 100, 12).join("\n");
+        assert!(
+            popup.contains("TX")
+                && popup.contains("18 bytes")
+                && popup.contains("10 ** ** ** ** ** ** ** ** BE"),
+            "{popup}"
+        );
+        assert!(!popup.contains("73 65 63"), "{popup}");
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert!(!view.captures_keys());
+    }
+
+    #[tokio::test]
+    async fn follows_the_newest_frame_until_the_user_scrolls_up() {
+        let mut h = harness(config(1, &["m1", "m2"]), &[]);
+        let mut view = TraceView {
+            entries: vec![aarq(), aare(), aarq()],
+            ..TraceView::default()
+        };
+        view.select(usize::MAX);
+        h.keys(&mut view, &[key(KeyCode::Up)]);
+        assert_eq!((view.table.selected(), view.follow), (Some(1), false));
+        h.keys(&mut view, &[key(KeyCode::Down)]);
+        assert!(view.follow, "back at the newest frame, following again");
+        h.keys(&mut view, &[key(KeyCode::Char('f'))]);
+        assert!(!view.follow);
+        h.keys(&mut view, &[key(KeyCode::Char('f'))]);
+        assert_eq!((view.table.selected(), view.follow), (Some(2), true));
+        // The runner has no frames for m2.
+        h.keys(&mut view, &[key(KeyCode::Right)]);
+        let screen = h.screen(&mut view, 80, 5).join("\n");
+        assert!(
+            screen.contains("m2 (2/2)") && screen.contains("No frames"),
+            "{screen}"
+        );
+    }
+
+    #[tokio::test]
+    async fn shows_the_summaries_of_a_real_session_with_the_password_masked() {
+        let (addrs, _sim) = crate::sim::start(crate::sim::SimConfig {
+            port: 0,
+            authentication: crate::dlms::client::Authentication::Low(b"secret12".to_vec()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut cfg = config(addrs[0].port(), &["m1"]);
+        cfg.meters[0].auth = crate::queue::Auth::Low(crate::queue::Secret::new("secret12"));
+        let mut h = harness(cfg, &[]);
+        h.ctx.runner.test_meter("m1").await.unwrap();
+        let mut view = TraceView::default();
+        view.refresh(&mut h.ctx);
+        let screen = h.screen(&mut view, 100, 10).join("\n");
+        assert!(
+            screen.contains("AARQ LN mechanism low") && screen.contains("AARE accepted"),
+            "{screen}"
+        );
+        h.keys(&mut view, &[key(KeyCode::Char('g')), key(KeyCode::Enter)]);
+        let popup = h.screen(&mut view, 100, 20).join("\n");
+        assert!(
+            popup.contains("** ** ** ** ** ** ** **") && !popup.contains("73 65 63 72"),
+            "{popup}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_key_panics_at_any_size() {
+        let mut h = harness(config(1, &["m1"]), &[]);
+        let mut view = TraceView {
+            entries: vec![aarq(), aare()],
+            ..TraceView::default()
+        };
+        for k in every_key() {
+            h.keys(&mut view, &[k, key(KeyCode::Enter)]);
+            h.screen(&mut view, 20, 5);
+            h.keys(&mut view, &[key(KeyCode::Esc)]);
+            h.screen(&mut view, 80, 24);
+        }
+        // The queue has no meters after all.
+        let mut h = harness(crate::queue::Config::default(), &[]);
+        view.refresh(&mut h.ctx);
+        assert!(h.screen(&mut view, 40, 5).join("\n").contains("No meters"));
     }
 }

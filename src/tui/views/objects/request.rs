@@ -1,0 +1,55 @@
+//! Adding a request built from a preset to the running queue.
+
+use crate::dlms::obis::Obis;
+use crate::queue::{request_from_preset, Config, Preset};
+use crate::schedule::Schedule;
+use crate::tui::app::Ctx;
+use crate::tui::views::form::{Field, Form};
+
+/// The dialog asking for the request's name and schedule.
+pub fn form(config: &Config, meter: &str) -> Form {
+    let base = format!("{meter} objects");
+    let name = (1..)
+        .map(|n| match n {
+            1 => base.clone(),
+            n => format!("{base} ({n})"),
+        })
+        .find(|name| config.request(name).is_none())
+        .unwrap_or(base);
+    Form::new(
+        format!("new request for {meter}"),
+        vec![
+            Field::text("name", &name),
+            Field::text("schedule", "every 15min"),
+        ],
+    )
+}
+
+/// Appends the request described by `form` to the queue, saves it and runs it; returns what was done.
+pub fn add(
+    ctx: &Ctx,
+    form: &Form,
+    preset: &Preset,
+    meter: &str,
+    select: &[Obis],
+) -> Result<String, String> {
+    let name = form.value("name");
+    if name.is_empty() {
+        return Err("type a name for the request".into());
+    }
+    let schedule: Schedule = form
+        .value("schedule")
+        .parse()
+        .map_err(|e| format!("schedule: {e}"))?;
+    let request = request_from_preset(preset, &name, vec![meter.to_string()], schedule, select);
+    let items = request.items.len();
+    let mut config = (*ctx.config()).clone();
+    config.requests.push(request);
+    config.validate().map_err(|e| e.to_string())?;
+    config.save(&ctx.config_path).map_err(|e| e.to_string())?;
+    ctx.reload(config);
+    Ok(format!(
+        "added request {name:?} ({items} items of {meter}) and saved {}",
+        ctx.config_path.display()
+    ))
+}
