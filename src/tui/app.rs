@@ -450,6 +450,41 @@ mod tests {
         );
         app.handle_key(KeyEvent::from(KeyCode::Esc));
         assert!(!screen(&mut app).contains("Monitor keys"));
+        // Every view at 80×24 and at a large size shows its frame and content.
+        for (w, h) in [(80, 24), (200, 60)] {
+            for (tab, needle) in [
+                (Tab::Monitor, "Items"),
+                (Tab::Queue, "request \"r\""),
+                (Tab::Log, "Log"),
+                (Tab::Objects, "Objects"),
+                (Tab::Trace, "Trace"),
+            ] {
+                app.show(tab);
+                if tab == Tab::Queue {
+                    // Select the request in the tree (connection, meter, request).
+                    app.handle_key(KeyEvent::from(KeyCode::Char('g')));
+                    for _ in 0..2 {
+                        app.handle_key(KeyEvent::from(KeyCode::Down));
+                    }
+                }
+                let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+                term.draw(|f| app.render(f)).unwrap();
+                let buf = term.backend().buffer().clone();
+                let text: String = (0..buf.area.height)
+                    .map(|y| {
+                        (0..buf.area.width)
+                            .map(|x| buf[(x, y)].symbol().to_string())
+                            .collect::<String>()
+                            + "\n"
+                    })
+                    .collect();
+                assert!(text.contains(needle), "{tab:?} at {w}x{h}:\n{text}");
+                assert!(
+                    text.contains("running 1 request(s)"),
+                    "{tab:?} at {w}x{h}: status bar"
+                );
+            }
+        }
         // A tiny terminal never panics.
         let mut term = Terminal::new(TestBackend::new(20, 5)).unwrap();
         for tab in Tab::ALL {
