@@ -229,3 +229,101 @@ fn gurux_reads_our_sim_by_range() {
         "two hours of 15-minute rows: {rows}"
     );
 }
+
+// ---- Security (issue 5). The Gurux test keys are the Green Book's; the client system title
+// of the Gurux client is 4142434445464748 and the Gurux meter's 4D4D4D0000BC614E.
+
+const BK: &str = "000102030405060708090A0B0C0D0E0F";
+const AK: &str = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+
+/// Our `read` against a Gurux meter with security; every item must be read.
+fn secure_read(meter_args: &[&str], our_args: &[&str]) -> std::process::Output {
+    let py = peer_python().expect("checked by the caller");
+    let (_meter, port) = start_gurux_meter(&py, meter_args);
+    let state = tempfile::tempdir().unwrap();
+    let port = port.to_string();
+    let mut args = vec!["read", "--port", &port, "--json", "--timeout", "10000"];
+    args.extend_from_slice(our_args);
+    args.extend_from_slice(&["1.0.1.8.0.255", "0.0.1.0.0.255", "1.0.32.7.0.255", "1.0.99.1.0.255"]);
+    let out = bin()
+        .args(&args)
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn all_read(out: &std::process::Output) {
+    assert!(out.status.success(), "every item read");
+    let lines = json_lines(out);
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l["error"].is_null()));
+    assert_eq!(lines[3]["value"].as_array().unwrap().len(), 1000, "profile by block transfer, ciphered");
+}
+
+#[test]
+fn our_client_reads_gurux_with_every_mechanism_and_policy() {
+    if peer_python().is_none() {
+        return;
+    }
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--auth", "md5", "--password", "Gurux"], &["--client", "18", "--auth", "md5", "--secret", "Gurux"]),
+        (&["--interface", "hdlc", "--auth", "sha1", "--password", "Gurux"], &["--hdlc", "--client", "18", "--auth", "sha1", "--secret", "Gurux"]),
+        (&["--auth", "high", "--password", "Gurux0123456789A"], &["--client", "18", "--auth", "high", "--secret", "Gurux0123456789A"]),
+        (&["--auth", "gmac"], &["--client", "18", "--auth", "gmac", "--block-key", BK, "--auth-key", AK]),
+        (&["--security", "authenc"], &["--security", "authenc", "--block-key", BK, "--auth-key", AK]),
+        (&["--interface", "hdlc", "--security", "authenc"], &["--hdlc", "--security", "authenc", "--block-key", BK, "--auth-key", AK]),
+        (&["--security", "enc"], &["--security", "enc", "--block-key", BK, "--auth-key", AK]),
+        (&["--interface", "hdlc", "--auth", "gmac", "--security", "auth"], &["--hdlc", "--client", "18", "--auth", "gmac", "--security", "auth", "--block-key", BK, "--auth-key", AK]),
+        (&["--auth", "low", "--password", "00000000", "--security", "authenc"], &["--client", "17", "--auth", "low", "--password", "00000000", "--security", "authenc", "--block-key", BK, "--auth-key", AK]),
+        (
+            &["--interface", "hdlc", "--auth", "gmac", "--security", "authenc"],
+            &["--hdlc", "--client", "18", "--auth", "gmac", "--security", "authenc", "--block-key", BK, "--auth-key", AK, "--ic-obis", "0.0.43.1.0.255", "--server-system-title", "4D4D4D0000BC614E"],
+        ),
+    ];
+    for (meter, ours) in cases {
+        eprintln!("--- meter {meter:?} / ours {ours:?}");
+        all_read(&secure_read(meter, ours));
+    }
+}
+
+#[test]
+fn gurux_meter_security_failures_are_clear_errors() {
+    if peer_python().is_none() {
+        return;
+    }
+    let cases: &[(&[&str], &[&str], &str)] = &[
+        (&["--auth", "md5", "--password", "Gurux"], &["--client", "18", "--auth", "md5", "--secret", "Wrong"], "authentication"),
+        (&["--security", "authenc"], &["--security", "authenc", "--block-key", "0F0E0D0C0B0A09080706050403020100", "--auth-key", AK], "check the keys"),
+        (&["--security", "authenc"], &["--security", "authenc", "--block-key", BK, "--auth-key", "00000000000000000000000000000000"], "wrong key"),
+        (&["--auth", "gmac"], &["--client", "18", "--auth", "gmac", "--block-key", BK, "--auth-key", AK, "--server-system-title", "0000000000000001"], "system title"),
+    ];
+    for (meter, ours, needle) in cases {
+        let out = secure_read(meter, ours);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: ") && err.contains(needle), "{needle}: {err}");
+        assert!(!err.contains("Wrong") && !err.contains("0F0E0D0C") && !err.to_uppercase().contains(BK), "no secret in the error: {err}");
+        assert!(json_lines(&out).is_empty(), "nothing read");
+    }
+}
+
+#[test]
+fn gurux_client_reads_our_sim_with_gmac_and_authenc() {
+    let Some(py) = peer_python() else { return };
+    for (sim, client) in [
+        (vec!["--auth", "gmac", "--security", "authenc"], vec!["--auth", "gmac", "--security", "authenc", "--client-address", "18"]),
+        (vec!["--hdlc", "--auth", "gmac", "--security", "authenc"], vec!["--interface", "hdlc", "--auth", "gmac", "--security", "authenc", "--client-address", "18"]),
+        (vec!["--hdlc", "--auth", "md5", "--secret", "Gurux"], vec!["--interface", "hdlc", "--auth", "md5", "--password", "Gurux", "--client-address", "18"]),
+    ] {
+        let (_sim, port) = start_sim(&sim);
+        let mut args = client.clone();
+        args.extend(["--read", "--profile", "--timeout", "10"]);
+        let out = gurux_client(&py, port, &args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && !text.contains("ERROR"), "{text}");
+        assert_eq!(text.matches(" class=").count(), 8, "{text}");
+        assert!(text.contains("profile rows=2880"), "{text}");
+    }
+}

@@ -2,9 +2,13 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use dlms_logger::dlms::client::{AttributeRef, Authentication, ClientSettings, Referencing};
+use dlms_logger::dlms::client::{AttributeRef, Authentication, Ciphering, ClientSettings, Referencing};
 use dlms_logger::dlms::obis::Obis;
-use dlms_logger::engine::{Interface, MeterAddress, Session};
+use dlms_logger::dlms::security::{HlsMechanism, Key, Policy, SystemTitle};
+use dlms_logger::engine::{EngineError, Interface, MeterAddress, Session};
+use dlms_logger::runner::secure::{self, CounterLease};
+use dlms_logger::store::{Writer, WriterHandle};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -15,7 +19,45 @@ pub enum AuthLevel {
     None,
     /// Low level security: a password (--password or DLMS_PASSWORD).
     Low,
+    /// HLS mechanism 2, manufacturer-specific: AES-128-ECB of the challenge with --secret.
+    High,
+    /// HLS mechanism 3: MD5 with --secret.
+    Md5,
+    /// HLS mechanism 4: SHA-1 with --secret.
+    Sha1,
+    /// HLS mechanism 6: SHA-256 with --secret and both system titles.
+    Sha256,
+    /// HLS mechanism 5: GMAC with the block and authentication keys.
+    Gmac,
 }
+
+/// Security policies (security suite 0, AES-GCM-128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecurityArg {
+    /// No ciphering.
+    None,
+    /// Authenticated (GMAC) APDUs.
+    Auth,
+    /// Encrypted APDUs.
+    Enc,
+    /// Authenticated and encrypted APDUs.
+    Authenc,
+}
+
+impl SecurityArg {
+    /// The protocol's policy.
+    pub fn policy(self) -> Policy {
+        match self {
+            SecurityArg::None => Policy::None,
+            SecurityArg::Auth => Policy::Auth,
+            SecurityArg::Enc => Policy::Enc,
+            SecurityArg::Authenc => Policy::AuthEnc,
+        }
+    }
+}
+
+/// The default client system title ("DLG" + 1), when none is given.
+pub const DEFAULT_SYSTEM_TITLE: &str = "444C470000000001";
 
 /// How to reach and address a meter.
 #[derive(Debug, Clone, Args)]
@@ -53,6 +95,33 @@ pub struct ConnectionArgs {
     /// Password for --auth low (or the DLMS_PASSWORD environment variable, which stays out of shell history).
     #[arg(long, env = "DLMS_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Secret for --auth high/md5/sha1/sha256 (or DLMS_SECRET).
+    #[arg(long, env = "DLMS_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Ciphering of every APDU (security suite 0).
+    #[arg(long, value_enum, default_value = "none")]
+    pub security: SecurityArg,
+    /// Our (client) system title, 16 hex digits (or DLMS_SYSTEM_TITLE).
+    #[arg(long, env = "DLMS_SYSTEM_TITLE", default_value = DEFAULT_SYSTEM_TITLE)]
+    pub system_title: String,
+    /// The meter's system title we expect (16 hex digits); another one is refused.
+    #[arg(long, env = "DLMS_SERVER_SYSTEM_TITLE")]
+    pub server_system_title: Option<String>,
+    /// Global unicast encryption (block) key, 32 hex digits (or DLMS_BLOCK_KEY).
+    #[arg(long, env = "DLMS_BLOCK_KEY", hide_env_values = true)]
+    pub block_key: Option<String>,
+    /// Authentication key, 32 hex digits (or DLMS_AUTH_KEY).
+    #[arg(long, env = "DLMS_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
+    /// Dedicated key to propose for this association, 32 hex digits (or DLMS_DEDICATED_KEY).
+    #[arg(long, env = "DLMS_DEDICATED_KEY", hide_env_values = true)]
+    pub dedicated_key: Option<String>,
+    /// Read the meter's invocation counter from this OBIS (over the public client) first.
+    #[arg(long, env = "DLMS_IC_OBIS")]
+    pub ic_obis: Option<String>,
+    /// Where our invocation counters are kept (default: $XDG_STATE_HOME or ~/.local/state, dlms-logger/counters.db).
+    #[arg(long, value_name = "FILE", env = "DLMS_COUNTER_DB")]
+    pub counter_db: Option<PathBuf>,
     /// Print every frame exchanged (hex and a decoded summary) to stderr.
     #[arg(long)]
     pub trace: bool,
@@ -86,20 +155,52 @@ impl ConnectionArgs {
         }
     }
 
-    /// The association settings.
+    /// The association settings (keys and titles validated; errors name the flag).
     pub fn settings(&self) -> Result<ClientSettings> {
-        let mut s = ClientSettings::new(if self.sn {
-            Referencing::Sn
-        } else {
-            Referencing::Ln
-        });
+        let mut s = ClientSettings::new(if self.sn { Referencing::Sn } else { Referencing::Ln });
+        let secret = |level: &str| -> Result<Vec<u8>> {
+            match &self.secret {
+                Some(x) => Ok(x.as_bytes().to_vec()),
+                None => bail!("--auth {level} needs a secret: give --secret or set DLMS_SECRET"),
+            }
+        };
+        let high = |mechanism, level: &str| -> Result<Authentication> {
+            Ok(Authentication::High { mechanism, secret: secret(level)? })
+        };
         s.authentication = match (self.auth, &self.password) {
             (AuthLevel::None, _) => Authentication::None,
             (AuthLevel::Low, Some(p)) => Authentication::Low(p.as_bytes().to_vec()),
             (AuthLevel::Low, None) => {
                 bail!("--auth low needs a password: give --password or set DLMS_PASSWORD")
             }
+            (AuthLevel::High, _) => high(HlsMechanism::Manufacturer, "high")?,
+            (AuthLevel::Md5, _) => high(HlsMechanism::Md5, "md5")?,
+            (AuthLevel::Sha1, _) => high(HlsMechanism::Sha1, "sha1")?,
+            (AuthLevel::Sha256, _) => high(HlsMechanism::Sha256, "sha256")?,
+            (AuthLevel::Gmac, _) => Authentication::High { mechanism: HlsMechanism::Gmac, secret: Vec::new() },
         };
+        let needs_keys = self.security != SecurityArg::None || matches!(self.auth, AuthLevel::Gmac | AuthLevel::Sha256);
+        if needs_keys {
+            let key = |flag: &str, v: &Option<String>| -> Result<Key> {
+                let text = v.as_deref().ok_or_else(|| anyhow::anyhow!("{flag} is needed for --security/--auth gmac (32 hex digits)"))?;
+                text.parse::<Key>().map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+            };
+            let title = |flag: &str, v: &str| -> Result<SystemTitle> {
+                v.parse::<SystemTitle>().map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+            };
+            s.ciphering = Some(Ciphering {
+                policy: self.security.policy(),
+                system_title: title("--system-title", &self.system_title)?,
+                block_key: key("--block-key", &self.block_key)?,
+                auth_key: key("--auth-key", &self.auth_key)?,
+                dedicated_key: match &self.dedicated_key {
+                    Some(_) => Some(key("--dedicated-key", &self.dedicated_key)?),
+                    None => None,
+                },
+                server_system_title: self.server_system_title.as_deref().map(|t| title("--server-system-title", t)).transpose()?,
+                invocation_counter: 0,
+            });
+        }
         Ok(s)
     }
 
@@ -108,11 +209,11 @@ impl ConnectionArgs {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Connects and associates.
-    pub async fn open(&self) -> Result<Session<TcpStream>> {
+    /// Connects and associates (reading the meter's counter and reserving ours first when ciphered).
+    pub async fn open(&self) -> Result<Opened> {
         let timeout = Duration::from_millis(self.timeout);
         let settings = self.settings()?;
-        let stream = dlms_logger::transport::tcp::connect(&self.host, self.port, timeout).await?;
+        let ic_obis = self.ic_obis.as_deref().map(str::parse::<Obis>).transpose()?;
         let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
             Box::new(|e: dlms_logger::engine::TraceEntry| {
                 let dir = match e.direction {
@@ -122,9 +223,69 @@ impl ConnectionArgs {
                 eprintln!("{dir} {}  {}", e.hex(), e.summary);
             }) as dlms_logger::engine::TraceSink
         });
-        Session::open(stream, &self.address(), settings, timeout, sink)
-            .await
-            .with_context(|| format!("cannot associate with the meter at {}", self.target()))
+        let counters = match &settings.ciphering {
+            Some(_) => {
+                let path = self.counter_db.clone().unwrap_or_else(default_counter_db);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                Some(Writer::spawn(&path)?)
+            }
+            None => None,
+        };
+        let meter_key = format!("{}:{}/{}/{}", self.target(), self.logical, self.server, self.client);
+        let (host, port) = (self.host.clone(), self.port);
+        let connect = move || {
+            let host = host.clone();
+            async move {
+                dlms_logger::transport::tcp::connect(&host, port, timeout)
+                    .await
+                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+            }
+        };
+        let (session, lease) = secure::open(
+            connect,
+            &self.address(),
+            settings,
+            ic_obis,
+            counters.as_ref().map(|(_, h)| (h, meter_key.as_str())),
+            timeout,
+            sink,
+        )
+        .await
+        .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
+        Ok(Opened { session, counters, lease })
+    }
+}
+
+/// Where the command line keeps its invocation counters.
+fn default_counter_db() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("dlms-logger/counters.db")
+}
+
+/// An open session and, when ciphered, the counter store and lease to settle on close.
+pub struct Opened {
+    /// The association.
+    pub session: Session<TcpStream>,
+    counters: Option<(Writer, WriterHandle)>,
+    lease: Option<CounterLease>,
+}
+
+impl Opened {
+    /// Releases the association and keeps our invocation counter.
+    pub async fn close(self) {
+        let next = self.session.dlms().invocation_counter();
+        if let Err(e) = self.session.close().await {
+            tracing::debug!("release: {e}");
+        }
+        if let (Some((writer, handle)), Some(lease)) = (self.counters, self.lease) {
+            lease.settle(&handle, next).await;
+            let _ = writer.shutdown();
+        }
     }
 }
 

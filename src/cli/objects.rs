@@ -8,9 +8,10 @@ use std::path::Path;
 
 /// Reads the list (progress on stderr) and the registers' scaler_unit.
 pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset> {
-    let mut session = conn.open().await?;
+    let mut opened = conn.open().await?;
+    let session = &mut opened.session;
     let source = format!("meter at {}", conn.target());
-    let preset = dlms_logger::runner::objects::read_preset(&mut session, &source, move |total| {
+    let preset = dlms_logger::runner::objects::read_preset(session, &source, move |total| {
         if progress {
             eprint!("\rreading object list… {total:>7} bytes");
         }
@@ -23,9 +24,7 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
             ""
         );
     }
-    if let Err(e) = session.close().await {
-        tracing::debug!("release: {e}");
-    }
+    opened.close().await;
     Ok(preset)
 }
 

@@ -10,12 +10,11 @@ use std::io::Write;
 /// Reads the items; returns true when every item was read.
 pub async fn run(conn: &ConnectionArgs, items: &[String], as_json: bool) -> Result<bool> {
     let items: Vec<AttributeRef> = items.iter().map(|t| parse_item(t)).collect::<Result<_>>()?;
-    let mut session = conn.open().await?;
+    let mut opened = conn.open().await?;
+    let session = &mut opened.session;
     let results = session.read_scaled(&items).await?;
     // The data is read; a meter that does not answer the release changes nothing.
-    if let Err(e) = session.close().await {
-        tracing::debug!("release: {e}");
-    }
+    opened.close().await;
     let mut all_ok = true;
     let mut out = std::io::stdout().lock();
     for (item, r) in items.iter().zip(&results) {

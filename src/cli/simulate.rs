@@ -2,7 +2,10 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
+use super::connection::{AuthLevel, SecurityArg};
 use dlms_logger::dlms::client::{Authentication, Referencing};
+use dlms_logger::dlms::security::{HlsMechanism, Key, SystemTitle};
+use dlms_logger::dlms::server::ServerCiphering;
 use dlms_logger::engine::Interface;
 use dlms_logger::sim::{self, SimConfig};
 use std::io::Write;
@@ -34,6 +37,24 @@ pub struct SimulateArgs {
     /// Require low-level authentication with this password (or DLMS_SIM_PASSWORD).
     #[arg(long, env = "DLMS_SIM_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Authentication required from clients other than the public client 16.
+    #[arg(long, value_enum, default_value = "none")]
+    pub auth: AuthLevel,
+    /// HLS secret for --auth high/md5/sha1/sha256 (or DLMS_SIM_SECRET).
+    #[arg(long, env = "DLMS_SIM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Ciphering required from clients other than the public client 16.
+    #[arg(long, value_enum, default_value = "none")]
+    pub security: SecurityArg,
+    /// The meter's system title (16 hex digits).
+    #[arg(long, default_value = "4D4D4D0000BC614E")]
+    pub system_title: String,
+    /// Block key, 32 hex digits (default: the DLMS UA Green Book test key; or DLMS_SIM_BLOCK_KEY).
+    #[arg(long, env = "DLMS_SIM_BLOCK_KEY", hide_env_values = true, default_value = "000102030405060708090A0B0C0D0E0F", hide_default_value = true)]
+    pub block_key: String,
+    /// Authentication key, 32 hex digits (default: the Green Book test key; or DLMS_SIM_AUTH_KEY).
+    #[arg(long, env = "DLMS_SIM_AUTH_KEY", hide_env_values = true, default_value = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF", hide_default_value = true)]
+    pub auth_key: String,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: u16,
@@ -63,10 +84,8 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
             Referencing::Ln
         },
         logical: args.logical,
-        authentication: match &args.password {
-            Some(p) => Authentication::Low(p.as_bytes().to_vec()),
-            None => Authentication::None,
-        },
+        authentication: sim_authentication(&args)?,
+        ciphering: sim_ciphering(&args)?,
         max_pdu: args.max_pdu,
         ..SimConfig::default()
     };
@@ -83,6 +102,38 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         _ = shutdown_signal() => {}
     }
     Ok(())
+}
+
+fn sim_authentication(args: &SimulateArgs) -> Result<Authentication> {
+    let secret = || -> Result<Vec<u8>> {
+        match &args.secret {
+            Some(s) => Ok(s.as_bytes().to_vec()),
+            None => bail!("--auth {:?} needs --secret (or DLMS_SIM_SECRET)", args.auth),
+        }
+    };
+    let high = |mechanism| -> Result<Authentication> { Ok(Authentication::High { mechanism, secret: secret()? }) };
+    Ok(match (args.auth, &args.password) {
+        (AuthLevel::None, None) => Authentication::None,
+        (AuthLevel::None | AuthLevel::Low, Some(p)) => Authentication::Low(p.as_bytes().to_vec()),
+        (AuthLevel::Low, None) => bail!("--auth low needs --password (or DLMS_SIM_PASSWORD)"),
+        (AuthLevel::High, _) => high(HlsMechanism::Manufacturer)?,
+        (AuthLevel::Md5, _) => high(HlsMechanism::Md5)?,
+        (AuthLevel::Sha1, _) => high(HlsMechanism::Sha1)?,
+        (AuthLevel::Sha256, _) => high(HlsMechanism::Sha256)?,
+        (AuthLevel::Gmac, _) => Authentication::High { mechanism: HlsMechanism::Gmac, secret: Vec::new() },
+    })
+}
+
+fn sim_ciphering(args: &SimulateArgs) -> Result<Option<ServerCiphering>> {
+    if args.security == SecurityArg::None && !matches!(args.auth, AuthLevel::Gmac | AuthLevel::Sha256) {
+        return Ok(None);
+    }
+    Ok(Some(ServerCiphering {
+        policy: args.security.policy(),
+        system_title: args.system_title.parse::<SystemTitle>().map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
+        block_key: args.block_key.parse::<Key>().map_err(|e| anyhow::anyhow!("--block-key: {e}"))?,
+        auth_key: args.auth_key.parse::<Key>().map_err(|e| anyhow::anyhow!("--auth-key: {e}"))?,
+    }))
 }
 
 /// Resolves on SIGINT or SIGTERM.

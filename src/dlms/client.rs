@@ -12,10 +12,12 @@ use super::axdr::Reader;
 use super::data::Data;
 use super::obis::Obis;
 use super::unit::ScalerUnit;
+use super::protection::Protection;
+use super::security::{hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, SecurityError, Sha256Params, SystemTitle};
 use super::xdlms::{
-    Apdu, ApduError, AttributeDescriptor, ConfirmedServiceError, DataAccessResult,
-    ExceptionResponse, GetDataResult, GetRequest, GetResponse, ReadRequest, ReadResponse,
-    ReadResult, SelectiveAccess, VariableAccess,
+    ActionRequest, ActionResponse, Apdu, ApduError, AttributeDescriptor, ConfirmedServiceError,
+    DataAccessResult, ExceptionResponse, GetDataResult, GetRequest, GetResponse, MethodDescriptor,
+    ReadRequest, ReadResponse, ReadResult, SelectiveAccess, VariableAccess,
 };
 use std::collections::HashMap;
 use thiserror::Error;
@@ -38,16 +40,69 @@ pub enum Authentication {
     None,
     /// Low level security: a password in the AARQ.
     Low(Vec<u8>),
+    /// High level security (mechanisms 2–6): challenges and a four-pass exchange. GMAC uses
+    /// the ciphering keys and has an empty secret.
+    High {
+        /// The HLS mechanism.
+        mechanism: HlsMechanism,
+        /// The shared secret (empty for GMAC).
+        secret: Vec<u8>,
+    },
+}
+
+impl Authentication {
+    /// The secret bytes that must never appear in traces.
+    pub fn secret(&self) -> Option<&[u8]> {
+        match self {
+            Authentication::None => None,
+            Authentication::Low(s) => Some(s),
+            Authentication::High { secret, .. } => (!secret.is_empty()).then_some(&secret[..]),
+        }
+    }
+
+    fn mechanism(&self) -> Mechanism {
+        match self {
+            Authentication::None => Mechanism::None,
+            Authentication::Low(_) => Mechanism::Low,
+            Authentication::High { mechanism, .. } => match mechanism {
+                HlsMechanism::Manufacturer => Mechanism::High,
+                HlsMechanism::Md5 => Mechanism::HighMd5,
+                HlsMechanism::Sha1 => Mechanism::HighSha1,
+                HlsMechanism::Gmac => Mechanism::HighGmac,
+                HlsMechanism::Sha256 => Mechanism::HighSha256,
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for Authentication {
-    /// Never prints the password.
+    /// Never prints a password or secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Authentication::None => f.write_str("None"),
             Authentication::Low(_) => f.write_str("Low(********)"),
+            Authentication::High { mechanism, .. } => write!(f, "High({mechanism:?}, ********)"),
         }
     }
+}
+
+/// Ciphering settings of a client (security suite 0).
+#[derive(Debug, Clone)]
+pub struct Ciphering {
+    /// Authentication only, encryption only or both (`Policy::None` with GMAC: keys only for HLS).
+    pub policy: Policy,
+    /// Our system title.
+    pub system_title: SystemTitle,
+    /// Global unicast encryption key.
+    pub block_key: Key,
+    /// Authentication key.
+    pub auth_key: Key,
+    /// Dedicated key to propose in the AARQ.
+    pub dedicated_key: Option<Key>,
+    /// The meter's system title we expect, if known; another one is refused.
+    pub server_system_title: Option<SystemTitle>,
+    /// Invocation counter of the first APDU we protect.
+    pub invocation_counter: u32,
 }
 
 /// What the client proposes when it associates.
@@ -63,6 +118,10 @@ pub struct ClientSettings {
     pub max_receive_pdu: u16,
     /// Invoke-Id-And-Priority byte used for requests (0xC1: high priority, confirmed, id 1).
     pub invoke_id: u8,
+    /// Ciphering, when the association is protected (or for HLS-GMAC's keys).
+    pub ciphering: Option<Ciphering>,
+    /// Our HLS challenge (CtoS), supplied by the caller because `dlms` has no randomness.
+    pub challenge: Vec<u8>,
 }
 
 impl ClientSettings {
@@ -96,6 +155,8 @@ impl ClientSettings {
             conformance,
             max_receive_pdu: 0xFFFF,
             invoke_id: 0xC1,
+            ciphering: None,
+            challenge: Vec::new(),
         }
     }
 }
@@ -144,6 +205,15 @@ pub enum SessionError {
     /// A request was made before the association.
     #[error("not associated with the meter")]
     NotAssociated,
+    /// The meter's answer to the HLS challenge is wrong.
+    #[error("meter failed authentication: {0}")]
+    MeterFailedAuthentication(String),
+    /// Ciphering or deciphering failed.
+    #[error("{0}")]
+    Security(#[from] SecurityError),
+    /// The settings cannot work (e.g. GMAC without keys).
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// Why one attribute could not be read (the other items of the request are unaffected).
@@ -264,6 +334,9 @@ pub struct ClientSession {
     settings: ClientSettings,
     association: Option<Association>,
     short_names: HashMap<Obis, u16>,
+    protection: Option<Protection>,
+    /// The meter's challenge (StoC) while HLS pass 3 is due.
+    server_challenge: Option<Vec<u8>>,
 }
 
 impl ClientSession {
@@ -273,8 +346,191 @@ impl ClientSession {
             settings,
             association: None,
             short_names: HashMap::new(),
+            protection: None,
+            server_challenge: None,
         }
     }
+
+    /// The invocation counter the next protected APDU will carry (to persist it).
+    pub fn invocation_counter(&self) -> Option<u32> {
+        self.protection.as_ref().map(Protection::next_ic)
+    }
+
+    /// True when requests and answers are ciphered.
+    pub fn is_ciphered(&self) -> bool {
+        self.protection.as_ref().is_some_and(|p| p.policy != Policy::None)
+    }
+
+    /// Protects a request APDU for sending (unchanged when the association is not ciphered).
+    pub fn protect(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        match self.protection.as_mut() {
+            Some(p) if p.policy != Policy::None => Ok(p.protect(plain)?),
+            _ => Ok(plain.to_vec()),
+        }
+    }
+
+    /// Checks and deciphers an answer APDU (unchanged when the association is not ciphered).
+    pub fn unprotect(&mut self, apdu: &[u8]) -> Result<Vec<u8>, SessionError> {
+        match self.protection.as_mut() {
+            Some(p) if p.policy != Policy::None => Ok(p.unprotect(apdu)?),
+            _ => Ok(apdu.to_vec()),
+        }
+    }
+
+    /// HLS pass 3: the ACTION that answers the meter's challenge, when one is due (plain; send
+    /// it through [`ClientSession::protect`]).
+    pub fn hls_request(&mut self) -> Result<Option<Vec<u8>>, SessionError> {
+        let Some(stoc) = self.server_challenge.clone() else {
+            return Ok(None);
+        };
+        let Authentication::High { mechanism, secret } = self.settings.authentication.clone() else {
+            return Ok(None);
+        };
+        let f = self.hls_function(mechanism, &secret, &stoc, true)?;
+        let (class_id, method) = match self.settings.referencing {
+            Referencing::Ln => (15, 1),
+            Referencing::Sn => {
+                return Err(SessionError::Settings(
+                    "high-level authentication with short-name referencing is not supported".into(),
+                ))
+            }
+        };
+        Ok(Some(
+            ActionRequest::Normal {
+                invoke_id: self.settings.invoke_id,
+                method: MethodDescriptor {
+                    class_id,
+                    instance: Obis::new(0, 0, 40, 0, 0, 255),
+                    method,
+                },
+                parameters: Some(Data::OctetString(f)),
+            }
+            .encode(),
+        ))
+    }
+
+    /// f(challenge) of our side (pass 3) or the expected f(CtoS) check parameters.
+    fn hls_function(
+        &mut self,
+        mechanism: HlsMechanism,
+        secret: &[u8],
+        challenge: &[u8],
+        ours: bool,
+    ) -> Result<Vec<u8>, SessionError> {
+        let p = self.protection.as_mut();
+        match mechanism {
+            HlsMechanism::Gmac => {
+                let p = p.ok_or_else(|| SessionError::Settings("HLS-GMAC needs the block and authentication keys".into()))?;
+                // GMAC uses (and consumes) our invocation counter.
+                let ic = p.take_ic()?;
+                Ok(hls_response(
+                    mechanism,
+                    secret,
+                    challenge,
+                    Some(GmacParams {
+                        system_title: &p.own_title,
+                        invocation_counter: ic,
+                        block_key: &p.block_key,
+                        auth_key: &p.auth_key,
+                    }),
+                    None,
+                )?)
+            }
+            HlsMechanism::Sha256 => {
+                let (own, other) = self.titles()?;
+                let _ = ours;
+                Ok(hls_response(
+                    mechanism,
+                    secret,
+                    challenge,
+                    None,
+                    Some(Sha256Params {
+                        own_title: &own,
+                        other_title: &other,
+                        own_challenge: &self.settings.challenge,
+                    }),
+                )?)
+            }
+            _ => Ok(hls_response(mechanism, secret, challenge, None, None)?),
+        }
+    }
+
+    fn titles(&self) -> Result<(SystemTitle, SystemTitle), SessionError> {
+        let p = self.protection.as_ref().ok_or_else(|| {
+            SessionError::Settings("HLS-SHA256 needs system titles (give the ciphering settings)".into())
+        })?;
+        let other = p.peer_title.ok_or_else(|| {
+            SessionError::Settings("the meter sent no system title for HLS-SHA256".into())
+        })?;
+        Ok((p.own_title, other))
+    }
+
+    /// HLS pass 4: checks the meter's answer to our challenge.
+    pub fn handle_hls_response(&mut self, apdu: &[u8]) -> Result<(), SessionError> {
+        let stoc = self.server_challenge.take().unwrap_or_default();
+        let Authentication::High { mechanism, secret } = self.settings.authentication.clone() else {
+            return Ok(());
+        };
+        let reply = match Apdu::decode(apdu)? {
+            Apdu::ActionResponse(ActionResponse::Normal {
+                result,
+                return_parameters,
+                ..
+            }) => {
+                if result != DataAccessResult::Success {
+                    self.association = None;
+                    return Err(SessionError::MeterFailedAuthentication(format!(
+                        "the meter refused our answer to its challenge ({result})"
+                    )));
+                }
+                match return_parameters {
+                    Some(GetDataResult::Data(Data::OctetString(b))) => b,
+                    _ => {
+                        self.association = None;
+                        return Err(SessionError::MeterFailedAuthentication(
+                            "the meter did not answer our challenge".into(),
+                        ));
+                    }
+                }
+            }
+            Apdu::ExceptionResponse(e) => return Err(SessionError::Exception(e)),
+            other => {
+                return Err(SessionError::Unexpected {
+                    expected: "the ACTION response of HLS pass 4",
+                    got: other.name().to_string(),
+                })
+            }
+        };
+        let gmac_peer = self.protection.as_ref().and_then(|p| p.peer_title.map(|t| (t, p.block_key.clone(), p.auth_key.clone())));
+        let sha = match mechanism {
+            HlsMechanism::Sha256 => Some(self.titles()?),
+            _ => None,
+        };
+        let verified = hls_verify(
+            mechanism,
+            &secret,
+            &self.settings.challenge,
+            &reply,
+            gmac_peer.as_ref().map(|(t, bk, ak)| GmacParams {
+                system_title: t,
+                invocation_counter: 0,
+                block_key: bk,
+                auth_key: ak,
+            }),
+            sha.as_ref().map(|(own, other)| Sha256Params {
+                own_title: other,
+                other_title: own,
+                own_challenge: &stoc,
+            }),
+        );
+        if let Err(e) = verified {
+            self.association = None;
+            return Err(SessionError::MeterFailedAuthentication(e.to_string()));
+        }
+        Ok(())
+    }
+
+
 
     /// The settings this session proposes.
     pub fn settings(&self) -> &ClientSettings {
@@ -286,36 +542,65 @@ impl ClientSession {
         self.association.as_ref()
     }
 
-    /// The AARQ that opens the association.
-    pub fn aarq(&self) -> Vec<u8> {
-        let s = &self.settings;
-        let context = match s.referencing {
-            Referencing::Ln => ApplicationContext::LogicalNames,
-            Referencing::Sn => ApplicationContext::ShortNames,
+    /// The AARQ that opens the association (it uses an invocation counter when ciphered).
+    pub fn aarq(&mut self) -> Result<Vec<u8>, SessionError> {
+        let s = self.settings.clone();
+        self.protection = s.ciphering.as_ref().map(|c| {
+            let mut p = Protection::new(c.policy, c.system_title, c.block_key.clone(), c.auth_key.clone(), c.invocation_counter);
+            p.dedicated_key = c.dedicated_key.clone();
+            p.peer_title = c.server_system_title;
+            p
+        });
+        let ciphered = self.is_ciphered();
+        let context = match (s.referencing, ciphered) {
+            (Referencing::Ln, false) => ApplicationContext::LogicalNames,
+            (Referencing::Sn, false) => ApplicationContext::ShortNames,
+            (Referencing::Ln, true) => ApplicationContext::LogicalNamesCiphered,
+            (Referencing::Sn, true) => ApplicationContext::ShortNamesCiphered,
         };
-        let (mechanism, value) = match &s.authentication {
-            Authentication::None => (Mechanism::None, None),
-            Authentication::Low(pw) => (Mechanism::Low, Some(pw.clone())),
+        let mechanism = s.authentication.mechanism();
+        let value = match &s.authentication {
+            Authentication::None => None,
+            Authentication::Low(pw) => Some(pw.clone()),
+            Authentication::High { .. } => {
+                if s.challenge.len() < 8 {
+                    return Err(SessionError::Settings("HLS needs a challenge of 8 to 64 bytes".into()));
+                }
+                Some(s.challenge.clone())
+            }
         };
+        if matches!(mechanism, Mechanism::HighGmac) && self.protection.is_none() {
+            return Err(SessionError::Settings(
+                "HLS-GMAC needs the block key, the authentication key and our system title".into(),
+            ));
+        }
+        let title = self.protection.as_ref().map(|p| p.own_title);
+        let needs_title = ciphered || matches!(mechanism, Mechanism::HighGmac | Mechanism::HighSha256);
         let initiate = InitiateRequest {
-            dedicated_key: None,
+            dedicated_key: s.ciphering.as_ref().and_then(|c| c.dedicated_key.as_ref()).map(|k| k.0.to_vec()),
             response_allowed: true,
             proposed_quality_of_service: None,
             proposed_dlms_version: 6,
             proposed_conformance: s.conformance,
             client_max_receive_pdu_size: s.max_receive_pdu,
+        }
+        .encode();
+        let user_information = match self.protection.as_mut() {
+            Some(p) if ciphered => p.protect_global(&initiate)?,
+            _ => initiate,
         };
-        Aarq {
+        Ok(Aarq {
             context,
-            calling_ap_title: None,
+            calling_ap_title: title.filter(|_| needs_title).map(|t| t.0.to_vec()),
             mechanism,
             calling_authentication_value: value,
-            user_information: Some(initiate.encode()),
+            user_information: Some(user_information),
         }
-        .encode()
+        .encode())
     }
 
-    /// Handles the AARE; on success the session is associated.
+    /// Handles the AARE; on success the session is associated (HLS may still be due: see
+    /// [`ClientSession::hls_request`]).
     pub fn handle_aare(&mut self, apdu: &[u8]) -> Result<&Association, SessionError> {
         let aare = match Apdu::decode(apdu)? {
             Apdu::Aare(a) => a,
@@ -327,23 +612,52 @@ impl ClientSession {
                 })
             }
         };
+        if let Some(t) = aare.responding_ap_title.as_deref() {
+            if let (Ok(title), Some(p)) = (<[u8; 8]>::try_from(t), self.protection.as_mut()) {
+                let title = SystemTitle(title);
+                if let Some(want) = p.peer_title.filter(|w| *w != title) {
+                    return Err(SessionError::Settings(format!(
+                        "the meter's system title {title} is not the configured {want}"
+                    )));
+                }
+                p.peer_title = Some(title);
+            }
+        }
         let assoc = self.accept_aare(&aare)?;
+        if let Some(p) = self.protection.as_mut() {
+            p.restart_guard();
+        }
+        if matches!(self.settings.authentication, Authentication::High { .. }) {
+            let stoc = aare.responding_authentication_value.clone().ok_or_else(|| {
+                SessionError::MeterFailedAuthentication("the meter sent no challenge for high-level authentication".into())
+            })?;
+            self.server_challenge = Some(stoc);
+        }
         Ok(self.association.insert(assoc))
     }
 
-    fn accept_aare(&self, aare: &Aare) -> Result<Association, SessionError> {
-        let user = aare.user_information.as_deref();
+    fn accept_aare(&mut self, aare: &Aare) -> Result<Association, SessionError> {
+        let plain_user = match (aare.user_information.as_deref(), self.protection.as_mut()) {
+            (Some(u), Some(p)) if u.first().is_some_and(|t| (0x21..=0x2E).contains(t)) => Some(p.unprotect(u)?),
+            (u, _) => u.map(<[u8]>::to_vec),
+        };
+        let user = plain_user.as_deref();
         if aare.result != AssociationResult::Accepted {
             // A refused InitiateRequest says more than the ACSE diagnostic.
             if let Some(Ok(Apdu::ConfirmedServiceError(e))) = user.map(Apdu::decode) {
                 return Err(SessionError::Initiate(e));
+            }
+            let mut diagnostic = aare.diagnostic.describe();
+            if self.is_ciphered() || matches!(self.settings.authentication, Authentication::High { .. }) {
+                // Meters rarely say why they refuse a ciphered or HLS association.
+                diagnostic.push_str(" (check the keys, system titles, secret and client address)");
             }
             return Err(SessionError::Rejected {
                 result: match aare.result {
                     AssociationResult::RejectedTransient => "rejected transiently",
                     _ => "rejected permanently",
                 },
-                diagnostic: aare.diagnostic.describe(),
+                diagnostic,
             });
         }
         let Some(user) = user else {
@@ -951,7 +1265,7 @@ mod tests {
     #[test]
     fn aarq_matches_gurux_shape_and_aare_is_accepted() {
         let mut s = ClientSession::new(ClientSettings::new(Referencing::Ln));
-        let aarq = s.aarq();
+        let aarq = s.aarq().unwrap();
         assert_eq!(
             &aarq[..13],
             &unhex("60 1D A1 09 06 07 60 85 74 05 08 01 01")[..]

@@ -10,6 +10,8 @@ pub mod hdlc;
 pub mod link;
 pub mod obis;
 pub mod obis_names;
+pub mod protection;
+pub mod security;
 pub mod server;
 pub mod unit;
 pub mod wrapper;

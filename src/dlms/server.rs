@@ -7,9 +7,12 @@ use super::acse::{
 };
 use super::axdr::write_length;
 use super::client::{Authentication, ObjectListEntry, Referencing};
+use super::obis::Obis;
+use super::protection::Protection;
+use super::security::{hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, Sha256Params, SystemTitle};
 use super::data::Data;
 use super::xdlms::{
-    encode_get_response_normal_raw, Apdu, AttributeDescriptor, ConfirmedServiceError,
+    encode_get_response_normal_raw, ActionRequest, ActionResponse, Apdu, AttributeDescriptor, ConfirmedServiceError,
     DataAccessResult, ExceptionResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
     ReadResult, SelectiveAccess, VariableAccess,
 };
@@ -35,9 +38,28 @@ pub struct ServerSettings {
     pub conformance: Conformance,
     /// Largest APDU the server accepts and sends.
     pub max_pdu: u16,
-    /// Authentication required from clients.
+    /// Authentication required from clients (the public client, SAP 16, may always
+    /// associate without authentication or ciphering, as meters allow for reading counters).
     pub authentication: Authentication,
+    /// Ciphering required from clients other than the public one.
+    pub ciphering: Option<ServerCiphering>,
 }
+
+/// The meter's side of ciphering.
+#[derive(Debug, Clone)]
+pub struct ServerCiphering {
+    /// Policy required from clients.
+    pub policy: Policy,
+    /// The meter's system title.
+    pub system_title: SystemTitle,
+    /// Global unicast encryption key.
+    pub block_key: Key,
+    /// Authentication key.
+    pub auth_key: Key,
+}
+
+/// The public client's SAP.
+pub const PUBLIC_CLIENT: u16 = 16;
 
 impl ServerSettings {
     /// A typical meter: block transfer, with-list and selective access, PDU 1024.
@@ -61,6 +83,7 @@ impl ServerSettings {
             conformance,
             max_pdu: 1024,
             authentication: Authentication::None,
+            ciphering: None,
         }
     }
 }
@@ -86,6 +109,13 @@ pub struct ServerSession {
     settings: ServerSettings,
     granted: Option<Granted>,
     long_read: Option<LongRead>,
+    client: u16,
+    protection: Option<Protection>,
+    /// (mechanism, secret, client challenge CtoS, our challenge StoC, client title) while HLS pass 3 is due.
+    pending_hls: Option<(HlsMechanism, Vec<u8>, Vec<u8>, Vec<u8>)>,
+    /// Our challenge for the next association (randomness comes from the caller).
+    pub next_challenge: Vec<u8>,
+    next_ic: u32,
 }
 
 const ASSOCIATION_SN: u16 = 0xFA00;
@@ -97,7 +127,27 @@ impl ServerSession {
             settings,
             granted: None,
             long_read: None,
+            client: PUBLIC_CLIENT,
+            protection: None,
+            pending_hls: None,
+            next_challenge: Vec::new(),
+            next_ic: 0,
         }
+    }
+
+    /// The client SAP of the link (the public client may associate without security).
+    pub fn set_client(&mut self, client: u16) {
+        self.client = client;
+    }
+
+    /// Our invocation counter: the next protected APDU carries it (it survives associations).
+    pub fn invocation_counter(&self) -> u32 {
+        self.protection.as_ref().map_or(self.next_ic, Protection::next_ic)
+    }
+
+    /// Sets the invocation counter of the next protected APDU.
+    pub fn set_invocation_counter(&mut self, ic: u32) {
+        self.next_ic = ic;
     }
 
     /// True while a client is associated.
@@ -107,45 +157,125 @@ impl ServerSession {
 
     /// Forgets the association (the link closed).
     pub fn reset(&mut self) {
+        if let Some(p) = self.protection.take() {
+            self.next_ic = p.next_ic();
+        }
         self.granted = None;
         self.long_read = None;
+        self.pending_hls = None;
     }
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
     pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
-        let apdu = match Apdu::decode(request) {
+        let ciphered = self.protection.as_ref().is_some_and(|p| p.policy != Policy::None);
+        let plain = match (request.first(), self.protection.as_mut()) {
+            (Some(0x60 | 0x62), _) => request.to_vec(),
+            (_, Some(p)) if ciphered => match p.unprotect(request) {
+                Ok(plain) => plain,
+                // A request that does not decipher or replays a counter is refused.
+                Err(_) => return Some(exception(1, 5)),
+            },
+            _ => request.to_vec(),
+        };
+        let apdu = match Apdu::decode(&plain) {
             Ok(a) => a,
             Err(_) => return Some(exception(2, 2)),
         };
-        match apdu {
-            Apdu::Aarq(aarq) => Some(self.associate(&aarq)),
+        let response = match apdu {
+            Apdu::Aarq(aarq) => return Some(self.associate(&aarq)),
             Apdu::Rlrq(_) => {
                 self.reset();
-                Some(
+                return Some(
                     Rlre {
                         reason: Some(0),
                         user_information: None,
                     }
                     .encode(),
-                )
+                );
             }
-            _ if self.granted.is_none() => Some(exception(1, 1)),
-            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
-                Some(self.get(g, model))
+            _ if self.granted.is_none() => return Some(exception(1, 1)),
+            Apdu::ActionRequest(a) if self.pending_hls.is_some() => self.hls_pass3(a),
+            _ if self.pending_hls.is_some() => return Some(exception(1, 1)),
+            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => self.get(g, model),
+            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => self.read(r, model),
+            _ => exception(2, 2),
+        };
+        match self.protection.as_mut() {
+            Some(p) if ciphered => Some(p.protect(&response).unwrap_or_else(|_| exception(1, 6))),
+            _ => Some(response),
+        }
+    }
+
+    /// HLS pass 3 (the client's f(StoC)) and pass 4 (our f(CtoS)).
+    fn hls_pass3(&mut self, a: ActionRequest) -> Vec<u8> {
+        let Some((mech, secret, ctos, stoc)) = self.pending_hls.take() else {
+            return exception(1, 1);
+        };
+        let deny = |invoke_id| {
+            ActionResponse::Normal { invoke_id, result: DataAccessResult::ReadWriteDenied, return_parameters: None }.encode()
+        };
+        let ActionRequest::Normal { invoke_id, method, parameters } = a else {
+            return exception(1, 1);
+        };
+        let is_reply = method.method == 1 && method.instance == Obis::new(0, 0, 40, 0, 0, 255);
+        let Some(Data::OctetString(answer)) = parameters.filter(|_| is_reply) else {
+            self.granted = None;
+            return deny(invoke_id);
+        };
+        let p = self.protection.as_ref();
+        let gmac_client = p.and_then(|p| p.peer_title.map(|t| (t, p.block_key.clone(), p.auth_key.clone())));
+        let titles = p.and_then(|p| p.peer_title.map(|c| (p.own_title, c)));
+        let ok = hls_verify(
+            mech,
+            &secret,
+            &stoc,
+            &answer,
+            gmac_client.as_ref().map(|(t, bk, ak)| GmacParams { system_title: t, invocation_counter: 0, block_key: bk, auth_key: ak }),
+            titles.as_ref().map(|(own, client)| Sha256Params { own_title: client, other_title: own, own_challenge: &ctos }),
+        )
+        .is_ok();
+        if !ok {
+            // The client failed authentication: the association ends.
+            self.granted = None;
+            return deny(invoke_id);
+        }
+        let f = match (mech, self.protection.as_mut()) {
+            (HlsMechanism::Gmac, Some(p)) => {
+                let Ok(ic) = p.take_ic() else {
+                    return deny(invoke_id);
+                };
+                hls_response(mech, &secret, &ctos, Some(GmacParams { system_title: &p.own_title, invocation_counter: ic, block_key: &p.block_key, auth_key: &p.auth_key }), None)
             }
-            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => {
-                Some(self.read(r, model))
+            (HlsMechanism::Sha256, Some(p)) => match p.peer_title {
+                Some(client) => hls_response(mech, &secret, &ctos, None, Some(Sha256Params { own_title: &p.own_title, other_title: &client, own_challenge: &stoc })),
+                None => return deny(invoke_id),
+            },
+            _ => hls_response(mech, &secret, &ctos, None, None),
+        };
+        match f {
+            Ok(f) => ActionResponse::Normal {
+                invoke_id,
+                result: DataAccessResult::Success,
+                return_parameters: Some(super::xdlms::GetDataResult::Data(Data::OctetString(f))),
             }
-            _ => Some(exception(2, 2)),
+            .encode(),
+            Err(_) => deny(invoke_id),
         }
     }
 
     fn associate(&mut self, aarq: &Aarq) -> Vec<u8> {
         self.reset();
-        let s = &self.settings;
-        let want = match s.referencing {
-            Referencing::Ln => ApplicationContext::LogicalNames,
-            Referencing::Sn => ApplicationContext::ShortNames,
+        let s = self.settings.clone();
+        let public = self.client == PUBLIC_CLIENT
+            && aarq.mechanism == Mechanism::None
+            && !aarq.context.is_ciphered();
+        let ciphering = s.ciphering.clone().filter(|_| !public);
+        let secure = ciphering.as_ref().is_some_and(|c| c.policy != Policy::None);
+        let want = match (s.referencing, secure) {
+            (Referencing::Ln, false) => ApplicationContext::LogicalNames,
+            (Referencing::Sn, false) => ApplicationContext::ShortNames,
+            (Referencing::Ln, true) => ApplicationContext::LogicalNamesCiphered,
+            (Referencing::Sn, true) => ApplicationContext::ShortNamesCiphered,
         };
         let reject = |diag: u8, user: Option<Vec<u8>>| {
             Aare {
@@ -162,21 +292,43 @@ impl ServerSession {
         if aarq.context != want {
             return reject(2, None);
         }
-        match (&s.authentication, aarq.mechanism) {
-            (Authentication::None, Mechanism::None | Mechanism::Low) => {}
-            (Authentication::Low(pw), Mechanism::Low) => {
-                if aarq.calling_authentication_value.as_deref() != Some(pw.as_slice()) {
-                    return reject(13, None);
+        let mut hls = None;
+        if !public {
+            match (&s.authentication, aarq.mechanism) {
+                (Authentication::None, Mechanism::None | Mechanism::Low) => {}
+                (Authentication::Low(pw), Mechanism::Low) => {
+                    if aarq.calling_authentication_value.as_deref() != Some(pw.as_slice()) {
+                        return reject(13, None);
+                    }
                 }
+                (Authentication::High { mechanism, secret }, m) if m == mechanism_of(*mechanism) => {
+                    let Some(ctos) = aarq.calling_authentication_value.clone().filter(|c| c.len() >= 8) else {
+                        return reject(13, None);
+                    };
+                    hls = Some((*mechanism, secret.clone(), ctos));
+                }
+                (Authentication::None, _) => return reject(11, None),
+                (_, Mechanism::None) => return reject(12, None),
+                _ => return reject(11, None),
             }
-            (Authentication::Low(_), Mechanism::None) => return reject(12, None),
-            _ => return reject(11, None),
         }
-        let Some(Ok(init)) = aarq
-            .user_information
-            .as_deref()
-            .map(InitiateRequest::decode)
-        else {
+        if let Some(c) = &ciphering {
+            let mut p = Protection::new(c.policy, c.system_title, c.block_key.clone(), c.auth_key.clone(), self.next_ic);
+            p.peer_title = aarq.calling_ap_title.as_deref().and_then(|t| <[u8; 8]>::try_from(t).ok()).map(SystemTitle);
+            self.protection = Some(p);
+        }
+        let user = match (aarq.user_information.as_deref(), self.protection.as_mut()) {
+            (Some(u), Some(p)) if secure => match p.unprotect(u) {
+                Ok(plain) => Some(plain),
+                // Wrong keys: the initiate request does not decipher.
+                Err(_) => {
+                    self.reset();
+                    return reject(1, Some(Apdu::ConfirmedServiceError(ConfirmedServiceError { service: 1, error_class: 6, value: 0 }).encode()));
+                }
+            },
+            (u, _) => u.map(<[u8]>::to_vec),
+        };
+        let Some(Ok(init)) = user.as_deref().map(InitiateRequest::decode) else {
             return reject(1, None);
         };
         let initiate_error = |value: u8| {
@@ -195,6 +347,9 @@ impl ServerSession {
         if init.client_max_receive_pdu_size != 0 && init.client_max_receive_pdu_size < 12 {
             return reject(1, initiate_error(3));
         }
+        if let (Some(key), Some(p)) = (init.dedicated_key.as_deref(), self.protection.as_mut()) {
+            p.dedicated_key = <[u8; 16]>::try_from(key).ok().map(Key);
+        }
         let conformance = s.conformance.intersection(init.proposed_conformance);
         // 0 means "no limit" in the standard.
         let client_max = match init.client_max_receive_pdu_size {
@@ -205,26 +360,41 @@ impl ServerSession {
             conformance,
             send_limit: client_max.min(s.max_pdu) as usize,
         });
+        let initiate = InitiateResponse {
+            negotiated_quality_of_service: None,
+            negotiated_dlms_version: 6,
+            negotiated_conformance: conformance,
+            server_max_receive_pdu_size: s.max_pdu,
+            vaa_name: match s.referencing {
+                Referencing::Ln => 0x0007,
+                Referencing::Sn => ASSOCIATION_SN,
+            },
+        }
+        .encode();
+        let user_information = match self.protection.as_mut() {
+            Some(p) if secure => match p.protect_global(&initiate) {
+                Ok(u) => u,
+                Err(_) => return reject(1, None),
+            },
+            _ => initiate,
+        };
+        let title = self.protection.as_ref().map(|p| p.own_title.0.to_vec());
+        let (diagnostic, mechanism, stoc) = match hls {
+            Some((mech, secret, ctos)) => {
+                let stoc = self.next_challenge.clone();
+                self.pending_hls = Some((mech, secret, ctos, stoc.clone()));
+                (14, Some(mechanism_of(mech)), Some(stoc))
+            }
+            None => (0, None, None),
+        };
         Aare {
             context: aarq.context,
             result: AssociationResult::Accepted,
-            diagnostic: Diagnostic::User(0),
-            responding_ap_title: None,
-            mechanism: None,
-            responding_authentication_value: None,
-            user_information: Some(
-                InitiateResponse {
-                    negotiated_quality_of_service: None,
-                    negotiated_dlms_version: 6,
-                    negotiated_conformance: conformance,
-                    server_max_receive_pdu_size: s.max_pdu,
-                    vaa_name: match s.referencing {
-                        Referencing::Ln => 0x0007,
-                        Referencing::Sn => ASSOCIATION_SN,
-                    },
-                }
-                .encode(),
-            ),
+            diagnostic: Diagnostic::User(diagnostic),
+            responding_ap_title: title,
+            mechanism,
+            responding_authentication_value: stoc,
+            user_information: Some(user_information),
         }
         .encode()
     }
@@ -468,6 +638,16 @@ impl ServerSession {
     }
 }
 
+fn mechanism_of(m: HlsMechanism) -> Mechanism {
+    match m {
+        HlsMechanism::Manufacturer => Mechanism::High,
+        HlsMechanism::Md5 => Mechanism::HighMd5,
+        HlsMechanism::Sha1 => Mechanism::HighSha1,
+        HlsMechanism::Gmac => Mechanism::HighGmac,
+        HlsMechanism::Sha256 => Mechanism::HighSha256,
+    }
+}
+
 fn exception(state: u8, service: u8) -> Vec<u8> {
     Apdu::ExceptionResponse(ExceptionResponse {
         state_error: state,
@@ -587,7 +767,7 @@ mod tests {
     fn pair(r: Referencing) -> (ClientSession, ServerSession) {
         let mut c = ClientSession::new(ClientSettings::new(r));
         let mut s = ServerSession::new(ServerSettings::new(r));
-        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
         c.handle_aare(&aare).unwrap();
         (c, s)
     }
@@ -643,12 +823,12 @@ mod tests {
         let mut cs = ClientSettings::new(Referencing::Ln);
         cs.authentication = Authentication::Low(b"wrong".to_vec());
         let mut c = ClientSession::new(cs.clone());
-        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
         let e = c.handle_aare(&aare).unwrap_err().to_string();
         assert!(e.contains("authentication failure"), "{e}");
         cs.authentication = Authentication::Low(b"secret".to_vec());
         let mut c = ClientSession::new(cs);
-        let aare = s.handle(&c.aarq(), &mut model()).unwrap();
+        let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
         assert!(c.handle_aare(&aare).is_ok());
     }
 

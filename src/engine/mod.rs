@@ -196,10 +196,7 @@ impl<S: Stream> Session<S> {
         timeout: Duration,
         trace: Option<TraceSink>,
     ) -> Result<Self, EngineError> {
-        let secrets = match &settings.authentication {
-            crate::dlms::client::Authentication::Low(pw) => vec![pw.clone()],
-            crate::dlms::client::Authentication::None => Vec::new(),
-        };
+        let secrets: Vec<Vec<u8>> = settings.authentication.secret().map(<[u8]>::to_vec).into_iter().collect();
         let mut s = Session {
             stream,
             link: client_link(addr)?,
@@ -218,11 +215,17 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
-        let aarq = s.dlms.aarq();
+        let aarq = s.dlms.aarq()?;
         let aare = s
-            .transact(&aarq, "the AARE (answer to the association request)")
+            .transact(&aarq, "the AARE (answer to the association request)", false)
             .await?;
         s.dlms.handle_aare(&aare)?;
+        if let Some(action) = s.dlms.hls_request()? {
+            let reply = s
+                .transact(&action, "the meter's answer to our HLS challenge (pass 4)", true)
+                .await?;
+            s.dlms.handle_hls_response(&reply)?;
+        }
         Ok(s)
     }
 
@@ -323,12 +326,19 @@ impl<S: Stream> Session<S> {
     /// Sends one APDU and returns the answer APDU.
     async fn transact(
         &mut self,
-        apdu: &[u8],
+        plain: &[u8],
         waiting_for: &'static str,
+        protect: bool,
     ) -> Result<Vec<u8>, EngineError> {
         let started = Instant::now();
+        let wire = if protect { self.dlms.protect(plain)? } else { plain.to_vec() };
+        let apdu = &wire[..];
         let first = self.link.send_apdu(apdu)?;
-        let summary = summarize(apdu);
+        let summary = if self.dlms.is_ciphered() && protect {
+            format!("{} (ciphered)", summarize(plain))
+        } else {
+            summarize(apdu)
+        };
         self.send(&first, &summary).await?;
         let ev = self
             .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
@@ -339,7 +349,11 @@ impl<S: Stream> Session<S> {
                 if let Some(p) = self.progress.as_mut() {
                     p(a.len());
                 }
-                Ok(a)
+                if protect {
+                    Ok(self.dlms.unprotect(&a)?)
+                } else {
+                    Ok(a)
+                }
             }
             _ => Err(EngineError::Closed(waiting_for)),
         }
@@ -357,7 +371,9 @@ impl<S: Stream> Session<S> {
         let mut op = self.dlms.read(items)?;
         let mut step = op.start();
         while let Step::Send(req) = step {
-            let resp = self.transact(&req, "the answer to a read request").await?;
+            let resp = self
+                .transact(&req, "the answer to a read request", true)
+                .await?;
             step = op.handle(&resp)?;
         }
         Ok(op.into_results())
@@ -379,7 +395,7 @@ impl<S: Stream> Session<S> {
         let mut op = self.dlms.read(std::slice::from_ref(&attr))?;
         let mut step = op.start();
         while let Step::Send(req) = step {
-            let resp = self.transact(&req, "the object list").await?;
+            let resp = self.transact(&req, "the object list", true).await?;
             step = op.handle(&resp)?;
         }
         let data = op
@@ -406,7 +422,7 @@ impl<S: Stream> Session<S> {
     pub async fn close(mut self) -> Result<(), EngineError> {
         let rlrq = self.dlms.rlrq();
         let rlre = self
-            .transact(&rlrq, "the RLRE (answer to the release request)")
+            .transact(&rlrq, "the RLRE (answer to the release request)", false)
             .await;
         if let Ok(r) = &rlre {
             self.dlms.handle_rlre(r)?;

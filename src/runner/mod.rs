@@ -13,6 +13,7 @@
 pub mod control;
 pub mod objects;
 pub mod read;
+pub mod secure;
 
 use crate::engine::TraceEntry;
 use crate::queue::{Config, Request};

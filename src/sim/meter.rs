@@ -44,6 +44,8 @@ pub mod names {
     pub const LOAD_PROFILE: Obis = Obis::new(1, 0, 99, 1, 0, 255);
     /// Current association.
     pub const ASSOCIATION: Obis = Obis::new(0, 0, 40, 0, 0, 255);
+    /// The meter's invocation (frame) counter.
+    pub const INVOCATION_COUNTER: Obis = Obis::new(0, 0, 43, 1, 0, 255);
 }
 
 use names::*;
@@ -55,6 +57,8 @@ pub struct SimMeter {
     pub index: u32,
     /// Current time as the meter sees it.
     pub now: DateTime<FixedOffset>,
+    /// The meter's own invocation counter, served at 0.0.43.1.0.255 when it ciphers.
+    pub invocation_counter: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
     short_names: bool,
 }
 
@@ -64,6 +68,7 @@ impl SimMeter {
         SimMeter {
             index,
             now,
+            invocation_counter: None,
             short_names,
         }
     }
@@ -321,9 +326,12 @@ impl CosemServer for SimMeter {
                 ASSOCIATION,
             ),
         ];
+        let counter = self.invocation_counter.is_some().then_some((1u16, 0u8, INVOCATION_COUNTER));
         list.iter()
+            .copied()
+            .chain(counter)
             .enumerate()
-            .map(|(i, &(class_id, version, obis))| ObjectListEntry {
+            .map(|(i, (class_id, version, obis))| ObjectListEntry {
                 class_id,
                 version,
                 obis,
@@ -365,6 +373,11 @@ impl CosemServer for SimMeter {
                 format!("DLG{:013}", self.index + 1).into_bytes(),
             )),
             (SERIAL, 2) => Ok(Data::VisibleString(self.serial_number().into_bytes())),
+            (INVOCATION_COUNTER, 2) => Ok(Data::DoubleLongUnsigned(
+                self.invocation_counter
+                    .as_ref()
+                    .map_or(0, |c| c.load(std::sync::atomic::Ordering::SeqCst)),
+            )),
             (MAX_DEMAND, n) => {
                 let peak = self
                     .now

@@ -5,7 +5,9 @@ pub mod meter;
 use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::hdlc::{HdlcParameters, HdlcServer, ServerAddressFilter};
 use crate::dlms::link::{LinkEvent, ServerLink};
-use crate::dlms::server::{ServerSession, ServerSettings};
+use crate::dlms::server::{ServerCiphering, ServerSession, ServerSettings};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use crate::dlms::wrapper::WrapperServer;
 use crate::engine::Interface;
 use chrono::Local;
@@ -30,8 +32,10 @@ pub struct SimConfig {
     pub referencing: Referencing,
     /// Logical device address.
     pub logical: u16,
-    /// Authentication required from clients.
+    /// Authentication required from clients other than the public one (16).
     pub authentication: Authentication,
+    /// Ciphering required from clients other than the public one.
+    pub ciphering: Option<ServerCiphering>,
     /// Largest APDU the meter accepts and sends.
     pub max_pdu: u16,
     /// A link idle for this long is closed, as real meters do.
@@ -48,6 +52,7 @@ impl Default for SimConfig {
             referencing: Referencing::Ln,
             logical: 1,
             authentication: Authentication::None,
+            ciphering: None,
             max_pdu: 1024,
             inactivity_timeout: Duration::from_secs(120),
         }
@@ -83,14 +88,17 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, l) in listeners.into_iter().enumerate() {
         let config = config.clone();
+        // The meter's invocation counter lives as long as the meter, across connections.
+        let counter = Arc::new(AtomicU32::new(0));
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = l.accept().await else {
                     continue;
                 };
                 let config = config.clone();
+                let counter = counter.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, &config, i as u32).await {
+                    if let Err(e) = serve_connection(stream, &config, i as u32, counter).await {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
                     }
                 });
@@ -127,18 +135,23 @@ async fn serve_connection(
     mut stream: TcpStream,
     config: &SimConfig,
     index: u32,
+    counter: Arc<AtomicU32>,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut link = server_link(config);
     let mut settings = ServerSettings::new(config.referencing);
     settings.max_pdu = config.max_pdu;
     settings.authentication = config.authentication.clone();
+    settings.ciphering = config.ciphering.clone();
     let mut session = ServerSession::new(settings);
     let mut meter = SimMeter::new(
         index,
         Local::now().fixed_offset(),
         config.referencing == Referencing::Sn,
     );
+    if config.ciphering.is_some() {
+        meter.invocation_counter = Some(counter.clone());
+    }
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {
@@ -158,7 +171,16 @@ async fn serve_connection(
                 LinkEvent::Transmit(out) => stream.write_all(&out).await?,
                 LinkEvent::Apdu(req) => {
                     meter.now = Local::now().fixed_offset();
-                    if let Some(resp) = session.handle(&req, &mut meter) {
+                    if !session.is_associated() {
+                        session.next_challenge = crate::runner::secure::random_bytes(16);
+                        session.set_invocation_counter(counter.load(Ordering::SeqCst));
+                    }
+                    if let Some(c) = link.client_address() {
+                        session.set_client(c);
+                    }
+                    let resp = session.handle(&req, &mut meter);
+                    counter.fetch_max(session.invocation_counter(), Ordering::SeqCst);
+                    if let Some(resp) = resp {
                         match link.send_apdu(&resp) {
                             Ok(first) => stream.write_all(&first).await?,
                             Err(e) => tracing::warn!("simulated meter {index}: cannot send: {e}"),

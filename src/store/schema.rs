@@ -57,6 +57,17 @@ const MIGRATIONS: &[&str] = &[
     -- A profile entry is stored once per series and capture time.
     CREATE UNIQUE INDEX reading_profile ON reading (series, ts) WHERE profile = 1;
     "#,
+    // Version 2. Our invocation counter per meter and key (identified by a fingerprint, never
+    // the key): the next value that may be used. Reserved in blocks before use, so a crash
+    // can skip values but never repeat one with the same key.
+    r#"
+    CREATE TABLE invocation_counter (
+        meter TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        next INTEGER NOT NULL,
+        PRIMARY KEY (meter, key_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build knows.
