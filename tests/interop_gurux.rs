@@ -244,13 +244,22 @@ fn secure_read(meter_args: &[&str], our_args: &[&str]) -> std::process::Output {
     let port = port.to_string();
     let mut args = vec!["read", "--port", &port, "--json", "--timeout", "10000"];
     args.extend_from_slice(our_args);
-    args.extend_from_slice(&["1.0.1.8.0.255", "0.0.1.0.0.255", "1.0.32.7.0.255", "1.0.99.1.0.255"]);
+    args.extend_from_slice(&[
+        "1.0.1.8.0.255",
+        "0.0.1.0.0.255",
+        "1.0.32.7.0.255",
+        "1.0.99.1.0.255",
+    ]);
     let out = bin()
         .args(&args)
         .env("XDG_STATE_HOME", state.path())
         .output()
         .unwrap();
-    eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -259,7 +268,11 @@ fn all_read(out: &std::process::Output) {
     let lines = json_lines(out);
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|l| l["error"].is_null()));
-    assert_eq!(lines[3]["value"].as_array().unwrap().len(), 1000, "profile by block transfer, ciphered");
+    assert_eq!(
+        lines[3]["value"].as_array().unwrap().len(),
+        1000,
+        "profile by block transfer, ciphered"
+    );
 }
 
 #[test]
@@ -268,18 +281,140 @@ fn our_client_reads_gurux_with_every_mechanism_and_policy() {
         return;
     }
     let cases: &[(&[&str], &[&str])] = &[
-        (&["--auth", "md5", "--password", "Gurux"], &["--client", "18", "--auth", "md5", "--secret", "Gurux"]),
-        (&["--interface", "hdlc", "--auth", "sha1", "--password", "Gurux"], &["--hdlc", "--client", "18", "--auth", "sha1", "--secret", "Gurux"]),
-        (&["--auth", "high", "--password", "Gurux0123456789A"], &["--client", "18", "--auth", "high", "--secret", "Gurux0123456789A"]),
-        (&["--auth", "gmac"], &["--client", "18", "--auth", "gmac", "--block-key", BK, "--auth-key", AK]),
-        (&["--security", "authenc"], &["--security", "authenc", "--block-key", BK, "--auth-key", AK]),
-        (&["--interface", "hdlc", "--security", "authenc"], &["--hdlc", "--security", "authenc", "--block-key", BK, "--auth-key", AK]),
-        (&["--security", "enc"], &["--security", "enc", "--block-key", BK, "--auth-key", AK]),
-        (&["--interface", "hdlc", "--auth", "gmac", "--security", "auth"], &["--hdlc", "--client", "18", "--auth", "gmac", "--security", "auth", "--block-key", BK, "--auth-key", AK]),
-        (&["--auth", "low", "--password", "00000000", "--security", "authenc"], &["--client", "17", "--auth", "low", "--password", "00000000", "--security", "authenc", "--block-key", BK, "--auth-key", AK]),
         (
-            &["--interface", "hdlc", "--auth", "gmac", "--security", "authenc"],
-            &["--hdlc", "--client", "18", "--auth", "gmac", "--security", "authenc", "--block-key", BK, "--auth-key", AK, "--ic-obis", "0.0.43.1.0.255", "--server-system-title", "4D4D4D0000BC614E"],
+            &["--auth", "md5", "--password", "Gurux"],
+            &["--client", "18", "--auth", "md5", "--secret", "Gurux"],
+        ),
+        (
+            &[
+                "--interface",
+                "hdlc",
+                "--auth",
+                "sha1",
+                "--password",
+                "Gurux",
+            ],
+            &[
+                "--hdlc", "--client", "18", "--auth", "sha1", "--secret", "Gurux",
+            ],
+        ),
+        (
+            &["--auth", "high", "--password", "Gurux0123456789A"],
+            &[
+                "--client",
+                "18",
+                "--auth",
+                "high",
+                "--secret",
+                "Gurux0123456789A",
+            ],
+        ),
+        (
+            &["--auth", "gmac"],
+            &[
+                "--client",
+                "18",
+                "--auth",
+                "gmac",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+            ],
+        ),
+        (
+            &["--security", "authenc"],
+            &["--security", "authenc", "--block-key", BK, "--auth-key", AK],
+        ),
+        (
+            &["--interface", "hdlc", "--security", "authenc"],
+            &[
+                "--hdlc",
+                "--security",
+                "authenc",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+            ],
+        ),
+        (
+            &["--security", "enc"],
+            &["--security", "enc", "--block-key", BK, "--auth-key", AK],
+        ),
+        (
+            &[
+                "--interface",
+                "hdlc",
+                "--auth",
+                "gmac",
+                "--security",
+                "auth",
+            ],
+            &[
+                "--hdlc",
+                "--client",
+                "18",
+                "--auth",
+                "gmac",
+                "--security",
+                "auth",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+            ],
+        ),
+        (
+            &[
+                "--auth",
+                "low",
+                "--password",
+                "00000000",
+                "--security",
+                "authenc",
+            ],
+            &[
+                "--client",
+                "17",
+                "--auth",
+                "low",
+                "--password",
+                "00000000",
+                "--security",
+                "authenc",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+            ],
+        ),
+        (
+            &[
+                "--interface",
+                "hdlc",
+                "--auth",
+                "gmac",
+                "--security",
+                "authenc",
+            ],
+            &[
+                "--hdlc",
+                "--client",
+                "18",
+                "--auth",
+                "gmac",
+                "--security",
+                "authenc",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+                "--ic-obis",
+                "0.0.43.1.0.255",
+                "--server-system-title",
+                "4D4D4D0000BC614E",
+            ],
         ),
     ];
     for (meter, ours) in cases {
@@ -294,17 +429,64 @@ fn gurux_meter_security_failures_are_clear_errors() {
         return;
     }
     let cases: &[(&[&str], &[&str], &str)] = &[
-        (&["--auth", "md5", "--password", "Gurux"], &["--client", "18", "--auth", "md5", "--secret", "Wrong"], "authentication"),
-        (&["--security", "authenc"], &["--security", "authenc", "--block-key", "0F0E0D0C0B0A09080706050403020100", "--auth-key", AK], "check the keys"),
-        (&["--security", "authenc"], &["--security", "authenc", "--block-key", BK, "--auth-key", "00000000000000000000000000000000"], "wrong key"),
-        (&["--auth", "gmac"], &["--client", "18", "--auth", "gmac", "--block-key", BK, "--auth-key", AK, "--server-system-title", "0000000000000001"], "system title"),
+        (
+            &["--auth", "md5", "--password", "Gurux"],
+            &["--client", "18", "--auth", "md5", "--secret", "Wrong"],
+            "authentication",
+        ),
+        (
+            &["--security", "authenc"],
+            &[
+                "--security",
+                "authenc",
+                "--block-key",
+                "0F0E0D0C0B0A09080706050403020100",
+                "--auth-key",
+                AK,
+            ],
+            "check the keys",
+        ),
+        (
+            &["--security", "authenc"],
+            &[
+                "--security",
+                "authenc",
+                "--block-key",
+                BK,
+                "--auth-key",
+                "00000000000000000000000000000000",
+            ],
+            "wrong key",
+        ),
+        (
+            &["--auth", "gmac"],
+            &[
+                "--client",
+                "18",
+                "--auth",
+                "gmac",
+                "--block-key",
+                BK,
+                "--auth-key",
+                AK,
+                "--server-system-title",
+                "0000000000000001",
+            ],
+            "system title",
+        ),
     ];
     for (meter, ours, needle) in cases {
         let out = secure_read(meter, ours);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.starts_with("error: ") && err.contains(needle), "{needle}: {err}");
-        assert!(!err.contains("Wrong") && !err.contains("0F0E0D0C") && !err.to_uppercase().contains(BK), "no secret in the error: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{needle}: {err}"
+        );
+        assert!(
+            !err.contains("Wrong") && !err.contains("0F0E0D0C") && !err.to_uppercase().contains(BK),
+            "no secret in the error: {err}"
+        );
         assert!(json_lines(&out).is_empty(), "nothing read");
     }
 }
@@ -313,9 +495,43 @@ fn gurux_meter_security_failures_are_clear_errors() {
 fn gurux_client_reads_our_sim_with_gmac_and_authenc() {
     let Some(py) = peer_python() else { return };
     for (sim, client) in [
-        (vec!["--auth", "gmac", "--security", "authenc"], vec!["--auth", "gmac", "--security", "authenc", "--client-address", "18"]),
-        (vec!["--hdlc", "--auth", "gmac", "--security", "authenc"], vec!["--interface", "hdlc", "--auth", "gmac", "--security", "authenc", "--client-address", "18"]),
-        (vec!["--hdlc", "--auth", "md5", "--secret", "Gurux"], vec!["--interface", "hdlc", "--auth", "md5", "--password", "Gurux", "--client-address", "18"]),
+        (
+            vec!["--auth", "gmac", "--security", "authenc"],
+            vec![
+                "--auth",
+                "gmac",
+                "--security",
+                "authenc",
+                "--client-address",
+                "18",
+            ],
+        ),
+        (
+            vec!["--hdlc", "--auth", "gmac", "--security", "authenc"],
+            vec![
+                "--interface",
+                "hdlc",
+                "--auth",
+                "gmac",
+                "--security",
+                "authenc",
+                "--client-address",
+                "18",
+            ],
+        ),
+        (
+            vec!["--hdlc", "--auth", "md5", "--secret", "Gurux"],
+            vec![
+                "--interface",
+                "hdlc",
+                "--auth",
+                "md5",
+                "--password",
+                "Gurux",
+                "--client-address",
+                "18",
+            ],
+        ),
     ] {
         let (_sim, port) = start_sim(&sim);
         let mut args = client.clone();

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use dlms_logger::dlms::client::{AttributeRef, Authentication, Ciphering, ClientSettings, Referencing};
+use dlms_logger::dlms::client::{
+    AttributeRef, Authentication, Ciphering, ClientSettings, Referencing,
+};
 use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::security::{HlsMechanism, Key, Policy, SystemTitle};
 use dlms_logger::engine::{EngineError, Interface, MeterAddress, Session};
@@ -157,7 +159,11 @@ impl ConnectionArgs {
 
     /// The association settings (keys and titles validated; errors name the flag).
     pub fn settings(&self) -> Result<ClientSettings> {
-        let mut s = ClientSettings::new(if self.sn { Referencing::Sn } else { Referencing::Ln });
+        let mut s = ClientSettings::new(if self.sn {
+            Referencing::Sn
+        } else {
+            Referencing::Ln
+        });
         let secret = |level: &str| -> Result<Vec<u8>> {
             match &self.secret {
                 Some(x) => Ok(x.as_bytes().to_vec()),
@@ -165,7 +171,10 @@ impl ConnectionArgs {
             }
         };
         let high = |mechanism, level: &str| -> Result<Authentication> {
-            Ok(Authentication::High { mechanism, secret: secret(level)? })
+            Ok(Authentication::High {
+                mechanism,
+                secret: secret(level)?,
+            })
         };
         s.authentication = match (self.auth, &self.password) {
             (AuthLevel::None, _) => Authentication::None,
@@ -177,16 +186,24 @@ impl ConnectionArgs {
             (AuthLevel::Md5, _) => high(HlsMechanism::Md5, "md5")?,
             (AuthLevel::Sha1, _) => high(HlsMechanism::Sha1, "sha1")?,
             (AuthLevel::Sha256, _) => high(HlsMechanism::Sha256, "sha256")?,
-            (AuthLevel::Gmac, _) => Authentication::High { mechanism: HlsMechanism::Gmac, secret: Vec::new() },
+            (AuthLevel::Gmac, _) => Authentication::High {
+                mechanism: HlsMechanism::Gmac,
+                secret: Vec::new(),
+            },
         };
-        let needs_keys = self.security != SecurityArg::None || matches!(self.auth, AuthLevel::Gmac | AuthLevel::Sha256);
+        let needs_keys = self.security != SecurityArg::None
+            || matches!(self.auth, AuthLevel::Gmac | AuthLevel::Sha256);
         if needs_keys {
             let key = |flag: &str, v: &Option<String>| -> Result<Key> {
-                let text = v.as_deref().ok_or_else(|| anyhow::anyhow!("{flag} is needed for --security/--auth gmac (32 hex digits)"))?;
-                text.parse::<Key>().map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+                let text = v.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("{flag} is needed for --security/--auth gmac (32 hex digits)")
+                })?;
+                text.parse::<Key>()
+                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
             };
             let title = |flag: &str, v: &str| -> Result<SystemTitle> {
-                v.parse::<SystemTitle>().map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+                v.parse::<SystemTitle>()
+                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
             };
             s.ciphering = Some(Ciphering {
                 policy: self.security.policy(),
@@ -197,7 +214,11 @@ impl ConnectionArgs {
                     Some(_) => Some(key("--dedicated-key", &self.dedicated_key)?),
                     None => None,
                 },
-                server_system_title: self.server_system_title.as_deref().map(|t| title("--server-system-title", t)).transpose()?,
+                server_system_title: self
+                    .server_system_title
+                    .as_deref()
+                    .map(|t| title("--server-system-title", t))
+                    .transpose()?,
                 invocation_counter: 0,
             });
         }
@@ -213,7 +234,11 @@ impl ConnectionArgs {
     pub async fn open(&self) -> Result<Opened> {
         let timeout = Duration::from_millis(self.timeout);
         let settings = self.settings()?;
-        let ic_obis = self.ic_obis.as_deref().map(str::parse::<Obis>).transpose()?;
+        let ic_obis = self
+            .ic_obis
+            .as_deref()
+            .map(str::parse::<Obis>)
+            .transpose()?;
         let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
             Box::new(|e: dlms_logger::engine::TraceEntry| {
                 let dir = match e.direction {
@@ -227,13 +252,20 @@ impl ConnectionArgs {
             Some(_) => {
                 let path = self.counter_db.clone().unwrap_or_else(default_counter_db);
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
                 }
                 Some(Writer::spawn(&path)?)
             }
             None => None,
         };
-        let meter_key = format!("{}:{}/{}/{}", self.target(), self.logical, self.server, self.client);
+        let meter_key = format!(
+            "{}:{}/{}/{}",
+            self.target(),
+            self.logical,
+            self.server,
+            self.client
+        );
         let (host, port) = (self.host.clone(), self.port);
         let connect = move || {
             let host = host.clone();
@@ -254,7 +286,11 @@ impl ConnectionArgs {
         )
         .await
         .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
-        Ok(Opened { session, counters, lease })
+        Ok(Opened {
+            session,
+            counters,
+            lease,
+        })
     }
 }
 

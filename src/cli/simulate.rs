@@ -1,8 +1,8 @@
 //! `dlms-logger simulate`: serve simulated meters until Ctrl-C.
 
+use super::connection::{AuthLevel, SecurityArg};
 use anyhow::{bail, Result};
 use clap::Args;
-use super::connection::{AuthLevel, SecurityArg};
 use dlms_logger::dlms::client::{Authentication, Referencing};
 use dlms_logger::dlms::security::{HlsMechanism, Key, SystemTitle};
 use dlms_logger::dlms::server::ServerCiphering;
@@ -50,10 +50,22 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "4D4D4D0000BC614E")]
     pub system_title: String,
     /// Block key, 32 hex digits (default: the DLMS UA Green Book test key; or DLMS_SIM_BLOCK_KEY).
-    #[arg(long, env = "DLMS_SIM_BLOCK_KEY", hide_env_values = true, default_value = "000102030405060708090A0B0C0D0E0F", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "DLMS_SIM_BLOCK_KEY",
+        hide_env_values = true,
+        default_value = "000102030405060708090A0B0C0D0E0F",
+        hide_default_value = true
+    )]
     pub block_key: String,
     /// Authentication key, 32 hex digits (default: the Green Book test key; or DLMS_SIM_AUTH_KEY).
-    #[arg(long, env = "DLMS_SIM_AUTH_KEY", hide_env_values = true, default_value = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "DLMS_SIM_AUTH_KEY",
+        hide_env_values = true,
+        default_value = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",
+        hide_default_value = true
+    )]
     pub auth_key: String,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
@@ -111,7 +123,12 @@ fn sim_authentication(args: &SimulateArgs) -> Result<Authentication> {
             None => bail!("--auth {:?} needs --secret (or DLMS_SIM_SECRET)", args.auth),
         }
     };
-    let high = |mechanism| -> Result<Authentication> { Ok(Authentication::High { mechanism, secret: secret()? }) };
+    let high = |mechanism| -> Result<Authentication> {
+        Ok(Authentication::High {
+            mechanism,
+            secret: secret()?,
+        })
+    };
     Ok(match (args.auth, &args.password) {
         (AuthLevel::None, None) => Authentication::None,
         (AuthLevel::None | AuthLevel::Low, Some(p)) => Authentication::Low(p.as_bytes().to_vec()),
@@ -120,19 +137,33 @@ fn sim_authentication(args: &SimulateArgs) -> Result<Authentication> {
         (AuthLevel::Md5, _) => high(HlsMechanism::Md5)?,
         (AuthLevel::Sha1, _) => high(HlsMechanism::Sha1)?,
         (AuthLevel::Sha256, _) => high(HlsMechanism::Sha256)?,
-        (AuthLevel::Gmac, _) => Authentication::High { mechanism: HlsMechanism::Gmac, secret: Vec::new() },
+        (AuthLevel::Gmac, _) => Authentication::High {
+            mechanism: HlsMechanism::Gmac,
+            secret: Vec::new(),
+        },
     })
 }
 
 fn sim_ciphering(args: &SimulateArgs) -> Result<Option<ServerCiphering>> {
-    if args.security == SecurityArg::None && !matches!(args.auth, AuthLevel::Gmac | AuthLevel::Sha256) {
+    if args.security == SecurityArg::None
+        && !matches!(args.auth, AuthLevel::Gmac | AuthLevel::Sha256)
+    {
         return Ok(None);
     }
     Ok(Some(ServerCiphering {
         policy: args.security.policy(),
-        system_title: args.system_title.parse::<SystemTitle>().map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
-        block_key: args.block_key.parse::<Key>().map_err(|e| anyhow::anyhow!("--block-key: {e}"))?,
-        auth_key: args.auth_key.parse::<Key>().map_err(|e| anyhow::anyhow!("--auth-key: {e}"))?,
+        system_title: args
+            .system_title
+            .parse::<SystemTitle>()
+            .map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
+        block_key: args
+            .block_key
+            .parse::<Key>()
+            .map_err(|e| anyhow::anyhow!("--block-key: {e}"))?,
+        auth_key: args
+            .auth_key
+            .parse::<Key>()
+            .map_err(|e| anyhow::anyhow!("--auth-key: {e}"))?,
     }))
 }
 

@@ -11,9 +11,12 @@ use super::acse::{
 use super::axdr::Reader;
 use super::data::Data;
 use super::obis::Obis;
-use super::unit::ScalerUnit;
 use super::protection::Protection;
-use super::security::{hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, SecurityError, Sha256Params, SystemTitle};
+use super::security::{
+    hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, SecurityError, Sha256Params,
+    SystemTitle,
+};
+use super::unit::ScalerUnit;
 use super::xdlms::{
     ActionRequest, ActionResponse, Apdu, ApduError, AttributeDescriptor, ConfirmedServiceError,
     DataAccessResult, ExceptionResponse, GetDataResult, GetRequest, GetResponse, MethodDescriptor,
@@ -358,7 +361,9 @@ impl ClientSession {
 
     /// True when requests and answers are ciphered.
     pub fn is_ciphered(&self) -> bool {
-        self.protection.as_ref().is_some_and(|p| p.policy != Policy::None)
+        self.protection
+            .as_ref()
+            .is_some_and(|p| p.policy != Policy::None)
     }
 
     /// Protects a request APDU for sending (unchanged when the association is not ciphered).
@@ -383,7 +388,8 @@ impl ClientSession {
         let Some(stoc) = self.server_challenge.clone() else {
             return Ok(None);
         };
-        let Authentication::High { mechanism, secret } = self.settings.authentication.clone() else {
+        let Authentication::High { mechanism, secret } = self.settings.authentication.clone()
+        else {
             return Ok(None);
         };
         let f = self.hls_function(mechanism, &secret, &stoc, true)?;
@@ -420,7 +426,11 @@ impl ClientSession {
         let p = self.protection.as_mut();
         match mechanism {
             HlsMechanism::Gmac => {
-                let p = p.ok_or_else(|| SessionError::Settings("HLS-GMAC needs the block and authentication keys".into()))?;
+                let p = p.ok_or_else(|| {
+                    SessionError::Settings(
+                        "HLS-GMAC needs the block and authentication keys".into(),
+                    )
+                })?;
                 // GMAC uses (and consumes) our invocation counter.
                 let ic = p.take_ic()?;
                 Ok(hls_response(
@@ -457,7 +467,9 @@ impl ClientSession {
 
     fn titles(&self) -> Result<(SystemTitle, SystemTitle), SessionError> {
         let p = self.protection.as_ref().ok_or_else(|| {
-            SessionError::Settings("HLS-SHA256 needs system titles (give the ciphering settings)".into())
+            SessionError::Settings(
+                "HLS-SHA256 needs system titles (give the ciphering settings)".into(),
+            )
         })?;
         let other = p.peer_title.ok_or_else(|| {
             SessionError::Settings("the meter sent no system title for HLS-SHA256".into())
@@ -468,7 +480,8 @@ impl ClientSession {
     /// HLS pass 4: checks the meter's answer to our challenge.
     pub fn handle_hls_response(&mut self, apdu: &[u8]) -> Result<(), SessionError> {
         let stoc = self.server_challenge.take().unwrap_or_default();
-        let Authentication::High { mechanism, secret } = self.settings.authentication.clone() else {
+        let Authentication::High { mechanism, secret } = self.settings.authentication.clone()
+        else {
             return Ok(());
         };
         let reply = match Apdu::decode(apdu)? {
@@ -501,7 +514,10 @@ impl ClientSession {
                 })
             }
         };
-        let gmac_peer = self.protection.as_ref().and_then(|p| p.peer_title.map(|t| (t, p.block_key.clone(), p.auth_key.clone())));
+        let gmac_peer = self.protection.as_ref().and_then(|p| {
+            p.peer_title
+                .map(|t| (t, p.block_key.clone(), p.auth_key.clone()))
+        });
         let sha = match mechanism {
             HlsMechanism::Sha256 => Some(self.titles()?),
             _ => None,
@@ -530,8 +546,6 @@ impl ClientSession {
         Ok(())
     }
 
-
-
     /// The settings this session proposes.
     pub fn settings(&self) -> &ClientSettings {
         &self.settings
@@ -546,7 +560,13 @@ impl ClientSession {
     pub fn aarq(&mut self) -> Result<Vec<u8>, SessionError> {
         let s = self.settings.clone();
         self.protection = s.ciphering.as_ref().map(|c| {
-            let mut p = Protection::new(c.policy, c.system_title, c.block_key.clone(), c.auth_key.clone(), c.invocation_counter);
+            let mut p = Protection::new(
+                c.policy,
+                c.system_title,
+                c.block_key.clone(),
+                c.auth_key.clone(),
+                c.invocation_counter,
+            );
             p.dedicated_key = c.dedicated_key.clone();
             p.peer_title = c.server_system_title;
             p
@@ -564,7 +584,9 @@ impl ClientSession {
             Authentication::Low(pw) => Some(pw.clone()),
             Authentication::High { .. } => {
                 if s.challenge.len() < 8 {
-                    return Err(SessionError::Settings("HLS needs a challenge of 8 to 64 bytes".into()));
+                    return Err(SessionError::Settings(
+                        "HLS needs a challenge of 8 to 64 bytes".into(),
+                    ));
                 }
                 Some(s.challenge.clone())
             }
@@ -575,9 +597,14 @@ impl ClientSession {
             ));
         }
         let title = self.protection.as_ref().map(|p| p.own_title);
-        let needs_title = ciphered || matches!(mechanism, Mechanism::HighGmac | Mechanism::HighSha256);
+        let needs_title =
+            ciphered || matches!(mechanism, Mechanism::HighGmac | Mechanism::HighSha256);
         let initiate = InitiateRequest {
-            dedicated_key: s.ciphering.as_ref().and_then(|c| c.dedicated_key.as_ref()).map(|k| k.0.to_vec()),
+            dedicated_key: s
+                .ciphering
+                .as_ref()
+                .and_then(|c| c.dedicated_key.as_ref())
+                .map(|k| k.0.to_vec()),
             response_allowed: true,
             proposed_quality_of_service: None,
             proposed_dlms_version: 6,
@@ -628,9 +655,14 @@ impl ClientSession {
             p.restart_guard();
         }
         if matches!(self.settings.authentication, Authentication::High { .. }) {
-            let stoc = aare.responding_authentication_value.clone().ok_or_else(|| {
-                SessionError::MeterFailedAuthentication("the meter sent no challenge for high-level authentication".into())
-            })?;
+            let stoc = aare
+                .responding_authentication_value
+                .clone()
+                .ok_or_else(|| {
+                    SessionError::MeterFailedAuthentication(
+                        "the meter sent no challenge for high-level authentication".into(),
+                    )
+                })?;
             self.server_challenge = Some(stoc);
         }
         Ok(self.association.insert(assoc))
@@ -638,7 +670,9 @@ impl ClientSession {
 
     fn accept_aare(&mut self, aare: &Aare) -> Result<Association, SessionError> {
         let plain_user = match (aare.user_information.as_deref(), self.protection.as_mut()) {
-            (Some(u), Some(p)) if u.first().is_some_and(|t| (0x21..=0x2E).contains(t)) => Some(p.unprotect(u)?),
+            (Some(u), Some(p)) if u.first().is_some_and(|t| (0x21..=0x2E).contains(t)) => {
+                Some(p.unprotect(u)?)
+            }
             (u, _) => u.map(<[u8]>::to_vec),
         };
         let user = plain_user.as_deref();
@@ -648,7 +682,9 @@ impl ClientSession {
                 return Err(SessionError::Initiate(e));
             }
             let mut diagnostic = aare.diagnostic.describe();
-            if self.is_ciphered() || matches!(self.settings.authentication, Authentication::High { .. }) {
+            if self.is_ciphered()
+                || matches!(self.settings.authentication, Authentication::High { .. })
+            {
                 // Meters rarely say why they refuse a ciphered or HLS association.
                 diagnostic.push_str(" (check the keys, system titles, secret and client address)");
             }

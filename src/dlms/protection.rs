@@ -30,7 +30,13 @@ pub struct Protection {
 
 impl Protection {
     /// A state that will send its first protected APDU with `first_ic`.
-    pub fn new(policy: Policy, own_title: SystemTitle, block_key: Key, auth_key: Key, first_ic: u32) -> Self {
+    pub fn new(
+        policy: Policy,
+        own_title: SystemTitle,
+        block_key: Key,
+        auth_key: Key,
+        first_ic: u32,
+    ) -> Self {
         Protection {
             policy,
             own_title,
@@ -59,7 +65,15 @@ impl Protection {
     /// Protects an xDLMS APDU with the global key (initiate request/response, HLS action).
     pub fn protect_global(&mut self, plain: &[u8]) -> Result<Vec<u8>, SecurityError> {
         let ic = self.take_ic()?;
-        cipher_apdu(false, self.policy, &self.own_title, ic, &self.block_key, &self.auth_key, plain)
+        cipher_apdu(
+            false,
+            self.policy,
+            &self.own_title,
+            ic,
+            &self.block_key,
+            &self.auth_key,
+            plain,
+        )
     }
 
     /// Protects a service APDU: ded- with the dedicated key when there is one, else glo-.
@@ -69,7 +83,15 @@ impl Protection {
             (Some(key), Some(_)) => {
                 let key = key.clone();
                 let ic = self.take_ic()?;
-                cipher_apdu(true, self.policy, &self.own_title, ic, &key, &self.auth_key, plain)
+                cipher_apdu(
+                    true,
+                    self.policy,
+                    &self.own_title,
+                    ic,
+                    &key,
+                    &self.auth_key,
+                    plain,
+                )
             }
             _ if glo_tag(tag).is_some() => self.protect_global(plain),
             // Nothing to cipher it as (e.g. RLRQ): it goes plain.
@@ -89,7 +111,13 @@ impl Protection {
         let d = decipher_apdu(
             apdu,
             &title,
-            |ded| if ded { dedicated.clone() } else { Some(block.clone()) },
+            |ded| {
+                if ded {
+                    dedicated.clone()
+                } else {
+                    Some(block.clone())
+                }
+            },
             &self.auth_key,
         )?;
         if self.policy != Policy::None && d.policy != self.policy {

@@ -7,14 +7,16 @@ use super::acse::{
 };
 use super::axdr::write_length;
 use super::client::{Authentication, ObjectListEntry, Referencing};
+use super::data::Data;
 use super::obis::Obis;
 use super::protection::Protection;
-use super::security::{hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, Sha256Params, SystemTitle};
-use super::data::Data;
+use super::security::{
+    hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, Sha256Params, SystemTitle,
+};
 use super::xdlms::{
-    encode_get_response_normal_raw, ActionRequest, ActionResponse, Apdu, AttributeDescriptor, ConfirmedServiceError,
-    DataAccessResult, ExceptionResponse, GetRequest, GetResponse, ReadRequest, ReadResponse,
-    ReadResult, SelectiveAccess, VariableAccess,
+    encode_get_response_normal_raw, ActionRequest, ActionResponse, Apdu, AttributeDescriptor,
+    ConfirmedServiceError, DataAccessResult, ExceptionResponse, GetRequest, GetResponse,
+    ReadRequest, ReadResponse, ReadResult, SelectiveAccess, VariableAccess,
 };
 
 /// The objects a server serves; implemented by the simulator.
@@ -142,7 +144,9 @@ impl ServerSession {
 
     /// Our invocation counter: the next protected APDU carries it (it survives associations).
     pub fn invocation_counter(&self) -> u32 {
-        self.protection.as_ref().map_or(self.next_ic, Protection::next_ic)
+        self.protection
+            .as_ref()
+            .map_or(self.next_ic, Protection::next_ic)
     }
 
     /// Sets the invocation counter of the next protected APDU.
@@ -167,7 +171,10 @@ impl ServerSession {
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
     pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
-        let ciphered = self.protection.as_ref().is_some_and(|p| p.policy != Policy::None);
+        let ciphered = self
+            .protection
+            .as_ref()
+            .is_some_and(|p| p.policy != Policy::None);
         let plain = match (request.first(), self.protection.as_mut()) {
             (Some(0x60 | 0x62), _) => request.to_vec(),
             (_, Some(p)) if ciphered => match p.unprotect(request) {
@@ -196,8 +203,12 @@ impl ServerSession {
             _ if self.granted.is_none() => return Some(exception(1, 1)),
             Apdu::ActionRequest(a) if self.pending_hls.is_some() => self.hls_pass3(a),
             _ if self.pending_hls.is_some() => return Some(exception(1, 1)),
-            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => self.get(g, model),
-            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => self.read(r, model),
+            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
+                self.get(g, model)
+            }
+            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => {
+                self.read(r, model)
+            }
             _ => exception(2, 2),
         };
         match self.protection.as_mut() {
@@ -212,9 +223,19 @@ impl ServerSession {
             return exception(1, 1);
         };
         let deny = |invoke_id| {
-            ActionResponse::Normal { invoke_id, result: DataAccessResult::ReadWriteDenied, return_parameters: None }.encode()
+            ActionResponse::Normal {
+                invoke_id,
+                result: DataAccessResult::ReadWriteDenied,
+                return_parameters: None,
+            }
+            .encode()
         };
-        let ActionRequest::Normal { invoke_id, method, parameters } = a else {
+        let ActionRequest::Normal {
+            invoke_id,
+            method,
+            parameters,
+        } = a
+        else {
             return exception(1, 1);
         };
         let is_reply = method.method == 1 && method.instance == Obis::new(0, 0, 40, 0, 0, 255);
@@ -223,15 +244,27 @@ impl ServerSession {
             return deny(invoke_id);
         };
         let p = self.protection.as_ref();
-        let gmac_client = p.and_then(|p| p.peer_title.map(|t| (t, p.block_key.clone(), p.auth_key.clone())));
+        let gmac_client = p.and_then(|p| {
+            p.peer_title
+                .map(|t| (t, p.block_key.clone(), p.auth_key.clone()))
+        });
         let titles = p.and_then(|p| p.peer_title.map(|c| (p.own_title, c)));
         let ok = hls_verify(
             mech,
             &secret,
             &stoc,
             &answer,
-            gmac_client.as_ref().map(|(t, bk, ak)| GmacParams { system_title: t, invocation_counter: 0, block_key: bk, auth_key: ak }),
-            titles.as_ref().map(|(own, client)| Sha256Params { own_title: client, other_title: own, own_challenge: &ctos }),
+            gmac_client.as_ref().map(|(t, bk, ak)| GmacParams {
+                system_title: t,
+                invocation_counter: 0,
+                block_key: bk,
+                auth_key: ak,
+            }),
+            titles.as_ref().map(|(own, client)| Sha256Params {
+                own_title: client,
+                other_title: own,
+                own_challenge: &ctos,
+            }),
         )
         .is_ok();
         if !ok {
@@ -244,10 +277,31 @@ impl ServerSession {
                 let Ok(ic) = p.take_ic() else {
                     return deny(invoke_id);
                 };
-                hls_response(mech, &secret, &ctos, Some(GmacParams { system_title: &p.own_title, invocation_counter: ic, block_key: &p.block_key, auth_key: &p.auth_key }), None)
+                hls_response(
+                    mech,
+                    &secret,
+                    &ctos,
+                    Some(GmacParams {
+                        system_title: &p.own_title,
+                        invocation_counter: ic,
+                        block_key: &p.block_key,
+                        auth_key: &p.auth_key,
+                    }),
+                    None,
+                )
             }
             (HlsMechanism::Sha256, Some(p)) => match p.peer_title {
-                Some(client) => hls_response(mech, &secret, &ctos, None, Some(Sha256Params { own_title: &p.own_title, other_title: &client, own_challenge: &stoc })),
+                Some(client) => hls_response(
+                    mech,
+                    &secret,
+                    &ctos,
+                    None,
+                    Some(Sha256Params {
+                        own_title: &p.own_title,
+                        other_title: &client,
+                        own_challenge: &stoc,
+                    }),
+                ),
                 None => return deny(invoke_id),
             },
             _ => hls_response(mech, &secret, &ctos, None, None),
@@ -301,8 +355,14 @@ impl ServerSession {
                         return reject(13, None);
                     }
                 }
-                (Authentication::High { mechanism, secret }, m) if m == mechanism_of(*mechanism) => {
-                    let Some(ctos) = aarq.calling_authentication_value.clone().filter(|c| c.len() >= 8) else {
+                (Authentication::High { mechanism, secret }, m)
+                    if m == mechanism_of(*mechanism) =>
+                {
+                    let Some(ctos) = aarq
+                        .calling_authentication_value
+                        .clone()
+                        .filter(|c| c.len() >= 8)
+                    else {
                         return reject(13, None);
                     };
                     hls = Some((*mechanism, secret.clone(), ctos));
@@ -313,8 +373,18 @@ impl ServerSession {
             }
         }
         if let Some(c) = &ciphering {
-            let mut p = Protection::new(c.policy, c.system_title, c.block_key.clone(), c.auth_key.clone(), self.next_ic);
-            p.peer_title = aarq.calling_ap_title.as_deref().and_then(|t| <[u8; 8]>::try_from(t).ok()).map(SystemTitle);
+            let mut p = Protection::new(
+                c.policy,
+                c.system_title,
+                c.block_key.clone(),
+                c.auth_key.clone(),
+                self.next_ic,
+            );
+            p.peer_title = aarq
+                .calling_ap_title
+                .as_deref()
+                .and_then(|t| <[u8; 8]>::try_from(t).ok())
+                .map(SystemTitle);
             self.protection = Some(p);
         }
         let user = match (aarq.user_information.as_deref(), self.protection.as_mut()) {
@@ -323,7 +393,17 @@ impl ServerSession {
                 // Wrong keys: the initiate request does not decipher.
                 Err(_) => {
                     self.reset();
-                    return reject(1, Some(Apdu::ConfirmedServiceError(ConfirmedServiceError { service: 1, error_class: 6, value: 0 }).encode()));
+                    return reject(
+                        1,
+                        Some(
+                            Apdu::ConfirmedServiceError(ConfirmedServiceError {
+                                service: 1,
+                                error_class: 6,
+                                value: 0,
+                            })
+                            .encode(),
+                        ),
+                    );
                 }
             },
             (u, _) => u.map(<[u8]>::to_vec),
@@ -842,5 +922,211 @@ mod tests {
             )
             .unwrap();
         assert_eq!(r[0], 0xD8);
+    }
+}
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+    use crate::dlms::client::{
+        AttributeRef, Ciphering, ClientSession, ClientSettings, SessionError, Step,
+    };
+
+    const BK: &str = "000102030405060708090A0B0C0D0E0F";
+    const AK: &str = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+
+    struct One;
+    impl CosemServer for One {
+        fn objects(&self) -> Vec<ObjectListEntry> {
+            Vec::new()
+        }
+        fn get(
+            &mut self,
+            _: &AttributeDescriptor,
+            _: Option<&SelectiveAccess>,
+        ) -> Result<Data, DataAccessResult> {
+            Ok(Data::DoubleLongUnsigned(42))
+        }
+    }
+
+    fn keys() -> (Key, Key) {
+        (BK.parse().unwrap(), AK.parse().unwrap())
+    }
+
+    /// Associates (with HLS when asked) and returns both ends.
+    fn associate(
+        auth: Authentication,
+        policy: Policy,
+        client_secret: Option<&[u8]>,
+    ) -> Result<(ClientSession, ServerSession), SessionError> {
+        let (bk, ak) = keys();
+        let mut ss = ServerSettings::new(Referencing::Ln);
+        ss.authentication = auth.clone();
+        ss.ciphering = Some(ServerCiphering {
+            policy,
+            system_title: "4D4D4D0000BC614E".parse().unwrap(),
+            block_key: bk.clone(),
+            auth_key: ak.clone(),
+        });
+        let mut server = ServerSession::new(ss);
+        server.set_client(18);
+        server.next_challenge = b"P6wRJ21F".to_vec();
+        let mut cs = ClientSettings::new(Referencing::Ln);
+        cs.authentication = match (auth, client_secret) {
+            (Authentication::High { mechanism, .. }, Some(s)) => Authentication::High {
+                mechanism,
+                secret: s.to_vec(),
+            },
+            (a, _) => a,
+        };
+        cs.challenge = b"K56iVagY".to_vec();
+        cs.ciphering = Some(Ciphering {
+            policy,
+            system_title: "4142434445464748".parse().unwrap(),
+            block_key: bk,
+            auth_key: ak,
+            dedicated_key: None,
+            server_system_title: None,
+            invocation_counter: 7,
+        });
+        let mut client = ClientSession::new(cs);
+        let aare = server.handle(&client.aarq()?, &mut One).unwrap();
+        client.handle_aare(&aare)?;
+        if let Some(action) = client.hls_request()? {
+            let wire = client.protect(&action)?;
+            let reply = server.handle(&wire, &mut One).unwrap();
+            let plain = client.unprotect(&reply)?;
+            client.handle_hls_response(&plain)?;
+        }
+        Ok((client, server))
+    }
+
+    fn read(client: &mut ClientSession, server: &mut ServerSession) -> Result<Data, SessionError> {
+        let mut op = client.read(&[AttributeRef::new(3, Obis::new(1, 0, 1, 8, 0, 255), 2)])?;
+        let Step::Send(req) = op.start() else {
+            panic!()
+        };
+        let wire = client.protect(&req)?;
+        let answer = server.handle(&wire, &mut One).unwrap();
+        let plain = client.unprotect(&answer)?;
+        assert_eq!(op.handle(&plain)?, Step::Done);
+        Ok(op.into_results().remove(0).unwrap())
+    }
+
+    #[test]
+    fn every_mechanism_with_every_policy() {
+        let mechs = [
+            Authentication::None,
+            Authentication::Low(b"12345678".to_vec()),
+            Authentication::High {
+                mechanism: HlsMechanism::Manufacturer,
+                secret: b"Gurux0123456789A".to_vec(),
+            },
+            Authentication::High {
+                mechanism: HlsMechanism::Md5,
+                secret: b"Gurux".to_vec(),
+            },
+            Authentication::High {
+                mechanism: HlsMechanism::Sha1,
+                secret: b"Gurux".to_vec(),
+            },
+            Authentication::High {
+                mechanism: HlsMechanism::Sha256,
+                secret: b"Gurux".to_vec(),
+            },
+            Authentication::High {
+                mechanism: HlsMechanism::Gmac,
+                secret: Vec::new(),
+            },
+        ];
+        for auth in mechs {
+            for policy in [Policy::None, Policy::Auth, Policy::Enc, Policy::AuthEnc] {
+                let (mut c, mut s) = associate(auth.clone(), policy, None)
+                    .unwrap_or_else(|e| panic!("{auth:?} {policy:?}: {e}"));
+                assert_eq!(
+                    read(&mut c, &mut s).unwrap(),
+                    Data::DoubleLongUnsigned(42),
+                    "{auth:?} {policy:?}"
+                );
+                assert_eq!(c.is_ciphered(), policy != Policy::None);
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_hls_secret_fails_both_ways() {
+        for mechanism in [
+            HlsMechanism::Manufacturer,
+            HlsMechanism::Md5,
+            HlsMechanism::Sha1,
+            HlsMechanism::Sha256,
+        ] {
+            let auth = Authentication::High {
+                mechanism,
+                secret: b"Gurux0123456789A".to_vec(),
+            };
+            let e = associate(auth, Policy::None, Some(b"wrong-secret"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("meter failed authentication") || e.contains("refused"),
+                "{mechanism:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn replayed_and_tampered_answers_are_rejected() {
+        let (mut c, mut s) = associate(Authentication::None, Policy::AuthEnc, None).unwrap();
+        let mut op = c
+            .read(&[AttributeRef::new(3, Obis::new(1, 0, 1, 8, 0, 255), 2)])
+            .unwrap();
+        let Step::Send(req) = op.start() else {
+            panic!()
+        };
+        let answer = s.handle(&c.protect(&req).unwrap(), &mut One).unwrap();
+        assert!(c.unprotect(&answer).is_ok());
+        let e = c.unprotect(&answer).unwrap_err().to_string();
+        assert!(e.contains("replayed"), "{e}");
+        let mut answer2 = s.handle(&c.protect(&req).unwrap(), &mut One).unwrap();
+        let n = answer2.len();
+        answer2[n - 14] ^= 0x01;
+        let e = c.unprotect(&answer2).unwrap_err().to_string();
+        assert!(e.contains("does not verify"), "{e}");
+        // A plain answer in a ciphered association is refused too.
+        let e = c
+            .unprotect(&[0xC4, 0x01, 0xC1, 0x00, 0x06, 0, 0, 0, 1])
+            .unwrap_err()
+            .to_string();
+        assert!(!e.is_empty());
+        // The client's counter went up with every protected APDU and never repeats.
+        assert!(c.invocation_counter().unwrap() > 7);
+    }
+
+    #[test]
+    fn the_public_client_may_read_without_security() {
+        let (bk, ak) = keys();
+        let mut ss = ServerSettings::new(Referencing::Ln);
+        ss.authentication = Authentication::High {
+            mechanism: HlsMechanism::Gmac,
+            secret: Vec::new(),
+        };
+        ss.ciphering = Some(ServerCiphering {
+            policy: Policy::AuthEnc,
+            system_title: "4D4D4D0000BC614E".parse().unwrap(),
+            block_key: bk,
+            auth_key: ak,
+        });
+        let mut s = ServerSession::new(ss);
+        s.set_client(16);
+        let mut c = ClientSession::new(ClientSettings::new(Referencing::Ln));
+        let aare = s.handle(&c.aarq().unwrap(), &mut One).unwrap();
+        c.handle_aare(&aare).unwrap();
+        assert_eq!(read(&mut c, &mut s).unwrap(), Data::DoubleLongUnsigned(42));
+        // Any other client must use the configured security.
+        s.set_client(18);
+        let mut c = ClientSession::new(ClientSettings::new(Referencing::Ln));
+        let aare = s.handle(&c.aarq().unwrap(), &mut One).unwrap();
+        assert!(c.handle_aare(&aare).is_err());
     }
 }

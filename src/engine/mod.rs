@@ -196,7 +196,12 @@ impl<S: Stream> Session<S> {
         timeout: Duration,
         trace: Option<TraceSink>,
     ) -> Result<Self, EngineError> {
-        let secrets: Vec<Vec<u8>> = settings.authentication.secret().map(<[u8]>::to_vec).into_iter().collect();
+        let secrets: Vec<Vec<u8>> = settings
+            .authentication
+            .secret()
+            .map(<[u8]>::to_vec)
+            .into_iter()
+            .collect();
         let mut s = Session {
             stream,
             link: client_link(addr)?,
@@ -222,7 +227,11 @@ impl<S: Stream> Session<S> {
         s.dlms.handle_aare(&aare)?;
         if let Some(action) = s.dlms.hls_request()? {
             let reply = s
-                .transact(&action, "the meter's answer to our HLS challenge (pass 4)", true)
+                .transact(
+                    &action,
+                    "the meter's answer to our HLS challenge (pass 4)",
+                    true,
+                )
                 .await?;
             s.dlms.handle_hls_response(&reply)?;
         }
@@ -331,7 +340,11 @@ impl<S: Stream> Session<S> {
         protect: bool,
     ) -> Result<Vec<u8>, EngineError> {
         let started = Instant::now();
-        let wire = if protect { self.dlms.protect(plain)? } else { plain.to_vec() };
+        let wire = if protect {
+            self.dlms.protect(plain)?
+        } else {
+            plain.to_vec()
+        };
         let apdu = &wire[..];
         let first = self.link.send_apdu(apdu)?;
         let summary = if self.dlms.is_ciphered() && protect {

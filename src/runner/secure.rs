@@ -34,9 +34,14 @@ impl CounterLease {
     pub async fn settle(self, counters: &WriterHandle, next: Option<u32>) {
         let Some(next) = next else { return };
         let w = counters.clone();
-        let r = tokio::task::spawn_blocking(move || w.settle_counter(&self.meter, &self.key_id, self.end, next)).await;
+        let r = tokio::task::spawn_blocking(move || {
+            w.settle_counter(&self.meter, &self.key_id, self.end, next)
+        })
+        .await;
         if let Ok(Err(e)) = r {
-            tracing::warn!("invocation counter not settled (values are skipped, never reused): {e}");
+            tracing::warn!(
+                "invocation counter not settled (values are skipped, never reused): {e}"
+            );
         }
     }
 }
@@ -76,29 +81,47 @@ where
     if let Some(c) = settings.ciphering.as_mut() {
         let mut at_least = c.invocation_counter;
         if let Some(obis) = ic_obis {
-            let public_addr = MeterAddress { client: 16, ..addr.clone() };
+            let public_addr = MeterAddress {
+                client: 16,
+                ..addr.clone()
+            };
             let public = ClientSettings::new(settings.referencing);
-            let mut s = Session::open(connect().await?, &public_addr, public, timeout, None).await?;
+            let mut s =
+                Session::open(connect().await?, &public_addr, public, timeout, None).await?;
             let value = s.read(&[AttributeRef::new(1, obis, 2)]).await?;
             let _ = s.close().await;
             match value.into_iter().next() {
                 Some(Ok(d)) => match d.as_i128().and_then(|v| u32::try_from(v).ok()) {
                     Some(v) => at_least = at_least.max(v.saturating_add(1)),
-                    None => return Err(EngineError::Address(format!("the invocation counter at {obis} is not a 32-bit number: {d}"))),
+                    None => {
+                        return Err(EngineError::Address(format!(
+                            "the invocation counter at {obis} is not a 32-bit number: {d}"
+                        )))
+                    }
                 },
-                Some(Err(e)) => return Err(EngineError::Address(format!("cannot read the invocation counter at {obis}: {e}"))),
+                Some(Err(e)) => {
+                    return Err(EngineError::Address(format!(
+                        "cannot read the invocation counter at {obis}: {e}"
+                    )))
+                }
                 None => {}
             }
         }
         if let Some((w, meter)) = counters {
             let (w2, meter2, id) = (w.clone(), meter.to_string(), key_id(&c.block_key));
             let id2 = id.clone();
-            let first = tokio::task::spawn_blocking(move || w2.reserve_counter(&meter2, &id2, at_least, LEASE))
-                .await
-                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
-                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+            let first = tokio::task::spawn_blocking(move || {
+                w2.reserve_counter(&meter2, &id2, at_least, LEASE)
+            })
+            .await
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
             c.invocation_counter = first;
-            lease = Some(CounterLease { meter: meter.to_string(), key_id: id, end: first.saturating_add(LEASE) });
+            lease = Some(CounterLease {
+                meter: meter.to_string(),
+                key_id: id,
+                end: first.saturating_add(LEASE),
+            });
         } else {
             c.invocation_counter = at_least;
         }

@@ -326,7 +326,10 @@ impl CosemServer for SimMeter {
                 ASSOCIATION,
             ),
         ];
-        let counter = self.invocation_counter.is_some().then_some((1u16, 0u8, INVOCATION_COUNTER));
+        let counter = self
+            .invocation_counter
+            .is_some()
+            .then_some((1u16, 0u8, INVOCATION_COUNTER));
         list.iter()
             .copied()
             .chain(counter)

@@ -109,7 +109,10 @@ impl Store {
         let first = current.unwrap_or(0).max(i64::from(at_least));
         let next = first + i64::from(count);
         if next > i64::from(u32::MAX) {
-            return Err(StoreError::CounterExhausted { path: self.path.clone(), meter: meter.to_string() });
+            return Err(StoreError::CounterExhausted {
+                path: self.path.clone(),
+                meter: meter.to_string(),
+            });
         }
         tx.execute(
             "INSERT INTO invocation_counter (meter, key_id, next) VALUES (?1, ?2, ?3) \
@@ -117,7 +120,8 @@ impl Store {
             rusqlite::params![meter, key_id, next],
         )
         .map_err(fail("reserving invocation counters"))?;
-        tx.commit().map_err(fail("committing an invocation counter"))?;
+        tx.commit()
+            .map_err(fail("committing an invocation counter"))?;
         Ok(first as u32)
     }
 

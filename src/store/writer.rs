@@ -170,21 +170,49 @@ impl WriterHandle {
 
 impl WriterHandle {
     /// Reserves invocation counter values (see [`Store::reserve_counter`]); blocks until durable.
-    pub fn reserve_counter(&self, meter: &str, key_id: &str, at_least: u32, count: u32) -> Result<u32, StoreError> {
-        let stopped = || StoreError::WriterStopped { path: self.path.to_path_buf() };
+    pub fn reserve_counter(
+        &self,
+        meter: &str,
+        key_id: &str,
+        at_least: u32,
+        count: u32,
+    ) -> Result<u32, StoreError> {
+        let stopped = || StoreError::WriterStopped {
+            path: self.path.to_path_buf(),
+        };
         let (reply, outcome) = sync_channel(1);
         self.queue
-            .send(Job::ReserveCounter { meter: meter.to_string(), key_id: key_id.to_string(), at_least, count, reply })
+            .send(Job::ReserveCounter {
+                meter: meter.to_string(),
+                key_id: key_id.to_string(),
+                at_least,
+                count,
+                reply,
+            })
             .map_err(|_| stopped())?;
         outcome.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Gives back the unused end of a reservation (see [`Store::settle_counter`]).
-    pub fn settle_counter(&self, meter: &str, key_id: &str, reserved_end: u32, used_next: u32) -> Result<(), StoreError> {
-        let stopped = || StoreError::WriterStopped { path: self.path.to_path_buf() };
+    pub fn settle_counter(
+        &self,
+        meter: &str,
+        key_id: &str,
+        reserved_end: u32,
+        used_next: u32,
+    ) -> Result<(), StoreError> {
+        let stopped = || StoreError::WriterStopped {
+            path: self.path.to_path_buf(),
+        };
         let (reply, outcome) = sync_channel(1);
         self.queue
-            .send(Job::SettleCounter { meter: meter.to_string(), key_id: key_id.to_string(), reserved_end, used_next, reply })
+            .send(Job::SettleCounter {
+                meter: meter.to_string(),
+                key_id: key_id.to_string(),
+                reserved_end,
+                used_next,
+                reply,
+            })
             .map_err(|_| stopped())?;
         outcome.recv().unwrap_or_else(|_| Err(stopped()))
     }
@@ -209,10 +237,22 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
                 // The caller may have stopped waiting; the outcome is then of no use to anyone.
                 let _ = reply.send(write_with_retry(&mut store, &batch, policy));
             }
-            Job::ReserveCounter { meter, key_id, at_least, count, reply } => {
+            Job::ReserveCounter {
+                meter,
+                key_id,
+                at_least,
+                count,
+                reply,
+            } => {
                 let _ = reply.send(store.reserve_counter(&meter, &key_id, at_least, count));
             }
-            Job::SettleCounter { meter, key_id, reserved_end, used_next, reply } => {
+            Job::SettleCounter {
+                meter,
+                key_id,
+                reserved_end,
+                used_next,
+                reply,
+            } => {
                 let _ = reply.send(store.settle_counter(&meter, &key_id, reserved_end, used_next));
             }
             Job::Shutdown => break,
@@ -257,11 +297,21 @@ mod tests {
         let (writer, handle) = Writer::spawn(&path).unwrap();
         assert_eq!(handle.reserve_counter("m1", "k1", 0, 100).unwrap(), 0);
         assert_eq!(handle.reserve_counter("m1", "k1", 0, 100).unwrap(), 100);
-        assert_eq!(handle.reserve_counter("m1", "k1", 5000, 10).unwrap(), 5000, "the meter's own counter can push it up");
-        assert_eq!(handle.reserve_counter("m1", "k2", 0, 10).unwrap(), 0, "per key");
+        assert_eq!(
+            handle.reserve_counter("m1", "k1", 5000, 10).unwrap(),
+            5000,
+            "the meter's own counter can push it up"
+        );
+        assert_eq!(
+            handle.reserve_counter("m1", "k2", 0, 10).unwrap(),
+            0,
+            "per key"
+        );
         // A session that used 3 of its 100 gives the rest back…
         let first = handle.reserve_counter("m1", "k3", 0, 100).unwrap();
-        handle.settle_counter("m1", "k3", first + 100, first + 3).unwrap();
+        handle
+            .settle_counter("m1", "k3", first + 100, first + 3)
+            .unwrap();
         assert_eq!(handle.reserve_counter("m1", "k3", 0, 1).unwrap(), 3);
         // …but not when another reservation came in between.
         let a = handle.reserve_counter("m1", "k4", 0, 100).unwrap();
@@ -270,7 +320,11 @@ mod tests {
         assert_eq!(handle.reserve_counter("m1", "k4", 0, 1).unwrap(), 200);
         writer.shutdown().unwrap();
         let (writer, handle) = Writer::spawn(&path).unwrap();
-        assert_eq!(handle.reserve_counter("m1", "k1", 0, 1).unwrap(), 5010, "across restarts");
+        assert_eq!(
+            handle.reserve_counter("m1", "k1", 0, 1).unwrap(),
+            5010,
+            "across restarts"
+        );
         writer.shutdown().unwrap();
     }
 
