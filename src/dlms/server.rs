@@ -105,6 +105,9 @@ struct LongRead {
     sn: bool,
 }
 
+/// HLS pass 3 is due: (mechanism, secret, client challenge CtoS, our challenge StoC).
+type PendingHls = (HlsMechanism, Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// One association on the server side.
 #[derive(Debug)]
 pub struct ServerSession {
@@ -113,8 +116,7 @@ pub struct ServerSession {
     long_read: Option<LongRead>,
     client: u16,
     protection: Option<Protection>,
-    /// (mechanism, secret, client challenge CtoS, our challenge StoC, client title) while HLS pass 3 is due.
-    pending_hls: Option<(HlsMechanism, Vec<u8>, Vec<u8>, Vec<u8>)>,
+    pending_hls: Option<PendingHls>,
     /// Our challenge for the next association (randomness comes from the caller).
     pub next_challenge: Vec<u8>,
     next_ic: u32,
