@@ -21,6 +21,9 @@ schedule = { every = "15s" }
 items = [{ name = "e", obis = "1.0.1.8.0.255" }]
 "#;
 
+/// A valid key; cases write `{K}` for it.
+const KEY: &str = "000102030405060708090A0B0C0D0E0F";
+
 /// (config text, the whole expected message).
 const CASES: &[(&str, &str)] = &[
     // TOML syntax.
@@ -58,8 +61,8 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}interface = \"hdlc\"\naddress_size = 2\nserver = 300\n", "t.toml:10: meter \"m1\".server: 300 is not allowed; use 0 to 127 with address_size = 2"),
     ("{HEAD}server = 17\nserial_number = 12345678\n", "t.toml:9: meter \"m1\".serial_number: give server or serial_number, not both (serial_number sets the physical address)"),
     ("{HEAD}auth = { level = \"low\" }\n", "t.toml:8: meter \"m1\".auth.password: is required with level = \"low\""),
-    ("{HEAD}auth = { level = \"high\" }\n", "t.toml:8: meter \"m1\".auth.level: \"high\" is not supported yet; use none or low"),
-    ("{HEAD}security = { policy = \"authenc\" }\n", "t.toml:8: meter \"m1\".security.policy: \"authenc\" is not supported yet; use none"),
+    ("{HEAD}auth = { level = \"high\" }\n", "t.toml:8: meter \"m1\".auth.secret: is required with level = \"high\""),
+    ("{HEAD}security = { policy = \"authenc\" }\n", "t.toml:8: meter \"m1\".security.block_key: is required with policy = \"authenc\"; give 32 hex digits or { env = \"VARIABLE\" }"),
     ("{HEAD}timeout_ms = 0\n", "t.toml:8: meter \"m1\".timeout_ms: 0 is not allowed; use 1 to 600000"),
     ("{HEAD}retries = 11\n", "t.toml:8: meter \"m1\".retries: 11 is not allowed; use 0 to 10"),
     // Connections.
@@ -81,7 +84,35 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}interface = \"hdlc\"\naddress_size = 1\nlogical = 128\n", "t.toml:10: meter \"m1\".logical: 128 is not allowed; use 0 to 127 with address_size = 1"),
     ("{HEAD}auth = { level = \"none\", password = \"x\" }\n", "t.toml:8: meter \"m1\".auth.password: is only used with level = \"low\"; remove it or set the level"),
     ("{HEAD}auth = { level = \"low\", password = \"\" }\n", "t.toml:8: meter \"m1\".auth.password: is empty; level = \"low\" needs the meter's password"),
-    ("{HEAD}security = { policy = \"tls\" }\n", "t.toml:8: meter \"m1\".security.policy: \"tls\" is not allowed; use none"),
+    ("{HEAD}security = { policy = \"tls\" }\n", "t.toml:8: meter \"m1\".security.policy: \"tls\" is not allowed; use none, auth, enc or authenc"),
+    // Authentication levels and their secrets.
+    ("{HEAD}auth = { level = \"hls\" }\n", "t.toml:8: meter \"m1\".auth.level: \"hls\" is not allowed; use none, low, high, md5, sha1, sha256 or gmac"),
+    ("{HEAD}auth = { level = \"md5\" }\n", "t.toml:8: meter \"m1\".auth.secret: is required with level = \"md5\""),
+    ("{HEAD}auth = { level = \"md5\", password = \"x\", secret = \"y\" }\n", "t.toml:8: meter \"m1\".auth.password: is only used with level = \"low\"; remove it or set the level"),
+    ("{HEAD}auth = { level = \"low\", password = \"x\", secret = \"y\" }\n", "t.toml:8: meter \"m1\".auth.secret: is only used with level = \"high\", \"md5\", \"sha1\" or \"sha256\"; remove it or set the level"),
+    ("{HEAD}auth = { level = \"gmac\", secret = \"y\" }\n", "t.toml:8: meter \"m1\".auth.secret: is only used with level = \"high\", \"md5\", \"sha1\" or \"sha256\"; remove it or set the level"),
+    ("{HEAD}auth = { level = \"sha256\", secret = \"\" }\n", "t.toml:8: meter \"m1\".auth.secret: is empty; level = \"sha256\" needs the meter's secret"),
+    // A field that is not written is placed at its table (here the meter).
+    ("{HEAD}auth = { level = \"gmac\" }\n", "t.toml:5: meter \"m1\".security.block_key: is required with auth = { level = \"gmac\" }; give 32 hex digits or { env = \"VARIABLE\" }"),
+    ("{HEAD}auth = { level = \"gmac\" }\nsecurity = { block_key = \"{K}\" }\n", "t.toml:9: meter \"m1\".security.auth_key: is required with auth = { level = \"gmac\" }; give 32 hex digits or { env = \"VARIABLE\" }"),
+    ("{HEAD}auth = { level = \"sha1\", secret = 4711 }\n", "t.toml:8: meter \"m1\".auth.secret: is not valid; expected a string or { env = \"VARIABLE\" }"),
+    // Keys, system titles and the invocation counter.
+    ("{HEAD}security = { policy = \"enc\", block_key = \"00112233445566778899AABBCCDDEE\", auth_key = \"{K}\" }\n", "t.toml:8: meter \"m1\".security.block_key: must be 32 hex digits (a 128-bit key); got 30 characters"),
+    ("{HEAD}security = { policy = \"enc\", block_key = \"{K}\", auth_key = \"0011G2233445566778899AABBCCDDEEF\" }\n", "t.toml:8: meter \"m1\".security.auth_key: must be 32 hex digits (a 128-bit key); character 5 is not a hex digit"),
+    ("{HEAD}security = { policy = \"auth\", block_key = \"{K}\" }\n", "t.toml:8: meter \"m1\".security.auth_key: is required with policy = \"auth\"; give 32 hex digits or { env = \"VARIABLE\" }"),
+    ("{HEAD}security = { policy = \"enc\", auth_key = \"{K}\" }\n", "t.toml:8: meter \"m1\".security.block_key: is required with policy = \"enc\"; give 32 hex digits or { env = \"VARIABLE\" }"),
+    ("{HEAD}security = { dedicated_key = \"{K}00\" }\n", "t.toml:8: meter \"m1\".security.dedicated_key: must be 32 hex digits (a 128-bit key); got 34 characters"),
+    ("{HEAD}security = { block_key = 1234 }\n", "t.toml:8: meter \"m1\".security.block_key: is not valid; expected a string or { env = \"VARIABLE\" }"),
+    ("{HEAD}security = { system_title = \"4C4752\" }\n", "t.toml:8: meter \"m1\".security.system_title: must be 16 hex digits (an 8-byte system title); got 6 characters"),
+    ("{HEAD}security = { server_system_title = \"4C47520000000O01\" }\n", "t.toml:8: meter \"m1\".security.server_system_title: must be 16 hex digits (an 8-byte system title); character 14 is not a hex digit"),
+    ("{HEAD}security = { ic_obis = \"0.0.43.1\" }\n", "t.toml:8: meter \"m1\".security.ic_obis: invalid OBIS code \"0.0.43.1\": it has 4 groups, not 6 (expected A.B.C.D.E.F like 1.0.1.8.0.255, or A-B:C.D.E*F like 1-0:1.8.0*255, each group 0..255)"),
+    ("{HEAD}security = { policy = \"none\", key = \"x\" }\n", "t.toml:8: meter \"m1\".security.key: unknown field; allowed fields: policy, system_title, block_key, auth_key, dedicated_key, ic_obis or server_system_title"),
+    // Secrets from the environment.
+    ("{HEAD}security = { policy = \"authenc\", block_key = { env = \"DLMS_LOGGER_TEST_UNSET_BK\" }, auth_key = \"{K}\" }\n", "t.toml:8: meter \"m1\".security.block_key: environment variable DLMS_LOGGER_TEST_UNSET_BK is not set"),
+    ("{HEAD}auth = { level = \"low\", password = { env = \"DLMS_LOGGER_TEST_UNSET_PW\" } }\n", "t.toml:8: meter \"m1\".auth.password: environment variable DLMS_LOGGER_TEST_UNSET_PW is not set"),
+    ("{HEAD}security = { block_key = { environment = \"BK\" } }\n", "t.toml:8: meter \"m1\".security.block_key.environment: unknown field; allowed fields: env"),
+    ("{HEAD}security = { block_key = { } }\n", "t.toml:8: meter \"m1\".security.block_key.env: is required"),
+    ("{HEAD}security = { auth_key = { env = \"DLMS_LOGGER_TEST_SHORT_KEY\" } }\n", "t.toml:8: meter \"m1\".security.auth_key: must be 32 hex digits (a 128-bit key); got 4 characters (from environment variable DLMS_LOGGER_TEST_SHORT_KEY)"),
     ("{HEAD}{REQ}{REQ}", "t.toml:16: request \"r1\".name: another request is already named \"r1\"; names must be unique"),
     ("{HEAD}{REQ}timeout_ms = 0\n", "t.toml:14: request \"r1\".timeout_ms: 0 is not allowed; use 1 to 86400000"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\", \"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:11: request \"r1\".meters[2]: \"m1\" is listed twice"),
@@ -99,9 +130,14 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn every_broken_config_gives_its_message() {
+    // Rust's own environment functions hold a lock, so setting one in a test is sound.
+    std::env::set_var("DLMS_LOGGER_TEST_SHORT_KEY", "0011");
     let mut wrong = Vec::new();
     for (i, (case, want)) in CASES.iter().enumerate() {
-        let text = case.replace("{HEAD}", HEAD).replace("{REQ}", REQ);
+        let text = case
+            .replace("{HEAD}", HEAD)
+            .replace("{REQ}", REQ)
+            .replace("{K}", KEY);
         let got = match Config::parse(&text, "t.toml") {
             Ok(_) => "(accepted)".to_string(),
             Err(e) => e.to_string(),

@@ -41,6 +41,9 @@ pub async fn load(config: Option<&Path>) -> Result<Loaded> {
     let default = Path::new("dlms-logger.toml");
     if let Some(path) = config.or(default.exists().then_some(default)) {
         let config = Config::load(path)?;
+        if let Some(warning) = dlms_logger::queue::secrets_exposed(path) {
+            eprintln!("warning: {warning}");
+        }
         return Ok(Loaded {
             config,
             origin: path.display().to_string(),
@@ -121,8 +124,10 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         .socket
         .clone()
         .unwrap_or_else(|| control::default_socket(&args.db));
+    let warning = dlms_logger::queue::secrets_exposed(&config_path);
     let opts = dlms_logger::tui::TuiOptions {
         config: loaded.config,
+        warning,
         config_path,
         db: args.db.clone(),
         socket,

@@ -41,11 +41,16 @@ impl<'a> Doc<'a> {
             let (missing, problem) = explain(e.message());
             let fault = match missing {
                 Some(key) => Fault::new(path.key(key), "is required"),
-                // serde quotes the value it rejects, which must not be a password.
-                None if path.has_key("auth") && e.message().starts_with("invalid") => Fault::new(
-                    path,
-                    "is not valid; write auth = { level = \"none\" } or { level = \"low\", password = \"...\" }",
-                ),
+                // serde quotes the value it rejects, which must not be a password or key.
+                None if (path.has_key("auth") || path.has_key("security"))
+                    && e.message().starts_with("invalid") =>
+                {
+                    let expected = e.message().split_once(", expected ").map(|(_, x)| x);
+                    let problem = expected.map_or("is not valid".into(), |x| {
+                        format!("is not valid; expected {x}")
+                    });
+                    Fault::new(path, problem)
+                }
                 None => Fault::new(path, problem),
             };
             self.place(fault, at)

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::Secret;
+use super::secret::{KeySecret, Secret, SecretSource};
+use super::security::Security;
 
 /// A meter reached through a connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub struct Meter {
     pub referencing: ReferencingKind,
     /// Authentication.
     pub auth: Auth,
+    /// Ciphering: policy, keys and system titles.
+    pub security: Security,
     /// Reply timeout per frame, 1..=600000 ms.
     pub timeout_ms: u64,
     /// Retries per frame, 0..=10.
@@ -49,6 +52,7 @@ impl Meter {
             address_size: 1,
             referencing: ReferencingKind::Ln,
             auth: Auth::None,
+            security: Security::default(),
             timeout_ms: 5000,
             retries: 2,
             enabled: true,
@@ -59,6 +63,17 @@ impl Meter {
     pub fn physical_from_serial(serial_number: u64) -> u16 {
         // < 11000, so it always fits.
         (serial_number % 10000 + 1000) as u16
+    }
+
+    /// Whether a password, HLS secret or key is written in the config itself (not taken from
+    /// the environment), so the file must not be readable by others.
+    pub fn holds_inline_secret(&self) -> bool {
+        let s = &self.security;
+        let keys = [&s.block_key, &s.auth_key, &s.dedicated_key];
+        self.auth.secret().map(Secret::source) == Some(&SecretSource::Inline)
+            || keys
+                .iter()
+                .any(|k| k.as_ref().map(KeySecret::source) == Some(&SecretSource::Inline))
     }
 }
 
@@ -82,11 +97,85 @@ pub enum ReferencingKind {
     Sn,
 }
 
-/// Authentication of the association.
+/// Authentication of the association (the AARQ's mechanism name).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
     /// Lowest level: no authentication.
     None,
     /// Low level (LLS): a password.
     Low(Secret),
+    /// HLS mechanism 2: manufacturer-specific (AES-128-ECB of the challenge with the secret).
+    High(Secret),
+    /// HLS mechanism 3: MD5 of challenge and secret.
+    Md5(Secret),
+    /// HLS mechanism 4: SHA-1 of challenge and secret.
+    Sha1(Secret),
+    /// HLS mechanism 6: SHA-256 over the secret, both system titles and both challenges.
+    Sha256(Secret),
+    /// HLS mechanism 5: GMAC with the meter's security keys (`Meter::security`).
+    Gmac,
+}
+
+impl Auth {
+    /// The `level` names of the config, weakest first.
+    pub const LEVELS: [&'static str; 7] = ["none", "low", "high", "md5", "sha1", "sha256", "gmac"];
+
+    /// The level named `level` (one of [`Auth::LEVELS`]), with an empty secret if it takes one.
+    pub fn named(level: &str) -> Option<Auth> {
+        let empty = Secret::new("");
+        Some(match level {
+            "none" => Auth::None,
+            "low" => Auth::Low(empty),
+            "high" => Auth::High(empty),
+            "md5" => Auth::Md5(empty),
+            "sha1" => Auth::Sha1(empty),
+            "sha256" => Auth::Sha256(empty),
+            "gmac" => Auth::Gmac,
+            _ => return None,
+        })
+    }
+
+    /// The level's name in the config.
+    pub fn level(&self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Low(_) => "low",
+            Auth::High(_) => "high",
+            Auth::Md5(_) => "md5",
+            Auth::Sha1(_) => "sha1",
+            Auth::Sha256(_) => "sha256",
+            Auth::Gmac => "gmac",
+        }
+    }
+
+    /// The password (low) or HLS secret (high, md5, sha1, sha256).
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            Auth::Low(s) | Auth::High(s) | Auth::Md5(s) | Auth::Sha1(s) | Auth::Sha256(s) => {
+                Some(s)
+            }
+            Auth::None | Auth::Gmac => None,
+        }
+    }
+
+    /// The config key of the level's secret: `password` (low) or `secret` (high, md5, sha1, sha256).
+    pub fn secret_key(&self) -> Option<&'static str> {
+        match self {
+            Auth::Low(_) => Some("password"),
+            Auth::None | Auth::Gmac => None,
+            _ => Some("secret"),
+        }
+    }
+
+    /// The same level with `secret`; levels without one are returned as they are.
+    pub fn with_secret(&self, secret: Secret) -> Auth {
+        match self {
+            Auth::Low(_) => Auth::Low(secret),
+            Auth::High(_) => Auth::High(secret),
+            Auth::Md5(_) => Auth::Md5(secret),
+            Auth::Sha1(_) => Auth::Sha1(secret),
+            Auth::Sha256(_) => Auth::Sha256(secret),
+            Auth::None | Auth::Gmac => self.clone(),
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod preset;
 mod raw;
 mod request;
 mod secret;
+mod security;
 mod time_bound;
 mod validate;
 mod write;
@@ -31,7 +32,8 @@ pub use item::{data_type_names, default_class, Item, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;
-pub use secret::Secret;
+pub use secret::{KeySecret, Secret, SecretSource};
+pub use security::{parse_system_title, Policy, Security, DEFAULT_SYSTEM_TITLE};
 pub use time_bound::{TimeBound, TimeBoundError};
 
 use locate::Doc;
@@ -49,10 +51,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and validates a config file (secrets given as `{ env = "VAR" }` are read
+    /// from the environment); warns when it holds secrets that other users can read.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = read(path)?;
-        Config::parse(&text, &path.display().to_string())
+        let config = Config::parse(&text, &path.display().to_string())?;
+        if let Some(warning) = exposed(path, &config) {
+            tracing::warn!("{warning}");
+        }
+        Ok(config)
     }
 
     /// Parses and validates a config text; `origin` names it in messages.
@@ -74,11 +81,16 @@ impl Config {
         write::config(self)
     }
 
-    /// Validates, then replaces `path` atomically; mode 0600 when it holds a password.
+    /// Validates, then replaces `path` atomically; mode 0600 when it holds a password, secret
+    /// or key itself (secrets from the environment are written as `{ env = "VAR" }`).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         validate::check(self).map_err(|f| self.error(f, Some(path)))?;
-        let private = self.meters.iter().any(|m| matches!(m.auth, Auth::Low(_)));
-        atomic::write_atomic(path, &self.to_toml(), private)
+        atomic::write_atomic(path, &self.to_toml(), self.holds_inline_secret())
+    }
+
+    /// Whether a meter has a password, secret or key written in the config itself.
+    pub fn holds_inline_secret(&self) -> bool {
+        self.meters.iter().any(Meter::holds_inline_secret)
     }
 
     /// The meter with this name.
@@ -109,6 +121,27 @@ impl Config {
             problem: fault.problem,
         }
     }
+}
+
+/// The warning to show when the config file at `path` holds secrets (not from the environment)
+/// and other users can read it; `None` when it is private, holds none, or cannot be loaded.
+pub fn secrets_exposed(path: &Path) -> Option<String> {
+    let text = read(path).ok()?;
+    exposed(path, &Config::parse(&text, "").ok()?)
+}
+
+#[cfg(unix)]
+fn exposed(path: &Path, config: &Config) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    let path = path.display();
+    (config.holds_inline_secret() && mode & 0o077 != 0)
+        .then(|| format!("{path} holds secrets and can be read by other users; chmod 600 {path}"))
+}
+
+#[cfg(not(unix))]
+fn exposed(_path: &Path, _config: &Config) -> Option<String> {
+    None
 }
 
 /// The file's text.

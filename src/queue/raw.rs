@@ -1,22 +1,19 @@
 //! The file form of the config: serde structs with optional fields, turned into the model.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings};
+use super::error::or_list;
 use super::item::Item;
 use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
 use super::path::{Fault, FieldPath};
 use super::request::Request;
-use super::secret::Secret;
+use super::secret::{KeySecret, Secret, SecretSource};
+use super::security::{parse_system_title, Policy, Security};
 use super::time_bound::TimeBound;
 use super::Config;
 use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
-
-/// Authentication levels that will come with the security work: named, but refused for now.
-const LATER_AUTH: [&str; 5] = ["high", "md5", "sha1", "sha256", "gmac"];
-/// Security policies that will come with the security work.
-const LATER_SECURITY: [&str; 3] = ["auth", "enc", "authenc"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
@@ -88,13 +85,79 @@ struct RawMeter {
 #[serde(deny_unknown_fields, expecting = "a table like { level = \"none\" }")]
 struct RawAuth {
     level: String,
-    password: Option<String>,
+    password: Option<RawSecret>,
+    secret: Option<RawSecret>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table like { policy = \"none\" }")]
 struct RawSecurity {
-    policy: String,
+    policy: Option<Policy>,
+    system_title: Option<String>,
+    block_key: Option<RawSecret>,
+    auth_key: Option<RawSecret>,
+    dedicated_key: Option<RawSecret>,
+    ic_obis: Option<String>,
+    server_system_title: Option<String>,
+}
+
+/// A secret as written: the value itself, or `{ env = "VAR" }`.
+enum RawSecret {
+    Inline(String),
+    Env(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    env: String,
+}
+
+impl<'de> Deserialize<'de> for RawSecret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawSecret;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or { env = \"VARIABLE\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSecret, E> {
+                Ok(RawSecret::Inline(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawSecret, A::Error> {
+                let de = serde::de::value::MapAccessDeserializer::new(map);
+                Ok(RawSecret::Env(RawEnv::deserialize(de)?.env))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl RawSecret {
+    /// The value, read from the environment when it names a variable.
+    fn resolve(self, path: &FieldPath) -> Result<(String, SecretSource), Fault> {
+        match self {
+            RawSecret::Inline(text) => Ok((text, SecretSource::Inline)),
+            RawSecret::Env(var) => SecretSource::env(&var).map_err(|e| Fault::new(path.clone(), e)),
+        }
+    }
+
+    fn secret(self, path: &FieldPath) -> Result<Secret, Fault> {
+        let (text, source) = self.resolve(path)?;
+        Ok(Secret::with_source(text, source))
+    }
+
+    fn key(self, path: FieldPath) -> Result<KeySecret, Fault> {
+        let (text, source) = self.resolve(&path)?;
+        let from = match &source {
+            SecretSource::Env(var) => format!(" (from environment variable {var})"),
+            SecretSource::Inline => String::new(),
+        };
+        KeySecret::parse(&text, source).map_err(|e| Fault::new(path, e + &from))
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,23 +270,13 @@ impl RawMeter {
                 "give server or serial_number, not both (serial_number sets the physical address)",
             ));
         }
-        if let Some(security) = self.security {
-            let policy = security.policy.as_str();
-            let problem = if LATER_SECURITY.contains(&policy) {
-                "is not supported yet; use none"
-            } else {
-                "is not allowed; use none"
-            };
-            if policy != "none" {
-                return Err(Fault::new(
-                    path.key("security").key("policy"),
-                    format!("{policy:?} {problem}"),
-                ));
-            }
-        }
         let auth = match self.auth {
             Some(auth) => auth.into_model(path.key("auth"))?,
             None => Auth::None,
+        };
+        let security = match self.security {
+            Some(security) => security.into_model(path.key("security"))?,
+            None => Security::default(),
         };
         let d = Meter::new(self.name, self.connection);
         // Serial-number addresses need more than one byte, so they change the default size.
@@ -244,6 +297,7 @@ impl RawMeter {
             address_size: self.address_size.unwrap_or(size),
             referencing: self.referencing.unwrap_or(d.referencing),
             auth,
+            security,
             timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
             retries: self.retries.unwrap_or(d.retries),
             enabled: self.enabled.unwrap_or(d.enabled),
@@ -254,26 +308,66 @@ impl RawMeter {
 
 impl RawAuth {
     fn into_model(self, path: FieldPath) -> Result<Auth, Fault> {
-        match (self.level.as_str(), self.password) {
-            ("none", None) => Ok(Auth::None),
-            ("low", Some(password)) => Ok(Auth::Low(Secret::new(password))),
-            ("none", Some(_)) => Err(Fault::new(
-                path.key("password"),
-                "is only used with level = \"low\"; remove it or set the level",
-            )),
-            ("low", None) => Err(Fault::new(
-                path.key("password"),
-                "is required with level = \"low\"",
-            )),
-            (level, _) if LATER_AUTH.contains(&level) => Err(Fault::new(
+        let level = self.level.as_str();
+        let auth = Auth::named(level).ok_or_else(|| {
+            Fault::new(
                 path.key("level"),
-                format!("{level:?} is not supported yet; use none or low"),
-            )),
-            (level, _) => Err(Fault::new(
-                path.key("level"),
-                format!("{level:?} is not allowed; use none or low"),
-            )),
+                format!("{level:?} is not allowed; use {}", or_list(&Auth::LEVELS)),
+            )
+        })?;
+        let wanted = auth.secret_key();
+        let mut given = None;
+        for (key, value) in [("password", self.password), ("secret", self.secret)] {
+            match value {
+                Some(value) if wanted == Some(key) => given = Some(value),
+                Some(_) => {
+                    let levels = match key {
+                        "password" => "level = \"low\"",
+                        _ => "level = \"high\", \"md5\", \"sha1\" or \"sha256\"",
+                    };
+                    return Err(Fault::new(
+                        path.key(key),
+                        format!("is only used with {levels}; remove it or set the level"),
+                    ));
+                }
+                None => {}
+            }
         }
+        match (wanted, given) {
+            (Some(key), Some(value)) => Ok(auth.with_secret(value.secret(&path.key(key))?)),
+            (Some(key), None) => Err(Fault::new(
+                path.key(key),
+                format!("is required with level = {level:?}"),
+            )),
+            (None, _) => Ok(auth),
+        }
+    }
+}
+
+impl RawSecurity {
+    fn into_model(self, path: FieldPath) -> Result<Security, Fault> {
+        let title = |text: Option<String>, key: &str| {
+            text.map(|t| parse_system_title(&t))
+                .transpose()
+                .map_err(|e| Fault::new(path.key(key), e))
+        };
+        let key = |raw: Option<RawSecret>, key: &str| raw.map(|r| r.key(path.key(key))).transpose();
+        let d = Security::default();
+        Ok(Security {
+            policy: self.policy.unwrap_or(d.policy),
+            system_title: title(self.system_title, "system_title")?.unwrap_or(d.system_title),
+            block_key: key(self.block_key, "block_key")?,
+            auth_key: key(self.auth_key, "auth_key")?,
+            dedicated_key: key(self.dedicated_key, "dedicated_key")?,
+            ic_obis: match self.ic_obis {
+                Some(text) => Some(
+                    text.parse::<Obis>()
+                        .map_err(|e| Fault::new(path.key("ic_obis"), e.to_string()))?,
+                ),
+                None => None,
+            },
+            server_system_title: title(self.server_system_title, "server_system_title")?,
+        })
     }
 }
 

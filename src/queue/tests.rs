@@ -59,6 +59,8 @@ fn defaults() {
         (m.timeout_ms, m.retries, m.enabled, &m.auth),
         (5000, 2, true, &Auth::None)
     );
+    assert_eq!(m.security, Security::default());
+    assert_eq!(&m.security.system_title, b"DLG\0\0\0\0\x01");
     let r = &c.requests[0];
     assert_eq!(
         (r.enabled, r.timeout_ms, &r.on_success),
@@ -150,21 +152,115 @@ fn validate_names_the_field_without_a_line() {
     );
 }
 
+const KEY: &str = "000102030405060708090A0B0C0D0E0F";
+
+#[test]
+fn security_fields_are_read() {
+    let c = parse(VALID).unwrap();
+    let s = &c.meter("m1").unwrap().security;
+    assert_eq!(s.policy, Policy::AuthEnc);
+    assert_eq!(&s.system_title, b"LGR\0\0\0\0\x02");
+    let key = |k: &Option<KeySecret>| k.as_ref().map(KeySecret::expose);
+    assert_eq!(key(&s.block_key), Some(std::array::from_fn(|i| i as u8)));
+    assert_eq!(
+        key(&s.auth_key),
+        Some(std::array::from_fn(|i| 0xD0 + i as u8))
+    );
+    assert_eq!(
+        key(&s.dedicated_key),
+        Some(std::array::from_fn(|i| 0x11 * i as u8))
+    );
+    assert_eq!(s.ic_obis, Some(Obis::new(0, 0, 43, 1, 0, 255)));
+    assert_eq!(
+        s.server_system_title,
+        Some([0x4D, 0x4D, 0x4D, 0, 0, 0xBC, 0x61, 0x4E])
+    );
+    assert_eq!(
+        c.meter("m3").unwrap().auth,
+        Auth::Sha256(Secret::new("HLS-secret-0001"))
+    );
+    assert_eq!(c.meter("m4").unwrap().auth, Auth::Gmac);
+    for level in Auth::LEVELS {
+        assert_eq!(Auth::named(level).map(|a| a.level()), Some(level));
+    }
+}
+
 #[test]
 fn secrets_stay_out_of_debug_and_errors() {
     let c = parse(VALID).unwrap();
-    assert!(!format!("{c:?}").contains("12345678\""));
-    assert!(!format!("{c:?}").contains("\"12345678"));
-    assert!(format!("{c:?}").contains("Low(********)"));
-    for text in [
-        "[[meter]]\nname='m'\nconnection='c'\nauth = { level = 'low', password = 4711 }\n",
-        "[[meter]]\nname='m'\nconnection='c'\nauth = { level = 'none', password = 'hunter2' }\n",
-        "[[meter]]\nname='m'\nconnection='c'\nauth = 'hunter2'\n",
-        "[[meter]]\nname='m'\nconnection='c'\nauth = { level = 'low', password = 'hunter2 }\n",
+    let debug = format!("{c:?}");
+    for secret in [
+        "12345678\"",
+        "\"12345678",
+        "HLS-secret",
+        "0102030405",
+        "d0d1d2",
+        "D0D1D2",
+        "[0, 1, 2, 3",
+        "208, 209",
+        "[0, 17, 34",
     ] {
-        let e = parse(text).unwrap_err();
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("Low(********)") && debug.contains("Sha256(********)"));
+    assert!(debug.contains("block_key: Some(********)"), "{debug}");
+    let meter = |fields: &str| format!("[[meter]]\nname='m'\nconnection='c'\n{fields}\n");
+    for text in [
+        meter("auth = { level = 'low', password = 4711 }"),
+        meter("auth = { level = 'none', password = 'hunter2' }"),
+        meter("auth = { level = 'md5', password = 'hunter2' }"),
+        meter("auth = { level = 'low', secret = 'hunter2' }"),
+        meter("auth = { level = 'gmac', secret = 'hunter2' }"),
+        meter("auth = { level = 'sha1', secret = ['hunter2'] }"),
+        meter("auth = { level = 'sha1', secret = { env = 'hunter2', x = 1 } }"),
+        meter("auth = 'hunter2'"),
+        meter("auth = { level = 'low', password = 'hunter2 }"),
+        meter("security = 'hunter2'"),
+        meter("security = { block_key = '4711hunter2' }"),
+        meter("security = { block_key = '47114711471147114711471147114711AA' }"),
+        meter("security = { auth_key = '4711471147114711471147114711471' }"),
+        meter("security = { auth_key = 47114711471147114711471147114711 }"),
+        meter("security = { auth_key = 4711471147114711 }"),
+        meter("security = { dedicated_key = 0x4711 }"),
+        meter("security = { dedicated_key = { env = 4711 } }"),
+    ] {
+        let e = parse(&text).unwrap_err();
         assert!(!e.contains("hunter2") && !e.contains("4711"), "{e}");
     }
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_are_saved_as_references() {
+    // Rust's own environment functions hold a lock, so setting one in a test is sound.
+    std::env::set_var("DLMS_LOGGER_TEST_PW", "from-env");
+    std::env::set_var("DLMS_LOGGER_TEST_BK", KEY);
+    let text = MINIMAL.replace(
+        "connection = \"c\"\n",
+        "connection = \"c\"\nauth = { level = \"low\", password = { env = \"DLMS_LOGGER_TEST_PW\" } }\n\
+         security = { policy = \"enc\", block_key = { env = \"DLMS_LOGGER_TEST_BK\" }, auth_key = { env = \"DLMS_LOGGER_TEST_BK\" } }\n",
+    );
+    let c = parse(&text).unwrap();
+    let m = &c.meters[0];
+    let env = |v: &str| SecretSource::Env(v.to_string());
+    assert_eq!(
+        m.auth,
+        Auth::Low(Secret::with_source("from-env", env("DLMS_LOGGER_TEST_PW")))
+    );
+    let bk = m.security.block_key.as_ref().unwrap();
+    assert_eq!(
+        (bk.expose()[15], bk.source()),
+        (15, &env("DLMS_LOGGER_TEST_BK"))
+    );
+    assert!(!c.holds_inline_secret());
+    let saved = c.to_toml();
+    assert!(
+        saved.contains("password = { env = \"DLMS_LOGGER_TEST_PW\" }")
+            && saved.contains("block_key = { env = \"DLMS_LOGGER_TEST_BK\" }")
+            && !saved.contains("from-env")
+            && !saved.contains(KEY),
+        "{saved}"
+    );
+    assert_eq!(parse(&saved).unwrap(), c);
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -203,7 +299,7 @@ fn save_replaces_atomically_and_refuses_invalid_configs() {
 
 #[cfg(unix)]
 #[test]
-fn save_is_private_when_it_holds_a_password() {
+fn save_is_private_when_it_holds_a_secret_and_load_warns_when_others_can_read_it() {
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let dir = temp_dir();
@@ -211,12 +307,42 @@ fn save_is_private_when_it_holds_a_password() {
     let mut c = parse(MINIMAL).unwrap();
     c.save(&path).unwrap();
     assert_eq!(mode(&path), 0o644);
-    c.meters[0].auth = Auth::Low(Secret::new("pw"));
+    assert_eq!(secrets_exposed(&path), None);
+    let key = KeySecret::parse(KEY, SecretSource::Inline).unwrap();
+    let secrets = [
+        (Auth::Low(Secret::new("pw")), None, "password = \"pw\""),
+        (Auth::Md5(Secret::new("hls")), None, "secret = \"hls\""),
+        (Auth::Gmac, Some(key), KEY),
+    ];
+    for (auth, key, written) in secrets {
+        c.meters[0].auth = auth;
+        c.meters[0].security.block_key = key.clone();
+        c.meters[0].security.auth_key = key;
+        c.save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(std::fs::read_to_string(&path).unwrap().contains(written));
+        assert_eq!(secrets_exposed(&path), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let shown = path.display();
+        assert_eq!(
+            secrets_exposed(&path),
+            Some(format!(
+                "{shown} holds secrets and can be read by other users; chmod 600 {shown}"
+            ))
+        );
+        assert_eq!(Config::load(&path).unwrap(), c);
+    }
+    // A secret from the environment is not in the file.
+    std::env::set_var("DLMS_LOGGER_TEST_SAVE_PW", "pw");
+    c.meters[0].security = Security::default();
+    c.meters[0].auth = Auth::Low(Secret::with_source(
+        "pw",
+        SecretSource::Env("DLMS_LOGGER_TEST_SAVE_PW".into()),
+    ));
+    std::fs::remove_file(&path).unwrap();
     c.save(&path).unwrap();
-    assert_eq!(mode(&path), 0o600);
-    assert!(std::fs::read_to_string(&path)
-        .unwrap()
-        .contains("password = \"pw\""));
+    assert_eq!(mode(&path), 0o644);
+    assert_eq!(secrets_exposed(&path), None);
 }
 
 #[test]
@@ -285,6 +411,44 @@ fn item() -> impl Strategy<Value = Item> {
         })
 }
 
+/// The variable the generated configs read keys from; set by the round-trip test.
+const PROP_KEY_VAR: &str = "DLMS_LOGGER_TEST_PROP_KEY";
+
+fn key() -> impl Strategy<Value = KeySecret> {
+    prop_oneof![
+        any::<[u8; 16]>().prop_map(KeySecret::new),
+        Just(KeySecret::parse(KEY, SecretSource::Env(PROP_KEY_VAR.into())).unwrap()),
+    ]
+}
+
+/// Any level with any secret, and security that satisfies it (GMAC and ciphering need keys).
+fn auth_and_security() -> impl Strategy<Value = (Auth, Security)> {
+    let policies = [Policy::None, Policy::Auth, Policy::Enc, Policy::AuthEnc];
+    (
+        prop::sample::select(Auth::LEVELS.to_vec()),
+        name(),
+        prop::sample::select(policies.to_vec()),
+        any::<[u8; 8]>(),
+        (key(), key(), prop::option::of(key())),
+        prop::option::of(any::<[u8; 6]>()),
+        prop::option::of(any::<[u8; 8]>()),
+    )
+        .prop_map(|(level, secret, policy, title, (bk, ak, dk), ic, server)| {
+            let auth = Auth::named(level).unwrap().with_secret(Secret::new(secret));
+            let keyed = policy != Policy::None || auth == Auth::Gmac;
+            let security = Security {
+                policy,
+                system_title: title,
+                block_key: keyed.then_some(bk),
+                auth_key: keyed.then_some(ak),
+                dedicated_key: dk,
+                ic_obis: ic.map(Obis),
+                server_system_title: server,
+            };
+            (auth, security)
+        })
+}
+
 fn config() -> impl Strategy<Value = Config> {
     let meters = prop::collection::vec(
         (
@@ -293,7 +457,7 @@ fn config() -> impl Strategy<Value = Config> {
             prop::option::of(any::<u32>()),
             1..=127u16,
             1..=600_000u64,
-            prop::option::of(name()),
+            auth_and_security(),
         ),
         1..4,
     );
@@ -314,27 +478,30 @@ fn config() -> impl Strategy<Value = Config> {
         let meters: Vec<Meter> = meters
             .into_iter()
             .enumerate()
-            .map(|(i, (hdlc, client, sn, logical, timeout, password))| {
-                let mut m = Meter::new(
-                    format!("m {i}"),
-                    connections[i % connections.len()].name.clone(),
-                );
-                m.interface = if hdlc {
-                    InterfaceKind::Hdlc
-                } else {
-                    InterfaceKind::Wrapper
-                };
-                m.client = client;
-                m.logical = logical;
-                m.timeout_ms = timeout;
-                if let Some(sn) = sn {
-                    m.serial_number = Some(u64::from(sn));
-                    m.physical = Meter::physical_from_serial(u64::from(sn));
-                    m.address_size = 4;
-                }
-                m.auth = password.map_or(Auth::None, |p| Auth::Low(Secret::new(p)));
-                m
-            })
+            .map(
+                |(i, (hdlc, client, sn, logical, timeout, (auth, security)))| {
+                    let mut m = Meter::new(
+                        format!("m {i}"),
+                        connections[i % connections.len()].name.clone(),
+                    );
+                    m.interface = if hdlc {
+                        InterfaceKind::Hdlc
+                    } else {
+                        InterfaceKind::Wrapper
+                    };
+                    m.client = client;
+                    m.logical = logical;
+                    m.timeout_ms = timeout;
+                    if let Some(sn) = sn {
+                        m.serial_number = Some(u64::from(sn));
+                        m.physical = Meter::physical_from_serial(u64::from(sn));
+                        m.address_size = 4;
+                    }
+                    m.auth = auth;
+                    m.security = security;
+                    m
+                },
+            )
             .collect();
         let requests = requests
             .into_iter()
@@ -372,6 +539,7 @@ fn config() -> impl Strategy<Value = Config> {
 proptest! {
     #[test]
     fn generated_configs_round_trip(c in config()) {
+        std::env::set_var(PROP_KEY_VAR, KEY);
         prop_assert!(c.validate().is_ok(), "{:?}", c.validate());
         let text = c.to_toml();
         prop_assert_eq!(Config::parse(&text, "gen.toml").map_err(|e| e.to_string()), Ok(c), "{}", text);

@@ -9,6 +9,7 @@ use super::item::{data_type_names, Item, PROFILE_GENERIC};
 use super::meter::{Auth, InterfaceKind, Meter};
 use super::path::{Fault, FieldPath};
 use super::request::Request;
+use super::security::Policy;
 use super::time_bound::TimeBound;
 use super::Config;
 use crate::schedule::Schedule;
@@ -149,16 +150,39 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
             in_range(m.physical, 0..=max, physical_field).map_err(with_size)?;
         }
     }
-    if let Auth::Low(password) = &m.auth {
-        if password.expose().is_empty() {
+    if let (Some(secret), Some(key)) = (m.auth.secret(), m.auth.secret_key()) {
+        if secret.expose().is_empty() {
             return Err(Fault::new(
-                path.key("auth").key("password"),
-                "is empty; level = \"low\" needs the meter's password",
+                path.key("auth").key(key),
+                format!(
+                    "is empty; level = {:?} needs the meter's {key}",
+                    m.auth.level()
+                ),
             ));
         }
     }
+    security(m, path.key("security"))?;
     in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms"))?;
     in_range(m.retries, 0..=10, path.key("retries"))
+}
+
+/// Ciphering and GMAC authentication need the block and authentication keys.
+fn security(m: &Meter, path: FieldPath) -> Result<(), Fault> {
+    let s = &m.security;
+    let why = match (s.policy, &m.auth) {
+        (Policy::None, Auth::Gmac) => "auth = { level = \"gmac\" }".to_string(),
+        (Policy::None, _) => return Ok(()),
+        (policy, _) => format!("policy = {:?}", policy.name()),
+    };
+    for (key, value) in [("block_key", &s.block_key), ("auth_key", &s.auth_key)] {
+        if value.is_none() {
+            return Err(Fault::new(
+                path.key(key),
+                format!("is required with {why}; give 32 hex digits or {{ env = \"VARIABLE\" }}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `"a", "b" or "c"`, or a hint when there is none yet.

@@ -4,9 +4,12 @@ use serde::Serialize;
 
 use super::connection::{Connection, Link, LinkMode, SerialSettings};
 use super::item::Item;
-use super::meter::{Auth, Meter};
+use super::meter::Meter;
 use super::request::Request;
+use super::secret::SecretSource;
+use super::security::Security;
 use super::Config;
+use crate::dlms::data::hex;
 
 /// Key/value pairs of one table, written as lines or inline.
 #[derive(Default)]
@@ -28,6 +31,18 @@ impl Fields {
     fn set_some<T: Serialize>(&mut self, key: &'static str, value: Option<T>) {
         if let Some(value) = value {
             self.set(key, &value);
+        }
+    }
+
+    /// A secret as it was given: its value, or `{ env = "VAR" }` (never the value read from it).
+    fn secret(&mut self, key: &'static str, value: &str, source: &SecretSource) {
+        match source {
+            SecretSource::Inline => self.set(key, value),
+            SecretSource::Env(var) => {
+                let mut env = Fields::default();
+                env.set("env", var);
+                self.table(key, &env);
+            }
         }
     }
 
@@ -138,15 +153,46 @@ fn meter(m: &Meter) -> Fields {
         "referencing",
         &m.referencing,
     );
-    if let Auth::Low(password) = &m.auth {
+    if m.auth != d.auth {
         let mut auth = Fields::default();
-        auth.set("level", "low");
-        auth.set("password", password.expose());
+        auth.set("level", m.auth.level());
+        if let (Some(key), Some(secret)) = (m.auth.secret_key(), m.auth.secret()) {
+            auth.secret(key, secret.expose(), secret.source());
+        }
         f.table("auth", &auth);
+    }
+    if m.security != d.security {
+        f.table("security", &security(&m.security));
     }
     f.set_if(m.timeout_ms != d.timeout_ms, "timeout_ms", &m.timeout_ms);
     f.set_if(m.retries != d.retries, "retries", &m.retries);
     f.set_if(!m.enabled, "enabled", &m.enabled);
+    f
+}
+
+fn security(s: &Security) -> Fields {
+    let d = Security::default();
+    let mut f = Fields::default();
+    f.set_if(s.policy != d.policy, "policy", &s.policy);
+    f.set_if(
+        s.system_title != d.system_title,
+        "system_title",
+        &hex(&s.system_title),
+    );
+    for (key, value) in [
+        ("block_key", &s.block_key),
+        ("auth_key", &s.auth_key),
+        ("dedicated_key", &s.dedicated_key),
+    ] {
+        if let Some(k) = value {
+            f.secret(key, &hex(&k.expose()), k.source());
+        }
+    }
+    f.set_some("ic_obis", s.ic_obis.map(|o| o.to_string()));
+    f.set_some(
+        "server_system_title",
+        s.server_system_title.map(|t| hex(&t)),
+    );
     f
 }
 

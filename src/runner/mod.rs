@@ -275,9 +275,24 @@ impl RunnerHandle {
         let c = config
             .connection(&m.connection)
             .ok_or_else(|| format!("no connection {:?}", m.connection))?;
-        read::open(c, m, Some(self.trace_sink(&m.name)))
-            .await
-            .map_err(|e| e.to_string())
+        // Tests and object reads reserve counters like runs do, so none is ever reused.
+        let (session, lease) =
+            read::open_secure(c, m, &self.shared.writer, Some(self.trace_sink(&m.name)))
+                .await
+                .map_err(|e| e.to_string())?;
+        if let Some(lease) = lease {
+            // Hand back all but what the association used; later requests of this test go unsettled.
+            lease
+                .settle(
+                    &self.shared.writer,
+                    session
+                        .dlms()
+                        .invocation_counter()
+                        .map(|n| n.saturating_add(1000)),
+                )
+                .await;
+        }
+        Ok(session)
     }
 
     /// Associates with a configured meter and reads its clock.
@@ -553,7 +568,15 @@ async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> (bool, St
         let Some(m) = config.meter(mname) else {
             continue;
         };
-        let run = run_meter(req, conn, m, poll, trace_sink(shared, &m.name)).await;
+        let run = run_meter(
+            req,
+            conn,
+            m,
+            poll,
+            trace_sink(shared, &m.name),
+            &shared.writer,
+        )
+        .await;
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
         let now = Utc::now();
         let mut st = lock(&shared.status);
@@ -616,6 +639,7 @@ async fn run_meter(
     m: &crate::queue::Meter,
     poll: i64,
     trace: crate::engine::TraceSink,
+    writer: &WriterHandle,
 ) -> read::MeterRun {
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
@@ -624,14 +648,20 @@ async fn run_meter(
     loop {
         let sink = trace.clone();
         let work = async {
-            let mut session =
-                read::open(conn, m, Some(Box::new(move |e| (lock(&sink))(e)))).await?;
-            let rows = read::read_items(&mut session, req, m, poll).await?;
+            let (mut session, lease) =
+                read::open_secure(conn, m, writer, Some(Box::new(move |e| (lock(&sink))(e))))
+                    .await?;
+            let rows = read::read_items(&mut session, req, m, poll).await;
             let rtt = session.last_rtt;
+            let next_ic = session.dlms().invocation_counter();
             if let Err(e) = session.close().await {
                 tracing::debug!("meter {}: release: {e}", m.name);
             }
-            Ok::<_, crate::engine::EngineError>((rows, rtt))
+            // Settled even when the read failed: the counters used stay used.
+            if let Some(lease) = lease {
+                lease.settle(writer, next_ic).await;
+            }
+            Ok::<_, crate::engine::EngineError>((rows?, rtt))
         };
         let error = match tokio::time::timeout_at(deadline, work).await {
             Ok(Ok((rows, rtt))) => {

@@ -11,7 +11,8 @@ use crate::dlms::unit::ScalerUnit;
 use crate::dlms::xdlms::SelectiveAccess;
 use crate::engine::{EngineError, Interface, MeterAddress, Session};
 use crate::queue::{
-    Auth, Connection, InterfaceKind, Item, Link, Meter, ReferencingKind, Request, TimeBound,
+    Auth, Connection, InterfaceKind, Item, KeySecret, Link, Meter, Policy, ReferencingKind,
+    Request, Secret, TimeBound,
 };
 use crate::store::{Reading, STATUS_OK};
 use chrono::{Local, TimeZone, Utc};
@@ -46,17 +47,89 @@ pub fn meter_address(m: &Meter) -> MeterAddress {
 
 /// The association settings of a configured meter.
 pub fn meter_settings(m: &Meter) -> ClientSettings {
+    use crate::dlms::client::{Authentication, Ciphering};
+    use crate::dlms::security::{HlsMechanism, Key, Policy as Wire, SystemTitle};
     let mut s = ClientSettings::new(match m.referencing {
         ReferencingKind::Ln => Referencing::Ln,
         ReferencingKind::Sn => Referencing::Sn,
     });
+    let high = |mechanism, secret: &Secret| Authentication::High {
+        mechanism,
+        secret: secret.expose().as_bytes().to_vec(),
+    };
     s.authentication = match &m.auth {
-        Auth::None => crate::dlms::client::Authentication::None,
-        Auth::Low(secret) => {
-            crate::dlms::client::Authentication::Low(secret.expose().as_bytes().to_vec())
-        }
+        Auth::None => Authentication::None,
+        Auth::Low(secret) => Authentication::Low(secret.expose().as_bytes().to_vec()),
+        Auth::High(secret) => high(HlsMechanism::Manufacturer, secret),
+        Auth::Md5(secret) => high(HlsMechanism::Md5, secret),
+        Auth::Sha1(secret) => high(HlsMechanism::Sha1, secret),
+        Auth::Sha256(secret) => high(HlsMechanism::Sha256, secret),
+        Auth::Gmac => Authentication::High {
+            mechanism: HlsMechanism::Gmac,
+            secret: Vec::new(),
+        },
+    };
+    let sec = &m.security;
+    let key = |k: &KeySecret| Key(k.expose());
+    let sha256 = matches!(m.auth, Auth::Sha256(_));
+    let keyed = sec.policy != Policy::None || matches!(m.auth, Auth::Gmac) || sha256;
+    // HLS-SHA256 hashes both system titles but needs no key: without keys the ciphering
+    // settings only carry the titles (policy none, so no key is ever used).
+    let (block, auth) = match (&sec.block_key, &sec.auth_key) {
+        (Some(b), Some(a)) => (Some(key(b)), Some(key(a))),
+        _ if sha256 && sec.policy == Policy::None => (Some(Key([0; 16])), Some(Key([0; 16]))),
+        _ => (None, None),
+    };
+    s.ciphering = match (block, auth) {
+        (Some(block_key), Some(auth_key)) if keyed => Some(Ciphering {
+            policy: match sec.policy {
+                Policy::None => Wire::None,
+                Policy::Auth => Wire::Auth,
+                Policy::Enc => Wire::Enc,
+                Policy::AuthEnc => Wire::AuthEnc,
+            },
+            system_title: SystemTitle(sec.system_title),
+            block_key,
+            auth_key,
+            dedicated_key: sec.dedicated_key.as_ref().map(key),
+            server_system_title: sec.server_system_title.map(SystemTitle),
+            invocation_counter: 0,
+        }),
+        _ => None,
     };
     s
+}
+
+/// Opens a session to a meter, with its security prepared (counters from `counters`).
+pub async fn open_secure(
+    conn: &Connection,
+    m: &Meter,
+    counters: &crate::store::WriterHandle,
+    trace: Option<crate::engine::TraceSink>,
+) -> Result<(Session<TcpStream>, Option<super::secure::CounterLease>), EngineError> {
+    let timeout = Duration::from_millis(m.timeout_ms);
+    let Link::Tcp { host, port, .. } = &conn.link else {
+        return open(conn, m, trace).await.map(|s| (s, None));
+    };
+    let (host, port) = (host.clone(), *port);
+    let connect = move || {
+        let host = host.clone();
+        async move {
+            crate::transport::tcp::connect(&host, port, timeout)
+                .await
+                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+        }
+    };
+    super::secure::open(
+        connect,
+        &meter_address(m),
+        meter_settings(m),
+        m.security.ic_obis,
+        Some((counters, m.name.as_str())),
+        timeout,
+        trace,
+    )
+    .await
 }
 
 /// Opens a session to a meter over its connection, tracing frames to `trace`.

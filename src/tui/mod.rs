@@ -24,6 +24,8 @@ pub struct TuiOptions {
     pub db: PathBuf,
     /// The control socket for `dlms-logger trigger`.
     pub socket: PathBuf,
+    /// A warning to show at start (e.g. a config with secrets that others can read).
+    pub warning: Option<String>,
 }
 
 /// Runs the logger with the UI until the user quits (or SIGINT/SIGTERM).
@@ -48,6 +50,9 @@ pub async fn run(
         tx.clone(),
     );
     let mut app = App::new(ctx);
+    if let Some(w) = &opts.warning {
+        app.ctx.error(w.clone());
+    }
 
     let input = tx.clone();
     std::thread::spawn(move || loop {

@@ -5,11 +5,12 @@
 //! the rules between fields are left to `Config::validate`.
 
 use super::node::Node;
+use crate::dlms::data::hex;
 use crate::dlms::obis::Obis;
 use crate::queue::{
-    data_type_names, default_class, Auth, Config, Connection, Flow, InterfaceKind, Item, Link,
-    LinkMode, Meter, Parity, ReferencingKind, Request, Secret, SerialSettings, TimeBound,
-    BAUD_RATES,
+    data_type_names, default_class, parse_system_title, Auth, Config, Connection, Flow,
+    InterfaceKind, Item, KeySecret, Link, LinkMode, Meter, Parity, Policy, ReferencingKind,
+    Request, Secret, SecretSource, SerialSettings, TimeBound, BAUD_RATES,
 };
 use crate::schedule::Schedule;
 use std::str::FromStr;
@@ -65,6 +66,22 @@ pub enum Field {
     AuthLevel,
     /// Meter: the low-level password.
     Password,
+    /// Meter: the HLS secret (high, md5, sha1, sha256).
+    Secret,
+    /// Meter: security policy.
+    Policy,
+    /// Meter: our (the client's) system title.
+    SystemTitle,
+    /// Meter: the meter's expected system title.
+    ServerSystemTitle,
+    /// Meter: global block cipher key.
+    BlockKey,
+    /// Meter: authentication key.
+    AuthKey,
+    /// Meter: dedicated key.
+    DedicatedKey,
+    /// Meter: where to read the invocation counter.
+    IcObis,
     /// Meter or request timeout.
     Timeout,
     /// Meter retries.
@@ -102,7 +119,7 @@ pub enum Field {
 pub enum Entry {
     /// Free text, edited after Enter.
     Text,
-    /// A password: edited after Enter, always shown masked.
+    /// A password or key: edited after Enter (starting empty), always shown masked.
     Secret,
     /// One of a few values, cycled with ←/→, Space or Enter.
     Pick,
@@ -138,6 +155,14 @@ impl Field {
             Field::Referencing => "referencing",
             Field::AuthLevel => "auth level",
             Field::Password => "password",
+            Field::Secret => "secret",
+            Field::Policy => "security policy",
+            Field::SystemTitle => "system title",
+            Field::ServerSystemTitle => "meter system title",
+            Field::BlockKey => "block key",
+            Field::AuthKey => "auth key",
+            Field::DedicatedKey => "dedicated key",
+            Field::IcObis => "IC OBIS",
             Field::Timeout => "timeout ms",
             Field::Retries => "retries",
             Field::Meters => "meters",
@@ -159,7 +184,11 @@ impl Field {
     /// How the field is changed.
     pub fn entry(self) -> Entry {
         match self {
-            Field::Password => Entry::Secret,
+            Field::Password
+            | Field::Secret
+            | Field::BlockKey
+            | Field::AuthKey
+            | Field::DedicatedKey => Entry::Secret,
             Field::Kind
             | Field::Persistent
             | Field::Parity
@@ -171,6 +200,7 @@ impl Field {
             | Field::Addressing
             | Field::Referencing
             | Field::AuthLevel
+            | Field::Policy
             | Field::Enabled => Entry::Pick,
             Field::Baud | Field::DataBits | Field::StopBits | Field::AddressSize | Field::Type => {
                 Entry::PickOrType
@@ -205,9 +235,15 @@ const REFERENCINGS: [(&str, ReferencingKind); 2] =
     [("ln", ReferencingKind::Ln), ("sn", ReferencingKind::Sn)];
 const LINKS: [&str; 2] = ["tcp", "serial"];
 const ADDRESSINGS: [&str; 2] = ["server", "serial number"];
-const AUTH_LEVELS: [&str; 2] = ["none", "low"];
+const POLICIES: [(&str, Policy); 4] = [
+    ("none", Policy::None),
+    ("auth", Policy::Auth),
+    ("enc", Policy::Enc),
+    ("authenc", Policy::AuthEnc),
+];
 
-/// The fields of a node, in form order; they depend on the link kind, addressing and auth level.
+/// The fields of a node, in form order; they depend on the link kind, addressing, auth level
+/// and security policy.
 pub fn fields(config: &Config, node: Node) -> Vec<Field> {
     use Field::*;
     match node {
@@ -244,8 +280,23 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
                 Referencing,
                 AuthLevel,
             ];
-            if matches!(m.auth, Auth::Low(_)) {
-                fields.push(Password);
+            match m.auth.secret_key() {
+                Some("password") => fields.push(Password),
+                Some(_) => fields.push(Secret),
+                None => {}
+            }
+            fields.push(Policy);
+            // Keys and titles matter for ciphering, GMAC and SHA-256 (which hashes the titles).
+            let titled = matches!(m.auth, Auth::Gmac | Auth::Sha256(_));
+            if m.security.policy != crate::queue::Policy::None || titled {
+                fields.extend([
+                    SystemTitle,
+                    ServerSystemTitle,
+                    BlockKey,
+                    AuthKey,
+                    DedicatedKey,
+                    IcObis,
+                ]);
             }
             fields.extend([Timeout, Retries, Enabled]);
             fields
@@ -264,7 +315,7 @@ fn item(config: &Config, r: usize, i: usize) -> Option<&Item> {
     config.requests.get(r)?.items.get(i)
 }
 
-/// The field's value as text; a password shows as `********` (or nothing when unset).
+/// The field's value as text; a password or key shows as `********` (or nothing when unset).
 pub fn text(config: &Config, node: Node, field: Field) -> String {
     let text = match node {
         Node::Connection(i) => config.connections.get(i).map(|c| connection_text(c, field)),
@@ -313,16 +364,45 @@ fn meter_text(m: &Meter, field: Field) -> String {
         Field::Logical => m.logical.to_string(),
         Field::AddressSize => m.address_size.to_string(),
         Field::Referencing => name_of(&REFERENCINGS, &m.referencing),
-        Field::AuthLevel => AUTH_LEVELS[usize::from(matches!(m.auth, Auth::Low(_)))].into(),
-        Field::Password => match &m.auth {
-            Auth::Low(secret) if !secret.expose().is_empty() => secret.to_string(),
+        Field::AuthLevel => m.auth.level().into(),
+        Field::Password | Field::Secret => match m.auth.secret() {
+            Some(secret) if !secret.expose().is_empty() => masked(secret, secret.source()),
             _ => String::new(),
         },
+        Field::Policy => m.security.policy.name().into(),
+        Field::SystemTitle => hex(&m.security.system_title),
+        Field::ServerSystemTitle => m
+            .security
+            .server_system_title
+            .map(|t| hex(&t))
+            .unwrap_or_default(),
+        Field::BlockKey => masked_key(&m.security.block_key),
+        Field::AuthKey => masked_key(&m.security.auth_key),
+        Field::DedicatedKey => masked_key(&m.security.dedicated_key),
+        Field::IcObis => m
+            .security
+            .ic_obis
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
         Field::Timeout => m.timeout_ms.to_string(),
         Field::Retries => m.retries.to_string(),
         Field::Enabled => name_of(&YES_NO, &m.enabled),
         _ => String::new(),
     }
+}
+
+/// `********`, and the variable it comes from.
+fn masked(secret: &impl std::fmt::Display, source: &SecretSource) -> String {
+    match source {
+        SecretSource::Inline => secret.to_string(),
+        SecretSource::Env(var) => format!("{secret} from ${var}"),
+    }
+}
+
+fn masked_key(key: &Option<KeySecret>) -> String {
+    key.as_ref()
+        .map(|k| masked(k, k.source()))
+        .unwrap_or_default()
 }
 
 fn request_text(r: &Request, field: Field) -> String {
@@ -380,7 +460,8 @@ pub fn choices(config: &Config, field: Field) -> Vec<String> {
         Field::Addressing => words(&ADDRESSINGS),
         Field::AddressSize => numbers(&[1, 2, 4]),
         Field::Referencing => names(&REFERENCINGS),
-        Field::AuthLevel => words(&AUTH_LEVELS),
+        Field::AuthLevel => words(&Auth::LEVELS),
+        Field::Policy => names(&POLICIES),
         Field::Type => std::iter::once("auto")
             .chain(data_type_names())
             .map(String::from)
@@ -560,20 +641,53 @@ fn set_meter(m: &mut Meter, field: Field, text: &str) -> Result<(), String> {
         Field::Logical => m.logical = number(text, "from 0 to 65535")?,
         Field::AddressSize => m.address_size = number(text, "1, 2 or 4")?,
         Field::Referencing => m.referencing = pick(&REFERENCINGS, text)?,
-        Field::AuthLevel => match (text.trim(), &m.auth) {
-            ("none", _) => m.auth = Auth::None,
-            ("low", Auth::None) => m.auth = Auth::Low(Secret::new("")),
-            ("low", _) => {}
-            (other, _) => return Err(format!("{other:?} is not allowed; use none or low")),
-        },
-        // Nothing typed keeps the password: the field never shows it, so it cannot be edited in place.
-        Field::Password if !text.is_empty() => m.auth = Auth::Low(Secret::new(text)),
+        Field::AuthLevel => {
+            let word = text.trim();
+            let level = Auth::named(word).ok_or_else(|| {
+                format!("{word:?} is not allowed; use {}", Auth::LEVELS.join(", "))
+            })?;
+            // The HLS levels share their secret; a password never becomes one, or back.
+            m.auth = match m.auth.secret() {
+                Some(kept) if level.secret_key() == m.auth.secret_key() => {
+                    level.with_secret(kept.clone())
+                }
+                _ => level,
+            };
+        }
+        // Nothing typed keeps the secret: the field never shows it, so it cannot be edited in place.
+        Field::Password | Field::Secret if !text.is_empty() => {
+            m.auth = m.auth.with_secret(Secret::new(text))
+        }
+        Field::Policy => m.security.policy = pick(&POLICIES, text)?,
+        Field::SystemTitle => m.security.system_title = parse_system_title(text.trim())?,
+        Field::ServerSystemTitle => {
+            m.security.server_system_title = optional(text, parse_system_title)?
+        }
+        Field::BlockKey => set_key(&mut m.security.block_key, text)?,
+        Field::AuthKey => set_key(&mut m.security.auth_key, text)?,
+        Field::DedicatedKey => set_key(&mut m.security.dedicated_key, text)?,
+        Field::IcObis => m.security.ic_obis = optional(text, obis)?,
         Field::Timeout => m.timeout_ms = number(text, "of milliseconds from 1 to 600000")?,
         Field::Retries => m.retries = number(text, "from 0 to 10")?,
         Field::Enabled => m.enabled = pick(&YES_NO, text)?,
         _ => {}
     }
     Ok(())
+}
+
+/// A key from 32 hex digits; nothing typed keeps it (it is never shown), `-` removes it.
+fn set_key(key: &mut Option<KeySecret>, text: &str) -> Result<(), String> {
+    match text.trim() {
+        "" => {}
+        "-" => *key = None,
+        hex => *key = Some(KeySecret::parse(hex, SecretSource::Inline)?),
+    }
+    Ok(())
+}
+
+fn obis(text: &str) -> Result<Obis, String> {
+    text.parse()
+        .map_err(|e: crate::dlms::obis::ObisError| e.to_string())
 }
 
 fn set_request(r: &mut Request, field: Field, text: &str) -> Result<(), String> {
@@ -604,9 +718,7 @@ fn set_item(item: &mut Item, field: Field, text: &str) -> Result<(), String> {
     let bound = |t: &str| t.parse::<TimeBound>().map_err(|e| e.to_string());
     match field {
         Field::Obis => {
-            let obis: Obis = text
-                .parse()
-                .map_err(|e: crate::dlms::obis::ObisError| e.to_string())?;
+            let obis = obis(text)?;
             // A class still at the old code's default follows the new code.
             if item.class_id == default_class(&item.obis) {
                 item.class_id = default_class(&obis);

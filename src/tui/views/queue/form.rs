@@ -79,7 +79,7 @@ fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
 }
 
-/// The field's line, then its problem, then (schedule) its preview or (password) a hint.
+/// The field's line, then its problem, then (schedule) its preview or (password, key) a hint.
 fn field_lines(form: &Form, n: usize, field: Field, width: usize, out: &mut Vec<Line<'static>>) {
     let selected = form.selected == Some(n);
     let editing = form.editing.filter(|_| selected);
@@ -94,8 +94,13 @@ fn field_lines(form: &Form, n: usize, field: Field, width: usize, out: &mut Vec<
         Span::raw(" "),
     ];
     let pick = matches!(field.entry(), Entry::Pick | Entry::PickOrType);
+    let secret = field.entry() == Entry::Secret;
     match (editing, invalid) {
-        (Some(edit), _) => spans.extend(edit.spans(field.entry() == Entry::Secret)),
+        (Some(edit), _) => spans.extend(edit.spans(secret)),
+        (None, Some(invalid)) if secret => spans.push(Span::styled(
+            "*".repeat(invalid.text.chars().count()),
+            red(),
+        )),
         (None, Some(invalid)) => spans.push(Span::styled(invalid.text.clone(), red())),
         (None, None) => {
             let text = field::text(form.config, form.node, field);
@@ -125,8 +130,19 @@ fn field_lines(form: &Form, n: usize, field: Field, width: usize, out: &mut Vec<
                 }
             }
         }
-        Field::Password if editing.is_some() => out.extend(wrapped(
-            "type the new password; Enter with nothing typed keeps the current one",
+        Field::BlockKey | Field::AuthKey | Field::DedicatedKey if editing.is_some() => {
+            out.extend(wrapped(
+                "type 32 hex digits; Enter with nothing typed keeps the current key, - removes it",
+                width,
+                indent,
+                dim(),
+            ))
+        }
+        _ if secret && editing.is_some() => out.extend(wrapped(
+            &format!(
+                "type the new {}; Enter with nothing typed keeps the current one",
+                field.label()
+            ),
             width,
             indent,
             dim(),

@@ -1,7 +1,7 @@
 //! The view driven by keys against a real runner, checked on a rendered `TestBackend` screen.
 
 use super::*;
-use crate::queue::{Auth, Secret};
+use crate::queue::{Auth, KeySecret, Policy, Secret, SecretSource};
 use crate::schedule::Schedule;
 use crate::tui::app::AppEvent;
 use ratatui::backend::TestBackend;
@@ -397,6 +397,157 @@ async fn the_password_never_reaches_the_screen() {
     assert!(!h.screen().contains("s3cret"));
 }
 
+const BLOCK_KEY: &str = "0123456789ABCDEF0123456789ABCDEF";
+const AUTH_KEY: &str = "FEDCBA9876543210FEDCBA9876543210";
+
+impl Harness {
+    /// Meter m2 with ciphering and both keys.
+    fn ciphered(&mut self) {
+        let key = |hex| Some(KeySecret::parse(hex, SecretSource::Inline).unwrap());
+        let s = &mut self.view.work.meters[1].security;
+        s.policy = Policy::AuthEnc;
+        s.block_key = key(BLOCK_KEY);
+        s.auth_key = key(AUTH_KEY);
+        self.view.changed();
+    }
+
+    /// The screen, checked for any form of the keys.
+    fn masked_screen(&mut self) -> String {
+        let screen = self.screen();
+        let compact: String = screen.split_whitespace().collect();
+        for key in [BLOCK_KEY, AUTH_KEY, "0123456789", "FEDCBA98"] {
+            let lower = key.to_lowercase();
+            assert!(
+                !compact.contains(key) && !compact.contains(&lower),
+                "{key} on\n{screen}"
+            );
+        }
+        screen
+    }
+}
+
+#[tokio::test]
+async fn keys_never_reach_the_screen() {
+    let mut h = Harness::new();
+    h.ciphered();
+    h.open(Node::Meter(1), Field::BlockKey);
+    let screen = h.masked_screen();
+    assert!(
+        screen.contains("block key") && screen.contains("********"),
+        "{screen}"
+    );
+    assert!(screen.contains("444C470000000001"), "{screen}");
+    // Editing starts empty and shows only stars.
+    h.press(KeyCode::Enter);
+    assert_eq!(h.view.editing.as_ref().map(LineEdit::text), Some(""));
+    h.keys(&AUTH_KEY.to_lowercase());
+    assert!(h.masked_screen().contains("keeps the current key"));
+    h.press(KeyCode::Enter);
+    let key = |h: &Harness| h.view.work.meters[1].security.block_key.clone();
+    assert_eq!(key(&h).map(|k| k.expose()[0]), Some(0xFE));
+    // Enter with nothing typed keeps the key; `-` removes it, which ciphering does not allow.
+    h.press(KeyCode::Enter);
+    h.press(KeyCode::Enter);
+    assert_eq!(key(&h).map(|k| k.expose()[0]), Some(0xFE));
+    h.press(KeyCode::Enter);
+    h.keys("-");
+    h.press(KeyCode::Enter);
+    assert_eq!(key(&h), None);
+    let screen = h.masked_screen();
+    assert!(screen.contains("is required with policy ="), "{screen}");
+}
+
+#[tokio::test]
+async fn a_30_digit_key_is_rejected_inline() {
+    let mut h = Harness::new();
+    h.ciphered();
+    h.open(Node::Meter(1), Field::AuthKey);
+    h.press(KeyCode::Enter);
+    h.keys(&BLOCK_KEY[..30]);
+    h.press(KeyCode::Enter);
+    let screen = h.masked_screen();
+    assert!(
+        screen.contains("got 30 characters") && screen.contains(&"*".repeat(30)),
+        "{screen}"
+    );
+    let kept = h.view.work.meters[1].security.auth_key.as_ref();
+    assert_eq!(kept.map(|k| k.expose()[0]), Some(0xFE));
+    h.keys("s");
+    let (message, error) = h.message();
+    assert!(
+        error && message.contains("auth key: must be 32 hex digits"),
+        "{message}"
+    );
+    assert!(!message.contains("0123456789"));
+    // A system title of the wrong length is refused the same way.
+    h.open(Node::Meter(1), Field::SystemTitle);
+    h.press(KeyCode::Enter);
+    h.retype("4C4752");
+    h.press(KeyCode::Enter);
+    assert!(h.masked_screen().contains("got 6 characters"));
+}
+
+#[tokio::test]
+async fn switching_the_level_shows_the_right_secret_field() {
+    let mut h = Harness::new();
+    h.open(Node::Meter(1), Field::AuthLevel);
+    let secrets = |h: &Harness| {
+        let fields = h.view.fields();
+        (
+            h.view.work.meters[1].auth.level(),
+            fields.contains(&Field::Password),
+            fields.contains(&Field::Secret),
+            fields.contains(&Field::BlockKey),
+        )
+    };
+    assert_eq!(secrets(&h), ("none", false, false, false));
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("low", true, false, false));
+    let wide = h.screen_sized(200, 40);
+    assert!(
+        wide.contains("is empty; level = \"low\" needs the meter's password"),
+        "{wide}"
+    );
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("high", false, true, false));
+    let screen = h.screen();
+    assert!(
+        screen.contains(" secret ") && !screen.contains("password"),
+        "{screen}"
+    );
+    h.open(Node::Meter(1), Field::Secret);
+    h.press(KeyCode::Enter);
+    h.keys("hls-secret");
+    h.press(KeyCode::Enter);
+    assert!(!h.screen().contains("hls-secret"));
+    // The HLS levels keep the secret.
+    h.open(Node::Meter(1), Field::AuthLevel);
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("md5", false, true, false));
+    assert_eq!(
+        h.view.work.meters[1].auth,
+        Auth::Md5(Secret::new("hls-secret"))
+    );
+    h.press(KeyCode::Right);
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("sha256", false, true, true));
+    // GMAC authenticates with the keys, so they show and are required.
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("gmac", false, false, true));
+    let wide = h.screen_sized(200, 40);
+    assert!(
+        wide.contains("is required with auth = { level = \"gmac\" }"),
+        "{wide}"
+    );
+    h.press(KeyCode::Right);
+    assert_eq!(secrets(&h), ("none", false, false, false));
+    // A policy shows the keys too.
+    h.open(Node::Meter(1), Field::Policy);
+    h.press(KeyCode::Left);
+    assert_eq!(h.view.work.meters[1].security.policy, Policy::AuthEnc);
+    assert!(h.view.fields().contains(&Field::IcObis));
+}
+
 #[tokio::test]
 async fn a_test_reports_its_outcome_in_the_form() {
     let mut h = Harness::new();
@@ -417,7 +568,8 @@ async fn a_test_reports_its_outcome_in_the_form() {
 
 #[tokio::test]
 async fn validation_paths_name_their_node_and_field() {
-    let h = Harness::new();
+    let mut h = Harness::new();
+    h.ciphered();
     let at = |path: &str| problems::locate(&h.view.work, path);
     assert_eq!(
         at("meter \"m1\".address_size"),
@@ -426,6 +578,14 @@ async fn validation_paths_name_their_node_and_field() {
     assert_eq!(
         at("meter \"m1\".auth.password"),
         Some((Node::Meter(0), Some(Field::Password)))
+    );
+    assert_eq!(
+        at("meter \"m2\".security.auth_key"),
+        Some((Node::Meter(1), Some(Field::AuthKey)))
+    );
+    assert_eq!(
+        at("meter \"m1\".security.block_key"),
+        Some((Node::Meter(0), None))
     );
     assert_eq!(
         at("connection \"c2\".tcp.port"),
