@@ -8,11 +8,12 @@ use dlms_logger::dlms::client::{
 use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::security::{HlsMechanism, Key, Policy, SystemTitle};
 use dlms_logger::engine::{EngineError, Interface, MeterAddress, Session};
+use dlms_logger::queue::{Flow, Parity, SerialSettings};
 use dlms_logger::runner::secure::{self, CounterLease};
 use dlms_logger::store::{Writer, WriterHandle};
+use dlms_logger::transport::BoxStream;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// Authentication levels accepted on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +71,24 @@ pub struct ConnectionArgs {
     /// TCP port.
     #[arg(long, default_value_t = 4059)]
     pub port: u16,
+    /// Serial device instead of TCP (e.g. /dev/ttyUSB0); HDLC is then the usual framing.
+    #[arg(long, value_name = "DEV")]
+    pub serial: Option<String>,
+    /// Serial baud rate.
+    #[arg(long, default_value_t = 9600)]
+    pub baud: u32,
+    /// Serial data bits (5-8).
+    #[arg(long, default_value_t = 8)]
+    pub data_bits: u8,
+    /// Serial parity: none, even, odd, mark or space.
+    #[arg(long, default_value = "none")]
+    pub parity: String,
+    /// Serial stop bits (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    pub stop_bits: u8,
+    /// Serial flow control: none, rts-cts or xon-xoff.
+    #[arg(long, default_value = "none")]
+    pub flow: String,
     /// Use HDLC framing (IEC 62056-46).
     #[arg(long, conflicts_with = "wrapper")]
     pub hdlc: bool,
@@ -79,6 +98,12 @@ pub struct ConnectionArgs {
     /// Client address (SAP): 16 public client, often 17 or 32 for a password.
     #[arg(long, default_value_t = 16)]
     pub client: u16,
+    /// Serial-number addressing: physical address SN % 10000 + 1000, 4-byte address (as routers do).
+    #[arg(long, value_name = "SN")]
+    pub serial_number: Option<u64>,
+    /// Minimal milliseconds between frames we send (slow meters and converters).
+    #[arg(long, default_value_t = 0)]
+    pub frame_gap: u64,
     /// Server physical address (HDLC lower address; used with --address-size 2 or 4).
     #[arg(long, default_value_t = 1)]
     pub server: u16,
@@ -144,6 +169,18 @@ fn parse_address_size(s: &str) -> Result<u8, String> {
 impl ConnectionArgs {
     /// The link addressing.
     pub fn address(&self) -> MeterAddress {
+        let (physical, address_size) = match self.serial_number {
+            // The serial-number form is the 4-byte address unless a size is forced.
+            Some(sn) => (
+                dlms_logger::dlms::hdlc::physical_from_serial_number(sn),
+                if self.address_size == 1 {
+                    4
+                } else {
+                    self.address_size
+                },
+            ),
+            None => (self.server, self.address_size),
+        };
         MeterAddress {
             interface: if self.hdlc {
                 Interface::Hdlc
@@ -151,9 +188,9 @@ impl ConnectionArgs {
                 Interface::Wrapper
             },
             client: self.client,
-            physical: self.server,
+            physical,
             logical: self.logical,
-            address_size: self.address_size,
+            address_size,
         }
     }
 
@@ -227,7 +264,36 @@ impl ConnectionArgs {
 
     /// Where we connect, for messages.
     pub fn target(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match &self.serial {
+            Some(dev) => dev.clone(),
+            None => format!("{}:{}", self.host, self.port),
+        }
+    }
+
+    /// The serial line settings, when `--serial` is given (errors name the flag).
+    pub fn serial_settings(&self) -> Result<Option<SerialSettings>> {
+        let Some(dev) = &self.serial else {
+            return Ok(None);
+        };
+        let mut s = SerialSettings::new(dev.clone());
+        s.baud = self.baud;
+        s.data_bits = self.data_bits;
+        s.stop_bits = self.stop_bits;
+        s.parity = match self.parity.as_str() {
+            "none" => Parity::None,
+            "even" => Parity::Even,
+            "odd" => Parity::Odd,
+            "mark" => Parity::Mark,
+            "space" => Parity::Space,
+            p => bail!("--parity {p:?}: use none, even, odd, mark or space"),
+        };
+        s.flow = match self.flow.as_str() {
+            "none" => Flow::None,
+            "rts-cts" => Flow::RtsCts,
+            "xon-xoff" => Flow::XonXoff,
+            f => bail!("--flow {f:?}: use none, rts-cts or xon-xoff"),
+        };
+        Ok(Some(s))
     }
 
     /// Connects and associates (reading the meter's counter and reserving ours first when ciphered).
@@ -267,12 +333,19 @@ impl ConnectionArgs {
             self.client
         );
         let (host, port) = (self.host.clone(), self.port);
+        let serial = self.serial_settings()?;
         let connect = move || {
-            let host = host.clone();
+            let (host, serial) = (host.clone(), serial.clone());
             async move {
-                dlms_logger::transport::tcp::connect(&host, port, timeout)
-                    .await
-                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+                match serial {
+                    Some(s) => dlms_logger::transport::serial::open(&s)
+                        .map(|p| Box::new(p) as BoxStream)
+                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+                    None => dlms_logger::transport::tcp::connect(&host, port, timeout)
+                        .await
+                        .map(|s| Box::new(s) as BoxStream)
+                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+                }
             }
         };
         let (session, lease) = secure::open(
@@ -286,6 +359,8 @@ impl ConnectionArgs {
         )
         .await
         .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
+        let mut session = session;
+        session.set_frame_gap(Duration::from_millis(self.frame_gap));
         Ok(Opened {
             session,
             counters,
@@ -306,7 +381,7 @@ fn default_counter_db() -> PathBuf {
 /// An open session and, when ciphered, the counter store and lease to settle on close.
 pub struct Opened {
     /// The association.
-    pub session: Session<TcpStream>,
+    pub session: Session<BoxStream>,
     counters: Option<(Writer, WriterHandle)>,
     lease: Option<CounterLease>,
 }

@@ -16,6 +16,27 @@ pub struct SimulateArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Serve one meter on this serial device instead of TCP (e.g. one end of a null-modem cable or pty pair).
+    #[arg(long, value_name = "DEV")]
+    pub serial: Option<String>,
+    /// Serial baud rate.
+    #[arg(long, default_value_t = 9600)]
+    pub baud: u32,
+    /// HDLC physical address to answer (any when not given); with --bus, the first of the line.
+    #[arg(long)]
+    pub server: Option<u16>,
+    /// The meter's serial number: it answers the physical address SN % 10000 + 1000 (4-byte form).
+    #[arg(long)]
+    pub serial_number: Option<u64>,
+    /// HDLC address size clients must use (1, 2 or 4; any when not given).
+    #[arg(long)]
+    pub address_size: Option<u8>,
+    /// Meters on one serial line (HDLC), answering physical addresses --server, --server+1, …
+    #[arg(long, default_value_t = 1)]
+    pub bus: u32,
+    /// Milliseconds the meter waits before each frame it sends.
+    #[arg(long, default_value_t = 0)]
+    pub frame_gap: u64,
     /// First TCP port; meter i listens on PORT+i (0 = any free port).
     #[arg(long, default_value_t = 4059)]
     pub port: u16,
@@ -99,8 +120,26 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         authentication: sim_authentication(&args)?,
         ciphering: sim_ciphering(&args)?,
         max_pdu: args.max_pdu,
+        physical: match args.serial_number {
+            Some(sn) => Some(dlms_logger::dlms::hdlc::physical_from_serial_number(sn)),
+            None => args.server,
+        },
+        address_size: args.address_size.or(args.serial_number.map(|_| 4)),
+        bus: args.bus,
+        frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };
+    if let Some(dev) = &args.serial {
+        let mut line = dlms_logger::queue::SerialSettings::new(dev.clone());
+        line.baud = args.baud;
+        let port = dlms_logger::transport::serial::open(&line)?;
+        println!("listening on serial {dev} at {} baud", args.baud);
+        tokio::select! {
+            r = sim::serve_stream(port, &config, 0) => r?,
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
     let listeners = sim::bind(&config).await?;
     {
         let mut out = std::io::stdout().lock();

@@ -7,6 +7,7 @@ pub mod client;
 pub mod data;
 pub mod datetime;
 pub mod hdlc;
+pub mod iec62056_21;
 pub mod link;
 pub mod obis;
 pub mod obis_names;

@@ -185,6 +185,8 @@ pub struct Session<S: Stream> {
     progress: Option<Box<dyn FnMut(usize) + Send>>,
     /// Round-trip time of the last request.
     pub last_rtt: Duration,
+    frame_gap: Duration,
+    last_send: Option<Instant>,
 }
 
 impl<S: Stream> Session<S> {
@@ -212,6 +214,8 @@ impl<S: Stream> Session<S> {
             trace,
             progress: None,
             last_rtt: Duration::ZERO,
+            frame_gap: Duration::ZERO,
+            last_send: None,
         };
         if let Some(snrm) = s.link.connect() {
             s.send(&snrm, "SNRM").await?;
@@ -267,7 +271,19 @@ impl<S: Stream> Session<S> {
         }
     }
 
+    /// Sets the minimal interval between frames we send (slow serial meters and converters).
+    pub fn set_frame_gap(&mut self, gap: Duration) {
+        self.frame_gap = gap;
+    }
+
     async fn send(&mut self, bytes: &[u8], summary: &str) -> Result<(), EngineError> {
+        if let Some(last) = self.last_send {
+            let wait = (last + self.frame_gap).saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.last_send = Some(Instant::now());
         self.record(Direction::Tx, bytes, || summary.to_string());
         self.stream.write_all(bytes).await?;
         Ok(())

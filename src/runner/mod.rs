@@ -256,10 +256,10 @@ impl RunnerHandle {
                     t.elapsed().as_millis()
                 ))
             }
-            crate::queue::Link::Serial(s) => Err(format!(
-                "serial port {}: serial links are not implemented yet",
-                s.port
-            )),
+            crate::queue::Link::Serial(s) => {
+                crate::transport::serial::open(s).map_err(|e| e.to_string())?;
+                Ok(format!("opened serial port {} at {} baud", s.port, s.baud))
+            }
         }
     }
 
@@ -267,7 +267,7 @@ impl RunnerHandle {
     async fn open_meter(
         &self,
         name: &str,
-    ) -> Result<crate::engine::Session<tokio::net::TcpStream>, String> {
+    ) -> Result<crate::engine::Session<crate::transport::BoxStream>, String> {
         let config = self.shared.config();
         let m = config
             .meter(name)

@@ -15,9 +15,9 @@ use crate::queue::{
     Request, Secret, TimeBound,
 };
 use crate::store::{Reading, STATUS_OK};
+use crate::transport::BoxStream;
 use chrono::{Local, TimeZone, Utc};
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// What one run of a request on one meter produced.
 pub struct MeterRun {
@@ -100,28 +100,34 @@ pub fn meter_settings(m: &Meter) -> ClientSettings {
     s
 }
 
+/// Opens the connection's link: a TCP connection or the serial port.
+pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, EngineError> {
+    match &conn.link {
+        Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
+            .await
+            .map(|s| Box::new(s) as BoxStream)
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+        Link::Serial(s) => crate::transport::serial::open(s)
+            .map(|p| Box::new(p) as BoxStream)
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+    }
+}
+
 /// Opens a session to a meter, with its security prepared (counters from `counters`).
 pub async fn open_secure(
     conn: &Connection,
     m: &Meter,
     counters: &crate::store::WriterHandle,
     trace: Option<crate::engine::TraceSink>,
-) -> Result<(Session<TcpStream>, Option<super::secure::CounterLease>), EngineError> {
+) -> Result<(Session<BoxStream>, Option<super::secure::CounterLease>), EngineError> {
     let timeout = Duration::from_millis(m.timeout_ms);
-    let Link::Tcp { host, port, .. } = &conn.link else {
-        return open(conn, m, trace).await.map(|s| (s, None));
-    };
-    let (host, port) = (host.clone(), *port);
-    let connect = move || {
-        let host = host.clone();
-        async move {
-            crate::transport::tcp::connect(&host, port, timeout)
-                .await
-                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
-        }
+    let conn = conn.clone();
+    let link = move || {
+        let conn = conn.clone();
+        async move { connect(&conn, timeout).await }
     };
     super::secure::open(
-        connect,
+        link,
         &meter_address(m),
         meter_settings(m),
         m.security.ic_obis,
@@ -130,27 +136,6 @@ pub async fn open_secure(
         trace,
     )
     .await
-}
-
-/// Opens a session to a meter over its connection, tracing frames to `trace`.
-pub async fn open(
-    conn: &Connection,
-    m: &Meter,
-    trace: Option<crate::engine::TraceSink>,
-) -> Result<Session<TcpStream>, EngineError> {
-    let timeout = Duration::from_millis(m.timeout_ms);
-    let stream = match &conn.link {
-        Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
-            .await
-            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?,
-        Link::Serial(s) => {
-            return Err(EngineError::Io(std::io::Error::other(format!(
-            "serial port {} cannot be used yet: serial links are not implemented in this version",
-            s.port
-        ))))
-        }
-    };
-    Session::open(stream, &meter_address(m), meter_settings(m), timeout, trace).await
 }
 
 /// The JSON form of a value, for the text column of structures.
@@ -241,7 +226,7 @@ fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Readi
 
 /// Reads every enabled item of `req` from an open session.
 pub async fn read_items(
-    session: &mut Session<TcpStream>,
+    session: &mut Session<BoxStream>,
     req: &Request,
     m: &Meter,
     poll: i64,
@@ -290,7 +275,7 @@ fn must(v: Result<Data, ReadError>, what: &str) -> Result<Data, ProfileError> {
 /// Reads a profile: capture objects, then the newest `entries` rows (or a time range), one
 /// row per column with the row's own capture time.
 async fn read_profile(
-    session: &mut Session<TcpStream>,
+    session: &mut Session<BoxStream>,
     req: &Request,
     m: &Meter,
     item: &Item,

@@ -3,7 +3,7 @@
 pub mod meter;
 
 use crate::dlms::client::{Authentication, Referencing};
-use crate::dlms::hdlc::{HdlcParameters, HdlcServer, ServerAddressFilter};
+use crate::dlms::hdlc::{AddressSize, HdlcParameters, HdlcServer, ServerAddressFilter};
 use crate::dlms::link::{LinkEvent, ServerLink};
 use crate::dlms::server::{ServerCiphering, ServerSession, ServerSettings};
 use crate::dlms::wrapper::WrapperServer;
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// What to simulate and where.
 #[derive(Debug, Clone)]
@@ -40,6 +40,14 @@ pub struct SimConfig {
     pub max_pdu: u16,
     /// A link idle for this long is closed, as real meters do.
     pub inactivity_timeout: Duration,
+    /// HDLC physical address the meter answers (any when `None`); meter k of a bus answers physical + k.
+    pub physical: Option<u16>,
+    /// HDLC address size clients must use (any when `None`).
+    pub address_size: Option<u8>,
+    /// Meters sharing one serial line (HDLC), addressed physical, physical + 1, …
+    pub bus: u32,
+    /// Pause before every frame the meter sends.
+    pub frame_gap: Duration,
 }
 
 impl Default for SimConfig {
@@ -55,6 +63,10 @@ impl Default for SimConfig {
             ciphering: None,
             max_pdu: 1024,
             inactivity_timeout: Duration::from_secs(120),
+            physical: None,
+            address_size: None,
+            bus: 1,
+            frame_gap: Duration::ZERO,
         }
     }
 }
@@ -97,6 +109,7 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
                 };
                 let config = config.clone();
                 let counter = counter.clone();
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
                     if let Err(e) = serve_connection(stream, &config, i as u32, counter).await {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
@@ -121,75 +134,132 @@ pub async fn start(
     Ok((addrs, handle))
 }
 
-fn server_link(config: &SimConfig) -> ServerLink {
+/// The link end of meter `k` on a line: with a physical address, meter k answers physical + k.
+fn server_link(config: &SimConfig, k: u32) -> ServerLink {
     match config.interface {
         Interface::Wrapper => ServerLink::Wrapper(WrapperServer::new(config.logical)),
-        Interface::Hdlc => ServerLink::Hdlc(HdlcServer::new(
-            ServerAddressFilter::logical(config.logical),
-            HdlcParameters::default(),
-        )),
+        Interface::Hdlc => {
+            let filter = match config.physical {
+                Some(p) => ServerAddressFilter {
+                    logical: config.logical,
+                    physical: Some(p.saturating_add(k as u16)),
+                    size: config
+                        .address_size
+                        .and_then(|s| AddressSize::try_from(s).ok()),
+                },
+                None => ServerAddressFilter::logical(config.logical),
+            };
+            ServerLink::Hdlc(HdlcServer::new(filter, HdlcParameters::default()))
+        }
     }
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+/// Serves one simulated meter over any stream (a TCP connection, a serial port) until it closes.
+pub async fn serve_stream<S: crate::transport::Stream>(
+    stream: S,
+    config: &SimConfig,
+    index: u32,
+) -> std::io::Result<()> {
+    serve_connection(stream, config, index, Arc::new(AtomicU32::new(0))).await
+}
+
+/// One meter on a line: its link end, its association and its objects.
+struct Drop {
+    link: ServerLink,
+    session: ServerSession,
+    meter: SimMeter,
+}
+
+async fn serve_connection<S: crate::transport::Stream>(
+    mut stream: S,
     config: &SimConfig,
     index: u32,
     counter: Arc<AtomicU32>,
 ) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let mut link = server_link(config);
-    let mut settings = ServerSettings::new(config.referencing);
-    settings.max_pdu = config.max_pdu;
-    settings.authentication = config.authentication.clone();
-    settings.ciphering = config.ciphering.clone();
-    let mut session = ServerSession::new(settings);
-    let mut meter = SimMeter::new(
-        index,
-        Local::now().fixed_offset(),
-        config.referencing == Referencing::Sn,
-    );
-    if config.ciphering.is_some() {
-        meter.invocation_counter = Some(counter.clone());
-    }
+    // Several meters share a line only with HDLC (each answers only its own address).
+    let count = if config.interface == Interface::Hdlc {
+        config.bus.max(1)
+    } else {
+        1
+    };
+    let mut drops: Vec<Drop> = (0..count)
+        .map(|k| {
+            let mut settings = ServerSettings::new(config.referencing);
+            settings.max_pdu = config.max_pdu;
+            settings.authentication = config.authentication.clone();
+            settings.ciphering = config.ciphering.clone();
+            let mut meter = SimMeter::new(
+                index + k,
+                Local::now().fixed_offset(),
+                config.referencing == Referencing::Sn,
+            );
+            if config.ciphering.is_some() {
+                meter.invocation_counter = Some(counter.clone());
+            }
+            Drop {
+                link: server_link(config, k),
+                session: ServerSession::new(settings),
+                meter,
+            }
+        })
+        .collect();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {
             Err(_) | Ok(Ok(0)) => return Ok(()),
             Ok(r) => r?,
         };
-        let events = match link.receive(&buf[..n]) {
-            Ok(ev) => ev,
-            Err(e) => {
-                // A corrupted frame is dropped; the client times out and retries, as with a meter.
-                tracing::debug!("simulated meter {index}: {e}");
-                continue;
-            }
-        };
-        for ev in events {
-            match ev {
-                LinkEvent::Transmit(out) => stream.write_all(&out).await?,
-                LinkEvent::Apdu(req) => {
-                    meter.now = Local::now().fixed_offset();
-                    if !session.is_associated() {
-                        session.next_challenge = crate::runner::secure::random_bytes(16);
-                        session.set_invocation_counter(counter.load(Ordering::SeqCst));
+        for d in &mut drops {
+            let events = match d.link.receive(&buf[..n]) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    // A corrupted frame is dropped; the client times out and retries, as with a meter.
+                    tracing::debug!("simulated meter {}: {e}", d.meter.index);
+                    continue;
+                }
+            };
+            for ev in events {
+                match ev {
+                    LinkEvent::Transmit(out) => {
+                        pause(config).await;
+                        stream.write_all(&out).await?
                     }
-                    if let Some(c) = link.client_address() {
-                        session.set_client(c);
-                    }
-                    let resp = session.handle(&req, &mut meter);
-                    counter.fetch_max(session.invocation_counter(), Ordering::SeqCst);
-                    if let Some(resp) = resp {
-                        match link.send_apdu(&resp) {
-                            Ok(first) => stream.write_all(&first).await?,
-                            Err(e) => tracing::warn!("simulated meter {index}: cannot send: {e}"),
+                    LinkEvent::Apdu(req) => {
+                        d.meter.now = Local::now().fixed_offset();
+                        if !d.session.is_associated() {
+                            d.session.next_challenge = crate::runner::secure::random_bytes(16);
+                            d.session
+                                .set_invocation_counter(counter.load(Ordering::SeqCst));
+                        }
+                        if let Some(c) = d.link.client_address() {
+                            d.session.set_client(c);
+                        }
+                        let resp = d.session.handle(&req, &mut d.meter);
+                        counter.fetch_max(d.session.invocation_counter(), Ordering::SeqCst);
+                        if let Some(resp) = resp {
+                            match d.link.send_apdu(&resp) {
+                                Ok(first) => {
+                                    pause(config).await;
+                                    stream.write_all(&first).await?
+                                }
+                                Err(e) => tracing::warn!(
+                                    "simulated meter {}: cannot send: {e}",
+                                    d.meter.index
+                                ),
+                            }
                         }
                     }
+                    LinkEvent::Closed => d.session.reset(),
+                    LinkEvent::Opened => {}
                 }
-                LinkEvent::Closed => session.reset(),
-                LinkEvent::Opened => {}
             }
         }
+    }
+}
+
+/// The meter's reaction time before each frame it sends (real meters pause between frames).
+async fn pause(config: &SimConfig) {
+    if !config.frame_gap.is_zero() {
+        tokio::time::sleep(config.frame_gap).await;
     }
 }
