@@ -200,3 +200,84 @@ fn frame_gap_is_honoured() {
         }
     });
 }
+
+#[test]
+fn mode_e_sign_on_then_hdlc_at_the_agreed_baud() {
+    use dlms_logger::dlms::iec62056_21::IecServer;
+    use dlms_logger::queue::SerialSettings;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (mut meter_end, client_end) = rt.block_on(async { SerialStream::pair() }).unwrap();
+    let dev = client_end.name().unwrap();
+    let cfg = SimConfig {
+        end_on_disconnect: true,
+        ..hdlc(None, None, 1)
+    };
+    let agreed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = agreed.clone();
+    rt.spawn(async move {
+        let line = SerialSettings::new("pty");
+        // Two sessions, each with its own sign-on, as an optical port works.
+        for _ in 0..2 {
+            let mut iec = IecServer::new("DLG", "DLGSIM", 19200);
+            let baud = dlms_logger::transport::serial::answer_mode_e(
+                &mut meter_end,
+                &line,
+                &mut iec,
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+            seen.lock().unwrap().push(baud);
+            sim::serve_stream(&mut meter_end, &cfg, 0).await.unwrap();
+        }
+    });
+    for baud in ["9600", "4800"] {
+        let out = run(&[
+            "read",
+            "--serial",
+            &dev,
+            "--iec",
+            "--baud",
+            baud,
+            "--hdlc",
+            "--timeout",
+            "5000",
+            "1.0.1.8.0.255",
+            "0.0.96.1.0.255",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        *agreed.lock().unwrap(),
+        [9600, 4800],
+        "the lower of the meter's and our maximum"
+    );
+    drop(client_end);
+}
+
+#[test]
+fn mode_e_with_no_meter_says_where_it_stopped() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_silent, client_end) = rt.block_on(async { SerialStream::pair() }).unwrap();
+    let dev = client_end.name().unwrap();
+    let out = run(&[
+        "read",
+        "--serial",
+        &dev,
+        "--iec",
+        "--hdlc",
+        "--timeout",
+        "600",
+        "1.0.1.8.0.255",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sign-on") && err.contains("identification"),
+        "{err}"
+    );
+}

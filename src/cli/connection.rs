@@ -86,6 +86,9 @@ pub struct ConnectionArgs {
     /// Serial stop bits (1 or 2).
     #[arg(long, default_value_t = 1)]
     pub stop_bits: u8,
+    /// "Start with IEC": sign on at 300 baud (IEC 62056-21 mode E), then HDLC at --baud (optical probes).
+    #[arg(long, requires = "serial")]
+    pub iec: bool,
     /// Serial flow control: none, rts-cts or xon-xoff.
     #[arg(long, default_value = "none")]
     pub flow: String,
@@ -334,10 +337,15 @@ impl ConnectionArgs {
         );
         let (host, port) = (self.host.clone(), self.port);
         let serial = self.serial_settings()?;
+        let iec = self.iec;
         let connect = move || {
             let (host, serial) = (host.clone(), serial.clone());
             async move {
                 match serial {
+                    Some(s) if iec => dlms_logger::transport::serial::open_mode_e(&s, timeout)
+                        .await
+                        .map(|p| Box::new(p) as BoxStream)
+                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
                     Some(s) => dlms_logger::transport::serial::open(&s)
                         .map(|p| Box::new(p) as BoxStream)
                         .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),

@@ -19,9 +19,12 @@ pub struct SimulateArgs {
     /// Serve one meter on this serial device instead of TCP (e.g. one end of a null-modem cable or pty pair).
     #[arg(long, value_name = "DEV")]
     pub serial: Option<String>,
-    /// Serial baud rate.
+    /// Serial baud rate (with --iec: the highest baud the optical port offers).
     #[arg(long, default_value_t = 9600)]
     pub baud: u32,
+    /// Answer an IEC 62056-21 mode E sign-on at 300 baud first, as an optical port does.
+    #[arg(long, requires = "serial")]
+    pub iec: bool,
     /// HDLC physical address to answer (any when not given); with --bus, the first of the line.
     #[arg(long)]
     pub server: Option<u16>,
@@ -132,10 +135,38 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
     if let Some(dev) = &args.serial {
         let mut line = dlms_logger::queue::SerialSettings::new(dev.clone());
         line.baud = args.baud;
-        let port = dlms_logger::transport::serial::open(&line)?;
+        let mut port = dlms_logger::transport::serial::open(&line)?;
+        let config = SimConfig {
+            end_on_disconnect: args.iec,
+            ..config
+        };
         println!("listening on serial {dev} at {} baud", args.baud);
+        let serve = async {
+            if args.iec {
+                // Like an optical port: every session starts with a sign-on at 300 baud.
+                loop {
+                    let mut iec =
+                        dlms_logger::dlms::iec62056_21::IecServer::new("DLG", "DLGSIM", args.baud);
+                    let wait = std::time::Duration::from_secs(3600);
+                    match dlms_logger::transport::serial::answer_mode_e(
+                        &mut port, &line, &mut iec, wait,
+                    )
+                    .await
+                    {
+                        Ok(baud) => tracing::info!("mode E sign-on: HDLC at {baud} baud"),
+                        Err(e) => {
+                            tracing::warn!("{e}");
+                            continue;
+                        }
+                    }
+                    sim::serve_stream(&mut port, &config, 0).await?;
+                }
+            } else {
+                sim::serve_stream(port, &config, 0).await
+            }
+        };
         tokio::select! {
-            r = sim::serve_stream(port, &config, 0) => r?,
+            r = serve => r?,
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -107,6 +107,12 @@ pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, 
             .await
             .map(|s| Box::new(s) as BoxStream)
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+        Link::Serial(s) if conn.mode == crate::queue::LinkMode::Iec62056_21 => {
+            crate::transport::serial::open_mode_e(s, timeout)
+                .await
+                .map(|p| Box::new(p) as BoxStream)
+                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+        }
         Link::Serial(s) => crate::transport::serial::open(s)
             .map(|p| Box::new(p) as BoxStream)
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),

@@ -48,6 +48,8 @@ pub struct SimConfig {
     pub bus: u32,
     /// Pause before every frame the meter sends.
     pub frame_gap: Duration,
+    /// Return when the HDLC link is disconnected (an optical port then expects a new sign-on).
+    pub end_on_disconnect: bool,
 }
 
 impl Default for SimConfig {
@@ -67,6 +69,7 @@ impl Default for SimConfig {
             address_size: None,
             bus: 1,
             frame_gap: Duration::ZERO,
+            end_on_disconnect: false,
         }
     }
 }
@@ -249,7 +252,12 @@ async fn serve_connection<S: crate::transport::Stream>(
                             }
                         }
                     }
-                    LinkEvent::Closed => d.session.reset(),
+                    LinkEvent::Closed => {
+                        d.session.reset();
+                        if config.end_on_disconnect {
+                            return Ok(());
+                        }
+                    }
                     LinkEvent::Opened => {}
                 }
             }

@@ -147,3 +147,75 @@ mod tests {
         assert_eq!(&buf, b"\x7e\xa0\x07");
     }
 }
+
+/// Line settings for the IEC 62056-21 sign-on: 300 baud, 7 data bits, even parity, 1 stop bit.
+fn sign_on_line(s: &SerialSettings) -> SerialSettings {
+    let mut l = s.clone();
+    l.baud = 300;
+    l.data_bits = 7;
+    l.parity = Parity::Even;
+    l.stop_bits = 1;
+    l
+}
+
+/// The binary (HDLC) line after mode E: 8N1 at the agreed baud.
+fn binary_line(s: &SerialSettings, baud: u32) -> SerialSettings {
+    let mut l = s.clone();
+    l.baud = baud;
+    l.data_bits = 8;
+    l.parity = Parity::None;
+    l.stop_bits = 1;
+    l
+}
+
+/// Why a mode E start failed: the port, or the sign-on (whose message says where it stopped).
+#[derive(Debug, Error)]
+pub enum ModeEError {
+    /// Opening or switching the port.
+    #[error(transparent)]
+    Serial(#[from] SerialError),
+    /// The sign-on itself.
+    #[error("IEC 62056-21 sign-on on {port}: {source}")]
+    SignOn {
+        /// The device.
+        port: String,
+        /// Where it stopped.
+        source: crate::dlms::iec62056_21::IecError,
+    },
+}
+
+/// "Start with IEC": opens the port at 300 7E1, signs on (mode E), switches to 8N1 at the
+/// agreed baud (at most `s.baud`) and returns the port ready for HDLC.
+pub async fn open_mode_e(
+    s: &SerialSettings,
+    timeout: std::time::Duration,
+) -> Result<SerialStream, ModeEError> {
+    let mut port = open(&sign_on_line(s))?;
+    let baud = super::iec::sign_on(&mut port, None, s.baud, timeout)
+        .await
+        .map_err(|source| ModeEError::SignOn {
+            port: s.port.clone(),
+            source,
+        })?;
+    reconfigure(&mut port, &binary_line(s, baud))?;
+    Ok(port)
+}
+
+/// The meter's side of mode E (for the simulator): answers the sign-on at 300 7E1, then
+/// switches to 8N1 at the agreed baud.
+pub async fn answer_mode_e(
+    port: &mut SerialStream,
+    s: &SerialSettings,
+    server: &mut crate::dlms::iec62056_21::IecServer,
+    timeout: std::time::Duration,
+) -> Result<u32, ModeEError> {
+    reconfigure(port, &sign_on_line(s))?;
+    let baud = super::iec::answer_sign_on(port, server, timeout)
+        .await
+        .map_err(|source| ModeEError::SignOn {
+            port: s.port.clone(),
+            source,
+        })?;
+    reconfigure(port, &binary_line(s, baud))?;
+    Ok(baud)
+}
