@@ -273,3 +273,118 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
     assert_eq!(rows[0].reading.request, "on-demand");
     assert_eq!(rows[0].reading.unit.as_deref(), Some("Wh"));
 }
+
+async fn sim_with(config: SimConfig) -> u16 {
+    let (addrs, h) = sim::start(SimConfig { port: 0, ..config }).await.unwrap();
+    std::mem::forget(h);
+    addrs[0].port()
+}
+
+fn polling_config(port: u16, persistent: bool, items: &str) -> Config {
+    config(&format!(
+        r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port}, persistent = {persistent} }}
+[[meter]]
+name = "m1"
+connection = "lab"
+retries = 0
+[[request]]
+name = "poll"
+meters = ["m1"]
+schedule = {{ every = "150ms" }}
+items = [{items}]
+"#
+    ))
+}
+
+/// Runs until `runs` runs completed; returns how many associations (AARQs) were made.
+async fn associations(cfg: Config, db: &Path, runs: u64) -> usize {
+    let (writer, handle) = Writer::spawn(db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..300 {
+        if h.status()
+            .requests
+            .get("poll")
+            .is_some_and(|r| r.completed >= runs)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let aarqs = h
+        .trace("m1")
+        .iter()
+        .filter(|e| e.summary.starts_with("AARQ"))
+        .count();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    aarqs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_connections_keep_the_association() {
+    let port = sim_port().await;
+    let item = r#"{ name = "energy", obis = "1.0.1.8.0.255" }"#;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        associations(
+            polling_config(port, true, item),
+            &dir.path().join("a.db"),
+            4
+        )
+        .await,
+        1
+    );
+    assert!(
+        associations(
+            polling_config(port, false, item),
+            &dir.path().join("b.db"),
+            4
+        )
+        .await
+            >= 4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_dropped_mid_read_reconnects_on_the_next_fire() {
+    // The meter drops the link after 3 requests: inside the first profile read (block transfer).
+    let port = sim_with(SimConfig {
+        drop_once_after: Some(3),
+        ..SimConfig::default()
+    })
+    .await;
+    let items = r#"{ name = "load", obis = "1.0.99.1.0.255", entries = 500 }"#;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(polling_config(port, true, items), handle, 1);
+    let h = runner.handle();
+    for _ in 0..300 {
+        if h.status().meters.get("m1").is_some_and(|m| m.ok >= 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let rows = rows(&db);
+    let failed: Vec<_> = rows.iter().filter(|r| r.reading.status != "ok").collect();
+    assert_eq!(failed.len(), 1, "the first run failed once: {failed:?}");
+    let first = &failed[0].reading;
+    assert!(
+        first.status.contains("closed the connection"),
+        "{}",
+        first.status
+    );
+    let ok: Vec<_> = rows.iter().filter(|r| r.reading.status == "ok").collect();
+    assert_eq!(
+        ok.len(),
+        1000,
+        "the next fire reconnected and stored 500 rows x 2 columns"
+    );
+    assert!(ok.iter().all(|r| r.reading.poll > first.poll));
+}

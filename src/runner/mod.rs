@@ -516,15 +516,16 @@ async fn worker(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut links = Links::new();
     loop {
         let job = tokio::select! {
-            j = jobs.recv() => match j { Some(j) => j, None => return },
-            _ = stop.changed() => return,
+            j = jobs.recv() => match j { Some(j) => j, None => break },
+            _ = stop.changed() => break,
         };
         if *stop.borrow() {
-            return;
+            break;
         }
-        let (ok, summary) = run_job(&shared, &connection, &job).await;
+        let (ok, summary) = run_job(&shared, &connection, &job, &mut links).await;
         lock(&shared.in_flight).remove(&(job.request.clone(), connection.clone()));
         if let Some(reply) = job.reply {
             let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
@@ -542,11 +543,19 @@ async fn worker(
             }
         }
     }
+    for (meter, (session, lease)) in links {
+        close_link(session, lease, &shared.writer, &meter).await;
+    }
 }
 
 /// Runs one job (a request on the meters of one connection); returns true if all was read,
 /// and a one-line summary.
-async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> (bool, String) {
+async fn run_job(
+    shared: &Arc<Shared>,
+    connection: &str,
+    job: &Job,
+    links: &mut Links,
+) -> (bool, String) {
     let config = shared.config();
     let Some(req) = config.requests.iter().find(|r| r.name == job.request) else {
         return (
@@ -575,6 +584,7 @@ async fn run_job(shared: &Arc<Shared>, connection: &str, job: &Job) -> (bool, St
             poll,
             trace_sink(shared, &m.name),
             &shared.writer,
+            links,
         )
         .await;
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
@@ -632,6 +642,31 @@ fn summary(rows: &[Reading]) -> String {
     parts.join(", ")
 }
 
+/// Open associations kept between runs on persistent connections, per meter.
+type Links = HashMap<
+    String,
+    (
+        crate::engine::Session<crate::transport::BoxStream>,
+        Option<secure::CounterLease>,
+    ),
+>;
+
+/// Releases an association and settles its counter lease (the counters used stay used).
+async fn close_link(
+    session: crate::engine::Session<crate::transport::BoxStream>,
+    lease: Option<secure::CounterLease>,
+    writer: &WriterHandle,
+    meter: &str,
+) {
+    let next_ic = session.dlms().invocation_counter();
+    if let Err(e) = session.close().await {
+        tracing::debug!("meter {meter}: release: {e}");
+    }
+    if let Some(lease) = lease {
+        lease.settle(writer, next_ic).await;
+    }
+}
+
 /// Reads one meter with retries inside the request's timeout.
 async fn run_meter(
     req: &Request,
@@ -640,31 +675,49 @@ async fn run_meter(
     poll: i64,
     trace: crate::engine::TraceSink,
     writer: &WriterHandle,
+    links: &mut Links,
 ) -> read::MeterRun {
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms);
+    let persistent = matches!(
+        conn.link,
+        crate::queue::Link::Tcp {
+            persistent: true,
+            ..
+        }
+    );
     let mut attempt = 0;
     loop {
         let sink = trace.clone();
+        // A persistent connection reuses the association of the last run; a dropped one
+        // fails this attempt and the retry reconnects.
+        let cached = if persistent {
+            links.remove(&m.name)
+        } else {
+            None
+        };
         let work = async {
-            let (mut session, lease) =
-                read::open_secure(conn, m, writer, Some(Box::new(move |e| (lock(&sink))(e))))
-                    .await?;
+            let (mut session, lease) = match cached {
+                Some(open) => open,
+                None => {
+                    read::open_secure(conn, m, writer, Some(Box::new(move |e| (lock(&sink))(e))))
+                        .await?
+                }
+            };
             let rows = read::read_items(&mut session, req, m, poll).await;
             let rtt = session.last_rtt;
-            let next_ic = session.dlms().invocation_counter();
-            if let Err(e) = session.close().await {
-                tracing::debug!("meter {}: release: {e}", m.name);
+            if persistent && rows.is_ok() {
+                return Ok::<_, crate::engine::EngineError>((rows?, rtt, Some((session, lease))));
             }
-            // Settled even when the read failed: the counters used stay used.
-            if let Some(lease) = lease {
-                lease.settle(writer, next_ic).await;
-            }
-            Ok::<_, crate::engine::EngineError>((rows?, rtt))
+            close_link(session, lease, writer, &m.name).await;
+            Ok((rows?, rtt, None))
         };
         let error = match tokio::time::timeout_at(deadline, work).await {
-            Ok(Ok((rows, rtt))) => {
+            Ok(Ok((rows, rtt, keep))) => {
+                if let Some(open) = keep {
+                    links.insert(m.name.clone(), open);
+                }
                 return read::MeterRun {
                     rows,
                     associated: true,

@@ -11,7 +11,7 @@ use crate::engine::Interface;
 use chrono::Local;
 use meter::SimMeter;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,6 +50,8 @@ pub struct SimConfig {
     pub frame_gap: Duration,
     /// Return when the HDLC link is disconnected (an optical port then expects a new sign-on).
     pub end_on_disconnect: bool,
+    /// Fault: close the link once, after this many requests (for reconnect tests).
+    pub drop_once_after: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -70,6 +72,7 @@ impl Default for SimConfig {
             bus: 1,
             frame_gap: Duration::ZERO,
             end_on_disconnect: false,
+            drop_once_after: None,
         }
     }
 }
@@ -105,6 +108,7 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
         let config = config.clone();
         // The meter's invocation counter lives as long as the meter, across connections.
         let counter = Arc::new(AtomicU32::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = l.accept().await else {
@@ -112,9 +116,12 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
                 };
                 let config = config.clone();
                 let counter = counter.clone();
+                let dropped = dropped.clone();
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, &config, i as u32, counter).await {
+                    if let Err(e) =
+                        serve_connection(stream, &config, i as u32, counter, dropped).await
+                    {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
                     }
                 });
@@ -163,7 +170,14 @@ pub async fn serve_stream<S: crate::transport::Stream>(
     config: &SimConfig,
     index: u32,
 ) -> std::io::Result<()> {
-    serve_connection(stream, config, index, Arc::new(AtomicU32::new(0))).await
+    serve_connection(
+        stream,
+        config,
+        index,
+        Arc::new(AtomicU32::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
 }
 
 /// One meter on a line: its link end, its association and its objects.
@@ -178,7 +192,9 @@ async fn serve_connection<S: crate::transport::Stream>(
     config: &SimConfig,
     index: u32,
     counter: Arc<AtomicU32>,
+    dropped: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
+    let mut requests = 0usize;
     // Several meters share a line only with HDLC (each answers only its own address).
     let count = if config.interface == Interface::Hdlc {
         config.bus.max(1)
@@ -228,6 +244,16 @@ async fn serve_connection<S: crate::transport::Stream>(
                         stream.write_all(&out).await?
                     }
                     LinkEvent::Apdu(req) => {
+                        requests += 1;
+                        if config.drop_once_after.is_some_and(|n| requests > n)
+                            && !dropped.swap(true, Ordering::SeqCst)
+                        {
+                            tracing::info!(
+                                "simulated meter {}: dropping the link (fault)",
+                                d.meter.index
+                            );
+                            return Ok(());
+                        }
                         d.meter.now = Local::now().fixed_offset();
                         if !d.session.is_associated() {
                             d.session.next_challenge = crate::runner::secure::random_bytes(16);
