@@ -42,6 +42,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find a meter's interface, addresses and referencing; print them as a [[meter]] to paste.
+    Probe(cli::probe::ProbeArgs),
     /// Serve simulated meters (the built-in simulator).
     Simulate(cli::simulate::SimulateArgs),
     /// The full-screen UI (the default): monitor, edit the queue, review the log.
@@ -208,6 +210,7 @@ async fn run(cli: Cli) -> Result<bool> {
                 .await
                 .map(|_| true)
         }
+        Some(Command::Probe(args)) => cli::probe::run(&args).await,
         Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
     }
 }

@@ -30,7 +30,7 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}\n[[request]\n", "t.toml:9:11: this is not valid TOML: unclosed array table, expected `]`"),
     // Unknown fields: top level, meter, item.
     ("flavour = 1\n{HEAD}", "t.toml:1: flavour: unknown field; allowed fields: connection, meter or request"),
-    ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, logical, address_size, referencing, auth, security, timeout_ms, retries or enabled"),
+    ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, device_name, logical, address_size, referencing, auth, security, timeout_ms, retries or enabled"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.2.8.0.255\", atribute = 3 },\n]\n", "t.toml:15: request \"r1\".items[2].atribute: unknown field; allowed fields: name, obis, class, attribute, type, scale, entries, since, until or enabled"),
     // Missing name.
     ("{HEAD}\n[[meter]]\nconnection = \"c1\"\n", "t.toml:9: meter[2].name: is required"),
@@ -71,9 +71,16 @@ const CASES: &[(&str, &str)] = &[
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 0 }\n", "t.toml:3: connection \"c1\".tcp.port: 0 is not allowed; use 1 to 65535"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 70000 }\n", "t.toml:3: connection \"c1\".tcp.port: invalid value: integer `70000`, expected a whole number from 0 to 65535"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"\", port = 1 }\n", "t.toml:3: connection \"c1\".tcp.host: is empty; give a host name or IP address"),
-    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nserial = { port = \"/dev/ttyS0\" }\n", "t.toml:4: connection \"c1\".serial: a connection has tcp or serial, not both; remove one"),
-    ("[[connection]]\nname = \"c1\"\nmode = \"dlms\"\n", "t.toml:1: connection \"c1\".tcp: is missing; give tcp = { host = \"..\", port = 4059 } or serial = { port = \"/dev/ttyUSB0\" }"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nserial = { port = \"/dev/ttyS0\" }\n", "t.toml:4: connection \"c1\".serial: a connection has one of tcp, serial or listen; remove the others"),
+    ("[[connection]]\nname = \"c1\"\nlisten = { port = 4060 }\ntcp = { host = \"h\", port = 1 }\n", "t.toml:3: connection \"c1\".listen: a connection has one of tcp, serial or listen; remove the others"),
+    ("[[connection]]\nname = \"c1\"\nmode = \"dlms\"\n", "t.toml:1: connection \"c1\".tcp: is missing; give tcp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nmode = \"iec\"\n", "t.toml:4: connection \"c1\".mode: \"iec\" is not allowed; use dlms or iec62056-21"),
+    // Listening connections and the identity of the meters that dial in.
+    ("[[connection]]\nname = \"c1\"\nlisten = { port = 0 }\n", "t.toml:3: connection \"c1\".listen.port: 0 is not allowed; use 1 to 65535"),
+    ("[[connection]]\nname = \"c1\"\nlisten = { host = \" \", port = 4060 }\n", "t.toml:3: connection \"c1\".listen.host: is empty; give the address to listen on, such as 0.0.0.0 (every interface) or 127.0.0.1"),
+    ("[[connection]]\nname = \"inbound\"\nlisten = { host = \"0.0.0.0\", port = 4060 }\n\n[[meter]]\nname = \"m1\"\nconnection = \"inbound\"\n", "t.toml:5: meter \"m1\": a meter on the listening connection \"inbound\" needs device_name, serial_number or security.server_system_title to be recognised when it dials in"),
+    ("{HEAD}device_name = \"\"\n", "t.toml:8: meter \"m1\".device_name: is empty; give the logical device name the meter reports (0.0.42.0.0.255), or remove it"),
+    ("{HEAD}device_name = \"DLG{K}{K}\"\n", "t.toml:8: meter \"m1\".device_name: has 67 characters; use at most 64"),
     // More fields.
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", data_bits = 9 }\n", "t.toml:3: connection \"c1\".serial.data_bits: 9 is not allowed; use 5 to 8"),
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", stop_bits = 3 }\n", "t.toml:3: connection \"c1\".serial.stop_bits: 3 is not allowed; use 1 or 2"),

@@ -2,6 +2,7 @@
 pub mod connection;
 pub mod export;
 pub mod objects;
+pub mod probe;
 pub mod read;
 pub mod run;
 pub mod schedule;

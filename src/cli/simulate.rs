@@ -40,6 +40,12 @@ pub struct SimulateArgs {
     /// Milliseconds the meter waits before each frame it sends.
     #[arg(long, default_value_t = 0)]
     pub frame_gap: u64,
+    /// Dial out to a logger listening at HOST:PORT (a meter-initiated connection) instead of listening.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub dial: Option<String>,
+    /// With --dial: push a DataNotification (device name, clock, energy) right after connecting.
+    #[arg(long, requires = "dial")]
+    pub push: bool,
     /// First TCP port; meter i listens on PORT+i (0 = any free port).
     #[arg(long, default_value_t = 4059)]
     pub port: u16,
@@ -132,6 +138,22 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };
+    if let Some(target) = &args.dial {
+        let mut stream = tokio::net::TcpStream::connect(target)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot dial {target}: {e}"))?;
+        println!("dialed {target}");
+        if args.push {
+            use tokio::io::AsyncWriteExt;
+            let frame = sim::push_frame(&config, 0, chrono::Local::now().fixed_offset())?;
+            stream.write_all(&frame).await?;
+        }
+        tokio::select! {
+            r = sim::serve_stream(stream, &config, 0) => r?,
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
     if let Some(dev) = &args.serial {
         let mut line = dlms_logger::queue::SerialSettings::new(dev.clone());
         line.baud = args.baud;

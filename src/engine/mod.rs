@@ -448,7 +448,16 @@ impl<S: Stream> Session<S> {
     ///
     /// A meter that does not answer the release is not an error worth more than a note: the
     /// data is already read, so failures here are returned but callers may ignore them.
-    pub async fn close(mut self) -> Result<(), EngineError> {
+    pub async fn close(self) -> Result<(), EngineError> {
+        let (mut stream, rlre) = self.release().await?;
+        let _ = stream.shutdown().await;
+        rlre
+    }
+
+    /// Releases the association and the HDLC link but keeps the stream, for another
+    /// association over the same connection (a meter that dialed in); the second value is
+    /// the release's own outcome.
+    pub async fn release(mut self) -> Result<(S, Result<(), EngineError>), EngineError> {
         let rlrq = self.dlms.rlrq();
         let rlre = self
             .transact(&rlrq, "the RLRE (answer to the release request)", false)
@@ -463,8 +472,7 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
-        let _ = self.stream.shutdown().await;
-        rlre.map(|_| ())
+        Ok((self.stream, rlre.map(|_| ())))
     }
 }
 

@@ -1,4 +1,5 @@
-//! A connection: how bytes reach one or more meters (a TCP socket or a serial port).
+//! A connection: how bytes reach one or more meters (a TCP socket, a serial port, or a
+//! listening socket the meters dial in to).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Connection {
     /// Unique name, referenced by meters.
     pub name: String,
-    /// TCP or serial.
+    /// TCP, serial or listening.
     pub link: Link,
     /// Plain DLMS, or an IEC 62056-21 mode E start first.
     pub mode: LinkMode,
@@ -41,7 +42,20 @@ pub enum Link {
     },
     /// A serial port (optical probe, RS-485).
     Serial(SerialSettings),
+    /// A TCP socket the meters dial in to; each is recognised by its identity (device name,
+    /// serial number or system title).
+    Listen {
+        /// Address to listen on; [`LISTEN_HOST`] (this machine only) when not given, `0.0.0.0`
+        /// for every interface.
+        host: String,
+        /// Port, 1..=65535.
+        port: u16,
+    },
 }
+
+/// The address a listening connection binds when none is given: loopback only, so a meter
+/// network is never opened by accident.
+pub const LISTEN_HOST: &str = "127.0.0.1";
 
 /// Serial port settings.
 #[derive(Debug, Clone, PartialEq)]

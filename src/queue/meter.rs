@@ -20,6 +20,9 @@ pub struct Meter {
     pub physical: u16,
     /// Serial number, when the meter is addressed by it (physical = SN % 10000 + 1000).
     pub serial_number: Option<u64>,
+    /// The COSEM logical device name (0.0.42.0.0.255) the meter reports, e.g.
+    /// `DLG0000000000001`: its identity when it dials in to a listening connection.
+    pub device_name: Option<String>,
     /// Logical server address (logical device).
     pub logical: u16,
     /// HDLC server address size in bytes: 1, 2 or 4.
@@ -48,6 +51,7 @@ impl Meter {
             client: 16,
             physical: 1,
             serial_number: None,
+            device_name: None,
             logical: 1,
             address_size: 1,
             referencing: ReferencingKind::Ln,

@@ -26,7 +26,9 @@ mod tests;
 
 use std::path::Path;
 
-pub use connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings, BAUD_RATES};
+pub use connection::{
+    Connection, Flow, Link, LinkMode, Parity, SerialSettings, BAUD_RATES, LISTEN_HOST,
+};
 pub use error::ConfigError;
 pub use item::{data_type_names, default_class, Item, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, ReferencingKind};

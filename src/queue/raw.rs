@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings};
+use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings, LISTEN_HOST};
 use super::error::or_list;
 use super::item::Item;
 use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
@@ -32,6 +32,7 @@ struct RawConnection {
     name: String,
     tcp: Option<RawTcp>,
     serial: Option<RawSerial>,
+    listen: Option<RawListen>,
     mode: Option<LinkMode>,
     enabled: Option<bool>,
 }
@@ -45,6 +46,16 @@ struct RawTcp {
     host: String,
     port: u16,
     persistent: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { host = \"0.0.0.0\", port = 4060 }"
+)]
+struct RawListen {
+    host: Option<String>,
+    port: u16,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +82,7 @@ struct RawMeter {
     client: Option<u16>,
     server: Option<u16>,
     serial_number: Option<u64>,
+    device_name: Option<String>,
     logical: Option<u16>,
     address_size: Option<u8>,
     referencing: Option<ReferencingKind>,
@@ -218,24 +230,34 @@ impl RawConfig {
 
 impl RawConnection {
     fn into_model(self, path: FieldPath) -> Result<Connection, Fault> {
-        let link = match (self.tcp, self.serial) {
-            (Some(tcp), None) => Link::Tcp {
+        let link = match (self.tcp, self.serial, self.listen) {
+            (Some(tcp), None, None) => Link::Tcp {
                 host: tcp.host,
                 port: tcp.port,
                 persistent: tcp.persistent.unwrap_or(true),
             },
-            (None, Some(serial)) => Link::Serial(serial.into_model()),
-            (Some(_), Some(_)) => {
-                return Err(Fault::new(
-                    path.key("serial"),
-                    "a connection has tcp or serial, not both; remove one",
-                ))
-            }
-            (None, None) => {
+            (None, Some(serial), None) => Link::Serial(serial.into_model()),
+            (None, None, Some(listen)) => Link::Listen {
+                host: listen.host.unwrap_or_else(|| LISTEN_HOST.into()),
+                port: listen.port,
+            },
+            (None, None, None) => {
                 return Err(Fault::new(
                     path.key("tcp"),
-                    "is missing; give tcp = { host = \"..\", port = 4059 } or serial = { port = \"/dev/ttyUSB0\" }",
+                    "is missing; give tcp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
                 ))
+            }
+            // Two or more: placed at the second of tcp, serial and listen.
+            (tcp, serial, _) => {
+                let extra = if tcp.is_some() && serial.is_some() {
+                    "serial"
+                } else {
+                    "listen"
+                };
+                return Err(Fault::new(
+                    path.key(extra),
+                    "a connection has one of tcp, serial or listen; remove the others",
+                ));
             }
         };
         let d = Connection::new(self.name, link);
@@ -293,6 +315,7 @@ impl RawMeter {
                 Meter::physical_from_serial,
             ),
             serial_number: self.serial_number,
+            device_name: self.device_name,
             logical: self.logical.unwrap_or(d.logical),
             address_size: self.address_size.unwrap_or(size),
             referencing: self.referencing.unwrap_or(d.referencing),

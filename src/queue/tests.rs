@@ -112,6 +112,24 @@ fn valid_fixture_round_trips() {
 }
 
 #[test]
+fn a_listening_connection_defaults_to_loopback_and_writes_its_host() {
+    let text = "[[connection]]\nname = \"in\"\nlisten = { port = 4060 }\n\n[[meter]]\nname = \"m\"\nconnection = \"in\"\ndevice_name = \"DLG0000000000001\"\n";
+    let c = parse(text).unwrap();
+    let host = LISTEN_HOST.to_string();
+    assert_eq!(c.connections[0].link, Link::Listen { host, port: 4060 });
+    assert_eq!(c.meters[0].device_name.as_deref(), Some("DLG0000000000001"));
+    let written = c.to_toml();
+    assert!(
+        written.contains("listen = { host = \"127.0.0.1\", port = 4060 }"),
+        "{written}"
+    );
+    assert!(
+        written.contains("device_name = \"DLG0000000000001\""),
+        "{written}"
+    );
+}
+
+#[test]
 fn minimal_config_writes_the_documented_layout() {
     let text = parse(MINIMAL).unwrap().to_toml();
     assert_eq!(
@@ -382,6 +400,7 @@ fn link() -> impl Strategy<Value = Link> {
                 rs485_full_duplex: fd,
                 ..SerialSettings::new(port)
             })),
+        (name(), 1..=u16::MAX).prop_map(|(host, port)| Link::Listen { host, port }),
     ]
 }
 
@@ -458,6 +477,7 @@ fn config() -> impl Strategy<Value = Config> {
             1..=127u16,
             1..=600_000u64,
             auth_and_security(),
+            prop::option::of(name()),
         ),
         1..4,
     );
@@ -479,11 +499,9 @@ fn config() -> impl Strategy<Value = Config> {
             .into_iter()
             .enumerate()
             .map(
-                |(i, (hdlc, client, sn, logical, timeout, (auth, security)))| {
-                    let mut m = Meter::new(
-                        format!("m {i}"),
-                        connections[i % connections.len()].name.clone(),
-                    );
+                |(i, (hdlc, client, sn, logical, timeout, (auth, security), device_name))| {
+                    let connection = &connections[i % connections.len()];
+                    let mut m = Meter::new(format!("m {i}"), connection.name.clone());
                     m.interface = if hdlc {
                         InterfaceKind::Hdlc
                     } else {
@@ -499,6 +517,9 @@ fn config() -> impl Strategy<Value = Config> {
                     }
                     m.auth = auth;
                     m.security = security;
+                    // A meter that dials in needs an identity.
+                    let listening = matches!(connection.link, Link::Listen { .. });
+                    m.device_name = device_name.or_else(|| listening.then(|| format!("DLG{i}")));
                     m
                 },
             )

@@ -104,11 +104,21 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
             in_range(s.data_bits, 5..=8, serial.key("data_bits"))?;
             one_of(s.stop_bits, &[1, 2], serial.key("stop_bits"))
         }
+        Link::Listen { host, port } => {
+            let listen = path.key("listen");
+            if host.trim().is_empty() {
+                return Err(Fault::new(
+                    listen.key("host"),
+                    "is empty; give the address to listen on, such as 0.0.0.0 (every interface) or 127.0.0.1",
+                ));
+            }
+            in_range(*port, 1..=u16::MAX, listen.key("port"))
+        }
     }
 }
 
 fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
-    if config.connection(&m.connection).is_none() {
+    let Some(connection) = config.connection(&m.connection) else {
         return Err(Fault::new(
             path.key("connection"),
             format!(
@@ -116,6 +126,31 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
                 m.connection,
                 names(config.connections.iter().map(|c| &c.name))
             ),
+        ));
+    };
+    if let Some(name) = &m.device_name {
+        let at = path.key("device_name");
+        if name.trim().is_empty() {
+            return Err(Fault::new(
+                at,
+                "is empty; give the logical device name the meter reports (0.0.42.0.0.255), or remove it",
+            ));
+        }
+        let n = name.chars().count();
+        if n > 64 {
+            return Err(Fault::new(
+                at,
+                format!("has {n} characters; use at most 64"),
+            ));
+        }
+    }
+    let identified = m.device_name.is_some()
+        || m.serial_number.is_some()
+        || m.security.server_system_title.is_some();
+    if matches!(connection.link, Link::Listen { .. }) && !identified {
+        return Err(Fault::new(
+            path,
+            format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
     }
     if m.interface == InterfaceKind::Hdlc {

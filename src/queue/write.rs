@@ -107,6 +107,13 @@ fn connection(c: &Connection) -> Fields {
             f.table("tcp", &tcp);
         }
         Link::Serial(s) => f.table("serial", &serial(s)),
+        // The host is written even as the default: it decides who can reach the socket.
+        Link::Listen { host, port } => {
+            let mut listen = Fields::default();
+            listen.set("host", host);
+            listen.set("port", port);
+            f.table("listen", &listen);
+        }
     }
     f.set_if(c.mode != LinkMode::Dlms, "mode", &c.mode);
     f.set_if(!c.enabled, "enabled", &c.enabled);
@@ -141,6 +148,7 @@ fn meter(m: &Meter) -> Fields {
         Some(sn) => f.set("serial_number", &sn),
         None => f.set_if(m.physical != d.physical, "server", &m.physical),
     }
+    f.set_some("device_name", m.device_name.as_ref());
     f.set_if(m.logical != d.logical, "logical", &m.logical);
     let size = if m.serial_number.is_some() {
         4

@@ -11,7 +11,9 @@
 //! * Every run's rows are written in one transaction; "stored" is logged only after commit.
 
 pub mod control;
+mod listen;
 pub mod objects;
+pub mod probe;
 pub mod read;
 pub mod secure;
 
@@ -101,6 +103,8 @@ struct Shared {
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
     trace: Mutex<HashMap<String, VecDeque<TraceEntry>>>,
+    /// Associations over links that meters opened (listening connections), per meter.
+    dialed_in: Mutex<Links>,
 }
 
 impl Shared {
@@ -133,6 +137,7 @@ impl Runner {
             in_flight: Mutex::new(HashSet::new()),
             status: Mutex::new(Status::default()),
             trace: Mutex::new(HashMap::new()),
+            dialed_in: Mutex::new(HashMap::new()),
         });
         let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
@@ -188,6 +193,15 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
         let (tx, rx) = mpsc::unbounded_channel();
         workers.insert(c.name.clone(), tx);
         tasks.spawn(worker(shared.clone(), c.name.clone(), rx, stop_rx.clone()));
+        if let crate::queue::Link::Listen { host, port } = &c.link {
+            tasks.spawn(listen::serve(
+                shared.clone(),
+                c.name.clone(),
+                host.clone(),
+                *port,
+                stop_rx.clone(),
+            ));
+        }
     }
     *lock(&shared.workers) = workers;
     let start = shared.start;
@@ -259,6 +273,12 @@ impl RunnerHandle {
             crate::queue::Link::Serial(s) => {
                 crate::transport::serial::open(s).map_err(|e| e.to_string())?;
                 Ok(format!("opened serial port {} at {} baud", s.port, s.baud))
+            }
+            crate::queue::Link::Listen { host, port } => {
+                let connected = lock(&self.shared.dialed_in).len();
+                Ok(format!(
+                    "listening on {host}:{port}; {connected} meter(s) dialed in"
+                ))
             }
         }
     }
@@ -583,7 +603,7 @@ async fn run_job(
             m,
             poll,
             trace_sink(shared, &m.name),
-            &shared.writer,
+            shared,
             links,
         )
         .await;
@@ -674,29 +694,56 @@ async fn run_meter(
     m: &crate::queue::Meter,
     poll: i64,
     trace: crate::engine::TraceSink,
-    writer: &WriterHandle,
+    shared: &Shared,
     links: &mut Links,
 ) -> read::MeterRun {
+    let (writer, dialed_in) = (&shared.writer, &shared.dialed_in);
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms);
-    let persistent = matches!(
-        conn.link,
-        crate::queue::Link::Tcp {
-            persistent: true,
-            ..
-        }
-    );
+    let incoming = matches!(conn.link, crate::queue::Link::Listen { .. });
+    let persistent = incoming
+        || matches!(
+            conn.link,
+            crate::queue::Link::Tcp {
+                persistent: true,
+                ..
+            }
+        );
+    if incoming && !lock(dialed_in).contains_key(&m.name) {
+        let error = format!(
+            "meter {} has not dialed in (it is on the listening connection {})",
+            m.name, conn.name
+        );
+        return read::MeterRun {
+            rows: read::failure_rows(req, m, poll, &error),
+            associated: false,
+            rtt: None,
+            error: Some(error),
+        };
+    }
     let mut attempt = 0;
     loop {
         let sink = trace.clone();
         // A persistent connection reuses the association of the last run; a dropped one
         // fails this attempt and the retry reconnects.
-        let cached = if persistent {
-            links.remove(&m.name)
-        } else {
-            None
+        let cached = match (incoming, persistent) {
+            (true, _) => lock(dialed_in).remove(&m.name),
+            (false, true) => links.remove(&m.name),
+            _ => None,
         };
+        if incoming && cached.is_none() {
+            let error = format!(
+                "meter {}'s incoming link dropped; it must dial in again",
+                m.name
+            );
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        }
         let work = async {
             let (mut session, lease) = match cached {
                 Some(open) => open,
@@ -716,7 +763,11 @@ async fn run_meter(
         let error = match tokio::time::timeout_at(deadline, work).await {
             Ok(Ok((rows, rtt, keep))) => {
                 if let Some(open) = keep {
-                    links.insert(m.name.clone(), open);
+                    if incoming {
+                        lock(dialed_in).insert(m.name.clone(), open);
+                    } else {
+                        links.insert(m.name.clone(), open);
+                    }
                 }
                 return read::MeterRun {
                     rows,

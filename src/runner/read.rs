@@ -116,6 +116,9 @@ pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, 
         Link::Serial(s) => crate::transport::serial::open(s)
             .map(|p| Box::new(p) as BoxStream)
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
+        Link::Listen { .. } => Err(EngineError::Io(std::io::Error::other(
+            "a listening connection has no outgoing link; its meters dial in",
+        ))),
     }
 }
 

@@ -164,6 +164,47 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
     }
 }
 
+/// The DataNotification a meter pushes when it dials in: {device name, clock, +A energy},
+/// framed for the configured interface (WRAPPER, or an HDLC UI frame).
+pub fn push_frame(
+    config: &SimConfig,
+    index: u32,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> std::io::Result<Vec<u8>> {
+    use crate::dlms::server::CosemServer;
+    use crate::dlms::xdlms::{AttributeDescriptor, DataNotification};
+    let mut meter = SimMeter::new(index, now, false);
+    let get = |m: &mut SimMeter, class, obis: crate::dlms::obis::Obis| {
+        m.get(
+            &AttributeDescriptor {
+                class_id: class,
+                instance: obis,
+                attribute: 2,
+            },
+            None,
+        )
+        .unwrap_or(crate::dlms::data::Data::Null)
+    };
+    let body = crate::dlms::data::Data::Structure(vec![
+        get(&mut meter, 1, meter::names::LDN),
+        get(&mut meter, 8, meter::names::CLOCK),
+        get(&mut meter, 3, meter::names::ENERGY_IMPORT),
+    ]);
+    let apdu = crate::dlms::xdlms::Apdu::DataNotification(DataNotification {
+        long_invoke_id: 1,
+        date_time: None,
+        body,
+    })
+    .encode();
+    match config.interface {
+        Interface::Wrapper => crate::dlms::wrapper::encode_wrapper(config.logical, 1, &apdu)
+            .map_err(std::io::Error::other),
+        Interface::Hdlc => Err(std::io::Error::other(
+            "pushes are sent over WRAPPER by this simulator",
+        )),
+    }
+}
+
 /// Serves one simulated meter over any stream (a TCP connection, a serial port) until it closes.
 pub async fn serve_stream<S: crate::transport::Stream>(
     stream: S,

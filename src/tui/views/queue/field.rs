@@ -10,7 +10,7 @@ use crate::dlms::obis::Obis;
 use crate::queue::{
     data_type_names, default_class, parse_system_title, Auth, Config, Connection, Flow,
     InterfaceKind, Item, KeySecret, Link, LinkMode, Meter, Parity, Policy, ReferencingKind,
-    Request, Secret, SecretSource, SerialSettings, TimeBound, BAUD_RATES,
+    Request, Secret, SecretSource, SerialSettings, TimeBound, BAUD_RATES, LISTEN_HOST,
 };
 use crate::schedule::Schedule;
 use std::str::FromStr;
@@ -20,11 +20,11 @@ use std::str::FromStr;
 pub enum Field {
     /// Any node's name.
     Name,
-    /// Connection: tcp or serial.
+    /// Connection: tcp, serial or listen.
     Kind,
-    /// TCP host.
+    /// TCP or listening host.
     Host,
-    /// TCP port.
+    /// TCP or listening port.
     Port,
     /// TCP: keep the socket open.
     Persistent,
@@ -56,6 +56,8 @@ pub enum Field {
     Server,
     /// Meter: serial number.
     SerialNumber,
+    /// Meter: the logical device name it reports when it dials in.
+    DeviceName,
     /// Meter: logical server address.
     Logical,
     /// Meter: HDLC address size.
@@ -150,6 +152,7 @@ impl Field {
             Field::Addressing => "addressing",
             Field::Server => "server",
             Field::SerialNumber => "serial number",
+            Field::DeviceName => "device name",
             Field::Logical => "logical",
             Field::AddressSize => "address size",
             Field::Referencing => "referencing",
@@ -233,7 +236,7 @@ const INTERFACES: [(&str, InterfaceKind); 2] = [
 ];
 const REFERENCINGS: [(&str, ReferencingKind); 2] =
     [("ln", ReferencingKind::Ln), ("sn", ReferencingKind::Sn)];
-const LINKS: [&str; 2] = ["tcp", "serial"];
+const LINKS: [&str; 3] = ["tcp", "serial", "listen"];
 const ADDRESSINGS: [&str; 2] = ["server", "serial number"];
 const POLICIES: [(&str, Policy); 4] = [
     ("none", Policy::None),
@@ -256,6 +259,7 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
                 Link::Serial(_) => &[
                     SerialPort, Baud, DataBits, Parity, StopBits, Flow, FullDuplex,
                 ],
+                Link::Listen { .. } => &[Host, Port],
             };
             [&[Name, Kind], link, &[Mode, Enabled]].concat()
         }
@@ -268,18 +272,15 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
             } else {
                 Server
             };
-            let mut fields = vec![
-                Name,
-                Connection,
-                Interface,
-                Client,
-                Addressing,
-                address,
-                Logical,
-                AddressSize,
-                Referencing,
-                AuthLevel,
-            ];
+            let mut fields = vec![Name, Connection, Interface, Client, Addressing, address];
+            // The identity of a meter that dials in; shown elsewhere only to clear it.
+            let listening = config
+                .connection(&m.connection)
+                .is_some_and(|c| matches!(c.link, Link::Listen { .. }));
+            if listening || m.device_name.is_some() {
+                fields.push(DeviceName);
+            }
+            fields.extend([Logical, AddressSize, Referencing, AuthLevel]);
             match m.auth.secret_key() {
                 Some("password") => fields.push(Password),
                 Some(_) => fields.push(Secret),
@@ -336,8 +337,9 @@ fn connection_text(c: &Connection, field: Field) -> String {
         (_, Field::Name) => c.name.clone(),
         (Link::Tcp { .. }, Field::Kind) => LINKS[0].into(),
         (Link::Serial(_), Field::Kind) => LINKS[1].into(),
-        (Link::Tcp { host, .. }, Field::Host) => host.clone(),
-        (Link::Tcp { port, .. }, Field::Port) => port.to_string(),
+        (Link::Listen { .. }, Field::Kind) => LINKS[2].into(),
+        (Link::Tcp { host, .. } | Link::Listen { host, .. }, Field::Host) => host.clone(),
+        (Link::Tcp { port, .. } | Link::Listen { port, .. }, Field::Port) => port.to_string(),
         (Link::Tcp { persistent, .. }, Field::Persistent) => name_of(&YES_NO, persistent),
         (Link::Serial(s), Field::SerialPort) => s.port.clone(),
         (Link::Serial(s), Field::Baud) => s.baud.to_string(),
@@ -361,6 +363,7 @@ fn meter_text(m: &Meter, field: Field) -> String {
         Field::Addressing => ADDRESSINGS[usize::from(m.serial_number.is_some())].into(),
         Field::Server => m.physical.to_string(),
         Field::SerialNumber => m.serial_number.map(|n| n.to_string()).unwrap_or_default(),
+        Field::DeviceName => m.device_name.clone().unwrap_or_default(),
         Field::Logical => m.logical.to_string(),
         Field::AddressSize => m.address_size.to_string(),
         Field::Referencing => name_of(&REFERENCINGS, &m.referencing),
@@ -582,22 +585,32 @@ fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<
 fn set_connection(c: &mut Connection, field: Field, text: &str) -> Result<(), String> {
     let word = text.trim();
     match (field, &mut c.link) {
-        (Field::Kind, link) => match (word, &*link) {
-            ("tcp", Link::Serial(_)) => {
-                *link = Link::Tcp {
+        (Field::Kind, link) => {
+            *link = match (word, &*link) {
+                ("tcp", Link::Tcp { .. })
+                | ("serial", Link::Serial(_))
+                | ("listen", Link::Listen { .. }) => return Ok(()),
+                ("tcp", _) => Link::Tcp {
                     host: "127.0.0.1".into(),
                     port: 4059,
                     persistent: true,
+                },
+                ("serial", _) => Link::Serial(SerialSettings::new("/dev/ttyUSB0")),
+                ("listen", _) => Link::Listen {
+                    host: LISTEN_HOST.into(),
+                    port: 4060,
+                },
+                _ => {
+                    return Err(format!(
+                        "{word:?} is not allowed; use tcp, serial or listen"
+                    ))
                 }
             }
-            ("serial", Link::Tcp { .. }) => {
-                *link = Link::Serial(SerialSettings::new("/dev/ttyUSB0"))
-            }
-            ("tcp" | "serial", _) => {}
-            _ => return Err(format!("{word:?} is not allowed; use tcp or serial")),
-        },
-        (Field::Host, Link::Tcp { host, .. }) => *host = word.into(),
-        (Field::Port, Link::Tcp { port, .. }) => *port = number(text, "from 1 to 65535")?,
+        }
+        (Field::Host, Link::Tcp { host, .. } | Link::Listen { host, .. }) => *host = word.into(),
+        (Field::Port, Link::Tcp { port, .. } | Link::Listen { port, .. }) => {
+            *port = number(text, "from 1 to 65535")?
+        }
         (Field::Persistent, Link::Tcp { persistent, .. }) => *persistent = pick(&YES_NO, text)?,
         (Field::SerialPort, Link::Serial(s)) => s.port = word.into(),
         (Field::Baud, Link::Serial(s)) => s.baud = number(text, "such as 9600")?,
@@ -638,6 +651,7 @@ fn set_meter(m: &mut Meter, field: Field, text: &str) -> Result<(), String> {
             // The physical address follows the serial number (SN % 10000 + 1000).
             m.physical = Meter::physical_from_serial(sn);
         }
+        Field::DeviceName => m.device_name = optional(text, |t| Ok(t.to_string()))?,
         Field::Logical => m.logical = number(text, "from 0 to 65535")?,
         Field::AddressSize => m.address_size = number(text, "1, 2 or 4")?,
         Field::Referencing => m.referencing = pick(&REFERENCINGS, text)?,

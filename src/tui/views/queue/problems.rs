@@ -125,8 +125,13 @@ pub fn locate(config: &Config, path: &str) -> Option<(Node, Option<Field>)> {
         .map(|(n, _, rest)| (n, rest.trim_start_matches('.')))?;
     // `meters[2]` is the meters field.
     let rest = rest.split('[').next().unwrap_or_default();
+    // A listening connection's host and port are the fields of a TCP one.
+    let rest = match rest.strip_prefix("listen.") {
+        Some(key) => format!("tcp.{key}"),
+        None => rest.to_string(),
+    };
     let fields = field::fields(config, node);
-    let field = fields.into_iter().find(|f| key(*f) == Some(rest));
+    let field = fields.into_iter().find(|f| key(*f) == Some(&rest));
     Some((node, field))
 }
 
@@ -162,6 +167,7 @@ fn key(field: Field) -> Option<&'static str> {
         Field::Client => "client",
         Field::Server => "server",
         Field::SerialNumber => "serial_number",
+        Field::DeviceName => "device_name",
         Field::Logical => "logical",
         Field::AddressSize => "address_size",
         Field::Password => "auth.password",

@@ -342,6 +342,57 @@ async fn a_serial_link_shows_its_fields() {
 }
 
 #[tokio::test]
+async fn cycling_the_link_to_listen_shows_its_host_and_port() {
+    let mut h = Harness::new();
+    h.open(Node::Connection(1), Field::Kind);
+    h.press(KeyCode::Char(' '));
+    h.press(KeyCode::Char(' '));
+    let screen = h.screen();
+    assert!(
+        screen.contains("◂ listen ▸") && screen.contains("listen 127.0.0.1:4060"),
+        "{screen}"
+    );
+    let fields = field::fields(&h.view.work, Node::Connection(1));
+    use Field::*;
+    assert_eq!(fields, [Name, Kind, Host, Port, Mode, Enabled]);
+    h.open(Node::Connection(1), Field::Port);
+    h.press(KeyCode::Enter);
+    h.retype("0");
+    h.press(KeyCode::Enter);
+    assert!(h.screen().contains("✗ 0 is not allowed; use 1 to 65535"));
+    h.press(KeyCode::Enter);
+    h.retype("4061");
+    h.press(KeyCode::Enter);
+    assert!(h.view.problems.first(&h.view.work).is_none());
+    h.open(Node::Connection(1), Field::Kind);
+    h.press(KeyCode::Char(' '));
+    assert!(h.screen().contains("tcp 127.0.0.1:4059"));
+}
+
+#[tokio::test]
+async fn a_listen_meter_without_identity_shows_the_problem_in_its_form() {
+    let mut h = Harness::new();
+    h.open(Node::Connection(0), Field::Kind);
+    h.press(KeyCode::Left);
+    h.open(Node::Meter(0), Field::DeviceName);
+    let screen = h.screen_sized(200, 30);
+    assert!(
+        screen.contains("device name        —")
+            && screen.contains("✗ a meter on the listening connection \"c1\" needs device_name"),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter);
+    h.keys("DLG0000000000001");
+    h.press(KeyCode::Enter);
+    assert_eq!(
+        h.view.work.meters[0].device_name.as_deref(),
+        Some("DLG0000000000001")
+    );
+    let rule = h.view.problems.rule.as_ref().map(|r| r.at);
+    assert_eq!(rule, Some(Some((Node::Meter(1), None))));
+}
+
+#[tokio::test]
 async fn saving_writes_the_file_and_reloads_the_runner() {
     let mut h = Harness::new();
     h.view.select(Node::Request(0));
@@ -601,6 +652,14 @@ async fn validation_paths_name_their_node_and_field() {
     );
     assert_eq!(at("request \"r1\".items"), Some((Node::Request(0), None)));
     assert_eq!(at("request \"r9\".name"), None);
+    h.view.work.connections[1].link = crate::queue::Link::Listen {
+        host: "0.0.0.0".into(),
+        port: 4060,
+    };
+    assert_eq!(
+        problems::locate(&h.view.work, "connection \"c2\".listen.host"),
+        Some((Node::Connection(1), Some(Field::Host)))
+    );
 }
 
 #[tokio::test]

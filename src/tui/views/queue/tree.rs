@@ -53,6 +53,7 @@ fn row(config: &Config, node: Node, problems: &Problems) -> Line<'static> {
             config.connections.get(i).map(|c| match &c.link {
                 Link::Tcp { host, port, .. } => format!("tcp {host}:{port}"),
                 Link::Serial(s) => format!("serial {}", s.port),
+                Link::Listen { host, port } => format!("listen {host}:{port}"),
             }),
         ),
         Node::Meter(i) => (
