@@ -388,3 +388,28 @@ async fn a_link_dropped_mid_read_reconnects_on_the_next_fire() {
     );
     assert!(ok.iter().all(|r| r.reading.poll > first.poll));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_association_closed_by_the_meters_inactivity_timeout_reconnects_at_once() {
+    // The meter closes idle links after 300 ms; the request fires every 700 ms, no retries.
+    let port = sim_with(SimConfig {
+        inactivity_timeout: Duration::from_millis(300),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut cfg = polling_config(port, true, r#"{ name = "energy", obis = "1.0.1.8.0.255" }"#);
+    cfg.requests[0].schedule = "every 700ms".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let aarqs = associations(cfg, &db, 3).await;
+    assert!(
+        aarqs >= 3,
+        "each run found the link closed and associated again ({aarqs})"
+    );
+    let rows = rows(&db);
+    assert!(rows.len() >= 3);
+    assert!(
+        rows.iter().all(|r| r.reading.status == "ok"),
+        "no run failed: {rows:?}"
+    );
+}

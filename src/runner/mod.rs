@@ -725,13 +725,15 @@ async fn run_meter(
     let mut attempt = 0;
     loop {
         let sink = trace.clone();
-        // A persistent connection reuses the association of the last run; a dropped one
-        // fails this attempt and the retry reconnects.
+        // A persistent connection reuses the association of the last run; when the meter
+        // dropped it meanwhile (its inactivity timeout), we reconnect at once, without
+        // spending a retry.
         let cached = match (incoming, persistent) {
             (true, _) => lock(dialed_in).remove(&m.name),
             (false, true) => links.remove(&m.name),
             _ => None,
         };
+        let reused = cached.is_some();
         if incoming && cached.is_none() {
             let error = format!(
                 "meter {}'s incoming link dropped; it must dial in again",
@@ -775,6 +777,13 @@ async fn run_meter(
                     rtt: Some(rtt),
                     error: None,
                 };
+            }
+            Ok(Err(e)) if reused && !incoming => {
+                tracing::info!(
+                    "meter {}: the kept association is gone ({e}); reconnecting",
+                    m.name
+                );
+                continue;
             }
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("request timed out after {} ms", req.timeout_ms),
