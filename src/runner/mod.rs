@@ -315,6 +315,46 @@ impl RunnerHandle {
         Ok(session)
     }
 
+    /// Probes a configured connection for a meter (interface, addresses, referencing) and
+    /// returns it as a new meter on that connection, named `name`.
+    pub async fn probe_connection(
+        &self,
+        connection: &str,
+        name: &str,
+    ) -> Result<(crate::queue::Meter, String), String> {
+        let config = self.shared.config();
+        let c = config
+            .connection(connection)
+            .ok_or_else(|| format!("no connection {connection:?}"))?
+            .clone();
+        let found = probe::probe(
+            || {
+                let c = c.clone();
+                async move { read::connect(&c, Duration::from_secs(3)).await }
+            },
+            &probe::candidates(None, None),
+            Duration::from_millis(600),
+            |_, _, _, _| {},
+        )
+        .await?;
+        let p = &found.candidate;
+        let mut m = crate::queue::Meter::new(name, connection);
+        m.interface = match p.interface {
+            crate::engine::Interface::Wrapper => crate::queue::InterfaceKind::Wrapper,
+            crate::engine::Interface::Hdlc => crate::queue::InterfaceKind::Hdlc,
+        };
+        m.client = p.client;
+        m.physical = p.physical;
+        m.logical = p.logical;
+        m.address_size = p.address_size;
+        m.serial_number = p.serial_number;
+        m.referencing = match p.referencing {
+            crate::dlms::client::Referencing::Ln => crate::queue::ReferencingKind::Ln,
+            crate::dlms::client::Referencing::Sn => crate::queue::ReferencingKind::Sn,
+        };
+        Ok((m, found.note.clone()))
+    }
+
     /// Associates with a configured meter and reads its clock.
     pub async fn test_meter(&self, name: &str) -> Result<String, String> {
         let mut s = self.open_meter(name).await?;

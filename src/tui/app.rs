@@ -73,6 +73,8 @@ pub enum TaskResult {
     Objects(Result<Preset, String>),
     /// A CSV export finished.
     Export(Result<String, String>),
+    /// A probe of a connection found a meter (to add to the queue), or why not.
+    Probe(Result<(crate::queue::Meter, String), String>),
 }
 
 /// Events the loop handles.

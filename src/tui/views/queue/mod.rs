@@ -355,6 +355,31 @@ impl QueueView {
         format!("{} {}", node.kind(), node.name(config).unwrap_or_default())
     }
 
+    /// Probes the selected connection (as saved and running) and adds the meter it finds.
+    fn probe(&mut self, ctx: &mut Ctx) {
+        let Some(Node::Connection(i)) = self.selected() else {
+            ctx.error("select a connection to probe (p)");
+            return;
+        };
+        let Some(conn) = self.work.connections.get(i).map(|c| c.name.clone()) else {
+            return;
+        };
+        if ctx.config().connection(&conn).is_none() {
+            ctx.error(format!(
+                "connection {conn} is not in the running queue; save (s) before probing"
+            ));
+            return;
+        }
+        let name = ops::unique_name("meter", |n| self.work.meters.iter().any(|m| m.name == n));
+        ctx.info(format!(
+            "probing connection {conn}: trying interfaces, addresses and referencing…"
+        ));
+        let runner = ctx.runner.clone();
+        ctx.spawn(Tab::Queue, async move {
+            TaskResult::Probe(runner.probe_connection(&conn, &name).await)
+        });
+    }
+
     fn test(&mut self, ctx: &mut Ctx) {
         let Some(node) = self.selected().map(QueueView::tested) else {
             return;
@@ -418,6 +443,7 @@ impl View for QueueView {
             ("e, Space", "enable / disable the node"),
             ("d", "delete the node (asks first)"),
             ("t", "test the node with the running queue"),
+            ("p", "probe a connection for a meter and add it (tries interfaces, addresses, referencing)"),
             ("s, Ctrl-s", "check and save the queue, then run it"),
             ("u", "undo all unsaved changes (asks first)"),
             ("Ctrl-u", "while editing: clear the text"),
@@ -439,6 +465,7 @@ impl View for QueueView {
             _ if ctrl => return false,
             KeyCode::Char('u') => self.undo(ctx),
             KeyCode::Char('t') => self.test(ctx),
+            KeyCode::Char('p') if self.focus == Focus::Tree => self.probe(ctx),
             _ => {
                 return match self.focus {
                     Focus::Tree => self.tree_key(key, ctx),
@@ -467,9 +494,23 @@ impl View for QueueView {
         self.running = running;
     }
 
-    fn on_task(&mut self, result: TaskResult, _ctx: &mut Ctx) {
-        if let TaskResult::Test { node, result } = result {
-            self.tests.insert(node, Some(result));
+    fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
+        match result {
+            TaskResult::Test { node, result } => {
+                self.tests.insert(node, Some(result));
+            }
+            TaskResult::Probe(Ok((mut meter, note))) => {
+                // The name may have been taken meanwhile.
+                meter.name = ops::unique_name(&meter.name, |n| {
+                    self.work.meters.iter().any(|m| m.name == n)
+                });
+                let name = meter.name.clone();
+                self.work.meters.push(meter);
+                self.select(Node::Meter(self.work.meters.len() - 1));
+                ctx.info(format!("probe found a meter, added as {name} (unsaved: review, then s to save). {note}"));
+            }
+            TaskResult::Probe(Err(e)) => ctx.error(format!("probe: {e}")),
+            _ => {}
         }
     }
 

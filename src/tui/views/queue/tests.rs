@@ -710,3 +710,48 @@ async fn any_keys_at_any_size_never_panic() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_adds_the_meter_it_finds() {
+    let (addrs, _sim) = crate::sim::start(crate::sim::SimConfig {
+        port: 0,
+        interface: crate::engine::Interface::Hdlc,
+        physical: Some(17),
+        address_size: Some(2),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let text = format!(
+        "[[connection]]\nname = \"lab\"\ntcp = {{ host = \"127.0.0.1\", port = {} }}\n",
+        addrs[0].port()
+    );
+    let config = Config::parse(&text, "probe.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+    let runner = crate::runner::Runner::start(config, handle, 1);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut ctx = Ctx::new(runner.handle(), None, db, dir.path().join("q.toml"), tx);
+    let mut view = QueueView::new(&ctx);
+    view.select(Node::Connection(0));
+    view.handle_key(KeyEvent::from(KeyCode::Char('p')), &mut ctx);
+    let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+    let Ok(Some(AppEvent::Task(Tab::Queue, result))) = event else {
+        panic!("no probe result: {event:?}");
+    };
+    view.on_task(result, &mut ctx);
+    let m = &view.work.meters[0];
+    assert_eq!(
+        (m.connection.as_str(), m.physical, m.address_size),
+        ("lab", 17, 2),
+        "{m:?}"
+    );
+    assert_eq!(m.interface, crate::queue::InterfaceKind::Hdlc);
+    assert!(
+        view.dirty(),
+        "added to the working copy, for the operator to save"
+    );
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+}
