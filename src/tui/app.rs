@@ -74,7 +74,7 @@ pub enum TaskResult {
     /// A CSV export finished.
     Export(Result<String, String>),
     /// A probe of a connection found a meter (to add to the queue), or why not.
-    Probe(Result<(crate::queue::Meter, String), String>),
+    Probe(Result<Box<(crate::queue::Meter, String)>, String>),
 }
 
 /// Events the loop handles.

@@ -376,7 +376,7 @@ impl QueueView {
         ));
         let runner = ctx.runner.clone();
         ctx.spawn(Tab::Queue, async move {
-            TaskResult::Probe(runner.probe_connection(&conn, &name).await)
+            TaskResult::Probe(runner.probe_connection(&conn, &name).await.map(Box::new))
         });
     }
 
@@ -499,7 +499,8 @@ impl View for QueueView {
             TaskResult::Test { node, result } => {
                 self.tests.insert(node, Some(result));
             }
-            TaskResult::Probe(Ok((mut meter, note))) => {
+            TaskResult::Probe(Ok(found)) => {
+                let (mut meter, note) = *found;
                 // The name may have been taken meanwhile.
                 meter.name = ops::unique_name(&meter.name, |n| {
                     self.work.meters.iter().any(|m| m.name == n)
