@@ -413,3 +413,27 @@ async fn a_kept_association_closed_by_the_meters_inactivity_timeout_reconnects_a
         "no run failed: {rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alives_hold_an_hdlc_link_past_the_meters_inactivity_timeout() {
+    use dlms_logger::engine::Interface;
+    // The meter drops idle links after 1 s and says so in its IEC HDLC setup object; the
+    // request fires every 2.5 s, so only keep-alives can hold the association.
+    let port = sim_with(SimConfig {
+        interface: Interface::Hdlc,
+        inactivity_timeout: Duration::from_secs(1),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut cfg = polling_config(port, true, r#"{ name = "energy", obis = "1.0.1.8.0.255" }"#);
+    cfg.meters[0].interface = dlms_logger::queue::InterfaceKind::Hdlc;
+    cfg.requests[0].schedule = "every 2500ms".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    assert_eq!(
+        associations(cfg, &db, 2).await,
+        1,
+        "one association for both runs"
+    );
+    assert!(rows(&db).iter().all(|r| r.reading.status == "ok"));
+}

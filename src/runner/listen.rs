@@ -153,7 +153,15 @@ async fn incoming(
     )
     .await
     .map_err(|e| format!("meter {}: {e}", meter.name))?;
-    lock(&shared.dialed_in).insert(meter.name.clone(), opened);
+    let (mut session, lease) = opened;
+    let keepalive = super::keepalive_of(&mut session, &meter).await;
+    let kept = super::Kept {
+        session,
+        lease,
+        keepalive,
+        last_used: std::time::Instant::now(),
+    };
+    lock(&shared.dialed_in).insert(meter.name.clone(), kept);
     if let Some(p) = push {
         store_push(shared, &meter, &conn, p).await;
         super::fire_event(shared, "push");

@@ -577,9 +577,14 @@ async fn worker(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut links = Links::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         let job = tokio::select! {
             j = jobs.recv() => match j { Some(j) => j, None => break },
+            _ = tick.tick() => {
+                keep_alive(&shared, &connection, &mut links).await;
+                continue;
+            }
             _ = stop.changed() => break,
         };
         if *stop.borrow() {
@@ -603,8 +608,8 @@ async fn worker(
             }
         }
     }
-    for (meter, (session, lease)) in links {
-        close_link(session, lease, &shared.writer, &meter).await;
+    for (meter, k) in links {
+        close_link(k.session, k.lease, &shared.writer, &meter).await;
     }
 }
 
@@ -702,14 +707,93 @@ fn summary(rows: &[Reading]) -> String {
     parts.join(", ")
 }
 
-/// Open associations kept between runs on persistent connections, per meter.
-type Links = HashMap<
-    String,
-    (
-        crate::engine::Session<crate::transport::BoxStream>,
-        Option<secure::CounterLease>,
-    ),
->;
+/// An association kept open between runs (persistent connections, meters that dialed in).
+struct Kept {
+    session: crate::engine::Session<crate::transport::BoxStream>,
+    lease: Option<secure::CounterLease>,
+    /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
+    keepalive: Option<Duration>,
+    last_used: std::time::Instant,
+}
+
+/// Kept associations, per meter.
+type Links = HashMap<String, Kept>;
+
+/// Half the meter's HDLC inactivity timeout (IEC HDLC setup, attribute 8), when it has one.
+async fn keepalive_of(
+    session: &mut crate::engine::Session<crate::transport::BoxStream>,
+    m: &crate::queue::Meter,
+) -> Option<Duration> {
+    if m.interface != crate::queue::InterfaceKind::Hdlc {
+        return None;
+    }
+    let setup = crate::dlms::client::AttributeRef::new(
+        23,
+        crate::dlms::obis::Obis::new(0, 0, 22, 0, 0, 255),
+        8,
+    );
+    let secs = session
+        .read(&[setup])
+        .await
+        .ok()?
+        .into_iter()
+        .next()?
+        .ok()?
+        .as_i128()?;
+    // 0 means "no inactivity timeout".
+    (secs > 0).then(|| Duration::from_millis((secs as u64 * 1000 / 2).max(500)))
+}
+
+/// Touches every kept link whose keep-alive is due (a clock read); drops those that fail.
+async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
+    let config = shared.config();
+    let due = |k: &Kept| {
+        k.keepalive
+            .is_some_and(|every| k.last_used.elapsed() >= every)
+    };
+    let mut names: Vec<String> = links
+        .iter()
+        .filter(|(_, k)| due(k))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let incoming: Vec<String> = lock(&shared.dialed_in)
+        .iter()
+        .filter(|(n, k)| due(k) && config.meter(n).is_some_and(|m| m.connection == connection))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.extend(incoming.iter().cloned());
+    for name in names {
+        let from_dial = incoming.contains(&name);
+        let taken = if from_dial {
+            lock(&shared.dialed_in).remove(&name)
+        } else {
+            links.remove(&name)
+        };
+        let Some(mut k) = taken else { continue };
+        let timeout = config.meter(&name).map_or(5000, |m| m.timeout_ms);
+        let clock = crate::dlms::client::AttributeRef::new(
+            8,
+            crate::dlms::obis::Obis::new(0, 0, 1, 0, 0, 255),
+            2,
+        );
+        match tokio::time::timeout(Duration::from_millis(timeout), k.session.read(&[clock])).await {
+            Ok(Ok(_)) => {
+                k.last_used = std::time::Instant::now();
+                if from_dial {
+                    lock(&shared.dialed_in).insert(name, k);
+                } else {
+                    links.insert(name, k);
+                }
+            }
+            _ => {
+                tracing::info!(
+                    "meter {name}: keep-alive failed; the link will be reopened when needed"
+                );
+                close_link(k.session, k.lease, &shared.writer, &name).await;
+            }
+        }
+    }
+}
 
 /// Releases an association and settles its counter lease (the counters used stay used).
 async fn close_link(
@@ -787,17 +871,37 @@ async fn run_meter(
             };
         }
         let work = async {
-            let (mut session, lease) = match cached {
-                Some(open) => open,
+            let (mut session, lease, keepalive) = match cached {
+                Some(k) => (k.session, k.lease, k.keepalive),
                 None => {
-                    read::open_secure(conn, m, writer, Some(Box::new(move |e| (lock(&sink))(e))))
-                        .await?
+                    let (mut s, l) = read::open_secure(
+                        conn,
+                        m,
+                        writer,
+                        Some(Box::new(move |e| (lock(&sink))(e))),
+                    )
+                    .await?;
+                    let keepalive = if persistent {
+                        keepalive_of(&mut s, m).await
+                    } else {
+                        None
+                    };
+                    (s, l, keepalive)
                 }
             };
             let rows = read::read_items(&mut session, req, m, poll).await;
             let rtt = session.last_rtt;
             if persistent && rows.is_ok() {
-                return Ok::<_, crate::engine::EngineError>((rows?, rtt, Some((session, lease))));
+                return Ok::<_, crate::engine::EngineError>((
+                    rows?,
+                    rtt,
+                    Some(Kept {
+                        session,
+                        lease,
+                        keepalive,
+                        last_used: std::time::Instant::now(),
+                    }),
+                ));
             }
             close_link(session, lease, writer, &m.name).await;
             Ok((rows?, rtt, None))

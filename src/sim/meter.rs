@@ -44,6 +44,8 @@ pub mod names {
     pub const LOAD_PROFILE: Obis = Obis::new(1, 0, 99, 1, 0, 255);
     /// Current association.
     pub const ASSOCIATION: Obis = Obis::new(0, 0, 40, 0, 0, 255);
+    /// IEC HDLC setup (class 23).
+    pub const HDLC_SETUP: Obis = Obis::new(0, 0, 22, 0, 0, 255);
     /// The meter's invocation (frame) counter.
     pub const INVOCATION_COUNTER: Obis = Obis::new(0, 0, 43, 1, 0, 255);
 }
@@ -59,6 +61,8 @@ pub struct SimMeter {
     pub now: DateTime<FixedOffset>,
     /// The meter's own invocation counter, served at 0.0.43.1.0.255 when it ciphers.
     pub invocation_counter: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+    /// HDLC inactivity timeout in seconds, served by the IEC HDLC setup object (HDLC meters only).
+    pub hdlc_inactivity: Option<u16>,
     short_names: bool,
 }
 
@@ -69,6 +73,7 @@ impl SimMeter {
             index,
             now,
             invocation_counter: None,
+            hdlc_inactivity: None,
             short_names,
         }
     }
@@ -300,6 +305,7 @@ impl SimMeter {
             8 => 9,
             12 => 4,
             15 => 9,
+            23 => 9,
             _ => 2,
         }
     }
@@ -330,9 +336,14 @@ impl CosemServer for SimMeter {
             .invocation_counter
             .is_some()
             .then_some((1u16, 0u8, INVOCATION_COUNTER));
+        let hdlc = self
+            .hdlc_inactivity
+            .is_some()
+            .then_some((23u16, 1u8, HDLC_SETUP));
         list.iter()
             .copied()
             .chain(counter)
+            .chain(hdlc)
             .enumerate()
             .map(|(i, (class_id, version, obis))| ObjectListEntry {
                 class_id,
@@ -376,6 +387,14 @@ impl CosemServer for SimMeter {
                 format!("DLG{:013}", self.index + 1).into_bytes(),
             )),
             (SERIAL, 2) => Ok(Data::VisibleString(self.serial_number().into_bytes())),
+            (HDLC_SETUP, n) => Ok(match n {
+                2 => Data::Enum(5), // 9600 baud
+                3 | 4 => Data::Unsigned(1),
+                5 | 6 => Data::LongUnsigned(128),
+                7 => Data::LongUnsigned(25),
+                8 => Data::LongUnsigned(self.hdlc_inactivity.unwrap_or(120)),
+                _ => Data::LongUnsigned(0x10),
+            }),
             (INVOCATION_COUNTER, 2) => Ok(Data::DoubleLongUnsigned(
                 self.invocation_counter
                     .as_ref()

@@ -256,6 +256,14 @@ async fn serve_connection<S: crate::transport::Stream>(
             if config.ciphering.is_some() {
                 meter.invocation_counter = Some(counter.clone());
             }
+            if config.interface == Interface::Hdlc {
+                meter.hdlc_inactivity = Some(
+                    config
+                        .inactivity_timeout
+                        .as_secs()
+                        .clamp(1, u16::MAX as u64) as u16,
+                );
+            }
             Drop {
                 link: server_link(config, k),
                 session: ServerSession::new(settings),
