@@ -66,6 +66,7 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}timeout_ms = 0\n", "t.toml:8: meter \"m1\".timeout_ms: 0 is not allowed; use 1 to 600000"),
     ("{HEAD}retries = 11\n", "t.toml:8: meter \"m1\".retries: 11 is not allowed; use 0 to 10"),
     // Connections.
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", frame_gap_ms = 20000 }\n", "t.toml:3: connection \"c1\".serial.frame_gap_ms: 20000 is not allowed; use 0 to 10000"),
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", baud = 9601 }\n", "t.toml:3: connection \"c1\".serial.baud: 9601 is not allowed; use 300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000 or 3000000"),
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", parity = \"maybe\" }\n", "t.toml:3: connection \"c1\".serial.parity: \"maybe\" is not allowed; use none, even, odd, mark or space"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 0 }\n", "t.toml:3: connection \"c1\".tcp.port: 0 is not allowed; use 1 to 65535"),

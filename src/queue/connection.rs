@@ -74,6 +74,8 @@ pub struct SerialSettings {
     pub flow: Flow,
     /// RS-485 adapter wired for full duplex (no echo to drop).
     pub rs485_full_duplex: bool,
+    /// Minimal milliseconds between frames we send (slow meters and converters), 0..=10000.
+    pub frame_gap_ms: u64,
 }
 
 impl SerialSettings {
@@ -87,6 +89,7 @@ impl SerialSettings {
             stop_bits: 1,
             flow: Flow::None,
             rs485_full_duplex: false,
+            frame_gap_ms: 0,
         }
     }
 }

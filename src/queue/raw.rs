@@ -71,6 +71,7 @@ struct RawSerial {
     stop_bits: Option<u8>,
     flow: Option<Flow>,
     rs485_full_duplex: Option<bool>,
+    frame_gap_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +280,7 @@ impl RawSerial {
             stop_bits: self.stop_bits.unwrap_or(d.stop_bits),
             flow: self.flow.unwrap_or(d.flow),
             rs485_full_duplex: self.rs485_full_duplex.unwrap_or(d.rs485_full_duplex),
+            frame_gap_ms: self.frame_gap_ms.unwrap_or(d.frame_gap_ms),
             ..d
         }
     }

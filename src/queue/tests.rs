@@ -398,6 +398,7 @@ fn link() -> impl Strategy<Value = Link> {
                 stop_bits: 2,
                 flow: Flow::XonXoff,
                 rs485_full_duplex: fd,
+                frame_gap_ms: baud as u64 % 7 * 10,
                 ..SerialSettings::new(port)
             })),
         (name(), 1..=u16::MAX).prop_map(|(host, port)| Link::Listen { host, port }),

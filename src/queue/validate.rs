@@ -102,6 +102,7 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
             }
             one_of(s.baud, &BAUD_RATES, serial.key("baud"))?;
             in_range(s.data_bits, 5..=8, serial.key("data_bits"))?;
+            in_range(s.frame_gap_ms, 0..=10_000, serial.key("frame_gap_ms"))?;
             one_of(s.stop_bits, &[1, 2], serial.key("stop_bits"))
         }
         Link::Listen { host, port } => {

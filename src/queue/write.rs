@@ -134,6 +134,7 @@ fn serial(s: &SerialSettings) -> Fields {
         "rs485_full_duplex",
         &s.rs485_full_duplex,
     );
+    f.set_if(s.frame_gap_ms != 0, "frame_gap_ms", &s.frame_gap_ms);
     f
 }
 

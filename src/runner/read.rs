@@ -130,6 +130,7 @@ pub async fn open_secure(
     trace: Option<crate::engine::TraceSink>,
 ) -> Result<(Session<BoxStream>, Option<super::secure::CounterLease>), EngineError> {
     let timeout = Duration::from_millis(m.timeout_ms);
+    let conn_link = conn.link.clone();
     let conn = conn.clone();
     let link = move || {
         let conn = conn.clone();
@@ -145,6 +146,12 @@ pub async fn open_secure(
         trace,
     )
     .await
+    .map(|(mut session, lease)| {
+        if let Link::Serial(line) = &conn_link {
+            session.set_frame_gap(Duration::from_millis(line.frame_gap_ms));
+        }
+        (session, lease)
+    })
 }
 
 /// The JSON form of a value, for the text column of structures.

@@ -42,6 +42,7 @@ pub enum Field {
     Flow,
     /// Serial RS-485 full duplex.
     FullDuplex,
+    FrameGap,
     /// Connection mode.
     Mode,
     /// Meter: its connection.
@@ -145,6 +146,7 @@ impl Field {
             Field::StopBits => "stop bits",
             Field::Flow => "flow control",
             Field::FullDuplex => "RS-485 full duplex",
+            Field::FrameGap => "frame gap ms",
             Field::Mode => "mode",
             Field::Connection => "connection",
             Field::Interface => "interface",
@@ -257,7 +259,7 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
             let link: &[Field] = match c.link {
                 Link::Tcp { .. } => &[Host, Port, Persistent],
                 Link::Serial(_) => &[
-                    SerialPort, Baud, DataBits, Parity, StopBits, Flow, FullDuplex,
+                    SerialPort, Baud, DataBits, Parity, StopBits, Flow, FullDuplex, FrameGap,
                 ],
                 Link::Listen { .. } => &[Host, Port],
             };
@@ -344,6 +346,7 @@ fn connection_text(c: &Connection, field: Field) -> String {
         (Link::Serial(s), Field::SerialPort) => s.port.clone(),
         (Link::Serial(s), Field::Baud) => s.baud.to_string(),
         (Link::Serial(s), Field::DataBits) => s.data_bits.to_string(),
+        (Link::Serial(s), Field::FrameGap) => s.frame_gap_ms.to_string(),
         (Link::Serial(s), Field::Parity) => name_of(&PARITIES, &s.parity),
         (Link::Serial(s), Field::StopBits) => s.stop_bits.to_string(),
         (Link::Serial(s), Field::Flow) => name_of(&FLOWS, &s.flow),
@@ -619,6 +622,7 @@ fn set_connection(c: &mut Connection, field: Field, text: &str) -> Result<(), St
         (Field::StopBits, Link::Serial(s)) => s.stop_bits = number(text, "1 or 2")?,
         (Field::Flow, Link::Serial(s)) => s.flow = pick(&FLOWS, text)?,
         (Field::FullDuplex, Link::Serial(s)) => s.rs485_full_duplex = pick(&YES_NO, text)?,
+        (Field::FrameGap, Link::Serial(s)) => s.frame_gap_ms = number(text, "from 0 to 10000")?,
         (Field::Mode, _) => c.mode = pick(&MODES, text)?,
         (Field::Enabled, _) => c.enabled = pick(&YES_NO, text)?,
         _ => {}

@@ -162,6 +162,7 @@ fn key(field: Field) -> Option<&'static str> {
         Field::SerialPort => "serial.port",
         Field::Baud => "serial.baud",
         Field::DataBits => "serial.data_bits",
+        Field::FrameGap => "serial.frame_gap_ms",
         Field::StopBits => "serial.stop_bits",
         Field::Connection => "connection",
         Field::Client => "client",
