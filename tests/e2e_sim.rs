@@ -446,3 +446,40 @@ fn cli_preset_request_builds_a_request_that_reads() {
     );
     assert!(rows.len() > 12, "profile rows expand per column");
 }
+
+#[tokio::test]
+async fn a_push_between_answers_is_kept_not_taken_for_the_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client, mut meter) = tokio::io::duplex(4096);
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        let _ = meter.read(&mut buf).await; // AARQ
+                                            // The Gurux meter's AARE (traces/wrapper_ln_none.txt).
+        meter.write_all(&hex("000100010010002B6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F0400001E1D04000007")).await.unwrap();
+        let _ = meter.read(&mut buf).await; // GET
+                                            // A DataNotification (value 7) and the GET answer (1000000) in one write.
+        let mut both = hex("000100010010000B0F000000010006000000 07"
+            .replace(' ', "")
+            .as_str());
+        both.extend(hex("0001000100100009C401C10006000F4240"));
+        meter.write_all(&both).await.unwrap();
+        let _ = meter.read(&mut buf).await;
+    });
+    let mut s = Session::open(
+        client,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(3),
+        None,
+    )
+    .await
+    .unwrap();
+    let r = s
+        .read(&[AttributeRef::new(3, obis("1.0.1.8.0.255"), 2)])
+        .await
+        .unwrap();
+    assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(1_000_000)));
+    let pushes = s.take_pushes();
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0][0], 0x0F);
+}

@@ -187,6 +187,13 @@ pub struct Session<S: Stream> {
     pub last_rtt: Duration,
     frame_gap: Duration,
     last_send: Option<Instant>,
+    pushes: Vec<Vec<u8>>,
+    pending: std::collections::VecDeque<LinkEvent>,
+}
+
+/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
+fn is_push(apdu: &[u8]) -> bool {
+    matches!(apdu.first(), Some(0x0F | 0xDB))
 }
 
 impl<S: Stream> Session<S> {
@@ -216,6 +223,8 @@ impl<S: Stream> Session<S> {
             last_rtt: Duration::ZERO,
             frame_gap: Duration::ZERO,
             last_send: None,
+            pushes: Vec::new(),
+            pending: std::collections::VecDeque::new(),
         };
         if let Some(snrm) = s.link.connect() {
             s.send(&snrm, "SNRM").await?;
@@ -271,6 +280,18 @@ impl<S: Stream> Session<S> {
         }
     }
 
+    /// DataNotifications the meter pushed while we waited for answers (deciphered when the
+    /// association is ciphered; raw APDUs otherwise), oldest first.
+    pub fn take_pushes(&mut self) -> Vec<Vec<u8>> {
+        let raw = std::mem::take(&mut self.pushes);
+        raw.into_iter()
+            .filter_map(|a| match a.first() {
+                Some(0xDB) => self.dlms.unprotect(&a).ok(),
+                _ => Some(a),
+            })
+            .collect()
+    }
+
     /// Sets the minimal interval between frames we send (slow serial meters and converters).
     pub fn set_frame_gap(&mut self, gap: Duration) {
         self.frame_gap = gap;
@@ -296,6 +317,12 @@ impl<S: Stream> Session<S> {
         waiting_for: &'static str,
         want: impl Fn(&LinkEvent) -> bool,
     ) -> Result<LinkEvent, EngineError> {
+        // Events that came with an earlier answer in the same read are served first.
+        if let Some(i) = self.pending.iter().position(&want) {
+            if let Some(ev) = self.pending.remove(i) {
+                return Ok(ev);
+            }
+        }
         let deadline = Instant::now() + self.timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -338,7 +365,8 @@ impl<S: Stream> Session<S> {
                         self.send(&out, "link control (RR or next segment)").await?
                     }
                     ev if found.is_none() && want(&ev) => found = Some(ev),
-                    // Pushes and unsolicited frames are not answers to our request.
+                    // A second APDU in the same read (a push, say) waits for the next call.
+                    ev @ LinkEvent::Apdu(_) => self.pending.push_back(ev),
                     _ => {}
                 }
             }
@@ -369,9 +397,17 @@ impl<S: Stream> Session<S> {
             summarize(apdu)
         };
         self.send(&first, &summary).await?;
-        let ev = self
-            .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
-            .await?;
+        let ev = loop {
+            let ev = self
+                .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
+                .await?;
+            match ev {
+                // A meter may push (DataNotification, plain or general-glo-ciphered) at any
+                // time; that is not the answer, so keep it for the caller and wait on.
+                LinkEvent::Apdu(a) if is_push(&a) => self.pushes.push(a),
+                ev => break ev,
+            }
+        };
         self.last_rtt = started.elapsed();
         match ev {
             LinkEvent::Apdu(a) => {

@@ -228,17 +228,31 @@ fn identify(meters: &[Meter], device_name: Option<&str>, serial: Option<&str>) -
         .cloned()
 }
 
+/// The rows of the pushes a session set aside (DataNotifications that came between answers).
+pub(super) fn session_pushes(
+    session: &mut Session<BoxStream>,
+    meter: &str,
+    poll: i64,
+) -> Vec<Reading> {
+    session
+        .take_pushes()
+        .iter()
+        .filter_map(|a| match Apdu::decode(a) {
+            Ok(Apdu::DataNotification(n)) => Some(push_rows(meter, n.body, poll)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// One row per pushed element (`push[0]`, `push[1]`, …), or one for a single value.
-async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, body: Data) {
+pub(super) fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
     let ts_ms = Utc::now().timestamp_millis();
-    let poll = shared
-        .poll
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let elements = match body {
         Data::Array(v) | Data::Structure(v) => v,
         d => vec![d],
     };
-    let rows: Vec<Reading> = elements
+    elements
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -255,7 +269,7 @@ async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, bod
             Reading {
                 ts_ms,
                 request: "push".into(),
-                meter: meter.name.clone(),
+                meter: meter.to_string(),
                 item: format!("push[{i}]"),
                 obis: String::new(),
                 class: 0,
@@ -268,7 +282,15 @@ async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, bod
                 profile: false,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Stores the rows of a push from `meter`.
+async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, body: Data) {
+    let poll = shared
+        .poll
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let rows = push_rows(&meter.name, body, poll);
     let n = rows.len();
     let writer = shared.writer.clone();
     match tokio::task::spawn_blocking(move || writer.write(rows)).await {

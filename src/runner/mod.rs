@@ -779,6 +779,14 @@ async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
         match tokio::time::timeout(Duration::from_millis(timeout), k.session.read(&[clock])).await {
             Ok(Ok(_)) => {
                 k.last_used = std::time::Instant::now();
+                let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
+                let pushes = listen::session_pushes(&mut k.session, &name, poll);
+                if !pushes.is_empty() {
+                    let w = shared.writer.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || w.write(pushes)).await {
+                        tracing::error!("push from meter {name}: rows NOT stored: {e}");
+                    }
+                }
                 if from_dial {
                     lock(&shared.dialed_in).insert(name, k);
                 } else {
@@ -889,7 +897,13 @@ async fn run_meter(
                     (s, l, keepalive)
                 }
             };
-            let rows = read::read_items(&mut session, req, m, poll).await;
+            let rows = read::read_items(&mut session, req, m, poll)
+                .await
+                .map(|mut rows| {
+                    // Pushes the meter sent meanwhile are logged with this run.
+                    rows.extend(listen::session_pushes(&mut session, &m.name, poll));
+                    rows
+                });
             let rtt = session.last_rtt;
             if persistent && rows.is_ok() {
                 return Ok::<_, crate::engine::EngineError>((
