@@ -27,9 +27,11 @@ enum Command {
         /// Items as OBIS[:CLASS[:ATTR]] (class defaults: 3 for registers, 8 clock, 7 profiles, 1 otherwise; attribute 2).
         #[arg(required = true, value_name = "OBIS[:CLASS[:ATTR]]")]
         items: Vec<String>,
-        /// One JSON object per item and line.
+        /// One JSON object per item and line (per captured row for profiles).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        profile: cli::read::ProfileArgs,
     },
     /// Read a meter's object list; optionally save it as a preset.
     Objects {
@@ -204,7 +206,12 @@ async fn run(cli: Cli) -> Result<bool> {
             println!("event {name:?} fired {n} request(s)");
             Ok(true)
         }
-        Some(Command::Read { conn, items, json }) => cli::read::run(&conn, &items, json).await,
+        Some(Command::Read {
+            conn,
+            items,
+            json,
+            profile,
+        }) => cli::read::run(&conn, &items, json, &profile).await,
         Some(Command::Objects { conn, save, json }) => {
             cli::objects::run(&conn, save.as_deref(), json)
                 .await

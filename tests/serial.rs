@@ -58,7 +58,7 @@ fn hdlc_at_9600_8n1_reads_registers_and_the_whole_profile() {
     assert_eq!(lines[0]["unit"], "Wh");
     assert_eq!(lines[1]["value"], "12345678");
     assert_eq!(
-        lines[2]["value"].as_array().unwrap().len(),
+        lines.len() - 2,
         2880,
         "block transfer and HDLC segmentation over serial"
     );

@@ -1,31 +1,191 @@
 //! `dlms-logger read`: read items and print them scaled, with units.
 
 use super::connection::{parse_item, ConnectionArgs};
+use super::export::parse_time;
 use anyhow::Result;
+use chrono::TimeZone;
 use dlms_logger::dlms::client::{AttributeRef, ReadError, Reading};
 use dlms_logger::dlms::data::Data;
+use dlms_logger::runner::profile::{self, Profile, ProfileError, Selection};
 use serde_json::{json, Value};
 use std::io::Write;
 
-/// Reads the items; returns true when every item was read.
-pub async fn run(conn: &ConnectionArgs, items: &[String], as_json: bool) -> Result<bool> {
+/// Which profile entries `read` takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProfileArgs {
+    /// Profiles: only the newest N entries (by entry, or the whole buffer when the meter has no selective access).
+    #[arg(long, value_name = "N", conflicts_with = "since")]
+    pub last: Option<u32>,
+    /// Profiles: entries captured since this time (RFC 3339, or an age like 2h, 7d), by range.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Profiles: entries captured until this time (RFC 3339, or an age), by range.
+    #[arg(long, value_name = "TIME", requires = "since")]
+    pub until: Option<String>,
+}
+
+impl ProfileArgs {
+    fn selection(&self) -> Result<Selection> {
+        let local = |ms: i64| {
+            chrono::Local
+                .timestamp_millis_opt(ms)
+                .single()
+                .unwrap_or_else(chrono::Local::now)
+        };
+        Ok(match (&self.since, self.last) {
+            (Some(since), _) => Selection::Range {
+                from: local(parse_time("--since", since)?),
+                to: match &self.until {
+                    Some(u) => local(parse_time("--until", u)?),
+                    None => chrono::Local::now(),
+                },
+            },
+            (None, Some(n)) => Selection::Last(n),
+            (None, None) => Selection::Last(u32::MAX),
+        })
+    }
+}
+
+/// Reads the items; returns true when every item was read. Profile buffers (class 7,
+/// attribute 2) are read row by row with their capture times.
+pub async fn run(
+    conn: &ConnectionArgs,
+    items: &[String],
+    as_json: bool,
+    profile_args: &ProfileArgs,
+) -> Result<bool> {
     let items: Vec<AttributeRef> = items.iter().map(|t| parse_item(t)).collect::<Result<_>>()?;
+    let selection = profile_args.selection()?;
+    let is_profile = |i: &AttributeRef| i.class_id == 7 && i.attribute == 2;
+    let order: Vec<bool> = items.iter().map(is_profile).collect();
+    let (profiles, items): (Vec<AttributeRef>, Vec<AttributeRef>) =
+        items.into_iter().partition(is_profile);
     let mut opened = conn.open().await?;
     let session = &mut opened.session;
     let results = session.read_scaled(&items).await?;
+    let mut read_profiles = Vec::new();
+    for p in &profiles {
+        read_profiles.push(match profile::read(session, p.obis, &selection).await {
+            Ok(rows) => Ok(rows),
+            Err(ProfileError::Item(e)) => Err(e),
+            Err(ProfileError::Engine(e)) => return Err(e.into()),
+        });
+    }
     // The data is read; a meter that does not answer the release changes nothing.
     opened.close().await;
     let mut all_ok = true;
     let mut out = std::io::stdout().lock();
-    for (item, r) in items.iter().zip(&results) {
-        all_ok &= r.is_ok();
-        if as_json {
-            writeln!(out, "{}", json_line(item, r))?;
+    // In the order given on the command line.
+    let (mut p, mut v) = (
+        profiles.iter().zip(&read_profiles),
+        items.iter().zip(&results),
+    );
+    for profile in order {
+        if profile {
+            let Some((item, r)) = p.next() else { continue };
+            all_ok &= r.is_ok();
+            write!(out, "{}", profile_lines(item, r, as_json))?;
         } else {
-            write!(out, "{}", text_lines(item, r))?;
+            let Some((item, r)) = v.next() else { continue };
+            all_ok &= r.is_ok();
+            if as_json {
+                writeln!(out, "{}", json_line(item, r))?;
+            } else {
+                write!(out, "{}", text_lines(item, r))?;
+            }
         }
     }
     Ok(all_ok)
+}
+
+/// A value as it is shown: scaled, as JSON (numbers stay numbers).
+fn reading_json(r: &Reading) -> Value {
+    match (r.scaler_unit, r.scaled()) {
+        (Some(_), Some(v)) => r
+            .value_text()
+            .parse::<f64>()
+            .map(|x| json!(x))
+            .unwrap_or(json!(v)),
+        _ => json_value(&r.data),
+    }
+}
+
+/// A profile's rows: text (a line per row) or JSON (an object per row: obis, time, row).
+pub fn profile_lines(
+    item: &AttributeRef,
+    r: &std::result::Result<Profile, String>,
+    as_json: bool,
+) -> String {
+    let time = |ms: i64| {
+        chrono::Local
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    let p = match r {
+        Err(e) if as_json => {
+            return format!(
+                "{}\n",
+                json!({"obis": item.obis.to_string(), "class": 7, "attribute": 2, "value": null, "unit": null, "error": e})
+            )
+        }
+        Err(e) => return format!("{:<16} 7:2  error: {e}\n", item.obis.to_string()),
+        Ok(p) => p,
+    };
+    let col = |i: usize| {
+        p.columns
+            .get(i)
+            .map(|c| c.obis.to_string())
+            .unwrap_or_default()
+    };
+    let mut s = String::new();
+    if !as_json {
+        s.push_str(&format!(
+            "{:<16} 7:2  {} entries (by {})\n",
+            item.obis.to_string(),
+            p.rows.len(),
+            p.method
+        ));
+    }
+    for row in &p.rows {
+        if as_json {
+            let cells: serde_json::Map<String, Value> = row
+                .values
+                .iter()
+                .map(|(i, r)| (col(*i), reading_json(r)))
+                .collect();
+            s.push_str(&format!(
+                "{}\n",
+                json!({"obis": item.obis.to_string(), "time": time(row.ts_ms), "row": cells})
+            ));
+        } else {
+            let cells: Vec<String> = row
+                .values
+                .iter()
+                .map(|(i, r)| {
+                    format!(
+                        "{}={}{}",
+                        col(*i),
+                        r.value_text(),
+                        r.unit().map(|u| format!(" {u}")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            s.push_str(&format!("    {}  {}\n", time(row.ts_ms), cells.join(", ")));
+        }
+    }
+    if !as_json {
+        for g in &p.gaps {
+            s.push_str(&format!(
+                "    gap: {} capture period(s) missing between {} and {}\n",
+                g.missing,
+                time(g.after_ms),
+                time(g.before_ms)
+            ));
+        }
+    }
+    s
 }
 
 /// One item as text: `OBIS  class:attr  value unit`, profile rows indented below.

@@ -37,6 +37,12 @@ pub struct SimulateArgs {
     /// Meters on one serial line (HDLC), answering physical addresses --server, --server+1, …
     #[arg(long, default_value_t = 1)]
     pub bus: u32,
+    /// Seconds between load profile entries.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u32).range(1..))]
+    pub capture_period: u32,
+    /// The profile refuses selective access (by range and by entry), as some meters do.
+    #[arg(long)]
+    pub no_selective_access: bool,
     /// Milliseconds the meter waits before each frame it sends.
     #[arg(long, default_value_t = 0)]
     pub frame_gap: u64,
@@ -135,6 +141,8 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         },
         address_size: args.address_size.or(args.serial_number.map(|_| 4)),
         bus: args.bus,
+        capture_period: args.capture_period,
+        selective_access: !args.no_selective_access,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };

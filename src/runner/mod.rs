@@ -14,6 +14,7 @@ pub mod control;
 mod listen;
 pub mod objects;
 pub mod probe;
+pub mod profile;
 pub mod read;
 pub mod secure;
 
@@ -105,6 +106,8 @@ struct Shared {
     trace: Mutex<HashMap<String, VecDeque<TraceEntry>>>,
     /// Associations over links that meters opened (listening connections), per meter.
     dialed_in: Mutex<Links>,
+    /// A read connection to the log, for incremental profile reads.
+    query: Mutex<Option<crate::store::Store>>,
 }
 
 impl Shared {
@@ -138,6 +141,7 @@ impl Runner {
             status: Mutex::new(Status::default()),
             trace: Mutex::new(HashMap::new()),
             dialed_in: Mutex::new(HashMap::new()),
+            query: Mutex::new(None),
         });
         let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
@@ -819,6 +823,42 @@ async fn close_link(
     }
 }
 
+/// The newest stored capture time of each profile item of `req` for `m` (items with an
+/// explicit time range read that range instead).
+fn last_captures(shared: &Shared, req: &Request, m: &crate::queue::Meter) -> HashMap<String, i64> {
+    let profiles: Vec<&crate::queue::Item> = req
+        .items
+        .iter()
+        .filter(|i| {
+            i.enabled
+                && i.class_id == 7
+                && i.attribute == 2
+                && i.since.is_none()
+                && i.until.is_none()
+        })
+        .collect();
+    if profiles.is_empty() {
+        return HashMap::new();
+    }
+    let mut query = lock(&shared.query);
+    if query.is_none() {
+        *query = crate::store::Store::open(shared.writer.path()).ok();
+    }
+    let Some(store) = query.as_ref() else {
+        return HashMap::new();
+    };
+    profiles
+        .into_iter()
+        .filter_map(|i| {
+            store
+                .last_profile_capture(&m.name, &i.name)
+                .ok()
+                .flatten()
+                .map(|ts| (i.name.clone(), ts))
+        })
+        .collect()
+}
+
 /// Reads one meter with retries inside the request's timeout.
 async fn run_meter(
     req: &Request,
@@ -830,6 +870,7 @@ async fn run_meter(
     links: &mut Links,
 ) -> read::MeterRun {
     let (writer, dialed_in) = (&shared.writer, &shared.dialed_in);
+    let last = last_captures(shared, req, m);
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms);
@@ -897,7 +938,7 @@ async fn run_meter(
                     (s, l, keepalive)
                 }
             };
-            let rows = read::read_items(&mut session, req, m, poll)
+            let rows = read::read_items(&mut session, req, m, poll, &last)
                 .await
                 .map(|mut rows| {
                     // Pushes the meter sent meanwhile are logged with this run.

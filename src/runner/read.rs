@@ -1,14 +1,11 @@
 //! One request against one meter: connect, associate, read the items, turn the answers into
 //! store rows (readings and failures).
 
+use super::profile::{self, ProfileError, Selection};
 use crate::dlms::client::{
     AttributeRef, ClientSettings, ReadError, Reading as DlmsReading, Referencing,
 };
 use crate::dlms::data::Data;
-use crate::dlms::datetime::CosemDateTime;
-use crate::dlms::obis::Obis;
-use crate::dlms::unit::ScalerUnit;
-use crate::dlms::xdlms::SelectiveAccess;
 use crate::engine::{EngineError, Interface, MeterAddress, Session};
 use crate::queue::{
     Auth, Connection, InterfaceKind, Item, KeySecret, Link, Meter, Policy, ReferencingKind,
@@ -246,6 +243,7 @@ pub async fn read_items(
     req: &Request,
     m: &Meter,
     poll: i64,
+    last: &std::collections::HashMap<String, i64>,
 ) -> Result<Vec<Reading>, EngineError> {
     let (profiles, plain): (Vec<&Item>, Vec<&Item>) = items(req).partition(|i| is_profile(i));
     let refs: Vec<AttributeRef> = plain
@@ -261,7 +259,7 @@ pub async fn read_items(
         }
     }
     for item in profiles {
-        match read_profile(session, req, m, item, poll).await {
+        match read_profile(session, req, m, item, poll, last.get(&item.name).copied()).await {
             Ok(rows) => out.extend(rows),
             Err(ProfileError::Engine(e)) => return Err(e),
             Err(ProfileError::Item(msg)) => out.push(Reading {
@@ -273,134 +271,36 @@ pub async fn read_items(
     Ok(out)
 }
 
-enum ProfileError {
-    Engine(EngineError),
-    Item(String),
-}
-
-impl From<EngineError> for ProfileError {
-    fn from(e: EngineError) -> Self {
-        ProfileError::Engine(e)
-    }
-}
-
-fn must(v: Result<Data, ReadError>, what: &str) -> Result<Data, ProfileError> {
-    v.map_err(|e| ProfileError::Item(format!("cannot read the profile's {what}: {e}")))
-}
-
-/// Reads a profile: capture objects, then the newest `entries` rows (or a time range), one
-/// row per column with the row's own capture time.
+/// Reads a profile item: its `since`/`until` range when given; otherwise what is new since
+/// `last` (the newest capture time already stored), which also back-fills an outage; otherwise
+/// the newest `entries` (96 by default). Each column of each row is a row of its own with the
+/// row's capture time; a gap in the meter's buffer is reported as a row, never filled in.
 async fn read_profile(
     session: &mut Session<BoxStream>,
     req: &Request,
     m: &Meter,
     item: &Item,
     poll: i64,
+    last: Option<i64>,
 ) -> Result<Vec<Reading>, ProfileError> {
-    let attr = |a| AttributeRef::new(7, item.obis, a);
-    let mut head = session.read(&[attr(3), attr(7)]).await?.into_iter();
-    let columns = parse_capture_objects(&must(
-        head.next()
-            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
-        "capture objects",
-    )?)
-    .ok_or_else(|| ProfileError::Item("the profile's capture objects are malformed".into()))?;
-    let in_use = must(
-        head.next()
-            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
-        "entries in use",
-    )?
-    .as_i128()
-    .unwrap_or(0) as u32;
-    let access = if item.since.is_some() || item.until.is_some() {
-        let now = Local::now();
+    let now = Local::now();
+    let selection = if item.since.is_some() || item.until.is_some() {
         let bound = |b: &Option<TimeBound>, default| b.as_ref().map_or(default, |b| b.resolve(now));
-        let from = bound(&item.since, now - chrono::Duration::days(1));
-        let to = bound(&item.until, now);
-        let dt = |t: chrono::DateTime<Local>| {
-            Data::OctetString(CosemDateTime::from_chrono(&t, 0xFF).to_bytes().to_vec())
-        };
-        Some(SelectiveAccess {
-            selector: 1,
-            parameters: Data::Structure(vec![
-                Data::Structure(vec![
-                    Data::LongUnsigned(8),
-                    Data::OctetString(Obis::new(0, 0, 1, 0, 0, 255).0.to_vec()),
-                    Data::Integer(2),
-                    Data::LongUnsigned(0),
-                ]),
-                dt(from),
-                dt(to),
-                Data::Array(vec![]),
-            ]),
-        })
-    } else {
-        let n = item.entries.unwrap_or(96);
-        if in_use == 0 {
-            return Ok(Vec::new());
+        Selection::Range {
+            from: bound(&item.since, now - chrono::Duration::days(1)),
+            to: bound(&item.until, now),
         }
-        Some(SelectiveAccess {
-            selector: 2,
-            parameters: Data::Structure(vec![
-                Data::DoubleLongUnsigned(in_use.saturating_sub(n).saturating_add(1).max(1)),
-                Data::DoubleLongUnsigned(in_use),
-                Data::LongUnsigned(1),
-                Data::LongUnsigned(0),
-            ]),
-        })
+    } else if let Some(ts) = last.and_then(|ts| Local.timestamp_millis_opt(ts + 1000).single()) {
+        Selection::Range { from: ts, to: now }
+    } else {
+        Selection::Last(item.entries.unwrap_or(96))
     };
-    let mut buffer_ref = attr(2);
-    buffer_ref.access = access;
-    // Registers among the columns: their scaler_unit scales the column.
-    let su_refs: Vec<AttributeRef> = columns
-        .iter()
-        .filter(|c| matches!(c.class_id, 3 | 4) && c.attribute == 2)
-        .map(|c| AttributeRef::new(c.class_id, c.obis, 3))
-        .collect();
-    let mut all = su_refs.clone();
-    all.push(buffer_ref);
-    let mut results = session.read(&all).await?;
-    let buffer = must(
-        results
-            .pop()
-            .unwrap_or(Err(ReadError::Exception("no answer".into()))),
-        "buffer",
-    )?;
-    let scalers: Vec<Option<ScalerUnit>> = columns
-        .iter()
-        .map(|c| {
-            su_refs
-                .iter()
-                .position(|s| s.obis == c.obis && c.attribute == 2)
-                .and_then(|i| results.get(i))
-                .and_then(|r| r.as_ref().ok())
-                .and_then(ScalerUnit::from_data)
-        })
-        .collect();
-    let Data::Array(rows) = buffer else {
-        return Err(ProfileError::Item(
-            "the profile buffer is not an array".into(),
-        ));
-    };
-    let clock_col = columns
-        .iter()
-        .position(|c| c.class_id == 8 && c.attribute == 2);
+    let p = profile::read(session, item.obis, &selection).await?;
     let mut out = Vec::new();
-    for r in rows {
-        let Data::Structure(cells) = r else { continue };
-        let Some(ts) = clock_col
-            .and_then(|i| cells.get(i))
-            .and_then(capture_time_ms)
-        else {
-            continue;
-        };
-        for (i, (col, cell)) in columns.iter().zip(&cells).enumerate() {
-            if Some(i) == clock_col {
+    for r in &p.rows {
+        for (i, reading) in &r.values {
+            let Some(col) = p.columns.get(*i) else {
                 continue;
-            }
-            let reading = DlmsReading {
-                data: cell.clone(),
-                scaler_unit: scalers.get(i).copied().flatten(),
             };
             let base = Reading {
                 item: format!("{}/{}", item.name, col.obis),
@@ -408,45 +308,45 @@ async fn read_profile(
                 class: col.class_id,
                 attribute: col.attribute,
                 profile: true,
-                ..row(req, m, item, poll, ts)
+                ..row(req, m, item, poll, r.ts_ms)
             };
-            out.push(fill(base, item, Ok(reading)));
+            out.push(fill(base, item, Ok(reading.clone())));
         }
     }
-    Ok(out)
-}
-
-/// One column of a profile.
-struct Column {
-    class_id: u16,
-    obis: Obis,
-    attribute: i8,
-}
-
-fn parse_capture_objects(d: &Data) -> Option<Vec<Column>> {
-    let Data::Array(cols) = d else { return None };
-    cols.iter()
-        .map(|c| match c {
-            Data::Structure(f) if f.len() >= 3 => Some(Column {
-                class_id: f[0].as_i128()? as u16,
-                obis: f[1].as_obis()?,
-                attribute: f[2].as_i128()? as i8,
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Capture time of a row in UTC ms; a date-time without deviation is logger-local time.
-fn capture_time_ms(d: &Data) -> Option<i64> {
-    let dt = d.as_date_time()?;
-    match dt.to_chrono() {
-        Some(t) => Some(t.timestamp_millis()),
-        None => Local
-            .from_local_datetime(&dt.naive()?)
-            .earliest()
-            .map(|t| t.timestamp_millis()),
+    // A gap between the newest stored row and the first new one counts too.
+    let mut gaps = p.gaps.clone();
+    if let (Some(prev), Some(first), true) = (last, p.rows.first(), p.capture_period > 0) {
+        let step = p.capture_period as i64 * 1000;
+        if first.ts_ms - prev > step {
+            gaps.insert(
+                0,
+                profile::Gap {
+                    after_ms: prev,
+                    before_ms: first.ts_ms,
+                    missing: (first.ts_ms - prev) / step - 1,
+                },
+            );
+        }
     }
+    let time = |ms: i64| {
+        Local
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    for g in gaps {
+        out.push(Reading {
+            status: format!(
+                "gap in the meter's profile: {} capture period(s) missing between {} and {}",
+                g.missing,
+                time(g.after_ms),
+                time(g.before_ms)
+            ),
+            ..row(req, m, item, poll, g.before_ms)
+        });
+    }
+    Ok(out)
 }
 
 /// True when every row of a run is a success.

@@ -10,7 +10,7 @@ use crate::dlms::unit::ScalerUnit;
 use crate::dlms::xdlms::{AttributeDescriptor, DataAccessResult, SelectiveAccess};
 use chrono::{DateTime, FixedOffset, TimeZone};
 
-/// Seconds between load profile entries.
+/// Seconds between load profile entries, by default.
 pub const CAPTURE_PERIOD: i64 = 900;
 /// Rows the load profile keeps (30 days of 15-minute values).
 pub const PROFILE_ENTRIES: u32 = 2880;
@@ -63,6 +63,10 @@ pub struct SimMeter {
     pub invocation_counter: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
     /// HDLC inactivity timeout in seconds, served by the IEC HDLC setup object (HDLC meters only).
     pub hdlc_inactivity: Option<u16>,
+    /// Seconds between load profile entries.
+    pub capture_period: i64,
+    /// Whether the profile buffer accepts selective access (by range and by entry).
+    pub selective_access: bool,
     short_names: bool,
 }
 
@@ -74,6 +78,8 @@ impl SimMeter {
             now,
             invocation_counter: None,
             hdlc_inactivity: None,
+            capture_period: CAPTURE_PERIOD,
+            selective_access: true,
             short_names,
         }
     }
@@ -123,7 +129,7 @@ impl SimMeter {
     /// Start of the newest profile period at or before `now`.
     fn last_capture(&self) -> i64 {
         let t = self.now.timestamp();
-        t - t.rem_euclid(CAPTURE_PERIOD)
+        t - t.rem_euclid(self.capture_period)
     }
 
     fn profile_row(&self, ts: i64) -> Data {
@@ -159,8 +165,12 @@ impl SimMeter {
     /// The profile buffer, all of it or as selected: entry numbers are 1 = oldest.
     fn profile_buffer(&self, access: Option<&SelectiveAccess>) -> Result<Data, DataAccessResult> {
         let newest = self.last_capture();
-        let oldest = newest - (PROFILE_ENTRIES as i64 - 1) * CAPTURE_PERIOD;
+        let oldest = newest - (PROFILE_ENTRIES as i64 - 1) * self.capture_period;
         let (mut from, mut to, cols) = (oldest, newest, (1usize, 3usize));
+        if access.is_some() && !self.selective_access {
+            // A meter without selective access refuses it; clients must read the whole buffer.
+            return Err(DataAccessResult::OtherReason);
+        }
         match access {
             None => {}
             Some(SelectiveAccess {
@@ -186,14 +196,14 @@ impl SimMeter {
                 let (f, t) = (when(p.get(1))?, when(p.get(2))?);
                 // Rows whose capture time lies within [from, to]; rows sit on period boundaries.
                 from = from.max(
-                    f.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD
-                        + if f.rem_euclid(CAPTURE_PERIOD) == 0 {
+                    f.div_euclid(self.capture_period) * self.capture_period
+                        + if f.rem_euclid(self.capture_period) == 0 {
                             0
                         } else {
-                            CAPTURE_PERIOD
+                            self.capture_period
                         },
                 );
-                to = to.min(t.div_euclid(CAPTURE_PERIOD) * CAPTURE_PERIOD);
+                to = to.min(t.div_euclid(self.capture_period) * self.capture_period);
             }
             Some(SelectiveAccess {
                 selector: 2,
@@ -214,8 +224,8 @@ impl SimMeter {
                 } else {
                     te as i64
                 };
-                from = oldest + (first - 1) * CAPTURE_PERIOD;
-                to = to.min(oldest + (last - 1) * CAPTURE_PERIOD);
+                from = oldest + (first - 1) * self.capture_period;
+                to = to.min(oldest + (last - 1) * self.capture_period);
                 let fc = fc.max(1) as usize;
                 let tc = if tc == 0 { 3 } else { tc as usize };
                 if fc > 3 || tc < fc {
@@ -237,7 +247,7 @@ impl SimMeter {
                 Data::Structure(v) => Data::Structure(v[cols.0 - 1..cols.1].to_vec()),
                 other => other,
             });
-            ts += CAPTURE_PERIOD;
+            ts += self.capture_period;
         }
         Data::Array(rows)
     }
@@ -436,14 +446,14 @@ impl CosemServer for SimMeter {
                     .to_data()),
                     5 => Ok(Data::Unsigned(0)),
                     6 | 7 => Ok(Self::datetime(&start)),
-                    8 => Ok(Data::DoubleLongUnsigned(CAPTURE_PERIOD as u32)),
+                    8 => Ok(Data::DoubleLongUnsigned(self.capture_period as u32)),
                     _ => Ok(Data::LongUnsigned(1)),
                 }
             }
             (LOAD_PROFILE, n) => match n {
                 2 => self.profile_buffer(access),
                 3 => Ok(Self::capture_objects()),
-                4 => Ok(Data::DoubleLongUnsigned(CAPTURE_PERIOD as u32)),
+                4 => Ok(Data::DoubleLongUnsigned(self.capture_period as u32)),
                 5 => Ok(Data::Enum(1)),
                 6 => Ok(Data::Structure(vec![
                     Data::LongUnsigned(0),

@@ -52,6 +52,10 @@ pub struct SimConfig {
     pub end_on_disconnect: bool,
     /// Fault: close the link once, after this many requests (for reconnect tests).
     pub drop_once_after: Option<usize>,
+    /// Seconds between load profile entries (900 by default).
+    pub capture_period: u32,
+    /// Whether the profile accepts selective access (range, entry).
+    pub selective_access: bool,
 }
 
 impl Default for SimConfig {
@@ -73,6 +77,8 @@ impl Default for SimConfig {
             frame_gap: Duration::ZERO,
             end_on_disconnect: false,
             drop_once_after: None,
+            capture_period: 900,
+            selective_access: true,
         }
     }
 }
@@ -256,6 +262,8 @@ async fn serve_connection<S: crate::transport::Stream>(
             if config.ciphering.is_some() {
                 meter.invocation_counter = Some(counter.clone());
             }
+            meter.capture_period = config.capture_period.max(1) as i64;
+            meter.selective_access = config.selective_access;
             if config.interface == Interface::Hdlc {
                 meter.hdlc_inactivity = Some(
                     config

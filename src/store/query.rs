@@ -136,6 +136,25 @@ impl Store {
             .map_err(self.fail("reading the last profile time"))
     }
 
+    /// The newest stored capture time of any column of profile item `item` of `meter` (their
+    /// items are named `item/OBIS`), for incremental profile reads.
+    pub fn last_profile_capture(&self, meter: &str, item: &str) -> Result<Option<i64>, StoreError> {
+        let escaped: String = item
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        self.conn
+            .query_row(
+                "SELECT max(latest_ts) FROM series WHERE meter = ?1 AND item LIKE ?2 ESCAPE '\\'",
+                [meter, &format!("{escaped}/%")],
+                |row| row.get(0),
+            )
+            .map_err(self.fail("reading the last profile capture time"))
+    }
+
     /// The ids of the series `filter` narrows to, or `None` if it does not narrow them.
     fn matching_series(&self, filter: &LogFilter) -> rusqlite::Result<Option<Vec<i64>>> {
         if !filter.selects_series() {

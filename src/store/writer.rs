@@ -169,6 +169,11 @@ impl WriterHandle {
 }
 
 impl WriterHandle {
+    /// The database this writer writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Reserves invocation counter values (see [`Store::reserve_counter`]); blocks until durable.
     pub fn reserve_counter(
         &self,
