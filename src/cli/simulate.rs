@@ -43,6 +43,9 @@ pub struct SimulateArgs {
     /// The profile refuses selective access (by range and by entry), as some meters do.
     #[arg(long)]
     pub no_selective_access: bool,
+    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS.
+    #[arg(long, value_name = "KIND[=ARG]")]
+    pub fault: Option<sim::fault::Fault>,
     /// Milliseconds the meter waits before each frame it sends.
     #[arg(long, default_value_t = 0)]
     pub frame_gap: u64,
@@ -141,6 +144,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         },
         address_size: args.address_size.or(args.serial_number.map(|_| 4)),
         bus: args.bus,
+        fault: args.fault,
         capture_period: args.capture_period,
         selective_access: !args.no_selective_access,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),

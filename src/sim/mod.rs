@@ -1,5 +1,6 @@
 //! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP by the same
 //! `dlms` codec the client uses (server side).
+pub mod fault;
 pub mod meter;
 
 use crate::dlms::client::{Authentication, Referencing};
@@ -52,6 +53,8 @@ pub struct SimConfig {
     pub end_on_disconnect: bool,
     /// Fault: close the link once, after this many requests (for reconnect tests).
     pub drop_once_after: Option<usize>,
+    /// A misbehaviour on every link (`simulate --fault`).
+    pub fault: Option<fault::Fault>,
     /// Seconds between load profile entries (900 by default).
     pub capture_period: u32,
     /// Whether the profile accepts selective access (range, entry).
@@ -77,6 +80,7 @@ impl Default for SimConfig {
             frame_gap: Duration::ZERO,
             end_on_disconnect: false,
             drop_once_after: None,
+            fault: None,
             capture_period: 900,
             selective_access: true,
         }
@@ -242,6 +246,11 @@ async fn serve_connection<S: crate::transport::Stream>(
     dropped: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
     let mut requests = 0usize;
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64 ^ index as u64;
+    let idle = match config.fault {
+        Some(fault::Fault::Inactivity(d)) => d,
+        _ => config.inactivity_timeout,
+    };
     // Several meters share a line only with HDLC (each answers only its own address).
     let count = if config.interface == Interface::Hdlc {
         config.bus.max(1)
@@ -281,7 +290,7 @@ async fn serve_connection<S: crate::transport::Stream>(
         .collect();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {
+        let n = match tokio::time::timeout(idle, stream.read(&mut buf)).await {
             Err(_) | Ok(Ok(0)) => return Ok(()),
             Ok(r) => r?,
         };
@@ -300,8 +309,18 @@ async fn serve_connection<S: crate::transport::Stream>(
                         pause(config).await;
                         stream.write_all(&out).await?
                     }
+                    LinkEvent::Apdu(_) if config.fault == Some(fault::Fault::Silent) => {}
                     LinkEvent::Apdu(req) => {
                         requests += 1;
+                        if let Some(fault::Fault::DropAfter(n)) = config.fault {
+                            if requests > n {
+                                tracing::info!(
+                                    "simulated meter {}: dropping the link (fault)",
+                                    d.meter.index
+                                );
+                                return Ok(());
+                            }
+                        }
                         if config.drop_once_after.is_some_and(|n| requests > n)
                             && !dropped.swap(true, Ordering::SeqCst)
                         {
@@ -320,13 +339,38 @@ async fn serve_connection<S: crate::transport::Stream>(
                         if let Some(c) = d.link.client_address() {
                             d.session.set_client(c);
                         }
-                        let resp = d.session.handle(&req, &mut d.meter);
+                        let resp = match (config.fault, req.first(), req.get(1)) {
+                            (Some(fault::Fault::RejectAssociation), Some(0x60), _) => {
+                                Some(rejected_aare())
+                            }
+                            (Some(fault::Fault::Exception), Some(t), _)
+                                if *t != 0x60 && *t != 0x62 =>
+                            {
+                                Some(vec![0xD8, 0x01, 0x01])
+                            }
+                            // After a "reboot" the meter's block numbering starts again.
+                            (Some(fault::Fault::RebootMidBlock), Some(0xC0), Some(0x02)) => Some(
+                                crate::dlms::xdlms::GetResponse::WithDataBlock {
+                                    invoke_id: req.get(2).copied().unwrap_or(0xC1),
+                                    last_block: false,
+                                    block_number: 1,
+                                    result: Ok(vec![0x01, 0x00]),
+                                }
+                                .encode(),
+                            ),
+                            _ => d.session.handle(&req, &mut d.meter),
+                        };
                         counter.fetch_max(d.session.invocation_counter(), Ordering::SeqCst);
                         if let Some(resp) = resp {
                             match d.link.send_apdu(&resp) {
                                 Ok(first) => {
                                     pause(config).await;
-                                    stream.write_all(&first).await?
+                                    if let Some(fault::Fault::Slow(d)) = config.fault {
+                                        tokio::time::sleep(d).await;
+                                    }
+                                    stream
+                                        .write_all(&fault::spoil(config.fault, first, &mut seed))
+                                        .await?
                                 }
                                 Err(e) => tracing::warn!(
                                     "simulated meter {}: cannot send: {e}",
@@ -346,6 +390,21 @@ async fn serve_connection<S: crate::transport::Stream>(
             }
         }
     }
+}
+
+/// An AARE refusing the association (the `reject` fault).
+fn rejected_aare() -> Vec<u8> {
+    use crate::dlms::acse::{Aare, ApplicationContext, AssociationResult, Diagnostic};
+    Aare {
+        context: ApplicationContext::LogicalNames,
+        result: AssociationResult::RejectedPermanent,
+        diagnostic: Diagnostic::User(1),
+        responding_ap_title: None,
+        mechanism: None,
+        responding_authentication_value: None,
+        user_information: None,
+    }
+    .encode()
 }
 
 /// The meter's reaction time before each frame it sends (real meters pause between frames).

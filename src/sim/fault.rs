@@ -1,0 +1,142 @@
+//! Ways a simulated meter can misbehave (`simulate --fault KIND[=ARG]`), for testing how the
+//! logger reacts to links that drop, garbage, bad checksums, slow or silent meters, reboots,
+//! exceptions and refused associations.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// One misbehaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Close the link after N requests on it.
+    DropAfter(usize),
+    /// Answer with random bytes.
+    Garbage,
+    /// Answer frames with a wrong check sequence (HDLC FCS; WRAPPER: a wrong version).
+    BadFcs,
+    /// Send only the first half of each answer.
+    Truncate,
+    /// Wait this long before each answer.
+    Slow(Duration),
+    /// Never answer anything.
+    Silent,
+    /// Restart block numbering in the middle of a block transfer (as after a reboot).
+    RebootMidBlock,
+    /// Answer every request with an exception-response.
+    Exception,
+    /// Refuse every association.
+    RejectAssociation,
+    /// Close idle links after this long (an HDLC inactivity timeout).
+    Inactivity(Duration),
+}
+
+/// The fault kinds, for messages.
+pub const KINDS: &str =
+    "drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS";
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, arg) = match s.split_once('=') {
+            Some((k, a)) => (k, Some(a)),
+            None => (s, None),
+        };
+        let number = |what: &str| -> Result<u64, String> {
+            arg.and_then(|a| a.parse().ok())
+                .ok_or_else(|| format!("fault {kind} needs {what}, e.g. {kind}=3"))
+        };
+        Ok(match kind {
+            "drop" => Fault::DropAfter(number("a number of requests")? as usize),
+            "garbage" => Fault::Garbage,
+            "bad-fcs" => Fault::BadFcs,
+            "truncate" => Fault::Truncate,
+            "slow" => Fault::Slow(Duration::from_millis(number("milliseconds")?)),
+            "silent" => Fault::Silent,
+            "reboot" => Fault::RebootMidBlock,
+            "exception" => Fault::Exception,
+            "reject" => Fault::RejectAssociation,
+            "inactivity" => Fault::Inactivity(Duration::from_millis(number("milliseconds")?)),
+            _ => return Err(format!("unknown fault {s:?}; use one of {KINDS}")),
+        })
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::DropAfter(n) => write!(f, "drop={n}"),
+            Fault::Garbage => f.write_str("garbage"),
+            Fault::BadFcs => f.write_str("bad-fcs"),
+            Fault::Truncate => f.write_str("truncate"),
+            Fault::Slow(d) => write!(f, "slow={}", d.as_millis()),
+            Fault::Silent => f.write_str("silent"),
+            Fault::RebootMidBlock => f.write_str("reboot"),
+            Fault::Exception => f.write_str("exception"),
+            Fault::RejectAssociation => f.write_str("reject"),
+            Fault::Inactivity(d) => write!(f, "inactivity={}", d.as_millis()),
+        }
+    }
+}
+
+/// Spoils an outgoing frame as the fault says (garbage, bad check sequence, truncation).
+pub fn spoil(fault: Option<Fault>, mut frame: Vec<u8>, seed: &mut u64) -> Vec<u8> {
+    match fault {
+        Some(Fault::Garbage) => frame
+            .iter()
+            .map(|_| {
+                // xorshift: deterministic noise without a dependency.
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed >> 24) as u8 & 0x7D // never a 0x7E flag
+            })
+            .collect(),
+        Some(Fault::BadFcs) => {
+            let n = frame.len();
+            if frame.first() == Some(&0x7E) && n >= 3 {
+                frame[n - 2] ^= 0xFF; // the FCS's high byte, before the closing flag
+            } else if n >= 2 {
+                frame[1] = 0x02; // WRAPPER version 2
+            }
+            frame
+        }
+        Some(Fault::Truncate) => {
+            frame.truncate(frame.len() / 2);
+            frame
+        }
+        _ => frame,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_and_print_back() {
+        for k in [
+            "drop=3",
+            "garbage",
+            "bad-fcs",
+            "truncate",
+            "slow=1500",
+            "silent",
+            "reboot",
+            "exception",
+            "reject",
+            "inactivity=200",
+        ] {
+            assert_eq!(k.parse::<Fault>().unwrap().to_string(), k);
+        }
+        assert!("drop"
+            .parse::<Fault>()
+            .unwrap_err()
+            .contains("needs a number"));
+        assert!("melt"
+            .parse::<Fault>()
+            .unwrap_err()
+            .contains("unknown fault"));
+    }
+}

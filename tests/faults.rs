@@ -1,0 +1,163 @@
+//! A misbehaving simulated meter (`simulate --fault`), one fault kind at a time: the logger gives
+//! a precise error, never panics, and other meters are not affected.
+mod common;
+
+use common::*;
+
+/// `read` against a simulator with `fault`; returns the error line (the read must fail).
+fn fails(sim_args: &[&str], read_args: &[&str]) -> String {
+    let (_sim, port) = start_sim(sim_args);
+    let port = port.to_string();
+    let mut args = vec!["read", "--port", &port, "--timeout", "700"];
+    args.extend_from_slice(read_args);
+    let out = run(&args);
+    assert!(!out.status.success(), "the read must fail");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    format!("{err}{stdout}")
+}
+
+#[test]
+fn each_fault_gives_a_precise_error() {
+    let cases: &[(&[&str], &[&str], &str)] = &[
+        (
+            &["--fault", "drop=1"],
+            &["1.0.1.8.0.255"],
+            "closed the connection",
+        ),
+        (&["--fault", "garbage"], &["1.0.1.8.0.255"], "WRAPPER"),
+        (
+            &["--hdlc", "--fault", "garbage"],
+            &["--hdlc", "1.0.1.8.0.255"],
+            "HDLC frame",
+        ),
+        (
+            &["--hdlc", "--fault", "bad-fcs"],
+            &["--hdlc", "1.0.1.8.0.255"],
+            "check sequence",
+        ),
+        (
+            &["--fault", "truncate"],
+            &["1.0.1.8.0.255"],
+            "no answer from the meter",
+        ),
+        (
+            &["--fault", "slow=1500"],
+            &["1.0.1.8.0.255"],
+            "no answer from the meter within 700 ms",
+        ),
+        (
+            &["--hdlc", "--fault", "silent"],
+            &["--hdlc", "1.0.1.8.0.255"],
+            "no answer from the meter",
+        ),
+        (&["--fault", "reboot"], &["1.0.99.1.0.255"], "block"),
+        (&["--fault", "exception"], &["1.0.1.8.0.255"], "exception"),
+        (
+            &["--fault", "reject"],
+            &["1.0.1.8.0.255"],
+            "rejected the association",
+        ),
+    ];
+    for (sim, read, needle) in cases {
+        let text = fails(sim, read);
+        assert!(
+            text.contains(needle),
+            "{sim:?}: expected {needle:?} in {text}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_fault_name_is_a_clear_error() {
+    let out = run(&["simulate", "--port", "0", "--fault", "melt"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_meter_fails_precisely_recovers_and_leaves_others_alone() {
+    use dlms_logger::runner::Runner;
+    use dlms_logger::sim::{self, fault::Fault, SimConfig};
+    use dlms_logger::store::{LogFilter, Store, Writer};
+    use std::time::Duration;
+    let (good, _g) = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // Drops every link after 3 requests: a read of 2 items (plus its scaler_units in one
+    // with-list) fits, a profile read does not.
+    let (bad, _b) = sim::start(SimConfig {
+        port: 0,
+        fault: Some(Fault::DropAfter(3)),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let cfg = dlms_logger::queue::Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "good"
+tcp = {{ host = "127.0.0.1", port = {} }}
+[[connection]]
+name = "bad"
+tcp = {{ host = "127.0.0.1", port = {}, persistent = false }}
+[[meter]]
+name = "g"
+connection = "good"
+[[meter]]
+name = "b"
+connection = "bad"
+retries = 0
+[[request]]
+name = "regs"
+meters = ["g", "b"]
+schedule = {{ every = "300ms" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis = "1.0.32.7.0.255" }}]
+[[request]]
+name = "profile"
+meters = ["b"]
+schedule = {{ every = "300ms" }}
+items = [{{ name = "load", obis = "1.0.99.1.0.255", entries = 500 }}]
+"#,
+            good[0].port(),
+            bad[0].port()
+        ),
+        "f.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let store = Store::open(&db).unwrap();
+    let rows = store.log_page(&LogFilter::default(), None, 10_000).unwrap();
+    let good_rows: Vec<_> = rows.iter().filter(|r| r.reading.meter == "g").collect();
+    assert!(good_rows.len() >= 4 && good_rows.iter().all(|r| r.reading.status == "ok"));
+    let profile_fail: Vec<_> = rows
+        .iter()
+        .filter(|r| r.reading.request == "profile")
+        .collect();
+    assert!(!profile_fail.is_empty());
+    assert!(
+        profile_fail
+            .iter()
+            .all(|r| r.reading.status.contains("closed the connection")),
+        "{profile_fail:?}"
+    );
+    // Every fire reconnects: the small request on the same faulty meter keeps succeeding.
+    let bad_regs_ok = rows
+        .iter()
+        .filter(|r| {
+            r.reading.meter == "b" && r.reading.request == "regs" && r.reading.status == "ok"
+        })
+        .count();
+    assert!(bad_regs_ok >= 2, "reconnected on later fires");
+}
