@@ -420,7 +420,19 @@ fn decode_untagged(r: &mut Reader, desc: &TypeDesc, depth: usize) -> Result<Data
             .collect::<Result<_, _>>()
             .map(Data::Structure),
         TypeDesc::Array(n, d) => {
-            let mut v = Vec::with_capacity((*n as usize).min(r.remaining()));
+            // Every element takes at least min_size bytes: a count the input cannot hold is
+            // refused before looping (a nested count of 50177 × 19 × 3078 once took 2 GB).
+            let need = (*n as usize).saturating_mul(min_size(d));
+            if need > r.remaining() {
+                return Err(DecodeError::BadLength {
+                    at: r.position(),
+                    reason: format!(
+                        "compact-array of {n} elements needs at least {need} bytes, {} left",
+                        r.remaining()
+                    ),
+                });
+            }
+            let mut v = Vec::with_capacity(*n as usize);
             for _ in 0..*n {
                 v.push(decode_untagged(r, d, depth + 1)?);
             }
@@ -429,9 +441,38 @@ fn decode_untagged(r: &mut Reader, desc: &TypeDesc, depth: usize) -> Result<Data
     }
 }
 
+/// The fewest bytes an untagged value of this type takes in compact-array contents.
+fn min_size(desc: &TypeDesc) -> usize {
+    match desc {
+        TypeDesc::Simple(t) => match t {
+            0 | 255 => 0,
+            16 | 18 | 29 | 32 => 2,
+            5 | 6 | 23 | 30 | 33 | 27 => 4,
+            26 => 5,
+            20 | 21 | 24 => 8,
+            25 => 12,
+            // One byte: the fixed one-byte types, and the length of strings and bit-strings.
+            _ => 1,
+        },
+        TypeDesc::Structure(items) => items
+            .iter()
+            .fold(0usize, |a, d| a.saturating_add(min_size(d))),
+        TypeDesc::Array(n, d) => (*n as usize).saturating_mul(min_size(d)),
+    }
+}
+
 /// `13 <TypeDescription> <length of contents> <contents>`, decoded into an [`Data::Array`].
 fn decode_compact_array(r: &mut Reader, depth: usize) -> Result<Data, DecodeError> {
+    let at = r.position();
     let desc = decode_type_desc(r, depth + 1)?;
+    if min_size(&desc) == 0 {
+        // Elements of no content would repeat for ever (or billions of times when nested).
+        return Err(DecodeError::Invalid {
+            what: "compact-array",
+            at,
+            reason: "element type has no content".into(),
+        });
+    }
     let len = r.length("compact-array contents length")?;
     let start = r.position();
     let contents = r.bytes(len, "compact-array contents")?;
@@ -648,6 +689,17 @@ pub(crate) mod tests {
             Data::from_bytes(&unhex("13 00 02 00 00")).is_err(),
             "null elements refused"
         );
+    }
+
+    #[test]
+    fn hostile_compact_arrays_are_refused_without_allocating() {
+        // Found by fuzzing (fuzz/artifacts): nested array counts around null-data, and counts
+        // far beyond the input; both once took over 2 GB.
+        let apdu = unhex("c40101001301c401010013010c060006000000000000000000fff7ffff01010c05004800ffffff00c9c904000000000000300000");
+        assert!(crate::dlms::xdlms::Apdu::decode(&apdu).is_err());
+        let data = unhex("0101010500001301b7020102020201ff01ffffffffffffffffffffffffff7fffff00");
+        assert!(Data::from_bytes(&data).is_err());
+        assert!(Data::from_bytes(&unhex("13 01 C401 01 0013 01 0C06 00 00")).is_err());
     }
 
     #[test]
