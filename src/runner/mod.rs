@@ -92,8 +92,9 @@ struct Job {
     reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
 
-/// Frames kept per meter for the Trace view.
-pub const TRACE_FRAMES: usize = 500;
+/// Frames kept per meter for the Trace view (a few polls' worth: at 10,000 meters the rings
+/// must stay small, about 450 bytes a frame).
+pub const TRACE_FRAMES: usize = 64;
 
 struct Shared {
     config: RwLock<Arc<Config>>,
@@ -582,11 +583,15 @@ async fn worker(
 ) {
     let mut links = Links::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let listening = shared
+        .config()
+        .connection(&connection)
+        .is_some_and(|c| matches!(c.link, crate::queue::Link::Listen { .. }));
     loop {
         let job = tokio::select! {
             j = jobs.recv() => match j { Some(j) => j, None => break },
             _ = tick.tick() => {
-                keep_alive(&shared, &connection, &mut links).await;
+                keep_alive(&shared, &connection, &mut links, listening).await;
                 continue;
             }
             _ = stop.changed() => break,
@@ -749,7 +754,11 @@ async fn keepalive_of(
 }
 
 /// Touches every kept link whose keep-alive is due (a clock read); drops those that fail.
-async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
+async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links, listening: bool) {
+    // Most workers keep nothing alive: no config or global lock on their tick.
+    if !listening && !links.values().any(|k| k.keepalive.is_some()) {
+        return;
+    }
     let config = shared.config();
     let due = |k: &Kept| {
         k.keepalive

@@ -24,6 +24,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Writes several batches in one transaction (group commit); returns each one's stored count.
+    pub fn insert_batches(&mut self, batches: &[&[Reading]]) -> Result<Vec<usize>, StoreError> {
+        let path = &self.path;
+        let fail = |action| move |e| StoreError::sqlite(path, action, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("starting a write transaction"))?;
+        let mut counts = Vec::with_capacity(batches.len());
+        for rows in batches {
+            counts.push(write_rows(&tx, rows).map_err(fail("inserting a batch of readings"))?);
+        }
+        tx.commit()
+            .map_err(fail("committing a batch of readings"))?;
+        Ok(counts)
+    }
+}
+
 /// What a batch adds to one series row.
 struct SeriesDelta {
     rows: i64,

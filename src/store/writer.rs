@@ -10,7 +10,11 @@ use super::{Reading, Store, StoreError};
 
 /// Batches waiting for the writer; when full, submitters block, which slows polling down
 /// to the disk's pace instead of buffering without bound.
-const QUEUE_DEPTH: usize = 16;
+const QUEUE_DEPTH: usize = 1024;
+
+/// Most batches (and rows) one group commit takes.
+const GROUP_BATCHES: usize = 256;
+const GROUP_ROWS: usize = 20_000;
 
 /// How the writer waits out a locked database or a full disk before giving up on a batch.
 #[derive(Clone, Copy, Debug)]
@@ -236,11 +240,32 @@ impl Pending {
 }
 
 fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
-    for job in jobs {
+    let mut next: Option<Job> = None;
+    loop {
+        let Some(job) = next.take().or_else(|| jobs.recv().ok()) else {
+            break;
+        };
         match job {
             Job::Write { batch, reply } => {
-                // The caller may have stopped waiting; the outcome is then of no use to anyone.
-                let _ = reply.send(write_with_retry(&mut store, &batch, policy));
+                // Group commit: what is queued now goes in the same transaction, so a busy
+                // logger pays one disk sync for many runs. Each caller is still answered only
+                // after the commit that holds its rows.
+                let mut group = vec![(batch, reply)];
+                let mut rows = group[0].0.len();
+                while group.len() < GROUP_BATCHES && rows < GROUP_ROWS {
+                    match jobs.try_recv() {
+                        Ok(Job::Write { batch, reply }) => {
+                            rows += batch.len();
+                            group.push((batch, reply));
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                write_group(&mut store, group, policy);
             }
             Job::ReserveCounter {
                 meter,
@@ -264,6 +289,28 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
         }
     }
     store.close()
+}
+
+/// Commits a group of batches in one transaction (with retries); if the group fails, each
+/// batch is tried on its own so that one bad batch cannot fail the others.
+fn write_group(
+    store: &mut Store,
+    group: Vec<(Vec<Reading>, SyncSender<Outcome>)>,
+    policy: &RetryPolicy,
+) {
+    if group.len() > 1 {
+        let batches: Vec<&[Reading]> = group.iter().map(|(b, _)| b.as_slice()).collect();
+        if let Ok(counts) = store.insert_batches(&batches) {
+            for ((_, reply), n) in group.iter().zip(counts) {
+                // The caller may have stopped waiting; the outcome is then of no use to anyone.
+                let _ = reply.send(Ok(n));
+            }
+            return;
+        }
+    }
+    for (batch, reply) in group {
+        let _ = reply.send(write_with_retry(store, &batch, policy));
+    }
 }
 
 /// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
