@@ -15,7 +15,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
 
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/wt-fuzz-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/../target/fuzz}"
 FLAGS=(--sanitizer none --debug-assertions)
 
 TARGETS=(hdlc_frame wrapper apdu ciphered data iec_identification config_toml schedule obis)

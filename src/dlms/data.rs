@@ -378,10 +378,16 @@ fn decode_type_desc(r: &mut Reader, depth: usize) -> Result<TypeDesc, DecodeErro
     match r.u8("compact-array type description")? {
         1 => {
             let n = r.u16("compact-array element count")?;
-            Ok(TypeDesc::Array(
-                n,
-                Box::new(decode_type_desc(r, depth + 1)?),
-            ))
+            let element = decode_type_desc(r, depth + 1)?;
+            if min_size(&element) == 0 {
+                // Nested counts around empty elements multiply into billions of values.
+                return Err(DecodeError::Invalid {
+                    what: "compact-array type description",
+                    at,
+                    reason: "array element type has no content".into(),
+                });
+            }
+            Ok(TypeDesc::Array(n, Box::new(element)))
         }
         2 => {
             let n = r.bounded_length("compact-array structure count", 1)?;
@@ -700,6 +706,11 @@ pub(crate) mod tests {
         let data = unhex("0101010500001301b7020102020201ff01ffffffffffffffffffffffffff7fffff00");
         assert!(Data::from_bytes(&data).is_err());
         assert!(Data::from_bytes(&unhex("13 01 C401 01 0013 01 0C06 00 00")).is_err());
+        // A structure hiding nested arrays of dont-care (255) among sized items.
+        let data = unhex("130204010101010101010401010108ff01010103030001010101010101010101010101030080ffff5b060100001fffff");
+        assert!(Data::from_bytes(&data).is_err());
+        let apdu = unhex("0c0200130202020201c0010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101030101010101010100600004040404ffff36ff000000000001010101dc01010101010000000000000000000000000000000000000000ffc002c401010101010103010101010101010101010101010101010101034c09");
+        let _ = crate::dlms::xdlms::Apdu::decode(&apdu);
     }
 
     #[test]

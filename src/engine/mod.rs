@@ -191,6 +191,10 @@ pub struct Session<S: Stream> {
     pending: std::collections::VecDeque<LinkEvent>,
 }
 
+/// Bytes read from the stream at a time: one TCP segment or more; frames longer than this
+/// are reassembled by the link layer. Small, because a fleet keeps one per meter.
+const READ_CHUNK: usize = 8 * 1024;
+
 /// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
 fn is_push(apdu: &[u8]) -> bool {
     matches!(apdu.first(), Some(0x0F | 0xDB))
@@ -216,7 +220,7 @@ impl<S: Stream> Session<S> {
             link: client_link(addr)?,
             dlms: ClientSession::new(settings),
             timeout,
-            buf: vec![0u8; 64 * 1024],
+            buf: vec![0u8; READ_CHUNK],
             secrets,
             trace,
             progress: None,

@@ -35,6 +35,8 @@ pub struct MonitorView {
     table: TableState,
     history: Vec<(f64, f64)>,
     error: Option<String>,
+    /// First row shown: only the visible rows are built each frame (10,000 items stay fast).
+    offset: usize,
 }
 
 /// `3s`, `2m05s`, `1h02m`, `3d04h`.
@@ -54,8 +56,7 @@ impl MonitorView {
     }
 
     /// A value is stale when it is older than two periods of its request (plus slack).
-    fn is_stale(ctx: &Ctx, row: &Row, age_ms: i64) -> bool {
-        let config = ctx.config();
+    fn is_stale(config: &crate::queue::Config, row: &Row, age_ms: i64) -> bool {
         let Some(req) = config
             .requests
             .iter()
@@ -97,9 +98,19 @@ impl MonitorView {
         let now = Utc::now().timestamp_millis();
         let header = TableRow::new(["meter", "request", "item", "value", "age", "status"])
             .style(Style::default().add_modifier(Modifier::BOLD));
-        let rows: Vec<TableRow> = self
-            .rows
+        let config = ctx.config();
+        // Borders and header take three lines; keep the selection inside the window.
+        let height = (area.height as usize).saturating_sub(3).max(1);
+        let sel = self.table.selected().unwrap_or(0);
+        if sel < self.offset {
+            self.offset = sel;
+        } else if sel >= self.offset + height {
+            self.offset = sel + 1 - height;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(1));
+        let rows: Vec<TableRow> = self.rows[self.offset..]
             .iter()
+            .take(height)
             .map(|r| {
                 let rd = &r.reading;
                 let age_ms = (now - rd.ts_ms).max(0);
@@ -116,7 +127,7 @@ impl MonitorView {
                 };
                 let style = if rd.is_failure() {
                     Style::default().fg(Color::Red)
-                } else if Self::is_stale(ctx, r, age_ms) {
+                } else if Self::is_stale(&config, r, age_ms) {
                     Style::default().fg(Color::Yellow)
                 } else {
                     Style::default()
@@ -151,7 +162,9 @@ impl MonitorView {
         .header(header)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
         .block(Block::default().borders(Borders::ALL).title(title));
-        f.render_stateful_widget(table, area, &mut self.table);
+        let mut window = TableState::default()
+            .with_selected(self.table.selected().map(|i| i.saturating_sub(self.offset)));
+        f.render_stateful_widget(table, area, &mut window);
     }
 
     fn render_meters(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -470,6 +483,42 @@ mod tests {
         );
         runner.shutdown().await;
         writer.shutdown().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_long_table_scrolls_with_the_selection() {
+        use crate::tui::views::testkit::{config, harness, key, reading};
+        let now = Utc::now().timestamp_millis();
+        let rows: Vec<Reading> = (0..300)
+            .map(|i| reading("m1", &format!("item{i:03}"), now, i as f64))
+            .collect();
+        let mut h = harness(config(1, &["m1"]), &rows);
+        let mut v = MonitorView::default();
+        v.refresh(&mut h.ctx);
+        assert_eq!(v.rows.len(), 300);
+        let text = |h: &crate::tui::views::testkit::Harness, v: &mut MonitorView| {
+            h.screen(v, 120, 40).join("\n")
+        };
+        let first = text(&h, &mut v);
+        assert!(
+            first.contains("item000") && !first.contains("item200"),
+            "{first}"
+        );
+        h.keys(&mut v, &[key(KeyCode::End)]);
+        let last = text(&h, &mut v);
+        assert!(
+            last.contains("item299") && !last.contains("item000"),
+            "{last}"
+        );
+        h.keys(&mut v, &[key(KeyCode::Home)]);
+        assert!(text(&h, &mut v).contains("item000"));
+        // Down past the window moves it one row at a time.
+        h.keys(&mut v, &vec![key(KeyCode::Down); 40]);
+        let moved = text(&h, &mut v);
+        assert!(
+            moved.contains("item040") && !moved.contains("item000"),
+            "{moved}"
+        );
     }
 
     #[test]
