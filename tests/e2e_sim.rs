@@ -152,6 +152,55 @@ async fn ten_items_go_in_one_get_with_list() {
     assert_eq!(tx[0].bytes[11], 10);
 }
 
+/// Requests sent to read 20 registers from a simulator with this max PDU.
+async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        max_pdu,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
+            .await
+            .unwrap();
+    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = frames.clone();
+    let mut s = Session::open(
+        stream,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(5),
+        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
+    )
+    .await
+    .unwrap();
+    frames.lock().unwrap().clear();
+    let registers = [
+        "1.0.1.8.0.255",
+        "1.0.2.8.0.255",
+        "1.0.32.7.0.255",
+        "1.0.31.7.0.255",
+        "1.0.21.7.0.255",
+    ];
+    let items: Vec<AttributeRef> = (0..20)
+        .map(|i| AttributeRef::new(3, obis(registers[i % 5]), 2 + (i / 5 % 2) as i8))
+        .collect();
+    let r = s.read(&items).await.unwrap();
+    assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+    let sent = frames.lock().unwrap();
+    sent.iter().filter(|t| t.direction == Direction::Tx).count()
+}
+
+#[tokio::test]
+async fn twenty_registers_take_ceil_of_items_per_pdu_round_trips() {
+    // 1024-byte PDUs hold all 20 descriptors (11 bytes each): one round trip, not 20.
+    assert_eq!(requests_for_twenty_registers(1024).await, 1);
+    // 128-byte PDUs hold 9 descriptors after the header: ceil(20 / 9) = 3 round trips.
+    assert_eq!(requests_for_twenty_registers(128).await, 3);
+}
+
 #[tokio::test]
 async fn one_bad_item_never_fails_the_others() {
     let mut s = session(Interface::Hdlc, Referencing::Ln).await;
