@@ -105,56 +105,13 @@ async fn hdlc_sn_reads_everything() {
     reads_everything(Interface::Hdlc, Referencing::Sn).await;
 }
 
-#[tokio::test]
-async fn ten_items_go_in_one_get_with_list() {
-    let (addrs, _h) = sim::start(SimConfig {
-        port: 0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let stream =
-        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
-            .await
-            .unwrap();
-    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = frames.clone();
-    let mut s = Session::open(
-        stream,
-        &MeterAddress::default(),
-        ClientSettings::new(Referencing::Ln),
-        Duration::from_secs(5),
-        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
-    )
-    .await
-    .unwrap();
-    frames.lock().unwrap().clear();
-    let items: Vec<AttributeRef> = (0..10)
-        .map(|i| match i % 3 {
-            0 => AttributeRef::new(3, obis("1.0.1.8.0.255"), 2),
-            1 => AttributeRef::new(3, obis("1.0.32.7.0.255"), 3),
-            _ => AttributeRef::new(1, obis("0.0.96.1.0.255"), 2),
-        })
-        .collect();
-    let r = s.read(&items).await.unwrap();
-    assert!(r.iter().all(|x| x.is_ok()));
-    let tx: Vec<_> = frames
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|t| t.direction == Direction::Tx)
-        .cloned()
-        .collect();
-    assert_eq!(tx.len(), 1, "one request");
-    assert!(tx[0].summary.contains("with-list"), "{}", tx[0].summary);
-    // WRAPPER header (8 bytes), then C0 03: Get-Request-With-List with 10 descriptors.
-    assert_eq!(&tx[0].bytes[8..10], &[0xC0, 0x03]);
-    assert_eq!(tx[0].bytes[11], 10);
-}
+/// Frames seen by a session's trace sink.
+type Frames = std::sync::Arc<std::sync::Mutex<Vec<dlms_logger::engine::TraceEntry>>>;
 
-/// Requests sent to read 20 registers from a simulator with this max PDU.
-async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
-    let (addrs, _h) = sim::start(SimConfig {
+/// A WRAPPER/LN session to a fresh simulator with this max PDU, tracing its frames after the
+/// association (the simulator handle keeps it serving).
+async fn traced_session(max_pdu: u16) -> (Session<tokio::net::TcpStream>, Frames, impl Sized) {
+    let (addrs, handle) = sim::start(SimConfig {
         port: 0,
         max_pdu,
         ..SimConfig::default()
@@ -165,9 +122,9 @@ async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
         dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(5))
             .await
             .unwrap();
-    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let frames: Frames = Default::default();
     let sink = frames.clone();
-    let mut s = Session::open(
+    let s = Session::open(
         stream,
         &MeterAddress::default(),
         ClientSettings::new(Referencing::Ln),
@@ -177,6 +134,41 @@ async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
     .await
     .unwrap();
     frames.lock().unwrap().clear();
+    (s, frames, handle)
+}
+
+/// The frames sent so far.
+fn sent(frames: &Frames) -> Vec<dlms_logger::engine::TraceEntry> {
+    let all = frames.lock().unwrap();
+    all.iter()
+        .filter(|t| t.direction == Direction::Tx)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_items_go_in_one_get_with_list() {
+    let (mut s, frames, _h) = traced_session(1024).await;
+    let items: Vec<AttributeRef> = (0..10)
+        .map(|i| match i % 3 {
+            0 => AttributeRef::new(3, obis("1.0.1.8.0.255"), 2),
+            1 => AttributeRef::new(3, obis("1.0.32.7.0.255"), 3),
+            _ => AttributeRef::new(1, obis("0.0.96.1.0.255"), 2),
+        })
+        .collect();
+    let r = s.read(&items).await.unwrap();
+    assert!(r.iter().all(|x| x.is_ok()));
+    let tx = sent(&frames);
+    assert_eq!(tx.len(), 1, "one request");
+    assert!(tx[0].summary.contains("with-list"), "{}", tx[0].summary);
+    // WRAPPER header (8 bytes), then C0 03: Get-Request-With-List with 10 descriptors.
+    assert_eq!(&tx[0].bytes[8..10], &[0xC0, 0x03]);
+    assert_eq!(tx[0].bytes[11], 10);
+}
+
+/// Requests sent to read 20 registers from a simulator with this max PDU.
+async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
+    let (mut s, frames, _h) = traced_session(max_pdu).await;
     let registers = [
         "1.0.1.8.0.255",
         "1.0.2.8.0.255",
@@ -189,8 +181,7 @@ async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
         .collect();
     let r = s.read(&items).await.unwrap();
     assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
-    let sent = frames.lock().unwrap();
-    sent.iter().filter(|t| t.direction == Direction::Tx).count()
+    sent(&frames).len()
 }
 
 #[tokio::test]
