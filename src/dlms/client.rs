@@ -669,8 +669,10 @@ impl ClientSession {
     }
 
     fn accept_aare(&mut self, aare: &Aare) -> Result<Association, SessionError> {
+        let mut was_ciphered = false;
         let plain_user = match (aare.user_information.as_deref(), self.protection.as_mut()) {
             (Some(u), Some(p)) if u.first().is_some_and(|t| (0x21..=0x2E).contains(t)) => {
+                was_ciphered = true;
                 Some(p.unprotect(u)?)
             }
             (u, _) => u.map(<[u8]>::to_vec),
@@ -695,6 +697,16 @@ impl ClientSession {
                 },
                 diagnostic,
             });
+        }
+        if self.is_ciphered() && !was_ciphered {
+            // Accepting a plain InitiateResponse would let anyone without the keys pose as the
+            // meter for the association (a downgrade); its data answers would still be refused,
+            // but the association itself must fail here, with a reason.
+            return Err(SessionError::MeterFailedAuthentication(
+                "it answered the ciphered association with a plain InitiateResponse \
+                 (it does not hold the keys, or ciphering is off on it)"
+                    .into(),
+            ));
         }
         let Some(user) = user else {
             return Err(SessionError::Unexpected {
@@ -1318,6 +1330,32 @@ mod tests {
             a.conformance.contains(Conformance::MULTIPLE_REFERENCES),
             "00 1E 1D includes bit 14"
         );
+    }
+
+    #[test]
+    fn a_plain_aare_to_a_ciphered_aarq_is_refused() {
+        let mut settings = ClientSettings::new(Referencing::Ln);
+        settings.ciphering = Some(Ciphering {
+            policy: Policy::AuthEnc,
+            system_title: "4142434445464748".parse().unwrap(),
+            block_key: Key([0x11; 16]),
+            auth_key: Key([0x22; 16]),
+            dedicated_key: None,
+            server_system_title: None,
+            invocation_counter: 1,
+        });
+        let mut s = ClientSession::new(settings);
+        s.aarq().unwrap();
+        // An accepted AARE with a plain InitiateResponse: what a caller without the keys sends.
+        let e = s
+            .handle_aare(&unhex("6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F0400001E1D04000007"))
+            .unwrap_err();
+        assert!(
+            matches!(e, SessionError::MeterFailedAuthentication(_)),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("plain InitiateResponse"), "{e}");
+        assert!(s.association.is_none());
     }
 
     #[test]
