@@ -151,17 +151,12 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {
-        let mut stream = tokio::net::TcpStream::connect(target)
+        let stream = tokio::net::TcpStream::connect(target)
             .await
             .map_err(|e| anyhow::anyhow!("cannot dial {target}: {e}"))?;
         println!("dialed {target}");
-        if args.push {
-            use tokio::io::AsyncWriteExt;
-            let frame = sim::push_frame(&config, 0, chrono::Local::now().fixed_offset())?;
-            stream.write_all(&frame).await?;
-        }
         tokio::select! {
-            r = sim::serve_stream(stream, &config, 0) => r?,
+            r = sim::dial_in(stream, &config, 0, args.push) => r?,
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -4,14 +4,15 @@
 //!
 //! Unknown callers are logged and dropped without reading their data into the database.
 
-use super::{fire, lock, read, secure, Cause, Shared};
+use super::{fire_for_meter, lock, read, secure, Cause, Shared};
 use crate::dlms::client::{AttributeRef, ClientSettings, Referencing};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
+use crate::dlms::security::{decipher_apdu, Key, Policy as WirePolicy, SystemTitle};
 use crate::dlms::wrapper;
 use crate::dlms::xdlms::Apdu;
 use crate::engine::{EngineError, Interface, MeterAddress, Session};
-use crate::queue::{Connection, InterfaceKind, Meter};
+use crate::queue::{Auth, Connection, InterfaceKind, Meter, Policy};
 use crate::store::{Reading, STATUS_OK};
 use crate::transport::BoxStream;
 use chrono::Utc;
@@ -20,6 +21,9 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+
+/// The general-glo-ciphering tag: how a ciphering meter sends a push, with its system title.
+const GENERAL_GLO_CIPHERING: u8 = 0xDB;
 
 /// How long a meter that dialed in has to push before we start asking.
 const PUSH_WAIT: Duration = Duration::from_millis(800);
@@ -57,6 +61,61 @@ pub(super) async fn serve(
     }
 }
 
+/// What a caller pushed on arrival.
+#[derive(Debug, Clone, PartialEq)]
+enum Push {
+    /// A plain DataNotification: its body.
+    Plain(Data),
+    /// A general-glo-ciphering APDU and the sender system title it carries.
+    Ciphered { apdu: Vec<u8>, title: [u8; 8] },
+}
+
+/// How a caller was recognised, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Identity {
+    SystemTitle,
+    DeviceName,
+    SerialNumber,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Identity::SystemTitle => "system title",
+            Identity::DeviceName => "device name",
+            Identity::SerialNumber => "serial number",
+        })
+    }
+}
+
+/// What the caller told about itself: over the public client, or in the push.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Reported {
+    device_name: Option<String>,
+    serial: Option<String>,
+    system_title: Option<[u8; 8]>,
+}
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let title = self.system_title.map(|t| SystemTitle(t).to_string());
+        write!(
+            f,
+            "device name {:?}, serial number {:?}, system title {:?}",
+            self.device_name, self.serial, title
+        )
+    }
+}
+
+/// The logical device name, the serial number and the security setup's server system title.
+fn identity_attributes() -> [AttributeRef; 3] {
+    [
+        AttributeRef::new(1, Obis::new(0, 0, 42, 0, 0, 255), 2),
+        AttributeRef::new(1, Obis::new(0, 0, 96, 1, 0, 255), 2),
+        AttributeRef::new(64, Obis::new(0, 0, 43, 0, 0, 255), 5),
+    ]
+}
+
 /// One incoming link: push, identification, association, then the meter's requests.
 async fn incoming(
     shared: &Arc<Shared>,
@@ -78,7 +137,7 @@ async fn incoming(
         .first()
         .map(|m| m.interface)
         .unwrap_or(InterfaceKind::Wrapper);
-    // A meter that dials in often pushes first (DataNotification).
+    // A meter that dials in often pushes first (DataNotification, ciphered when it ciphers).
     let mut buf = vec![0u8; 8192];
     let push = match tokio::time::timeout(PUSH_WAIT, stream.read(&mut buf)).await {
         Ok(Ok(n)) if n > 0 => parse_push(&buf[..n]),
@@ -86,39 +145,63 @@ async fn incoming(
         Err(_) => None,
     };
     let timeout = Duration::from_millis(meters.first().map_or(5000, |m| m.timeout_ms));
-    let public = MeterAddress {
-        interface: match interface {
-            InterfaceKind::Wrapper => Interface::Wrapper,
-            InterfaceKind::Hdlc => Interface::Hdlc,
+    let mut reported = Reported {
+        system_title: match &push {
+            Some(Push::Ciphered { title, .. }) => Some(*title),
+            _ => None,
         },
-        ..MeterAddress::default()
+        ..Reported::default()
     };
-    let mut s = Session::open(
-        Box::new(stream) as BoxStream,
-        &public,
-        ClientSettings::new(Referencing::Ln),
-        timeout,
-        None,
-    )
-    .await
-    .map_err(|e| format!("cannot associate as the public client: {e}"))?;
-    let ids = s
-        .read(&[
-            AttributeRef::new(1, Obis::new(0, 0, 42, 0, 0, 255), 2),
-            AttributeRef::new(1, Obis::new(0, 0, 96, 1, 0, 255), 2),
-        ])
-        .await
-        .map_err(|e| e.to_string())?;
-    let text = |r: &Result<Data, _>| r.as_ref().ok().map(|d| d.to_string());
-    let (device_name, serial) = (text(&ids[0]), text(&ids[1]));
-    let Some(meter) = identify(&meters, device_name.as_deref(), serial.as_deref()) else {
-        let _ = s.close().await;
-        return Err(format!(
-            "unknown meter (device name {device_name:?}, serial number {serial:?}) dialed in; dropped without reading its data"
-        ));
+    // A ciphered push names its sender: no need to ask. Otherwise ask over the public client.
+    let (meter, how, stream) = match identify(&meters, &reported) {
+        Some((m, how)) => (m, how, Box::new(stream) as BoxStream),
+        None => {
+            let public = MeterAddress {
+                interface: match interface {
+                    InterfaceKind::Wrapper => Interface::Wrapper,
+                    InterfaceKind::Hdlc => Interface::Hdlc,
+                },
+                ..MeterAddress::default()
+            };
+            let mut s = Session::open(
+                Box::new(stream) as BoxStream,
+                &public,
+                ClientSettings::new(Referencing::Ln),
+                timeout,
+                None,
+            )
+            .await
+            .map_err(|e| format!("cannot associate as the public client: {e}"))?;
+            let ids = s
+                .read(&identity_attributes())
+                .await
+                .map_err(|e| e.to_string())?;
+            let text = |r: &Result<Data, _>| r.as_ref().ok().map(|d| d.to_string());
+            reported.device_name = text(&ids[0]);
+            reported.serial = text(&ids[1]);
+            if let Ok(Data::OctetString(t)) = &ids[2] {
+                reported.system_title = <[u8; 8]>::try_from(t.as_slice())
+                    .ok()
+                    .or(reported.system_title);
+            }
+            let Some((meter, how)) = identify(&meters, &reported) else {
+                let _ = s.close().await;
+                return Err(format!(
+                    "unknown meter ({reported}) dialed in; dropped without reading its data"
+                ));
+            };
+            let (stream, _) = s.release().await.map_err(|e| e.to_string())?;
+            (meter, how, stream)
+        }
     };
-    tracing::info!("connection {connection}: meter {} dialed in", meter.name);
-    let (stream, _) = s.release().await.map_err(|e| e.to_string())?;
+    let push = match push {
+        Some(p) => accept_push(&meter, p)?,
+        None => None,
+    };
+    tracing::info!(
+        "connection {connection}: meter {} dialed in (recognised by its {how})",
+        meter.name
+    );
     // The configured association (client, authentication, ciphering) over the same link.
     let once = std::sync::Mutex::new(Some(stream));
     let link = || {
@@ -152,7 +235,15 @@ async fn incoming(
         Some(super::trace_sink(shared, &meter.name)),
     )
     .await
-    .map_err(|e| format!("meter {}: {e}", meter.name))?;
+    .map_err(|e| match required_protection(&meter) {
+        // The caller said it is this meter but could not prove it: nothing of it is stored.
+        Some(what) => format!(
+            "a caller recognised as meter {} by its {how} failed the {what} association it is \
+             configured for, so it is not let in; dropped without reading its data: {e}",
+            meter.name
+        ),
+        None => format!("meter {}: {e}", meter.name),
+    })?;
     let (mut session, lease) = opened;
     let keepalive = super::keepalive_of(&mut session, &meter).await;
     let kept = super::Kept {
@@ -173,16 +264,107 @@ async fn incoming(
         .filter(|r| r.enabled && r.meters.contains(&meter.name))
     {
         if !matches!(r.schedule, crate::schedule::Schedule::Event(_)) {
-            fire(shared, &r.name, Cause::Event("dial-in".into()), None);
+            fire_for_meter(shared, &r.name, &meter.name, Cause::Event("dial-in".into()));
         }
     }
     Ok(())
 }
 
-/// The first DataNotification in the bytes a meter sent (WRAPPER; HDLC pushes come in UI frames).
-fn parse_push(bytes: &[u8]) -> Option<Data> {
-    let apdu = match wrapper::decode(bytes) {
-        Ok(Some((_, apdu, _))) => apdu,
+/// What the meter's configuration makes the caller prove: "ciphered", "authenticated" (HLS),
+/// both, or nothing (`None`).
+fn required_protection(meter: &Meter) -> Option<&'static str> {
+    let ciphered = meter.security.policy != Policy::None;
+    let hls = !matches!(meter.auth, Auth::None | Auth::Low(_));
+    match (ciphered, hls) {
+        (true, true) => Some("ciphered and authenticated"),
+        (true, false) => Some("ciphered"),
+        (false, true) => Some("authenticated"),
+        (false, false) => None,
+    }
+}
+
+/// The body of the caller's push once it is known to be `meter`, `Ok(None)` when the push is
+/// set aside (logged), or an error when the push shows the caller is not that meter.
+fn accept_push(meter: &Meter, push: Push) -> Result<Option<Data>, String> {
+    let sec = &meter.security;
+    match push {
+        Push::Plain(_) if sec.policy != Policy::None => {
+            tracing::warn!(
+                "meter {}: it is configured for ciphering but pushed a plain DataNotification; \
+                 the push is not stored",
+                meter.name
+            );
+            Ok(None)
+        }
+        Push::Plain(body) => Ok(Some(body)),
+        Push::Ciphered { apdu, title } => {
+            let (Some(block), Some(auth)) = (&sec.block_key, &sec.auth_key) else {
+                tracing::warn!(
+                    "meter {}: it pushed a ciphered DataNotification but no keys are configured \
+                     for it; the push is not stored",
+                    meter.name
+                );
+                return Ok(None);
+            };
+            if let Some(want) = sec.server_system_title.filter(|w| *w != title) {
+                return Err(format!(
+                    "a caller recognised as meter {} pushed with system title {}, not the \
+                     configured {}; dropped without reading its data",
+                    meter.name,
+                    SystemTitle(title),
+                    SystemTitle(want)
+                ));
+            }
+            let block = Key(block.expose());
+            let d = decipher_apdu(
+                &apdu,
+                &SystemTitle(title),
+                |dedicated| (!dedicated).then(|| block.clone()),
+                &Key(auth.expose()),
+            )
+            .map_err(|e| {
+                format!(
+                    "a caller recognised as meter {} pushed a notification that does not \
+                     decipher with the meter's keys ({e}); dropped without reading its data",
+                    meter.name
+                )
+            })?;
+            let authenticated = matches!(d.policy, WirePolicy::Auth | WirePolicy::AuthEnc);
+            if matches!(sec.policy, Policy::Auth | Policy::AuthEnc) && !authenticated {
+                tracing::warn!(
+                    "meter {}: its push is not authenticated (no GMAC tag) although the meter \
+                     is configured for authentication; the push is not stored",
+                    meter.name
+                );
+                return Ok(None);
+            }
+            match Apdu::decode(&d.plain) {
+                Ok(Apdu::DataNotification(n)) => Ok(Some(n.body)),
+                Ok(other) => {
+                    tracing::warn!(
+                        "meter {}: its ciphered push holds a {}, not a DataNotification; \
+                         not stored",
+                        meter.name,
+                        other.name()
+                    );
+                    Ok(None)
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "meter {}: its push does not decode ({e}); not stored",
+                        meter.name
+                    );
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The APDU of the first frame in the bytes a meter sent (WRAPPER; HDLC pushes come in UI frames).
+fn first_apdu(bytes: &[u8]) -> Option<Vec<u8>> {
+    match wrapper::decode(bytes) {
+        Ok(Some((_, apdu, _))) => Some(apdu),
         _ => {
             let mut link = crate::dlms::link::ClientLink::Hdlc(
                 crate::dlms::hdlc::HdlcClient::new(
@@ -196,36 +378,55 @@ fn parse_push(bytes: &[u8]) -> Option<Data> {
                 )
                 .ok()?,
             );
-            link.receive(bytes)
-                .ok()?
-                .into_iter()
-                .find_map(|e| match e {
-                    crate::dlms::link::LinkEvent::Apdu(a) => Some(a),
-                    _ => None,
-                })?
+            link.receive(bytes).ok()?.into_iter().find_map(|e| match e {
+                crate::dlms::link::LinkEvent::Apdu(a) => Some(a),
+                _ => None,
+            })
         }
-    };
+    }
+}
+
+/// The push in the bytes a meter sent on arrival: a plain DataNotification or a
+/// general-glo-ciphering APDU (its system title read, the rest left for the meter's keys).
+fn parse_push(bytes: &[u8]) -> Option<Push> {
+    let apdu = first_apdu(bytes)?;
+    if apdu.first() == Some(&GENERAL_GLO_CIPHERING) {
+        let title = <[u8; 8]>::try_from(apdu.get(2..10)?).ok()?;
+        return (apdu.get(1) == Some(&8)).then_some(Push::Ciphered { apdu, title });
+    }
     match Apdu::decode(&apdu) {
-        Ok(Apdu::DataNotification(n)) => Some(n.body),
+        Ok(Apdu::DataNotification(n)) => Some(Push::Plain(n.body)),
         _ => None,
     }
 }
 
-/// The configured meter matching what the caller reported.
-fn identify(meters: &[Meter], device_name: Option<&str>, serial: Option<&str>) -> Option<Meter> {
-    meters
-        .iter()
-        .find(|m| {
-            let by_name = m
-                .device_name
-                .as_deref()
-                .is_some_and(|n| Some(n) == device_name);
-            let by_serial = m
-                .serial_number
-                .is_some_and(|sn| serial.and_then(|s| s.trim().parse::<u64>().ok()) == Some(sn));
-            by_name || by_serial
+/// The configured meter matching what the caller reported, and by which identity: the system
+/// title first (it is what a ciphering meter proves it holds the keys for), then the logical
+/// device name, then the serial number.
+fn identify(meters: &[Meter], reported: &Reported) -> Option<(Meter, Identity)> {
+    let serial = reported
+        .serial
+        .as_deref()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    let by = |how: Identity| {
+        meters.iter().find(|m| match how {
+            Identity::SystemTitle => {
+                m.security.server_system_title.is_some()
+                    && m.security.server_system_title == reported.system_title
+            }
+            Identity::DeviceName => {
+                m.device_name.is_some() && m.device_name == reported.device_name
+            }
+            Identity::SerialNumber => m.serial_number.is_some() && m.serial_number == serial,
         })
-        .cloned()
+    };
+    [
+        Identity::SystemTitle,
+        Identity::DeviceName,
+        Identity::SerialNumber,
+    ]
+    .into_iter()
+    .find_map(|how| by(how).map(|m| (m.clone(), how)))
 }
 
 /// The rows of the pushes a session set aside (DataNotifications that came between answers).
@@ -300,5 +501,129 @@ async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, bod
         ),
         Ok(Err(e)) => tracing::error!("push from meter {}: rows NOT stored: {e}", meter.name),
         Err(e) => tracing::error!("push from meter {}: rows NOT stored: {e}", meter.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dlms::security::Policy as Wire;
+    use crate::dlms::server::ServerCiphering;
+    use crate::queue::KeySecret;
+    use crate::sim::SimConfig;
+
+    const TITLE: [u8; 8] = *b"SIM00001";
+    const BK: [u8; 16] = [0x11; 16];
+    const AK: [u8; 16] = [0x22; 16];
+
+    fn secured(name: &str) -> Meter {
+        let mut m = Meter::new(name, "in");
+        m.security.policy = Policy::AuthEnc;
+        m.security.block_key = Some(KeySecret::new(BK));
+        m.security.auth_key = Some(KeySecret::new(AK));
+        m.security.server_system_title = Some(TITLE);
+        m
+    }
+
+    /// The push our simulator sends as meter 0, ciphered under `policy` with `bk` when given.
+    fn push(cipher: Option<(Wire, [u8; 16], [u8; 8])>) -> Push {
+        let config = SimConfig {
+            ciphering: cipher.map(|(policy, bk, title)| ServerCiphering {
+                policy,
+                system_title: SystemTitle(title),
+                block_key: Key(bk),
+                auth_key: Key(AK),
+            }),
+            ..SimConfig::default()
+        };
+        let now = chrono::Local::now().fixed_offset();
+        parse_push(&crate::sim::push_frame(&config, 0, now, 5).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_ciphered_push_names_its_sender_and_deciphers_with_its_keys() {
+        let p = push(Some((Wire::AuthEnc, BK, TITLE)));
+        assert!(matches!(&p, Push::Ciphered { title, .. } if *title == TITLE));
+        let body = accept_push(&secured("m"), p).unwrap().unwrap();
+        assert!(body.to_string().contains("DLG0000000000001"), "{body}");
+    }
+
+    #[test]
+    fn a_push_that_does_not_decipher_drops_the_caller() {
+        let e = accept_push(
+            &secured("m"),
+            push(Some((Wire::AuthEnc, [0x33; 16], TITLE))),
+        )
+        .unwrap_err();
+        assert!(e.contains("does not decipher with the meter's keys"), "{e}");
+        assert!(e.contains("dropped without reading its data"), "{e}");
+    }
+
+    #[test]
+    fn a_push_from_another_system_title_drops_the_caller() {
+        let e =
+            accept_push(&secured("m"), push(Some((Wire::AuthEnc, BK, *b"OTHER001")))).unwrap_err();
+        assert!(e.contains("not the configured"), "{e}");
+    }
+
+    #[test]
+    fn plain_or_unauthenticated_pushes_of_a_secured_meter_are_not_stored() {
+        assert_eq!(accept_push(&secured("m"), push(None)), Ok(None));
+        assert_eq!(
+            accept_push(&secured("m"), push(Some((Wire::Enc, BK, TITLE)))),
+            Ok(None)
+        );
+        // A meter without ciphering keeps its plain push; a ciphered one it cannot read is set aside.
+        let plain = Meter::new("p", "in");
+        assert!(matches!(accept_push(&plain, push(None)), Ok(Some(_))));
+        assert_eq!(
+            accept_push(&plain, push(Some((Wire::AuthEnc, BK, TITLE)))),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn identification_prefers_the_system_title_then_name_then_serial() {
+        let mut by_name = Meter::new("by-name", "in");
+        by_name.device_name = Some("DLG1".into());
+        let mut by_serial = Meter::new("by-serial", "in");
+        by_serial.serial_number = Some(12345678);
+        let meters = vec![by_name, by_serial, secured("by-title")];
+        let found = |r: Reported| identify(&meters, &r).map(|(m, how)| (m.name, how));
+        assert_eq!(
+            found(Reported {
+                device_name: Some("DLG1".into()),
+                system_title: Some(TITLE),
+                ..Reported::default()
+            }),
+            Some(("by-title".into(), Identity::SystemTitle))
+        );
+        assert_eq!(
+            found(Reported {
+                device_name: Some("DLG1".into()),
+                serial: Some("12345678".into()),
+                ..Reported::default()
+            }),
+            Some(("by-name".into(), Identity::DeviceName))
+        );
+        assert_eq!(
+            found(Reported {
+                serial: Some(" 12345678 ".into()),
+                system_title: Some(*b"OTHER001"),
+                ..Reported::default()
+            }),
+            Some(("by-serial".into(), Identity::SerialNumber))
+        );
+        // Meters without an identity never match a caller without one.
+        assert_eq!(found(Reported::default()), None);
+    }
+
+    #[test]
+    fn what_a_meter_must_prove() {
+        assert_eq!(required_protection(&Meter::new("m", "in")), None);
+        assert_eq!(required_protection(&secured("m")), Some("ciphered"));
+        let mut hls = Meter::new("m", "in");
+        hls.auth = Auth::Gmac;
+        assert_eq!(required_protection(&hls), Some("authenticated"));
     }
 }

@@ -88,6 +88,8 @@ pub enum Cause {
 struct Job {
     request: String,
     meters: Vec<String>,
+    /// Its entry in `in_flight`, freed when the run ends.
+    key: (String, String),
     /// Where to send a one-line summary when the run is done (the UI's test action).
     reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
@@ -474,7 +476,23 @@ fn fire(
     shared: &Arc<Shared>,
     request: &str,
     cause: Cause,
+    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+) -> bool {
+    fire_where(shared, request, cause, reply, None)
+}
+
+/// Fires `request` for one of its meters only (a meter that dialed in). Runs for different
+/// meters of one listening connection do not coalesce: each meter's call is answered.
+fn fire_for_meter(shared: &Arc<Shared>, request: &str, meter: &str, cause: Cause) -> bool {
+    fire_where(shared, request, cause, None, Some(meter))
+}
+
+fn fire_where(
+    shared: &Arc<Shared>,
+    request: &str,
+    cause: Cause,
     mut reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    only: Option<&str>,
 ) -> bool {
     let config = shared.config();
     let Some(req) = config
@@ -485,7 +503,7 @@ fn fire(
         return false;
     };
     let mut by_conn: Vec<(String, Vec<String>)> = Vec::new();
-    for mname in &req.meters {
+    for mname in req.meters.iter().filter(|m| only.is_none_or(|o| o == *m)) {
         let Some(m) = config.meter(mname).filter(|m| m.enabled) else {
             continue;
         };
@@ -498,7 +516,10 @@ fn fire(
         let Some(tx) = lock(&shared.workers).get(&conn).cloned() else {
             continue;
         };
-        let key = (req.name.clone(), conn.clone());
+        let key = match only {
+            Some(meter) => (req.name.clone(), format!("{conn}\u{0}{meter}")),
+            None => (req.name.clone(), conn.clone()),
+        };
         let fresh = lock(&shared.in_flight).insert(key.clone());
         let mut st = lock(&shared.status);
         let rs = st.requests.entry(req.name.clone()).or_default();
@@ -516,6 +537,7 @@ fn fire(
         let job = Job {
             request: req.name.clone(),
             meters,
+            key: key.clone(),
             reply: reply.take(),
         };
         if tx.send(job).is_err() {
@@ -600,7 +622,7 @@ async fn worker(
             break;
         }
         let (ok, summary) = run_job(&shared, &connection, &job, &mut links).await;
-        lock(&shared.in_flight).remove(&(job.request.clone(), connection.clone()));
+        lock(&shared.in_flight).remove(&job.key);
         if let Some(reply) = job.reply {
             let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
         }

@@ -175,11 +175,14 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
 }
 
 /// The DataNotification a meter pushes when it dials in: {device name, clock, +A energy},
-/// framed for the configured interface (WRAPPER, or an HDLC UI frame).
+/// in a WRAPPER frame. A meter that ciphers sends it as general-glo-ciphering (its system
+/// title, then the APDU protected under its policy with `invocation_counter`), as real meters
+/// do, so a logger can tell which meter called and that it holds the keys.
 pub fn push_frame(
     config: &SimConfig,
     index: u32,
     now: chrono::DateTime<chrono::FixedOffset>,
+    invocation_counter: u32,
 ) -> std::io::Result<Vec<u8>> {
     use crate::dlms::server::CosemServer;
     use crate::dlms::xdlms::{AttributeDescriptor, DataNotification};
@@ -206,6 +209,20 @@ pub fn push_frame(
         body,
     })
     .encode();
+    let apdu = match &config.ciphering {
+        Some(c) if c.policy != crate::dlms::security::Policy::None => {
+            crate::dlms::security::general_glo_cipher(
+                c.policy,
+                &c.system_title,
+                invocation_counter,
+                &c.block_key,
+                &c.auth_key,
+                &apdu,
+            )
+            .map_err(std::io::Error::other)?
+        }
+        _ => apdu,
+    };
     match config.interface {
         Interface::Wrapper => crate::dlms::wrapper::encode_wrapper(config.logical, 1, &apdu)
             .map_err(std::io::Error::other),
@@ -226,6 +243,32 @@ pub async fn serve_stream<S: crate::transport::Stream>(
         config,
         index,
         Arc::new(AtomicU32::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
+}
+
+/// Meter `index` calling a logger over `stream` (already connected): it pushes first when
+/// `push`, then answers requests on the same link until it closes.
+pub async fn dial_in<S: crate::transport::Stream>(
+    mut stream: S,
+    config: &SimConfig,
+    index: u32,
+    push: bool,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    // The push takes the meter's first invocation counter; the association continues from it.
+    let counter = Arc::new(AtomicU32::new(0));
+    if push {
+        let ic = counter.fetch_add(1, Ordering::SeqCst);
+        let frame = push_frame(config, index, Local::now().fixed_offset(), ic)?;
+        stream.write_all(&frame).await?;
+    }
+    serve_connection(
+        stream,
+        config,
+        index,
+        counter,
         Arc::new(AtomicBool::new(false)),
     )
     .await
