@@ -437,3 +437,58 @@ async fn keep_alives_hold_an_hdlc_link_past_the_meters_inactivity_timeout() {
     );
     assert!(rows(&db).iter().all(|r| r.reading.status == "ok"));
 }
+
+/// This process's effective uid, from /proc (no libc call needed).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_socket_refuses_other_users() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if effective_uid() != Some(0) {
+        // Running a process as another user needs root; the 0600 mode is checked above.
+        eprintln!("skipped: only root can run `trigger` as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sock = dir.path().join("log.db.sock");
+    let listener = control::bind(&sock).await.unwrap();
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = fired.clone();
+    let server = tokio::spawn(control::serve(listener, sock.clone(), move |_| {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        1
+    }));
+    // `trigger` run as nobody (uid/gid 65534).
+    let as_nobody = |sock: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+                .args(["trigger", "read-now", "--socket"])
+                .arg(&sock)
+                .uid(65534)
+                .gid(65534)
+                .output()
+                .unwrap()
+        })
+    };
+    // First layer: the socket file is 0600, so another user cannot even connect.
+    let out = as_nobody(sock.clone()).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(stderr.contains("ermission denied"), "{stderr}");
+    // Second layer: even with the file opened up, the peer's credentials are checked.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = as_nobody(sock.clone()).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(stderr.contains("not allowed"), "{stderr}");
+    assert_eq!(fired.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // The owner still gets in.
+    assert_eq!(control::trigger(&sock, "read-now").await.unwrap(), 1);
+    server.abort();
+}

@@ -71,7 +71,9 @@ pub async fn serve(
         let peer = stream.peer_cred().ok().map(|c| c.uid());
         if owner.is_none() || peer != owner {
             tracing::warn!("control socket: refused a connection from uid {peer:?}");
-            let _ = stream.write_all(b"error: not allowed\n").await;
+            let answer =
+                "error: not allowed: only the user running the logger may trigger events\n";
+            let _ = stream.write_all(answer.as_bytes()).await;
             continue;
         }
         let fire = fire.clone();
@@ -117,19 +119,29 @@ pub async fn trigger(path: &Path, name: &str) -> Result<usize, ControlError> {
             io(e)
         }
     })?;
-    stream
+    // A logger that refuses us answers and closes at once, so the write may fail with a broken
+    // pipe: the answer is still there to read, and it says why.
+    let sent = stream
         .write_all(format!("trigger {name}\n").as_bytes())
-        .await
-        .map_err(io)?;
+        .await;
     let mut line = String::new();
-    tokio::time::timeout(
+    let read = tokio::time::timeout(
         Duration::from_secs(5),
         BufReader::new(stream).read_line(&mut line),
     )
     .await
-    .map_err(|_| ControlError::Refused("the logger did not answer within 5 s".into()))?
-    .map_err(io)?;
+    .map_err(|_| ControlError::Refused("the logger did not answer within 5 s".into()))?;
     let line = line.trim();
+    if line.is_empty() {
+        // Never an io error of kind BrokenPipe: the CLI treats those as a closed stdout.
+        let why = match (sent, read) {
+            (Err(e), _) | (_, Err(e)) => e.to_string(),
+            _ => "no answer".into(),
+        };
+        return Err(ControlError::Refused(format!(
+            "the logger closed the control connection without answering ({why})"
+        )));
+    }
     match line.strip_prefix("ok ") {
         Some(n) => Ok(n.parse().unwrap_or(0)),
         None => Err(ControlError::Refused(
