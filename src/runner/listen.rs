@@ -618,6 +618,26 @@ mod tests {
         assert_eq!(found(Reported::default()), None);
     }
 
+    proptest::proptest! {
+        /// Whatever a caller sends first, reading it as a push never panics, and a ciphered
+        /// push (any bytes after a valid header) is refused or set aside, never trusted.
+        #[test]
+        fn any_first_bytes_are_a_push_or_nothing(bytes in proptest::collection::vec(0u8.., 0..300)) {
+            if let Some(p) = parse_push(&bytes) {
+                let _ = accept_push(&secured("m"), p);
+            }
+            let mut frame = vec![0, 1, 0, 1, 0, 1];
+            let apdu = [&[GENERAL_GLO_CIPHERING, 8][..], &TITLE, &bytes].concat();
+            frame.extend_from_slice(&(apdu.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&apdu);
+            let p = parse_push(&frame);
+            let named = matches!(&p, Some(Push::Ciphered { title, .. }) if *title == TITLE);
+            proptest::prop_assert!(named);
+            let accepted = accept_push(&secured("m"), p.unwrap());
+            proptest::prop_assert!(!matches!(accepted, Ok(Some(_))));
+        }
+    }
+
     #[test]
     fn what_a_meter_must_prove() {
         assert_eq!(required_protection(&Meter::new("m", "in")), None);
