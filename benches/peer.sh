@@ -31,7 +31,8 @@ cargo build --release --quiet --bin dlms-logger --example throughput
 mkdir -p "$TARGET"
 PY="$("$PEERS/setup.sh" "$TARGET/peers-venv" | tail -1)"
 
-SIM_ARGS=(simulate --port 0)
+# The issue's profile: 10,000 entries, read whole by both clients.
+SIM_ARGS=(simulate --port 0 --profile-entries 10000)
 IFACE=wrapper
 if [ "$HDLC" = 1 ]; then
     SIM_ARGS+=(--hdlc)
@@ -82,3 +83,9 @@ echo "gurux client.py: $GURUX_PROFILE"
 echo "ours (throughput): $OURS_LINE"
 echo "ours (throughput): $OURS_PROFILE"
 awk -v o="$OURS" -v t="$THEIRS" 'BEGIN { printf "GET/s ours %.0f / gurux %.0f = %.1fx\n", o, t, o / t }'
+THEIR_MS="$(sed -n 's/.*profile_read_s=\([0-9.]*\).*/\1/p' <<<"$GURUX_PROFILE")"
+OUR_MS="$(sed -n 's/^profile: [0-9]* entries in \([0-9.]*\) ms.*/\1/p' <<<"$OURS_PROFILE")"
+if [ -n "$THEIR_MS" ] && [ -n "$OUR_MS" ]; then
+    awk -v o="$OUR_MS" -v t="$THEIR_MS" \
+        'BEGIN { printf "profile time gurux %.1f ms / ours %.1f ms = %.1fx\n", t * 1000, o, t * 1000 / o }'
+fi

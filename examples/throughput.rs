@@ -6,9 +6,9 @@
 //!     [--profile-entries N] [--host H --port P] [--runtime current|multi]
 //! ```
 //!
-//! Prints `GET: <rate> reads/s` and `profile: <rows> entries in <ms> ms`. The built-in simulator's
-//! load profile has a fixed number of entries (`sim::meter::PROFILE_ENTRIES`); `--profile-entries`
-//! only limits how many of the newest entries are read (all by default).
+//! Prints `GET: <rate> reads/s` and `profile: <rows> entries in <ms> ms`. The built-in simulator
+//! is given a load profile of `--profile-entries` entries (10,000 by default) and the whole
+//! buffer is read; against another meter, `--profile-entries` limits the read to the newest.
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use dlms_logger::dlms::client::{AttributeRef, ClientSettings, Referencing};
@@ -42,7 +42,8 @@ struct Args {
     /// Number of sequential GETs of 1.0.1.8.0.255:2.
     #[arg(long, default_value_t = 10_000)]
     count: u32,
-    /// Newest profile entries to read (default: the whole buffer).
+    /// Profile entries: the built-in simulator's profile depth, or the newest entries to read
+    /// from another meter (whole buffer when not given).
     #[arg(long)]
     profile_entries: Option<u32>,
     /// Meter to measure instead of the built-in simulator (needs --port).
@@ -75,17 +76,18 @@ async fn run(args: Args) -> Result<()> {
     let (host, port, sim_task) = match args.port {
         Some(p) => (args.host.unwrap_or_else(|| "127.0.0.1".into()), p, None),
         None => {
+            let entries = args.profile_entries.unwrap_or(10_000);
             let (addrs, task) = sim::start(SimConfig {
                 port: 0,
                 interface,
+                profile_entries: entries,
                 ..SimConfig::default()
             })
             .await
             .context("cannot start the simulator")?;
             println!(
-                "meter: built-in simulator on {} ({} profile entries, fixed)",
+                "meter: built-in simulator on {} ({entries} profile entries)",
                 addrs[0],
-                sim::meter::PROFILE_ENTRIES
             );
             (addrs[0].ip().to_string(), addrs[0].port(), Some(task))
         }
@@ -131,7 +133,10 @@ async fn run(args: Args) -> Result<()> {
         interface,
     );
 
-    let selection = Selection::Last(args.profile_entries.unwrap_or(u32::MAX));
+    let selection = match (&sim_task, args.profile_entries) {
+        (None, Some(n)) => Selection::Last(n),
+        _ => Selection::Last(u32::MAX),
+    };
     let t = Instant::now();
     let p = profile::read(&mut s, Obis::new(1, 0, 99, 1, 0, 255), &selection)
         .await

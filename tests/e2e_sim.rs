@@ -108,12 +108,16 @@ async fn hdlc_sn_reads_everything() {
 /// Frames seen by a session's trace sink.
 type Frames = std::sync::Arc<std::sync::Mutex<Vec<dlms_logger::engine::TraceEntry>>>;
 
-/// A WRAPPER/LN session to a fresh simulator with this max PDU, tracing its frames after the
-/// association (the simulator handle keeps it serving).
-async fn traced_session(max_pdu: u16) -> (Session<tokio::net::TcpStream>, Frames, impl Sized) {
+/// An LN session over `interface` to a fresh simulator with this max PDU, tracing its frames
+/// after the association (the simulator handle keeps it serving).
+async fn traced_session(
+    interface: Interface,
+    max_pdu: u16,
+) -> (Session<tokio::net::TcpStream>, Frames, impl Sized) {
     let (addrs, handle) = sim::start(SimConfig {
         port: 0,
         max_pdu,
+        interface,
         ..SimConfig::default()
     })
     .await
@@ -126,7 +130,10 @@ async fn traced_session(max_pdu: u16) -> (Session<tokio::net::TcpStream>, Frames
     let sink = frames.clone();
     let s = Session::open(
         stream,
-        &MeterAddress::default(),
+        &MeterAddress {
+            interface,
+            ..MeterAddress::default()
+        },
         ClientSettings::new(Referencing::Ln),
         Duration::from_secs(5),
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),
@@ -148,7 +155,7 @@ fn sent(frames: &Frames) -> Vec<dlms_logger::engine::TraceEntry> {
 
 #[tokio::test]
 async fn ten_items_go_in_one_get_with_list() {
-    let (mut s, frames, _h) = traced_session(1024).await;
+    let (mut s, frames, _h) = traced_session(Interface::Wrapper, 1024).await;
     let items: Vec<AttributeRef> = (0..10)
         .map(|i| match i % 3 {
             0 => AttributeRef::new(3, obis("1.0.1.8.0.255"), 2),
@@ -168,7 +175,7 @@ async fn ten_items_go_in_one_get_with_list() {
 
 /// Requests sent to read 20 registers from a simulator with this max PDU.
 async fn requests_for_twenty_registers(max_pdu: u16) -> usize {
-    let (mut s, frames, _h) = traced_session(max_pdu).await;
+    let (mut s, frames, _h) = traced_session(Interface::Wrapper, max_pdu).await;
     let registers = [
         "1.0.1.8.0.255",
         "1.0.2.8.0.255",
@@ -190,6 +197,36 @@ async fn twenty_registers_take_ceil_of_items_per_pdu_round_trips() {
     assert_eq!(requests_for_twenty_registers(1024).await, 1);
     // 128-byte PDUs hold 9 descriptors after the header: ceil(20 / 9) = 3 round trips.
     assert_eq!(requests_for_twenty_registers(128).await, 3);
+}
+
+#[tokio::test]
+async fn hdlc_uses_the_larger_information_field_the_meter_accepts() {
+    // We propose 1024-byte information fields; the simulator accepts them (the default is 128,
+    // and every I-frame is a round trip at window 1).
+    let (mut s, frames, _h) = traced_session(Interface::Hdlc, 2048).await;
+    let buffer = [AttributeRef::new(7, obis("1.0.99.1.0.255"), 2)];
+    assert!(s.read(&buffer).await.unwrap()[0].is_ok());
+    let received: Vec<usize> = frames
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.direction == Direction::Rx)
+        .map(|t| t.bytes.len())
+        .collect();
+    let total: usize = received.iter().sum();
+    assert!(
+        total > 10_000,
+        "the profile spans many frames: {received:?}"
+    );
+    // Flag, format, addresses, control, HCS, FCS, flag: at most 15 bytes around 1024 of info.
+    assert!(
+        received
+            .iter()
+            .max()
+            .is_some_and(|&n| n > 1000 && n <= 1024 + 15),
+        "{received:?}"
+    );
+    assert!(received.len() <= total / 1000 + 2, "{received:?}");
 }
 
 #[tokio::test]

@@ -43,6 +43,9 @@ pub struct SimulateArgs {
     /// The profile refuses selective access (by range and by entry), as some meters do.
     #[arg(long)]
     pub no_selective_access: bool,
+    /// Entries the load profile holds (the newest, one per capture period).
+    #[arg(long, default_value_t = 2880, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub profile_entries: u32,
     /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
@@ -147,6 +150,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         fault: args.fault,
         capture_period: args.capture_period,
         selective_access: !args.no_selective_access,
+        profile_entries: args.profile_entries,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };

@@ -67,6 +67,8 @@ pub struct SimMeter {
     pub capture_period: i64,
     /// Whether the profile buffer accepts selective access (by range and by entry).
     pub selective_access: bool,
+    /// Entries the load profile holds (the newest ones, one per capture period).
+    pub profile_entries: u32,
     short_names: bool,
 }
 
@@ -80,6 +82,7 @@ impl SimMeter {
             hdlc_inactivity: None,
             capture_period: CAPTURE_PERIOD,
             selective_access: true,
+            profile_entries: PROFILE_ENTRIES,
             short_names,
         }
     }
@@ -165,7 +168,7 @@ impl SimMeter {
     /// The profile buffer, all of it or as selected: entry numbers are 1 = oldest.
     fn profile_buffer(&self, access: Option<&SelectiveAccess>) -> Result<Data, DataAccessResult> {
         let newest = self.last_capture();
-        let oldest = newest - (PROFILE_ENTRIES as i64 - 1) * self.capture_period;
+        let oldest = newest - (i64::from(self.profile_entries.max(1)) - 1) * self.capture_period;
         let (mut from, mut to, cols) = (oldest, newest, (1usize, 3usize));
         if access.is_some() && !self.selective_access {
             // A meter without selective access refuses it; clients must read the whole buffer.
@@ -220,7 +223,7 @@ impl SimMeter {
                 let (fe, te, fc, tc) = (num(0)?, num(1)?, num(2)?, num(3)?);
                 let first = fe.max(1) as i64;
                 let last = if te == 0 {
-                    PROFILE_ENTRIES as i64
+                    i64::from(self.profile_entries)
                 } else {
                     te as i64
                 };
@@ -461,7 +464,7 @@ impl CosemServer for SimMeter {
                     Data::Integer(0),
                     Data::LongUnsigned(0),
                 ])),
-                _ => Ok(Data::DoubleLongUnsigned(PROFILE_ENTRIES)),
+                _ => Ok(Data::DoubleLongUnsigned(self.profile_entries)),
             },
             (ASSOCIATION, 2) => {
                 let objects = self.objects();

@@ -59,6 +59,8 @@ pub struct SimConfig {
     pub capture_period: u32,
     /// Whether the profile accepts selective access (range, entry).
     pub selective_access: bool,
+    /// Entries in the load profile (2,880 by default: 30 days at 15 minutes).
+    pub profile_entries: u32,
 }
 
 impl Default for SimConfig {
@@ -83,6 +85,7 @@ impl Default for SimConfig {
             fault: None,
             capture_period: 900,
             selective_access: true,
+            profile_entries: meter::PROFILE_ENTRIES,
         }
     }
 }
@@ -169,7 +172,8 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
                 },
                 None => ServerAddressFilter::logical(config.logical),
             };
-            ServerLink::Hdlc(HdlcServer::new(filter, HdlcParameters::default()))
+            // Like most current meters, it accepts information fields larger than the default 128.
+            ServerLink::Hdlc(HdlcServer::new(filter, HdlcParameters::with_max_info(1024)))
         }
     }
 }
@@ -316,6 +320,7 @@ async fn serve_connection<S: crate::transport::Stream>(
             }
             meter.capture_period = config.capture_period.max(1) as i64;
             meter.selective_access = config.selective_access;
+            meter.profile_entries = config.profile_entries;
             if config.interface == Interface::Hdlc {
                 meter.hdlc_inactivity = Some(
                     config

@@ -34,6 +34,15 @@ impl Default for HdlcParameters {
 }
 
 impl HdlcParameters {
+    /// Window 1 with information fields of up to `max_info` bytes both ways.
+    pub fn with_max_info(max_info: u16) -> Self {
+        Self {
+            max_info_tx: max_info,
+            max_info_rx: max_info,
+            ..Self::default()
+        }
+    }
+
     /// Encodes the information field, sizes in as few bytes as fit, windows in four bytes
     /// as every real meter does.
     pub fn encode(&self) -> Vec<u8> {
