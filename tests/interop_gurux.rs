@@ -553,3 +553,27 @@ fn gurux_client_reads_our_sim_with_gmac_and_authenc() {
         assert!(text.contains("profile rows=2880"), "{text}");
     }
 }
+
+#[test]
+fn repeated_ciphered_sessions_with_the_gurux_meter_pass_the_replay_check() {
+    // The meter's counter floor is kept between sessions (tests/replay.rs): a real meter, whose
+    // counter goes on across associations, must still be read every time.
+    let Some(py) = peer_python() else { return };
+    let (_meter, port) = start_gurux_meter(&py, &["--security", "authenc"]);
+    let port = port.to_string();
+    let state = tempfile::tempdir().unwrap();
+    for session in 0..3 {
+        let out = bin()
+            .args(["read", "--port", &port, "--timeout", "10000"])
+            .args(["--security", "authenc", "--block-key", BK, "--auth-key", AK])
+            .arg("1.0.1.8.0.255")
+            .env("XDG_STATE_HOME", state.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "session {session}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

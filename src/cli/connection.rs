@@ -260,6 +260,7 @@ impl ConnectionArgs {
                     .map(|t| title("--server-system-title", t))
                     .transpose()?,
                 invocation_counter: 0,
+                meter_counter_floor: 0,
             });
         }
         Ok(s)
@@ -395,14 +396,15 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// Releases the association and keeps our invocation counter.
+    /// Releases the association and keeps our invocation counter and the meter's floor.
     pub async fn close(self) {
         let next = self.session.dlms().invocation_counter();
+        let meter_ic = self.session.dlms().meter_invocation_counter();
         if let Err(e) = self.session.close().await {
             tracing::debug!("release: {e}");
         }
         if let (Some((writer, handle)), Some(lease)) = (self.counters, self.lease) {
-            lease.settle(&handle, next).await;
+            lease.settle(&handle, next, meter_ic).await;
             let _ = writer.shutdown();
         }
     }

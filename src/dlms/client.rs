@@ -106,6 +106,9 @@ pub struct Ciphering {
     pub server_system_title: Option<SystemTitle>,
     /// Invocation counter of the first APDU we protect.
     pub invocation_counter: u32,
+    /// Lowest invocation counter accepted from the meter: one above the highest it used in
+    /// earlier sessions with this key (0 when unknown). Lower ones replay an old session.
+    pub meter_counter_floor: u32,
 }
 
 /// What the client proposes when it associates.
@@ -359,6 +362,11 @@ impl ClientSession {
         self.protection.as_ref().map(Protection::next_ic)
     }
 
+    /// The meter's highest invocation counter accepted in this association (to persist it).
+    pub fn meter_invocation_counter(&self) -> Option<u32> {
+        self.protection.as_ref().and_then(Protection::peer_last)
+    }
+
     /// True when requests and answers are ciphered.
     pub fn is_ciphered(&self) -> bool {
         self.protection
@@ -569,6 +577,7 @@ impl ClientSession {
             );
             p.dedicated_key = c.dedicated_key.clone();
             p.peer_title = c.server_system_title;
+            p.set_peer_floor(c.meter_counter_floor);
             p
         });
         let ciphered = self.is_ciphered();
@@ -1343,6 +1352,7 @@ mod tests {
             dedicated_key: None,
             server_system_title: None,
             invocation_counter: 1,
+            meter_counter_floor: 0,
         });
         let mut s = ClientSession::new(settings);
         s.aarq().unwrap();

@@ -134,6 +134,16 @@ impl Protection {
     /// the AARE and its HLS pass-4 answer with the same counter (a peer bug: the same GCM IV
     /// twice); from pass 4 on, counters must increase strictly.
     pub fn restart_guard(&mut self) {
-        self.guard = CounterGuard::default();
+        self.guard.restart();
+    }
+
+    /// Refuses peer counters below `floor` (one above the highest of earlier sessions).
+    pub fn set_peer_floor(&mut self, floor: u32) {
+        self.guard = CounterGuard::with_floor(floor);
+    }
+
+    /// The peer's highest accepted invocation counter (to raise the floor after the session).
+    pub fn peer_last(&self) -> Option<u32> {
+        self.guard.last()
     }
 }

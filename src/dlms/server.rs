@@ -990,6 +990,7 @@ mod security_tests {
             dedicated_key: None,
             server_system_title: None,
             invocation_counter: 7,
+            meter_counter_floor: 0,
         });
         let mut client = ClientSession::new(cs);
         let aare = server.handle(&client.aarq()?, &mut One).unwrap();

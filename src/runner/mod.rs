@@ -316,6 +316,7 @@ impl RunnerHandle {
                         .dlms()
                         .invocation_counter()
                         .map(|n| n.saturating_add(1000)),
+                    session.dlms().meter_invocation_counter(),
                 )
                 .await;
         }
@@ -846,11 +847,14 @@ async fn close_link(
     meter: &str,
 ) {
     let next_ic = session.dlms().invocation_counter();
+    let meter_ic = session.dlms().meter_invocation_counter();
     if let Err(e) = session.close().await {
         tracing::debug!("meter {meter}: release: {e}");
     }
+    // The release's answer (RLRE) may carry a higher counter, but the floor only needs one
+    // the meter has used: anything up to it is refused next time.
     if let Some(lease) = lease {
-        lease.settle(writer, next_ic).await;
+        lease.settle(writer, next_ic, meter_ic).await;
     }
 }
 

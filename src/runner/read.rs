@@ -91,6 +91,7 @@ pub fn meter_settings(m: &Meter) -> ClientSettings {
             dedicated_key: sec.dedicated_key.as_ref().map(key),
             server_system_title: sec.server_system_title.map(SystemTitle),
             invocation_counter: 0,
+            meter_counter_floor: 0,
         }),
         _ => None,
     };

@@ -21,6 +21,11 @@ pub fn key_id(key: &Key) -> String {
     d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where the meter's counter floor is kept: beside ours, under the key's fingerprint.
+fn meter_key_id(key_id: &str) -> String {
+    format!("meter-{key_id}")
+}
+
 /// Reserved counter values of one session, to settle when it ends.
 #[derive(Debug, Clone)]
 pub struct CounterLease {
@@ -30,17 +35,27 @@ pub struct CounterLease {
 }
 
 impl CounterLease {
-    /// Gives back what the session did not use (`next` = the counter it would use next).
-    pub async fn settle(self, counters: &WriterHandle, next: Option<u32>) {
-        let Some(next) = next else { return };
+    /// Gives back what the session did not use (`next` = the counter it would use next), and
+    /// raises the floor of the meter's counters above the highest it used (`meter_last`), so
+    /// a replay of this session is refused later.
+    pub async fn settle(self, counters: &WriterHandle, next: Option<u32>, meter_last: Option<u32>) {
         let w = counters.clone();
         let r = tokio::task::spawn_blocking(move || {
-            w.settle_counter(&self.meter, &self.key_id, self.end, next)
+            if let Some(last) = meter_last {
+                // A reservation of 0 values raises the stored value to at least `last + 1`.
+                let id = meter_key_id(&self.key_id);
+                w.reserve_counter(&self.meter, &id, last.saturating_add(1), 0)?;
+            }
+            match next {
+                Some(next) => w.settle_counter(&self.meter, &self.key_id, self.end, next),
+                None => Ok(()),
+            }
         })
         .await;
         if let Ok(Err(e)) = r {
             tracing::warn!(
-                "invocation counter not settled (values are skipped, never reused): {e}"
+                "invocation counters not settled (ours: values are skipped, never reused; \
+                 the meter's: an older session could be replayed once): {e}"
             );
         }
     }
@@ -117,6 +132,13 @@ where
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
             c.invocation_counter = first;
+            let (w3, meter3, id3) = (w.clone(), meter.to_string(), meter_key_id(&id));
+            // Reserving 0 values reads the floor without moving it.
+            c.meter_counter_floor =
+                tokio::task::spawn_blocking(move || w3.reserve_counter(&meter3, &id3, 0, 0))
+                    .await
+                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
+                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
             lease = Some(CounterLease {
                 meter: meter.to_string(),
                 key_id: id,

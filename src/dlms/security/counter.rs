@@ -2,22 +2,43 @@
 
 use super::SecurityError;
 
-/// Receive-side invocation counter check: rejects a counter that does not increase.
+/// Receive-side invocation counter check: rejects a counter that does not increase, and one
+/// below the floor left by earlier sessions (a whole session replayed).
 #[derive(Default, Debug, Clone)]
 pub struct CounterGuard {
     last: Option<u32>,
+    floor: u32,
 }
 
 impl CounterGuard {
+    /// A guard that also refuses counters below `floor`.
+    pub fn with_floor(floor: u32) -> Self {
+        CounterGuard { last: None, floor }
+    }
+
     /// Accepts `ic` and remembers it when it is greater than the last accepted counter.
     pub fn accept(&mut self, ic: u32) -> Result<(), SecurityError> {
         match self.last {
             Some(last) if ic <= last => Err(SecurityError::Replay { ic, last }),
+            _ if ic < self.floor => Err(SecurityError::ReplayedSession {
+                ic,
+                floor: self.floor,
+            }),
             _ => {
                 self.last = Some(ic);
                 Ok(())
             }
         }
+    }
+
+    /// The highest counter accepted so far.
+    pub fn last(&self) -> Option<u32> {
+        self.last
+    }
+
+    /// Forgets the last counter, keeping the floor.
+    pub fn restart(&mut self) {
+        self.last = None;
     }
 }
 
@@ -42,5 +63,18 @@ mod tests {
         guard.accept(8).unwrap();
         guard.accept(u32::MAX).unwrap();
         assert!(guard.accept(u32::MAX).is_err());
+    }
+
+    #[test]
+    fn a_floor_refuses_counters_of_earlier_sessions_even_after_a_restart() {
+        let mut guard = CounterGuard::with_floor(100);
+        let err = guard.accept(99).unwrap_err();
+        assert_eq!(err, SecurityError::ReplayedSession { ic: 99, floor: 100 });
+        assert!(err.to_string().contains("replayed session"), "{err}");
+        guard.accept(100).unwrap();
+        assert_eq!(guard.last(), Some(100));
+        guard.restart();
+        guard.accept(100).unwrap();
+        assert!(guard.accept(50).is_err());
     }
 }

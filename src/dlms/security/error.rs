@@ -47,6 +47,18 @@ pub enum SecurityError {
         /// The last counter accepted.
         last: u32,
     },
+    /// A counter below what the meter already used in earlier sessions with this key.
+    #[error(
+        "invocation counter {ic} is below {floor}, the lowest the meter may use after its earlier \
+         sessions with this key (a replayed session; if the meter's counter was really reset, \
+         give it new keys: counters must never repeat under one key)"
+    )]
+    ReplayedSession {
+        /// The counter received.
+        ic: u32,
+        /// One above the highest counter accepted in earlier sessions.
+        floor: u32,
+    },
     /// Every invocation counter value has been used with this key.
     #[error("the invocation counter has reached its end (4294967295); the key must be changed")]
     CounterExhausted,
