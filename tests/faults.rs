@@ -161,3 +161,148 @@ items = [{{ name = "load", obis = "1.0.99.1.0.255", entries = 500 }}]
         .count();
     assert!(bad_regs_ok >= 2, "reconnected on later fires");
 }
+
+/// One fault in a running logger. A healthy meter and a faulty one are polled every 300 ms on
+/// their own connections: every fire on the faulty one fails with a status containing
+/// `needle`, each on a new link (no hang, no panic), and the healthy one never fails. Then the
+/// faulty meter is repaired (a healthy simulator on the same port) and its next fires succeed.
+async fn logger_reacts_to(fault: dlms_logger::sim::fault::Fault, hdlc: bool, needle: &str) {
+    use dlms_logger::engine::Interface;
+    use dlms_logger::runner::Runner;
+    use dlms_logger::sim::{self, fault::Fault, SimConfig};
+    use dlms_logger::store::{LogFilter, Store, Writer};
+    use std::time::Duration;
+    let interface = if hdlc {
+        Interface::Hdlc
+    } else {
+        Interface::Wrapper
+    };
+    let sim_config = |fault: Option<Fault>, port: u16| SimConfig {
+        port,
+        interface,
+        fault,
+        ..SimConfig::default()
+    };
+    let (good, _g) = sim::start(sim_config(None, 0)).await.unwrap();
+    let (bad, bad_sim) = sim::start(sim_config(Some(fault), 0)).await.unwrap();
+    let iface = if hdlc { "hdlc" } else { "wrapper" };
+    // A profile item needs block transfer (the reboot fault strikes there).
+    let cfg = dlms_logger::queue::Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "good"
+tcp = {{ host = "127.0.0.1", port = {} }}
+[[connection]]
+name = "bad"
+tcp = {{ host = "127.0.0.1", port = {}, persistent = false }}
+[[meter]]
+name = "g"
+connection = "good"
+interface = "{iface}"
+[[meter]]
+name = "b"
+connection = "bad"
+interface = "{iface}"
+retries = 0
+timeout_ms = 400
+[[request]]
+name = "regs"
+meters = ["g", "b"]
+schedule = {{ every = "300ms" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "load", obis = "1.0.99.1.0.255", entries = 200 }}]
+"#,
+            good[0].port(),
+            bad[0].port()
+        ),
+        "f.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // Repaired: the same address now answers properly.
+    bad_sim.abort();
+    let _ = bad_sim.await;
+    let repaired_at = chrono::Utc::now().timestamp_millis();
+    // The aborted simulator's listener closes when its task is dropped, a moment later.
+    let mut healthy = None;
+    for _ in 0..100 {
+        match sim::start(sim_config(None, bad[0].port())).await {
+            Ok(s) => {
+                healthy = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(healthy.is_some(), "the port is free again");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let store = Store::open(&db).unwrap();
+    let rows = store
+        .log_page(&LogFilter::default(), None, 100_000)
+        .unwrap();
+    fn by<'a>(
+        rows: &'a [dlms_logger::store::Row],
+        meter: &'a str,
+    ) -> impl Iterator<Item = &'a dlms_logger::store::Row> + 'a {
+        rows.iter().filter(move |r| r.reading.meter == meter)
+    }
+    let of = |meter: &'static str| by(&rows, meter);
+    assert!(
+        of("g").count() >= 8,
+        "{fault:?}: the healthy meter kept being read"
+    );
+    assert!(
+        of("g").all(|r| r.reading.status == "ok"),
+        "{fault:?}: the healthy meter is not affected"
+    );
+    let failed: Vec<_> = of("b")
+        .filter(|r| r.reading.ts_ms < repaired_at && r.reading.status != "ok")
+        .collect();
+    let polls: std::collections::BTreeSet<i64> = failed.iter().map(|r| r.reading.poll).collect();
+    assert!(
+        polls.len() >= 2,
+        "{fault:?}: every fire tries again on a new link: {failed:?}"
+    );
+    assert!(
+        failed.iter().all(|r| r.reading.status.contains(needle)),
+        "{fault:?}: expected {needle:?} in every failure: {failed:?}"
+    );
+    let recovered = of("b")
+        .filter(|r| r.reading.ts_ms > repaired_at + 400 && r.reading.status == "ok")
+        .count();
+    assert!(
+        recovered >= 2,
+        "{fault:?}: the repaired meter is read again"
+    );
+}
+
+macro_rules! fault_tests {
+    ($($name:ident: $fault:expr, $hdlc:expr, $needle:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            use dlms_logger::sim::fault::Fault;
+            #[allow(unused_imports)]
+            use std::time::Duration;
+            logger_reacts_to($fault, $hdlc, $needle).await;
+        }
+    )*};
+}
+
+fault_tests! {
+    logger_fault_drop: Fault::DropAfter(1), false, "closed the connection";
+    logger_fault_garbage: Fault::Garbage, false, "WRAPPER";
+    logger_fault_garbage_hdlc: Fault::Garbage, true, "HDLC frame";
+    logger_fault_bad_fcs: Fault::BadFcs, true, "check sequence";
+    logger_fault_truncate: Fault::Truncate, false, "no answer from the meter";
+    logger_fault_slow: Fault::Slow(Duration::from_millis(1000)), false, "no answer from the meter within 400 ms";
+    logger_fault_silent: Fault::Silent, true, "no answer from the meter";
+    logger_fault_reboot: Fault::RebootMidBlock, false, "block";
+    logger_fault_exception: Fault::Exception, false, "exception";
+    logger_fault_reject: Fault::RejectAssociation, false, "rejected the association";
+}

@@ -15,6 +15,17 @@ const AK: &str = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
 
 /// A ciphering simulator on `port`; its invocation counter starts at 0 with every start.
 async fn ciphered_sim(port: u16) -> tokio::task::JoinHandle<()> {
+    // An aborted simulator's listener closes when its task is dropped, a moment later.
+    for _ in 0..100 {
+        if let Ok(h) = try_ciphered_sim(port).await {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("port {port} stays in use");
+}
+
+async fn try_ciphered_sim(port: u16) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let (_, handle) = sim::start(SimConfig {
         port,
         ciphering: Some(ServerCiphering {
@@ -25,9 +36,8 @@ async fn ciphered_sim(port: u16) -> tokio::task::JoinHandle<()> {
         }),
         ..SimConfig::default()
     })
-    .await
-    .unwrap();
-    handle
+    .await?;
+    Ok(handle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +84,6 @@ security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
     // played back looks like (here a fresh simulator, whose counter restarts at 0).
     sim.abort();
     let _ = sim.await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let _replayer = ciphered_sim(port).await;
     let e = match open_secure(conn, meter, &counters, None).await {
         Ok((mut s, _)) => s
