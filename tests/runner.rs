@@ -464,10 +464,16 @@ async fn the_control_socket_refuses_other_users() {
         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         1
     }));
-    // `trigger` run as nobody (uid/gid 65534).
+    // `trigger` run as nobody (uid/gid 65534), from a copy of the binary nobody can reach
+    // (the build directory may sit in a home directory only its owner can enter).
+    let bin = dir.path().join("dlms-logger");
+    std::fs::copy(env!("CARGO_BIN_EXE_dlms-logger"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = |sock: std::path::PathBuf| {
+        let bin = bin.clone();
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+            std::process::Command::new(bin)
+                .current_dir("/")
                 .args(["trigger", "read-now", "--socket"])
                 .arg(&sock)
                 .uid(65534)
