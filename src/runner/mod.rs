@@ -17,13 +17,14 @@ pub mod probe;
 pub mod profile;
 pub mod read;
 pub mod secure;
+mod trace;
 
 use crate::engine::TraceEntry;
 use crate::queue::{Config, Request};
 use crate::schedule::Schedule;
 use crate::store::{Reading, WriterHandle};
 use chrono::{DateTime, Local, Utc};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -92,9 +93,7 @@ struct Job {
     reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
 
-/// Frames kept per meter for the Trace view (a few polls' worth: at 10,000 meters the rings
-/// must stay small, about 450 bytes a frame).
-pub const TRACE_FRAMES: usize = 64;
+pub use trace::{TRACE_BUDGET, TRACE_FRAMES};
 
 struct Shared {
     config: RwLock<Arc<Config>>,
@@ -104,7 +103,7 @@ struct Shared {
     workers: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
-    trace: Mutex<HashMap<String, VecDeque<TraceEntry>>>,
+    trace: Mutex<trace::TraceStore>,
     /// Associations over links that meters opened (listening connections), per meter.
     dialed_in: Mutex<Links>,
     /// A read connection to the log, for incremental profile reads.
@@ -140,7 +139,7 @@ impl Runner {
             workers: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             status: Mutex::new(Status::default()),
-            trace: Mutex::new(HashMap::new()),
+            trace: Mutex::new(trace::TraceStore::default()),
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
         });
@@ -395,12 +394,10 @@ impl RunnerHandle {
         Ok(preset)
     }
 
-    /// The last frames exchanged with a meter, oldest first.
+    /// The last frames exchanged with a meter (at most [`TRACE_FRAMES`]), oldest first. A
+    /// meter asked for keeps all of them from then on; others share [`TRACE_BUDGET`] bytes.
     pub fn trace(&self, meter: &str) -> Vec<TraceEntry> {
-        lock(&self.shared.trace)
-            .get(meter)
-            .map(|q| q.iter().cloned().collect())
-            .unwrap_or_default()
+        lock(&self.shared.trace).get(meter)
     }
 
     fn trace_sink(&self, meter: &str) -> crate::engine::TraceSink {
@@ -425,15 +422,8 @@ impl RunnerHandle {
 
 fn trace_sink(shared: &Arc<Shared>, meter: &str) -> crate::engine::TraceSink {
     let shared = shared.clone();
-    let meter = meter.to_string();
-    Box::new(move |e| {
-        let mut t = lock(&shared.trace);
-        let q = t.entry(meter.clone()).or_default();
-        if q.len() >= TRACE_FRAMES {
-            q.pop_front();
-        }
-        q.push_back(e);
-    })
+    let meter: Arc<str> = Arc::from(meter);
+    Box::new(move |e| lock(&shared.trace).push(&meter, e))
 }
 
 /// Opens the log database for a run: returns the writer, its handle and the first poll id.
