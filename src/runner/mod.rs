@@ -100,7 +100,8 @@ struct Shared {
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
-    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+    /// Jobs are boxed: a channel allocates slots 32 at a time, and there is one per connection.
+    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Box<Job>>>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
     trace: Mutex<trace::TraceStore>,
@@ -503,11 +504,11 @@ fn fire(
         }
         drop(st);
         // A reply (the UI's test) goes with the first connection's run.
-        let job = Job {
+        let job = Box::new(Job {
             request: req.name.clone(),
             meters,
             reply: reply.take(),
-        };
+        });
         if tx.send(job).is_err() {
             lock(&shared.in_flight).remove(&key);
         }
@@ -568,7 +569,7 @@ async fn scheduler(
 async fn worker(
     shared: Arc<Shared>,
     connection: String,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut jobs: mpsc::UnboundedReceiver<Box<Job>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut links = Links::new();
@@ -581,7 +582,11 @@ async fn worker(
         let job = tokio::select! {
             j = jobs.recv() => match j { Some(j) => j, None => break },
             _ = tick.tick() => {
-                keep_alive(&shared, &connection, &mut links, listening).await;
+                // Most workers keep nothing alive: no allocation, config or global lock on
+                // their tick.
+                if listening || links.values().any(|k| k.keepalive.is_some()) {
+                    Box::pin(keep_alive(&shared, &connection, &mut links)).await;
+                }
                 continue;
             }
             _ = stop.changed() => break,
@@ -589,7 +594,8 @@ async fn worker(
         if *stop.borrow() {
             break;
         }
-        let (ok, summary) = run_job(&shared, &connection, &job, &mut links).await;
+        // Boxed: the run's state exists only while it runs, so 10,000 idle workers stay small.
+        let (ok, summary) = Box::pin(run_job(&shared, &connection, &job, &mut links)).await;
         lock(&shared.in_flight).remove(&(job.request.clone(), connection.clone()));
         if let Some(reply) = job.reply {
             let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
@@ -608,7 +614,7 @@ async fn worker(
         }
     }
     for (meter, k) in links {
-        close_link(k.session, k.lease, &shared.writer, &meter).await;
+        Box::pin(close_link(*k.session, k.lease, &shared.writer, &meter)).await;
     }
 }
 
@@ -708,7 +714,8 @@ fn summary(rows: &[Reading]) -> String {
 
 /// An association kept open between runs (persistent connections, meters that dialed in).
 struct Kept {
-    session: crate::engine::Session<crate::transport::BoxStream>,
+    /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
+    session: Box<crate::engine::Session<crate::transport::BoxStream>>,
     lease: Option<secure::CounterLease>,
     /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
     keepalive: Option<Duration>,
@@ -744,11 +751,7 @@ async fn keepalive_of(
 }
 
 /// Touches every kept link whose keep-alive is due (a clock read); drops those that fail.
-async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links, listening: bool) {
-    // Most workers keep nothing alive: no config or global lock on their tick.
-    if !listening && !links.values().any(|k| k.keepalive.is_some()) {
-        return;
-    }
+async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
     let config = shared.config();
     let due = |k: &Kept| {
         k.keepalive
@@ -800,7 +803,7 @@ async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links, l
                 tracing::info!(
                     "meter {name}: keep-alive failed; the link will be reopened when needed"
                 );
-                close_link(k.session, k.lease, &shared.writer, &name).await;
+                close_link(*k.session, k.lease, &shared.writer, &name).await;
             }
         }
     }
@@ -920,17 +923,18 @@ async fn run_meter(
         }
         let work = async {
             let (mut session, lease, keepalive) = match cached {
-                Some(k) => (k.session, k.lease, k.keepalive),
+                Some(k) => (*k.session, k.lease, k.keepalive),
                 None => {
-                    let (mut s, l) = read::open_secure(
+                    // Boxed, like the other rare steps, so a waiting worker stays small.
+                    let (mut s, l) = Box::pin(read::open_secure(
                         conn,
                         m,
                         writer,
                         Some(Box::new(move |e| (lock(&sink))(e))),
-                    )
+                    ))
                     .await?;
                     let keepalive = if persistent {
-                        keepalive_of(&mut s, m).await
+                        Box::pin(keepalive_of(&mut s, m)).await
                     } else {
                         None
                     };
@@ -950,14 +954,14 @@ async fn run_meter(
                     rows?,
                     rtt,
                     Some(Kept {
-                        session,
+                        session: Box::new(session),
                         lease,
                         keepalive,
                         last_used: std::time::Instant::now(),
                     }),
                 ));
             }
-            close_link(session, lease, writer, &m.name).await;
+            Box::pin(close_link(session, lease, writer, &m.name)).await;
             Ok((rows?, rtt, None))
         };
         let error = match tokio::time::timeout_at(deadline, work).await {
