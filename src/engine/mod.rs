@@ -183,7 +183,6 @@ pub struct Session<S: Stream> {
     link: ClientLink,
     dlms: ClientSession,
     timeout: Duration,
-    buf: Vec<u8>,
     trace: Option<TraceSink>,
     secrets: Vec<Vec<u8>>,
     progress: Option<Box<dyn FnMut(usize) + Send>>,
@@ -195,14 +194,30 @@ pub struct Session<S: Stream> {
     pending: std::collections::VecDeque<LinkEvent>,
 }
 
-/// Bytes read from the stream at a time: one TCP segment or more; frames longer than this
-/// are reassembled by the link layer. Small, because a fleet keeps one per meter.
+/// Most bytes read from the stream at a time; frames longer than this are reassembled by
+/// the link layer.
 const READ_CHUNK: usize = 8 * 1024;
 
 /// The HDLC information field size we propose in the SNRM. The meter's UA answers with what it
 /// accepts and the smaller wins, so proposing more than the 128-byte default costs nothing with
 /// small meters and cuts the frames (each a round trip at window 1) eightfold with larger ones.
 const PROPOSED_MAX_INFO: u16 = 1024;
+
+/// The first read of each wait: a register answer, an HDLC frame of our proposed 1024-byte
+/// information field, or a WRAPPER block of a 1024-byte PDU fits, so each frame is one read (and
+/// one trace entry). The buffer exists only while a wait runs and doubles when a read fills it,
+/// because a fleet has one wait pending per meter: 10,000 × 8 KiB would be 80 MB.
+const FIRST_READ: usize = 2048;
+
+/// The read size after a read of `n` bytes into a buffer of `len`: doubled (up to
+/// [`READ_CHUNK`]) when the read filled it, since more is likely waiting.
+fn next_read_size(len: usize, n: usize) -> usize {
+    if n >= len {
+        (len * 2).min(READ_CHUNK)
+    } else {
+        len
+    }
+}
 
 /// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
 fn is_push(apdu: &[u8]) -> bool {
@@ -229,7 +244,6 @@ impl<S: Stream> Session<S> {
             link: client_link(addr)?,
             dlms: ClientSession::new(settings),
             timeout,
-            buf: vec![0u8; READ_CHUNK],
             secrets,
             trace,
             progress: None,
@@ -337,9 +351,10 @@ impl<S: Stream> Session<S> {
             }
         }
         let deadline = Instant::now() + self.timeout;
+        let mut buf = vec![0u8; FIRST_READ];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let n = match tokio::time::timeout(left, self.stream.read(&mut self.buf)).await {
+            let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
                 Err(_) => {
                     return Err(EngineError::Timeout {
                         waiting_for,
@@ -351,15 +366,15 @@ impl<S: Stream> Session<S> {
             if n == 0 {
                 return Err(EngineError::Closed(waiting_for));
             }
-            let bytes = self.buf[..n].to_vec();
-            let events = match self.link.receive(&bytes) {
+            let bytes = &buf[..n];
+            let events = match self.link.receive(bytes) {
                 Ok(ev) => ev,
                 Err(e) => {
-                    self.record(Direction::Rx, &bytes, || format!("bad frame: {e}"));
+                    self.record(Direction::Rx, bytes, || format!("bad frame: {e}"));
                     return Err(e.into());
                 }
             };
-            self.record(Direction::Rx, &bytes, || {
+            self.record(Direction::Rx, bytes, || {
                 events
                     .iter()
                     .filter_map(|e| match e {
@@ -371,6 +386,10 @@ impl<S: Stream> Session<S> {
                     .collect::<Vec<_>>()
                     .join("; ")
             });
+            let size = next_read_size(buf.len(), n);
+            if size != buf.len() {
+                buf.resize(size, 0);
+            }
             let mut found = None;
             for ev in events {
                 match ev {
@@ -528,6 +547,18 @@ impl<S: Stream> Session<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_grow_only_when_a_read_fills_the_buffer() {
+        assert_eq!(next_read_size(FIRST_READ, 100), FIRST_READ);
+        assert_eq!(next_read_size(FIRST_READ, FIRST_READ), 2 * FIRST_READ);
+        assert_eq!(next_read_size(READ_CHUNK, READ_CHUNK), READ_CHUNK);
+        let mut len = FIRST_READ;
+        while len < READ_CHUNK {
+            len = next_read_size(len, len);
+        }
+        assert_eq!(len, READ_CHUNK);
+    }
 
     #[test]
     fn secrets_are_masked_in_traces() {

@@ -247,7 +247,7 @@ async fn incoming(
     let (mut session, lease) = opened;
     let keepalive = super::keepalive_of(&mut session, &meter).await;
     let kept = super::Kept {
-        session,
+        session: Box::new(session),
         lease,
         keepalive,
         last_used: std::time::Instant::now(),

@@ -17,13 +17,14 @@ pub mod probe;
 pub mod profile;
 pub mod read;
 pub mod secure;
+mod trace;
 
 use crate::engine::TraceEntry;
 use crate::queue::{Config, Request};
 use crate::schedule::Schedule;
 use crate::store::{Reading, WriterHandle};
 use chrono::{DateTime, Local, Utc};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -94,19 +95,18 @@ struct Job {
     reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
 
-/// Frames kept per meter for the Trace view (a few polls' worth: at 10,000 meters the rings
-/// must stay small, about 450 bytes a frame).
-pub const TRACE_FRAMES: usize = 64;
+pub use trace::{TRACE_BUDGET, TRACE_FRAMES};
 
 struct Shared {
     config: RwLock<Arc<Config>>,
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
-    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+    /// Jobs are boxed: a channel allocates slots 32 at a time, and there is one per connection.
+    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Box<Job>>>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
-    trace: Mutex<HashMap<String, VecDeque<TraceEntry>>>,
+    trace: Mutex<trace::TraceStore>,
     /// Associations over links that meters opened (listening connections), per meter.
     dialed_in: Mutex<Links>,
     /// A read connection to the log, for incremental profile reads.
@@ -142,7 +142,7 @@ impl Runner {
             workers: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             status: Mutex::new(Status::default()),
-            trace: Mutex::new(HashMap::new()),
+            trace: Mutex::new(trace::TraceStore::default()),
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
         });
@@ -398,12 +398,10 @@ impl RunnerHandle {
         Ok(preset)
     }
 
-    /// The last frames exchanged with a meter, oldest first.
+    /// The last frames exchanged with a meter (at most [`TRACE_FRAMES`]), oldest first. A
+    /// meter asked for keeps all of them from then on; others share [`TRACE_BUDGET`] bytes.
     pub fn trace(&self, meter: &str) -> Vec<TraceEntry> {
-        lock(&self.shared.trace)
-            .get(meter)
-            .map(|q| q.iter().cloned().collect())
-            .unwrap_or_default()
+        lock(&self.shared.trace).get(meter)
     }
 
     fn trace_sink(&self, meter: &str) -> crate::engine::TraceSink {
@@ -428,15 +426,8 @@ impl RunnerHandle {
 
 fn trace_sink(shared: &Arc<Shared>, meter: &str) -> crate::engine::TraceSink {
     let shared = shared.clone();
-    let meter = meter.to_string();
-    Box::new(move |e| {
-        let mut t = lock(&shared.trace);
-        let q = t.entry(meter.clone()).or_default();
-        if q.len() >= TRACE_FRAMES {
-            q.pop_front();
-        }
-        q.push_back(e);
-    })
+    let meter: Arc<str> = Arc::from(meter);
+    Box::new(move |e| lock(&shared.trace).push(&meter, e))
 }
 
 /// Opens the log database for a run: returns the writer, its handle and the first poll id.
@@ -535,12 +526,12 @@ fn fire_where(
         }
         drop(st);
         // A reply (the UI's test) goes with the first connection's run.
-        let job = Job {
+        let job = Box::new(Job {
             request: req.name.clone(),
             meters,
             key: key.clone(),
             reply: reply.take(),
-        };
+        });
         if tx.send(job).is_err() {
             lock(&shared.in_flight).remove(&key);
         }
@@ -601,7 +592,7 @@ async fn scheduler(
 async fn worker(
     shared: Arc<Shared>,
     connection: String,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut jobs: mpsc::UnboundedReceiver<Box<Job>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut links = Links::new();
@@ -614,7 +605,11 @@ async fn worker(
         let job = tokio::select! {
             j = jobs.recv() => match j { Some(j) => j, None => break },
             _ = tick.tick() => {
-                keep_alive(&shared, &connection, &mut links, listening).await;
+                // Most workers keep nothing alive: no allocation, config or global lock on
+                // their tick.
+                if listening || links.values().any(|k| k.keepalive.is_some()) {
+                    Box::pin(keep_alive(&shared, &connection, &mut links)).await;
+                }
                 continue;
             }
             _ = stop.changed() => break,
@@ -622,7 +617,8 @@ async fn worker(
         if *stop.borrow() {
             break;
         }
-        let (ok, summary) = run_job(&shared, &connection, &job, &mut links).await;
+        // Boxed: the run's state exists only while it runs, so 10,000 idle workers stay small.
+        let (ok, summary) = Box::pin(run_job(&shared, &connection, &job, &mut links)).await;
         lock(&shared.in_flight).remove(&job.key);
         if let Some(reply) = job.reply {
             let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
@@ -641,7 +637,7 @@ async fn worker(
         }
     }
     for (meter, k) in links {
-        close_link(k.session, k.lease, &shared.writer, &meter).await;
+        Box::pin(close_link(*k.session, k.lease, &shared.writer, &meter)).await;
     }
 }
 
@@ -741,7 +737,8 @@ fn summary(rows: &[Reading]) -> String {
 
 /// An association kept open between runs (persistent connections, meters that dialed in).
 struct Kept {
-    session: crate::engine::Session<crate::transport::BoxStream>,
+    /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
+    session: Box<crate::engine::Session<crate::transport::BoxStream>>,
     lease: Option<secure::CounterLease>,
     /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
     keepalive: Option<Duration>,
@@ -777,11 +774,7 @@ async fn keepalive_of(
 }
 
 /// Touches every kept link whose keep-alive is due (a clock read); drops those that fail.
-async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links, listening: bool) {
-    // Most workers keep nothing alive: no config or global lock on their tick.
-    if !listening && !links.values().any(|k| k.keepalive.is_some()) {
-        return;
-    }
+async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
     let config = shared.config();
     let due = |k: &Kept| {
         k.keepalive
@@ -833,7 +826,7 @@ async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links, l
                 tracing::info!(
                     "meter {name}: keep-alive failed; the link will be reopened when needed"
                 );
-                close_link(k.session, k.lease, &shared.writer, &name).await;
+                close_link(*k.session, k.lease, &shared.writer, &name).await;
             }
         }
     }
@@ -956,17 +949,18 @@ async fn run_meter(
         }
         let work = async {
             let (mut session, lease, keepalive) = match cached {
-                Some(k) => (k.session, k.lease, k.keepalive),
+                Some(k) => (*k.session, k.lease, k.keepalive),
                 None => {
-                    let (mut s, l) = read::open_secure(
+                    // Boxed, like the other rare steps, so a waiting worker stays small.
+                    let (mut s, l) = Box::pin(read::open_secure(
                         conn,
                         m,
                         writer,
                         Some(Box::new(move |e| (lock(&sink))(e))),
-                    )
+                    ))
                     .await?;
                     let keepalive = if persistent {
-                        keepalive_of(&mut s, m).await
+                        Box::pin(keepalive_of(&mut s, m)).await
                     } else {
                         None
                     };
@@ -986,14 +980,14 @@ async fn run_meter(
                     rows?,
                     rtt,
                     Some(Kept {
-                        session,
+                        session: Box::new(session),
                         lease,
                         keepalive,
                         last_used: std::time::Instant::now(),
                     }),
                 ));
             }
-            close_link(session, lease, writer, &m.name).await;
+            Box::pin(close_link(session, lease, writer, &m.name)).await;
             Ok((rows?, rtt, None))
         };
         let error = match tokio::time::timeout_at(deadline, work).await {
