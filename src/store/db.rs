@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::insert::SeriesIds;
 use super::{schema, StoreError};
 
 /// How long a statement waits for another connection's lock before failing with "database is locked".
@@ -14,6 +15,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
+    /// Ids of committed series, kept across batches (series rows are never deleted).
+    pub(super) series: SeriesIds,
 }
 
 impl Store {
@@ -41,7 +44,11 @@ impl Store {
     }
 
     fn setup(conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            series: SeriesIds::default(),
+        };
         store.set_busy_timeout(BUSY_TIMEOUT)?;
         // WAL lets the UI read while the writer commits. synchronous=FULL fsyncs the WAL
         // at every commit: with NORMAL a power cut may lose the last commits, which would
