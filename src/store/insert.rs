@@ -40,10 +40,14 @@ impl Store {
     }
 }
 
+/// A hash map with a fast non-cryptographic hasher: keys are configured names and row ids,
+/// not attacker-chosen, and the lookups run once per inserted row.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Series ids by series name.
 #[derive(Default)]
 pub(super) struct SeriesIds {
-    ids: HashMap<SeriesName, i64>,
+    ids: FastMap<SeriesName, i64>,
 }
 
 impl SeriesIds {
@@ -138,7 +142,7 @@ fn write_rows(
     committed: &SeriesIds,
     fresh: &mut SeriesIds,
 ) -> rusqlite::Result<usize> {
-    let mut deltas: HashMap<i64, SeriesDelta> = HashMap::new();
+    let mut deltas: FastMap<i64, SeriesDelta> = FastMap::default();
     // DO NOTHING applies to uniqueness only (the profile index), unlike OR IGNORE,
     // which would also hide NOT NULL violations.
     let mut insert = tx.prepare_cached(
