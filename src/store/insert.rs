@@ -155,9 +155,16 @@ fn write_rows(
             Some(id) => id,
             None => series_id(tx, r, fresh)?,
         };
-        let inserted = insert.execute(params![
-            r.ts_ms, series, r.value, r.text, r.unit, r.status, r.poll, r.profile
-        ])?;
+        // Bound one by one: no slice of trait objects per row.
+        insert.raw_bind_parameter(1, r.ts_ms)?;
+        insert.raw_bind_parameter(2, series)?;
+        insert.raw_bind_parameter(3, r.value)?;
+        insert.raw_bind_parameter(4, &r.text)?;
+        insert.raw_bind_parameter(5, &r.unit)?;
+        insert.raw_bind_parameter(6, &r.status)?;
+        insert.raw_bind_parameter(7, r.poll)?;
+        insert.raw_bind_parameter(8, r.profile)?;
+        let inserted = insert.raw_execute()?;
         if inserted == 0 {
             continue; // a profile row stored before
         }
@@ -328,6 +335,68 @@ mod tests {
         assert_eq!(meters, [("m2", 8), ("m5", 7), ("m1", 1)]);
         assert_eq!(store.series.len(), 3);
         assert_eq!(store.latest_per_item().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn ids_follow_the_batch_and_summaries_match_the_rows() {
+        const RUN: usize = 64;
+        let mut store = Store::open_in_memory().unwrap();
+        // Runs of ordinary rows broken up by profile rows, one of them a duplicate, and
+        // failures among them.
+        let mut batch = Vec::new();
+        for i in 0..(3 * RUN as i64 + 10) {
+            let meter = format!("m{}", i % 7);
+            let mut r = if i % 11 == 0 {
+                sample::failed(&meter, "energy", 1_000 - i, "timeout")
+            } else {
+                sample::ok(&meter, "energy", 1_000 - i, i as f64)
+            };
+            if i == RUN as i64 + 3 || i == 2 * RUN as i64 + 5 {
+                r = Reading {
+                    profile: true,
+                    ts_ms: 7,
+                    ..sample::ok("m1", "load", 7, 1.0)
+                };
+            }
+            batch.push(r);
+        }
+        let expected: Vec<Reading> = batch
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 2 * RUN + 5)
+            .map(|(_, r)| r.clone())
+            .collect();
+        assert_eq!(store.insert_batch(&batch).unwrap(), expected.len());
+        let failed = expected.iter().filter(|r| r.is_failure()).count();
+        assert_eq!(
+            store.counts().unwrap(),
+            (expected.len() as u64, failed as u64)
+        );
+        // Ids follow the batch order (timestamps fall, so newest first is id order).
+        let log = store
+            .log_page(&LogFilter::default(), None, expected.len())
+            .unwrap();
+        let by_id: Vec<_> = {
+            let mut rows = log.clone();
+            rows.sort_by_key(|r| r.id);
+            rows.into_iter().map(|r| r.reading).collect()
+        };
+        assert_eq!(by_id, expected);
+        // Every series summary agrees with its rows.
+        let mismatched: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM series AS s WHERE \
+                 s.row_count <> (SELECT count(*) FROM reading WHERE series = s.id) \
+                 OR s.failed_count <> (SELECT count(*) FROM reading \
+                     WHERE series = s.id AND status <> 'ok') \
+                 OR s.latest_id <> (SELECT id FROM reading WHERE series = s.id \
+                     ORDER BY ts DESC, id DESC LIMIT 1)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(mismatched, 0);
     }
 
     #[test]
