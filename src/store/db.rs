@@ -5,15 +5,25 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::insert::SeriesIds;
 use super::{schema, StoreError};
 
 /// How long a statement waits for another connection's lock before failing with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Page cache per connection, in KiB (negative for `PRAGMA cache_size`): the hot index pages of
+/// a few thousand series, with room to spare.
+const CACHE_SIZE_KIB: i64 = -32 * 1024;
+
+/// WAL pages after which a commit checkpoints (SQLite's default is 1,000): about 40 MiB.
+const WAL_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// The SQLite log of every reading and failure.
 pub struct Store {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
+    /// Ids of committed series, kept across batches (series rows are never deleted).
+    pub(super) series: SeriesIds,
 }
 
 impl Store {
@@ -41,7 +51,11 @@ impl Store {
     }
 
     fn setup(conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            series: SeriesIds::default(),
+        };
         store.set_busy_timeout(BUSY_TIMEOUT)?;
         // WAL lets the UI read while the writer commits. synchronous=FULL fsyncs the WAL
         // at every commit: with NORMAL a power cut may lose the last commits, which would
@@ -54,6 +68,20 @@ impl Store {
             .conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(store.fail("setting synchronous=FULL"))?;
+        // A commit dirties the tail leaf of every series in the (series, ts) index; with the
+        // default 2 MiB cache those pages are evicted and re-read on every batch. Pages are
+        // allocated only as used, so small logs stay small.
+        store
+            .conn
+            .pragma_update(None, "cache_size", CACHE_SIZE_KIB)
+            .map_err(store.fail("setting the page cache size"))?;
+        // Checkpoints copy every page dirtied since the last one into the database and fsync
+        // it; the hot index pages are rewritten by every batch, so a longer WAL copies each
+        // of them once per many batches instead of once per one or two.
+        store
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+            .map_err(store.fail("setting the WAL checkpoint interval"))?;
         schema::migrate(&mut store.conn, &store.path)?;
         Ok(store)
     }
@@ -225,6 +253,16 @@ mod tests {
             .pragma_query_value(None, "synchronous", |row| row.get(0))
             .unwrap();
         assert_eq!(synchronous, 2, "FULL");
+        for (pragma, value) in [
+            ("cache_size", CACHE_SIZE_KIB),
+            ("wal_autocheckpoint", WAL_CHECKPOINT_PAGES),
+        ] {
+            let set: i64 = store
+                .conn
+                .pragma_query_value(None, pragma, |row| row.get(0))
+                .unwrap();
+            assert_eq!(set, value, "{pragma}");
+        }
         assert_eq!(store.counts().unwrap(), (0, 0));
     }
 

@@ -1,6 +1,8 @@
 //! Writing batches of readings, and keeping the per-series summary in step.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -9,37 +11,119 @@ use super::{Reading, Store, StoreError};
 impl Store {
     /// Writes a batch in one transaction; returns how many rows were stored (duplicates of profile rows skipped).
     pub fn insert_batch(&mut self, rows: &[Reading]) -> Result<usize, StoreError> {
+        Ok(self.insert_batches(&[rows])?[0])
+    }
+
+    /// Writes several batches in one transaction (group commit); returns each one's stored count.
+    pub fn insert_batches(&mut self, batches: &[&[Reading]]) -> Result<Vec<usize>, StoreError> {
         let path = &self.path;
         let fail = |action| move |e| StoreError::sqlite(path, action, e);
+        // Series created by this transaction are cached only once it commits: a rolled-back
+        // batch must not leave ids of series that were never committed behind.
+        let mut fresh = SeriesIds::default();
         // IMMEDIATE takes the write lock up front, so a competing writer makes us wait
         // (busy timeout) instead of failing later when a read would upgrade to a write.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail("starting a write transaction"))?;
-        let stored = write_rows(&tx, rows).map_err(fail("inserting a batch of readings"))?;
-        tx.commit()
-            .map_err(fail("committing a batch of readings"))?;
-        Ok(stored)
-    }
-}
-
-impl Store {
-    /// Writes several batches in one transaction (group commit); returns each one's stored count.
-    pub fn insert_batches(&mut self, batches: &[&[Reading]]) -> Result<Vec<usize>, StoreError> {
-        let path = &self.path;
-        let fail = |action| move |e| StoreError::sqlite(path, action, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail("starting a write transaction"))?;
         let mut counts = Vec::with_capacity(batches.len());
         for rows in batches {
-            counts.push(write_rows(&tx, rows).map_err(fail("inserting a batch of readings"))?);
+            let stored = write_rows(&tx, rows, &self.series, &mut fresh)
+                .map_err(fail("inserting a batch of readings"))?;
+            counts.push(stored);
         }
         tx.commit()
             .map_err(fail("committing a batch of readings"))?;
+        self.series.ids.extend(fresh.ids);
         Ok(counts)
+    }
+}
+
+/// A hash map with a fast non-cryptographic hasher: keys are configured names and row ids,
+/// not attacker-chosen, and the lookups run once per inserted row.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Series ids by series name.
+#[derive(Default)]
+pub(super) struct SeriesIds {
+    ids: FastMap<SeriesName, i64>,
+}
+
+impl SeriesIds {
+    fn get(&self, reading: &Reading) -> Option<i64> {
+        self.ids.get(reading as &dyn SeriesKey).copied()
+    }
+
+    /// How many series are cached.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// The identity of a series: which object of which meter, read by which request under which name.
+struct SeriesName {
+    request: String,
+    meter: String,
+    item: String,
+    obis: String,
+    class: u16,
+    attribute: i8,
+}
+
+/// A series identity borrowed from an owned name or from a reading, so that the cache is
+/// searched with a reading's fields without allocating a key per row.
+trait SeriesKey {
+    fn key(&self) -> (&str, &str, &str, &str, u16, i8);
+}
+
+impl SeriesKey for SeriesName {
+    fn key(&self) -> (&str, &str, &str, &str, u16, i8) {
+        let n = self;
+        (&n.request, &n.meter, &n.item, &n.obis, n.class, n.attribute)
+    }
+}
+
+impl SeriesKey for Reading {
+    fn key(&self) -> (&str, &str, &str, &str, u16, i8) {
+        let r = self;
+        (&r.request, &r.meter, &r.item, &r.obis, r.class, r.attribute)
+    }
+}
+
+// Hash and equality of names and borrowed keys both go through `key()`, as `Borrow` requires.
+impl Hash for dyn SeriesKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialEq for dyn SeriesKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for dyn SeriesKey + '_ {}
+
+impl Hash for SeriesName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialEq for SeriesName {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for SeriesName {}
+
+impl<'a> Borrow<dyn SeriesKey + 'a> for SeriesName {
+    fn borrow(&self) -> &(dyn SeriesKey + 'a) {
+        self
     }
 }
 
@@ -50,22 +134,15 @@ struct SeriesDelta {
     latest: (i64, i64),
 }
 
-/// The identity of a series: which object of which meter, read by which request under which name.
-type SeriesKey<'a> = (&'a str, &'a str, &'a str, &'a str, u16, i8);
-
-fn write_rows(tx: &Transaction<'_>, rows: &[Reading]) -> rusqlite::Result<usize> {
-    // Series ids are cached for this batch only: a rolled-back batch must not leave
-    // ids of series that were never committed behind.
-    let mut series_ids: HashMap<SeriesKey<'_>, i64> = HashMap::new();
-    let mut deltas: HashMap<i64, SeriesDelta> = HashMap::new();
-    let mut find_series = tx.prepare_cached(
-        "SELECT id FROM series WHERE request = ?1 AND meter = ?2 AND item = ?3 \
-         AND obis = ?4 AND class = ?5 AND attribute = ?6",
-    )?;
-    let mut add_series = tx.prepare_cached(
-        "INSERT INTO series (request, meter, item, obis, class, attribute) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+/// Inserts `rows`, finding series ids in `committed` (ids known to be committed), then in
+/// `fresh` (ids this transaction has looked up or created), then in the database.
+fn write_rows(
+    tx: &Transaction<'_>,
+    rows: &[Reading],
+    committed: &SeriesIds,
+    fresh: &mut SeriesIds,
+) -> rusqlite::Result<usize> {
+    let mut deltas: FastMap<i64, SeriesDelta> = FastMap::default();
     // DO NOTHING applies to uniqueness only (the profile index), unlike OR IGNORE,
     // which would also hide NOT NULL violations.
     let mut insert = tx.prepare_cached(
@@ -74,32 +151,20 @@ fn write_rows(tx: &Transaction<'_>, rows: &[Reading]) -> rusqlite::Result<usize>
     )?;
     let mut stored = 0;
     for r in rows {
-        let key = (
-            r.request.as_str(),
-            r.meter.as_str(),
-            r.item.as_str(),
-            r.obis.as_str(),
-            r.class,
-            r.attribute,
-        );
-        let series = match series_ids.get(&key) {
-            Some(&id) => id,
-            None => {
-                let bound = params![key.0, key.1, key.2, key.3, key.4, key.5];
-                let id = match find_series.query_row(bound, |row| row.get(0)).optional()? {
-                    Some(id) => id,
-                    None => {
-                        add_series.execute(bound)?;
-                        tx.last_insert_rowid()
-                    }
-                };
-                series_ids.insert(key, id);
-                id
-            }
+        let series = match committed.get(r).or_else(|| fresh.get(r)) {
+            Some(id) => id,
+            None => series_id(tx, r, fresh)?,
         };
-        let inserted = insert.execute(params![
-            r.ts_ms, series, r.value, r.text, r.unit, r.status, r.poll, r.profile
-        ])?;
+        // Bound one by one: no slice of trait objects per row.
+        insert.raw_bind_parameter(1, r.ts_ms)?;
+        insert.raw_bind_parameter(2, series)?;
+        insert.raw_bind_parameter(3, r.value)?;
+        insert.raw_bind_parameter(4, &r.text)?;
+        insert.raw_bind_parameter(5, &r.unit)?;
+        insert.raw_bind_parameter(6, &r.status)?;
+        insert.raw_bind_parameter(7, r.poll)?;
+        insert.raw_bind_parameter(8, r.profile)?;
+        let inserted = insert.raw_execute()?;
         if inserted == 0 {
             continue; // a profile row stored before
         }
@@ -129,12 +194,44 @@ fn write_rows(tx: &Transaction<'_>, rows: &[Reading]) -> rusqlite::Result<usize>
     // Poll ids handed out in memory by a runner stay unique across restarts: the counter
     // never falls behind the ids already stored.
     if let Some(max_poll) = rows.iter().map(|r| r.poll).max() {
-        tx.execute(
-            "UPDATE meta SET value = max(value, ?1) WHERE key = 'last_poll'",
-            params![max_poll],
-        )?;
+        tx.prepare_cached("UPDATE meta SET value = max(value, ?1) WHERE key = 'last_poll'")?
+            .execute(params![max_poll])?;
     }
     Ok(stored)
+}
+
+/// The id of `r`'s series, created if missing; remembered in `fresh`.
+fn series_id(tx: &Transaction<'_>, r: &Reading, fresh: &mut SeriesIds) -> rusqlite::Result<i64> {
+    let (request, meter, item, obis, class, attribute) = r.key();
+    let bound = params![request, meter, item, obis, class, attribute];
+    let found = tx
+        .prepare_cached(
+            "SELECT id FROM series WHERE request = ?1 AND meter = ?2 AND item = ?3 \
+             AND obis = ?4 AND class = ?5 AND attribute = ?6",
+        )?
+        .query_row(bound, |row| row.get(0))
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO series (request, meter, item, obis, class, attribute) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(bound)?;
+            tx.last_insert_rowid()
+        }
+    };
+    let name = SeriesName {
+        request: request.to_owned(),
+        meter: meter.to_owned(),
+        item: item.to_owned(),
+        obis: obis.to_owned(),
+        class,
+        attribute,
+    };
+    fresh.ids.insert(name, id);
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -168,6 +265,138 @@ mod tests {
         assert_eq!(newest[0].reading, failure);
         assert!(newest[0].reading.is_failure());
         assert_eq!(store.counts().unwrap(), (2, 1));
+    }
+
+    /// Makes every insert of a row with timestamp 666 fail, rolling back its transaction.
+    fn fail_on_666(store: &Store) {
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER fail_666 BEFORE INSERT ON reading WHEN NEW.ts = 666 \
+                 BEGIN SELECT RAISE(ABORT, 'test failure'); END",
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn series_ids_are_cached_across_batches() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .insert_batch(&[sample::ok("m1", "energy", 1, 1.0)])
+            .unwrap();
+        assert_eq!(store.series.len(), 1);
+        store
+            .insert_batch(&[
+                sample::ok("m1", "energy", 2, 2.0),
+                sample::ok("m1", "power", 2, 3.0),
+            ])
+            .unwrap();
+        assert_eq!(store.series.len(), 2);
+        let latest = store.latest_per_item().unwrap();
+        let summary: Vec<_> = latest
+            .iter()
+            .map(|r| (r.reading.item.as_str(), r.reading.ts_ms))
+            .collect();
+        assert_eq!(summary, [("energy", 2), ("power", 2)]);
+        assert_eq!(store.counts().unwrap(), (3, 0));
+    }
+
+    #[test]
+    fn a_rolled_back_batch_leaves_no_cached_series_ids() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .insert_batch(&[sample::ok("m1", "energy", 1, 1.0)])
+            .unwrap();
+        fail_on_666(&store);
+        // m2's series is created inside the transaction, then rolled back with it.
+        let failing = [
+            sample::ok("m2", "energy", 5, 2.0),
+            sample::ok("m1", "energy", 666, 0.0),
+        ];
+        assert!(store.insert_batch(&failing).is_err());
+        // In a group commit, one failing batch rolls back the series of the others too.
+        let m3 = [sample::ok("m3", "energy", 6, 3.0)];
+        let m4_failing = [sample::ok("m4", "energy", 666, 0.0)];
+        assert!(store.insert_batches(&[&m3, &m4_failing]).is_err());
+        assert_eq!(store.series.len(), 1, "only m1's series was committed");
+        // A new series now takes the id m2 had inside the rolled-back transaction; a stale
+        // cache entry would file m2's next row under m5.
+        store
+            .insert_batch(&[sample::ok("m5", "energy", 7, 4.0)])
+            .unwrap();
+        store
+            .insert_batch(&[sample::ok("m2", "energy", 8, 5.0)])
+            .unwrap();
+        let log = store.log_page(&LogFilter::default(), None, 10).unwrap();
+        let meters: Vec<_> = log
+            .iter()
+            .map(|r| (r.reading.meter.as_str(), r.reading.ts_ms))
+            .collect();
+        assert_eq!(meters, [("m2", 8), ("m5", 7), ("m1", 1)]);
+        assert_eq!(store.series.len(), 3);
+        assert_eq!(store.latest_per_item().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn ids_follow_the_batch_and_summaries_match_the_rows() {
+        const RUN: usize = 64;
+        let mut store = Store::open_in_memory().unwrap();
+        // Runs of ordinary rows broken up by profile rows, one of them a duplicate, and
+        // failures among them.
+        let mut batch = Vec::new();
+        for i in 0..(3 * RUN as i64 + 10) {
+            let meter = format!("m{}", i % 7);
+            let mut r = if i % 11 == 0 {
+                sample::failed(&meter, "energy", 1_000 - i, "timeout")
+            } else {
+                sample::ok(&meter, "energy", 1_000 - i, i as f64)
+            };
+            if i == RUN as i64 + 3 || i == 2 * RUN as i64 + 5 {
+                r = Reading {
+                    profile: true,
+                    ts_ms: 7,
+                    ..sample::ok("m1", "load", 7, 1.0)
+                };
+            }
+            batch.push(r);
+        }
+        let expected: Vec<Reading> = batch
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 2 * RUN + 5)
+            .map(|(_, r)| r.clone())
+            .collect();
+        assert_eq!(store.insert_batch(&batch).unwrap(), expected.len());
+        let failed = expected.iter().filter(|r| r.is_failure()).count();
+        assert_eq!(
+            store.counts().unwrap(),
+            (expected.len() as u64, failed as u64)
+        );
+        // Ids follow the batch order (timestamps fall, so newest first is id order).
+        let log = store
+            .log_page(&LogFilter::default(), None, expected.len())
+            .unwrap();
+        let by_id: Vec<_> = {
+            let mut rows = log.clone();
+            rows.sort_by_key(|r| r.id);
+            rows.into_iter().map(|r| r.reading).collect()
+        };
+        assert_eq!(by_id, expected);
+        // Every series summary agrees with its rows.
+        let mismatched: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM series AS s WHERE \
+                 s.row_count <> (SELECT count(*) FROM reading WHERE series = s.id) \
+                 OR s.failed_count <> (SELECT count(*) FROM reading \
+                     WHERE series = s.id AND status <> 'ok') \
+                 OR s.latest_id <> (SELECT id FROM reading WHERE series = s.id \
+                     ORDER BY ts DESC, id DESC LIMIT 1)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(mismatched, 0);
     }
 
     #[test]
