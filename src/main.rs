@@ -112,10 +112,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The simulator answers one request at a time per link, and a one-shot read is one
+    // association: one thread serves them faster, since with several every answer must wake
+    // another thread (tens of microseconds on an idle VM). The logger and the UI keep a pool.
+    let mut builder = match cli.command {
+        Some(Command::Simulate(_) | Command::Read { .. }) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
