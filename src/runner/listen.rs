@@ -493,14 +493,12 @@ async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, bod
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let rows = push_rows(&meter.name, body, poll);
     let n = rows.len();
-    let writer = shared.writer.clone();
-    match tokio::task::spawn_blocking(move || writer.write(rows)).await {
-        Ok(Ok(_)) => tracing::info!(
+    match super::persist(shared, rows).await {
+        Ok(_) => tracing::info!(
             "stored {n} rows of a push from meter {} (poll {poll})",
             meter.name
         ),
-        Ok(Err(e)) => tracing::error!("push from meter {}: rows NOT stored: {e}", meter.name),
-        Err(e) => tracing::error!("push from meter {}: rows NOT stored: {e}", meter.name),
+        Err(e) => tracing::error!("push from meter {}: rows not stored yet: {e}", meter.name),
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod control;
 mod listen;
 pub mod objects;
+pub mod parked;
 pub mod probe;
 pub mod profile;
 pub mod read;
@@ -111,6 +112,8 @@ struct Shared {
     dialed_in: Mutex<Links>,
     /// A read connection to the log, for incremental profile reads.
     query: Mutex<Option<crate::store::Store>>,
+    /// Rows the store refused (locked, full): written before the next batch.
+    parked: Mutex<parked::Parked>,
 }
 
 impl Shared {
@@ -145,6 +148,14 @@ impl Runner {
             trace: Mutex::new(trace::TraceStore::default()),
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
+            parked: Mutex::new(parked::Parked::default()),
+        });
+        // Rows an earlier run could not store wait in the spill file: store them first.
+        let w = shared.writer.clone();
+        tokio::task::spawn_blocking(move || match parked::import(&w) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("stored {n} rows left unstored by an earlier run"),
+            Err(e) => tracing::error!("{e}"),
         });
         let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
@@ -185,6 +196,32 @@ impl Runner {
         while self.tasks.join_next().await.is_some() {}
         for mut d in self.draining.drain(..) {
             while d.join_next().await.is_some() {}
+        }
+        // One last try for rows the store refused; what still fails goes to the spill file.
+        let rows = lock(&self.shared.parked).take();
+        if !rows.is_empty() {
+            let n = rows.len();
+            let w = self.shared.writer.clone();
+            let db = w.path().to_path_buf();
+            let outcome = tokio::task::spawn_blocking(move || match w.write(rows.clone()) {
+                Ok(_) => Ok(None),
+                Err(e) => match parked::spill(&db, &rows) {
+                    Ok(p) => Ok(Some((e, p))),
+                    Err(s) => Err((e, s)),
+                },
+            })
+            .await;
+            match outcome {
+                Ok(Ok(None)) => tracing::info!("stored {n} rows kept from a store failure"),
+                Ok(Ok(Some((e, path)))) => tracing::warn!(
+                    "{n} rows could not be stored ({e}); kept in {}, stored at the next start",
+                    path.display()
+                ),
+                Ok(Err((e, s))) => {
+                    tracing::error!("{n} rows LOST: not stored ({e}) and not spilled ({s})")
+                }
+                Err(e) => tracing::error!("{n} rows LOST: the final write failed: {e}"),
+            }
         }
     }
 }
@@ -811,9 +848,8 @@ async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
                 let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
                 let pushes = listen::session_pushes(&mut k.session, &name, poll);
                 if !pushes.is_empty() {
-                    let w = shared.writer.clone();
-                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || w.write(pushes)).await {
-                        tracing::error!("push from meter {name}: rows NOT stored: {e}");
+                    if let Err(e) = persist(shared, pushes).await {
+                        tracing::error!("push from meter {name}: rows not stored yet: {e}");
                     }
                 }
                 if from_dial {
@@ -1048,27 +1084,81 @@ async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading
         return;
     }
     let failures = rows.iter().filter(|r| r.is_failure()).count() as u64;
-    let writer = shared.writer.clone();
-    let result = tokio::task::spawn_blocking(move || writer.write(rows)).await;
+    let result = persist(shared, rows).await;
     let mut st = lock(&shared.status);
     match result {
-        Ok(Ok(n)) => {
+        Ok(n) => {
             st.rows_stored += n as u64;
             st.failures_stored += failures;
             st.store_error = None;
             drop(st);
             tracing::info!("stored {n} rows of request {} (poll {poll})", req.name);
         }
-        Ok(Err(e)) => {
-            st.store_error = Some(e.to_string());
-            drop(st);
-            tracing::error!("request {} (poll {poll}): rows NOT stored: {e}", req.name);
-        }
         Err(e) => {
+            st.store_error = Some(e.clone());
+            drop(st);
             tracing::error!(
-                "request {} (poll {poll}): rows NOT stored: writer task failed: {e}",
+                "request {} (poll {poll}): rows not stored yet: {e}",
                 req.name
             );
         }
+    }
+}
+
+/// Writes `rows` in one transaction, after any rows an earlier failure parked; returns how many
+/// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
+/// file beyond the bound), never dropped: the error says where they are.
+async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, String> {
+    let earlier = lock(&shared.parked).take();
+    let (n_earlier, n) = (earlier.len(), rows.len());
+    let writer = shared.writer.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        // Clones: a failed write gives its rows back to nobody, and they must be parked.
+        let first = (!earlier.is_empty()).then(|| writer.write(earlier.clone()));
+        let now = writer.write(rows.clone());
+        (first, earlier, now, rows)
+    })
+    .await;
+    let (first, earlier, now, rows) = match done {
+        Ok(d) => d,
+        Err(e) => {
+            let lost = n + n_earlier;
+            tracing::error!("{lost} rows LOST: the writer task failed: {e}");
+            return Err(format!("{lost} rows lost: the writer task failed: {e}"));
+        }
+    };
+    match first {
+        Some(Ok(k)) => tracing::info!("stored {k} rows kept from an earlier store failure"),
+        Some(Err(_)) => park(shared, earlier).await,
+        None => {}
+    }
+    match now {
+        Ok(k) => Ok(k),
+        Err(e) => {
+            park(shared, rows).await;
+            let waiting = lock(&shared.parked).len();
+            Err(format!(
+                "{e}; kept in memory with the others not stored yet ({waiting} rows), written \
+                 with the next batch"
+            ))
+        }
+    }
+}
+
+/// Parks `rows` for the next write; beyond the bound they go to the spill file.
+async fn park(shared: &Arc<Shared>, rows: Vec<Reading>) {
+    let overflow = lock(&shared.parked).park(rows);
+    if overflow.is_empty() {
+        return;
+    }
+    let n = overflow.len();
+    let db = shared.writer.path().to_path_buf();
+    match tokio::task::spawn_blocking(move || parked::spill(&db, &overflow)).await {
+        Ok(Ok(path)) => tracing::warn!(
+            "{n} rows beyond the in-memory bound written to {} (stored at the next start)",
+            path.display()
+        ),
+        Ok(Err(e)) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
+        Err(e) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
     }
 }

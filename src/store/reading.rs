@@ -1,7 +1,7 @@
 //! The logged record: a reading (or failure) and its stored form.
 
 /// One logged reading or failure.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reading {
     /// UTC milliseconds since the epoch; for profile rows the capture time.
     pub ts_ms: i64,

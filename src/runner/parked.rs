@@ -1,0 +1,195 @@
+//! Rows the store could not take (the database locked past the writer's retries, a full disk):
+//! kept in memory and written before the next batch, spilled to `<db>.unstored.jsonl` at
+//! shutdown or beyond a bound, and imported from that file at the next start. A reading is
+//! never dropped silently: it is stored, parked, spilled, or reported lost with its count.
+
+use crate::store::{Reading, WriterHandle};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// Most rows kept in memory (about 40 MB); beyond it they go to the spill file at once.
+pub const MAX_PARKED_ROWS: usize = 200_000;
+
+/// The file beside the database that holds rows not yet stored.
+pub fn spill_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".unstored.jsonl");
+    PathBuf::from(s)
+}
+
+/// Rows waiting for the store to take them again.
+#[derive(Debug, Default)]
+pub struct Parked {
+    rows: Vec<Reading>,
+}
+
+impl Parked {
+    /// Keeps `rows` for the next write; what exceeds [`MAX_PARKED_ROWS`] is returned, to spill.
+    pub fn park(&mut self, mut rows: Vec<Reading>) -> Vec<Reading> {
+        let room = MAX_PARKED_ROWS.saturating_sub(self.rows.len());
+        let overflow = if rows.len() > room {
+            rows.split_off(room)
+        } else {
+            Vec::new()
+        };
+        self.rows.extend(rows);
+        overflow
+    }
+
+    /// Takes every parked row (to write them).
+    pub fn take(&mut self) -> Vec<Reading> {
+        std::mem::take(&mut self.rows)
+    }
+
+    /// How many rows wait.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Appends `rows` to the spill file of `db` (one JSON object per line) and syncs it.
+pub fn spill(db: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
+    let path = spill_path(db);
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(&path)?;
+    let mut out = std::io::BufWriter::new(file);
+    for r in rows {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(path)
+}
+
+/// The rows of the spill file of `db`, and how many of its lines were unreadable (a line cut
+/// short by a crash while spilling).
+pub fn read_spill(db: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
+    let file = std::fs::File::open(spill_path(db))?;
+    let (mut rows, mut bad) = (Vec::new(), 0);
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Reading>(&line) {
+            Ok(r) => rows.push(r),
+            Err(_) => bad += 1,
+        }
+    }
+    Ok((rows, bad))
+}
+
+/// Stores the rows of a spill file left by an earlier run and removes the file; returns how many
+/// rows it held (0 when there is none). On failure the file stays for the next start.
+pub fn import(writer: &WriterHandle) -> Result<usize, String> {
+    let db = writer.path().to_path_buf();
+    let path = spill_path(&db);
+    if !path.exists() {
+        return Ok(0);
+    }
+    let (rows, bad) =
+        read_spill(&db).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bad > 0 {
+        tracing::warn!(
+            "{}: {bad} line(s) unreadable (cut short by a crash while spilling); skipped",
+            path.display()
+        );
+    }
+    let n = rows.len();
+    if n > 0 {
+        writer
+            .write(rows)
+            .map_err(|e| format!("{} rows of {} not stored yet: {e}", n, path.display()))?;
+    }
+    std::fs::remove_file(&path).map_err(|e| {
+        format!(
+            "{n} rows of {} stored, but the file could not be removed (remove it, or they are \
+             stored again at the next start): {e}",
+            path.display()
+        )
+    })?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: i64) -> Reading {
+        Reading {
+            ts_ms: 1_700_000_000_000 + i,
+            request: "r".into(),
+            meter: "m".into(),
+            item: "energy".into(),
+            obis: "1.0.1.8.0.255".into(),
+            class: 3,
+            attribute: 2,
+            value: Some(i as f64),
+            text: None,
+            unit: Some("Wh".into()),
+            status: "ok".into(),
+            poll: i,
+            profile: false,
+        }
+    }
+
+    #[test]
+    fn parking_is_bounded_and_returns_the_overflow() {
+        let mut p = Parked::default();
+        assert!(p.park((0..10).map(row).collect()).is_empty());
+        let overflow = p.park((0..MAX_PARKED_ROWS as i64).map(row).collect());
+        assert_eq!(p.len(), MAX_PARKED_ROWS);
+        assert_eq!(overflow.len(), 10);
+        assert_eq!(p.take().len(), MAX_PARKED_ROWS);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn spilled_rows_read_back_and_a_cut_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let rows: Vec<Reading> = (0..3).map(row).collect();
+        let path = spill(&db, &rows[..2]).unwrap();
+        spill(&db, &rows[2..]).unwrap();
+        // A crash in the middle of a line.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"ts_ms\":17").unwrap();
+        let (back, bad) = read_spill(&db).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(bad, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn import_stores_the_spill_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        spill(&db, &(0..5).map(row).collect::<Vec<_>>()).unwrap();
+        let (writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+        assert_eq!(import(&handle).unwrap(), 5);
+        assert!(!spill_path(&db).exists());
+        assert_eq!(import(&handle).unwrap(), 0);
+        writer.shutdown().unwrap();
+        let store = crate::store::Store::open(&db).unwrap();
+        assert_eq!(store.counts().unwrap(), (5, 0));
+    }
+}
