@@ -80,10 +80,12 @@ async fn rows_refused_while_the_database_is_locked_are_stored_once_it_frees_up()
     other.execute_batch("COMMIT").unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     runner.shutdown().await;
-    let completed = h.status().requests["regs"].completed;
+    let status = h.status();
+    let completed = status.requests["regs"].completed;
     writer.shutdown().unwrap();
     assert!(completed >= 10, "{completed} runs");
     assert_eq!(rows_in(&db), 2 * completed, "every run's two rows");
+    assert_eq!(status.rows_stored, 2 * completed, "and all reported stored");
     assert!(!parked::spill_path(&db).exists());
 }
 

@@ -1128,7 +1128,14 @@ async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, Stri
         }
     };
     match first {
-        Some(Ok(k)) => tracing::info!("stored {k} rows kept from an earlier store failure"),
+        Some(Ok(k)) => {
+            let failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
+            let mut st = lock(&shared.status);
+            st.rows_stored += k as u64;
+            st.failures_stored += failed;
+            drop(st);
+            tracing::info!("stored {k} rows kept from an earlier store failure");
+        }
         Some(Err(_)) => park(shared, earlier).await,
         None => {}
     }
