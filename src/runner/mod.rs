@@ -203,11 +203,11 @@ impl Runner {
             let n = rows.len();
             let w = self.shared.writer.clone();
             let db = w.path().to_path_buf();
-            let outcome = tokio::task::spawn_blocking(move || match w.write(rows.clone()) {
+            let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
                 Ok(_) => Ok(None),
-                Err(e) => match parked::spill(&db, &rows) {
-                    Ok(p) => Ok(Some((e, p))),
-                    Err(s) => Err((e, s)),
+                Err(refused) => match parked::spill(&db, &refused.rows) {
+                    Ok(p) => Ok(Some((refused.error, p))),
+                    Err(s) => Err((refused.error, s)),
                 },
             })
             .await;
@@ -1112,14 +1112,13 @@ async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, Stri
     let earlier = lock(&shared.parked).take();
     let (n_earlier, n) = (earlier.len(), rows.len());
     let writer = shared.writer.clone();
+    let earlier_failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
     let done = tokio::task::spawn_blocking(move || {
-        // Clones: a failed write gives its rows back to nobody, and they must be parked.
-        let first = (!earlier.is_empty()).then(|| writer.write(earlier.clone()));
-        let now = writer.write(rows.clone());
-        (first, earlier, now, rows)
+        let first = (!earlier.is_empty()).then(|| writer.write_or_return(earlier));
+        (first, writer.write_or_return(rows))
     })
     .await;
-    let (first, earlier, now, rows) = match done {
+    let (first, now) = match done {
         Ok(d) => d,
         Err(e) => {
             let lost = n + n_earlier;
@@ -1129,20 +1128,20 @@ async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, Stri
     };
     match first {
         Some(Ok(k)) => {
-            let failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
             let mut st = lock(&shared.status);
             st.rows_stored += k as u64;
-            st.failures_stored += failed;
+            st.failures_stored += earlier_failed;
             drop(st);
             tracing::info!("stored {k} rows kept from an earlier store failure");
         }
-        Some(Err(_)) => park(shared, earlier).await,
+        Some(Err(refused)) => park(shared, refused.rows).await,
         None => {}
     }
     match now {
         Ok(k) => Ok(k),
-        Err(e) => {
-            park(shared, rows).await;
+        Err(refused) => {
+            let e = refused.error;
+            park(shared, refused.rows).await;
             let waiting = lock(&shared.parked).len();
             Err(format!(
                 "{e}; kept in memory with the others not stored yet ({waiting} rows), written \

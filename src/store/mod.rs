@@ -45,4 +45,4 @@ pub use export::ExportFormat;
 pub use filter::{LogFilter, StatusFilter};
 pub use reading::{Cursor, Reading, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;
-pub use writer::{Pending, RetryPolicy, Writer, WriterHandle};
+pub use writer::{Pending, Refused, RetryPolicy, Writer, WriterHandle};

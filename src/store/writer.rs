@@ -41,7 +41,17 @@ impl Default for RetryPolicy {
 }
 
 /// The result of one batch: rows stored, or why nothing was stored.
-type Outcome = Result<usize, StoreError>;
+/// A batch the store could not take, given back with the reason (so the caller can keep it).
+#[derive(Debug)]
+pub struct Refused {
+    /// Why the batch was not stored.
+    pub error: StoreError,
+    /// The batch, untouched.
+    pub rows: Vec<Reading>,
+}
+
+/// A batch's fate: rows stored, or refused with the rows given back.
+type Outcome = Result<usize, Box<Refused>>;
 
 enum Job {
     Write {
@@ -153,6 +163,33 @@ impl WriterHandle {
         self.submit(batch)?.wait()
     }
 
+    /// Like [`WriterHandle::write`], but a batch that could not be stored comes back with the
+    /// error, for the caller to keep (nothing is copied on the way).
+    pub fn write_or_return(&self, batch: Vec<Reading>) -> Outcome {
+        let (reply, outcome) = sync_channel(1);
+        if let Err(std::sync::mpsc::SendError(job)) = self.queue.send(Job::Write { batch, reply }) {
+            let rows = match job {
+                Job::Write { batch, .. } => batch,
+                _ => Vec::new(),
+            };
+            return Err(Box::new(Refused {
+                error: self.stopped(),
+                rows,
+            }));
+        }
+        Pending {
+            reply: outcome,
+            path: Arc::clone(&self.path),
+        }
+        .wait_or_return()
+    }
+
+    fn stopped(&self) -> StoreError {
+        StoreError::WriterStopped {
+            path: self.path.to_path_buf(),
+        }
+    }
+
     /// Queues a batch (blocking only while the queue is full) and returns a handle to await its commit.
     ///
     /// From async code, wait in a blocking task:
@@ -230,11 +267,20 @@ impl WriterHandle {
 impl Pending {
     /// Blocks until the batch is committed, returning how many rows were stored.
     pub fn wait(self) -> Result<usize, StoreError> {
-        // A closed reply channel means the writer stopped before taking the batch.
+        self.wait_or_return().map_err(|r| r.error)
+    }
+
+    /// Blocks until the batch is committed; on failure the rows come back with the error.
+    pub fn wait_or_return(self) -> Outcome {
+        // A closed reply channel means the writer stopped before taking the batch (the rows
+        // went with it).
         self.reply.recv().unwrap_or_else(|_| {
-            Err(StoreError::WriterStopped {
-                path: self.path.to_path_buf(),
-            })
+            Err(Box::new(Refused {
+                error: StoreError::WriterStopped {
+                    path: self.path.to_path_buf(),
+                },
+                rows: Vec::new(),
+            }))
         })
     }
 }
@@ -309,12 +355,17 @@ fn write_group(
         }
     }
     for (batch, reply) in group {
-        let _ = reply.send(write_with_retry(store, &batch, policy));
+        let outcome = write_with_retry(store, &batch, policy);
+        let _ = reply.send(outcome.map_err(|error| Box::new(Refused { error, rows: batch })));
     }
 }
 
 /// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
-fn write_with_retry(store: &mut Store, batch: &[Reading], policy: &RetryPolicy) -> Outcome {
+fn write_with_retry(
+    store: &mut Store,
+    batch: &[Reading],
+    policy: &RetryPolicy,
+) -> Result<usize, StoreError> {
     let started = Instant::now();
     let mut delay = policy.first_delay;
     loop {
@@ -472,6 +523,25 @@ mod tests {
         std::thread::sleep(Duration::from_millis(150));
         other.execute_batch("COMMIT").unwrap();
         assert_eq!(pending.wait().unwrap(), 1);
+        writer.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_refused_batch_comes_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let (writer, handle) =
+            Writer::spawn_with(&path, quick_retries(Duration::from_millis(100))).unwrap();
+        let other = lock(&path);
+        let batch = vec![
+            sample::ok("m1", "energy", 1, 1.0),
+            sample::ok("m1", "power", 1, 2.0),
+        ];
+        let refused = handle.write_or_return(batch.clone()).unwrap_err();
+        assert!(refused.error.is_transient(), "{:?}", refused.error);
+        assert_eq!(refused.rows, batch);
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(handle.write_or_return(refused.rows).unwrap(), 2);
         writer.shutdown().unwrap();
     }
 
