@@ -125,20 +125,17 @@ where
         if let Some((w, meter)) = counters {
             let (w2, meter2, id) = (w.clone(), meter.to_string(), key_id(&c.block_key));
             let id2 = id.clone();
-            let first = tokio::task::spawn_blocking(move || {
-                w2.reserve_counter(&meter2, &id2, at_least, LEASE)
+            let (first, floor) = tokio::task::spawn_blocking(move || {
+                let first = w2.reserve_counter(&meter2, &id2, at_least, LEASE)?;
+                // Reserving 0 values reads the meter's floor without moving it.
+                let floor = w2.reserve_counter(&meter2, &meter_key_id(&id2), 0, 0)?;
+                Ok::<_, crate::store::StoreError>((first, floor))
             })
             .await
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
             c.invocation_counter = first;
-            let (w3, meter3, id3) = (w.clone(), meter.to_string(), meter_key_id(&id));
-            // Reserving 0 values reads the floor without moving it.
-            c.meter_counter_floor =
-                tokio::task::spawn_blocking(move || w3.reserve_counter(&meter3, &id3, 0, 0))
-                    .await
-                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?
-                    .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+            c.meter_counter_floor = floor;
             lease = Some(CounterLease {
                 meter: meter.to_string(),
                 key_id: id,
