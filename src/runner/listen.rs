@@ -8,7 +8,9 @@ use super::{fire_for_meter, lock, read, secure, Cause, Shared};
 use crate::dlms::client::{AttributeRef, ClientSettings, Referencing};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
-use crate::dlms::security::{decipher_apdu, Key, Policy as WirePolicy, SystemTitle};
+use crate::dlms::security::{
+    decipher_apdu, Key, Policy as WirePolicy, SystemTitle, GENERAL_GLO as GENERAL_GLO_CIPHERING,
+};
 use crate::dlms::wrapper;
 use crate::dlms::xdlms::Apdu;
 use crate::engine::{EngineError, Interface, MeterAddress, Session};
@@ -21,9 +23,6 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-
-/// The general-glo-ciphering tag: how a ciphering meter sends a push, with its system title.
-const GENERAL_GLO_CIPHERING: u8 = 0xDB;
 
 /// How long a meter that dialed in has to push before we start asking.
 const PUSH_WAIT: Duration = Duration::from_millis(800);

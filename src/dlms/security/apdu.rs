@@ -22,8 +22,8 @@ const TAGS: [(u8, u8, Option<u8>); 14] = [
     (0xC7, 0xCF, Some(0xD7)), // action-response
 ];
 
-/// general-glo-ciphering tag (global key).
-const GENERAL_GLO: u8 = 0xDB;
+/// general-glo-ciphering tag (global key; the sender's system title travels with the APDU).
+pub const GENERAL_GLO: u8 = 0xDB;
 /// general-ded-ciphering tag (dedicated key), same layout as general-glo-ciphering.
 const GENERAL_DED: u8 = 0xDC;
 

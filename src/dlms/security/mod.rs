@@ -12,7 +12,9 @@ mod hls;
 mod keys;
 mod policy;
 
-pub use apdu::{cipher_apdu, decipher_apdu, ded_tag, general_glo_cipher, glo_tag, Deciphered};
+pub use apdu::{
+    cipher_apdu, decipher_apdu, ded_tag, general_glo_cipher, glo_tag, Deciphered, GENERAL_GLO,
+};
 pub use counter::CounterGuard;
 pub use error::SecurityError;
 pub use gcm::{protect, unprotect};
