@@ -221,7 +221,7 @@ fn next_read_size(len: usize, n: usize) -> usize {
 
 /// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
 fn is_push(apdu: &[u8]) -> bool {
-    matches!(apdu.first(), Some(0x0F | 0xDB))
+    matches!(apdu.first(), Some(&t) if t == 0x0F || t == crate::dlms::security::GENERAL_GLO)
 }
 
 impl<S: Stream> Session<S> {
@@ -313,7 +313,7 @@ impl<S: Stream> Session<S> {
         let raw = std::mem::take(&mut self.pushes);
         raw.into_iter()
             .filter_map(|a| match a.first() {
-                Some(0xDB) => self.dlms.unprotect(&a).ok(),
+                Some(&crate::dlms::security::GENERAL_GLO) => self.dlms.unprotect(&a).ok(),
                 _ => Some(a),
             })
             .collect()
