@@ -57,6 +57,15 @@ fn lock(db: &Path) -> rusqlite::Connection {
     other
 }
 
+/// A logger with an impatient writer, running for 500 ms, then the database locked by another
+/// connection (held until the returned connection commits).
+async fn logging_then_locked(db: &Path) -> (Writer, Runner, rusqlite::Connection) {
+    let (writer, handle) = Writer::spawn_with(db, impatient()).unwrap();
+    let runner = Runner::start(config().await, handle, 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (writer, runner, lock(db))
+}
+
 fn rows_in(db: &Path) -> u64 {
     Store::open(db).unwrap().counts().unwrap().0
 }
@@ -65,10 +74,7 @@ fn rows_in(db: &Path) -> u64 {
 async fn rows_refused_while_the_database_is_locked_are_stored_once_it_frees_up() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let (writer, handle) = Writer::spawn_with(&db, impatient()).unwrap();
-    let runner = Runner::start(config().await, handle, 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let other = lock(&db);
+    let (writer, runner, other) = logging_then_locked(&db).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let h = runner.handle();
     assert!(
@@ -93,10 +99,7 @@ async fn rows_refused_while_the_database_is_locked_are_stored_once_it_frees_up()
 async fn rows_still_refused_at_shutdown_are_spilled_and_stored_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let (writer, handle) = Writer::spawn_with(&db, impatient()).unwrap();
-    let runner = Runner::start(config().await, handle, 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let other = lock(&db);
+    let (writer, runner, other) = logging_then_locked(&db).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let h = runner.handle();
     runner.shutdown().await;
