@@ -2,6 +2,7 @@
 //!
 //! Layers (see docs/architecture.md): `dlms` (protocol, sans-IO) → `transport` (bytes over
 //! TCP) → `engine` (drives a session over a transport) ; `sim` serves `dlms`'s server side.
+pub mod counters;
 pub mod dlms;
 pub mod engine;
 pub mod queue;

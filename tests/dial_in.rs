@@ -81,7 +81,8 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis 
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("log.db");
         let (writer, handle) = Writer::spawn(&db).unwrap();
-        let runner = Runner::start(config, handle, 1);
+        let counters = dlms_logger::counters::CounterStore::new(dir.path().join("counters.db"));
+        let runner = Runner::start_with_counters(config, handle, 1, counters);
         tokio::time::sleep(Duration::from_millis(200)).await;
         Logger {
             port,

@@ -263,7 +263,7 @@ fn secure_read(meter_args: &[&str], our_args: &[&str]) -> std::process::Output {
     ]);
     let out = bin()
         .args(&args)
-        .env("XDG_STATE_HOME", state.path())
+        .env("DLMS_COUNTER_DB", state.path().join("counters.db"))
         .output()
         .unwrap();
     eprintln!(
@@ -567,7 +567,7 @@ fn repeated_ciphered_sessions_with_the_gurux_meter_pass_the_replay_check() {
             .args(["read", "--port", &port, "--timeout", "10000"])
             .args(["--security", "authenc", "--block-key", BK, "--auth-key", AK])
             .arg("1.0.1.8.0.255")
-            .env("XDG_STATE_HOME", state.path())
+            .env("DLMS_COUNTER_DB", state.path().join("counters.db"))
             .output()
             .unwrap();
         assert!(

@@ -1,13 +1,13 @@
 //! A ciphered session replayed later is refused: the meter's invocation counters must stay above
 //! the highest it used in earlier sessions with the same key, which the logger keeps durably.
 
+use dlms_logger::counters::CounterStore;
 use dlms_logger::dlms::client::AttributeRef;
 use dlms_logger::dlms::security::{Key, Policy};
 use dlms_logger::dlms::server::ServerCiphering;
 use dlms_logger::queue::Config;
 use dlms_logger::runner::read::open_secure;
 use dlms_logger::sim::{self, SimConfig};
-use dlms_logger::store::Writer;
 use std::time::Duration;
 
 const BK: &str = "000102030405060708090A0B0C0D0E0F";
@@ -40,21 +40,23 @@ async fn try_ciphered_sim(port: u16) -> std::io::Result<tokio::task::JoinHandle<
     Ok(handle)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_meter_whose_counter_goes_back_is_refused_as_a_replay() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let config = Config::parse(
+        .port()
+}
+
+fn config(name: &str, port: u16) -> Config {
+    Config::parse(
         &format!(
             r#"
 [[connection]]
 name = "lab"
 tcp = {{ host = "127.0.0.1", port = {port} }}
 [[meter]]
-name = "m1"
+name = "{name}"
 connection = "lab"
 client = 1
 security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
@@ -62,31 +64,32 @@ security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
         ),
         "replay.toml",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (conn, meter) = (&config.connections[0], &config.meters[0]);
-    let dir = tempfile::tempdir().unwrap();
-    let (writer, counters) = Writer::spawn(&dir.path().join("log.db")).unwrap();
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Two genuine sessions, then the same meter (same system title) answering with counters from
+/// the start again — what a recorded session played back looks like (here a fresh simulator,
+/// whose counter restarts at 0) — reached as `name2` on another port: refused.
+async fn replay_after(name2: &str, other_port: bool, counters: &std::sync::Arc<CounterStore>) {
+    let port = free_port();
+    let first = config("m1", port);
     let energy = [AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2)];
     let sim = ciphered_sim(port).await;
-    // Two sessions with the genuine meter: its counter goes on from where it was.
     for _ in 0..2 {
-        let (mut s, lease) = open_secure(conn, meter, &counters, None).await.unwrap();
+        let mut s = open_secure(&first.connections[0], &first.meters[0], counters, None)
+            .await
+            .unwrap();
         assert!(s.read(&energy).await.unwrap()[0].is_ok());
-        let (next, last) = (
-            s.dlms().invocation_counter(),
-            s.dlms().meter_invocation_counter(),
-        );
-        assert!(last.is_some());
+        assert!(s.dlms().meter_invocation_counter().is_some());
         s.close().await.unwrap();
-        lease.unwrap().settle(&counters, next, last).await;
     }
-    // The same meter answering with counters from the start again: what a recorded session
-    // played back looks like (here a fresh simulator, whose counter restarts at 0).
     sim.abort();
     let _ = sim.await;
-    let _replayer = ciphered_sim(port).await;
-    let e = match open_secure(conn, meter, &counters, None).await {
-        Ok((mut s, _)) => s
+    let port2 = if other_port { free_port() } else { port };
+    let second = config(name2, port2);
+    let _replayer = ciphered_sim(port2).await;
+    let e = match open_secure(&second.connections[0], &second.meters[0], counters, None).await {
+        Ok(mut s) => s
             .read(&energy)
             .await
             .err()
@@ -95,5 +98,49 @@ security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
         Err(e) => e.to_string(),
     };
     assert!(e.contains("replayed session"), "{e}");
-    writer.shutdown().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meter_whose_counter_goes_back_is_refused_as_a_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let counters = CounterStore::new(dir.path().join("counters.db"));
+    replay_after("m1", false, &counters).await;
+}
+
+/// The floor follows the meter's system title, not its name or address: renamed and moved
+/// to another port (a GPRS meter's new IP), a replay is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_refused_after_a_rename_and_a_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let counters = CounterStore::new(dir.path().join("counters.db"));
+    replay_after("renamed", true, &counters).await;
+}
+
+/// The floor is durable: another process (another store instance on the same file) refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_refused_by_the_next_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counters.db");
+    let port = free_port();
+    let cfg = config("m1", port);
+    let energy = [AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2)];
+    let sim = ciphered_sim(port).await;
+    {
+        let counters = CounterStore::new(&path);
+        let mut s = open_secure(&cfg.connections[0], &cfg.meters[0], &counters, None)
+            .await
+            .unwrap();
+        assert!(s.read(&energy).await.unwrap()[0].is_ok());
+        s.close().await.unwrap();
+    }
+    sim.abort();
+    let _ = sim.await;
+    let _replayer = ciphered_sim(port).await;
+    let counters = CounterStore::new(&path);
+    let e = open_secure(&cfg.connections[0], &cfg.meters[0], &counters, None)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| panic!("a replayed session was accepted"));
+    assert!(e.contains("replayed session"), "{e}");
 }

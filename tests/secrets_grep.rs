@@ -81,8 +81,11 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "bad", obis = 
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    // The headless logger at the most verbose log level.
+    // The headless logger at the most verbose log level; it and the reads below share one
+    // counter store, as one user's commands do.
+    let state = tempfile::tempdir().unwrap();
     let child = bin()
+        .env("DLMS_COUNTER_DB", state.path().join("counters.db"))
         .args([
             "run",
             "-c",
@@ -117,7 +120,6 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "bad", obis = 
     assert_clean("the logger's log", &log);
 
     // A traced read with the secrets from the environment, and a failing one.
-    let state = tempfile::tempdir().unwrap();
     for (pw, ok) in [(PASSWORD, true), ("not-it", false)] {
         let out = bin()
             .args([
@@ -136,7 +138,7 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "bad", obis = 
             .env("DLMS_PASSWORD", pw)
             .env("DLMS_BLOCK_KEY", BK)
             .env("DLMS_AUTH_KEY", AK)
-            .env("XDG_STATE_HOME", state.path())
+            .env("DLMS_COUNTER_DB", state.path().join("counters.db"))
             .output()
             .unwrap();
         assert_eq!(

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use dlms_logger::counters::CounterStore;
 use dlms_logger::dlms::client::{
     AttributeRef, Authentication, Ciphering, ClientSettings, Referencing,
 };
@@ -9,8 +10,7 @@ use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::security::{HlsMechanism, Key, Policy, SystemTitle};
 use dlms_logger::engine::{EngineError, Interface, MeterAddress, Session};
 use dlms_logger::queue::{Flow, Parity, SerialSettings};
-use dlms_logger::runner::secure::{self, CounterLease};
-use dlms_logger::store::{Writer, WriterHandle};
+use dlms_logger::runner::secure;
 use dlms_logger::transport::BoxStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -149,7 +149,7 @@ pub struct ConnectionArgs {
     /// Read the meter's invocation counter from this OBIS (over the public client) first.
     #[arg(long, env = "DLMS_IC_OBIS")]
     pub ic_obis: Option<String>,
-    /// Where our invocation counters are kept (default: $XDG_STATE_HOME or ~/.local/state, dlms-logger/counters.db).
+    /// The invocation counter store shared by every command (default: $XDG_DATA_HOME or ~/.local/share, dlms-logger/counters.db).
     #[arg(long, value_name = "FILE", env = "DLMS_COUNTER_DB")]
     pub counter_db: Option<PathBuf>,
     /// Print every frame exchanged (hex and a decoded summary) to stderr.
@@ -318,24 +318,10 @@ impl ConnectionArgs {
                 eprintln!("{dir} {}  {}", e.hex(), e.summary);
             }) as dlms_logger::engine::TraceSink
         });
-        let counters = match &settings.ciphering {
-            Some(_) => {
-                let path = self.counter_db.clone().unwrap_or_else(default_counter_db);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("cannot create {}", dir.display()))?;
-                }
-                Some(Writer::spawn(&path)?)
-            }
-            None => None,
-        };
-        let meter_key = format!(
-            "{}:{}/{}/{}",
-            self.target(),
-            self.logical,
-            self.server,
-            self.client
-        );
+        let counters = settings
+            .ciphering
+            .is_some()
+            .then(|| counter_store(self.counter_db.clone()));
         let (host, port) = (self.host.clone(), self.port);
         let serial = self.serial_settings()?;
         let iec = self.iec;
@@ -357,12 +343,12 @@ impl ConnectionArgs {
                 }
             }
         };
-        let (session, lease) = secure::open(
+        let session = secure::open(
             connect,
             &self.address(),
             settings,
             ic_obis,
-            counters.as_ref().map(|(_, h)| (h, meter_key.as_str())),
+            counters.as_ref(),
             timeout,
             sink,
         )
@@ -370,42 +356,48 @@ impl ConnectionArgs {
         .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
         let mut session = session;
         session.set_frame_gap(Duration::from_millis(self.frame_gap));
-        Ok(Opened {
-            session,
-            counters,
-            lease,
-        })
+        Ok(Opened { session, counters })
     }
 }
 
-/// Where the command line keeps its invocation counters.
-fn default_counter_db() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
+/// The counter store at `path` (default: the user's, see `dlms_logger::counters`), with the
+/// counters of the command line's older store (`$XDG_STATE_HOME/dlms-logger/counters.db`)
+/// imported so that none of them is used again.
+pub fn counter_store(path: Option<PathBuf>) -> std::sync::Arc<CounterStore> {
+    let store = CounterStore::new(path.unwrap_or_else(dlms_logger::counters::default_path));
+    let old = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("dlms-logger/counters.db")
+        .map(|b| b.join("dlms-logger/counters.db"));
+    if let Some(old) = old.filter(|p| p.exists()) {
+        let rows = dlms_logger::store::Store::open(&old).and_then(|s| s.legacy_counters());
+        match rows.map(|rows| store.import_legacy(&rows)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("{e}"),
+            Err(e) => tracing::warn!("older invocation counters not read: {e}"),
+        }
+    }
+    store
 }
 
-/// An open session and, when ciphered, the counter store and lease to settle on close.
+/// An open session and, when ciphered, the counter store to flush on close.
 pub struct Opened {
     /// The association.
     pub session: Session<BoxStream>,
-    counters: Option<(Writer, WriterHandle)>,
-    lease: Option<CounterLease>,
+    counters: Option<std::sync::Arc<CounterStore>>,
 }
 
 impl Opened {
-    /// Releases the association and keeps our invocation counter and the meter's floor.
+    /// Releases the association, keeps the meter's counter floor and gives back the counters
+    /// this process reserved and did not use.
     pub async fn close(self) {
-        let next = self.session.dlms().invocation_counter();
-        let meter_ic = self.session.dlms().meter_invocation_counter();
         if let Err(e) = self.session.close().await {
             tracing::debug!("release: {e}");
         }
-        if let (Some((writer, handle)), Some(lease)) = (self.counters, self.lease) {
-            lease.settle(&handle, next, meter_ic).await;
-            let _ = writer.shutdown();
+        if let Some(store) = self.counters {
+            if let Err(e) = store.flush() {
+                tracing::warn!("{e} (unused counters are skipped, never reused)");
+            }
         }
     }
 }

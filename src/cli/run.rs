@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// The control socket for `dlms-logger trigger` (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// The invocation counter store shared by every command (default: $XDG_DATA_HOME or ~/.local/share, dlms-logger/counters.db).
+    #[arg(long, value_name = "FILE", env = "DLMS_COUNTER_DB")]
+    pub counter_db: Option<PathBuf>,
 }
 
 /// A loaded queue, and the simulator serving it when it is the demo.
@@ -86,7 +89,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         loaded.origin,
         args.db.display()
     );
-    let runner = Runner::start(config, handle, first_poll);
+    let counters = super::connection::counter_store(args.counter_db.clone());
+    let runner = Runner::start_with_counters(config, handle, first_poll, counters);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
         events.fire_event(name)
@@ -131,6 +135,7 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         config_path,
         db: args.db.clone(),
         socket,
+        counters: super::connection::counter_store(args.counter_db.clone()),
     };
     let r = dlms_logger::tui::run(opts, shutdown_signal()).await;
     drop(loaded.sim);

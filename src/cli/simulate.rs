@@ -88,9 +88,11 @@ pub struct SimulateArgs {
     /// Ciphering required from clients other than the public client 16.
     #[arg(long, value_enum, default_value = "none")]
     pub security: SecurityArg,
-    /// The meter's system title (16 hex digits).
-    #[arg(long, default_value = "4D4D4D0000BC614E")]
-    pub system_title: String,
+    /// The meter's system title (16 hex digits). Default: 4D4D4D and five random bytes, new at
+    /// each start, because the simulator's invocation counter starts again at 0 (a meter that
+    /// did that under its old title would be refused as a replay).
+    #[arg(long)]
+    pub system_title: Option<String>,
     /// Block key, 32 hex digits (default: the DLMS UA Green Book test key; or DLMS_SIM_BLOCK_KEY).
     #[arg(
         long,
@@ -255,10 +257,18 @@ fn sim_ciphering(args: &SimulateArgs) -> Result<Option<ServerCiphering>> {
     }
     Ok(Some(ServerCiphering {
         policy: args.security.policy(),
-        system_title: args
-            .system_title
-            .parse::<SystemTitle>()
-            .map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
+        system_title: match &args.system_title {
+            Some(t) => t
+                .parse::<SystemTitle>()
+                .map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
+            None => {
+                let mut t = *b"MMM\0\0\0\0\0";
+                t[3..].copy_from_slice(&dlms_logger::runner::secure::random_bytes(5));
+                let t = SystemTitle(t);
+                eprintln!("simulated meter system title {t}");
+                t
+            }
+        },
         block_key: args
             .block_key
             .parse::<Key>()

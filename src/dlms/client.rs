@@ -343,6 +343,8 @@ pub struct ClientSession {
     protection: Option<Protection>,
     /// The meter's challenge (StoC) while HLS pass 3 is due.
     server_challenge: Option<Vec<u8>>,
+    /// Counters given before the AARQ made the ciphering state.
+    window: Option<(u32, u32)>,
 }
 
 impl ClientSession {
@@ -354,6 +356,7 @@ impl ClientSession {
             short_names: HashMap::new(),
             protection: None,
             server_challenge: None,
+            window: None,
         }
     }
 
@@ -365,6 +368,28 @@ impl ClientSession {
     /// The meter's highest invocation counter accepted in this association (to persist it).
     pub fn meter_invocation_counter(&self) -> Option<u32> {
         self.protection.as_ref().and_then(Protection::peer_last)
+    }
+
+    /// Lets the next protected APDUs use the counters `[first, end)` only (reserved by the caller).
+    pub fn set_counter_window(&mut self, first: u32, end: u32) {
+        match self.protection.as_mut() {
+            Some(p) => p.set_counter_window(first, end),
+            None => self.window = Some((first, end)),
+        }
+    }
+
+    /// The meter's system title, once the AARE named it (or as configured).
+    pub fn meter_system_title(&self) -> Option<SystemTitle> {
+        self.protection.as_ref().and_then(|p| p.peer_title)
+    }
+
+    /// Refuses meter counters below `floor` (learnt once the AARE named the meter); fails
+    /// when the association already accepted a lower one: a replayed session.
+    pub fn apply_meter_floor(&mut self, floor: u32) -> Result<(), SessionError> {
+        match self.protection.as_mut() {
+            Some(p) => Ok(p.raise_peer_floor(floor)?),
+            None => Ok(()),
+        }
     }
 
     /// True when requests and answers are ciphered.
@@ -578,6 +603,9 @@ impl ClientSession {
             p.dedicated_key = c.dedicated_key.clone();
             p.peer_title = c.server_system_title;
             p.set_peer_floor(c.meter_counter_floor);
+            if let Some((first, end)) = self.window.take() {
+                p.set_counter_window(first, end);
+            }
             p
         });
         let ciphered = self.is_ciphered();

@@ -25,6 +25,8 @@ pub struct Protection {
     /// Dedicated key of this association, if any.
     pub dedicated_key: Option<Key>,
     next_ic: u32,
+    /// The first counter we may not use: the end of what the caller reserved for us.
+    ic_end: u32,
     guard: CounterGuard,
 }
 
@@ -45,6 +47,7 @@ impl Protection {
             auth_key,
             dedicated_key: None,
             next_ic: first_ic,
+            ic_end: u32::MAX,
             guard: CounterGuard::default(),
         }
     }
@@ -54,9 +57,19 @@ impl Protection {
         self.next_ic
     }
 
+    /// Lets the next protected APDUs use the counters `[first, end)` only (values the caller
+    /// reserved durably for this key); protecting beyond `end` fails instead of reusing.
+    pub fn set_counter_window(&mut self, first: u32, end: u32) {
+        self.next_ic = first;
+        self.ic_end = end;
+    }
+
     /// Uses up the next invocation counter (HLS-GMAC's f(challenge) carries one).
     pub fn take_ic(&mut self) -> Result<u32, SecurityError> {
         let ic = self.next_ic;
+        if ic >= self.ic_end {
+            return Err(SecurityError::CounterWindowUsed { end: self.ic_end });
+        }
         // A counter must never repeat with the same key: stop at the end rather than wrap.
         self.next_ic = ic.checked_add(1).ok_or(SecurityError::CounterExhausted)?;
         Ok(ic)
@@ -140,6 +153,12 @@ impl Protection {
     /// Refuses peer counters below `floor` (one above the highest of earlier sessions).
     pub fn set_peer_floor(&mut self, floor: u32) {
         self.guard = CounterGuard::with_floor(floor);
+    }
+
+    /// Refuses peer counters below `floor` from now on, and fails if one already accepted in
+    /// this association is below it (the floor became known only after the AARE named the peer).
+    pub fn raise_peer_floor(&mut self, floor: u32) -> Result<(), SecurityError> {
+        self.guard.raise_floor(floor)
     }
 
     /// The peer's highest accepted invocation counter (to raise the floor after the session).

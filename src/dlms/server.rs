@@ -120,6 +120,7 @@ pub struct ServerSession {
     /// Our challenge for the next association (randomness comes from the caller).
     pub next_challenge: Vec<u8>,
     next_ic: u32,
+    peer_floor: u32,
 }
 
 const ASSOCIATION_SN: u16 = 0xFA00;
@@ -136,6 +137,7 @@ impl ServerSession {
             pending_hls: None,
             next_challenge: Vec::new(),
             next_ic: 0,
+            peer_floor: 0,
         }
     }
 
@@ -154,6 +156,22 @@ impl ServerSession {
     /// Sets the invocation counter of the next protected APDU.
     pub fn set_invocation_counter(&mut self, ic: u32) {
         self.next_ic = ic;
+    }
+
+    /// Refuses client counters below `floor` in the next association (a meter remembers the
+    /// highest counter each client used, so a reused one fails as on a real meter).
+    pub fn set_peer_floor(&mut self, floor: u32) {
+        self.peer_floor = floor;
+    }
+
+    /// The client's highest accepted invocation counter in this association.
+    pub fn peer_last(&self) -> Option<u32> {
+        self.protection.as_ref().and_then(Protection::peer_last)
+    }
+
+    /// The client's system title (AARQ calling-AP-title), once associated with ciphering.
+    pub fn peer_title(&self) -> Option<SystemTitle> {
+        self.protection.as_ref().and_then(|p| p.peer_title)
     }
 
     /// True while a client is associated.
@@ -387,6 +405,7 @@ impl ServerSession {
                 .as_deref()
                 .and_then(|t| <[u8; 8]>::try_from(t).ok())
                 .map(SystemTitle);
+            p.set_peer_floor(self.peer_floor);
             self.protection = Some(p);
         }
         let user = match (aarq.user_information.as_deref(), self.protection.as_mut()) {

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod counters;
+pub use counters::SessionCounters;
+
 /// The framing used on the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,6 +145,9 @@ pub enum EngineError {
     /// The addressing settings are not valid.
     #[error("invalid address settings: {0}")]
     Address(String),
+    /// The invocation counter store failed or its counters are used up.
+    #[error("{0}")]
+    Counters(#[from] crate::counters::CounterError),
 }
 
 /// Builds the client end of the link for an address.
@@ -192,6 +198,7 @@ pub struct Session<S: Stream> {
     last_send: Option<Instant>,
     pushes: Vec<Vec<u8>>,
     pending: std::collections::VecDeque<LinkEvent>,
+    counters: Option<SessionCounters>,
 }
 
 /// Most bytes read from the stream at a time; frames longer than this are reassembled by
@@ -225,13 +232,27 @@ fn is_push(apdu: &[u8]) -> bool {
 }
 
 impl<S: Stream> Session<S> {
-    /// Opens the link (SNRM/UA for HDLC) and associates (AARQ/AARE).
+    /// Opens the link (SNRM/UA for HDLC) and associates (AARQ/AARE), with the counters in
+    /// `settings` (tests and plain sessions; ciphered sessions of the logger use `open_with`).
     pub async fn open(
         stream: S,
         addr: &MeterAddress,
         settings: ClientSettings,
         timeout: Duration,
         trace: Option<TraceSink>,
+    ) -> Result<Self, EngineError> {
+        Self::open_with(stream, addr, settings, timeout, trace, None).await
+    }
+
+    /// Opens the link and associates; ciphered APDUs take their invocation counters from
+    /// `counters`, which also checks the meter's counters against its earlier sessions.
+    pub async fn open_with(
+        stream: S,
+        addr: &MeterAddress,
+        settings: ClientSettings,
+        timeout: Duration,
+        trace: Option<TraceSink>,
+        counters: Option<SessionCounters>,
     ) -> Result<Self, EngineError> {
         let secrets: Vec<Vec<u8>> = settings
             .authentication
@@ -252,6 +273,7 @@ impl<S: Stream> Session<S> {
             last_send: None,
             pushes: Vec::new(),
             pending: std::collections::VecDeque::new(),
+            counters,
         };
         if let Some(snrm) = s.link.connect() {
             s.send(&snrm, "SNRM").await?;
@@ -260,12 +282,12 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
-        let aarq = s.dlms.aarq()?;
+        let aarq = s.with_counters(ClientSession::aarq)?;
         let aare = s
             .transact(&aarq, "the AARE (answer to the association request)", false)
             .await?;
         s.dlms.handle_aare(&aare)?;
-        if let Some(action) = s.dlms.hls_request()? {
+        if let Some(action) = s.with_counters(ClientSession::hls_request)? {
             let reply = s
                 .transact(
                     &action,
@@ -275,6 +297,7 @@ impl<S: Stream> Session<S> {
                 .await?;
             s.dlms.handle_hls_response(&reply)?;
         }
+        s.check_meter_floor()?;
         Ok(s)
     }
 
@@ -417,7 +440,7 @@ impl<S: Stream> Session<S> {
     ) -> Result<Vec<u8>, EngineError> {
         let started = Instant::now();
         let wire = if protect {
-            self.dlms.protect(plain)?
+            self.with_counters(|d| d.protect(plain))?
         } else {
             plain.to_vec()
         };
@@ -533,6 +556,7 @@ impl<S: Stream> Session<S> {
         if let Ok(r) = &rlre {
             self.dlms.handle_rlre(r)?;
         }
+        self.keep_meter_floor();
         if let Some(disc) = self.link.disconnect() {
             self.send(&disc, "DISC").await?;
             self.wait("the HDLC UA (answer to DISC)", |e| {

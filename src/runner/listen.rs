@@ -194,7 +194,7 @@ async fn incoming(
         }
     };
     let push = match push {
-        Some(p) => accept_push(&meter, p)?,
+        Some(p) => accept_push(&meter, p, Some(&shared.counters))?,
         None => None,
     };
     tracing::info!(
@@ -229,7 +229,7 @@ async fn incoming(
         &read::meter_address(&meter),
         settings,
         None,
-        Some((&shared.writer, meter.name.as_str())),
+        Some(&shared.counters),
         timeout,
         Some(super::trace_sink(shared, &meter.name)),
     )
@@ -243,11 +243,10 @@ async fn incoming(
         ),
         None => format!("meter {}: {e}", meter.name),
     })?;
-    let (mut session, lease) = opened;
+    let mut session = opened;
     let keepalive = super::keepalive_of(&mut session, &meter).await;
     let kept = super::Kept {
         session: Box::new(session),
-        lease,
         keepalive,
         last_used: std::time::Instant::now(),
     };
@@ -284,7 +283,13 @@ fn required_protection(meter: &Meter) -> Option<&'static str> {
 
 /// The body of the caller's push once it is known to be `meter`, `Ok(None)` when the push is
 /// set aside (logged), or an error when the push shows the caller is not that meter.
-fn accept_push(meter: &Meter, push: Push) -> Result<Option<Data>, String> {
+/// `counters`, when given, refuses a push whose invocation counter the meter already used
+/// (a replayed call) and raises the meter's floor above it.
+fn accept_push(
+    meter: &Meter,
+    push: Push,
+    counters: Option<&crate::counters::CounterStore>,
+) -> Result<Option<Data>, String> {
     let sec = &meter.security;
     match push {
         Push::Plain(_) if sec.policy != Policy::None => {
@@ -328,6 +333,26 @@ fn accept_push(meter: &Meter, push: Push) -> Result<Option<Data>, String> {
                     meter.name
                 )
             })?;
+            if let Some(store) = counters {
+                let floor = store
+                    .meter_floor(SystemTitle(title), &block)
+                    .map_err(|e| e.to_string())?;
+                if d.invocation_counter < floor {
+                    return Err(format!(
+                        "a caller recognised as meter {} pushed with invocation counter {}, \
+                         below {floor} which its earlier sessions reached (a replayed call); \
+                         dropped without reading its data",
+                        meter.name, d.invocation_counter
+                    ));
+                }
+                store
+                    .raise_meter_floor(
+                        SystemTitle(title),
+                        &block,
+                        d.invocation_counter.saturating_add(1),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
             let authenticated = matches!(d.policy, WirePolicy::Auth | WirePolicy::AuthEnc);
             if matches!(sec.policy, Policy::Auth | Policy::AuthEnc) && !authenticated {
                 tracing::warn!(
@@ -541,7 +566,7 @@ mod tests {
     fn a_ciphered_push_names_its_sender_and_deciphers_with_its_keys() {
         let p = push(Some((Wire::AuthEnc, BK, TITLE)));
         assert!(matches!(&p, Push::Ciphered { title, .. } if *title == TITLE));
-        let body = accept_push(&secured("m"), p).unwrap().unwrap();
+        let body = accept_push(&secured("m"), p, None).unwrap().unwrap();
         assert!(body.to_string().contains("DLG0000000000001"), "{body}");
     }
 
@@ -550,6 +575,7 @@ mod tests {
         let e = accept_push(
             &secured("m"),
             push(Some((Wire::AuthEnc, [0x33; 16], TITLE))),
+            None,
         )
         .unwrap_err();
         assert!(e.contains("does not decipher with the meter's keys"), "{e}");
@@ -558,23 +584,27 @@ mod tests {
 
     #[test]
     fn a_push_from_another_system_title_drops_the_caller() {
-        let e =
-            accept_push(&secured("m"), push(Some((Wire::AuthEnc, BK, *b"OTHER001")))).unwrap_err();
+        let e = accept_push(
+            &secured("m"),
+            push(Some((Wire::AuthEnc, BK, *b"OTHER001"))),
+            None,
+        )
+        .unwrap_err();
         assert!(e.contains("not the configured"), "{e}");
     }
 
     #[test]
     fn plain_or_unauthenticated_pushes_of_a_secured_meter_are_not_stored() {
-        assert_eq!(accept_push(&secured("m"), push(None)), Ok(None));
+        assert_eq!(accept_push(&secured("m"), push(None), None), Ok(None));
         assert_eq!(
-            accept_push(&secured("m"), push(Some((Wire::Enc, BK, TITLE)))),
+            accept_push(&secured("m"), push(Some((Wire::Enc, BK, TITLE))), None),
             Ok(None)
         );
         // A meter without ciphering keeps its plain push; a ciphered one it cannot read is set aside.
         let plain = Meter::new("p", "in");
-        assert!(matches!(accept_push(&plain, push(None)), Ok(Some(_))));
+        assert!(matches!(accept_push(&plain, push(None), None), Ok(Some(_))));
         assert_eq!(
-            accept_push(&plain, push(Some((Wire::AuthEnc, BK, TITLE)))),
+            accept_push(&plain, push(Some((Wire::AuthEnc, BK, TITLE))), None),
             Ok(None)
         );
     }
@@ -621,7 +651,7 @@ mod tests {
         #[test]
         fn any_first_bytes_are_a_push_or_nothing(bytes in proptest::collection::vec(0u8.., 0..300)) {
             if let Some(p) = parse_push(&bytes) {
-                let _ = accept_push(&secured("m"), p);
+                let _ = accept_push(&secured("m"), p, None);
             }
             let mut frame = vec![0, 1, 0, 1, 0, 1];
             let apdu = [&[GENERAL_GLO_CIPHERING, 8][..], &TITLE, &bytes].concat();
@@ -630,7 +660,7 @@ mod tests {
             let p = parse_push(&frame);
             let named = matches!(&p, Some(Push::Ciphered { title, .. }) if *title == TITLE);
             proptest::prop_assert!(named);
-            let accepted = accept_push(&secured("m"), p.unwrap());
+            let accepted = accept_push(&secured("m"), p.unwrap(), None);
             proptest::prop_assert!(!matches!(accepted, Ok(Some(_))));
         }
     }

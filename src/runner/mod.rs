@@ -114,6 +114,8 @@ struct Shared {
     query: Mutex<Option<crate::store::Store>>,
     /// Rows the store refused (locked, full): written before the next batch.
     parked: Mutex<parked::Parked>,
+    /// Our invocation counters and the meters' floors (shared with every other process).
+    counters: Arc<crate::counters::CounterStore>,
 }
 
 impl Shared {
@@ -135,8 +137,25 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts schedulers and workers for `config`; poll ids start at `first_poll`.
+    /// Starts schedulers and workers for `config`; poll ids start at `first_poll`; ciphered
+    /// sessions take their counters from the user's counter store.
     pub fn start(config: Config, writer: WriterHandle, first_poll: i64) -> Runner {
+        Self::start_with_counters(
+            config,
+            writer,
+            first_poll,
+            crate::counters::CounterStore::at_default(),
+        )
+    }
+
+    /// Starts like [`Runner::start`], with the invocation counters in `counters`.
+    pub fn start_with_counters(
+        config: Config,
+        writer: WriterHandle,
+        first_poll: i64,
+        counters: Arc<crate::counters::CounterStore>,
+    ) -> Runner {
+        import_legacy_counters(&writer, &counters);
         let shared = Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
@@ -149,6 +168,7 @@ impl Runner {
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
             parked: Mutex::new(parked::Parked::default()),
+            counters,
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -339,25 +359,10 @@ impl RunnerHandle {
         let c = config
             .connection(&m.connection)
             .ok_or_else(|| format!("no connection {:?}", m.connection))?;
-        // Tests and object reads reserve counters like runs do, so none is ever reused.
-        let (session, lease) =
-            read::open_secure(c, m, &self.shared.writer, Some(self.trace_sink(&m.name)))
-                .await
-                .map_err(|e| e.to_string())?;
-        if let Some(lease) = lease {
-            // Hand back all but what the association used; later requests of this test go unsettled.
-            lease
-                .settle(
-                    &self.shared.writer,
-                    session
-                        .dlms()
-                        .invocation_counter()
-                        .map(|n| n.saturating_add(1000)),
-                    session.dlms().meter_invocation_counter(),
-                )
-                .await;
-        }
-        Ok(session)
+        // Tests and object reads take counters from the same store as runs, so none is reused.
+        read::open_secure(c, m, &self.shared.counters, Some(self.trace_sink(&m.name)))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Probes a configured connection for a meter (interface, addresses, referencing) and
@@ -458,6 +463,17 @@ impl RunnerHandle {
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         lock(&self.shared.status).clone()
+    }
+}
+
+/// Counters older versions kept in the log database: ours start above them (once, before any
+/// session; a log without that table or rows costs one read).
+fn import_legacy_counters(writer: &WriterHandle, counters: &crate::counters::CounterStore) {
+    let rows = crate::store::Store::open(writer.path()).and_then(|s| s.legacy_counters());
+    match rows.map(|rows| counters.import_legacy(&rows)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e}"),
+        Err(e) => tracing::warn!("older invocation counters not read: {e}"),
     }
 }
 
@@ -674,7 +690,7 @@ async fn worker(
         }
     }
     for (meter, k) in links {
-        Box::pin(close_link(*k.session, k.lease, &shared.writer, &meter)).await;
+        Box::pin(close_link(*k.session, &meter)).await;
     }
 }
 
@@ -776,7 +792,6 @@ fn summary(rows: &[Reading]) -> String {
 struct Kept {
     /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
     session: Box<crate::engine::Session<crate::transport::BoxStream>>,
-    lease: Option<secure::CounterLease>,
     /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
     keepalive: Option<Duration>,
     last_used: std::time::Instant,
@@ -862,28 +877,16 @@ async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
                 tracing::info!(
                     "meter {name}: keep-alive failed; the link will be reopened when needed"
                 );
-                close_link(*k.session, k.lease, &shared.writer, &name).await;
+                close_link(*k.session, &name).await;
             }
         }
     }
 }
 
-/// Releases an association and settles its counter lease (the counters used stay used).
-async fn close_link(
-    session: crate::engine::Session<crate::transport::BoxStream>,
-    lease: Option<secure::CounterLease>,
-    writer: &WriterHandle,
-    meter: &str,
-) {
-    let next_ic = session.dlms().invocation_counter();
-    let meter_ic = session.dlms().meter_invocation_counter();
+/// Releases an association (which keeps the meter's counter floor).
+async fn close_link(session: crate::engine::Session<crate::transport::BoxStream>, meter: &str) {
     if let Err(e) = session.close().await {
         tracing::debug!("meter {meter}: release: {e}");
-    }
-    // The release's answer (RLRE) may carry a higher counter, but the floor only needs one
-    // the meter has used: anything up to it is refused next time.
-    if let Some(lease) = lease {
-        lease.settle(writer, next_ic, meter_ic).await;
     }
 }
 
@@ -933,7 +936,7 @@ async fn run_meter(
     shared: &Shared,
     links: &mut Links,
 ) -> read::MeterRun {
-    let (writer, dialed_in) = (&shared.writer, &shared.dialed_in);
+    let (counters, dialed_in) = (&shared.counters, &shared.dialed_in);
     let last = last_captures(shared, req, m);
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
@@ -984,14 +987,14 @@ async fn run_meter(
             };
         }
         let work = async {
-            let (mut session, lease, keepalive) = match cached {
-                Some(k) => (*k.session, k.lease, k.keepalive),
+            let (mut session, keepalive) = match cached {
+                Some(k) => (*k.session, k.keepalive),
                 None => {
                     // Boxed, like the other rare steps, so a waiting worker stays small.
-                    let (mut s, l) = Box::pin(read::open_secure(
+                    let mut s = Box::pin(read::open_secure(
                         conn,
                         m,
-                        writer,
+                        counters,
                         Some(Box::new(move |e| (lock(&sink))(e))),
                     ))
                     .await?;
@@ -1000,7 +1003,7 @@ async fn run_meter(
                     } else {
                         None
                     };
-                    (s, l, keepalive)
+                    (s, keepalive)
                 }
             };
             let rows = read::read_items(&mut session, req, m, poll, &last)
@@ -1017,13 +1020,12 @@ async fn run_meter(
                     rtt,
                     Some(Kept {
                         session: Box::new(session),
-                        lease,
                         keepalive,
                         last_used: std::time::Instant::now(),
                     }),
                 ));
             }
-            Box::pin(close_link(session, lease, writer, &m.name)).await;
+            Box::pin(close_link(session, &m.name)).await;
             Ok((rows?, rtt, None))
         };
         let error = match tokio::time::timeout_at(deadline, work).await {

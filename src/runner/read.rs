@@ -124,9 +124,9 @@ pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, 
 pub async fn open_secure(
     conn: &Connection,
     m: &Meter,
-    counters: &crate::store::WriterHandle,
+    counters: &std::sync::Arc<crate::counters::CounterStore>,
     trace: Option<crate::engine::TraceSink>,
-) -> Result<(Session<BoxStream>, Option<super::secure::CounterLease>), EngineError> {
+) -> Result<Session<BoxStream>, EngineError> {
     let timeout = Duration::from_millis(m.timeout_ms);
     let conn_link = conn.link.clone();
     let conn = conn.clone();
@@ -139,16 +139,16 @@ pub async fn open_secure(
         &meter_address(m),
         meter_settings(m),
         m.security.ic_obis,
-        Some((counters, m.name.as_str())),
+        Some(counters),
         timeout,
         trace,
     )
     .await
-    .map(|(mut session, lease)| {
+    .map(|mut session| {
         if let Link::Serial(line) = &conn_link {
             session.set_frame_gap(Duration::from_millis(line.frame_gap_ms));
         }
-        (session, lease)
+        session
     })
 }
 

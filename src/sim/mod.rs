@@ -119,22 +119,18 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, l) in listeners.into_iter().enumerate() {
         let config = config.clone();
-        // The meter's invocation counter lives as long as the meter, across connections.
-        let counter = Arc::new(AtomicU32::new(0));
-        let dropped = Arc::new(AtomicBool::new(false));
+        // The meter's counters live as long as the meter, across connections.
+        let life = MeterLife::default();
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = l.accept().await else {
                     continue;
                 };
                 let config = config.clone();
-                let counter = counter.clone();
-                let dropped = dropped.clone();
+                let life = life.clone();
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    if let Err(e) =
-                        serve_connection(stream, &config, i as u32, counter, dropped).await
-                    {
+                    if let Err(e) = serve_connection(stream, &config, i as u32, life).await {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
                     }
                 });
@@ -242,14 +238,7 @@ pub async fn serve_stream<S: crate::transport::Stream>(
     config: &SimConfig,
     index: u32,
 ) -> std::io::Result<()> {
-    serve_connection(
-        stream,
-        config,
-        index,
-        Arc::new(AtomicU32::new(0)),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await
+    serve_connection(stream, config, index, MeterLife::default()).await
 }
 
 /// Meter `index` calling a logger over `stream` (already connected): it pushes first when
@@ -262,20 +251,40 @@ pub async fn dial_in<S: crate::transport::Stream>(
 ) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     // The push takes the meter's first invocation counter; the association continues from it.
-    let counter = Arc::new(AtomicU32::new(0));
+    let life = MeterLife::default();
     if push {
-        let ic = counter.fetch_add(1, Ordering::SeqCst);
+        let ic = life.counter.fetch_add(1, Ordering::SeqCst);
         let frame = push_frame(config, index, Local::now().fixed_offset(), ic)?;
         stream.write_all(&frame).await?;
     }
-    serve_connection(
-        stream,
-        config,
-        index,
-        counter,
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await
+    serve_connection(stream, config, index, life).await
+}
+
+/// What a simulated meter keeps across connections: its own invocation counter, whether the
+/// one-off drop fault has fired, and the highest invocation counter each client (by system
+/// title) has used — a counter that does not increase is refused, as a real meter does.
+#[derive(Clone, Default)]
+struct MeterLife {
+    counter: Arc<AtomicU32>,
+    dropped: Arc<AtomicBool>,
+    clients: Arc<std::sync::Mutex<std::collections::HashMap<[u8; 8], u32>>>,
+}
+
+impl MeterLife {
+    /// The lowest counter the client with `title` may use next (0 when it is new).
+    fn client_floor(&self, title: &[u8; 8]) -> u32 {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients.get(title).map_or(0, |last| last.saturating_add(1))
+    }
+
+    /// Remembers the highest counter the session's client used.
+    fn note_client(&self, session: &ServerSession) {
+        if let (Some(t), Some(last)) = (session.peer_title(), session.peer_last()) {
+            let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+            let e = clients.entry(t.0).or_insert(last);
+            *e = (*e).max(last);
+        }
+    }
 }
 
 /// One meter on a line: its link end, its association and its objects.
@@ -289,9 +298,11 @@ async fn serve_connection<S: crate::transport::Stream>(
     mut stream: S,
     config: &SimConfig,
     index: u32,
-    counter: Arc<AtomicU32>,
-    dropped: Arc<AtomicBool>,
+    life: MeterLife,
 ) -> std::io::Result<()> {
+    let MeterLife {
+        counter, dropped, ..
+    } = life.clone();
     let mut requests = 0usize;
     let mut seed = 0x2545_F491_4F6C_DD1D_u64 ^ index as u64;
     let idle = match config.fault {
@@ -383,6 +394,13 @@ async fn serve_connection<S: crate::transport::Stream>(
                             d.session.next_challenge = crate::runner::secure::random_bytes(16);
                             d.session
                                 .set_invocation_counter(counter.load(Ordering::SeqCst));
+                            let calling = crate::dlms::acse::Aarq::decode(&req)
+                                .ok()
+                                .and_then(|a| a.calling_ap_title)
+                                .and_then(|t| <[u8; 8]>::try_from(t.as_slice()).ok());
+                            if let Some(t) = calling {
+                                d.session.set_peer_floor(life.client_floor(&t));
+                            }
                         }
                         if let Some(c) = d.link.client_address() {
                             d.session.set_client(c);
@@ -409,6 +427,14 @@ async fn serve_connection<S: crate::transport::Stream>(
                             _ => d.session.handle(&req, &mut d.meter),
                         };
                         counter.fetch_max(d.session.invocation_counter(), Ordering::SeqCst);
+                        life.note_client(&d.session);
+                        if resp.as_deref() == Some(&REFUSED_CIPHERED[..]) {
+                            tracing::warn!(
+                                "simulated meter {}: refused a request that does not decipher \
+                                 or reuses an invocation counter",
+                                d.meter.index
+                            );
+                        }
                         if let Some(resp) = resp {
                             match d.link.send_apdu(&resp) {
                                 Ok(first) => {
@@ -439,6 +465,10 @@ async fn serve_connection<S: crate::transport::Stream>(
         }
     }
 }
+
+/// The exception-response a ciphered request that fails its checks gets (state error,
+/// service not allowed... as `ServerSession` answers it).
+const REFUSED_CIPHERED: [u8; 3] = [0xD8, 0x01, 0x05];
 
 /// An AARE refusing the association (the `reject` fault).
 fn rejected_aare() -> Vec<u8> {

@@ -110,66 +110,24 @@ impl Store {
             .map_err(self.fail("allocating a poll id"))
     }
 
-    /// Reserves `count` invocation counter values for a meter and key, starting at least at
-    /// `at_least`; returns the first. Durable before it returns, so a value handed out is
-    /// never handed out again, even after a crash.
-    pub fn reserve_counter(
-        &mut self,
-        meter: &str,
-        key_id: &str,
-        at_least: u32,
-        count: u32,
-    ) -> Result<u32, StoreError> {
-        let path = self.path.clone();
-        let fail = |action| {
-            let path = path.clone();
-            move |e| StoreError::sqlite(&path, action, e)
-        };
-        let tx = self
+    /// Our invocation counters as older versions kept them here (per meter name and key
+    /// fingerprint), highest per key: the counter store starts above them.
+    pub fn legacy_counters(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        let mut stmt = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail("starting a write transaction"))?;
-        let current: Option<i64> = rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT next FROM invocation_counter WHERE meter = ?1 AND key_id = ?2",
-            rusqlite::params![meter, key_id],
-            |r| r.get(0),
-        ))
-        .map_err(fail("reading an invocation counter"))?;
-        let first = current.unwrap_or(0).max(i64::from(at_least));
-        let next = first + i64::from(count);
-        if next > i64::from(u32::MAX) {
-            return Err(StoreError::CounterExhausted {
-                path: self.path.clone(),
-                meter: meter.to_string(),
-            });
-        }
-        tx.execute(
-            "INSERT INTO invocation_counter (meter, key_id, next) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (meter, key_id) DO UPDATE SET next = excluded.next",
-            rusqlite::params![meter, key_id, next],
-        )
-        .map_err(fail("reserving invocation counters"))?;
-        tx.commit()
-            .map_err(fail("committing an invocation counter"))?;
-        Ok(first as u32)
-    }
-
-    /// Gives back the unused end of a reservation: the counter becomes `used_next` if it is
-    /// still `reserved_end` (nobody reserved since); values below `used_next` stay used.
-    pub fn settle_counter(
-        &mut self,
-        meter: &str,
-        key_id: &str,
-        reserved_end: u32,
-        used_next: u32,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE invocation_counter SET next = ?4 WHERE meter = ?1 AND key_id = ?2 AND next = ?3 AND ?4 <= ?3",
-                rusqlite::params![meter, key_id, reserved_end, used_next],
+            .prepare(
+                "SELECT key_id, max(next) FROM invocation_counter \
+                 WHERE key_id NOT LIKE 'meter-%' GROUP BY key_id",
             )
-            .map_err(self.fail("settling an invocation counter"))?;
-        Ok(())
+            .map_err(self.fail("reading older invocation counters"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let next: i64 = r.get(1)?;
+                Ok((r.get(0)?, u32::try_from(next.max(0)).unwrap_or(u32::MAX)))
+            })
+            .map_err(self.fail("reading older invocation counters"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.fail("reading older invocation counters"))
     }
 
     /// Total rows and failed rows (status bar).

@@ -7,14 +7,6 @@ use rusqlite::ErrorCode;
 /// Everything that can go wrong while opening, writing or reading the log database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Every invocation counter value of a key has been used: the key must be changed.
-    #[error("database {path}: the invocation counter of meter {meter} has reached its end (4294967295); change the meter's keys")]
-    CounterExhausted {
-        /// The database.
-        path: PathBuf,
-        /// The meter.
-        meter: String,
-    },
     /// The database file could not be created or opened.
     #[error("cannot open the database {path}: {source}")]
     Open {

@@ -57,9 +57,8 @@ const MIGRATIONS: &[&str] = &[
     -- A profile entry is stored once per series and capture time.
     CREATE UNIQUE INDEX reading_profile ON reading (series, ts) WHERE profile = 1;
     "#,
-    // Version 2. Our invocation counter per meter and key (identified by a fingerprint, never
-    // the key): the next value that may be used. Reserved in blocks before use, so a crash
-    // can skip values but never repeat one with the same key.
+    // Version 2. Our invocation counter per meter and key, as versions before the counter
+    // store (`crate::counters`) kept it. Only read now: the counter store starts above it.
     r#"
     CREATE TABLE invocation_counter (
         meter TEXT NOT NULL,

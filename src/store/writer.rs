@@ -58,20 +58,6 @@ enum Job {
         batch: Vec<Reading>,
         reply: SyncSender<Outcome>,
     },
-    ReserveCounter {
-        meter: String,
-        key_id: String,
-        at_least: u32,
-        count: u32,
-        reply: SyncSender<Result<u32, StoreError>>,
-    },
-    SettleCounter {
-        meter: String,
-        key_id: String,
-        reserved_end: u32,
-        used_next: u32,
-        reply: SyncSender<Result<(), StoreError>>,
-    },
     Shutdown,
 }
 
@@ -214,54 +200,6 @@ impl WriterHandle {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    /// Reserves invocation counter values (see [`Store::reserve_counter`]); blocks until durable.
-    pub fn reserve_counter(
-        &self,
-        meter: &str,
-        key_id: &str,
-        at_least: u32,
-        count: u32,
-    ) -> Result<u32, StoreError> {
-        let stopped = || StoreError::WriterStopped {
-            path: self.path.to_path_buf(),
-        };
-        let (reply, outcome) = sync_channel(1);
-        self.queue
-            .send(Job::ReserveCounter {
-                meter: meter.to_string(),
-                key_id: key_id.to_string(),
-                at_least,
-                count,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        outcome.recv().unwrap_or_else(|_| Err(stopped()))
-    }
-
-    /// Gives back the unused end of a reservation (see [`Store::settle_counter`]).
-    pub fn settle_counter(
-        &self,
-        meter: &str,
-        key_id: &str,
-        reserved_end: u32,
-        used_next: u32,
-    ) -> Result<(), StoreError> {
-        let stopped = || StoreError::WriterStopped {
-            path: self.path.to_path_buf(),
-        };
-        let (reply, outcome) = sync_channel(1);
-        self.queue
-            .send(Job::SettleCounter {
-                meter: meter.to_string(),
-                key_id: key_id.to_string(),
-                reserved_end,
-                used_next,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        outcome.recv().unwrap_or_else(|_| Err(stopped()))
-    }
 }
 
 impl Pending {
@@ -312,24 +250,6 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
                     }
                 }
                 write_group(&mut store, group, policy);
-            }
-            Job::ReserveCounter {
-                meter,
-                key_id,
-                at_least,
-                count,
-                reply,
-            } => {
-                let _ = reply.send(store.reserve_counter(&meter, &key_id, at_least, count));
-            }
-            Job::SettleCounter {
-                meter,
-                key_id,
-                reserved_end,
-                used_next,
-                reply,
-            } => {
-                let _ = reply.send(store.settle_counter(&meter, &key_id, reserved_end, used_next));
             }
             Job::Shutdown => break,
         }
@@ -394,41 +314,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counters_are_reserved_durably_and_never_repeat() {
+    fn counters_of_older_versions_are_read_per_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.db");
-        let (writer, handle) = Writer::spawn(&path).unwrap();
-        assert_eq!(handle.reserve_counter("m1", "k1", 0, 100).unwrap(), 0);
-        assert_eq!(handle.reserve_counter("m1", "k1", 0, 100).unwrap(), 100);
-        assert_eq!(
-            handle.reserve_counter("m1", "k1", 5000, 10).unwrap(),
-            5000,
-            "the meter's own counter can push it up"
-        );
-        assert_eq!(
-            handle.reserve_counter("m1", "k2", 0, 10).unwrap(),
-            0,
-            "per key"
-        );
-        // A session that used 3 of its 100 gives the rest back…
-        let first = handle.reserve_counter("m1", "k3", 0, 100).unwrap();
-        handle
-            .settle_counter("m1", "k3", first + 100, first + 3)
-            .unwrap();
-        assert_eq!(handle.reserve_counter("m1", "k3", 0, 1).unwrap(), 3);
-        // …but not when another reservation came in between.
-        let a = handle.reserve_counter("m1", "k4", 0, 100).unwrap();
-        let _b = handle.reserve_counter("m1", "k4", 0, 100).unwrap();
-        handle.settle_counter("m1", "k4", a + 100, a + 1).unwrap();
-        assert_eq!(handle.reserve_counter("m1", "k4", 0, 1).unwrap(), 200);
+        let (writer, _handle) = Writer::spawn(&path).unwrap();
         writer.shutdown().unwrap();
-        let (writer, handle) = Writer::spawn(&path).unwrap();
-        assert_eq!(
-            handle.reserve_counter("m1", "k1", 0, 1).unwrap(),
-            5010,
-            "across restarts"
-        );
-        writer.shutdown().unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO invocation_counter VALUES ('m1', 'k1', 100), ('m2', 'k1', 300), \
+             ('m1', 'k2', 7), ('m1', 'meter-k1', 999)",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let mut rows = store.legacy_counters().unwrap();
+        rows.sort();
+        assert_eq!(rows, vec![("k1".into(), 300), ("k2".into(), 7)]);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct TuiOptions {
     pub socket: PathBuf,
     /// A warning to show at start (e.g. a config with secrets that others can read).
     pub warning: Option<String>,
+    /// The invocation counter store.
+    pub counters: std::sync::Arc<crate::counters::CounterStore>,
 }
 
 /// Runs the logger with the UI until the user quits (or SIGINT/SIGTERM).
@@ -35,7 +37,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (writer, handle, first_poll) = crate::runner::open_store(&opts.db)?;
     let listener = control::bind(&opts.socket).await?;
-    let mut runner = Runner::start(opts.config, handle, first_poll);
+    let mut runner = Runner::start_with_counters(opts.config, handle, first_poll, opts.counters);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, opts.socket.clone(), move |n| {
         events.fire_event(n)

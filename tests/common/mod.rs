@@ -18,9 +18,21 @@ impl Drop for Proc {
     }
 }
 
-/// The `dlms-logger` binary built for these tests.
+/// The `dlms-logger` binary built for these tests, with a counter store of its own (the
+/// user's store would remember the meters of earlier runs: a simulator's counter starts at 0
+/// each time, which a shared store rightly refuses as a replay). Give `DLMS_COUNTER_DB`
+/// explicitly where several commands must share one.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("a temporary folder"));
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dlms-logger"));
+    c.env(
+        "DLMS_COUNTER_DB",
+        dir.path().join(format!("counters-{n}.db")),
+    );
+    c
 }
 
 /// Runs `dlms-logger ARGS` to completion.

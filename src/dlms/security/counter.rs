@@ -7,13 +7,19 @@ use super::SecurityError;
 #[derive(Default, Debug, Clone)]
 pub struct CounterGuard {
     last: Option<u32>,
+    /// The lowest counter ever accepted (kept across `restart`).
+    lowest: Option<u32>,
     floor: u32,
 }
 
 impl CounterGuard {
     /// A guard that also refuses counters below `floor`.
     pub fn with_floor(floor: u32) -> Self {
-        CounterGuard { last: None, floor }
+        CounterGuard {
+            last: None,
+            lowest: None,
+            floor,
+        }
     }
 
     /// Accepts `ic` and remembers it when it is greater than the last accepted counter.
@@ -26,9 +32,19 @@ impl CounterGuard {
             }),
             _ => {
                 self.last = Some(ic);
+                self.lowest = Some(self.lowest.map_or(ic, |l| l.min(ic)));
                 Ok(())
             }
         }
+    }
+
+    /// Raises the floor; fails when a counter already accepted is below it.
+    pub fn raise_floor(&mut self, floor: u32) -> Result<(), SecurityError> {
+        if let Some(ic) = self.lowest.filter(|l| *l < floor) {
+            return Err(SecurityError::ReplayedSession { ic, floor });
+        }
+        self.floor = self.floor.max(floor);
+        Ok(())
     }
 
     /// The highest counter accepted so far.
@@ -45,6 +61,23 @@ impl CounterGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_floor_learnt_late_still_refuses_what_came_before() {
+        let mut guard = CounterGuard::default();
+        guard.accept(5).unwrap();
+        guard.restart();
+        guard.accept(5).unwrap();
+        assert!(matches!(
+            guard.raise_floor(6),
+            Err(SecurityError::ReplayedSession { ic: 5, floor: 6 })
+        ));
+        let mut guard = CounterGuard::default();
+        guard.accept(9).unwrap();
+        guard.raise_floor(9).unwrap();
+        assert!(guard.accept(8).is_err());
+        guard.accept(10).unwrap();
+    }
 
     #[test]
     fn increasing_counters_pass_and_replays_fail() {

@@ -62,6 +62,12 @@ pub enum SecurityError {
     /// Every invocation counter value has been used with this key.
     #[error("the invocation counter has reached its end (4294967295); the key must be changed")]
     CounterExhausted,
+    /// The counters reserved for this session are used up (the caller reserves more).
+    #[error("the invocation counters reserved for this session end at {end}; reserve more before ciphering again")]
+    CounterWindowUsed {
+        /// The first counter not reserved.
+        end: u32,
+    },
     /// A ciphered APDU came before the peer's system title was known.
     #[error("the peer's system title is not known, so its ciphered APDU cannot be checked")]
     UnknownPeerTitle,

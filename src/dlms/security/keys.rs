@@ -26,7 +26,7 @@ impl FromStr for Key {
 }
 
 /// An 8-byte system title.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct SystemTitle(pub [u8; 8]);
 
 impl FromStr for SystemTitle {

@@ -1,0 +1,655 @@
+//! The invocation counter store: one file per user, shared by every command that ciphers.
+//!
+//! AES-GCM's nonce is our system title ‖ invocation counter, under the block key. So our
+//! counter is keyed by (our system title, key fingerprint) and nothing else: not the meter's
+//! name, address or host, which change while the key stays. The meter's counter floor (one
+//! above the highest counter it used, for replay protection) is keyed by (the meter's system
+//! title from the AARE, key fingerprint).
+//!
+//! Counters are reserved in blocks, durably, before use: a block is written (one fsync) and
+//! then handed out one value at a time from memory to every session of the process with that
+//! title and key, so sessions never overlap and a crash can skip values but never repeat one.
+//! Blocks start small and grow with use (a process that starts, reads once and stops gives
+//! back what it did not use; one that ciphers thousands of APDUs a second writes rarely).
+//! Several processes share the file: a reservation is one `BEGIN IMMEDIATE` transaction.
+
+use crate::dlms::security::{Key, SystemTitle};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// First block reserved for a (title, key) by a process.
+const FIRST_BLOCK: u32 = 256;
+/// Largest block: what a crash can burn at most (2^32 / 65,536 = 65,536 crashes per key).
+const MAX_BLOCK: u32 = 65_536;
+/// Share of the counter space after which every reservation warns (90 %).
+const WARN_AT: u32 = (u32::MAX / 10) * 9;
+/// Meter floors raised in memory are written at the latest this long after.
+const FLOOR_FLUSH: Duration = Duration::from_secs(10);
+
+/// Why the counter store failed; never names a key, only its fingerprint.
+#[derive(Debug, Error)]
+pub enum CounterError {
+    /// The file could not be created, opened or written.
+    #[error("invocation counter store {path}: {action}: {source}")]
+    Sqlite {
+        /// The store's file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The folder of the store could not be created.
+    #[error("cannot create the folder of the invocation counter store {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Every counter value of this key has been used with our system title.
+    #[error(
+        "the invocation counters of key {key_id} with system title {title} are used up \
+         (all 4,294,967,295 values); ciphering with this key again would repeat a GCM nonce, \
+         so it is refused: give the meter new keys (block key) and configure them here"
+    )]
+    Exhausted {
+        /// Our system title.
+        title: SystemTitle,
+        /// The key's fingerprint.
+        key_id: String,
+    },
+    /// The store's file was written by a newer dlms-logger.
+    #[error("invocation counter store {path} has schema version {found}; this build knows {known}: use a newer dlms-logger")]
+    Newer {
+        /// The store's file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+}
+
+/// A key's identity in the store: a fingerprint, never the key.
+pub fn key_id(key: &Key) -> String {
+    let d = Sha256::digest(key.0);
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the counter store lives by default: `$DLMS_COUNTER_DB`, else
+/// `$XDG_DATA_HOME/dlms-logger/counters.db`, else `~/.local/share/dlms-logger/counters.db`.
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("DLMS_COUNTER_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("dlms-logger/counters.db")
+}
+
+/// Values reserved in the file and not yet handed out, for one (our title, key).
+#[derive(Debug)]
+struct Pool {
+    next: u32,
+    end: u32,
+    /// Size of the next block to reserve.
+    block: u32,
+}
+
+/// The meter's floor known in memory, and whether it still has to be written.
+#[derive(Debug, Clone, Copy)]
+struct Floor {
+    value: u32,
+    dirty: bool,
+}
+
+#[derive(Default)]
+struct State {
+    conn: Option<Connection>,
+    pools: HashMap<(SystemTitle, String), Pool>,
+    floors: HashMap<(SystemTitle, String), Floor>,
+    last_floor_flush: Option<Instant>,
+    warned: HashSet<(SystemTitle, String)>,
+}
+
+/// The counter store of this process (one per file; share it behind an `Arc`).
+pub struct CounterStore {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for CounterStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl CounterStore {
+    /// A store kept in `path`; the file is opened (and created, 0600) on first use.
+    pub fn new(path: impl Into<PathBuf>) -> Arc<Self> {
+        Arc::new(CounterStore {
+            path: path.into(),
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// The store at [`default_path`].
+    pub fn at_default() -> Arc<Self> {
+        Self::new(default_path())
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes `count` consecutive counter values for our `title` and `key`, each at least
+    /// `at_least`; returns the first. Values never repeat for this title and key, in this
+    /// process or any other using the same file. What a caller does not use it may give back
+    /// at once with [`CounterStore::give_back`].
+    pub fn take(
+        &self,
+        title: SystemTitle,
+        key: &Key,
+        at_least: u32,
+        count: u32,
+    ) -> Result<u32, CounterError> {
+        let id = (title, key_id(key));
+        let mut st = self.state();
+        let pool = st.pools.get(&id);
+        let fits = pool.is_some_and(|p| {
+            let first = p.next.max(at_least);
+            first <= p.end && p.end - first >= count
+        });
+        if !fits {
+            let block = pool.map_or(FIRST_BLOCK, |p| p.block).max(count);
+            let floor = pool.map_or(0, |p| p.end).max(at_least);
+            let (first, got) = self.reserve(&mut st, &id, floor, block, count)?;
+            st.pools.insert(
+                id.clone(),
+                Pool {
+                    next: first,
+                    end: first + got,
+                    block: block.saturating_mul(2).min(MAX_BLOCK).max(block),
+                },
+            );
+            if first.saturating_add(got) >= WARN_AT && st.warned.insert(id.clone()) {
+                tracing::warn!(
+                    "the invocation counters of key {} with system title {} have passed 90 % \
+                     of their space (next {first}); plan new keys for the meters using it",
+                    id.1,
+                    id.0
+                );
+            }
+        }
+        let p = st
+            .pools
+            .get_mut(&id)
+            .expect("a pool was just made for this key");
+        let first = p.next.max(at_least);
+        p.next = first + count;
+        Ok(first)
+    }
+
+    /// Gives back the values `[from, end)` taken last; nothing happens if others were taken since.
+    pub fn give_back(&self, title: SystemTitle, key: &Key, from: u32, end: u32) {
+        let id = (title, key_id(key));
+        if let Some(p) = self.state().pools.get_mut(&id) {
+            if p.next == end && from <= end {
+                p.next = from;
+            }
+        }
+    }
+
+    /// Keys (fingerprint, title) whose counters have passed 90 % of their space.
+    pub fn warnings(&self) -> Vec<String> {
+        let st = self.state();
+        let mut w: Vec<String> = st
+            .warned
+            .iter()
+            .map(|(t, k)| {
+                format!("the invocation counters of key {k} with system title {t} have passed 90 %; plan new keys")
+            })
+            .collect();
+        w.sort();
+        w
+    }
+
+    /// The lowest counter the meter with system title `meter` may use under `key`: one
+    /// above the highest it used in any earlier session (0 when none is known).
+    pub fn meter_floor(&self, meter: SystemTitle, key: &Key) -> Result<u32, CounterError> {
+        let id = (meter, key_id(key));
+        let mut st = self.state();
+        let mem = st.floors.get(&id).map_or(0, |f| f.value);
+        let path = self.path.clone();
+        let conn = self.conn(&mut st)?;
+        let stored: Option<i64> = conn
+            .query_row(
+                "SELECT floor FROM meter_floor WHERE system_title = ?1 AND key_id = ?2",
+                rusqlite::params![id.0.to_string(), id.1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite(&path, "reading a meter's counter floor"))?;
+        Ok(mem.max(stored.map_or(0, clamp_u32)))
+    }
+
+    /// Raises the meter's floor to `floor`; written at once if the last write is older than
+    /// a few seconds, else with the next write (at the latest when the store is flushed).
+    pub fn raise_meter_floor(
+        &self,
+        meter: SystemTitle,
+        key: &Key,
+        floor: u32,
+    ) -> Result<(), CounterError> {
+        let id = (meter, key_id(key));
+        let mut st = self.state();
+        let f = st.floors.entry(id).or_insert(Floor {
+            value: 0,
+            dirty: false,
+        });
+        if floor > f.value {
+            f.value = floor;
+            f.dirty = true;
+        }
+        let due = st
+            .last_floor_flush
+            .is_none_or(|t| t.elapsed() >= FLOOR_FLUSH);
+        if due {
+            self.flush_locked(&mut st, false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes raised meter floors and gives back every value reserved and not handed out
+    /// (at a clean shutdown; a crash only skips them).
+    pub fn flush(&self) -> Result<(), CounterError> {
+        let mut st = self.state();
+        self.flush_locked(&mut st, true)
+    }
+
+    /// Counters of an older database (the log's `invocation_counter` table, or the command
+    /// line's old store), by key fingerprint: our counter for any title of that key starts
+    /// above them. Idempotent; keeps the highest value.
+    pub fn import_legacy(&self, rows: &[(String, u32)]) -> Result<(), CounterError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut st = self.state();
+        let path = self.path.clone();
+        let conn = self.conn(&mut st)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(&path, "starting a write transaction"))?;
+        for (key_id, next) in rows {
+            tx.execute(
+                "INSERT INTO legacy (key_id, next) VALUES (?1, ?2) \
+                 ON CONFLICT (key_id) DO UPDATE SET next = max(next, excluded.next)",
+                rusqlite::params![key_id, next],
+            )
+            .map_err(sqlite(&path, "importing older counters"))?;
+        }
+        tx.commit()
+            .map_err(sqlite(&path, "committing older counters"))
+    }
+
+    fn flush_locked(&self, st: &mut State, give_back: bool) -> Result<(), CounterError> {
+        let floors: Vec<((SystemTitle, String), u32)> = st
+            .floors
+            .iter()
+            .filter(|(_, f)| f.dirty)
+            .map(|(k, f)| (k.clone(), f.value))
+            .collect();
+        let pools: Vec<((SystemTitle, String), u32, u32)> = if give_back {
+            st.pools
+                .iter()
+                .filter(|(_, p)| p.next < p.end)
+                .map(|(k, p)| (k.clone(), p.next, p.end))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if floors.is_empty() && pools.is_empty() {
+            st.last_floor_flush = Some(Instant::now());
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let conn = self.conn(st)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(&path, "starting a write transaction"))?;
+        for ((title, key), floor) in &floors {
+            tx.execute(
+                "INSERT INTO meter_floor (system_title, key_id, floor) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (system_title, key_id) DO UPDATE SET floor = max(floor, excluded.floor)",
+                rusqlite::params![title.to_string(), key, floor],
+            )
+            .map_err(sqlite(&path, "raising a meter's counter floor"))?;
+        }
+        for ((title, key), next, end) in &pools {
+            // Only if no process reserved after us: values below `next` stay used.
+            tx.execute(
+                "UPDATE ours SET next = ?3 WHERE system_title = ?1 AND key_id = ?2 AND next = ?4",
+                rusqlite::params![title.to_string(), key, next, end],
+            )
+            .map_err(sqlite(&path, "giving back unused counters"))?;
+        }
+        tx.commit()
+            .map_err(sqlite(&path, "committing the counter store"))?;
+        for (k, _) in floors {
+            if let Some(f) = st.floors.get_mut(&k) {
+                f.dirty = false;
+            }
+        }
+        for (k, ..) in pools {
+            st.pools.remove(&k);
+        }
+        st.last_floor_flush = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Reserves up to `want` values (at least `need`) in the file, starting at least at
+    /// `at_least`; returns the first and how many were reserved (fewer near the end).
+    fn reserve(
+        &self,
+        st: &mut State,
+        id: &(SystemTitle, String),
+        at_least: u32,
+        want: u32,
+        need: u32,
+    ) -> Result<(u32, u32), CounterError> {
+        let path = self.path.clone();
+        let conn = self.conn(st)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(&path, "starting a write transaction"))?;
+        let title = id.0.to_string();
+        let current: Option<i64> = tx
+            .query_row(
+                "SELECT next FROM ours WHERE system_title = ?1 AND key_id = ?2",
+                rusqlite::params![title, id.1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite(&path, "reading an invocation counter"))?;
+        let legacy: Option<i64> = tx
+            .query_row(
+                "SELECT next FROM legacy WHERE key_id = ?1",
+                rusqlite::params![id.1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite(&path, "reading older counters"))?;
+        let first = current
+            .unwrap_or(0)
+            .max(legacy.unwrap_or(0))
+            .max(i64::from(at_least));
+        // u32::MAX itself is never used: the counter after it would wrap.
+        let got = (i64::from(u32::MAX) - first).min(i64::from(want));
+        let next = first + got;
+        if got < i64::from(need) {
+            return Err(CounterError::Exhausted {
+                title: id.0,
+                key_id: id.1.clone(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO ours (system_title, key_id, next) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (system_title, key_id) DO UPDATE SET next = excluded.next",
+            rusqlite::params![title, id.1, next],
+        )
+        .map_err(sqlite(&path, "reserving invocation counters"))?;
+        tx.commit()
+            .map_err(sqlite(&path, "committing an invocation counter"))?;
+        Ok((first as u32, got as u32))
+    }
+
+    fn conn<'a>(&self, st: &'a mut State) -> Result<&'a mut Connection, CounterError> {
+        if st.conn.is_none() {
+            st.conn = Some(open(&self.path)?);
+        }
+        Ok(st.conn.as_mut().expect("opened above"))
+    }
+}
+
+impl Drop for CounterStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!("{e} (unused counters are skipped, never reused)");
+        }
+    }
+}
+
+fn clamp_u32(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
+
+fn sqlite<'a>(
+    path: &'a Path,
+    action: &'static str,
+) -> impl Fn(rusqlite::Error) -> CounterError + 'a {
+    move |source| CounterError::Sqlite {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+const SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS ours (
+        system_title TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        next INTEGER NOT NULL,
+        PRIMARY KEY (system_title, key_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS meter_floor (
+        system_title TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        floor INTEGER NOT NULL,
+        PRIMARY KEY (system_title, key_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS legacy (
+        key_id TEXT NOT NULL PRIMARY KEY,
+        next INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#;
+const VERSION: i64 = 1;
+
+/// Opens (creating it 0600, with its folder) the store's file.
+fn open(path: &Path) -> Result<Connection, CounterError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| CounterError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    create_private(path)?;
+    let fail = |action| sqlite(path, action);
+    let mut conn = Connection::open(path).map_err(fail("opening"))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(fail("setting the lock timeout"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail("switching to WAL"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(fail("setting synchronous"))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail("starting the schema transaction"))?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(fail("reading the schema version"))?;
+    if found > VERSION {
+        return Err(CounterError::Newer {
+            path: path.to_path_buf(),
+            found,
+            known: VERSION,
+        });
+    }
+    tx.execute_batch(SCHEMA).map_err(fail("creating tables"))?;
+    tx.pragma_update(None, "user_version", VERSION)
+        .map_err(fail("writing the schema version"))?;
+    tx.commit().map_err(fail("committing the schema"))?;
+    Ok(conn)
+}
+
+/// Creates a missing file readable by its owner only.
+fn create_private(path: &Path) -> Result<(), CounterError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(CounterError::Folder {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T1: SystemTitle = SystemTitle(*b"DLMSLOG1");
+    const T2: SystemTitle = SystemTitle(*b"DLMSLOG2");
+
+    fn key(b: u8) -> Key {
+        Key([b; 16])
+    }
+
+    #[test]
+    fn values_never_repeat_across_store_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let a = CounterStore::new(&path);
+        let b = CounterStore::new(&path);
+        let mut seen = HashSet::new();
+        for i in 0..2_000u32 {
+            let s = if i % 3 == 0 { &a } else { &b };
+            assert!(seen.insert(s.take(T1, &key(1), 0, 1).unwrap()));
+        }
+    }
+
+    #[test]
+    fn counters_are_per_title_and_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = CounterStore::new(dir.path().join("c.db"));
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 0);
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 1);
+        // Another title or another key is another nonce space.
+        assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 0);
+        assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
+        assert_eq!(s.take(T1, &key(1), 500, 1).unwrap(), 500);
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 501);
+    }
+
+    #[test]
+    fn a_clean_stop_gives_back_and_a_crash_only_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        {
+            let s = CounterStore::new(&path);
+            assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
+        } // dropped: flushed, 3.. is free again
+        let s = CounterStore::new(&path);
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3);
+        // A crash: the process ends without flushing; its whole block stays used.
+        std::mem::forget(s);
+        let s = CounterStore::new(&path);
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3 + FIRST_BLOCK);
+    }
+
+    #[test]
+    fn blocks_grow_with_use_up_to_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let s = CounterStore::new(&path);
+        let n = 200_000u32;
+        for _ in 0..n {
+            s.take(T1, &key(1), 0, 1).unwrap();
+        }
+        std::mem::forget(s); // crash: at most the last block is lost
+        let s = CounterStore::new(&path);
+        let next = s.take(T1, &key(1), 0, 1).unwrap();
+        assert!(next > n && next <= n + MAX_BLOCK, "{next}");
+    }
+
+    #[test]
+    fn give_back_only_the_last_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = CounterStore::new(dir.path().join("c.db"));
+        let a = s.take(T1, &key(1), 0, 4).unwrap();
+        s.give_back(T1, &key(1), a + 1, a + 4);
+        let b = s.take(T1, &key(1), 0, 4).unwrap();
+        assert_eq!(b, a + 1);
+        let c = s.take(T1, &key(1), 0, 1).unwrap();
+        s.give_back(T1, &key(1), b, b + 4); // not the last: ignored
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), c + 1);
+    }
+
+    #[test]
+    fn the_end_of_the_space_is_refused_with_a_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = CounterStore::new(dir.path().join("c.db"));
+        let near = u32::MAX - 10;
+        assert_eq!(s.take(T1, &key(1), near, 5).unwrap(), near);
+        assert!(!s.warnings().is_empty(), "past 90 % warns");
+        let e = s.take(T1, &key(1), 0, 100).unwrap_err().to_string();
+        assert!(e.contains("used up") && e.contains("new keys"), "{e}");
+        assert!(!e.contains("01010101"), "no key in the message: {e}");
+    }
+
+    #[test]
+    fn meter_floors_are_per_meter_title_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        {
+            let s = CounterStore::new(&path);
+            s.raise_meter_floor(T2, &key(1), 42).unwrap();
+            s.raise_meter_floor(T2, &key(1), 40).unwrap(); // never lowered
+            assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+        }
+        let s = CounterStore::new(&path);
+        assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+        assert_eq!(s.meter_floor(T1, &key(1)).unwrap(), 0);
+        assert_eq!(s.meter_floor(T2, &key(2)).unwrap(), 0);
+    }
+
+    #[test]
+    fn legacy_counters_are_a_floor_for_every_title_of_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = CounterStore::new(dir.path().join("c.db"));
+        s.import_legacy(&[(key_id(&key(1)), 7_000)]).unwrap();
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 7_000);
+        assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 7_000);
+        assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/c.db");
+        let s = CounterStore::new(&path);
+        s.take(T1, &key(1), 0, 1).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
