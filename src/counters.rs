@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// First block reserved for a (title, key) by a process.
+/// First block reserved for a (title, key) by a process; each next one is four times larger.
 const FIRST_BLOCK: u32 = 256;
 /// Largest block: what a crash can burn at most (2^32 / 65,536 = 65,536 crashes per key).
 const MAX_BLOCK: u32 = 65_536;
@@ -105,6 +105,55 @@ struct Pool {
     block: u32,
 }
 
+/// The counters of one (our system title, key) in this process: take values from it.
+#[derive(Debug, Clone)]
+pub struct Counters {
+    store: Arc<CounterStore>,
+    id: (SystemTitle, String),
+    pool: Arc<Mutex<Pool>>,
+}
+
+impl Counters {
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes `count` consecutive values, each at least `at_least`; returns the first. Values
+    /// never repeat for this title and key, in this process or any other using the same file.
+    /// What a caller does not use it may give back at once with [`Counters::give_back`].
+    pub fn take(&self, at_least: u32, count: u32) -> Result<u32, CounterError> {
+        loop {
+            let (floor, block) = {
+                let mut p = self.pool();
+                let first = p.next.max(at_least);
+                if first <= p.end && p.end - first >= count {
+                    p.next = first + count;
+                    return Ok(first);
+                }
+                (p.end.max(at_least), p.block)
+            };
+            // Not under the pool's lock: the file may take a while (another process's lock).
+            let (first, end) = self.store.refill(&self.id, floor, block, count)?;
+            let mut p = self.pool();
+            // Another take may have refilled meanwhile; the file only grows, so the later
+            // block is above: keep the higher one (the other's rest is skipped, never reused).
+            if first >= p.end {
+                p.next = first;
+                p.end = end;
+                p.block = block.saturating_mul(4).min(MAX_BLOCK).max(block);
+            }
+        }
+    }
+
+    /// Gives back the values `[from, end)` taken last; nothing happens if others were taken since.
+    pub fn give_back(&self, from: u32, end: u32) {
+        let mut p = self.pool();
+        if p.next == end && from <= end {
+            p.next = from;
+        }
+    }
+}
+
 /// The meter's floor known in memory, and whether it still has to be written.
 #[derive(Debug, Clone, Copy)]
 struct Floor {
@@ -115,7 +164,7 @@ struct Floor {
 #[derive(Default)]
 struct State {
     conn: Option<Connection>,
-    pools: HashMap<(SystemTitle, String), Pool>,
+    pools: HashMap<(SystemTitle, String), Arc<Mutex<Pool>>>,
     floors: HashMap<(SystemTitle, String), Floor>,
     last_floor_flush: Option<Instant>,
     warned: HashSet<(SystemTitle, String)>,
@@ -158,73 +207,76 @@ impl CounterStore {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes `count` consecutive counter values for our `title` and `key`, each at least
-    /// `at_least`; returns the first. Values never repeat for this title and key, in this
-    /// process or any other using the same file. What a caller does not use it may give back
-    /// at once with [`CounterStore::give_back`].
+    /// The counters of our `title` under `key`: a handle a session keeps, so that taking a
+    /// value costs one uncontended lock.
+    pub fn counters(self: &Arc<Self>, title: SystemTitle, key: &Key) -> Counters {
+        let id = (title, key_id(key));
+        let pool = self
+            .state()
+            .pools
+            .entry(id.clone())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Pool {
+                    next: 0,
+                    end: 0,
+                    block: FIRST_BLOCK,
+                }))
+            })
+            .clone();
+        Counters {
+            store: self.clone(),
+            id,
+            pool,
+        }
+    }
+
+    /// [`Counters::take`] for one call (tests, tools).
     pub fn take(
-        &self,
+        self: &Arc<Self>,
         title: SystemTitle,
         key: &Key,
         at_least: u32,
         count: u32,
     ) -> Result<u32, CounterError> {
-        let id = (title, key_id(key));
+        self.counters(title, key).take(at_least, count)
+    }
+
+    /// [`Counters::give_back`] for one call (tests, tools).
+    pub fn give_back(self: &Arc<Self>, title: SystemTitle, key: &Key, from: u32, end: u32) {
+        self.counters(title, key).give_back(from, end)
+    }
+
+    /// Reserves a new block for `id` in the file (at least `count` values, from `at_least`)
+    /// and warns once past 90 % of the space; returns (first, end).
+    fn refill(
+        &self,
+        id: &(SystemTitle, String),
+        at_least: u32,
+        block: u32,
+        count: u32,
+    ) -> Result<(u32, u32), CounterError> {
         let mut st = self.state();
-        let pool = st.pools.get(&id);
-        let fits = pool.is_some_and(|p| {
-            let first = p.next.max(at_least);
-            first <= p.end && p.end - first >= count
-        });
-        if !fits {
-            let block = pool.map_or(FIRST_BLOCK, |p| p.block).max(count);
-            let floor = pool.map_or(0, |p| p.end).max(at_least);
-            let (first, got) = self.reserve(&mut st, &id, floor, block, count)?;
-            st.pools.insert(
-                id.clone(),
-                Pool {
-                    next: first,
-                    end: first + got,
-                    block: block.saturating_mul(2).min(MAX_BLOCK).max(block),
-                },
+        let (first, got) = self.reserve(&mut st, id, at_least, block.max(count), count)?;
+        let end = first + got;
+        if end >= WARN_AT && st.warned.insert(id.clone()) {
+            tracing::warn!(
+                "the invocation counters of key {} with system title {} have passed 90 % of \
+                 their space (next {first}); plan new keys for the meters using it",
+                id.1,
+                id.0
             );
-            if first.saturating_add(got) >= WARN_AT && st.warned.insert(id.clone()) {
-                tracing::warn!(
-                    "the invocation counters of key {} with system title {} have passed 90 % \
-                     of their space (next {first}); plan new keys for the meters using it",
-                    id.1,
-                    id.0
-                );
-            }
         }
-        let p = st
-            .pools
-            .get_mut(&id)
-            .expect("a pool was just made for this key");
-        let first = p.next.max(at_least);
-        p.next = first + count;
-        Ok(first)
+        Ok((first, end))
     }
 
-    /// Gives back the values `[from, end)` taken last; nothing happens if others were taken since.
-    pub fn give_back(&self, title: SystemTitle, key: &Key, from: u32, end: u32) {
-        let id = (title, key_id(key));
-        if let Some(p) = self.state().pools.get_mut(&id) {
-            if p.next == end && from <= end {
-                p.next = from;
-            }
-        }
-    }
-
-    /// Keys (fingerprint, title) whose counters have passed 90 % of their space.
+    /// One short line per (key fingerprint, our title) whose counters have passed 90 % of
+    /// their space (for a status bar).
     pub fn warnings(&self) -> Vec<String> {
         let st = self.state();
         let mut w: Vec<String> = st
             .warned
             .iter()
-            .map(|(t, k)| {
-                format!("the invocation counters of key {k} with system title {t} have passed 90 %; plan new keys")
-            })
+            .map(|(t, k)| format!("key {k} (title {t}): counters passed 90 %, plan new keys"))
             .collect();
         w.sort();
         w
@@ -315,11 +367,17 @@ impl CounterStore {
             .filter(|(_, f)| f.dirty)
             .map(|(k, f)| (k.clone(), f.value))
             .collect();
+        // Lock order: state, then a pool (a pool's lock is never held while taking the state's).
         let pools: Vec<((SystemTitle, String), u32, u32)> = if give_back {
             st.pools
                 .iter()
-                .filter(|(_, p)| p.next < p.end)
-                .map(|(k, p)| (k.clone(), p.next, p.end))
+                .filter_map(|(k, p)| {
+                    let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+                    let unused = (p.next < p.end).then(|| (k.clone(), p.next, p.end));
+                    // Handed back: the next take reserves again (from the file, above it).
+                    p.end = p.next;
+                    unused
+                })
                 .collect()
         } else {
             Vec::new()
@@ -355,9 +413,6 @@ impl CounterStore {
             if let Some(f) = st.floors.get_mut(&k) {
                 f.dirty = false;
             }
-        }
-        for (k, ..) in pools {
-            st.pools.remove(&k);
         }
         st.last_floor_flush = Some(Instant::now());
         Ok(())

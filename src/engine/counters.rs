@@ -7,7 +7,7 @@
 //! counters must stay above the floor its earlier sessions left (keyed by its system title).
 
 use super::{EngineError, Session};
-use crate::counters::CounterStore;
+use crate::counters::{CounterStore, Counters};
 use crate::dlms::client::{ClientSession, SessionError};
 use crate::transport::Stream;
 use std::sync::Arc;
@@ -22,6 +22,19 @@ pub struct SessionCounters {
     pub store: Arc<CounterStore>,
     /// Our first counter is at least this (what the meter expects, read from `ic_obis`).
     pub at_least: u32,
+    /// Our counters under the session's title and key, once first used.
+    ours: Option<Counters>,
+}
+
+impl SessionCounters {
+    /// Counters from `store`, the first at least `at_least`.
+    pub fn new(store: Arc<CounterStore>, at_least: u32) -> Self {
+        SessionCounters {
+            store,
+            at_least,
+            ours: None,
+        }
+    }
 }
 
 impl<S: Stream> Session<S> {
@@ -30,21 +43,21 @@ impl<S: Stream> Session<S> {
         &mut self,
         f: impl FnOnce(&mut ClientSession) -> Result<T, SessionError>,
     ) -> Result<T, EngineError> {
-        let keyed = self
-            .dlms
-            .settings()
-            .ciphering
-            .as_ref()
-            .map(|c| (c.system_title, c.block_key.clone()));
-        let (Some(c), Some((title, key))) = (self.counters.as_ref(), keyed) else {
+        let (Some(c), Some(cipher)) = (
+            self.counters.as_mut(),
+            self.dlms.settings().ciphering.as_ref(),
+        ) else {
             return Ok(f(&mut self.dlms)?);
         };
-        let first = c.store.take(title, &key, c.at_least, SPAN)?;
+        let ours = c
+            .ours
+            .get_or_insert_with(|| c.store.counters(cipher.system_title, &cipher.block_key));
+        let first = ours.take(c.at_least, SPAN)?;
         let end = first + SPAN;
         self.dlms.set_counter_window(first, end);
         let r = f(&mut self.dlms);
         let next = self.dlms.invocation_counter().unwrap_or(end);
-        c.store.give_back(title, &key, next, end);
+        ours.give_back(next, end);
         Ok(r?)
     }
 

@@ -73,6 +73,8 @@ pub struct Status {
     pub failures_stored: u64,
     /// The last store error, if writes are failing.
     pub store_error: Option<String>,
+    /// A key whose invocation counters passed 90 % of their space (plan new keys).
+    pub counter_warning: Option<String>,
 }
 
 /// Why a request was fired.
@@ -462,7 +464,9 @@ impl RunnerHandle {
 
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
-        lock(&self.shared.status).clone()
+        let mut st = lock(&self.shared.status).clone();
+        st.counter_warning = self.shared.counters.warnings().into_iter().next();
+        st
     }
 }
 

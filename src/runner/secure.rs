@@ -56,10 +56,7 @@ where
         }
     }
     let counters = match (counters, settings.ciphering.is_some()) {
-        (Some(store), true) => Some(SessionCounters {
-            store: store.clone(),
-            at_least,
-        }),
+        (Some(store), true) => Some(SessionCounters::new(store.clone(), at_least)),
         _ => None,
     };
     Session::open_with(connect().await?, addr, settings, timeout, trace, counters).await

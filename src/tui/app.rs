@@ -312,6 +312,13 @@ impl App {
             ),
             Span::raw(format!(" {} ", self.ctx.db_path.display())),
         ];
+        // Before the counts: it must not be cut off on a narrow terminal.
+        if let Some(w) = &st.counter_warning {
+            spans.insert(
+                1,
+                Span::styled(format!(" {w} "), Style::default().fg(Color::Yellow)),
+            );
+        }
         let (rows, failed) = self
             .ctx
             .store
@@ -395,6 +402,39 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_key_near_the_end_of_its_counters_is_shown_in_the_status_bar() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let counters = crate::counters::CounterStore::new(dir.path().join("counters.db"));
+        let title = crate::dlms::security::SystemTitle(*b"DLMSLOG1");
+        counters
+            .take(
+                title,
+                &crate::dlms::security::Key([1; 16]),
+                u32::MAX / 100 * 95,
+                1,
+            )
+            .unwrap();
+        let config = Config::parse(
+            "[[connection]]\nname = \"c\"\ntcp = { host = \"127.0.0.1\", port = 9 }\n",
+            "t.toml",
+        )
+        .unwrap();
+        let (_writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+        let runner = crate::runner::Runner::start_with_counters(config, handle, 1, counters);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut app = App::new(Ctx::new(
+            runner.handle(),
+            Store::open(&db).ok(),
+            db.clone(),
+            dir.path().join("q.toml"),
+            tx,
+        ));
+        let s = screen(&mut app);
+        assert!(s.contains("passed 90 %"), "{s}");
     }
 
     #[tokio::test]
