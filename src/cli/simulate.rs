@@ -58,8 +58,8 @@ pub struct SimulateArgs {
     /// With --dial: push a DataNotification (device name, clock, energy) right after connecting.
     #[arg(long, requires = "dial")]
     pub push: bool,
-    /// First TCP port; meter i listens on PORT+i (0 = any free port).
-    #[arg(long, default_value_t = 4059)]
+    /// First TCP port; meter i listens on PORT+i (0 = any free port; up to 65535).
+    #[arg(long, default_value_t = 4059, value_parser = super::listen_port)]
     pub port: u16,
     /// Number of meters.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=60_000))]

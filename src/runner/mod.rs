@@ -594,6 +594,9 @@ async fn scheduler(
     let start = shared.start;
     loop {
         let Some(next) = schedule.next_after(&after, &start) else {
+            if !matches!(schedule, Schedule::Once) {
+                tracing::warn!("request {request}: schedule \"{schedule}\" fires no more");
+            }
             lock(&shared.status)
                 .requests
                 .entry(request.clone())
