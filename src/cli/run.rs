@@ -94,8 +94,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping: finishing the runs in progress");
     control.abort();
-    let status = runner.handle().status();
+    // Read after the shutdown: runs that finish after "stopping" are counted too.
+    let handle = runner.handle();
     runner.shutdown().await;
+    let status = handle.status();
     writer.shutdown()?;
     let _ = std::fs::remove_file(&socket);
     tracing::info!(

@@ -114,7 +114,16 @@ struct Shared {
     query: Mutex<Option<crate::store::Store>>,
     /// Rows the store refused (locked, full): written before the next batch.
     parked: Mutex<parked::Parked>,
+    /// True once the runner is shutting down: no retry starts, runs in progress get
+    /// [`STOP_GRACE`] to finish.
+    stopping: watch::Sender<bool>,
+    /// Repeated failures of a meter are logged once, then at most once a minute.
+    failure_log: Mutex<HashMap<String, crate::transport::retry::LogLimiter>>,
 }
+
+/// How long a run in progress may still take after the runner was told to stop; what it has
+/// not read by then is stored as failures ("the logger stopped…").
+pub const STOP_GRACE: Duration = Duration::from_millis(1500);
 
 impl Shared {
     fn config(&self) -> Arc<Config> {
@@ -149,6 +158,8 @@ impl Runner {
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
             parked: Mutex::new(parked::Parked::default()),
+            stopping: watch::channel(false).0,
+            failure_log: Mutex::new(HashMap::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -193,6 +204,7 @@ impl Runner {
     /// returns. Queued runs that have not started are dropped.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        self.shared.stopping.send_replace(true);
         while self.tasks.join_next().await.is_some() {}
         for mut d in self.draining.drain(..) {
             while d.join_next().await.is_some() {}
@@ -201,6 +213,7 @@ impl Runner {
         let rows = lock(&self.shared.parked).take();
         if !rows.is_empty() {
             let n = rows.len();
+            let failed = rows.iter().filter(|r| r.is_failure()).count() as u64;
             let w = self.shared.writer.clone();
             let db = w.path().to_path_buf();
             let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
@@ -212,7 +225,13 @@ impl Runner {
             })
             .await;
             match outcome {
-                Ok(Ok(None)) => tracing::info!("stored {n} rows kept from a store failure"),
+                Ok(Ok(None)) => {
+                    let mut st = lock(&self.shared.status);
+                    st.rows_stored += n as u64;
+                    st.failures_stored += failed;
+                    drop(st);
+                    tracing::info!("stored {n} rows kept from a store failure")
+                }
                 Ok(Ok(Some((e, path)))) => tracing::warn!(
                     "{n} rows could not be stored ({e}); kept in {}, stored at the next start",
                     path.display()
@@ -1029,7 +1048,26 @@ async fn run_meter(
             Box::pin(close_link(session, lease, writer, &m.name)).await;
             Ok((rows?, rtt, None))
         };
-        let error = match tokio::time::timeout_at(deadline, work).await {
+        let mut stopping = shared.stopping.subscribe();
+        let cut_off = async move {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        let outcome = tokio::select! {
+            r = tokio::time::timeout_at(deadline, work) => Some(r),
+            _ = cut_off => None,
+        };
+        let Some(outcome) = outcome else {
+            let error = "the logger stopped before the meter answered".to_string();
+            tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        };
+        let error = match outcome {
             Ok(Ok((rows, rtt, keep))) => {
                 if let Some(open) = keep {
                     if incoming {
@@ -1037,6 +1075,10 @@ async fn run_meter(
                     } else {
                         links.insert(m.name.clone(), open);
                     }
+                }
+                if let Some(l) = lock(&shared.failure_log).remove(&m.name) {
+                    drop(l);
+                    tracing::info!("request {} meter {}: answering again", req.name, m.name);
                 }
                 return read::MeterRun {
                     rows,
@@ -1057,13 +1099,30 @@ async fn run_meter(
         };
         let backoff = Duration::from_millis(200u64 << attempt.min(5));
         let timed_out = tokio::time::Instant::now() + backoff >= deadline;
-        if attempt >= m.retries || timed_out {
+        let stopping = *shared.stopping.borrow();
+        if attempt >= m.retries || timed_out || stopping {
+            let error = if stopping && attempt < m.retries {
+                format!("{error}; not tried again: the logger is stopping")
+            } else {
+                error
+            };
             let error = if attempt > 0 {
                 format!("{error} (after {} tries)", attempt + 1)
             } else {
                 error
             };
-            tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+            // A meter that keeps failing the same way (a serial adapter unplugged) is said
+            // once, then at most once a minute with a count; its failure rows are stored each time.
+            let line = format!("request {} meter {}: {error}", req.name, m.name);
+            let said = lock(&shared.failure_log)
+                .entry(m.name.clone())
+                .or_insert_with(|| {
+                    crate::transport::retry::LogLimiter::new(Duration::from_secs(60))
+                })
+                .note(&line);
+            if let Some(line) = said {
+                tracing::warn!("{line}");
+            }
             return read::MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
                 associated: false,
@@ -1072,11 +1131,26 @@ async fn run_meter(
             };
         }
         tracing::debug!(
-            "request {} meter {}: {error}; retrying in {backoff:?}",
+            "request {} meter {}: {error}; retrying in {}",
             req.name,
-            m.name
+            m.name,
+            crate::text::duration(backoff)
         );
-        tokio::time::sleep(backoff).await;
+        // A stop cuts the pause short; the loop then gives up instead of trying again.
+        let mut stop = shared.stopping.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => {
+                let error = format!("{error}; not tried again: the logger is stopping");
+                tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+                return read::MeterRun {
+                    rows: read::failure_rows(req, m, poll, &error),
+                    associated: false,
+                    rtt: None,
+                    error: Some(error),
+                };
+            }
+        }
         attempt += 1;
     }
 }
