@@ -173,6 +173,7 @@ async fn run(cli: Cli) -> Result<bool> {
             config: None,
             db: "dlms-logger.db".into(),
             socket: None,
+            spill: None,
         })
         .await
         .map(|_| true),

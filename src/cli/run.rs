@@ -24,6 +24,11 @@ pub struct RunArgs {
     /// The control socket for `dlms-logger trigger` (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Where readings go when the database refuses them (full disk, locked) and memory holds
+    /// its bound, e.g. on another filesystem (default: the database path + `.unstored.jsonl`).
+    /// They are stored from there at the next start.
+    #[arg(long, value_name = "PATH")]
+    pub spill: Option<PathBuf>,
 }
 
 /// A loaded queue, and the simulator serving it when it is the demo.
@@ -86,7 +91,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
         loaded.origin,
         args.db.display()
     );
-    let runner = Runner::start(config, handle, first_poll);
+    let options = dlms_logger::runner::RunnerOptions {
+        spill: args.spill.clone(),
+        ..Default::default()
+    };
+    let runner = Runner::start_with(config, handle, first_poll, options);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
         events.fire_event(name)
@@ -106,6 +115,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
         status.failures_stored,
         args.db.display()
     );
+    if status.rows_dropped > 0 {
+        tracing::error!(
+            "{} rows were DROPPED: the database refused them and the spill file could not take them",
+            status.rows_dropped
+        );
+    }
     drop(loaded.sim);
     Ok(())
 }
@@ -133,6 +148,7 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         config_path,
         db: args.db.clone(),
         socket,
+        spill: args.spill.clone(),
     };
     let r = dlms_logger::tui::run(opts, shutdown_signal()).await;
     drop(loaded.sim);

@@ -73,6 +73,27 @@ pub struct Status {
     pub failures_stored: u64,
     /// The last store error, if writes are failing.
     pub store_error: Option<String>,
+    /// Rows neither stored nor kept (the store refused them, memory was at its bound and the
+    /// spill file could not take them).
+    pub rows_dropped: u64,
+}
+
+/// How the runner keeps rows the store refuses.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// The spill file (default: `<db>.unstored.jsonl` beside the database).
+    pub spill: Option<std::path::PathBuf>,
+    /// Most refused rows kept in memory before they go to the spill file.
+    pub max_parked_rows: usize,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            spill: None,
+            max_parked_rows: parked::MAX_PARKED_ROWS,
+        }
+    }
 }
 
 /// Why a request was fired.
@@ -119,7 +140,19 @@ struct Shared {
     stopping: watch::Sender<bool>,
     /// Repeated failures of a meter are logged once, then at most once a minute.
     failure_log: Mutex<HashMap<String, crate::transport::retry::LogLimiter>>,
+    /// Where rows beyond the in-memory bound go.
+    spill: std::path::PathBuf,
+    /// When the store last refused rows: for a moment after, new rows are parked without
+    /// asking it again, so a full disk costs no time per run.
+    refused_at: Mutex<Option<std::time::Instant>>,
+    /// Store and spill warnings, said once and then at most once a minute.
+    store_log: Mutex<crate::transport::retry::LogLimiter>,
+    /// The store's refusals, said once and then at most once a minute.
+    refuse_log: Mutex<crate::transport::retry::LogLimiter>,
 }
+
+/// After the store refused rows, new rows are parked without asking it for this long.
+const STORE_PAUSE: Duration = Duration::from_secs(2);
 
 /// How long a run in progress may still take after the runner was told to stop; what it has
 /// not read by then is stored as failures ("the logger stopped…").
@@ -146,6 +179,20 @@ pub struct Runner {
 impl Runner {
     /// Starts schedulers and workers for `config`; poll ids start at `first_poll`.
     pub fn start(config: Config, writer: WriterHandle, first_poll: i64) -> Runner {
+        Runner::start_with(config, writer, first_poll, RunnerOptions::default())
+    }
+
+    /// [`Runner::start`] with a spill file and in-memory bound of its own.
+    pub fn start_with(
+        config: Config,
+        writer: WriterHandle,
+        first_poll: i64,
+        options: RunnerOptions,
+    ) -> Runner {
+        let spill = options
+            .spill
+            .clone()
+            .unwrap_or_else(|| parked::spill_path(writer.path()));
         let shared = Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
@@ -157,16 +204,36 @@ impl Runner {
             trace: Mutex::new(trace::TraceStore::default()),
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
-            parked: Mutex::new(parked::Parked::default()),
+            parked: Mutex::new(parked::Parked::with_bound(options.max_parked_rows)),
             stopping: watch::channel(false).0,
             failure_log: Mutex::new(HashMap::new()),
+            spill: spill.clone(),
+            refused_at: Mutex::new(None),
+            store_log: Mutex::new(crate::transport::retry::LogLimiter::new(
+                Duration::from_secs(60),
+            )),
+            refuse_log: Mutex::new(crate::transport::retry::LogLimiter::new(
+                Duration::from_secs(60),
+            )),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
-        tokio::task::spawn_blocking(move || match parked::import(&w) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("stored {n} rows left unstored by an earlier run"),
-            Err(e) => tracing::error!("{e}"),
+        let default_spill = parked::spill_path(w.path());
+        tokio::task::spawn_blocking(move || {
+            let mut files = vec![default_spill];
+            if !files.contains(&spill) {
+                files.push(spill);
+            }
+            for file in files {
+                match parked::import_from(&w, &file) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        "stored {n} rows left unstored by an earlier run (from {})",
+                        file.display()
+                    ),
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
         });
         let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
@@ -215,10 +282,10 @@ impl Runner {
             let n = rows.len();
             let failed = rows.iter().filter(|r| r.is_failure()).count() as u64;
             let w = self.shared.writer.clone();
-            let db = w.path().to_path_buf();
+            let spill = self.shared.spill.clone();
             let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
                 Ok(_) => Ok(None),
-                Err(refused) => match parked::spill(&db, &refused.rows) {
+                Err(refused) => match parked::spill_rows(&spill, &refused.rows) {
                     Ok(p) => Ok(Some((refused.error, p))),
                     Err(s) => Err((refused.error, s)),
                 },
@@ -237,9 +304,13 @@ impl Runner {
                     path.display()
                 ),
                 Ok(Err((e, s))) => {
-                    tracing::error!("{n} rows LOST: not stored ({e}) and not spilled ({s})")
+                    lock(&self.shared.status).rows_dropped += n as u64;
+                    tracing::error!("{n} rows DROPPED: not stored ({e}) and not spilled: {s}")
                 }
-                Err(e) => tracing::error!("{n} rows LOST: the final write failed: {e}"),
+                Err(e) => {
+                    lock(&self.shared.status).rows_dropped += n as u64;
+                    tracing::error!("{n} rows DROPPED: the final write failed: {e}")
+                }
             }
         }
     }
@@ -1174,10 +1245,14 @@ async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading
         Err(e) => {
             st.store_error = Some(e.clone());
             drop(st);
-            tracing::error!(
-                "request {} (poll {poll}): rows not stored yet: {e}",
-                req.name
-            );
+            // Said once, then at most once a minute: a full disk refuses every run.
+            let cause = e.split("; kept in memory").next().unwrap_or(&e);
+            if lock(&shared.refuse_log).note(cause).is_some() {
+                tracing::error!(
+                    "request {} (poll {poll}): rows not stored yet: {e}",
+                    req.name
+                );
+            }
         }
     }
 }
@@ -1186,6 +1261,23 @@ async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading
 /// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
 /// file beyond the bound), never dropped: the error says where they are.
 async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, String> {
+    let paused = lock(&shared.refused_at).is_some_and(|t| t.elapsed() < STORE_PAUSE);
+    if paused {
+        // The store refused rows a moment ago (a full disk): keep these without asking it
+        // again, so polling goes on at its pace.
+        park(shared, rows).await;
+        let waiting = lock(&shared.parked).len();
+        let last = lock(&shared.status).store_error.clone().unwrap_or_default();
+        let last = last
+            .split("; kept in memory")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return Err(format!(
+            "{last}; kept in memory with the others not stored yet ({waiting} rows), written \
+             with the next batch"
+        ));
+    }
     let earlier = lock(&shared.parked).take();
     let (n_earlier, n) = (earlier.len(), rows.len());
     let writer = shared.writer.clone();
@@ -1211,12 +1303,19 @@ async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, Stri
             drop(st);
             tracing::info!("stored {k} rows kept from an earlier store failure");
         }
-        Some(Err(refused)) => park(shared, refused.rows).await,
+        Some(Err(refused)) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
+            park(shared, refused.rows).await
+        }
         None => {}
     }
     match now {
-        Ok(k) => Ok(k),
+        Ok(k) => {
+            *lock(&shared.refused_at) = None;
+            Ok(k)
+        }
         Err(refused) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
             let e = refused.error;
             park(shared, refused.rows).await;
             let waiting = lock(&shared.parked).len();
@@ -1235,13 +1334,34 @@ async fn park(shared: &Arc<Shared>, rows: Vec<Reading>) {
         return;
     }
     let n = overflow.len();
-    let db = shared.writer.path().to_path_buf();
-    match tokio::task::spawn_blocking(move || parked::spill(&db, &overflow)).await {
-        Ok(Ok(path)) => tracing::warn!(
-            "{n} rows beyond the in-memory bound written to {} (stored at the next start)",
-            path.display()
-        ),
-        Ok(Err(e)) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
-        Err(e) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
+    let spill = shared.spill.clone();
+    let why = match tokio::task::spawn_blocking(move || parked::spill_rows(&spill, &overflow)).await
+    {
+        Ok(Ok(path)) => {
+            let line = format!(
+                "rows beyond the in-memory bound go to {} (stored at the next start)",
+                path.display()
+            );
+            if let Some(l) = lock(&shared.store_log).note(&line) {
+                tracing::warn!("{l}");
+            }
+            return;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the spill task failed: {e}"),
+    };
+    let mut st = lock(&shared.status);
+    st.rows_dropped += n as u64;
+    let total = st.rows_dropped;
+    st.store_error = Some(format!(
+        "rows are being DROPPED: the store refuses them, memory holds its bound and {why}"
+    ));
+    drop(st);
+    let line = format!(
+        "rows DROPPED: not stored, memory at its bound, and {why}; free space there or give \
+         run --spill a path on another filesystem"
+    );
+    if let Some(l) = lock(&shared.store_log).note(&line) {
+        tracing::error!("{l} ({total} rows dropped so far)");
     }
 }

@@ -26,6 +26,8 @@ pub struct TuiOptions {
     pub socket: PathBuf,
     /// A warning to show at start (e.g. a config with secrets that others can read).
     pub warning: Option<String>,
+    /// Where rows the store refuses go beyond the in-memory bound (default beside the database).
+    pub spill: Option<PathBuf>,
 }
 
 /// Runs the logger with the UI until the user quits (or SIGINT/SIGTERM).
@@ -35,7 +37,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (writer, handle, first_poll) = crate::runner::open_store(&opts.db)?;
     let listener = control::bind(&opts.socket).await?;
-    let mut runner = Runner::start(opts.config, handle, first_poll);
+    let options = crate::runner::RunnerOptions {
+        spill: opts.spill.clone(),
+        ..Default::default()
+    };
+    let mut runner = Runner::start_with(opts.config, handle, first_poll, options);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, opts.socket.clone(), move |n| {
         events.fire_event(n)
