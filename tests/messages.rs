@@ -84,3 +84,34 @@ fn mark_and_space_parity_are_not_offered() {
         stderr(&out)
     );
 }
+
+#[test]
+fn simulate_with_a_password_refuses_the_public_client_all_but_the_association() {
+    let (_sim, port) = start_sim(&["--password", "pw-4711"]);
+    let port = port.to_string();
+    let public = |obis: &str| run(&["read", "--port", &port, "--client", "16", obis]);
+    for obis in ["1.0.1.8.0.255", "0.0.42.0.0.255", "0.0.96.1.0.255"] {
+        let out = public(obis);
+        assert!(!out.status.success(), "{obis} read without the password");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("read-write denied"), "{obis}: {text}");
+    }
+    let out = public("0.0.40.0.0.255");
+    assert!(
+        out.status.success(),
+        "the association object stays readable"
+    );
+    let out = run(&[
+        "read",
+        "--port",
+        &port,
+        "--client",
+        "1",
+        "--auth",
+        "low",
+        "--password",
+        "pw-4711",
+        "1.0.1.8.0.255",
+    ]);
+    assert!(out.status.success(), "with the password it reads");
+}
