@@ -10,5 +10,6 @@ pub mod runner;
 pub mod schedule;
 pub mod sim;
 pub mod store;
+pub mod text;
 pub mod transport;
 pub mod tui;

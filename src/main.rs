@@ -59,9 +59,9 @@ enum Command {
         /// Start from this time (RFC 3339) instead of now; it also stands for the logger's start (`?` in cron).
         #[arg(long, value_name = "RFC3339")]
         from: Option<String>,
-        /// How many fire times to print.
-        #[arg(long, default_value_t = 10)]
-        count: usize,
+        /// How many fire times to print (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        count: u32,
     },
     /// Export logged rows as CSV or JSON lines.
     Export(cli::export::ExportArgs),
@@ -174,13 +174,14 @@ async fn run(cli: Cli) -> Result<bool> {
             db: "dlms-logger.db".into(),
             socket: None,
             counter_db: None,
+            spill: None,
         })
         .await
         .map(|_| true),
         Some(Command::Tui(args)) => cli::run::tui(args).await.map(|_| true),
         Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
         Some(Command::Schedule { expr, from, count }) => {
-            cli::schedule::run(&expr, from.as_deref(), count).map(|_| true)
+            cli::schedule::run(&expr, from.as_deref(), count as usize).map(|_| true)
         }
         Some(Command::Export(args)) => cli::export::run(&args).map(|_| true),
         Some(Command::PresetRequest {

@@ -68,9 +68,9 @@ const CASES: &[(&str, &str)] = &[
     // Connections.
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", frame_gap_ms = 20000 }\n", "t.toml:3: connection \"c1\".serial.frame_gap_ms: 20000 is not allowed; use 0 to 10000"),
     ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", baud = 9601 }\n", "t.toml:3: connection \"c1\".serial.baud: 9601 is not allowed; use 300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000 or 3000000"),
-    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", parity = \"maybe\" }\n", "t.toml:3: connection \"c1\".serial.parity: \"maybe\" is not allowed; use none, even, odd, mark or space"),
+    ("[[connection]]\nname = \"c1\"\nserial = { port = \"/dev/ttyUSB0\", parity = \"maybe\" }\n", "t.toml:3: connection \"c1\".serial.parity: \"maybe\" is not allowed; use none, even or odd"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 0 }\n", "t.toml:3: connection \"c1\".tcp.port: 0 is not allowed; use 1 to 65535"),
-    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 70000 }\n", "t.toml:3: connection \"c1\".tcp.port: invalid value: integer `70000`, expected a whole number from 0 to 65535"),
+    ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 70000 }\n", "t.toml:3: connection \"c1\".tcp.port: 70000 is not allowed; use 1 to 65535"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"\", port = 1 }\n", "t.toml:3: connection \"c1\".tcp.host: is empty; give a host name or IP address"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nserial = { port = \"/dev/ttyS0\" }\n", "t.toml:4: connection \"c1\".serial: a connection has one of tcp, serial or listen; remove the others"),
     ("[[connection]]\nname = \"c1\"\nlisten = { port = 4060 }\ntcp = { host = \"h\", port = 1 }\n", "t.toml:3: connection \"c1\".listen: a connection has one of tcp, serial or listen; remove the others"),
@@ -169,4 +169,120 @@ fn files_are_named_by_their_path() {
         path.display()
     );
     assert_eq!(e, want);
+}
+
+/// The message of one broken config (cases below write `{HEAD}` as above).
+fn message(case: &str) -> String {
+    let text = case.replace("{HEAD}", HEAD).replace("{REQ}", REQ);
+    match Config::parse(&text, "t.toml") {
+        Ok(_) => "(accepted)".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `[[request]]` named `name`, fired by event `on`, with `extra` lines (e.g. `on_success = ..`).
+fn event_request(name: &str, on: &str, extra: &str) -> String {
+    format!(
+        "\n[[request]]\nname = \"{name}\"\nmeters = [\"m1\"]\nschedule = {{ event = \"{on}\" }}\n{extra}items = [{{ name = \"e\", obis = \"1.0.1.8.0.255\" }}]\n"
+    )
+}
+
+#[test]
+fn an_event_chain_that_leads_back_is_refused_with_the_cycle_named() {
+    let two = format!(
+        "{{HEAD}}{}{}",
+        event_request("a", "go-a", "on_success = \"go-b\"\n"),
+        event_request("b", "go-b", "on_failure = \"go-a\"\n")
+    );
+    assert_eq!(
+        message(&two),
+        "t.toml:13: request \"a\".on_success: the event chain forms a cycle: request \"a\" → \"b\" → \"a\"; each run would fire the next without end, so break the chain"
+    );
+    let itself = format!(
+        "{{HEAD}}{}",
+        event_request("self", "again", "on_failure = \"again\"\n")
+    );
+    assert_eq!(
+        message(&itself),
+        "t.toml:13: request \"self\".on_failure: the event chain forms a cycle: request \"self\" → \"self\"; each run would fire the next without end, so break the chain"
+    );
+    let three = format!(
+        "{{HEAD}}{}{}{}",
+        event_request("a", "go-a", "on_success = \"go-b\"\n"),
+        event_request("b", "go-b", "on_success = \"go-c\"\n"),
+        event_request("c", "go-c", "on_success = \"go-b\"\n"),
+    );
+    assert!(
+        message(&three).contains("request \"b\" → \"c\" → \"b\""),
+        "{}",
+        message(&three)
+    );
+    // A chain that ends is fine.
+    let chain = format!(
+        "{{HEAD}}{}{}",
+        event_request("a", "go-a", "on_success = \"go-b\"\n"),
+        event_request("b", "go-b", "on_failure = \"alarm\"\n")
+    );
+    assert_eq!(message(&chain), "(accepted)");
+}
+
+#[test]
+fn every_and_cron_together_ask_for_one_schedule() {
+    let both = "{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { every = \"1m\", cron = \"*/5 * * * *\" }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n";
+    assert_eq!(
+        message(both),
+        "t.toml:12: request \"r1\".schedule: give one of every / cron / at / once / event, not every and cron together"
+    );
+    let none = "{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n";
+    assert_eq!(
+        message(none),
+        "t.toml:12: request \"r1\".schedule: give one of every / cron / at / once / event (the table is empty)"
+    );
+}
+
+#[test]
+fn a_cron_that_can_never_fire_is_refused_at_load() {
+    let feb31 = "{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { cron = \"0 0 31 2 *\" }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n";
+    assert_eq!(
+        message(feb31),
+        "t.toml:12: request \"r1\".schedule: cron expression \"0 0 31 2 *\" can never fire: day 31 does not exist in February"
+    );
+    let apr31 = feb31.replace("0 0 31 2 *", "0 12 31 Apr *");
+    assert!(message(&apr31).ends_with("can never fire: day 31 does not exist in April"));
+}
+
+#[test]
+fn a_port_out_of_range_names_the_range_that_is_accepted() {
+    for (port, conn) in [
+        ("70000", "tcp = { host = \"h\", port = 70000 }"),
+        ("0", "tcp = { host = \"h\", port = 0 }"),
+        ("-1", "tcp = { host = \"h\", port = -1 }"),
+        ("65536", "listen = { port = 65536 }"),
+    ] {
+        let key = conn.split_whitespace().next().unwrap();
+        assert_eq!(
+            message(&format!("[[connection]]\nname = \"c1\"\n{conn}\n")),
+            format!(
+                "t.toml:3: connection \"c1\".{key}.port: {port} is not allowed; use 1 to 65535"
+            )
+        );
+    }
+    // And both ends of that range are accepted.
+    for port in [1, 65535] {
+        let ok =
+            format!("[[connection]]\nname = \"c1\"\ntcp = {{ host = \"h\", port = {port} }}\n");
+        assert_eq!(message(&ok), "(accepted)");
+    }
+}
+
+#[test]
+fn mark_and_space_parity_are_refused_as_unsupported() {
+    for parity in ["mark", "space"] {
+        assert_eq!(
+            message(&format!(
+                "[[connection]]\nname = \"c1\"\nserial = {{ port = \"/dev/ttyUSB0\", parity = \"{parity}\" }}\n"
+            )),
+            format!("t.toml:3: connection \"c1\".serial.parity: {parity} parity is not supported: the serial driver (tokio-serial) sets none, even or odd only")
+        );
+    }
 }

@@ -82,7 +82,15 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis 
         let db = dir.path().join("log.db");
         let (writer, handle) = Writer::spawn(&db).unwrap();
         let counters = dlms_logger::counters::CounterStore::new(dir.path().join("counters.db"));
-        let runner = Runner::start_with_counters(config, handle, 1, counters);
+        let runner = Runner::start_with(
+            config,
+            handle,
+            1,
+            dlms_logger::runner::RunnerOptions {
+                counters: Some(counters),
+                ..Default::default()
+            },
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
         Logger {
             port,

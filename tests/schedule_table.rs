@@ -227,9 +227,12 @@ fn fire_tables() {
             ],
         ),
         ("event x", START, &[]),
-        // Can never fire: the search ends instead of looping.
-        ("0 0 31 2 *", NEW_YEAR, &[]),
-        ("0 0 30 2 Mon", NEW_YEAR, &[]),
+        // Day 10 (the start's) of February: once a year.
+        (
+            "0 0 ? 2 *",
+            NEW_YEAR,
+            &["2026-02-10T00:00:00+01:00", "2027-02-10T00:00:00+01:00"],
+        ),
         // Feb 29 on a Monday: 28 years apart.
         (
             "0 0 29 2 Mon",
@@ -405,6 +408,26 @@ fn bad_schedules_name_the_field() {
     for (text, message) in table {
         let err = text.parse::<Schedule>().unwrap_err();
         assert_eq!(err.to_string(), message, "{text:?}");
+    }
+}
+
+#[test]
+fn crons_that_can_never_fire_are_refused_when_parsed() {
+    for (text, why) in [
+        ("0 0 31 2 *", "day 31 does not exist in February"),
+        ("0 0 30 2 Mon", "day 30 does not exist in February"),
+        ("0 0 30 Feb *", "day 30 does not exist in February"),
+        ("0 0 31 Apr *", "day 31 does not exist in April"),
+        (
+            "cron 0 0 0 31 6,9 *",
+            "day 31 does not exist in June or September",
+        ),
+    ] {
+        let err = text.parse::<Schedule>().unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!("can never fire: {why}")),
+            "{text}: {err}"
+        );
     }
 }
 

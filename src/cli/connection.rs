@@ -68,8 +68,8 @@ pub struct ConnectionArgs {
     /// Meter host name or IP address.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// TCP port.
-    #[arg(long, default_value_t = 4059)]
+    /// TCP port (1 to 65535).
+    #[arg(long, default_value_t = 4059, value_parser = super::meter_port)]
     pub port: u16,
     /// Serial device instead of TCP (e.g. /dev/ttyUSB0); HDLC is then the usual framing.
     #[arg(long, value_name = "DEV")]
@@ -80,7 +80,7 @@ pub struct ConnectionArgs {
     /// Serial data bits (5-8).
     #[arg(long, default_value_t = 8)]
     pub data_bits: u8,
-    /// Serial parity: none, even, odd, mark or space.
+    /// Serial parity: none, even or odd.
     #[arg(long, default_value = "none")]
     pub parity: String,
     /// Serial stop bits (1 or 2).
@@ -283,14 +283,7 @@ impl ConnectionArgs {
         s.baud = self.baud;
         s.data_bits = self.data_bits;
         s.stop_bits = self.stop_bits;
-        s.parity = match self.parity.as_str() {
-            "none" => Parity::None,
-            "even" => Parity::Even,
-            "odd" => Parity::Odd,
-            "mark" => Parity::Mark,
-            "space" => Parity::Space,
-            p => bail!("--parity {p:?}: use none, even, odd, mark or space"),
-        };
+        s.parity = Parity::from_name(&self.parity).map_err(|e| anyhow::anyhow!("--parity: {e}"))?;
         s.flow = match self.flow.as_str() {
             "none" => Flow::None,
             "rts-cts" => Flow::RtsCts,

@@ -7,3 +7,23 @@ pub mod read;
 pub mod run;
 pub mod schedule;
 pub mod simulate;
+
+/// `--port` of a meter to connect to: 1 to 65535, said in words when out of range.
+pub fn meter_port(text: &str) -> Result<u16, String> {
+    port_in(text, 1, "use 1 to 65535")
+}
+
+/// `--port` to listen on: 0 (any free port) to 65535.
+pub fn listen_port(text: &str) -> Result<u16, String> {
+    port_in(text, 0, "use 0 (any free port) to 65535")
+}
+
+fn port_in(text: &str, low: u16, allowed: &str) -> Result<u16, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) => u16::try_from(n)
+            .ok()
+            .filter(|p| *p >= low)
+            .ok_or_else(|| format!("port {n} is not possible; {allowed}")),
+        Err(_) => Err(format!("{text:?} is not a port number; {allowed}")),
+    }
+}

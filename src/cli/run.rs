@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// The invocation counter store shared by every command (default: $XDG_DATA_HOME or ~/.local/share, dlms-logger/counters.db).
     #[arg(long, value_name = "FILE", env = "DLMS_COUNTER_DB")]
     pub counter_db: Option<PathBuf>,
+    /// Where readings go when the database refuses them (full disk, locked) and memory holds
+    /// its bound, e.g. on another filesystem (default: the database path + `.unstored.jsonl`).
+    /// They are stored from there at the next start.
+    #[arg(long, value_name = "PATH")]
+    pub spill: Option<PathBuf>,
 }
 
 /// A loaded queue, and the simulator serving it when it is the demo.
@@ -89,8 +94,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
         loaded.origin,
         args.db.display()
     );
-    let counters = super::connection::counter_store(args.counter_db.clone());
-    let runner = Runner::start_with_counters(config, handle, first_poll, counters);
+    let options = dlms_logger::runner::RunnerOptions {
+        spill: args.spill.clone(),
+        counters: Some(super::connection::counter_store(args.counter_db.clone())),
+        ..Default::default()
+    };
+    let runner = Runner::start_with(config, handle, first_poll, options);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
         events.fire_event(name)
@@ -98,8 +107,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping: finishing the runs in progress");
     control.abort();
-    let status = runner.handle().status();
+    // Read after the shutdown: runs that finish after "stopping" are counted too.
+    let handle = runner.handle();
     runner.shutdown().await;
+    let status = handle.status();
     writer.shutdown()?;
     let _ = std::fs::remove_file(&socket);
     tracing::info!(
@@ -108,6 +119,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
         status.failures_stored,
         args.db.display()
     );
+    if status.rows_dropped > 0 {
+        tracing::error!(
+            "{} rows were DROPPED: the database refused them and the spill file could not take them",
+            status.rows_dropped
+        );
+    }
     drop(loaded.sim);
     Ok(())
 }
@@ -136,6 +153,7 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         db: args.db.clone(),
         socket,
         counters: super::connection::counter_store(args.counter_db.clone()),
+        spill: args.spill.clone(),
     };
     let r = dlms_logger::tui::run(opts, shutdown_signal()).await;
     drop(loaded.sim);

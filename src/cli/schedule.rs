@@ -1,6 +1,6 @@
 //! `dlms-logger schedule`: print the next fire times of a schedule expression.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Local};
 use dlms_logger::schedule::Schedule;
 use std::io::Write;
@@ -18,9 +18,19 @@ pub fn run(expr: &str, from: Option<&str>, count: usize) -> Result<()> {
     };
     if let Schedule::Event(name) = &schedule {
         eprintln!("an event schedule fires only when event {name:?} is raised, never by time");
+        return Ok(());
+    }
+    let fires = schedule.preview(&from, &from, count);
+    if fires.is_empty() {
+        // Never an empty answer that looks like success.
+        bail!(
+            "{schedule} never fires at or after {} (cron searches end after the year 2100; \
+             a ? takes its value from that start time)",
+            from.to_rfc3339()
+        );
     }
     let mut out = std::io::stdout().lock();
-    for t in schedule.preview(&from, &from, count) {
+    for t in fires {
         writeln!(out, "{}", t.to_rfc3339())?;
     }
     Ok(())

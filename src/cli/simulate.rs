@@ -58,8 +58,8 @@ pub struct SimulateArgs {
     /// With --dial: push a DataNotification (device name, clock, energy) right after connecting.
     #[arg(long, requires = "dial")]
     pub push: bool,
-    /// First TCP port; meter i listens on PORT+i (0 = any free port).
-    #[arg(long, default_value_t = 4059)]
+    /// First TCP port; meter i listens on PORT+i (0 = any free port; up to 65535).
+    #[arg(long, default_value_t = 4059, value_parser = super::listen_port)]
     pub port: u16,
     /// Number of meters.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=60_000))]
@@ -170,38 +170,16 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
     if let Some(dev) = &args.serial {
         let mut line = dlms_logger::queue::SerialSettings::new(dev.clone());
         line.baud = args.baud;
-        let mut port = dlms_logger::transport::serial::open(&line)?;
+        // A device that cannot be opened at the start is an error (a typo); one that goes
+        // away later is reopened with a backoff until it is back.
+        let port = dlms_logger::transport::serial::open(&line)?;
         let config = SimConfig {
             end_on_disconnect: args.iec,
             ..config
         };
         println!("listening on serial {dev} at {} baud", args.baud);
-        let serve = async {
-            if args.iec {
-                // Like an optical port: every session starts with a sign-on at 300 baud.
-                loop {
-                    let mut iec =
-                        dlms_logger::dlms::iec62056_21::IecServer::new("DLG", "DLGSIM", args.baud);
-                    let wait = std::time::Duration::from_secs(3600);
-                    match dlms_logger::transport::serial::answer_mode_e(
-                        &mut port, &line, &mut iec, wait,
-                    )
-                    .await
-                    {
-                        Ok(baud) => tracing::info!("mode E sign-on: HDLC at {baud} baud"),
-                        Err(e) => {
-                            tracing::warn!("{e}");
-                            continue;
-                        }
-                    }
-                    sim::serve_stream(&mut port, &config, 0).await?;
-                }
-            } else {
-                sim::serve_stream(port, &config, 0).await
-            }
-        };
         tokio::select! {
-            r = serve => r?,
+            _ = sim::serve_serial(port, &line, &config, args.iec) => {}
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -121,6 +121,8 @@ pub struct ServerSession {
     pub next_challenge: Vec<u8>,
     next_ic: u32,
     peer_floor: u32,
+    /// The association is the public client's (SAP 16, no authentication).
+    public: bool,
 }
 
 const ASSOCIATION_SN: u16 = 0xFA00;
@@ -138,6 +140,26 @@ impl ServerSession {
             next_challenge: Vec::new(),
             next_ic: 0,
             peer_floor: 0,
+            public: false,
+        }
+    }
+
+    /// Whether this association may read `attr`. A meter that requires authentication
+    /// (a password or HLS) lets the public client read only its association object
+    /// (0.0.40.0.0.255, e.g. to learn what it must do to associate) and, when it ciphers, its
+    /// invocation counters (0.0.43.1.x.255, which a client needs before a ciphered
+    /// association): everything else is read-write-denied, as on real meters.
+    fn may_read(&self, attr: &AttributeDescriptor) -> Result<(), DataAccessResult> {
+        if !self.public || self.settings.authentication == Authentication::None {
+            return Ok(());
+        }
+        let [a, b, c, d, _, f] = attr.instance.bytes();
+        let association = [a, b, c, d, f] == [0, 0, 40, 0, 255];
+        let counter = self.settings.ciphering.is_some() && [a, b, c, d, f] == [0, 0, 43, 1, 255];
+        if association || counter {
+            Ok(())
+        } else {
+            Err(DataAccessResult::ReadWriteDenied)
         }
     }
 
@@ -343,6 +365,7 @@ impl ServerSession {
         let public = self.client == PUBLIC_CLIENT
             && aarq.mechanism == Mechanism::None
             && !aarq.context.is_ciphered();
+        self.public = public;
         let ciphering = s.ciphering.clone().filter(|_| !public);
         let secure = ciphering.as_ref().is_some_and(|c| c.policy != Policy::None);
         let want = match (s.referencing, secure) {
@@ -516,7 +539,10 @@ impl ServerSession {
                 access,
             } => {
                 self.long_read = None;
-                match model.get(&attribute, access.as_ref()) {
+                match self
+                    .may_read(&attribute)
+                    .and_then(|()| model.get(&attribute, access.as_ref()))
+                {
                     Ok(d) => {
                         let bytes = d.to_bytes();
                         let normal = encode_get_response_normal_raw(invoke_id, &bytes);
@@ -541,7 +567,7 @@ impl ServerSession {
                 let raw = self.results_list(
                     attributes
                         .iter()
-                        .map(|(a, s)| model.get(a, s.as_ref()))
+                        .map(|(a, s)| self.may_read(a).and_then(|()| model.get(a, s.as_ref())))
                         .collect(),
                 );
                 let mut whole = vec![0xC4, 0x03, invoke_id];
@@ -711,6 +737,7 @@ impl ServerSession {
                 let attr = self
                     .resolve(&objects, name)
                     .ok_or(DataAccessResult::ObjectUndefined)?;
+                self.may_read(&attr)?;
                 model.get(&attr, access.as_ref())
             })
             .collect();

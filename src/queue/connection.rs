@@ -110,10 +110,29 @@ pub enum Parity {
     Even,
     /// Odd parity.
     Odd,
-    /// Parity bit always 1.
-    Mark,
-    /// Parity bit always 0.
-    Space,
+}
+
+impl Parity {
+    /// Every parity the serial driver (tokio-serial) can set, by name. Mark and space parity
+    /// are not among them: the driver has no way to set them.
+    pub const NAMES: [(&'static str, Parity); 3] = [
+        ("none", Parity::None),
+        ("even", Parity::Even),
+        ("odd", Parity::Odd),
+    ];
+
+    /// The parity named `name`; mark and space are refused with the reason.
+    pub fn from_name(name: &str) -> Result<Parity, String> {
+        if let Some((_, p)) = Parity::NAMES.iter().find(|(n, _)| *n == name) {
+            return Ok(*p);
+        }
+        if name == "mark" || name == "space" {
+            return Err(format!(
+                "{name} parity is not supported: the serial driver (tokio-serial) sets none, even or odd only"
+            ));
+        }
+        Err(format!("{name:?} is not allowed; use none, even or odd"))
+    }
 }
 
 /// Serial flow control.

@@ -44,7 +44,8 @@ struct RawConnection {
 )]
 struct RawTcp {
     host: String,
-    port: u16,
+    // Wider than the model so 70000 gets the same message as 0.
+    port: i64,
     persistent: Option<bool>,
 }
 
@@ -55,7 +56,8 @@ struct RawTcp {
 )]
 struct RawListen {
     host: Option<String>,
-    port: u16,
+    // Wider than the model so 70000 gets the same message as 0.
+    port: i64,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +69,8 @@ struct RawSerial {
     port: String,
     baud: Option<u32>,
     data_bits: Option<u8>,
-    parity: Option<Parity>,
+    // A name, so mark and space get their own message.
+    parity: Option<String>,
     stop_bits: Option<u8>,
     flow: Option<Flow>,
     rs485_full_duplex: Option<bool>,
@@ -229,18 +232,26 @@ impl RawConfig {
     }
 }
 
+/// A TCP port as the model holds it: 1 to 65535 (the same range validation names).
+fn port(value: i64, path: FieldPath) -> Result<u16, Fault> {
+    u16::try_from(value)
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| Fault::new(path, format!("{value} is not allowed; use 1 to 65535")))
+}
+
 impl RawConnection {
     fn into_model(self, path: FieldPath) -> Result<Connection, Fault> {
         let link = match (self.tcp, self.serial, self.listen) {
             (Some(tcp), None, None) => Link::Tcp {
                 host: tcp.host,
-                port: tcp.port,
+                port: port(tcp.port, path.key("tcp").key("port"))?,
                 persistent: tcp.persistent.unwrap_or(true),
             },
-            (None, Some(serial), None) => Link::Serial(serial.into_model()),
+            (None, Some(serial), None) => Link::Serial(serial.into_model(path.key("serial"))?),
             (None, None, Some(listen)) => Link::Listen {
                 host: listen.host.unwrap_or_else(|| LISTEN_HOST.into()),
-                port: listen.port,
+                port: port(listen.port, path.key("listen").key("port"))?,
             },
             (None, None, None) => {
                 return Err(Fault::new(
@@ -271,18 +282,24 @@ impl RawConnection {
 }
 
 impl RawSerial {
-    fn into_model(self) -> SerialSettings {
+    fn into_model(self, path: FieldPath) -> Result<SerialSettings, Fault> {
         let d = SerialSettings::new(self.port);
-        SerialSettings {
+        let parity = match self.parity {
+            Some(name) => {
+                Parity::from_name(&name).map_err(|e| Fault::new(path.key("parity"), e))?
+            }
+            None => d.parity,
+        };
+        Ok(SerialSettings {
             baud: self.baud.unwrap_or(d.baud),
             data_bits: self.data_bits.unwrap_or(d.data_bits),
-            parity: self.parity.unwrap_or(d.parity),
+            parity,
             stop_bits: self.stop_bits.unwrap_or(d.stop_bits),
             flow: self.flow.unwrap_or(d.flow),
             rs485_full_duplex: self.rs485_full_duplex.unwrap_or(d.rs485_full_duplex),
             frame_gap_ms: self.frame_gap_ms.unwrap_or(d.frame_gap_ms),
             ..d
-        }
+        })
     }
 }
 

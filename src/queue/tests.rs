@@ -394,7 +394,7 @@ fn link() -> impl Strategy<Value = Link> {
             .prop_map(|(port, baud, data_bits, fd)| Link::Serial(SerialSettings {
                 baud,
                 data_bits,
-                parity: Parity::Mark,
+                parity: Parity::Odd,
                 stop_bits: 2,
                 flow: Flow::XonXoff,
                 rs485_full_duplex: fd,
@@ -535,7 +535,9 @@ fn config() -> impl Strategy<Value = Config> {
                     Schedule::Every(Duration::from_millis(1500)),
                 );
                 r.enabled = enabled;
-                r.on_failure = event.clone();
+                // Another event than its own: a request firing itself is a cycle, refused.
+                // Names only grow along a chain, so generated chains never lead back.
+                r.on_failure = event.as_ref().map(|e| format!("{e}-done"));
                 if let Some(e) = event {
                     r.schedule = Schedule::Event(e);
                 }

@@ -28,6 +28,66 @@ pub(super) fn check(config: &Config) -> Result<(), Fault> {
     for (i, r) in config.requests.iter().enumerate() {
         request(config, r, FieldPath::entry("request", i))?;
     }
+    event_cycles(config)
+}
+
+/// Refuses a chain of `on_success` / `on_failure` events that leads back to where it started:
+/// each run would fire the next without end. Every request is checked, enabled or not (the
+/// operator may enable one later).
+fn event_cycles(config: &Config) -> Result<(), Fault> {
+    let requests = &config.requests;
+    // The requests an event fires: those with `schedule = { event = name }`.
+    let listeners = |event: &str| -> Vec<usize> {
+        requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(&r.schedule, Schedule::Event(e) if e == event))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let edges = |i: usize| -> Vec<(&'static str, usize)> {
+        let r = &requests[i];
+        let mut out = Vec::new();
+        for (key, event) in [("on_success", &r.on_success), ("on_failure", &r.on_failure)] {
+            if let Some(e) = event {
+                out.extend(listeners(e).into_iter().map(|j| (key, j)));
+            }
+        }
+        out
+    };
+    for start in 0..requests.len() {
+        // Depth-first search for a way back to `start`; `path` holds the requests on the way.
+        let mut seen = vec![false; requests.len()];
+        let mut stack: Vec<(usize, Vec<(&'static str, usize)>)> = vec![(start, edges(start))];
+        let mut first_key = None;
+        while let Some((_, next)) = stack.last_mut() {
+            let Some((key, j)) = next.pop() else {
+                stack.pop();
+                continue;
+            };
+            if stack.len() == 1 {
+                first_key = Some(key);
+            }
+            if j == start {
+                let mut names: Vec<String> = stack
+                    .iter()
+                    .map(|(i, _)| format!("{:?}", requests[*i].name))
+                    .collect();
+                names.push(format!("{:?}", requests[start].name));
+                return Err(Fault::new(
+                    FieldPath::entry("request", start).key(first_key.unwrap_or(key)),
+                    format!(
+                        "the event chain forms a cycle: request {}; each run would fire the next without end, so break the chain",
+                        names.join(" → ")
+                    ),
+                ));
+            }
+            if !seen[j] {
+                seen[j] = true;
+                stack.push((j, edges(j)));
+            }
+        }
+    }
     Ok(())
 }
 

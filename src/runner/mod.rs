@@ -75,6 +75,30 @@ pub struct Status {
     pub store_error: Option<String>,
     /// A key whose invocation counters passed 90 % of their space (plan new keys).
     pub counter_warning: Option<String>,
+    /// Rows neither stored nor kept (the store refused them, memory was at its bound and the
+    /// spill file could not take them).
+    pub rows_dropped: u64,
+}
+
+/// How the runner keeps rows the store refuses.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// The spill file (default: `<db>.unstored.jsonl` beside the database).
+    pub spill: Option<std::path::PathBuf>,
+    /// Most refused rows kept in memory before they go to the spill file.
+    pub max_parked_rows: usize,
+    /// The invocation counter store (default: the user's, `counters::default_path`).
+    pub counters: Option<Arc<crate::counters::CounterStore>>,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            spill: None,
+            max_parked_rows: parked::MAX_PARKED_ROWS,
+            counters: None,
+        }
+    }
 }
 
 /// Why a request was fired.
@@ -118,7 +142,28 @@ struct Shared {
     parked: Mutex<parked::Parked>,
     /// Our invocation counters and the meters' floors (shared with every other process).
     counters: Arc<crate::counters::CounterStore>,
+    /// True once the runner is shutting down: no retry starts, runs in progress get
+    /// [`STOP_GRACE`] to finish.
+    stopping: watch::Sender<bool>,
+    /// Repeated failures of a meter are logged once, then at most once a minute.
+    failure_log: Mutex<HashMap<String, crate::transport::retry::LogLimiter>>,
+    /// Where rows beyond the in-memory bound go.
+    spill: std::path::PathBuf,
+    /// When the store last refused rows: for a moment after, new rows are parked without
+    /// asking it again, so a full disk costs no time per run.
+    refused_at: Mutex<Option<std::time::Instant>>,
+    /// Store and spill warnings, said once and then at most once a minute.
+    store_log: Mutex<crate::transport::retry::LogLimiter>,
+    /// The store's refusals, said once and then at most once a minute.
+    refuse_log: Mutex<crate::transport::retry::LogLimiter>,
 }
+
+/// After the store refused rows, new rows are parked without asking it for this long.
+const STORE_PAUSE: Duration = Duration::from_secs(2);
+
+/// How long a run in progress may still take after the runner was told to stop; what it has
+/// not read by then is stored as failures ("the logger stopped…").
+pub const STOP_GRACE: Duration = Duration::from_millis(1500);
 
 impl Shared {
     fn config(&self) -> Arc<Config> {
@@ -142,21 +187,24 @@ impl Runner {
     /// Starts schedulers and workers for `config`; poll ids start at `first_poll`; ciphered
     /// sessions take their counters from the user's counter store.
     pub fn start(config: Config, writer: WriterHandle, first_poll: i64) -> Runner {
-        Self::start_with_counters(
-            config,
-            writer,
-            first_poll,
-            crate::counters::CounterStore::at_default(),
-        )
+        Runner::start_with(config, writer, first_poll, RunnerOptions::default())
     }
 
-    /// Starts like [`Runner::start`], with the invocation counters in `counters`.
-    pub fn start_with_counters(
+    /// [`Runner::start`] with a spill file, in-memory bound and counter store of its own.
+    pub fn start_with(
         config: Config,
         writer: WriterHandle,
         first_poll: i64,
-        counters: Arc<crate::counters::CounterStore>,
+        options: RunnerOptions,
     ) -> Runner {
+        let spill = options
+            .spill
+            .clone()
+            .unwrap_or_else(|| parked::spill_path(writer.path()));
+        let counters = options
+            .counters
+            .clone()
+            .unwrap_or_else(crate::counters::CounterStore::at_default);
         import_legacy_counters(&writer, &counters);
         let shared = Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
@@ -169,15 +217,37 @@ impl Runner {
             trace: Mutex::new(trace::TraceStore::default()),
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
-            parked: Mutex::new(parked::Parked::default()),
+            parked: Mutex::new(parked::Parked::with_bound(options.max_parked_rows)),
+            stopping: watch::channel(false).0,
+            failure_log: Mutex::new(HashMap::new()),
+            spill: spill.clone(),
+            refused_at: Mutex::new(None),
+            store_log: Mutex::new(crate::transport::retry::LogLimiter::new(
+                Duration::from_secs(60),
+            )),
+            refuse_log: Mutex::new(crate::transport::retry::LogLimiter::new(
+                Duration::from_secs(60),
+            )),
             counters,
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
-        tokio::task::spawn_blocking(move || match parked::import(&w) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("stored {n} rows left unstored by an earlier run"),
-            Err(e) => tracing::error!("{e}"),
+        let default_spill = parked::spill_path(w.path());
+        tokio::task::spawn_blocking(move || {
+            let mut files = vec![default_spill];
+            if !files.contains(&spill) {
+                files.push(spill);
+            }
+            for file in files {
+                match parked::import_from(&w, &file) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        "stored {n} rows left unstored by an earlier run (from {})",
+                        file.display()
+                    ),
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
         });
         let (stop, tasks) = spawn_generation(&shared, true);
         Runner {
@@ -215,6 +285,7 @@ impl Runner {
     /// returns. Queued runs that have not started are dropped.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        self.shared.stopping.send_replace(true);
         while self.tasks.join_next().await.is_some() {}
         for mut d in self.draining.drain(..) {
             while d.join_next().await.is_some() {}
@@ -223,26 +294,37 @@ impl Runner {
         let rows = lock(&self.shared.parked).take();
         if !rows.is_empty() {
             let n = rows.len();
+            let failed = rows.iter().filter(|r| r.is_failure()).count() as u64;
             let w = self.shared.writer.clone();
-            let db = w.path().to_path_buf();
+            let spill = self.shared.spill.clone();
             let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
                 Ok(_) => Ok(None),
-                Err(refused) => match parked::spill(&db, &refused.rows) {
+                Err(refused) => match parked::spill_rows(&spill, &refused.rows) {
                     Ok(p) => Ok(Some((refused.error, p))),
                     Err(s) => Err((refused.error, s)),
                 },
             })
             .await;
             match outcome {
-                Ok(Ok(None)) => tracing::info!("stored {n} rows kept from a store failure"),
+                Ok(Ok(None)) => {
+                    let mut st = lock(&self.shared.status);
+                    st.rows_stored += n as u64;
+                    st.failures_stored += failed;
+                    drop(st);
+                    tracing::info!("stored {n} rows kept from a store failure")
+                }
                 Ok(Ok(Some((e, path)))) => tracing::warn!(
                     "{n} rows could not be stored ({e}); kept in {}, stored at the next start",
                     path.display()
                 ),
                 Ok(Err((e, s))) => {
-                    tracing::error!("{n} rows LOST: not stored ({e}) and not spilled ({s})")
+                    lock(&self.shared.status).rows_dropped += n as u64;
+                    tracing::error!("{n} rows DROPPED: not stored ({e}) and not spilled: {s}")
                 }
-                Err(e) => tracing::error!("{n} rows LOST: the final write failed: {e}"),
+                Err(e) => {
+                    lock(&self.shared.status).rows_dropped += n as u64;
+                    tracing::error!("{n} rows DROPPED: the final write failed: {e}")
+                }
             }
         }
     }
@@ -614,6 +696,9 @@ async fn scheduler(
     let start = shared.start;
     loop {
         let Some(next) = schedule.next_after(&after, &start) else {
+            if !matches!(schedule, Schedule::Once) {
+                tracing::warn!("request {request}: schedule \"{schedule}\" fires no more");
+            }
             lock(&shared.status)
                 .requests
                 .entry(request.clone())
@@ -1032,7 +1117,26 @@ async fn run_meter(
             Box::pin(close_link(session, &m.name)).await;
             Ok((rows?, rtt, None))
         };
-        let error = match tokio::time::timeout_at(deadline, work).await {
+        let mut stopping = shared.stopping.subscribe();
+        let cut_off = async move {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        let outcome = tokio::select! {
+            r = tokio::time::timeout_at(deadline, work) => Some(r),
+            _ = cut_off => None,
+        };
+        let Some(outcome) = outcome else {
+            let error = "the logger stopped before the meter answered".to_string();
+            tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        };
+        let error = match outcome {
             Ok(Ok((rows, rtt, keep))) => {
                 if let Some(open) = keep {
                     if incoming {
@@ -1040,6 +1144,10 @@ async fn run_meter(
                     } else {
                         links.insert(m.name.clone(), open);
                     }
+                }
+                if let Some(l) = lock(&shared.failure_log).remove(&m.name) {
+                    drop(l);
+                    tracing::info!("request {} meter {}: answering again", req.name, m.name);
                 }
                 return read::MeterRun {
                     rows,
@@ -1060,13 +1168,30 @@ async fn run_meter(
         };
         let backoff = Duration::from_millis(200u64 << attempt.min(5));
         let timed_out = tokio::time::Instant::now() + backoff >= deadline;
-        if attempt >= m.retries || timed_out {
+        let stopping = *shared.stopping.borrow();
+        if attempt >= m.retries || timed_out || stopping {
+            let error = if stopping && attempt < m.retries {
+                format!("{error}; not tried again: the logger is stopping")
+            } else {
+                error
+            };
             let error = if attempt > 0 {
                 format!("{error} (after {} tries)", attempt + 1)
             } else {
                 error
             };
-            tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+            // A meter that keeps failing the same way (a serial adapter unplugged) is said
+            // once, then at most once a minute with a count; its failure rows are stored each time.
+            let line = format!("request {} meter {}: {error}", req.name, m.name);
+            let said = lock(&shared.failure_log)
+                .entry(m.name.clone())
+                .or_insert_with(|| {
+                    crate::transport::retry::LogLimiter::new(Duration::from_secs(60))
+                })
+                .note(&line);
+            if let Some(line) = said {
+                tracing::warn!("{line}");
+            }
             return read::MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
                 associated: false,
@@ -1075,11 +1200,26 @@ async fn run_meter(
             };
         }
         tracing::debug!(
-            "request {} meter {}: {error}; retrying in {backoff:?}",
+            "request {} meter {}: {error}; retrying in {}",
             req.name,
-            m.name
+            m.name,
+            crate::text::duration(backoff)
         );
-        tokio::time::sleep(backoff).await;
+        // A stop cuts the pause short; the loop then gives up instead of trying again.
+        let mut stop = shared.stopping.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => {
+                let error = format!("{error}; not tried again: the logger is stopping");
+                tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+                return read::MeterRun {
+                    rows: read::failure_rows(req, m, poll, &error),
+                    associated: false,
+                    rtt: None,
+                    error: Some(error),
+                };
+            }
+        }
         attempt += 1;
     }
 }
@@ -1103,10 +1243,14 @@ async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading
         Err(e) => {
             st.store_error = Some(e.clone());
             drop(st);
-            tracing::error!(
-                "request {} (poll {poll}): rows not stored yet: {e}",
-                req.name
-            );
+            // Said once, then at most once a minute: a full disk refuses every run.
+            let cause = e.split("; kept in memory").next().unwrap_or(&e);
+            if lock(&shared.refuse_log).note(cause).is_some() {
+                tracing::error!(
+                    "request {} (poll {poll}): rows not stored yet: {e}",
+                    req.name
+                );
+            }
         }
     }
 }
@@ -1115,6 +1259,23 @@ async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading
 /// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
 /// file beyond the bound), never dropped: the error says where they are.
 async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, String> {
+    let paused = lock(&shared.refused_at).is_some_and(|t| t.elapsed() < STORE_PAUSE);
+    if paused {
+        // The store refused rows a moment ago (a full disk): keep these without asking it
+        // again, so polling goes on at its pace.
+        park(shared, rows).await;
+        let waiting = lock(&shared.parked).len();
+        let last = lock(&shared.status).store_error.clone().unwrap_or_default();
+        let last = last
+            .split("; kept in memory")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return Err(format!(
+            "{last}; kept in memory with the others not stored yet ({waiting} rows), written \
+             with the next batch"
+        ));
+    }
     let earlier = lock(&shared.parked).take();
     let (n_earlier, n) = (earlier.len(), rows.len());
     let writer = shared.writer.clone();
@@ -1140,12 +1301,19 @@ async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, Stri
             drop(st);
             tracing::info!("stored {k} rows kept from an earlier store failure");
         }
-        Some(Err(refused)) => park(shared, refused.rows).await,
+        Some(Err(refused)) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
+            park(shared, refused.rows).await
+        }
         None => {}
     }
     match now {
-        Ok(k) => Ok(k),
+        Ok(k) => {
+            *lock(&shared.refused_at) = None;
+            Ok(k)
+        }
         Err(refused) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
             let e = refused.error;
             park(shared, refused.rows).await;
             let waiting = lock(&shared.parked).len();
@@ -1164,13 +1332,34 @@ async fn park(shared: &Arc<Shared>, rows: Vec<Reading>) {
         return;
     }
     let n = overflow.len();
-    let db = shared.writer.path().to_path_buf();
-    match tokio::task::spawn_blocking(move || parked::spill(&db, &overflow)).await {
-        Ok(Ok(path)) => tracing::warn!(
-            "{n} rows beyond the in-memory bound written to {} (stored at the next start)",
-            path.display()
-        ),
-        Ok(Err(e)) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
-        Err(e) => tracing::error!("{n} rows LOST: not stored and not spilled: {e}"),
+    let spill = shared.spill.clone();
+    let why = match tokio::task::spawn_blocking(move || parked::spill_rows(&spill, &overflow)).await
+    {
+        Ok(Ok(path)) => {
+            let line = format!(
+                "rows beyond the in-memory bound go to {} (stored at the next start)",
+                path.display()
+            );
+            if let Some(l) = lock(&shared.store_log).note(&line) {
+                tracing::warn!("{l}");
+            }
+            return;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the spill task failed: {e}"),
+    };
+    let mut st = lock(&shared.status);
+    st.rows_dropped += n as u64;
+    let total = st.rows_dropped;
+    st.store_error = Some(format!(
+        "rows are being DROPPED: the store refuses them, memory holds its bound and {why}"
+    ));
+    drop(st);
+    let line = format!(
+        "rows DROPPED: not stored, memory at its bound, and {why}; free space there or give \
+         run --spill a path on another filesystem"
+    );
+    if let Some(l) = lock(&shared.store_log).note(&line) {
+        tracing::error!("{l} ({total} rows dropped so far)");
     }
 }

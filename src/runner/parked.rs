@@ -1,7 +1,9 @@
 //! Rows the store could not take (the database locked past the writer's retries, a full disk):
-//! kept in memory and written before the next batch, spilled to `<db>.unstored.jsonl` at
-//! shutdown or beyond a bound, and imported from that file at the next start. A reading is
-//! never dropped silently: it is stored, parked, spilled, or reported lost with its count.
+//! kept in memory and written before the next batch, spilled to the spill file at shutdown or
+//! beyond a bound, and imported from that file at the next start. The spill file is
+//! `<db>.unstored.jsonl` unless one is configured (`run --spill PATH`, e.g. on another
+//! filesystem than a database that fills its disk). A reading is never dropped silently: it is
+//! stored, parked, spilled, or counted as dropped with a warning that says why.
 
 use crate::store::{Reading, WriterHandle};
 use std::io::{BufRead, Write};
@@ -18,15 +20,30 @@ pub fn spill_path(db: &Path) -> PathBuf {
 }
 
 /// Rows waiting for the store to take them again.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parked {
     rows: Vec<Reading>,
+    bound: usize,
+}
+
+impl Default for Parked {
+    fn default() -> Self {
+        Parked::with_bound(MAX_PARKED_ROWS)
+    }
 }
 
 impl Parked {
-    /// Keeps `rows` for the next write; what exceeds [`MAX_PARKED_ROWS`] is returned, to spill.
+    /// Keeps at most `bound` rows in memory.
+    pub fn with_bound(bound: usize) -> Self {
+        Parked {
+            rows: Vec::new(),
+            bound,
+        }
+    }
+
+    /// Keeps `rows` for the next write; what exceeds the bound is returned, to spill.
     pub fn park(&mut self, mut rows: Vec<Reading>) -> Vec<Reading> {
-        let room = MAX_PARKED_ROWS.saturating_sub(self.rows.len());
+        let room = self.bound.saturating_sub(self.rows.len());
         let overflow = if rows.len() > room {
             rows.split_off(room)
         } else {
@@ -54,7 +71,45 @@ impl Parked {
 
 /// Appends `rows` to the spill file of `db` (one JSON object per line) and syncs it.
 pub fn spill(db: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
-    let path = spill_path(db);
+    spill_to(&spill_path(db), rows)
+}
+
+/// Why rows could not be spilled: the file, and the cause in words (`has no space left`).
+#[derive(Debug, thiserror::Error)]
+#[error("the spill file {} {why}", path.display())]
+pub struct SpillError {
+    /// The spill file.
+    pub path: PathBuf,
+    /// What went wrong, as a sentence part.
+    pub why: String,
+    /// True when its filesystem is full.
+    pub no_space: bool,
+}
+
+impl SpillError {
+    fn new(path: &Path, e: &std::io::Error) -> Self {
+        let no_space = e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28);
+        let why = if no_space {
+            "has no space left on its filesystem".to_string()
+        } else {
+            format!("cannot be written: {e}")
+        };
+        SpillError {
+            path: path.to_path_buf(),
+            why,
+            no_space,
+        }
+    }
+}
+
+/// Appends `rows` to the spill file `path`; the error says when its filesystem is full.
+pub fn spill_rows(path: &Path, rows: &[Reading]) -> Result<PathBuf, SpillError> {
+    spill_to(path, rows).map_err(|e| SpillError::new(path, &e))
+}
+
+/// Appends `rows` to the spill file `path` (one JSON object per line) and syncs it.
+pub fn spill_to(path: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
+    let path = path.to_path_buf();
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
@@ -75,7 +130,12 @@ pub fn spill(db: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
 /// The rows of the spill file of `db`, and how many of its lines were unreadable (a line cut
 /// short by a crash while spilling).
 pub fn read_spill(db: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
-    let file = std::fs::File::open(spill_path(db))?;
+    read_spill_file(&spill_path(db))
+}
+
+/// The rows of the spill file `path`, and how many of its lines were unreadable.
+pub fn read_spill_file(path: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
+    let file = std::fs::File::open(path)?;
     let (mut rows, mut bad) = (Vec::new(), 0);
     for line in std::io::BufReader::new(file).lines() {
         let line = line?;
@@ -93,13 +153,16 @@ pub fn read_spill(db: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
 /// Stores the rows of a spill file left by an earlier run and removes the file; returns how many
 /// rows it held (0 when there is none). On failure the file stays for the next start.
 pub fn import(writer: &WriterHandle) -> Result<usize, String> {
-    let db = writer.path().to_path_buf();
-    let path = spill_path(&db);
+    import_from(writer, &spill_path(writer.path()))
+}
+
+/// Stores the rows of the spill file `path` and removes it (see [`import`]).
+pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, String> {
     if !path.exists() {
         return Ok(0);
     }
     let (rows, bad) =
-        read_spill(&db).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        read_spill_file(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bad > 0 {
         tracing::warn!(
             "{}: {bad} line(s) unreadable (cut short by a crash while spilling); skipped",

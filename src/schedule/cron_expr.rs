@@ -5,9 +5,11 @@
 //! The crate's own dialect differs from ours: it numbers weekdays 1 = Sunday … 7 = Saturday
 //! and needs a seconds field. What we rely on, checked in its 0.17 source and by the
 //! brute-force comparison below: it ANDs day-of-month and day-of-week, skips local times that
-//! do not exist (DST gap), and stops searching after the year 2100 (so an expression that can
-//! never fire, e.g. `0 0 31 2 *`, ends with `None` in well under a millisecond). It yields both
-//! instants of an ambiguous local time; we keep the first only.
+//! do not exist (DST gap), and stops searching after the year 2100 (so an expression that
+//! fires no more, e.g. `0 0 ? 2 *` started on the 31st, ends with `None` in well under a
+//! millisecond). It yields both instants of an ambiguous local time; we keep the first only.
+//! An expression whose days of month and months have no date in common (`0 0 31 2 *`) is
+//! refused by the parser, saying which day does not exist in which month.
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,8 +78,58 @@ impl FromStr for CronExpr {
                 Field::Values(unit.parse(part).map_err(|(item, p)| fail(&item, p))?)
             };
         }
+        if let Some(why) = never(&fields) {
+            return Err(ScheduleError::CronNever { text, why });
+        }
         Ok(CronExpr { text, fields })
     }
+}
+
+/// Days in each month at most (February in a leap year).
+const MONTH_DAYS: [(u32, &str); 12] = [
+    (31, "January"),
+    (29, "February"),
+    (31, "March"),
+    (30, "April"),
+    (31, "May"),
+    (30, "June"),
+    (31, "July"),
+    (31, "August"),
+    (30, "September"),
+    (31, "October"),
+    (30, "November"),
+    (31, "December"),
+];
+
+/// Why an expression can never fire (`day 31 does not exist in February`), when its days of
+/// month and months have no date in common. A `?` field depends on the start and is not judged.
+fn never(fields: &[Field; 6]) -> Option<String> {
+    let (Field::Values(days), Field::Values(months)) = (fields[3], fields[4]) else {
+        return None;
+    };
+    let months: Vec<(u32, &str)> = MONTH_DAYS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| months & 1 << (i + 1) != 0)
+        .map(|(_, m)| *m)
+        .collect();
+    let days: Vec<u32> = (1..=31).filter(|d| days & 1 << d != 0).collect();
+    let fits = months.iter().any(|(len, _)| days.iter().any(|d| d <= len));
+    if fits || days.is_empty() || months.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = months.iter().map(|(_, n)| *n).collect();
+    let months = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    };
+    Some(match days.as_slice() {
+        [d] => format!("day {d} does not exist in {months}"),
+        _ => {
+            let list: Vec<String> = days.iter().map(u32::to_string).collect();
+            format!("none of the days {} exists in {months}", list.join(", "))
+        }
+    })
 }
 
 impl fmt::Display for CronExpr {
@@ -186,6 +238,32 @@ mod tests {
     }
 
     #[test]
+    fn expressions_that_can_never_fire_are_refused() {
+        for (text, why) in [
+            ("0 0 31 2 *", "day 31 does not exist in February"),
+            ("0 0 30 2 Mon", "day 30 does not exist in February"),
+            ("0 0 31 4 *", "day 31 does not exist in April"),
+            (
+                "0 0 31 4,6,9,11 *",
+                "day 31 does not exist in April, June, September or November",
+            ),
+            (
+                "0 0 30-31 Feb *",
+                "none of the days 30, 31 exists in February",
+            ),
+        ] {
+            let err = text.parse::<CronExpr>().unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("cron expression \"{text}\" can never fire: {why}")
+            );
+        }
+        for ok in ["0 0 29 2 *", "0 0 31 1-4 *", "0 0 31 ? *", "0 0 ? 2 *"] {
+            assert!(ok.parse::<CronExpr>().is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn display_keeps_the_text() {
         assert_eq!(parse("  */5\t* * *  Mon ").to_string(), "*/5 * * * Mon");
         assert_eq!(parse("0 */15 * * * *").to_string(), "0 */15 * * * *");
@@ -255,7 +333,12 @@ mod tests {
                 rng.field(1, 12),
                 rng.field(0, 7)
             );
-            let expr = parse(&text);
+            let expr = match text.parse::<CronExpr>() {
+                Ok(expr) => expr,
+                // 31 April and the like: refused, as no date has that day and month.
+                Err(ScheduleError::CronNever { .. }) => continue,
+                Err(e) => panic!("{text}: {e}"),
+            };
             let after = tz
                 .with_ymd_and_hms(
                     2024 + rng.below(4) as i32,

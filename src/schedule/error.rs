@@ -65,6 +65,14 @@ pub enum ScheduleError {
         /// What is wrong with it.
         problem: CronFieldProblem,
     },
+    /// A cron expression whose days and months have no date in common (31 February).
+    #[error("cron expression \"{text}\" can never fire: {why}")]
+    CronNever {
+        /// The expression as written.
+        text: String,
+        /// Which days do not exist in which months.
+        why: String,
+    },
     /// An event name that is not one word.
     #[error("event name \"{0}\": use one word of letters, digits, \"_\", \"-\" or \".\"")]
     EventName(String),

@@ -22,8 +22,8 @@
 //! time in practice). A wall-clock time that does not exist that day (DST gap) is skipped,
 //! not moved; an ambiguous one (DST fall-back) fires once, at its first instant, and nothing
 //! fires again until the wall clock passes the last time already fired. Cron searches end
-//! after the year 2100, so an expression that can never fire (e.g. `0 0 31 2 *`) gives
-//! `None` instead of looping.
+//! after the year 2100, so an expression that fires no more gives `None` instead of looping;
+//! one whose days and months have no date in common (`0 0 31 2 *`) is refused when parsed.
 
 mod cron_expr;
 mod error;

@@ -6,8 +6,8 @@ use super::error::ScheduleError;
 use super::{cron_expr::CronExpr, interval, time_of_day, Schedule};
 
 /// A schedule as written in a config file: exactly one of these keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ScheduleSpec {
     /// `{ once = true }`: fire once at startup.
     Once(bool),
@@ -19,6 +19,83 @@ pub enum ScheduleSpec {
     Cron(String),
     /// `{ event = "name" }`: fire only when the named event is raised.
     Event(String),
+}
+
+/// The keys of a schedule table, in the order messages list them.
+const KEYS: [&str; 5] = ["once", "every", "at", "cron", "event"];
+
+/// The keys in the order [`one_key`] names them.
+const ORDER: [&str; 5] = ["every", "cron", "at", "once", "event"];
+
+/// A key that is no schedule: fails as the value is read, naming the keys allowed.
+struct Unknown(String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Unknown {
+    type Value = serde::de::IgnoredAny;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, _: D) -> Result<Self::Value, D::Error> {
+        Err(<D::Error as serde::de::Error>::unknown_variant(
+            &self.0, &KEYS,
+        ))
+    }
+}
+
+/// What a schedule table with none or several keys is told.
+fn one_key(given: &[&str]) -> String {
+    let one = "give one of every / cron / at / once / event";
+    match given {
+        [] => format!("{one} (the table is empty)"),
+        [.., last] => {
+            let rest = &given[..given.len() - 1];
+            format!("{one}, not {} and {last} together", rest.join(", "))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ScheduleSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ScheduleSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table with one of once, every, at, cron or event")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ScheduleSpec, A::Error> {
+                use serde::de::Error;
+                let mut found: Vec<ScheduleSpec> = Vec::new();
+                let mut given: Vec<&'static str> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let Some(&name) = KEYS.iter().find(|k| **k == key) else {
+                        // Raised from inside the value, so the error points at this key.
+                        map.next_value_seed(Unknown(key))?;
+                        return Err(A::Error::custom("unknown schedule key"));
+                    };
+                    if given.contains(&name) {
+                        return Err(A::Error::custom(format!("{name} is given twice")));
+                    }
+                    given.push(name);
+                    found.push(match name {
+                        "once" => ScheduleSpec::Once(map.next_value()?),
+                        "every" => ScheduleSpec::Every(map.next_value()?),
+                        "at" => ScheduleSpec::At(map.next_value()?),
+                        "cron" => ScheduleSpec::Cron(map.next_value()?),
+                        _ => ScheduleSpec::Event(map.next_value()?),
+                    });
+                }
+                given.sort_by_key(|k| ORDER.iter().position(|o| o == k));
+                match (found.pop(), found.is_empty()) {
+                    (Some(spec), true) => Ok(spec),
+                    _ => Err(A::Error::custom(one_key(&given))),
+                }
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 impl TryFrom<ScheduleSpec> for Schedule {
@@ -92,7 +169,15 @@ mod tests {
         assert!(err("schedule = { at = [] }").contains("at least one time"));
         assert!(err(r#"schedule = { hourly = "yes" }"#).contains("unknown variant"));
         let two = err(r#"schedule = { every = "1s", once = true }"#);
-        assert!(two.contains("wanted exactly 1 element"), "{two}");
+        assert!(
+            two.contains(
+                "give one of every / cron / at / once / event, not every and once together"
+            ),
+            "{two}"
+        );
+        assert!(!two.contains("wanted exactly"), "{two}");
+        let none = err("schedule = {}");
+        assert!(none.contains("give one of"), "{none}");
     }
 
     #[test]

@@ -82,6 +82,12 @@ impl StoreError {
         }
     }
 
+    /// True when the disk (or the database's size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. }
+            if source.sqlite_error_code() == Some(ErrorCode::DiskFull))
+    }
+
     /// True when retrying later may succeed: another connection holds the lock, or the disk is full.
     pub fn is_transient(&self) -> bool {
         let StoreError::Sqlite { source, .. } = self else {

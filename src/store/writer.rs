@@ -288,10 +288,15 @@ fn write_with_retry(
 ) -> Result<usize, StoreError> {
     let started = Instant::now();
     let mut delay = policy.first_delay;
+    let mut tries = 0u32;
     loop {
+        tries += 1;
         match store.insert_batch(batch) {
+            // A full disk is tried twice only: space seldom comes back within a minute, and the
+            // caller keeps the rows (the runner parks and spills them) so polling goes on.
             Err(e)
                 if e.is_transient()
+                    && !(e.is_disk_full() && tries >= 2)
                     && started.elapsed().saturating_add(delay) <= policy.give_up_after =>
             {
                 tracing::warn!(

@@ -1,5 +1,6 @@
 //! Moving bytes: TCP today; serial and meter-initiated links come with their issue.
 pub mod iec;
+pub mod retry;
 pub mod serial;
 pub mod tcp;
 

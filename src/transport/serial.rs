@@ -56,14 +56,6 @@ fn line(
         Parity::None => tokio_serial::Parity::None,
         Parity::Even => tokio_serial::Parity::Even,
         Parity::Odd => tokio_serial::Parity::Odd,
-        // The portable serial driver has no mark/space parity (Linux needs CMSPAR).
-        Parity::Mark | Parity::Space => {
-            return Err(setting(
-                s,
-                format!("parity {:?}", s.parity).to_lowercase(),
-                "this platform's serial driver supports none, even and odd",
-            ))
-        }
     };
     let stop = match s.stop_bits {
         1 => StopBits::One,
@@ -118,13 +110,6 @@ mod tests {
         s.baud = 12345;
         assert!(line(&s).unwrap_err().to_string().contains("baud 12345"));
         s.baud = 9600;
-        s.parity = Parity::Mark;
-        let e = line(&s).unwrap_err().to_string();
-        assert!(
-            e.contains("parity mark") && e.contains("/dev/ttyUSB9"),
-            "{e}"
-        );
-        s.parity = Parity::None;
         s.data_bits = 9;
         assert!(line(&s).unwrap_err().to_string().contains("data bits 9"));
     }

@@ -424,7 +424,15 @@ mod tests {
         )
         .unwrap();
         let (_writer, handle) = crate::store::Writer::spawn(&db).unwrap();
-        let runner = crate::runner::Runner::start_with_counters(config, handle, 1, counters);
+        let runner = crate::runner::Runner::start_with(
+            config,
+            handle,
+            1,
+            crate::runner::RunnerOptions {
+                counters: Some(counters),
+                ..Default::default()
+            },
+        );
         let (tx, _rx) = mpsc::unbounded_channel();
         let mut app = App::new(Ctx::new(
             runner.handle(),

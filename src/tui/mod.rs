@@ -28,6 +28,8 @@ pub struct TuiOptions {
     pub warning: Option<String>,
     /// The invocation counter store.
     pub counters: std::sync::Arc<crate::counters::CounterStore>,
+    /// Where rows the store refuses go beyond the in-memory bound (default beside the database).
+    pub spill: Option<PathBuf>,
 }
 
 /// Runs the logger with the UI until the user quits (or SIGINT/SIGTERM).
@@ -37,7 +39,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (writer, handle, first_poll) = crate::runner::open_store(&opts.db)?;
     let listener = control::bind(&opts.socket).await?;
-    let mut runner = Runner::start_with_counters(opts.config, handle, first_poll, opts.counters);
+    let options = crate::runner::RunnerOptions {
+        spill: opts.spill.clone(),
+        counters: Some(opts.counters.clone()),
+        ..Default::default()
+    };
+    let mut runner = Runner::start_with(opts.config, handle, first_poll, options);
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, opts.socket.clone(), move |n| {
         events.fire_event(n)

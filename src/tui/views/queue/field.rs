@@ -216,13 +216,7 @@ impl Field {
 }
 
 const YES_NO: [(&str, bool); 2] = [("yes", true), ("no", false)];
-const PARITIES: [(&str, Parity); 5] = [
-    ("none", Parity::None),
-    ("even", Parity::Even),
-    ("odd", Parity::Odd),
-    ("mark", Parity::Mark),
-    ("space", Parity::Space),
-];
+const PARITIES: [(&str, Parity); 3] = Parity::NAMES;
 const FLOWS: [(&str, Flow); 3] = [
     ("none", Flow::None),
     ("rts-cts", Flow::RtsCts),
