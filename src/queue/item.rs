@@ -50,16 +50,43 @@ impl Item {
 /// The class of profile generic objects, the only ones that take `entries`, `since` and `until`.
 pub const PROFILE_GENERIC: u16 = 7;
 
-/// The interface class an OBIS code usually has, from its value groups.
+/// The interface class an OBIS code usually has, from its value groups (the Blue Book's OBIS
+/// conventions): group A 0 holds abstract objects, whose group C names the object and whose
+/// group D says nothing about registers; C 96 (service entries) and 97 (error registers) are
+/// data, C 98 (data of billing periods) and 99 (load profiles, logs) profile generic; only a
+/// quantity (C 1 to 93) of a medium has registers by group D (7 instantaneous, 8 integral,
+/// 6 maximum with capture time, 4 and 5 demand).
 pub fn default_class(obis: &Obis) -> u16 {
-    // The specific codes first: a clock or a profile is no register whatever its group D.
     match obis.0 {
-        [0, 0, 1, 0, 0, 255] => 8,
-        [0, 0, 40, 0, _, 255] => 15,
-        [_, _, 99, d, _, _] if d != 0 => 7,
-        [_, _, _, 7 | 8, _, _] => 3,
-        [0 | 1, _, _, 6, _, _] => 4,
-        [0 | 1, _, _, 4 | 5, _, _] => 5,
+        // Abstract objects, by group C (and D where one C holds several classes).
+        [0, _, 1, 0, _, _] => 8,
+        [0, _, 2, 0, _, _] => 27,
+        [0, _, 10, 0, _, _] => 9,
+        [0, _, 11, 0, _, _] => 11,
+        [0, _, 12, 0, _, _] => 10,
+        [0, _, 13, 0, _, _] => 20,
+        [0, _, 14, 0, _, _] => 6,
+        [0, _, 15, 0, _, _] => 22,
+        [0, _, 16, 0, _, _] => 21,
+        [0, _, 17, 0, _, _] => 71,
+        [0, _, 20, 0, _, _] => 19,
+        [0, _, 21, 0, _, _] => PROFILE_GENERIC,
+        [0, _, 22, 0, _, _] => 23,
+        [0, _, 25, 0, _, _] => 41,
+        [0, _, 25, 1, _, _] => 42,
+        [0, _, 25, 9, _, _] => 40,
+        [0, _, 40, 0, _, _] => 15,
+        [0, _, 41, 0, _, _] => 17,
+        [0, _, 43, 0, _, _] => 64,
+        [0, _, 96, 3, 10, _] => 70,
+        // Profiles of any medium: data of billing periods, load profiles and logs.
+        [_, _, 98, _, _, _] => PROFILE_GENERIC,
+        [_, _, 99, d, _, _] if d != 0 => PROFILE_GENERIC,
+        // Every other abstract object, service entry and error register is data.
+        [0, ..] | [_, _, 0 | 94..=97, _, _, _] => 1,
+        [_, _, 1..=93, 7 | 8, _, _] => 3,
+        [1, _, 1..=93, 6, _, _] => 4,
+        [1, _, 1..=93, 4 | 5, _, _] => 5,
         _ => 1,
     }
 }
@@ -90,6 +117,67 @@ mod tests {
             ("0.0.96.1.0.255", 1),
             ("0.0.42.0.0.255", 1),
             ("2.0.1.6.0.255", 1),
+        ] {
+            assert_eq!(default_class(&obis.parse().unwrap()), class, "{obis}");
+        }
+    }
+
+    /// The standard's value groups (Blue Book OBIS conventions, dlms-notes §1): group A 0 is
+    /// abstract, so its group D says nothing about registers; C 96/97 are service entries and
+    /// error registers (data), C 98/99 profiles.
+    #[test]
+    fn default_classes_follow_the_obis_groups() {
+        for (obis, class) in [
+            // Abstract objects (A = 0).
+            ("0.0.96.7.0.255", 1), // number of power failures: data, not a register
+            ("0.0.96.7.21.255", 1), // power failures in any phase
+            ("0.0.96.8.0.255", 1), // time of operation
+            ("0.0.96.6.0.255", 1), // battery entries: data, not an extended register
+            ("0.0.96.5.0.255", 1), // internal operating status: data, not a demand register
+            ("0.0.96.4.0.255", 1),
+            ("0.0.96.1.0.255", 1),   // serial number
+            ("0.0.96.3.10.255", 70), // disconnect control
+            ("0.0.97.97.0.255", 1),  // error register
+            ("0.0.97.98.0.255", 1),  // alarm register
+            ("0.0.98.1.0.255", 7),   // data of billing period
+            ("0.0.98.1.3.255", 7),
+            ("0.0.99.98.0.255", 7), // event log
+            ("0.0.99.98.4.255", 7),
+            ("0.0.1.0.0.255", 8),
+            ("0.0.40.0.0.255", 15),
+            ("0.0.40.0.2.255", 15),
+            ("0.0.41.0.0.255", 17),
+            ("0.0.42.0.0.255", 1),
+            ("0.0.43.0.0.255", 64),
+            ("0.0.43.0.2.255", 64),
+            ("0.0.43.1.0.255", 1),  // invocation counter
+            ("0.0.0.2.0.255", 1),   // active firmware identifier
+            ("0.0.10.0.0.255", 9),  // script table
+            ("0.0.11.0.0.255", 11), // special days
+            ("0.0.13.0.0.255", 20), // activity calendar
+            ("0.0.15.0.0.255", 22), // single action schedule
+            ("0.0.20.0.0.255", 19), // optical port setup
+            ("0.0.22.0.0.255", 23), // HDLC setup
+            ("0.0.25.9.0.255", 40), // push setup
+            ("0.0.2.7.0.255", 1),   // abstract, D = 7 is no instantaneous value
+            ("0.0.21.8.0.255", 1),
+            // Electricity (A = 1).
+            ("1.0.96.7.0.255", 1),
+            ("1.0.97.97.0.255", 1),
+            ("1.0.98.1.0.255", 7), // billing period data
+            ("1.0.99.1.0.255", 7),
+            ("1.0.99.2.0.255", 7),
+            ("1.0.99.97.0.255", 7),
+            ("1.0.0.2.0.255", 1), // firmware
+            ("1.0.0.8.0.255", 1), // general purpose (C = 0): not a register by group D
+            ("1.0.1.8.0.255", 3),
+            ("1.0.1.8.1.255", 3),
+            ("1.0.2.8.0.255", 3),
+            ("1.0.32.7.0.255", 3),
+            ("1.0.1.7.0.255", 3),
+            ("1.0.1.6.0.255", 4),
+            ("1.0.1.4.0.255", 5),
+            ("1.0.1.5.0.255", 5),
         ] {
             assert_eq!(default_class(&obis.parse().unwrap()), class, "{obis}");
         }
