@@ -133,6 +133,16 @@ pub enum EngineError {
         /// The timeout.
         ms: u128,
     },
+    /// Part of a frame came, then nothing more in time (a frame cut off on the way).
+    #[error("incomplete frame ({bytes} bytes) from the meter: the rest did not come within {ms} ms while waiting for {waiting_for}")]
+    Incomplete {
+        /// What we waited for.
+        waiting_for: &'static str,
+        /// The bytes of the frame received before the timeout.
+        bytes: usize,
+        /// The timeout.
+        ms: u128,
+    },
     /// The link layer failed (bad frame, wrong address, FRMR, DM).
     #[error("{0}")]
     Link(#[from] LinkError),
@@ -356,10 +366,15 @@ impl<S: Stream> Session<S> {
             let left = deadline.saturating_duration_since(Instant::now());
             let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
                 Err(_) => {
-                    return Err(EngineError::Timeout {
-                        waiting_for,
-                        ms: self.timeout.as_millis(),
-                    })
+                    let ms = self.timeout.as_millis();
+                    return Err(match self.link.pending() {
+                        0 => EngineError::Timeout { waiting_for, ms },
+                        bytes => EngineError::Incomplete {
+                            waiting_for,
+                            bytes,
+                            ms,
+                        },
+                    });
                 }
                 Ok(r) => r?,
             };
