@@ -1227,24 +1227,31 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// The scaled number, for numeric values.
+    /// The scaled number, for numeric values (the nearest float of [`Reading::decimal`] when
+    /// there is one).
     pub fn scaled(&self) -> Option<f64> {
+        if let Some(d) = self.decimal() {
+            return Some(d.to_f64());
+        }
         let raw = self.data.as_f64()?;
         Some(self.scaler_unit.map_or(raw, |su| su.apply(raw)))
     }
 
-    /// The scaled value as text: exact decimals for integers, the data's own form otherwise.
+    /// The scaled value as an exact decimal: integers × 10^scaler, floats by the decimal they
+    /// print as; an enum is a code, never scaled; `None` for other data.
+    pub fn decimal(&self) -> Option<super::unit::Decimal> {
+        let raw = self.data.as_decimal()?;
+        match (&self.data, self.scaler_unit) {
+            (Data::Enum(_), _) | (_, None) => Some(raw),
+            (_, Some(su)) => Some(raw.shift(su.scaler as i32)),
+        }
+    }
+
+    /// The scaled value as text: exact decimals for numbers, the data's own form otherwise.
     pub fn value_text(&self) -> String {
-        match (self.data.as_i128(), self.scaler_unit) {
-            (Some(raw), Some(su)) if !matches!(self.data, Data::Enum(_)) => {
-                super::unit::scaled_decimal(raw, su.scaler)
-            }
-            _ => match (self.data.as_f64(), self.scaler_unit) {
-                (Some(v), Some(su)) if matches!(self.data, Data::Float32(_) | Data::Float64(_)) => {
-                    su.apply(v).to_string()
-                }
-                _ => self.data.to_string(),
-            },
+        match self.decimal() {
+            Some(d) => d.to_string(),
+            None => self.data.to_string(),
         }
     }
 

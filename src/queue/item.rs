@@ -17,8 +17,13 @@ pub struct Item {
     pub attribute: i8,
     /// Expected A-XDR type name (e.g. `double-long-unsigned`); `None` = whatever the meter sends.
     pub data_type: Option<String>,
-    /// Multiplier applied after the register's scaler; finite and not 0.
+    /// Multiplier applied after the register's scaler, exactly (as the decimal it is written
+    /// as: `0.001` is 10^-3, no float noise); finite and not 0. With `unit`, what converts
+    /// the meter's unit into it (Wh × 0.001 = kWh).
     pub scale: Option<f64>,
+    /// The unit to record instead of the meter's (`kWh` where the meter says Wh); `None`
+    /// keeps the meter's own.
+    pub unit: Option<String>,
     /// Profile generic only: read this many newest rows.
     pub entries: Option<u32>,
     /// Profile generic only: rows from this time on.
@@ -39,6 +44,7 @@ impl Item {
             attribute: 2,
             data_type: None,
             scale: None,
+            unit: None,
             entries: None,
             since: None,
             until: None,
@@ -88,6 +94,38 @@ pub fn default_class(obis: &Obis) -> u16 {
         [1, _, 1..=93, 6, _, _] => 4,
         [1, _, 1..=93, 4 | 5, _, _] => 5,
         _ => 1,
+    }
+}
+
+/// Longest unit text an item may give.
+pub const MAX_UNIT_CHARS: usize = 24;
+
+/// Checks an item's `unit` text: 1 to [`MAX_UNIT_CHARS`] printable characters, no spaces at
+/// either end, no control or bidirectional-override characters (they would garble a table or
+/// a log line). The error says what is wrong, for the message after file:line.
+pub fn check_unit(unit: &str) -> Result<(), String> {
+    let hint = "use a unit such as \"kWh\", \"MWh\" or \"m³\"";
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if unit.trim().is_empty() {
+        Err(format!(
+            "is empty; {hint}, or leave it out to keep the meter's unit"
+        ))
+    } else if unit.chars().count() > MAX_UNIT_CHARS {
+        Err(format!(
+            "{unit:?} is longer than {MAX_UNIT_CHARS} characters; {hint}"
+        ))
+    } else if let Some(c) = unit.chars().find(|&c| hidden(c)) {
+        Err(format!(
+            "{:?} contains the control character U+{:04X}; {hint}",
+            unit, c as u32
+        ))
+    } else if unit.trim() != unit {
+        Err(format!("{unit:?} has spaces at its ends; {hint}"))
+    } else {
+        Ok(())
     }
 }
 

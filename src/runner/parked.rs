@@ -141,6 +141,8 @@ mod tests {
             status: "ok".into(),
             poll: i,
             profile: false,
+            exact: None,
+            meter_time: None,
         }
     }
 

@@ -61,6 +61,11 @@ pub struct SimConfig {
     pub selective_access: bool,
     /// Entries in the load profile (2,880 by default: 30 days at 15 minutes).
     pub profile_entries: u32,
+    /// Clock status bits of every date-time the meters send (clock, profile capture times).
+    pub clock_status: u8,
+    /// Serve the test objects with edge values too (u64 max, i64 min, 9,430,701 Wh, a
+    /// float32, date-times with each clock status).
+    pub test_objects: bool,
 }
 
 impl Default for SimConfig {
@@ -86,6 +91,8 @@ impl Default for SimConfig {
             capture_period: 900,
             selective_access: true,
             profile_entries: meter::PROFILE_ENTRIES,
+            clock_status: 0,
+            test_objects: false,
         }
     }
 }
@@ -321,6 +328,8 @@ async fn serve_connection<S: crate::transport::Stream>(
             meter.capture_period = config.capture_period.max(1) as i64;
             meter.selective_access = config.selective_access;
             meter.profile_entries = config.profile_entries;
+            meter.clock_status = config.clock_status;
+            meter.test_objects = config.test_objects;
             if config.interface == Interface::Hdlc {
                 meter.hdlc_inactivity = Some(
                     config

@@ -417,6 +417,8 @@ mod tests {
             status: status.into(),
             poll: 1,
             profile: false,
+            exact: None,
+            meter_time: None,
         }
     }
 
