@@ -328,6 +328,7 @@ async fn read_profile(
                 class: col.class_id,
                 attribute: col.attribute,
                 profile: true,
+                meter_time: r.meter_time.map(|t| t.to_string()),
                 ..row(req, m, item, poll, r.ts_ms)
             };
             out.push(fill(base, item, Ok(reading.clone())));

@@ -51,6 +51,13 @@ impl Reading {
         self.status != STATUS_OK
     }
 
+    /// The clock status of [`Reading::meter_time`] in words (`invalid`, `doubtful, DST`).
+    pub fn time_note(&self) -> Option<&str> {
+        let t = self.meter_time.as_deref()?;
+        let (_, note) = t.rsplit_once(" (")?;
+        note.strip_suffix(')')
+    }
+
     /// The numeric value exactly: its decimal digits, never float noise or an exponent.
     pub fn value_text(&self) -> Option<String> {
         self.exact
