@@ -118,9 +118,10 @@ pub fn check_unit(unit: &str) -> Result<(), String> {
             "{unit:?} is longer than {MAX_UNIT_CHARS} characters; {hint}"
         ))
     } else if let Some(c) = unit.chars().find(|&c| hidden(c)) {
+        // Not echoed: the character would garble the message it is reported in.
         Err(format!(
-            "{:?} contains the control character U+{:04X}; {hint}",
-            unit, c as u32
+            "contains the invisible or control character U+{:04X}; {hint}",
+            c as u32
         ))
     } else if unit.trim() != unit {
         Err(format!("{unit:?} has spaces at its ends; {hint}"))
