@@ -55,7 +55,7 @@ pub struct SimulateArgs {
     /// 0.0.96.129.0-3.255 (date-times: invalid, doubtful, different base + invalid status, DST).
     #[arg(long)]
     pub test_objects: bool,
-    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS.
+    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
     /// Milliseconds the meter waits before each frame it sends.

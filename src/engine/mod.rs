@@ -270,6 +270,11 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
+        // List requests are split to fit one frame of what the UA negotiated.
+        if let ClientLink::Hdlc(h) = &s.link {
+            s.dlms
+                .set_max_frame_info(Some(usize::from(h.parameters().max_info_tx)));
+        }
         let aarq = s.dlms.aarq()?;
         let aare = s
             .transact(&aarq, "the AARE (answer to the association request)", false)
@@ -301,6 +306,31 @@ impl<S: Stream> Session<S> {
     /// The underlying DLMS session.
     pub fn dlms(&self) -> &ClientSession {
         &self.dlms
+    }
+
+    /// Reads items one by one from now on (a meter known to answer GET-with-list broken).
+    pub fn disable_with_list(&mut self) {
+        self.dlms.disable_with_list();
+    }
+
+    /// False once GET-with-list is off for this association: disabled, or found broken by a
+    /// read (its answer malformed or failed as a whole while single GETs succeeded).
+    pub fn uses_with_list(&self) -> bool {
+        self.dlms.settings().with_list
+    }
+
+    /// After a read: a meter found to answer GET-with-list broken is read one by one for the
+    /// rest of the association (and the caller may remember it, see [`Session::uses_with_list`]).
+    fn note_list_fallback(&mut self, op: &crate::dlms::client::ReadOp) {
+        if op.list_broken() && self.dlms.settings().with_list {
+            tracing::warn!(
+                "the meter answered a GET-with-list {}; reading items one by one from now on",
+                op.fallback_reason()
+                    .map(|r| format!("broken ({r})"))
+                    .unwrap_or_else(|| "broken".into())
+            );
+            self.dlms.disable_with_list();
+        }
     }
 
     fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl FnOnce() -> String) {
@@ -488,6 +518,7 @@ impl<S: Stream> Session<S> {
                 .await?;
             step = op.handle(&resp)?;
         }
+        self.note_list_fallback(&op);
         Ok(op.into_results())
     }
 

@@ -114,6 +114,9 @@ struct Shared {
     query: Mutex<Option<crate::store::Store>>,
     /// Rows the store refused (locked, full): written before the next batch.
     parked: Mutex<parked::Parked>,
+    /// Meters found to answer GET-with-list broken: read one by one for as long as the logger
+    /// runs, so the fallback happens once per meter, not once per run.
+    no_with_list: Mutex<HashSet<String>>,
 }
 
 impl Shared {
@@ -149,6 +152,7 @@ impl Runner {
             dialed_in: Mutex::new(HashMap::new()),
             query: Mutex::new(None),
             parked: Mutex::new(parked::Parked::default()),
+            no_with_list: Mutex::new(HashSet::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -1003,6 +1007,9 @@ async fn run_meter(
                     (s, l, keepalive)
                 }
             };
+            if lock(&shared.no_with_list).contains(&m.name) {
+                session.disable_with_list();
+            }
             let rows = read::read_items(&mut session, req, m, poll, &last)
                 .await
                 .map(|mut rows| {
@@ -1010,6 +1017,12 @@ async fn run_meter(
                     rows.extend(listen::session_pushes(&mut session, &m.name, poll));
                     rows
                 });
+            if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
+                tracing::warn!(
+                    "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
+                    m.name
+                );
+            }
             let rtt = session.last_rtt;
             if persistent && rows.is_ok() {
                 return Ok::<_, crate::engine::EngineError>((
