@@ -55,6 +55,10 @@ pub struct SimulateArgs {
     /// 0.0.96.129.0-3.255 (date-times: invalid, doubtful, different base + invalid status, DST).
     #[arg(long)]
     pub test_objects: bool,
+    /// The largest HDLC information field accepted (the UA answers the smaller of this and the
+    /// client's proposal).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(32..=2030))]
+    pub hdlc_max_info: u16,
     /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
@@ -162,6 +166,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         profile_entries: args.profile_entries,
         clock_status: args.clock_status,
         test_objects: args.test_objects,
+        hdlc_max_info: args.hdlc_max_info,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };

@@ -63,6 +63,9 @@ pub struct SimConfig {
     pub profile_entries: u32,
     /// Clock status bits of every date-time the meters send (clock, profile capture times).
     pub clock_status: u8,
+    /// The largest HDLC information field the meters accept (their UA answers the smaller of
+    /// this and the client's proposal); 1024 by default, 128 is the standard's default.
+    pub hdlc_max_info: u16,
     /// Serve the test objects with edge values too (u64 max, i64 min, 9,430,701 Wh, a
     /// float32, date-times with each clock status).
     pub test_objects: bool,
@@ -93,6 +96,7 @@ impl Default for SimConfig {
             profile_entries: meter::PROFILE_ENTRIES,
             clock_status: 0,
             test_objects: false,
+            hdlc_max_info: 1024,
         }
     }
 }
@@ -180,7 +184,10 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
                 None => ServerAddressFilter::logical(config.logical),
             };
             // Like most current meters, it accepts information fields larger than the default 128.
-            ServerLink::Hdlc(HdlcServer::new(filter, HdlcParameters::with_max_info(1024)))
+            ServerLink::Hdlc(HdlcServer::new(
+                filter,
+                HdlcParameters::with_max_info(config.hdlc_max_info.max(32)),
+            ))
         }
     }
 }
