@@ -29,7 +29,10 @@ fn read_all(fault: &str) {
     assert_eq!(lines.len(), 4);
     for l in &lines {
         assert!(l["error"].is_null(), "{fault}: {l}");
-        assert!(l["value"].is_number() && l["unit"].is_string(), "{fault}: {l}");
+        assert!(
+            l["value"].is_number() && l["unit"].is_string(),
+            "{fault}: {l}"
+        );
     }
 }
 

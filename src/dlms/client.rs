@@ -852,8 +852,8 @@ impl ClientSession {
             .association
             .as_ref()
             .ok_or(SessionError::NotAssociated)?;
-        let multi = assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES)
-            && self.settings.with_list;
+        let multi =
+            assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES) && self.settings.with_list;
         let mut results: Vec<Option<Result<Data, ReadError>>> = vec![None; items.len()];
         let mut chunks = Vec::new();
         match self.settings.referencing {
@@ -977,9 +977,10 @@ impl ReadOp {
     /// this meter ([`ClientSession::disable_with_list`]). The items themselves were read one
     /// by one already. When the single reads fail too, the list was not the problem.
     pub fn list_broken(&self) -> bool {
-        self.probes
-            .iter()
-            .any(|idx| idx.iter().any(|&i| matches!(self.results.get(i), Some(Some(Ok(_))))))
+        self.probes.iter().any(|idx| {
+            idx.iter()
+                .any(|&i| matches!(self.results.get(i), Some(Some(Ok(_)))))
+        })
     }
 
     /// Why a with-list request failed as a whole, when one did (for the log).
@@ -1075,7 +1076,9 @@ impl ReadOp {
         let list = matches!(&cur.chunk, Chunk::Ln(v) if v.len() > 1);
         let decoded = match decoded {
             // A with-list answer we cannot parse: read its items one by one.
-            Err(e) if list => return Ok(self.read_singly(&indices, ReadError::Decode(e.to_string()))),
+            Err(e) if list => {
+                return Ok(self.read_singly(&indices, ReadError::Decode(e.to_string())))
+            }
             Ok(a) => a,
             Err(e) => {
                 // A response we cannot parse fails the items it answered, not the session.
@@ -1196,7 +1199,9 @@ impl ReadOp {
                             ));
                         }
                         let raw = std::mem::take(&mut cur.blocks);
-                        if let (true, Err(e)) = (idx.len() > 1, self.finish_blocks(&idx, &raw, false)) {
+                        if let (true, Err(e)) =
+                            (idx.len() > 1, self.finish_blocks(&idx, &raw, false))
+                        {
                             return Ok(self.read_singly(&idx, e));
                         }
                         Ok(self.next_chunk())
@@ -1620,6 +1625,139 @@ mod tests {
         let r = op.into_results();
         assert!(r[0].is_ok());
         assert!(matches!(r[1], Err(ReadError::Exception(_))));
+    }
+
+    /// Drives `op` with `answer` for every request; returns the requests sent.
+    fn drive(op: &mut ReadOp, answer: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Vec<u8>> {
+        let mut sent = Vec::new();
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = answer(&req);
+            sent.push(req);
+            step = op.handle(&resp).unwrap();
+        }
+        sent
+    }
+
+    /// A single GET answered with double-long-unsigned 7; a with-list as `list` says.
+    fn meter(list: &'static [u8]) -> impl Fn(&[u8]) -> Vec<u8> {
+        move |req: &[u8]| match req.get(1) {
+            Some(0x03) => list.to_vec(),
+            _ => unhex("C4 01 C1 00 06 00 00 00 07"),
+        }
+    }
+
+    #[test]
+    fn a_broken_with_list_answer_is_read_again_one_by_one() {
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
+        let items = [
+            reg("1.0.1.8.0.255", 2),
+            reg("1.0.2.8.0.255", 2),
+            reg("1.0.3.8.0.255", 2),
+        ];
+        for list in [
+            &b"\xC4\x03\xC1\x03"[..], // a count, no results: malformed
+            &b"\xC4\x03\xC1\x03\x01\xFA\x01\xFA\x01\xFA"[..], // other-reason for every item
+            &b"\xC4\x03\xC1\x01\x00\x06\x00\x00\x00\x07"[..], // one result for three items
+            &b"\x0E\x01\x06\x01"[..], // confirmed-service-error
+        ] {
+            let mut op = s.read(&items).unwrap();
+            let sent = drive(&mut op, meter(list));
+            assert_eq!(sent.len(), 4, "the list, then each item alone: {list:02X?}");
+            assert_eq!(sent[1][1], 0x01, "a normal GET");
+            assert!(op.list_broken(), "{list:02X?}");
+            let results = op.into_results();
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r == &Ok(Data::DoubleLongUnsigned(7))),
+                "{results:?}"
+            );
+        }
+        // Once known, a session reads one by one from the start.
+        let mut s = s;
+        s.disable_with_list();
+        let mut op = s.read(&items).unwrap();
+        assert_eq!(drive(&mut op, meter(b"")).len(), 3);
+        assert!(!op.list_broken());
+    }
+
+    #[test]
+    fn identical_errors_that_name_objects_are_not_a_broken_list() {
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
+        let items = [reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
+        let mut op = s.read(&items).unwrap();
+        // object-undefined for both: true of both objects, no fallback.
+        let sent = drive(&mut op, meter(b"\xC4\x03\xC1\x02\x01\x04\x01\x04"));
+        assert_eq!(sent.len(), 1);
+        assert!(!op.list_broken());
+        // other-reason for both, and the singles fail alike: the list was not the problem.
+        let mut op = s.read(&items).unwrap();
+        let sent = drive(&mut op, |req: &[u8]| match req.get(1) {
+            Some(0x03) => unhex("C4 03 C1 02 01 FA 01 FA"),
+            _ => unhex("C4 01 C1 01 FA"),
+        });
+        assert_eq!(sent.len(), 3);
+        assert!(!op.list_broken(), "single GETs failed too");
+    }
+
+    #[test]
+    fn with_list_requests_fit_one_frame_when_ciphered() {
+        let mut settings = ClientSettings::new(Referencing::Ln);
+        settings.ciphering = Some(Ciphering {
+            policy: Policy::AuthEnc,
+            system_title: "4142434445464748".parse().unwrap(),
+            block_key: Key([0x11; 16]),
+            auth_key: Key([0x22; 16]),
+            dedicated_key: None,
+            server_system_title: None,
+            invocation_counter: 1,
+            meter_counter_floor: 0,
+        });
+        settings.max_frame_info = Some(128);
+        let mut s = ClientSession::new(settings);
+        s.association = Some(Association {
+            conformance: Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            max_pdu: 1024,
+            vaa_name: 7,
+            server_system_title: None,
+        });
+        let items: Vec<AttributeRef> = (0..20)
+            .map(|i| reg(&format!("1.0.{}.8.0.255", i + 1), 2))
+            .collect();
+        let answer = |req: &[u8]| {
+            let n = req[3] as usize;
+            let mut r = vec![0xC4, 0x03, 0xC1, n as u8];
+            for _ in 0..n {
+                r.extend_from_slice(&[0x00, 0x06, 0, 0, 0, 7]);
+            }
+            r
+        };
+        let mut op = s.read(&items).unwrap();
+        let sent = drive(&mut op, answer);
+        assert!(sent.len() > 1, "split");
+        for req in &sent {
+            // Ciphered (at most 30 bytes more) with the LLC header, within 128 bytes.
+            assert!(
+                req.len() + CIPHER_OVERHEAD + LLC <= 128,
+                "{} bytes",
+                req.len()
+            );
+        }
+        assert!(op.into_results().iter().all(Result::is_ok));
+        // Without a frame limit (WRAPPER) the PDU size decides: one request.
+        s.set_max_frame_info(None);
+        let mut op = s.read(&items).unwrap();
+        assert_eq!(drive(&mut op, answer).len(), 1);
+        assert!(!op.list_broken());
     }
 
     #[test]

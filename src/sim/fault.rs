@@ -105,7 +105,10 @@ pub fn list_answer(fault: Option<Fault>, request: &[u8]) -> Option<Vec<u8>> {
         Fault::ListError => Some(
             GetResponse::WithList {
                 invoke_id,
-                results: vec![GetDataResult::Error(DataAccessResult::OtherReason); attributes.len()],
+                results: vec![
+                    GetDataResult::Error(DataAccessResult::OtherReason);
+                    attributes.len()
+                ],
             }
             .encode(),
         ),

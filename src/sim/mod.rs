@@ -422,9 +422,11 @@ async fn serve_connection<S: crate::transport::Stream>(
                                 }
                                 .encode(),
                             ),
-                            (Some(fault::Fault::BadList | fault::Fault::ListError), Some(0xC0), Some(0x03))
-                                if d.session.is_associated() =>
-                            {
+                            (
+                                Some(fault::Fault::BadList | fault::Fault::ListError),
+                                Some(0xC0),
+                                Some(0x03),
+                            ) if d.session.is_associated() => {
                                 fault::list_answer(config.fault, &req)
                             }
                             _ => d.session.handle(&req, &mut d.meter),
