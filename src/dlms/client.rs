@@ -808,21 +808,23 @@ impl ClientSession {
         self.settings.max_frame_info = bytes;
     }
 
-    /// How many items fit one list request: the meter's PDU size, and one link frame when the
-    /// link has a frame limit (less ciphering's overhead when requests are ciphered); at least
-    /// one, at most 32.
+    /// How many items fit one list request: the meter's PDU size (with a margin: 12 bytes
+    /// an item after 16 for the header, as before), and one link frame when the link has a
+    /// frame limit; both less ciphering's overhead when requests are ciphered. At least one,
+    /// at most 32.
     fn per_request(&self, max_pdu: u16, item: usize) -> usize {
         let ciphered = self
             .settings
             .ciphering
             .as_ref()
             .is_some_and(|c| c.policy != Policy::None);
-        let mut room = usize::from(max_pdu);
+        let cipher = if ciphered { CIPHER_OVERHEAD } else { 0 };
+        let mut per = usize::from(max_pdu).saturating_sub(16 + cipher) / 12;
         if let Some(frame) = self.settings.max_frame_info {
-            let overhead = LLC + if ciphered { CIPHER_OVERHEAD } else { 0 };
-            room = room.min(frame.saturating_sub(overhead));
+            let room = frame.saturating_sub(LLC + cipher + LIST_HEADER);
+            per = per.min(room / item);
         }
-        (room.saturating_sub(LIST_HEADER) / item).clamp(1, 32)
+        per.clamp(1, 32)
     }
 
     /// SN referencing: learns the base names from the object list.
