@@ -79,6 +79,8 @@ fn reading(n: u64, meters: &[String]) -> Reading {
         },
         poll: poll + 1,
         profile: false,
+        exact: None,
+        meter_time: None,
     }
 }
 

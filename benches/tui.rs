@@ -64,6 +64,8 @@ fn readings(now_ms: i64) -> Vec<Reading> {
                 status: STATUS_OK.into(),
                 poll: m as i64,
                 profile: false,
+                exact: None,
+                meter_time: None,
             });
         }
     }

@@ -40,7 +40,12 @@ fn each_fault_gives_a_precise_error() {
         (
             &["--fault", "truncate"],
             &["1.0.1.8.0.255"],
-            "no answer from the meter",
+            "incomplete frame (",
+        ),
+        (
+            &["--hdlc", "--fault", "truncate"],
+            &["--hdlc", "1.0.1.8.0.255"],
+            "incomplete frame (",
         ),
         (
             &["--fault", "slow=1500"],
@@ -299,7 +304,8 @@ fault_tests! {
     logger_fault_garbage: Fault::Garbage, false, "WRAPPER";
     logger_fault_garbage_hdlc: Fault::Garbage, true, "HDLC frame";
     logger_fault_bad_fcs: Fault::BadFcs, true, "check sequence";
-    logger_fault_truncate: Fault::Truncate, false, "no answer from the meter";
+    logger_fault_truncate: Fault::Truncate, false, "incomplete frame (";
+    logger_fault_truncate_hdlc: Fault::Truncate, true, "incomplete frame (";
     logger_fault_slow: Fault::Slow(Duration::from_millis(1000)), false, "no answer from the meter within 400 ms";
     logger_fault_silent: Fault::Silent, true, "no answer from the meter";
     logger_fault_reboot: Fault::RebootMidBlock, false, "block";

@@ -32,6 +32,8 @@ fn reading(n: usize) -> Reading {
         },
         poll: (n / (ITEMS.len() * METERS.len())) as i64,
         profile: false,
+        exact: None,
+        meter_time: None,
     }
 }
 

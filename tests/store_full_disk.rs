@@ -20,6 +20,8 @@ fn reading(i: i64) -> Reading {
         status: "ok".into(),
         poll: i,
         profile: false,
+        exact: None,
+        meter_time: None,
     }
 }
 

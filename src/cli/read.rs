@@ -6,7 +6,9 @@ use anyhow::Result;
 use chrono::TimeZone;
 use dlms_logger::dlms::client::{AttributeRef, ReadError, Reading};
 use dlms_logger::dlms::data::Data;
+use dlms_logger::dlms::datetime::status_note;
 use dlms_logger::runner::profile::{self, Profile, ProfileError, Selection};
+use dlms_logger::store::decimal_json;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -98,16 +100,27 @@ pub async fn run(
     Ok(all_ok)
 }
 
-/// A value as it is shown: scaled, as JSON (numbers stay numbers).
+/// A value as it is shown: scaled exactly, as JSON (numbers stay numbers; whole ones are
+/// integers, all of u64 and i64 exact).
 fn reading_json(r: &Reading) -> Value {
-    match (r.scaler_unit, r.scaled()) {
-        (Some(_), Some(v)) => r
-            .value_text()
-            .parse::<f64>()
-            .map(|x| json!(x))
-            .unwrap_or(json!(v)),
-        _ => json_value(&r.data),
+    match (&r.data, r.decimal()) {
+        (Data::Enum(_), _) | (_, None) => json_value(&r.data),
+        (_, Some(d)) => decimal_json(d),
     }
+}
+
+/// A date-time value's clock status and deviation, for the JSON of a `read`:
+/// `"clock_status": ["invalid"]` (empty when no bit is set, null when not specified) and
+/// `"deviation"` in minutes (UTC − local, null when not specified).
+fn date_time_fields(d: &Data) -> Option<(Value, Value)> {
+    let dt = d.as_date_time().filter(|dt| dt.naive().is_some())?;
+    let status = dt.status.map(|s| {
+        let words: Vec<String> = status_note(s)
+            .map(|n| n.split(", ").map(str::to_string).collect())
+            .unwrap_or_default();
+        json!(words)
+    });
+    Some((json!(status), json!(dt.deviation)))
 }
 
 /// A profile's rows: text (a line per row) or JSON (an object per row: obis, time, row).
@@ -122,6 +135,12 @@ pub fn profile_lines(
             .single()
             .map(|t| t.to_rfc3339())
             .unwrap_or_default()
+    };
+    // A capture time whose clock status warns is shown as the meter stated it, with the
+    // status in words; never as a plain time.
+    let row_time = |row: &profile::Row| match &row.meter_time {
+        Some(t) => t.to_string(),
+        None => time(row.ts_ms),
     };
     let p = match r {
         Err(e) if as_json => {
@@ -157,7 +176,7 @@ pub fn profile_lines(
                 .collect();
             s.push_str(&format!(
                 "{}\n",
-                json!({"obis": item.obis.to_string(), "time": time(row.ts_ms), "row": cells})
+                json!({"obis": item.obis.to_string(), "time": row_time(row), "row": cells})
             ));
         } else {
             let cells: Vec<String> = row
@@ -172,7 +191,7 @@ pub fn profile_lines(
                     )
                 })
                 .collect();
-            s.push_str(&format!("    {}  {}\n", time(row.ts_ms), cells.join(", ")));
+            s.push_str(&format!("    {}  {}\n", row_time(row), cells.join(", ")));
         }
     }
     if !as_json {
@@ -214,18 +233,17 @@ pub fn text_lines(item: &AttributeRef, r: &Result<Reading, ReadError>) -> String
     }
 }
 
-/// A value as JSON: numbers as numbers, containers as arrays, everything else as text.
+/// A value as JSON: numbers as numbers (integers exact, all of u64 and i64; floats as the
+/// decimal they print as), containers as arrays, everything else as text (date-times with
+/// their clock status in words).
 pub fn json_value(d: &Data) -> Value {
     match d {
         Data::Array(v) | Data::Structure(v) => Value::Array(v.iter().map(json_value).collect()),
         Data::Null => Value::Null,
         Data::Boolean(b) => json!(b),
-        Data::Float32(_) | Data::Float64(_) => d.as_f64().map_or(Value::Null, |f| json!(f)),
-        _ => match d.as_i128() {
-            Some(i) if !matches!(d, Data::Enum(_)) => i64::try_from(i)
-                .map(|v| json!(v))
-                .unwrap_or_else(|_| json!(i.to_string())),
-            Some(i) => json!(i),
+        _ => match d.as_decimal() {
+            Some(n) => decimal_json(n),
+            None if matches!(d, Data::Float32(_) | Data::Float64(_)) => Value::Null,
             None => json!(d.to_string()),
         },
     }
@@ -235,24 +253,21 @@ pub fn json_value(d: &Data) -> Value {
 pub fn json_line(item: &AttributeRef, r: &Result<Reading, ReadError>) -> Value {
     let (value, unit, error) = match r {
         Err(e) => (Value::Null, Value::Null, json!(e.to_string())),
-        Ok(reading) => {
-            let value = match (reading.scaler_unit, reading.scaled()) {
-                (Some(_), Some(v)) => reading
-                    .value_text()
-                    .parse::<f64>()
-                    .map(|x| json!(x))
-                    .unwrap_or(json!(v)),
-                _ => json_value(&reading.data),
-            };
-            (value, json!(reading.unit()), Value::Null)
-        }
+        Ok(reading) => (reading_json(reading), json!(reading.unit()), Value::Null),
     };
-    json!({
+    let mut line = json!({
         "obis": item.obis.to_string(),
         "class": item.class_id,
         "attribute": item.attribute,
         "value": value,
         "unit": unit,
         "error": error,
-    })
+    });
+    if let (Ok(reading), Value::Object(map)) = (r, &mut line) {
+        if let Some((status, deviation)) = date_time_fields(&reading.data) {
+            map.insert("clock_status".into(), status);
+            map.insert("deviation".into(), deviation);
+        }
+    }
+    line
 }

@@ -46,7 +46,20 @@ pub struct SimulateArgs {
     /// Entries the load profile holds (the newest, one per capture period).
     #[arg(long, default_value_t = 2880, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub profile_entries: u32,
-    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS.
+    /// Clock status bits of every date-time sent (clock, profile capture times): 0x01 invalid,
+    /// 0x02 doubtful, 0x04 different clock base, 0x08 invalid clock status, 0x80 daylight saving.
+    #[arg(long, default_value = "0", value_name = "BITS", value_parser = parse_status)]
+    pub clock_status: u8,
+    /// Also serve test objects with edge values: 0.0.96.128.0.255 (u64 max), 0.0.96.128.1.255
+    /// (i64 min), 1.0.1.8.128.255 (9430701 Wh), 1.0.32.7.128.255 (float32 230.7 V),
+    /// 0.0.96.129.0-3.255 (date-times: invalid, doubtful, different base + invalid status, DST).
+    #[arg(long)]
+    pub test_objects: bool,
+    /// The largest HDLC information field accepted (the UA answers the smaller of this and the
+    /// client's proposal).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(32..=2030))]
+    pub hdlc_max_info: u16,
+    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
     /// Milliseconds the meter waits before each frame it sends.
@@ -153,6 +166,9 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         capture_period: args.capture_period,
         selective_access: !args.no_selective_access,
         profile_entries: args.profile_entries,
+        clock_status: args.clock_status,
+        test_objects: args.test_objects,
+        hdlc_max_info: args.hdlc_max_info,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };
@@ -272,4 +288,13 @@ pub async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A clock status byte: decimal or 0x-prefixed hex.
+fn parse_status(s: &str) -> Result<u8, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u8::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("{s:?} is not a status byte; use 0 to 255 or 0x00 to 0xFF"))
 }

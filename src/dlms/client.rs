@@ -128,6 +128,14 @@ pub struct ClientSettings {
     pub ciphering: Option<Ciphering>,
     /// Our HLS challenge (CtoS), supplied by the caller because `dlms` has no randomness.
     pub challenge: Vec<u8>,
+    /// Whether several attributes may go in one GET-with-list when the meter's conformance
+    /// allows it. Off for a meter known to answer them malformed (see
+    /// [`ReadOp::list_broken`]); the caller keeps that per meter.
+    pub with_list: bool,
+    /// The largest information field of one link frame (HDLC: what the UA negotiated for our
+    /// frames, LLC header included), when the link has such a limit: with-list requests are
+    /// split so that each, ciphered, fits one frame and never needs segmentation.
+    pub max_frame_info: Option<usize>,
 }
 
 impl ClientSettings {
@@ -163,9 +171,26 @@ impl ClientSettings {
             invoke_id: 0xC1,
             ciphering: None,
             challenge: Vec::new(),
+            with_list: true,
+            max_frame_info: None,
         }
     }
 }
+
+/// Bytes of one request APDU besides its attribute descriptors: GET-with-list tag, choice,
+/// invoke-id and a one-byte count (SN Read: tag and count).
+const LIST_HEADER: usize = 4;
+/// Bytes one attribute descriptor takes in a GET-with-list: class, OBIS, attribute and the
+/// access-selection flag.
+const LIST_ITEM: usize = 10;
+/// Bytes one variable name takes in an SN ReadRequest: choice and name.
+const SN_ITEM: usize = 3;
+/// The LLC header (E6 E6 00) that the first HDLC frame of an APDU carries.
+const LLC: usize = 3;
+/// What ciphering adds to an APDU, at most: tag, a length of up to three bytes, security
+/// control, invocation counter and the 12-byte tag; general-glo-ciphering also the system
+/// title (with its length).
+const CIPHER_OVERHEAD: usize = 1 + 3 + 1 + 4 + 12 + 9;
 
 /// What the meter granted in its AARE.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -801,6 +826,35 @@ impl ClientSession {
         self.association = None;
     }
 
+    /// Stops using GET-with-list for this association (a meter that answers them broken).
+    pub fn disable_with_list(&mut self) {
+        self.settings.with_list = false;
+    }
+
+    /// Sets the largest information field of one link frame ([`ClientSettings::max_frame_info`]).
+    pub fn set_max_frame_info(&mut self, bytes: Option<usize>) {
+        self.settings.max_frame_info = bytes;
+    }
+
+    /// How many items fit one list request: the meter's PDU size (with a margin: 12 bytes
+    /// an item after 16 for the header, as before), and one link frame when the link has a
+    /// frame limit; both less ciphering's overhead when requests are ciphered. At least one,
+    /// at most 32.
+    fn per_request(&self, max_pdu: u16, item: usize) -> usize {
+        let ciphered = self
+            .settings
+            .ciphering
+            .as_ref()
+            .is_some_and(|c| c.policy != Policy::None);
+        let cipher = if ciphered { CIPHER_OVERHEAD } else { 0 };
+        let mut per = usize::from(max_pdu).saturating_sub(16 + cipher) / 12;
+        if let Some(frame) = self.settings.max_frame_info {
+            let room = frame.saturating_sub(LLC + cipher + LIST_HEADER);
+            per = per.min(room / item);
+        }
+        per.clamp(1, 32)
+    }
+
     /// SN referencing: learns the base names from the object list.
     pub fn set_short_names(&mut self, objects: &[ObjectListEntry]) {
         self.short_names = objects
@@ -828,7 +882,8 @@ impl ClientSession {
             .association
             .as_ref()
             .ok_or(SessionError::NotAssociated)?;
-        let multi = assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES);
+        let multi =
+            assoc.conformance.contains(Conformance::MULTIPLE_REFERENCES) && self.settings.with_list;
         let mut results: Vec<Option<Result<Data, ReadError>>> = vec![None; items.len()];
         let mut chunks = Vec::new();
         match self.settings.referencing {
@@ -838,7 +893,7 @@ impl ClientSession {
                 let (alone, listed): (Vec<usize>, Vec<usize>) =
                     (0..items.len()).partition(|&i| is_large(&items[i]));
                 let per = if multi {
-                    max_list_items(assoc.max_pdu)
+                    self.per_request(assoc.max_pdu, LIST_ITEM)
                 } else {
                     1
                 };
@@ -864,7 +919,7 @@ impl ClientSession {
                 let (alone, listed): (Vec<_>, Vec<_>) =
                     named.into_iter().partition(|&(i, _)| is_large(&items[i]));
                 let per = if multi {
-                    max_list_items(assoc.max_pdu)
+                    self.per_request(assoc.max_pdu, SN_ITEM)
                 } else {
                     1
                 };
@@ -881,6 +936,8 @@ impl ClientSession {
             results,
             pending: chunks,
             current: None,
+            probes: Vec::new(),
+            fallback_reason: None,
         })
     }
 }
@@ -888,12 +945,6 @@ impl ClientSession {
 /// Attributes whose value is usually large (profile buffers, object lists) or selected.
 fn is_large(item: &AttributeRef) -> bool {
     item.access.is_some() || matches!((item.class_id, item.attribute), (7, 2) | (12 | 15, 2))
-}
-
-/// How many attribute descriptors fit one with-list request.
-fn max_list_items(max_pdu: u16) -> usize {
-    // Each descriptor takes 10 bytes plus the access flag; keep a margin for the header.
-    (((max_pdu as usize).saturating_sub(16)) / 12).clamp(1, 32)
 }
 
 #[derive(Debug, Clone)]
@@ -929,9 +980,63 @@ pub struct ReadOp {
     results: Vec<Option<Result<Data, ReadError>>>,
     pending: Vec<Chunk>,
     current: Option<InFlight>,
+    /// The items of with-list requests the meter failed as a whole, re-read one by one.
+    probes: Vec<Vec<usize>>,
+    /// Why the first with-list request failed as a whole.
+    fallback_reason: Option<String>,
+}
+
+/// True when a with-list answer that gives every item this same error is a failure of the
+/// list, not of the objects: errors that name an object (undefined, unavailable, denied,
+/// wrong class, out of scope) can be true of every item at once.
+fn fails_the_list(e: DataAccessResult) -> bool {
+    !matches!(
+        e,
+        DataAccessResult::ObjectUndefined
+            | DataAccessResult::ObjectUnavailable
+            | DataAccessResult::ReadWriteDenied
+            | DataAccessResult::ObjectClassInconsistent
+            | DataAccessResult::ScopeOfAccessViolated
+    )
 }
 
 impl ReadOp {
+    /// True when a with-list request failed as a whole (malformed answer, an error for the
+    /// whole list, every item the same error) while reading its items one by one succeeded
+    /// for some: the meter cannot answer GET-with-list, so a caller should stop using it for
+    /// this meter ([`ClientSession::disable_with_list`]). The items themselves were read one
+    /// by one already. When the single reads fail too, the list was not the problem.
+    pub fn list_broken(&self) -> bool {
+        self.probes.iter().any(|idx| {
+            idx.iter()
+                .any(|&i| matches!(self.results.get(i), Some(Some(Ok(_)))))
+        })
+    }
+
+    /// Why a with-list request failed as a whole, when one did (for the log).
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    /// The with-list request in flight failed as a whole (`why`, for the log): reads its items
+    /// (and those of every list request still to come) one by one instead.
+    fn read_singly(&mut self, idx: &[usize], why: ReadError) -> Step {
+        let mut rest: Vec<Chunk> = Vec::with_capacity(self.pending.len() + idx.len());
+        for chunk in std::mem::take(&mut self.pending) {
+            match chunk {
+                Chunk::Ln(v) if v.len() > 1 => {
+                    rest.extend(v.into_iter().rev().map(|i| Chunk::Ln(vec![i])))
+                }
+                other => rest.push(other),
+            }
+        }
+        rest.extend(idx.iter().rev().map(|&i| Chunk::Ln(vec![i])));
+        self.pending = rest;
+        self.probes.push(idx.to_vec());
+        self.fallback_reason.get_or_insert_with(|| why.to_string());
+        self.next_chunk()
+    }
+
     /// The first request (or `Done` when nothing is left to ask).
     pub fn start(&mut self) -> Step {
         self.next_chunk()
@@ -998,7 +1103,12 @@ impl ReadOp {
         };
         let decoded = Apdu::decode(apdu);
         let indices = chunk_indices(&cur.chunk);
+        let list = matches!(&cur.chunk, Chunk::Ln(v) if v.len() > 1);
         let decoded = match decoded {
+            // A with-list answer we cannot parse: read its items one by one.
+            Err(e) if list => {
+                return Ok(self.read_singly(&indices, ReadError::Decode(e.to_string())))
+            }
             Ok(a) => a,
             Err(e) => {
                 // A response we cannot parse fails the items it answered, not the session.
@@ -1007,6 +1117,12 @@ impl ReadOp {
             }
         };
         match decoded {
+            Apdu::ExceptionResponse(e) if list => {
+                Ok(self.read_singly(&indices, ReadError::Exception(e.to_string())))
+            }
+            Apdu::ConfirmedServiceError(e) if list => {
+                Ok(self.read_singly(&indices, ReadError::Exception(e.to_string())))
+            }
             Apdu::ExceptionResponse(e) => {
                 self.fail(&indices, ReadError::Exception(e.to_string()));
                 Ok(self.next_chunk())
@@ -1051,11 +1167,36 @@ impl ReadOp {
                 Ok(self.next_chunk())
             }
             GetResponse::WithList { results, .. } if results.len() == idx.len() => {
+                // Every item the same error that is not about an object: the list failed.
+                if let [GetDataResult::Error(first), rest @ ..] = &results[..] {
+                    let first = *first;
+                    if idx.len() > 1
+                        && fails_the_list(first)
+                        && rest
+                            .iter()
+                            .all(|r| matches!(r, GetDataResult::Error(e) if *e == first))
+                    {
+                        return Ok(self.read_singly(&idx, ReadError::Access(first)));
+                    }
+                }
                 for (i, res) in idx.iter().zip(results) {
                     self.set(*i, get_result(res));
                 }
                 Ok(self.next_chunk())
             }
+            // A with-list answered with the wrong number of results, or a normal answer.
+            GetResponse::WithList { results, .. } if idx.len() > 1 => Ok(self.read_singly(
+                &idx,
+                ReadError::Decode(format!(
+                    "{} results for {} items in the with-list answer",
+                    results.len(),
+                    idx.len()
+                )),
+            )),
+            GetResponse::Normal { .. } if idx.len() > 1 => Ok(self.read_singly(
+                &idx,
+                ReadError::Decode("a normal GET answer to a with-list request".into()),
+            )),
             GetResponse::WithDataBlock {
                 last_block,
                 block_number,
@@ -1088,7 +1229,11 @@ impl ReadOp {
                             ));
                         }
                         let raw = std::mem::take(&mut cur.blocks);
-                        self.finish_blocks(&idx, &raw, false);
+                        if let (true, Err(e)) =
+                            (idx.len() > 1, self.finish_blocks(&idx, &raw, false))
+                        {
+                            return Ok(self.read_singly(&idx, e));
+                        }
                         Ok(self.next_chunk())
                     }
                 }
@@ -1134,7 +1279,8 @@ impl ReadOp {
                 ));
             }
             let raw = std::mem::take(&mut cur.blocks);
-            self.finish_blocks(&idx, &raw, true);
+            // SN reads keep the failure (no with-list fallback for Read).
+            let _ = self.finish_blocks(&idx, &raw, true);
             return Ok(self.next_chunk());
         }
         if r.0.len() != idx.len() {
@@ -1156,12 +1302,13 @@ impl ReadOp {
         Ok(self.next_chunk())
     }
 
-    /// Decodes the joined raw data of a block transfer.
-    fn finish_blocks(&mut self, idx: &[usize], raw: &[u8], sn: bool) {
+    /// Decodes the joined raw data of a block transfer; for several items, `Err` when the
+    /// list of results is malformed (the items are then failed with it).
+    fn finish_blocks(&mut self, idx: &[usize], raw: &[u8], sn: bool) -> Result<(), ReadError> {
         if idx.len() == 1 {
             let v = Data::from_bytes(raw).map_err(|e| ReadError::Decode(e.to_string()));
             self.set(idx[0], v);
-            return;
+            return Ok(());
         }
         // Several items: the raw data is the list of results (count, then each result).
         let mut r = Reader::new(raw);
@@ -1190,8 +1337,13 @@ impl ReadOp {
                 for (i, v) in idx.iter().zip(list) {
                     self.set(*i, v);
                 }
+                Ok(())
             }
-            Err(e) => self.fail(idx, ReadError::Decode(e)),
+            Err(e) => {
+                let e = ReadError::Decode(e);
+                self.fail(idx, e.clone());
+                Err(e)
+            }
         }
     }
 
@@ -1255,24 +1407,31 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// The scaled number, for numeric values.
+    /// The scaled number, for numeric values (the nearest float of [`Reading::decimal`] when
+    /// there is one).
     pub fn scaled(&self) -> Option<f64> {
+        if let Some(d) = self.decimal() {
+            return Some(d.to_f64());
+        }
         let raw = self.data.as_f64()?;
         Some(self.scaler_unit.map_or(raw, |su| su.apply(raw)))
     }
 
-    /// The scaled value as text: exact decimals for integers, the data's own form otherwise.
+    /// The scaled value as an exact decimal: integers × 10^scaler, floats by the decimal they
+    /// print as; an enum is a code, never scaled; `None` for other data.
+    pub fn decimal(&self) -> Option<super::unit::Decimal> {
+        let raw = self.data.as_decimal()?;
+        match (&self.data, self.scaler_unit) {
+            (Data::Enum(_), _) | (_, None) => Some(raw),
+            (_, Some(su)) => Some(raw.shift(su.scaler as i32)),
+        }
+    }
+
+    /// The scaled value as text: exact decimals for numbers, the data's own form otherwise.
     pub fn value_text(&self) -> String {
-        match (self.data.as_i128(), self.scaler_unit) {
-            (Some(raw), Some(su)) if !matches!(self.data, Data::Enum(_)) => {
-                super::unit::scaled_decimal(raw, su.scaler)
-            }
-            _ => match (self.data.as_f64(), self.scaler_unit) {
-                (Some(v), Some(su)) if matches!(self.data, Data::Float32(_) | Data::Float64(_)) => {
-                    su.apply(v).to_string()
-                }
-                _ => self.data.to_string(),
-            },
+        match self.decimal() {
+            Some(d) => d.to_string(),
+            None => self.data.to_string(),
         }
     }
 
@@ -1496,6 +1655,139 @@ mod tests {
         let r = op.into_results();
         assert!(r[0].is_ok());
         assert!(matches!(r[1], Err(ReadError::Exception(_))));
+    }
+
+    /// Drives `op` with `answer` for every request; returns the requests sent.
+    fn drive(op: &mut ReadOp, answer: impl Fn(&[u8]) -> Vec<u8>) -> Vec<Vec<u8>> {
+        let mut sent = Vec::new();
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = answer(&req);
+            sent.push(req);
+            step = op.handle(&resp).unwrap();
+        }
+        sent
+    }
+
+    /// A single GET answered with double-long-unsigned 7; a with-list as `list` says.
+    fn meter(list: &'static [u8]) -> impl Fn(&[u8]) -> Vec<u8> {
+        move |req: &[u8]| match req.get(1) {
+            Some(0x03) => list.to_vec(),
+            _ => unhex("C4 01 C1 00 06 00 00 00 07"),
+        }
+    }
+
+    #[test]
+    fn a_broken_with_list_answer_is_read_again_one_by_one() {
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
+        let items = [
+            reg("1.0.1.8.0.255", 2),
+            reg("1.0.2.8.0.255", 2),
+            reg("1.0.3.8.0.255", 2),
+        ];
+        for list in [
+            &b"\xC4\x03\xC1\x03"[..], // a count, no results: malformed
+            &b"\xC4\x03\xC1\x03\x01\xFA\x01\xFA\x01\xFA"[..], // other-reason for every item
+            &b"\xC4\x03\xC1\x01\x00\x06\x00\x00\x00\x07"[..], // one result for three items
+            &b"\x0E\x01\x06\x01"[..], // confirmed-service-error
+        ] {
+            let mut op = s.read(&items).unwrap();
+            let sent = drive(&mut op, meter(list));
+            assert_eq!(sent.len(), 4, "the list, then each item alone: {list:02X?}");
+            assert_eq!(sent[1][1], 0x01, "a normal GET");
+            assert!(op.list_broken(), "{list:02X?}");
+            let results = op.into_results();
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r == &Ok(Data::DoubleLongUnsigned(7))),
+                "{results:?}"
+            );
+        }
+        // Once known, a session reads one by one from the start.
+        let mut s = s;
+        s.disable_with_list();
+        let mut op = s.read(&items).unwrap();
+        assert_eq!(drive(&mut op, meter(b"")).len(), 3);
+        assert!(!op.list_broken());
+    }
+
+    #[test]
+    fn identical_errors_that_name_objects_are_not_a_broken_list() {
+        let s = associated(
+            Referencing::Ln,
+            Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            1024,
+        );
+        let items = [reg("1.0.1.8.0.255", 2), reg("1.0.2.8.0.255", 2)];
+        let mut op = s.read(&items).unwrap();
+        // object-undefined for both: true of both objects, no fallback.
+        let sent = drive(&mut op, meter(b"\xC4\x03\xC1\x02\x01\x04\x01\x04"));
+        assert_eq!(sent.len(), 1);
+        assert!(!op.list_broken());
+        // other-reason for both, and the singles fail alike: the list was not the problem.
+        let mut op = s.read(&items).unwrap();
+        let sent = drive(&mut op, |req: &[u8]| match req.get(1) {
+            Some(0x03) => unhex("C4 03 C1 02 01 FA 01 FA"),
+            _ => unhex("C4 01 C1 01 FA"),
+        });
+        assert_eq!(sent.len(), 3);
+        assert!(!op.list_broken(), "single GETs failed too");
+    }
+
+    #[test]
+    fn with_list_requests_fit_one_frame_when_ciphered() {
+        let mut settings = ClientSettings::new(Referencing::Ln);
+        settings.ciphering = Some(Ciphering {
+            policy: Policy::AuthEnc,
+            system_title: "4142434445464748".parse().unwrap(),
+            block_key: Key([0x11; 16]),
+            auth_key: Key([0x22; 16]),
+            dedicated_key: None,
+            server_system_title: None,
+            invocation_counter: 1,
+            meter_counter_floor: 0,
+        });
+        settings.max_frame_info = Some(128);
+        let mut s = ClientSession::new(settings);
+        s.association = Some(Association {
+            conformance: Conformance::GET | Conformance::MULTIPLE_REFERENCES,
+            max_pdu: 1024,
+            vaa_name: 7,
+            server_system_title: None,
+        });
+        let items: Vec<AttributeRef> = (0..20)
+            .map(|i| reg(&format!("1.0.{}.8.0.255", i + 1), 2))
+            .collect();
+        let answer = |req: &[u8]| {
+            let n = req[3] as usize;
+            let mut r = vec![0xC4, 0x03, 0xC1, n as u8];
+            for _ in 0..n {
+                r.extend_from_slice(&[0x00, 0x06, 0, 0, 0, 7]);
+            }
+            r
+        };
+        let mut op = s.read(&items).unwrap();
+        let sent = drive(&mut op, answer);
+        assert!(sent.len() > 1, "split");
+        for req in &sent {
+            // Ciphered (at most 30 bytes more) with the LLC header, within 128 bytes.
+            assert!(
+                req.len() + CIPHER_OVERHEAD + LLC <= 128,
+                "{} bytes",
+                req.len()
+            );
+        }
+        assert!(op.into_results().iter().all(Result::is_ok));
+        // Without a frame limit (WRAPPER) the PDU size decides: one request.
+        s.set_max_frame_info(None);
+        let mut op = s.read(&items).unwrap();
+        assert_eq!(drive(&mut op, answer).len(), 1);
+        assert!(!op.list_broken());
     }
 
     #[test]

@@ -224,6 +224,17 @@ impl Data {
         }
     }
 
+    /// The value as an exact decimal, for integer and float types (a float by the decimal it
+    /// prints as: an `f32` 230.7 is 230.7); `None` for others, booleans included.
+    pub fn as_decimal(&self) -> Option<super::unit::Decimal> {
+        use super::unit::Decimal;
+        match *self {
+            Data::Float32(v) => Decimal::from_f32(v),
+            Data::Float64(v) => Decimal::from_f64(v),
+            _ => self.as_i128().map(Decimal::from_int),
+        }
+    }
+
     /// The date-time carried either as tag 25 or as a 12-byte octet-string.
     pub fn as_date_time(&self) -> Option<CosemDateTime> {
         match self {

@@ -60,6 +60,31 @@ pub const STATUS_DIFFERENT_BASE: u8 = 0x04;
 pub const STATUS_INVALID_STATUS: u8 = 0x08;
 /// Clock status bit: daylight saving is active.
 pub const STATUS_DST: u8 = 0x80;
+/// The clock status bits that say the time cannot be trusted as it is (invalid, doubtful,
+/// different clock base, invalid clock status); daylight saving only informs.
+pub const STATUS_WARNINGS: u8 =
+    STATUS_INVALID | STATUS_DOUBTFUL | STATUS_DIFFERENT_BASE | STATUS_INVALID_STATUS;
+
+/// The clock status in words, `None` when no bit is set: `invalid`, `doubtful`, `different
+/// clock base`, `invalid clock status`, `DST`, and reserved bits as hex, comma-separated.
+pub fn status_note(status: u8) -> Option<String> {
+    let mut words: Vec<String> = [
+        (STATUS_INVALID, "invalid"),
+        (STATUS_DOUBTFUL, "doubtful"),
+        (STATUS_DIFFERENT_BASE, "different clock base"),
+        (STATUS_INVALID_STATUS, "invalid clock status"),
+        (STATUS_DST, "DST"),
+    ]
+    .iter()
+    .filter(|(bit, _)| status & bit != 0)
+    .map(|(_, w)| (*w).to_string())
+    .collect();
+    let reserved = status & !(STATUS_WARNINGS | STATUS_DST);
+    if reserved != 0 {
+        words.push(format!("reserved bits 0x{reserved:02X}"));
+    }
+    (!words.is_empty()).then(|| words.join(", "))
+}
 
 impl CosemDate {
     /// Decodes the 5 wire bytes.
@@ -187,6 +212,12 @@ impl CosemDateTime {
         )
     }
 
+    /// True when the clock status says the time cannot be trusted as it is (invalid,
+    /// doubtful, different clock base, invalid clock status).
+    pub fn warns(&self) -> bool {
+        self.status.is_some_and(|s| s & STATUS_WARNINGS != 0)
+    }
+
     /// The instant, when date, time and deviation are all specified.
     pub fn to_chrono(&self) -> Option<DateTime<FixedOffset>> {
         let offset = FixedOffset::east_opt(-(self.deviation? as i32) * 60)?;
@@ -240,13 +271,18 @@ impl fmt::Display for CosemTime {
 
 impl fmt::Display for CosemDateTime {
     /// ISO 8601 (`2020-01-01T00:03:00+02:00`); `*` marks not-specified fields and the offset
-    /// is left out when the deviation is not specified.
+    /// is left out when the deviation is not specified. A clock status with bits set follows
+    /// in words, so an invalid time never reads as a plain one:
+    /// `2026-11-21T12:07:30+01:00 (invalid)`, `2026-07-01T12:00:00+02:00 (DST)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}T{}", self.date, self.time)?;
         if let Some(dev) = self.deviation {
             let off = -(dev as i32);
             let sign = if off < 0 { '-' } else { '+' };
             write!(f, "{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60)?;
+        }
+        if let Some(note) = self.status.and_then(status_note) {
+            write!(f, " ({note})")?;
         }
         Ok(())
     }
@@ -295,6 +331,31 @@ mod tests {
         ]);
         assert_eq!(c.to_string(), "****-DST-begin-second-lastT**:30:**");
         assert_eq!(c.status, None);
+    }
+
+    #[test]
+    fn clock_status_is_shown_in_words() {
+        let at = |status: u8| dt(&[0x07, 0xEA, 11, 21, 6, 12, 7, 30, 0, 0xFF, 0xC4, status]);
+        assert_eq!(at(0).to_string(), "2026-11-21T12:07:30+01:00");
+        assert_eq!(at(0x01).to_string(), "2026-11-21T12:07:30+01:00 (invalid)");
+        assert_eq!(at(0x02).to_string(), "2026-11-21T12:07:30+01:00 (doubtful)");
+        assert_eq!(
+            at(0x0C).to_string(),
+            "2026-11-21T12:07:30+01:00 (different clock base, invalid clock status)"
+        );
+        assert_eq!(
+            at(0x81).to_string(),
+            "2026-11-21T12:07:30+01:00 (invalid, DST)"
+        );
+        assert_eq!(
+            at(0x10).to_string(),
+            "2026-11-21T12:07:30+01:00 (reserved bits 0x10)"
+        );
+        assert!(at(0x01).warns() && at(0x02).warns() && at(0x08).warns());
+        assert!(!at(0x80).warns() && !at(0).warns());
+        // Not specified (0xFF) is no status at all.
+        assert_eq!(at(0xFF).status, None);
+        assert_eq!(at(0xFF).to_string(), "2026-11-21T12:07:30+01:00");
     }
 
     #[test]

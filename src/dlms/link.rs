@@ -68,6 +68,15 @@ impl ClientLink {
         }
     }
 
+    /// How many received bytes of a frame (HDLC) or PDU (WRAPPER) that has not completed yet
+    /// are buffered: what a timeout cut off.
+    pub fn pending(&self) -> usize {
+        match self {
+            Self::Hdlc(link) => link.pending(),
+            Self::Wrapper(link) => link.pending(),
+        }
+    }
+
     /// The largest APDU the link can carry: HDLC segments without limit, WRAPPER's length
     /// field stops at 65535.
     pub fn max_apdu_hint(&self) -> usize {

@@ -58,31 +58,146 @@ pub fn scale(raw: f64, scaler: i8) -> f64 {
     }
 }
 
+/// An exact decimal number, mantissa × 10^exponent: what a meter's integer and scaler say,
+/// kept without the noise of binary floats (9430701 × 10^-3 is 9430.701, not
+/// 9430.701000000001). Normalised: the mantissa has no trailing zeros (0 has exponent 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal {
+    mantissa: i128,
+    exponent: i32,
+}
+
+/// Most significant digits a [`Decimal`] holds (an `i128` holds 38 of them).
+const MAX_DIGITS: usize = 38;
+
+impl Decimal {
+    /// mantissa × 10^exponent.
+    pub fn new(mantissa: i128, exponent: i32) -> Self {
+        let (mut m, mut e) = (mantissa, exponent);
+        if m == 0 {
+            return Decimal {
+                mantissa: 0,
+                exponent: 0,
+            };
+        }
+        while m % 10 == 0 {
+            m /= 10;
+            e = e.saturating_add(1);
+        }
+        Decimal {
+            mantissa: m,
+            exponent: e,
+        }
+    }
+
+    /// An integer.
+    pub fn from_int(v: i128) -> Self {
+        Decimal::new(v, 0)
+    }
+
+    /// The decimal a float prints as (its shortest round-trip form, so `0.001` is exactly
+    /// 1 × 10^-3 and an `f32` 230.7 is 230.7, not 230.6999969482422); `None` for NaN and
+    /// infinities, and beyond 38 significant digits.
+    pub fn from_f64(v: f64) -> Option<Self> {
+        v.is_finite().then(|| v.to_string().parse().ok()).flatten()
+    }
+
+    /// Like [`Decimal::from_f64`], with the `f32`'s own shortest form.
+    pub fn from_f32(v: f32) -> Option<Self> {
+        v.is_finite().then(|| v.to_string().parse().ok()).flatten()
+    }
+
+    /// self × 10^power.
+    pub fn shift(self, power: i32) -> Self {
+        Decimal::new(self.mantissa, self.exponent.saturating_add(power))
+    }
+
+    /// The exact product, `None` when it does not fit 38 digits.
+    pub fn checked_mul(self, other: Decimal) -> Option<Self> {
+        Some(Decimal::new(
+            self.mantissa.checked_mul(other.mantissa)?,
+            self.exponent.checked_add(other.exponent)?,
+        ))
+    }
+
+    /// The value when it is a whole number that fits an `i128`.
+    pub fn to_integer(self) -> Option<i128> {
+        if self.exponent < 0 {
+            return None;
+        }
+        let pow = 10i128.checked_pow(u32::try_from(self.exponent).ok()?)?;
+        self.mantissa.checked_mul(pow)
+    }
+
+    /// The nearest float (what a float column or a JSON float can hold).
+    pub fn to_f64(self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+}
+
+impl std::str::FromStr for Decimal {
+    type Err = String;
+
+    /// Plain decimal notation: `-12.50`, `0.001`, `18446744073709551615` (no exponent).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a decimal number");
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let all = format!("{int}{frac}");
+        let trimmed = all.trim_end_matches('0');
+        let zeros = all.len() - trimmed.len();
+        let significant = trimmed.trim_start_matches('0');
+        if significant.is_empty() {
+            return Ok(Decimal::from_int(0));
+        }
+        if significant.len() > MAX_DIGITS {
+            return Err(format!(
+                "{s:?} has more than {MAX_DIGITS} significant digits"
+            ));
+        }
+        let m: i128 = significant.parse().map_err(|_| bad())?;
+        let e = i32::try_from(zeros).map_err(|_| bad())?
+            - i32::try_from(frac.len()).map_err(|_| bad())?;
+        Ok(Decimal::new(if neg { -m } else { m }, e))
+    }
+}
+
+impl std::fmt::Display for Decimal {
+    /// Plain decimal notation without exponent or trailing zeros (`9430.701`, `1000000`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.exponent >= 0 {
+            write!(f, "{}", self.mantissa)?;
+            if self.mantissa != 0 {
+                for _ in 0..self.exponent {
+                    f.write_str("0")?;
+                }
+            }
+            return Ok(());
+        }
+        let places = self.exponent.unsigned_abs() as usize;
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let padded = if digits.len() <= places {
+            format!("{}{}", "0".repeat(places + 1 - digits.len()), digits)
+        } else {
+            digits
+        };
+        let (int, frac) = padded.split_at(padded.len() - places);
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        write!(f, "{sign}{int}.{frac}")
+    }
+}
+
 /// An integer raw value × 10^scaler written as an exact decimal string.
 pub fn scaled_decimal(raw: i128, scaler: i8) -> String {
-    if scaler >= 0 {
-        let mut s = raw.to_string();
-        if raw != 0 {
-            s.extend(std::iter::repeat_n('0', scaler as usize));
-        }
-        return s;
-    }
-    let places = (-(scaler as i32)) as usize;
-    let neg = raw < 0;
-    let digits = raw.unsigned_abs().to_string();
-    let padded = if digits.len() <= places {
-        format!("{}{}", "0".repeat(places + 1 - digits.len()), digits)
-    } else {
-        digits
-    };
-    let (int, frac) = padded.split_at(padded.len() - places);
-    let frac = frac.trim_end_matches('0');
-    let sign = if neg { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{int}")
-    } else {
-        format!("{sign}{int}.{frac}")
-    }
+    Decimal::from_int(raw).shift(scaler as i32).to_string()
 }
 
 /// Symbol of a unit code (DLMS UA Blue Book table); `None` for 255 (count) and unknown codes.
@@ -183,6 +298,53 @@ mod tests {
         assert_eq!(scaled_decimal(100000, 1), "1000000");
         assert_eq!(scaled_decimal(2300, -2), "23");
         assert_eq!(scaled_decimal(0, 3), "0");
+    }
+
+    #[test]
+    fn decimals_scale_without_float_noise() {
+        let raw = Decimal::from_int(9430701);
+        let k = Decimal::from_f64(0.001).unwrap();
+        assert_eq!(raw.checked_mul(k).unwrap().to_string(), "9430.701");
+        assert_eq!(raw.checked_mul(k).unwrap().to_f64(), 9430.701);
+        assert_eq!(Decimal::from_int(2307).shift(-1).to_string(), "230.7");
+        assert_eq!(Decimal::from_int(5).shift(-3).to_string(), "0.005");
+        assert_eq!(Decimal::from_int(-5).shift(-2).to_string(), "-0.05");
+        assert_eq!(Decimal::from_int(100000).shift(1).to_string(), "1000000");
+        assert_eq!(Decimal::from_int(2300).shift(-2).to_string(), "23");
+        assert_eq!(Decimal::from_int(0).shift(3).to_string(), "0");
+        let max = Decimal::from_int(u64::MAX as i128);
+        assert_eq!(max.to_string(), "18446744073709551615");
+        assert_eq!(max.to_integer(), Some(u64::MAX as i128));
+        assert_eq!(
+            Decimal::from_int(i64::MIN as i128).to_string(),
+            "-9223372036854775808"
+        );
+        assert_eq!(Decimal::from_f32(230.7).unwrap().to_string(), "230.7");
+        assert_eq!(
+            Decimal::from_f64(1e21).unwrap().to_integer(),
+            Some(10i128.pow(21))
+        );
+        assert_eq!(Decimal::from_f64(f64::NAN), None);
+        for (text, back) in [
+            ("-12.50", "-12.5"),
+            ("+3", "3"),
+            ("0.000", "0"),
+            (".5", "0.5"),
+        ] {
+            assert_eq!(text.parse::<Decimal>().unwrap().to_string(), back);
+        }
+        for bad in ["", "-", "1e3", "1.2.3", "x", "."] {
+            assert!(bad.parse::<Decimal>().is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_text_round_trips(m in proptest::num::i64::ANY, e in -20i32..20) {
+            let d = Decimal::new(m as i128, e);
+            proptest::prop_assert_eq!(d.to_string().parse::<Decimal>().unwrap(), d);
+            proptest::prop_assert_eq!(d.to_string(), scaled_decimal(m as i128, e as i8));
+        }
     }
 
     #[test]

@@ -119,6 +119,11 @@ impl WrapperClient {
         encode_wrapper(self.client, self.server, apdu)
     }
 
+    /// How many bytes of a PDU that has not completed yet are buffered.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Takes in received bytes; incomplete PDUs stay buffered for the next call.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Vec<LinkEvent>, WrapperError> {
         self.buf.extend_from_slice(bytes);

@@ -136,6 +136,16 @@ pub enum EngineError {
         /// The timeout.
         ms: u128,
     },
+    /// Part of a frame came, then nothing more in time (a frame cut off on the way).
+    #[error("incomplete frame ({bytes} bytes) from the meter: the rest did not come within {ms} ms while waiting for {waiting_for}")]
+    Incomplete {
+        /// What we waited for.
+        waiting_for: &'static str,
+        /// The bytes of the frame received before the timeout.
+        bytes: usize,
+        /// The timeout.
+        ms: u128,
+    },
     /// The link layer failed (bad frame, wrong address, FRMR, DM).
     #[error("{0}")]
     Link(#[from] LinkError),
@@ -282,6 +292,11 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
+        // List requests are split to fit one frame of what the UA negotiated.
+        if let ClientLink::Hdlc(h) = &s.link {
+            s.dlms
+                .set_max_frame_info(Some(usize::from(h.parameters().max_info_tx)));
+        }
         let aarq = s.with_counters(ClientSession::aarq)?;
         let aare = s
             .transact(&aarq, "the AARE (answer to the association request)", false)
@@ -314,6 +329,31 @@ impl<S: Stream> Session<S> {
     /// The underlying DLMS session.
     pub fn dlms(&self) -> &ClientSession {
         &self.dlms
+    }
+
+    /// Reads items one by one from now on (a meter known to answer GET-with-list broken).
+    pub fn disable_with_list(&mut self) {
+        self.dlms.disable_with_list();
+    }
+
+    /// False once GET-with-list is off for this association: disabled, or found broken by a
+    /// read (its answer malformed or failed as a whole while single GETs succeeded).
+    pub fn uses_with_list(&self) -> bool {
+        self.dlms.settings().with_list
+    }
+
+    /// After a read: a meter found to answer GET-with-list broken is read one by one for the
+    /// rest of the association (and the caller may remember it, see [`Session::uses_with_list`]).
+    fn note_list_fallback(&mut self, op: &crate::dlms::client::ReadOp) {
+        if op.list_broken() && self.dlms.settings().with_list {
+            tracing::warn!(
+                "the meter answered a GET-with-list {}; reading items one by one from now on",
+                op.fallback_reason()
+                    .map(|r| format!("broken ({r})"))
+                    .unwrap_or_else(|| "broken".into())
+            );
+            self.dlms.disable_with_list();
+        }
     }
 
     fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl FnOnce() -> String) {
@@ -379,10 +419,15 @@ impl<S: Stream> Session<S> {
             let left = deadline.saturating_duration_since(Instant::now());
             let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
                 Err(_) => {
-                    return Err(EngineError::Timeout {
-                        waiting_for,
-                        ms: self.timeout.as_millis(),
-                    })
+                    let ms = self.timeout.as_millis();
+                    return Err(match self.link.pending() {
+                        0 => EngineError::Timeout { waiting_for, ms },
+                        bytes => EngineError::Incomplete {
+                            waiting_for,
+                            bytes,
+                            ms,
+                        },
+                    });
                 }
                 Ok(r) => r?,
             };
@@ -496,6 +541,7 @@ impl<S: Stream> Session<S> {
                 .await?;
             step = op.handle(&resp)?;
         }
+        self.note_list_fallback(&op);
         Ok(op.into_results())
     }
 

@@ -30,7 +30,7 @@ pub use connection::{
     Connection, Flow, Link, LinkMode, Parity, SerialSettings, BAUD_RATES, LISTEN_HOST,
 };
 pub use error::ConfigError;
-pub use item::{data_type_names, default_class, Item, PROFILE_GENERIC};
+pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;

@@ -205,6 +205,7 @@ struct RawItem {
     #[serde(rename = "type")]
     data_type: Option<String>,
     scale: Option<f64>,
+    unit: Option<String>,
     entries: Option<u32>,
     since: Option<String>,
     until: Option<String>,
@@ -458,6 +459,7 @@ impl RawItem {
             },
             data_type: self.data_type.filter(|t| t != "auto"),
             scale: self.scale,
+            unit: self.unit,
             entries: self.entries,
             since: bound(self.since, "since")?,
             until: bound(self.until, "until")?,

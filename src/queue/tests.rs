@@ -77,6 +77,50 @@ fn defaults() {
 }
 
 #[test]
+fn an_items_unit_is_read_checked_and_saved_back() {
+    let text = MINIMAL.replace(
+        "obis = \"1-0:1.8.0\"",
+        "obis = \"1-0:1.8.0\", unit = \"kWh\", scale = 0.001",
+    );
+    assert_ne!(text, MINIMAL, "the minimal config has the energy item");
+    let c = parse(&text).unwrap();
+    let e = &c.requests[0].items[0];
+    assert_eq!((e.unit.as_deref(), e.scale), (Some("kWh"), Some(0.001)));
+    let saved = c.to_toml();
+    assert!(saved.contains("unit = \"kWh\""), "{saved}");
+    assert_eq!(parse(&saved).unwrap(), c);
+    for (unit, why) in [
+        ("", "is empty"),
+        (" kWh", "spaces at its ends"),
+        ("k\u{202E}Wh", "U+202E"),
+        ("k\nWh", "U+000A"),
+    ] {
+        let bad = MINIMAL.replace(
+            "obis = \"1-0:1.8.0\"",
+            &format!("obis = \"1-0:1.8.0\", unit = {}", toml_string(unit)),
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(e.contains(".unit: ") && e.contains(why), "{unit:?}: {e}");
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || c == '\u{202E}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
 fn serial_number_sets_physical_and_address_size() {
     let c = parse(VALID).unwrap();
     let m2 = c.meter("m2").unwrap();
@@ -419,6 +463,11 @@ fn item() -> impl Strategy<Value = Item> {
             item.scale = scale.filter(|s| *s != 0.0);
             item.enabled = enabled;
             item.data_type = (attribute % 3 == 0).then(|| "long64-unsigned".to_string());
+            item.unit = match attribute % 4 {
+                0 => Some("kWh".to_string()),
+                1 => Some("m³ (corrected)".to_string()),
+                _ => None,
+            };
             if profile > 0 {
                 item.class_id = PROFILE_GENERIC;
                 match profile {

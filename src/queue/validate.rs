@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 
 use super::connection::{Connection, Link, BAUD_RATES};
 use super::error::or_list;
-use super::item::{data_type_names, Item, PROFILE_GENERIC};
+use super::item::{check_unit, data_type_names, Item, PROFILE_GENERIC};
 use super::meter::{Auth, InterfaceKind, Meter};
 use super::path::{Fault, FieldPath};
 use super::request::Request;
@@ -373,6 +373,9 @@ fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
                 format!("{scale} is not allowed; use a finite number other than 0"),
             ));
         }
+    }
+    if let Some(unit) = &item.unit {
+        check_unit(unit).map_err(|e| Fault::new(path.key("unit"), e))?;
     }
     let profile_fields = [
         ("entries", item.entries.is_some()),

@@ -227,6 +227,7 @@ fn item(i: &Item) -> Fields {
     f.set_if(i.class_id != d.class_id, "class", &i.class_id);
     f.set_if(i.attribute != d.attribute, "attribute", &i.attribute);
     f.set_some("type", i.data_type.as_ref());
+    f.set_some("unit", i.unit.as_ref());
     f.set_some("scale", i.scale);
     f.set_some("entries", i.entries);
     f.set_some("since", i.since.as_ref().map(ToString::to_string));

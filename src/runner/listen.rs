@@ -481,9 +481,9 @@ pub(super) fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let (value, text) = match d.as_f64() {
-                Some(v) if !matches!(d, Data::Boolean(_)) => (Some(v), None),
-                _ => (
+            let (number, text) = match d.as_decimal() {
+                Some(v) => (Some(v), None),
+                None => (
                     None,
                     Some(match d {
                         Data::Array(_) | Data::Structure(_) => read::data_json(d).to_string(),
@@ -491,7 +491,7 @@ pub(super) fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
                     }),
                 ),
             };
-            Reading {
+            let mut row = Reading {
                 ts_ms,
                 request: "push".into(),
                 meter: meter.to_string(),
@@ -499,13 +499,19 @@ pub(super) fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
                 obis: String::new(),
                 class: 0,
                 attribute: 0,
-                value,
+                value: None,
                 text,
                 unit: None,
                 status: STATUS_OK.into(),
                 poll,
                 profile: false,
+                exact: None,
+                meter_time: None,
+            };
+            if let Some(n) = number {
+                row.set_decimal(n);
             }
+            row
         })
         .collect()
 }

@@ -156,6 +156,9 @@ struct Shared {
     store_log: Mutex<crate::transport::retry::LogLimiter>,
     /// The store's refusals, said once and then at most once a minute.
     refuse_log: Mutex<crate::transport::retry::LogLimiter>,
+    /// Meters found to answer GET-with-list broken: read one by one for as long as the logger
+    /// runs, so the fallback happens once per meter, not once per run.
+    no_with_list: Mutex<HashSet<String>>,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -229,6 +232,7 @@ impl Runner {
                 Duration::from_secs(60),
             )),
             counters,
+            no_with_list: Mutex::new(HashSet::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -1095,6 +1099,9 @@ async fn run_meter(
                     (s, keepalive)
                 }
             };
+            if lock(&shared.no_with_list).contains(&m.name) {
+                session.disable_with_list();
+            }
             let rows = read::read_items(&mut session, req, m, poll, &last)
                 .await
                 .map(|mut rows| {
@@ -1102,6 +1109,12 @@ async fn run_meter(
                     rows.extend(listen::session_pushes(&mut session, &m.name, poll));
                     rows
                 });
+            if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
+                tracing::warn!(
+                    "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
+                    m.name
+                );
+            }
             let rtt = session.last_rtt;
             if persistent && rows.is_ok() {
                 return Ok::<_, crate::engine::EngineError>((

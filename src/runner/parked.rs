@@ -204,6 +204,8 @@ mod tests {
             status: "ok".into(),
             poll: i,
             profile: false,
+            exact: None,
+            meter_time: None,
         }
     }
 

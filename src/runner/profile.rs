@@ -51,6 +51,11 @@ pub enum Selection {
 pub struct Row {
     /// Capture time, UTC milliseconds.
     pub ts_ms: i64,
+    /// The capture time as the meter stated it, when its clock status warns (invalid,
+    /// doubtful, different clock base, invalid clock status): the row's time is then not to be
+    /// trusted as it is, and every display of it says so. A row with a null clock cell
+    /// (compressed buffers) inherits the warning of the row it follows.
+    pub meter_time: Option<CosemDateTime>,
     /// (column index, value with its scaler_unit), clock column excluded.
     pub values: Vec<(usize, Reading)>,
 }
@@ -264,8 +269,7 @@ fn parse_capture_objects(d: &Data) -> Option<Vec<Column>> {
 }
 
 /// Capture time of a row in UTC ms; a date-time without deviation is logger-local time.
-fn capture_time_ms(d: &Data) -> Option<i64> {
-    let dt = d.as_date_time()?;
+fn capture_time_ms(dt: &CosemDateTime) -> Option<i64> {
     match dt.to_chrono() {
         Some(t) => Some(t.timestamp_millis()),
         None => Local
@@ -284,19 +288,28 @@ fn to_rows(
     period: u32,
 ) -> Vec<Row> {
     let clock = columns.iter().position(Column::is_clock);
-    let mut prev: Option<i64> = None;
+    let mut prev: Option<(i64, Option<CosemDateTime>)> = None;
     let mut out = Vec::with_capacity(raw.len());
     for entry in raw {
         let Data::Structure(cells) = entry else {
             continue;
         };
-        let ts = match clock.and_then(|i| cells.get(i)) {
-            Some(Data::Null) => prev.map(|p| p + period as i64 * 1000),
-            Some(d) => capture_time_ms(d),
+        let stamped = match clock.and_then(|i| cells.get(i)) {
+            Some(Data::Null) => prev.map(|(p, warned)| {
+                let ts = p + period as i64 * 1000;
+                // The time follows from a suspect one: it is as suspect.
+                let warned = warned.map(|w| shifted(&w, ts).unwrap_or(w));
+                (ts, warned)
+            }),
+            Some(d) => d
+                .as_date_time()
+                .and_then(|dt| Some((capture_time_ms(&dt)?, dt.warns().then_some(dt)))),
             None => None,
         };
-        let Some(ts) = ts else { continue };
-        prev = Some(ts);
+        let Some((ts, meter_time)) = stamped else {
+            continue;
+        };
+        prev = Some((ts, meter_time));
         let values = cells
             .into_iter()
             .enumerate()
@@ -311,9 +324,20 @@ fn to_rows(
                 )
             })
             .collect();
-        out.push(Row { ts_ms: ts, values });
+        out.push(Row {
+            ts_ms: ts,
+            meter_time,
+            values,
+        });
     }
     out
+}
+
+/// `like`'s deviation and clock status at the instant `ts_ms` (a time derived from it).
+fn shifted(like: &CosemDateTime, ts_ms: i64) -> Option<CosemDateTime> {
+    let offset = chrono::FixedOffset::east_opt(-(like.deviation? as i32) * 60)?;
+    let t = offset.timestamp_millis_opt(ts_ms).single()?;
+    Some(CosemDateTime::from_chrono(&t, like.status.unwrap_or(0)))
 }
 
 /// Missing capture periods between consecutive rows.
@@ -366,11 +390,60 @@ mod tests {
         ];
         let rows = to_rows(&cols, &[None, None], raw, 900);
         assert_eq!(rows[1].ts_ms - rows[0].ts_ms, 900_000);
+        assert!(rows.iter().all(|r| r.meter_time.is_none()), "a sound clock");
         let g = gaps(&rows, 900);
         assert_eq!(g.len(), 1);
         assert_eq!(
             g[0].missing, 2,
             "15 and 30 minutes after the second row are missing"
         );
+    }
+
+    #[test]
+    fn a_capture_time_with_a_warning_status_keeps_it() {
+        let cols = vec![
+            Column {
+                class_id: 8,
+                obis: Obis::new(0, 0, 1, 0, 0, 255),
+                attribute: 2,
+            },
+            Column {
+                class_id: 3,
+                obis: Obis::new(1, 0, 1, 8, 0, 255),
+                attribute: 2,
+            },
+        ];
+        let plus1 = chrono::FixedOffset::east_opt(3600).unwrap();
+        let t0 = plus1.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+        let dt = |t, status| {
+            Data::OctetString(CosemDateTime::from_chrono(&t, status).to_bytes().to_vec())
+        };
+        let raw = vec![
+            Data::Structure(vec![dt(t0, 0x01), Data::DoubleLongUnsigned(1)]),
+            Data::Structure(vec![Data::Null, Data::DoubleLongUnsigned(2)]),
+            Data::Structure(vec![
+                dt(t0 + chrono::Duration::minutes(30), 0x02),
+                Data::DoubleLongUnsigned(3),
+            ]),
+            Data::Structure(vec![
+                dt(t0 + chrono::Duration::minutes(45), 0x80),
+                Data::DoubleLongUnsigned(4),
+            ]),
+        ];
+        let rows = to_rows(&cols, &[None, None], raw, 900);
+        let times: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| r.meter_time.map(|t| t.to_string()))
+            .collect();
+        assert_eq!(
+            times,
+            [
+                Some("2026-11-21T12:00:00+01:00 (invalid)".to_string()),
+                Some("2026-11-21T12:15:00+01:00 (invalid)".to_string()),
+                Some("2026-11-21T12:30:00+01:00 (doubtful)".to_string()),
+                None, // daylight saving alone is no warning
+            ]
+        );
+        assert_eq!(rows[0].ts_ms, t0.timestamp_millis(), "the time is kept");
     }
 }

@@ -6,12 +6,13 @@ use crate::dlms::client::{
     AttributeRef, ClientSettings, ReadError, Reading as DlmsReading, Referencing,
 };
 use crate::dlms::data::Data;
+use crate::dlms::unit::Decimal;
 use crate::engine::{EngineError, Interface, MeterAddress, Session};
 use crate::queue::{
     Auth, Connection, InterfaceKind, Item, KeySecret, Link, Meter, Policy, ReferencingKind,
     Request, Secret, TimeBound,
 };
-use crate::store::{Reading, STATUS_OK};
+use crate::store::{decimal_json, Reading, STATUS_OK};
 use crate::transport::BoxStream;
 use chrono::{Local, TimeZone, Utc};
 use std::time::Duration;
@@ -152,18 +153,20 @@ pub async fn open_secure(
     })
 }
 
-/// The JSON form of a value, for the text column of structures.
+/// The JSON form of a value, for the text column of structures: integers exact (all of u64
+/// and i64), floats as the decimal they print as, date-times as text with their clock status.
 pub fn data_json(d: &Data) -> serde_json::Value {
     use serde_json::{json, Value};
     match d {
         Data::Array(v) | Data::Structure(v) => Value::Array(v.iter().map(data_json).collect()),
         Data::Null => Value::Null,
         Data::Boolean(b) => json!(b),
-        Data::Float32(_) | Data::Float64(_) => d.as_f64().map_or(Value::Null, |f| json!(f)),
-        _ => match d.as_i128() {
-            Some(i) => i64::try_from(i)
-                .map(|v| json!(v))
-                .unwrap_or_else(|_| json!(i.to_string())),
+        Data::Float32(_) | Data::Float64(_) => match d.as_decimal() {
+            Some(n) => decimal_json(n),
+            None => Value::Null,
+        },
+        _ => match d.as_decimal() {
+            Some(n) => decimal_json(n),
             None => json!(d.to_string()),
         },
     }
@@ -185,6 +188,8 @@ fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading 
         status: STATUS_OK.into(),
         poll,
         profile: false,
+        exact: None,
+        meter_time: None,
     }
 }
 
@@ -221,12 +226,17 @@ fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Readi
                     return r;
                 }
             }
-            r.unit = reading.unit().map(str::to_string);
-            match reading.scaled() {
-                Some(v) if !matches!(reading.data, Data::Boolean(_)) => {
-                    r.value = Some(v * item.scale.unwrap_or(1.0));
-                }
-                _ => {
+            r.unit = match &item.unit {
+                Some(u) => Some(u.clone()),
+                None => reading.unit().map(str::to_string),
+            };
+            match reading.decimal() {
+                Some(v) => match scaled(v, item.scale) {
+                    Some(n) => r.set_decimal(n),
+                    // Beyond 38 digits: the float product is the best there is.
+                    None => r.value = Some(v.to_f64() * item.scale.unwrap_or(1.0)),
+                },
+                None => {
                     r.text = Some(match &reading.data {
                         Data::Array(_) | Data::Structure(_) => data_json(&reading.data).to_string(),
                         d => d.to_string(),
@@ -236,6 +246,15 @@ fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Readi
         }
     }
     r
+}
+
+/// A value × the item's `scale`, exactly: the scale counts as the decimal it is written as
+/// (0.001 is 10^-3), so 9430701 × 0.001 is 9430.701, never 9430.701000000001.
+fn scaled(v: Decimal, scale: Option<f64>) -> Option<Decimal> {
+    match scale {
+        None => Some(v),
+        Some(s) => v.checked_mul(Decimal::from_f64(s)?),
+    }
 }
 
 /// Reads every enabled item of `req` from an open session.
@@ -309,6 +328,7 @@ async fn read_profile(
                 class: col.class_id,
                 attribute: col.attribute,
                 profile: true,
+                meter_time: r.meter_time.map(|t| t.to_string()),
                 ..row(req, m, item, poll, r.ts_ms)
             };
             out.push(fill(base, item, Ok(reading.clone())));

@@ -29,11 +29,16 @@ pub enum Fault {
     RejectAssociation,
     /// Close idle links after this long (an HDLC inactivity timeout).
     Inactivity(Duration),
+    /// Answer every GET-with-list malformed (a result count with no results after it), as
+    /// meters with broken with-list support do; single GETs are answered well.
+    BadList,
+    /// Answer every GET-with-list with other-reason for each item; single GETs are answered.
+    ListError,
 }
 
 /// The fault kinds, for messages.
-pub const KINDS: &str =
-    "drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS";
+pub const KINDS: &str = "drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, \
+     reject, inactivity=MS, bad-list, list-error";
 
 impl FromStr for Fault {
     type Err = String;
@@ -58,6 +63,8 @@ impl FromStr for Fault {
             "exception" => Fault::Exception,
             "reject" => Fault::RejectAssociation,
             "inactivity" => Fault::Inactivity(Duration::from_millis(number("milliseconds")?)),
+            "bad-list" => Fault::BadList,
+            "list-error" => Fault::ListError,
             _ => return Err(format!("unknown fault {s:?}; use one of {KINDS}")),
         })
     }
@@ -76,7 +83,36 @@ impl fmt::Display for Fault {
             Fault::Exception => f.write_str("exception"),
             Fault::RejectAssociation => f.write_str("reject"),
             Fault::Inactivity(d) => write!(f, "inactivity={}", d.as_millis()),
+            Fault::BadList => f.write_str("bad-list"),
+            Fault::ListError => f.write_str("list-error"),
         }
+    }
+}
+
+/// The answer a list fault gives a plain GET-with-list request, `None` for other requests.
+pub fn list_answer(fault: Option<Fault>, request: &[u8]) -> Option<Vec<u8>> {
+    use crate::dlms::xdlms::{DataAccessResult, GetDataResult, GetRequest, GetResponse};
+    let GetRequest::WithList {
+        invoke_id,
+        attributes,
+    } = GetRequest::decode(request).ok()?
+    else {
+        return None;
+    };
+    match fault? {
+        // Says how many results follow, then sends none.
+        Fault::BadList => Some(vec![0xC4, 0x03, invoke_id, attributes.len().min(127) as u8]),
+        Fault::ListError => Some(
+            GetResponse::WithList {
+                invoke_id,
+                results: vec![
+                    GetDataResult::Error(DataAccessResult::OtherReason);
+                    attributes.len()
+                ],
+            }
+            .encode(),
+        ),
+        _ => None,
     }
 }
 
@@ -127,6 +163,8 @@ mod tests {
             "exception",
             "reject",
             "inactivity=200",
+            "bad-list",
+            "list-error",
         ] {
             assert_eq!(k.parse::<Fault>().unwrap().to_string(), k);
         }

@@ -48,6 +48,24 @@ pub mod names {
     pub const HDLC_SETUP: Obis = Obis::new(0, 0, 22, 0, 0, 255);
     /// The meter's invocation (frame) counter.
     pub const INVOCATION_COUNTER: Obis = Obis::new(0, 0, 43, 1, 0, 255);
+    /// Test objects (`simulate --test-objects`, manufacturer-specific codes): the largest
+    /// long64-unsigned.
+    pub const TEST_U64_MAX: Obis = Obis::new(0, 0, 96, 128, 0, 255);
+    /// Test object: the smallest long64.
+    pub const TEST_I64_MIN: Obis = Obis::new(0, 0, 96, 128, 1, 255);
+    /// Test object: a register of 9,430,701 Wh, scaler 0.
+    pub const TEST_ENERGY: Obis = Obis::new(1, 0, 1, 8, 128, 255);
+    /// Test object: a register holding the float32 230.7 V.
+    pub const TEST_FLOAT: Obis = Obis::new(1, 0, 32, 7, 128, 255);
+    /// Test objects: 2026-11-21 12:07:30 +01:00 with clock status invalid (E = 0), doubtful
+    /// (1), different clock base and invalid status (2); 2026-07-01 12:00:00 +02:00 with
+    /// daylight saving (3).
+    pub const TEST_TIMES: [Obis; 4] = [
+        Obis::new(0, 0, 96, 129, 0, 255),
+        Obis::new(0, 0, 96, 129, 1, 255),
+        Obis::new(0, 0, 96, 129, 2, 255),
+        Obis::new(0, 0, 96, 129, 3, 255),
+    ];
 }
 
 use names::*;
@@ -69,6 +87,11 @@ pub struct SimMeter {
     pub selective_access: bool,
     /// Entries the load profile holds (the newest ones, one per capture period).
     pub profile_entries: u32,
+    /// Clock status of every date-time it sends: its clock and the profile's capture times
+    /// (0 = all well; `simulate --clock-status`).
+    pub clock_status: u8,
+    /// Whether it also serves the test objects with edge values ([`names::TEST_U64_MAX`] …).
+    pub test_objects: bool,
     short_names: bool,
 }
 
@@ -83,6 +106,8 @@ impl SimMeter {
             capture_period: CAPTURE_PERIOD,
             selective_access: true,
             profile_entries: PROFILE_ENTRIES,
+            clock_status: 0,
+            test_objects: false,
             short_names,
         }
     }
@@ -125,8 +150,39 @@ impl SimMeter {
         (self.power_w() as f64 / (self.voltage_raw() as f64 / 10.0) * 100.0).round() as u16
     }
 
-    fn datetime(t: &DateTime<FixedOffset>) -> Data {
-        Data::OctetString(CosemDateTime::from_chrono(t, 0).to_bytes().to_vec())
+    fn datetime(&self, t: &DateTime<FixedOffset>) -> Data {
+        Data::OctetString(
+            CosemDateTime::from_chrono(t, self.clock_status)
+                .to_bytes()
+                .to_vec(),
+        )
+    }
+
+    /// The value of a test object (attribute 2; registers also 3).
+    fn test_object(&self, obis: Obis, attr: i8) -> Option<Data> {
+        let time = |offset_h: i32, month, day, hour, minute, second, status| {
+            let t = FixedOffset::east_opt(offset_h * 3600)?
+                .with_ymd_and_hms(2026, month, day, hour, minute, second)
+                .single()?;
+            Some(Data::OctetString(
+                CosemDateTime::from_chrono(&t, status).to_bytes().to_vec(),
+            ))
+        };
+        let register = |value, scaler, unit| match attr {
+            3 => ScalerUnit { scaler, unit }.to_data(),
+            _ => value,
+        };
+        match obis {
+            TEST_U64_MAX => Some(Data::Long64Unsigned(u64::MAX)),
+            TEST_I64_MIN => Some(Data::Long64(i64::MIN)),
+            TEST_ENERGY => Some(register(Data::DoubleLongUnsigned(9_430_701), 0, 30)),
+            TEST_FLOAT => Some(register(Data::Float32(230.7), 0, 35)),
+            o if o == TEST_TIMES[0] => time(1, 11, 21, 12, 7, 30, 0x01),
+            o if o == TEST_TIMES[1] => time(1, 11, 21, 12, 7, 30, 0x02),
+            o if o == TEST_TIMES[2] => time(1, 11, 21, 12, 7, 30, 0x0C),
+            o if o == TEST_TIMES[3] => time(2, 7, 1, 12, 0, 0, 0x80),
+            _ => None,
+        }
     }
 
     /// Start of the newest profile period at or before `now`.
@@ -143,7 +199,7 @@ impl SimMeter {
             .single()
             .unwrap_or(self.now);
         Data::Structure(vec![
-            Self::datetime(&t),
+            self.datetime(&t),
             Data::DoubleLongUnsigned(self.energy_import(&t)),
             Data::DoubleLongUnsigned(self.energy_export(&t)),
         ])
@@ -284,9 +340,9 @@ impl SimMeter {
     fn clock(&self, attr: i8) -> Result<Data, DataAccessResult> {
         let dev = -(self.now.offset().local_minus_utc() / 60) as i16;
         Ok(match attr {
-            2 => Self::datetime(&self.now),
+            2 => self.datetime(&self.now),
             3 => Data::Long(-dev),
-            4 => Data::Unsigned(0),
+            4 => Data::Unsigned(self.clock_status),
             5 | 6 => Data::OctetString(vec![
                 0xFF,
                 0xFF,
@@ -353,10 +409,24 @@ impl CosemServer for SimMeter {
             .hdlc_inactivity
             .is_some()
             .then_some((23u16, 1u8, HDLC_SETUP));
+        let tests: Vec<(u16, u8, Obis)> = if self.test_objects {
+            [
+                (1, 0, TEST_U64_MAX),
+                (1, 0, TEST_I64_MIN),
+                (3, 0, TEST_ENERGY),
+                (3, 0, TEST_FLOAT),
+            ]
+            .into_iter()
+            .chain(TEST_TIMES.map(|o| (1, 0, o)))
+            .collect()
+        } else {
+            Vec::new()
+        };
         list.iter()
             .copied()
             .chain(counter)
             .chain(hdlc)
+            .chain(tests)
             .enumerate()
             .map(|(i, (class_id, version, obis))| ObjectListEntry {
                 class_id,
@@ -394,6 +464,9 @@ impl CosemServer for SimMeter {
         if access.is_some() && !(a.class_id == 7 && a.attribute == 2) {
             return Err(DataAccessResult::OtherReason);
         }
+        if let Some(v) = self.test_object(a.instance, a.attribute) {
+            return Ok(v);
+        }
         match (a.instance, a.attribute) {
             (CLOCK, n) => self.clock(n),
             (LDN, 2) => Ok(Data::OctetString(
@@ -428,7 +501,7 @@ impl CosemServer for SimMeter {
                     }
                     .to_data()),
                     4 => Ok(Data::Unsigned(0)),
-                    5 => Ok(Self::datetime(&peak)),
+                    5 => Ok(self.datetime(&peak)),
                     _ => Err(DataAccessResult::ObjectUndefined),
                 }
             }
@@ -448,7 +521,7 @@ impl CosemServer for SimMeter {
                     }
                     .to_data()),
                     5 => Ok(Data::Unsigned(0)),
-                    6 | 7 => Ok(Self::datetime(&start)),
+                    6 | 7 => Ok(self.datetime(&start)),
                     8 => Ok(Data::DoubleLongUnsigned(self.capture_period as u32)),
                     _ => Ok(Data::LongUnsigned(1)),
                 }

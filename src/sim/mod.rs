@@ -61,6 +61,14 @@ pub struct SimConfig {
     pub selective_access: bool,
     /// Entries in the load profile (2,880 by default: 30 days at 15 minutes).
     pub profile_entries: u32,
+    /// Clock status bits of every date-time the meters send (clock, profile capture times).
+    pub clock_status: u8,
+    /// The largest HDLC information field the meters accept (their UA answers the smaller of
+    /// this and the client's proposal); 1024 by default, 128 is the standard's default.
+    pub hdlc_max_info: u16,
+    /// Serve the test objects with edge values too (u64 max, i64 min, 9,430,701 Wh, a
+    /// float32, date-times with each clock status).
+    pub test_objects: bool,
 }
 
 impl Default for SimConfig {
@@ -86,6 +94,9 @@ impl Default for SimConfig {
             capture_period: 900,
             selective_access: true,
             profile_entries: meter::PROFILE_ENTRIES,
+            clock_status: 0,
+            test_objects: false,
+            hdlc_max_info: 1024,
         }
     }
 }
@@ -169,7 +180,10 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
                 None => ServerAddressFilter::logical(config.logical),
             };
             // Like most current meters, it accepts information fields larger than the default 128.
-            ServerLink::Hdlc(HdlcServer::new(filter, HdlcParameters::with_max_info(1024)))
+            ServerLink::Hdlc(HdlcServer::new(
+                filter,
+                HdlcParameters::with_max_info(config.hdlc_max_info.max(32)),
+            ))
         }
     }
 }
@@ -435,6 +449,8 @@ async fn serve_connection<S: crate::transport::Stream>(
             meter.capture_period = config.capture_period.max(1) as i64;
             meter.selective_access = config.selective_access;
             meter.profile_entries = config.profile_entries;
+            meter.clock_status = config.clock_status;
+            meter.test_objects = config.test_objects;
             if config.interface == Interface::Hdlc {
                 meter.hdlc_inactivity = Some(
                     config
@@ -528,6 +544,13 @@ async fn serve_connection<S: crate::transport::Stream>(
                                 }
                                 .encode(),
                             ),
+                            (
+                                Some(fault::Fault::BadList | fault::Fault::ListError),
+                                Some(0xC0),
+                                Some(0x03),
+                            ) if d.session.is_associated() => {
+                                fault::list_answer(config.fault, &req)
+                            }
                             _ => d.session.handle(&req, &mut d.meter),
                         };
                         counter.fetch_max(d.session.invocation_counter(), Ordering::SeqCst);

@@ -272,8 +272,10 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "database {} was written by a newer dlms-logger (schema 3, this one knows up to 2)",
-                path.display()
+                "database {} was written by a newer dlms-logger (schema {}, this one knows up to {})",
+                path.display(),
+                schema::SCHEMA_VERSION + 1,
+                schema::SCHEMA_VERSION
             )
         );
     }

@@ -16,8 +16,10 @@ pub enum ExportFormat {
     Json,
 }
 
-/// The CSV header; records follow the same column order.
-const CSV_HEADER: [&str; 12] = [
+/// The CSV header; records follow the same column order. `value` is exact (the meter's
+/// decimal digits); `meter_time` is the row's time as the meter stated it when its clock
+/// status warns (profile entries captured with an invalid or doubtful clock).
+const CSV_HEADER: [&str; 13] = [
     "ts",
     "request",
     "meter",
@@ -30,6 +32,7 @@ const CSV_HEADER: [&str; 12] = [
     "unit",
     "status",
     "poll",
+    "meter_time",
 ];
 
 /// One exported line in JSON form.
@@ -42,11 +45,13 @@ struct JsonLine<'a> {
     obis: &'a str,
     class: u16,
     attribute: i8,
-    value: Option<f64>,
+    /// An integer when whole (u64 and i64 exact), else a number.
+    value: serde_json::Value,
     text: Option<&'a str>,
     unit: Option<&'a str>,
     status: &'a str,
     poll: i64,
+    meter_time: Option<&'a str>,
 }
 
 /// RFC 3339 UTC with milliseconds; a timestamp outside chrono's range stays a number rather than failing the export.
@@ -56,7 +61,7 @@ fn rfc3339(ts_ms: i64) -> String {
         .unwrap_or_else(|| ts_ms.to_string())
 }
 
-fn csv_record(r: &Reading) -> [String; 12] {
+fn csv_record(r: &Reading) -> [String; 13] {
     [
         rfc3339(r.ts_ms),
         r.request.clone(),
@@ -65,11 +70,12 @@ fn csv_record(r: &Reading) -> [String; 12] {
         r.obis.clone(),
         r.class.to_string(),
         r.attribute.to_string(),
-        r.value.map(|v| v.to_string()).unwrap_or_default(),
+        r.value_text().unwrap_or_default(),
         r.text.clone().unwrap_or_default(),
         r.unit.clone().unwrap_or_default(),
         r.status.clone(),
         r.poll.to_string(),
+        r.meter_time.clone().unwrap_or_default(),
     ]
 }
 
@@ -82,11 +88,12 @@ fn json_line(r: &Reading) -> JsonLine<'_> {
         obis: &r.obis,
         class: r.class,
         attribute: r.attribute,
-        value: r.value,
+        value: r.value_json(),
         text: r.text.as_deref(),
         unit: r.unit.as_deref(),
         status: &r.status,
         poll: r.poll,
+        meter_time: r.meter_time.as_deref(),
     }
 }
 
@@ -162,10 +169,10 @@ mod tests {
         assert_eq!(written, 3);
         assert_eq!(
             csv,
-            "ts,request,meter,item,obis,class,attribute,value,text,unit,status,poll\n\
-             2023-11-14T22:13:20.000Z,billing,m1,energy,1.0.6.8.0.255,3,2,1234.5,,kWh,ok,1\n\
-             2023-11-14T22:13:20.123Z,billing,m1,greeting,1.0.8.8.0.255,3,2,,\"say \"\"hi\"\", then go\",,ok,1\n\
-             2023-11-14T22:13:21.000Z,billing,m2,energy,1.0.6.8.0.255,3,2,,,,\"timeout, no answer\",1\n"
+            "ts,request,meter,item,obis,class,attribute,value,text,unit,status,poll,meter_time\n\
+             2023-11-14T22:13:20.000Z,billing,m1,energy,1.0.6.8.0.255,3,2,1234.5,,kWh,ok,1,\n\
+             2023-11-14T22:13:20.123Z,billing,m1,greeting,1.0.8.8.0.255,3,2,,\"say \"\"hi\"\", then go\",,ok,1,\n\
+             2023-11-14T22:13:21.000Z,billing,m2,energy,1.0.6.8.0.255,3,2,,,,\"timeout, no answer\",1,\n"
         );
     }
 
@@ -179,9 +186,64 @@ mod tests {
         assert_eq!(written, 2);
         assert_eq!(
             json,
-            r#"{"ts":"2023-11-14T22:13:20.000Z","request":"billing","meter":"m1","item":"energy","obis":"1.0.6.8.0.255","class":3,"attribute":2,"value":1234.5,"text":null,"unit":"kWh","status":"ok","poll":1}
-{"ts":"2023-11-14T22:13:20.123Z","request":"billing","meter":"m1","item":"greeting","obis":"1.0.8.8.0.255","class":3,"attribute":2,"value":null,"text":"say \"hi\", then go","unit":null,"status":"ok","poll":1}
+            r#"{"ts":"2023-11-14T22:13:20.000Z","request":"billing","meter":"m1","item":"energy","obis":"1.0.6.8.0.255","class":3,"attribute":2,"value":1234.5,"text":null,"unit":"kWh","status":"ok","poll":1,"meter_time":null}
+{"ts":"2023-11-14T22:13:20.123Z","request":"billing","meter":"m1","item":"greeting","obis":"1.0.8.8.0.255","class":3,"attribute":2,"value":null,"text":"say \"hi\", then go","unit":null,"status":"ok","poll":1,"meter_time":null}
 "#
+        );
+    }
+
+    #[test]
+    fn values_are_exported_exactly_with_the_meters_time() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut max = sample::ok("m1", "counter", 1_700_000_000_000, 0.0);
+        max.set_decimal(crate::dlms::unit::Decimal::from_int(u64::MAX as i128));
+        let mut min = sample::ok("m1", "signed", 1_700_000_000_001, 0.0);
+        min.set_decimal(crate::dlms::unit::Decimal::from_int(i64::MIN as i128));
+        let mut kwh = sample::ok("m1", "energy", 1_700_000_000_002, 0.0);
+        kwh.set_decimal("9430.701".parse().unwrap());
+        let profile = Reading {
+            profile: true,
+            meter_time: Some("2026-11-21T12:07:30+01:00 (invalid)".into()),
+            ..sample::ok("m1", "load", 1_700_000_000_003, 12.5)
+        };
+        store.insert_batch(&[max, min, kwh, profile]).unwrap();
+        let (_, csv) = export(&store, &LogFilter::default(), ExportFormat::Csv);
+        let values: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(7).unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "18446744073709551615",
+                "-9223372036854775808",
+                "9430.701",
+                "12.5"
+            ]
+        );
+        assert!(csv
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with(",2026-11-21T12:07:30+01:00 (invalid)"));
+        let (_, json) = export(&store, &LogFilter::default(), ExportFormat::Json);
+        let lines: Vec<&str> = json.lines().collect();
+        assert!(
+            lines[0].contains(r#""value":18446744073709551615,"#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(r#""value":-9223372036854775808,"#),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].contains(r#""value":9430.701,"#), "{}", lines[2]);
+        assert!(
+            lines[3].contains(r#""meter_time":"2026-11-21T12:07:30+01:00 (invalid)""#),
+            "{}",
+            lines[3]
         );
     }
 

@@ -146,8 +146,8 @@ fn write_rows(
     // DO NOTHING applies to uniqueness only (the profile index), unlike OR IGNORE,
     // which would also hide NOT NULL violations.
     let mut insert = tx.prepare_cached(
-        "INSERT INTO reading (ts, series, value, text, unit, status, poll, profile) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        "INSERT INTO reading (ts, series, value, text, unit, status, poll, profile, exact, \
+         meter_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
     )?;
     let mut stored = 0;
     for r in rows {
@@ -164,6 +164,8 @@ fn write_rows(
         insert.raw_bind_parameter(6, &r.status)?;
         insert.raw_bind_parameter(7, r.poll)?;
         insert.raw_bind_parameter(8, r.profile)?;
+        insert.raw_bind_parameter(9, &r.exact)?;
+        insert.raw_bind_parameter(10, &r.meter_time)?;
         let inserted = insert.raw_execute()?;
         if inserted == 0 {
             continue; // a profile row stored before

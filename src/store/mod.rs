@@ -43,6 +43,6 @@ pub use db::Store;
 pub use error::StoreError;
 pub use export::ExportFormat;
 pub use filter::{LogFilter, StatusFilter};
-pub use reading::{Cursor, Reading, Row, STATUS_OK};
+pub use reading::{decimal_json, Cursor, Reading, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;
 pub use writer::{Pending, Refused, RetryPolicy, Writer, WriterHandle};

@@ -33,7 +33,8 @@ impl Order {
 
 /// The columns [`decode`] reads, from `reading` as `r` and `series` as `s`.
 const COLUMNS: &str = "r.id, r.ts, s.request, s.meter, s.item, s.obis, s.class, s.attribute, \
-                       r.value, r.text, r.unit, r.status, r.poll, r.profile";
+                       r.value, r.text, r.unit, r.status, r.poll, r.profile, r.exact, \
+                       r.meter_time";
 
 /// The next row of a scan source.
 fn pull(stream: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<Row>> {
@@ -57,6 +58,8 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             status: row.get(11)?,
             poll: row.get(12)?,
             profile: row.get(13)?,
+            exact: row.get(14)?,
+            meter_time: row.get(15)?,
         },
     })
 }
@@ -569,5 +572,27 @@ mod tests {
         let store = store_with(std::slice::from_ref(&reading));
         let rows = store.log_page(&LogFilter::default(), None, 10).unwrap();
         assert_eq!(rows, vec![Row { id: 1, reading }]);
+    }
+
+    #[test]
+    fn exact_values_and_meter_times_round_trip() {
+        let mut big = sample::ok("m1", "counter", 1, 0.0);
+        big.set_decimal(crate::dlms::unit::Decimal::from_int(u64::MAX as i128));
+        assert_eq!(big.exact.as_deref(), Some("18446744073709551615"));
+        let profile = Reading {
+            profile: true,
+            meter_time: Some("2026-11-21T12:07:30+01:00 (invalid)".into()),
+            ..sample::ok("m1", "load", 2, 9430.701)
+        };
+        let store = store_with(&[big.clone(), profile.clone()]);
+        let rows = store.log_page(&LogFilter::default(), None, 10).unwrap();
+        let back: Vec<Reading> = rows.into_iter().map(|r| r.reading).collect();
+        assert_eq!(back, vec![profile.clone(), big.clone()]);
+        assert_eq!(
+            back[1].value_text().as_deref(),
+            Some("18446744073709551615")
+        );
+        assert_eq!(back[1].value_json().to_string(), "18446744073709551615");
+        assert_eq!(back[0].value_text().as_deref(), Some("9430.701"));
     }
 }

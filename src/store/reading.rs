@@ -1,5 +1,7 @@
 //! The logged record: a reading (or failure) and its stored form.
 
+use crate::dlms::unit::Decimal;
+
 /// One logged reading or failure.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reading {
@@ -29,6 +31,15 @@ pub struct Reading {
     pub poll: i64,
     /// True for rows of a profile (load curve), which are stored once per (item, capture time).
     pub profile: bool,
+    /// The exact decimal of `value` when the float cannot show it (integers beyond 2^53, more
+    /// digits than a float holds); `None` when `value` prints exactly as the meter said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    /// The row's time as the meter stated it, when its clock status warns (a profile entry
+    /// captured while the meter's clock was invalid or doubtful):
+    /// `2026-11-21T12:07:30+01:00 (invalid)`. `None` for a plain time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_time: Option<String>,
 }
 
 /// The status of a successful read.
@@ -39,6 +50,59 @@ impl Reading {
     pub fn is_failure(&self) -> bool {
         self.status != STATUS_OK
     }
+
+    /// The clock status of [`Reading::meter_time`] in words (`invalid`, `doubtful, DST`).
+    pub fn time_note(&self) -> Option<&str> {
+        let t = self.meter_time.as_deref()?;
+        let (_, note) = t.rsplit_once(" (")?;
+        note.strip_suffix(')')
+    }
+
+    /// The numeric value exactly: its decimal digits, never float noise or an exponent.
+    pub fn value_text(&self) -> Option<String> {
+        self.exact
+            .clone()
+            .or_else(|| self.value.map(|v| v.to_string()))
+    }
+
+    /// The numeric value as JSON: an integer when it is whole (all of u64 and i64 exact),
+    /// else the float nearest to its decimal; null when there is none.
+    pub fn value_json(&self) -> serde_json::Value {
+        match (&self.exact, self.value) {
+            (Some(e), _) => match e.parse::<Decimal>() {
+                Ok(d) => decimal_json(d),
+                Err(_) => serde_json::Value::String(e.clone()),
+            },
+            (None, Some(v)) => {
+                Decimal::from_f64(v).map_or_else(|| serde_json::json!(v), decimal_json)
+            }
+            (None, None) => serde_json::Value::Null,
+        }
+    }
+
+    /// Sets `value` (and `exact` when the float cannot show it) from an exact decimal.
+    pub fn set_decimal(&mut self, d: Decimal) {
+        let v = d.to_f64();
+        let text = d.to_string();
+        self.value = Some(v);
+        self.exact = (v.to_string() != text).then_some(text);
+    }
+}
+
+/// A decimal as a JSON number: an integer when it is whole and fits u64 or i64 (JSON has no
+/// limit, serde_json writes them exactly), else the nearest float, which prints as the same
+/// decimal whenever a double holds its digits (up to 15).
+pub fn decimal_json(d: Decimal) -> serde_json::Value {
+    if let Some(i) = d.to_integer() {
+        if let Ok(v) = i64::try_from(i) {
+            return serde_json::Value::from(v);
+        }
+        if let Ok(v) = u64::try_from(i) {
+            return serde_json::Value::from(v);
+        }
+    }
+    serde_json::Number::from_f64(d.to_f64())
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 /// A stored row (a reading plus its id).
@@ -90,6 +154,8 @@ pub(super) mod sample {
             status: STATUS_OK.into(),
             poll: 1,
             profile: false,
+            exact: None,
+            meter_time: None,
         }
     }
 

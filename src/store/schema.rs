@@ -67,6 +67,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (meter, key_id)
     ) WITHOUT ROWID;
     "#,
+    // Version 3. Values exactly as the meter said them: `exact` holds the decimal digits of
+    // `value` when the REAL cannot (integers beyond 2^53, more digits than a double holds),
+    // NULL when `value` prints exactly; `meter_time` the row's time as the meter stated it
+    // when its clock status warns (`2026-11-21T12:07:30+01:00 (invalid)`), NULL otherwise.
+    r#"
+    ALTER TABLE reading ADD COLUMN exact TEXT;
+    ALTER TABLE reading ADD COLUMN meter_time TEXT;
+    "#,
 ];
 
 /// The newest schema version this build knows.
@@ -117,4 +125,41 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             .map_err(fail("recording the schema version"))?;
     }
     tx.commit().map_err(fail("committing the schema migration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the build before version 3 opens with its rows intact; the new
+    /// columns are empty.
+    #[test]
+    fn version_2_databases_gain_the_exact_and_meter_time_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO series (id, request, meter, item, obis, class, attribute) \
+                 VALUES (1, 'r', 'm', 'i', '1.0.1.8.0.255', 3, 2);
+                 INSERT INTO reading (ts, series, value, status, poll, profile) \
+                 VALUES (5, 1, 1.5, 'ok', 1, 0);",
+            )
+            .unwrap();
+        }
+        let store = crate::store::Store::open(&path).unwrap();
+        let rows = store
+            .log_page(&crate::store::LogFilter::default(), None, 10)
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].reading.value, Some(1.5));
+        assert_eq!(rows[0].reading.exact, None);
+        assert_eq!(rows[0].reading.meter_time, None);
+    }
 }

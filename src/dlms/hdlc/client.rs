@@ -93,6 +93,11 @@ impl HdlcClient {
         self.encode(segment)
     }
 
+    /// How many bytes of a frame that has not completed yet are buffered.
+    pub fn pending(&self) -> usize {
+        self.reader.pending()
+    }
+
     /// Takes in received bytes; incomplete frames stay buffered for the next call.
     ///
     /// A damaged frame counts as lost (the driver's timeout recovers); its error is returned

@@ -35,6 +35,16 @@ impl FrameReader {
         }
     }
 
+    /// How many bytes of a frame that has not completed yet are buffered (0 when only flags
+    /// between frames are).
+    pub fn pending(&self) -> usize {
+        if self.buf.iter().all(|&b| b == FLAG) {
+            0
+        } else {
+            self.buf.len()
+        }
+    }
+
     /// Forgets buffered bytes, e.g. when a new connection starts.
     pub fn clear(&mut self) {
         self.buf.clear();
@@ -66,6 +76,7 @@ mod tests {
         assert_eq!(frames.len(), 2);
         assert!(matches!(errors[..], [HdlcError::FcsMismatch { .. }]));
         assert_eq!(reader.buf, [FLAG], "only the closing flag is left");
+        assert_eq!(reader.pending(), 0, "a flag alone is no partial frame");
     }
 
     #[test]

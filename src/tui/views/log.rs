@@ -124,16 +124,29 @@ impl LogView {
             "time", "request", "meter", "item", "OBIS", "value", "status",
         ])
         .style(Style::default().add_modifier(Modifier::BOLD));
+        // Wider when a row's time is the meter's own statement with its clock status.
+        let time_width = self
+            .pager
+            .page()
+            .iter()
+            .filter_map(|r| r.reading.meter_time.as_ref())
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(19, 48) as u16;
+        let rows: Vec<(Row<'static>, usize)> = self.pager.page().iter().map(table_row).collect();
+        // Never cut a value short: its end may be the clock status of a time.
+        let value_width = rows.iter().map(|(_, w)| *w).max().unwrap_or(0).clamp(8, 60) as u16;
         let widths = [
-            Constraint::Length(19),
+            Constraint::Length(time_width),
             Constraint::Fill(1),
             Constraint::Fill(1),
             Constraint::Fill(2),
             Constraint::Length(15),
-            Constraint::Fill(2),
+            Constraint::Min(value_width),
             Constraint::Fill(2),
         ];
-        let rows = self.pager.page().iter().map(table_row);
+        let rows = rows.into_iter().map(|(row, _)| row);
         let table = Table::new(rows, widths)
             .header(header)
             .block(block)
@@ -143,16 +156,21 @@ impl LogView {
     }
 }
 
-fn table_row(row: &LogRow) -> Row<'static> {
+/// A table row and the width of its value.
+fn table_row(row: &LogRow) -> (Row<'static>, usize) {
     let r = &row.reading;
-    let time = DateTime::from_timestamp_millis(r.ts_ms)
-        .map(|t| {
-            t.with_timezone(&Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|| r.ts_ms.to_string());
-    let value = match (r.value, &r.text) {
+    // A time the meter stated with a warning status is shown as it stated it, status included.
+    let time = match &r.meter_time {
+        Some(t) => t.clone(),
+        None => DateTime::from_timestamp_millis(r.ts_ms)
+            .map(|t| {
+                t.with_timezone(&Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| r.ts_ms.to_string()),
+    };
+    let value = match (r.value_text(), &r.text) {
         (Some(v), _) => format!("{v} {}", r.unit.as_deref().unwrap_or_default())
             .trim_end()
             .to_string(),
@@ -164,7 +182,8 @@ fn table_row(row: &LogRow) -> Row<'static> {
     } else {
         Cell::new(r.status.clone())
     };
-    Row::new([
+    let width = value.chars().count();
+    let row = Row::new([
         Cell::new(time),
         Cell::new(r.request.clone()),
         Cell::new(r.meter.clone()),
@@ -172,7 +191,8 @@ fn table_row(row: &LogRow) -> Row<'static> {
         Cell::new(r.obis.clone()),
         Cell::new(value),
         status,
-    ])
+    ]);
+    (row, width)
 }
 
 impl View for LogView {
@@ -261,7 +281,7 @@ impl View for LogView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::Reading;
     use crate::tui::app::AppEvent;
@@ -337,6 +357,43 @@ mod tests {
             h.keys(&mut view, &[key(KeyCode::Down)]);
         }
         assert_eq!((view.pager.number(), view.pager.selected()), (2, 0));
+    }
+
+    /// Exact values and meter times: what the meter said, never float noise or a plain time.
+    pub(crate) fn exact_rows() -> Vec<Reading> {
+        let mut max = reading("m1", "counter", 1_700_000_000_000, 0.0);
+        max.set_decimal(crate::dlms::unit::Decimal::from_int(u64::MAX as i128));
+        max.unit = None;
+        let mut kwh = reading("m1", "energy", 1_700_000_001_000, 0.0);
+        kwh.set_decimal("9430.701".parse().unwrap());
+        let mut load = reading("m1", "load", 1_700_000_002_000, 12.5);
+        load.profile = true;
+        load.meter_time = Some("2026-11-21T12:07:30+01:00 (invalid)".into());
+        let mut clock = reading("m1", "clock", 1_700_000_003_000, 0.0);
+        clock.value = None;
+        clock.unit = None;
+        clock.text = Some("2026-11-21T12:07:30+01:00 (doubtful)".into());
+        vec![max, kwh, load, clock]
+    }
+
+    #[tokio::test]
+    async fn shows_values_exactly_and_the_meters_time_with_its_status() {
+        let mut h = harness(config(1, &["m1"]), &exact_rows());
+        let mut view = LogView::default();
+        view.refresh(&mut h.ctx);
+        let screen = h.screen(&mut view, 160, 10).join("\n");
+        for want in [
+            "18446744073709551615",
+            "9430.701 kWh",
+            "2026-11-21T12:07:30+01:00 (invalid)",
+            "2026-11-21T12:07:30+01:00 (doubtful)",
+        ] {
+            assert!(screen.contains(want), "{want} in\n{screen}");
+        }
+        assert!(
+            !screen.contains("e19") && !screen.contains("9430.7010"),
+            "{screen}"
+        );
     }
 
     #[tokio::test]

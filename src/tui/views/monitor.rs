@@ -108,13 +108,14 @@ impl MonitorView {
             self.offset = sel + 1 - height;
         }
         self.offset = self.offset.min(self.rows.len().saturating_sub(1));
+        let mut value_width = 0usize;
         let rows: Vec<TableRow> = self.rows[self.offset..]
             .iter()
             .take(height)
             .map(|r| {
                 let rd = &r.reading;
                 let age_ms = (now - rd.ts_ms).max(0);
-                let value = match (&rd.value, &rd.text) {
+                let value = match (rd.value_text(), &rd.text) {
                     (Some(v), _) => format!(
                         "{v}{}",
                         rd.unit
@@ -125,6 +126,12 @@ impl MonitorView {
                     (None, Some(t)) => t.clone(),
                     (None, None) => String::new(),
                 };
+                // A value captured while the meter's clock warned says so where it is shown.
+                let value = match rd.time_note() {
+                    Some(note) => format!("{value} (time {note})"),
+                    None => value,
+                };
+                value_width = value_width.max(value.chars().count());
                 let style = if rd.is_failure() {
                     Style::default().fg(Color::Red)
                 } else if Self::is_stale(&config, r, age_ms) {
@@ -154,7 +161,10 @@ impl MonitorView {
                 Constraint::Percentage(10),
                 Constraint::Percentage(12),
                 Constraint::Percentage(18),
-                Constraint::Percentage(16),
+                // Never cut a value short: its end may be the clock status of a time.
+                Constraint::Length(
+                    (value_width.min(60) as u16).max(area.width.saturating_sub(2) * 16 / 100),
+                ),
                 Constraint::Length(7),
                 Constraint::Min(6),
             ],
@@ -417,6 +427,8 @@ mod tests {
             status: status.into(),
             poll: 1,
             profile: false,
+            exact: None,
+            meter_time: None,
         }
     }
 
@@ -483,6 +495,26 @@ mod tests {
         );
         runner.shutdown().await;
         writer.shutdown().unwrap();
+    }
+
+    #[tokio::test]
+    async fn shows_values_exactly_and_the_meters_time_with_its_status() {
+        use crate::tui::views::testkit::{config, harness};
+        let mut h = harness(
+            config(1, &["m1"]),
+            &crate::tui::views::log::tests::exact_rows(),
+        );
+        let mut v = MonitorView::default();
+        v.refresh(&mut h.ctx);
+        let screen = h.screen(&mut v, 200, 14).join("\n");
+        for want in [
+            "18446744073709551615",
+            "9430.701 kWh",
+            "12.5 kWh (time invalid)",
+            "2026-11-21T12:07:30+01:00 (doubtful)",
+        ] {
+            assert!(screen.contains(want), "{want} in\n{screen}");
+        }
     }
 
     #[tokio::test]

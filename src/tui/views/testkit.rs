@@ -130,6 +130,8 @@ pub fn reading(meter: &str, item: &str, ts_ms: i64, value: f64) -> Reading {
         status: STATUS_OK.into(),
         poll: 1,
         profile: false,
+        exact: None,
+        meter_time: None,
     }
 }
 

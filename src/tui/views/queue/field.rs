@@ -107,6 +107,8 @@ pub enum Field {
     Type,
     /// Item scale.
     Scale,
+    /// Item unit (instead of the meter's).
+    Unit,
     /// Item: newest profile rows.
     Entries,
     /// Item: profile rows from.
@@ -179,6 +181,7 @@ impl Field {
             Field::Attribute => "attribute",
             Field::Type => "type",
             Field::Scale => "scale",
+            Field::Unit => "unit",
             Field::Entries => "entries",
             Field::Since => "since",
             Field::Until => "until",
@@ -302,7 +305,7 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
             Name, Enabled, Meters, Schedule, Timeout, OnSuccess, OnFailure,
         ],
         Node::Item(r, i) if item(config, r, i).is_some() => vec![
-            Name, Obis, Class, Attribute, Type, Scale, Entries, Since, Until, Enabled,
+            Name, Obis, Class, Attribute, Type, Unit, Scale, Entries, Since, Until, Enabled,
         ],
         _ => Vec::new(),
     }
@@ -427,6 +430,7 @@ fn item_text(i: &Item, field: Field) -> String {
         Field::Attribute => i.attribute.to_string(),
         Field::Type => i.data_type.clone().unwrap_or_else(|| "auto".into()),
         Field::Scale => shown(i.scale.map(|s| s.to_string())),
+        Field::Unit => shown(i.unit.clone()),
         Field::Entries => shown(i.entries.map(|e| e.to_string())),
         Field::Since => shown(i.since.as_ref().map(TimeBound::to_string)),
         Field::Until => shown(i.until.as_ref().map(TimeBound::to_string)),
@@ -753,6 +757,10 @@ fn set_item(item: &mut Item, field: Field, text: &str) -> Result<(), String> {
                     .map_err(|_| format!("{t:?} is not a number; write e.g. 0.001, or nothing"))
             };
             item.scale = optional(text, scale)?
+        }
+        Field::Unit => {
+            let unit = |t: &str| crate::queue::check_unit(t).map(|()| t.to_string());
+            item.unit = optional(text, unit)?
         }
         Field::Entries => item.entries = optional(text, |t| number(t, "from 1 up, or nothing"))?,
         Field::Since => item.since = optional(text, bound)?,

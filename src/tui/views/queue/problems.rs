@@ -191,6 +191,7 @@ fn key(field: Field) -> Option<&'static str> {
         Field::Attribute => "attribute",
         Field::Type => "type",
         Field::Scale => "scale",
+        Field::Unit => "unit",
         Field::Entries => "entries",
         Field::Since => "since",
         Field::Until => "until",

@@ -394,6 +394,43 @@ async fn a_listen_meter_without_identity_shows_the_problem_in_its_form() {
 }
 
 #[tokio::test]
+async fn an_items_unit_is_edited_checked_and_saved() {
+    let mut h = Harness::new();
+    let energy = Node::Item(0, 0);
+    assert!(field::fields(&h.view.work, energy).contains(&Field::Unit));
+    h.open(energy, Field::Unit);
+    h.press(KeyCode::Enter);
+    h.retype("kWh");
+    h.press(KeyCode::Enter);
+    h.open(energy, Field::Scale);
+    h.press(KeyCode::Enter);
+    h.retype("0.001");
+    h.press(KeyCode::Enter);
+    let item = &h.view.work.requests[0].items[0];
+    assert_eq!(
+        (item.unit.as_deref(), item.scale),
+        (Some("kWh"), Some(0.001))
+    );
+    assert!(h.screen().contains("kWh"), "{}", h.screen());
+    h.press_with(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let (message, error) = h.message();
+    assert!(!error, "{message}");
+    let text = std::fs::read_to_string(&h.ctx.config_path).unwrap();
+    assert!(text.contains("unit = \"kWh\""), "{text}");
+    assert_eq!(Config::load(&h.ctx.config_path).unwrap(), h.view.work);
+    // A unit with a control character is refused where it is typed.
+    h.open(energy, Field::Unit);
+    h.press(KeyCode::Enter);
+    h.retype("k\u{1b}Wh");
+    h.press(KeyCode::Enter);
+    assert!(h.screen().contains("U+001B"), "{}", h.screen());
+    assert_eq!(
+        h.view.work.requests[0].items[0].unit.as_deref(),
+        Some("kWh")
+    );
+}
+
+#[tokio::test]
 async fn saving_writes_the_file_and_reloads_the_runner() {
     let mut h = Harness::new();
     h.view.select(Node::Request(0));
