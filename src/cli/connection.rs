@@ -3,14 +3,15 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dlms_logger::counters::CounterStore;
-use dlms_logger::dlms::client::{
-    AttributeRef, Authentication, Ciphering, ClientSettings, Referencing,
-};
+use dlms_logger::dlms::client::AttributeRef;
 use dlms_logger::dlms::obis::Obis;
-use dlms_logger::dlms::security::{HlsMechanism, Key, Policy, SystemTitle};
-use dlms_logger::engine::{EngineError, Interface, MeterAddress, Session};
-use dlms_logger::queue::{Flow, Parity, SerialSettings};
-use dlms_logger::runner::secure;
+use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
+use dlms_logger::engine::Session;
+use dlms_logger::queue::{
+    Auth, Config, Connection, Flow, InterfaceKind, KeySecret, Link, LinkMode, Meter, Parity,
+    Policy as QueuePolicy, ReferencingKind, Secret, SerialSettings,
+};
+use dlms_logger::runner::read;
 use dlms_logger::transport::BoxStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,6 +66,13 @@ pub const DEFAULT_SYSTEM_TITLE: &str = "444C470000000001";
 /// How to reach and address a meter.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
+    /// Take the meter (link, addresses, authentication, ciphering) from this queue file
+    /// instead of the link flags; with --meter.
+    #[arg(short = 'c', long = "config", value_name = "FILE", requires = "meter")]
+    pub config: Option<PathBuf>,
+    /// The meter of --config to use.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub meter: Option<String>,
     /// Meter host name or IP address.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -170,9 +178,64 @@ fn parse_address_size(s: &str) -> Result<u8, String> {
 }
 
 impl ConnectionArgs {
-    /// The link addressing.
-    pub fn address(&self) -> MeterAddress {
-        let (physical, address_size) = match self.serial_number {
+    /// The connection and meter to use: from `-c FILE --meter NAME`, else built from the
+    /// link flags into the same queue types (errors name the flag), so both go one way.
+    pub fn resolve(&self) -> Result<(Connection, Meter)> {
+        if let (Some(path), Some(name)) = (&self.config, &self.meter) {
+            let config = Config::load(path)?;
+            let Some(m) = config.meter(name) else {
+                let known: Vec<&str> = config.meters.iter().map(|m| m.name.as_str()).collect();
+                bail!(
+                    "{}: no meter {name:?}; the meters there are: {}",
+                    path.display(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            };
+            let c = config
+                .connection(&m.connection)
+                .with_context(|| format!("{}: meter {name:?} has no connection", path.display()))?;
+            if matches!(c.link, Link::Listen { .. }) {
+                bail!(
+                    "meter {name:?} is on the listening connection {:?}: it dials in, so it can \
+                     only be read by a running logger",
+                    c.name
+                );
+            }
+            return Ok((c.clone(), m.clone()));
+        }
+        let link = match self.serial_settings()? {
+            Some(mut line) => {
+                line.frame_gap_ms = self.frame_gap;
+                Link::Serial(line)
+            }
+            None => Link::Tcp {
+                host: self.host.clone(),
+                port: self.port,
+                persistent: false,
+            },
+        };
+        let mut conn = Connection::new("command line", link);
+        if self.iec {
+            conn.mode = LinkMode::Iec62056_21;
+        }
+        Ok((conn, self.meter_from_flags()?))
+    }
+
+    /// The meter the link flags describe (keys and titles validated; errors name the flag).
+    fn meter_from_flags(&self) -> Result<Meter> {
+        let mut m = Meter::new("command line", "command line");
+        m.interface = if self.hdlc {
+            InterfaceKind::Hdlc
+        } else {
+            InterfaceKind::Wrapper
+        };
+        m.client = self.client;
+        m.logical = self.logical;
+        (m.physical, m.address_size) = match self.serial_number {
             // The serial-number form is the 4-byte address unless a size is forced.
             Some(sn) => (
                 dlms_logger::dlms::hdlc::physical_from_serial_number(sn),
@@ -184,90 +247,86 @@ impl ConnectionArgs {
             ),
             None => (self.server, self.address_size),
         };
-        MeterAddress {
-            interface: if self.hdlc {
-                Interface::Hdlc
-            } else {
-                Interface::Wrapper
-            },
-            client: self.client,
-            physical,
-            logical: self.logical,
-            address_size,
-        }
-    }
-
-    /// The association settings (keys and titles validated; errors name the flag).
-    pub fn settings(&self) -> Result<ClientSettings> {
-        let mut s = ClientSettings::new(if self.sn {
-            Referencing::Sn
+        m.serial_number = self.serial_number;
+        m.referencing = if self.sn {
+            ReferencingKind::Sn
         } else {
-            Referencing::Ln
-        });
-        let secret = |level: &str| -> Result<Vec<u8>> {
+            ReferencingKind::Ln
+        };
+        m.timeout_ms = self.timeout;
+        let secret = |level: &str| -> Result<Secret> {
             match &self.secret {
-                Some(x) => Ok(x.as_bytes().to_vec()),
+                Some(x) => Ok(Secret::new(x.clone())),
                 None => bail!("--auth {level} needs a secret: give --secret or set DLMS_SECRET"),
             }
         };
-        let high = |mechanism, level: &str| -> Result<Authentication> {
-            Ok(Authentication::High {
-                mechanism,
-                secret: secret(level)?,
-            })
-        };
-        s.authentication = match (self.auth, &self.password) {
-            (AuthLevel::None, _) => Authentication::None,
-            (AuthLevel::Low, Some(p)) => Authentication::Low(p.as_bytes().to_vec()),
+        m.auth = match (self.auth, &self.password) {
+            (AuthLevel::None, _) => Auth::None,
+            (AuthLevel::Low, Some(p)) => Auth::Low(Secret::new(p.clone())),
             (AuthLevel::Low, None) => {
                 bail!("--auth low needs a password: give --password or set DLMS_PASSWORD")
             }
-            (AuthLevel::High, _) => high(HlsMechanism::Manufacturer, "high")?,
-            (AuthLevel::Md5, _) => high(HlsMechanism::Md5, "md5")?,
-            (AuthLevel::Sha1, _) => high(HlsMechanism::Sha1, "sha1")?,
-            (AuthLevel::Sha256, _) => high(HlsMechanism::Sha256, "sha256")?,
-            (AuthLevel::Gmac, _) => Authentication::High {
-                mechanism: HlsMechanism::Gmac,
-                secret: Vec::new(),
-            },
+            (AuthLevel::High, _) => Auth::High(secret("high")?),
+            (AuthLevel::Md5, _) => Auth::Md5(secret("md5")?),
+            (AuthLevel::Sha1, _) => Auth::Sha1(secret("sha1")?),
+            (AuthLevel::Sha256, _) => Auth::Sha256(secret("sha256")?),
+            (AuthLevel::Gmac, _) => Auth::Gmac,
         };
-        let needs_keys = self.security != SecurityArg::None
-            || matches!(self.auth, AuthLevel::Gmac | AuthLevel::Sha256);
-        if needs_keys {
-            let key = |flag: &str, v: &Option<String>| -> Result<Key> {
-                let text = v.as_deref().ok_or_else(|| {
-                    anyhow::anyhow!("{flag} is needed for --security/--auth gmac (32 hex digits)")
-                })?;
-                text.parse::<Key>()
-                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        let key = |flag: &str, v: &Option<String>| -> Result<Option<KeySecret>> {
+            v.as_deref()
+                .map(|text| {
+                    text.parse::<Key>()
+                        .map(|k| KeySecret::new(k.0))
+                        .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+                })
+                .transpose()
+        };
+        let title = |flag: &str, v: &str| -> Result<[u8; 8]> {
+            v.parse::<SystemTitle>()
+                .map(|t| t.0)
+                .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        };
+        let sec = &mut m.security;
+        sec.policy = match self.security {
+            SecurityArg::None => QueuePolicy::None,
+            SecurityArg::Auth => QueuePolicy::Auth,
+            SecurityArg::Enc => QueuePolicy::Enc,
+            SecurityArg::Authenc => QueuePolicy::AuthEnc,
+        };
+        sec.system_title = title("--system-title", &self.system_title)?;
+        sec.block_key = key("--block-key", &self.block_key)?;
+        sec.auth_key = key("--auth-key", &self.auth_key)?;
+        sec.dedicated_key = key("--dedicated-key", &self.dedicated_key)?;
+        sec.server_system_title = self
+            .server_system_title
+            .as_deref()
+            .map(|t| title("--server-system-title", t))
+            .transpose()?;
+        sec.ic_obis = self
+            .ic_obis
+            .as_deref()
+            .map(|o| {
+                o.parse::<Obis>()
+                    .map_err(|e| anyhow::anyhow!("--ic-obis: {e}"))
+            })
+            .transpose()?;
+        let keyed = self.security != SecurityArg::None || self.auth == AuthLevel::Gmac;
+        if keyed && (sec.block_key.is_none() || sec.auth_key.is_none()) {
+            let flag = if sec.block_key.is_none() {
+                "--block-key"
+            } else {
+                "--auth-key"
             };
-            let title = |flag: &str, v: &str| -> Result<SystemTitle> {
-                v.parse::<SystemTitle>()
-                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
-            };
-            s.ciphering = Some(Ciphering {
-                policy: self.security.policy(),
-                system_title: title("--system-title", &self.system_title)?,
-                block_key: key("--block-key", &self.block_key)?,
-                auth_key: key("--auth-key", &self.auth_key)?,
-                dedicated_key: match &self.dedicated_key {
-                    Some(_) => Some(key("--dedicated-key", &self.dedicated_key)?),
-                    None => None,
-                },
-                server_system_title: self
-                    .server_system_title
-                    .as_deref()
-                    .map(|t| title("--server-system-title", t))
-                    .transpose()?,
-                invocation_counter: 0,
-                meter_counter_floor: 0,
-            });
+            bail!("{flag} is needed for --security/--auth gmac (32 hex digits)");
         }
-        Ok(s)
+        Ok(m)
     }
 
     /// Where we connect, for messages.
     pub fn target(&self) -> String {
+        if let (Some(path), Some(name)) = (&self.config, &self.meter) {
+            return format!("{name} (from {})", path.display());
+        }
         match &self.serial {
             Some(dev) => dev.clone(),
             None => format!("{}:{}", self.host, self.port),
@@ -293,15 +352,10 @@ impl ConnectionArgs {
         Ok(Some(s))
     }
 
-    /// Connects and associates (reading the meter's counter and reserving ours first when ciphered).
+    /// Connects and associates (reading the meter's counter first when `ic_obis` says so),
+    /// the same way the logger does: one path from a meter's settings to a session.
     pub async fn open(&self) -> Result<Opened> {
-        let timeout = Duration::from_millis(self.timeout);
-        let settings = self.settings()?;
-        let ic_obis = self
-            .ic_obis
-            .as_deref()
-            .map(str::parse::<Obis>)
-            .transpose()?;
+        let (conn, meter) = self.resolve()?;
         let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
             Box::new(|e: dlms_logger::engine::TraceEntry| {
                 let dir = match e.direction {
@@ -311,45 +365,18 @@ impl ConnectionArgs {
                 eprintln!("{dir} {}  {}", e.hex(), e.summary);
             }) as dlms_logger::engine::TraceSink
         });
-        let counters = settings
-            .ciphering
-            .is_some()
-            .then(|| counter_store(self.counter_db.clone()));
-        let (host, port) = (self.host.clone(), self.port);
-        let serial = self.serial_settings()?;
-        let iec = self.iec;
-        let connect = move || {
-            let (host, serial) = (host.clone(), serial.clone());
-            async move {
-                match serial {
-                    Some(s) if iec => dlms_logger::transport::serial::open_mode_e(&s, timeout)
-                        .await
-                        .map(|p| Box::new(p) as BoxStream)
-                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
-                    Some(s) => dlms_logger::transport::serial::open(&s)
-                        .map(|p| Box::new(p) as BoxStream)
-                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
-                    None => dlms_logger::transport::tcp::connect(&host, port, timeout)
-                        .await
-                        .map(|s| Box::new(s) as BoxStream)
-                        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string()))),
-                }
-            }
-        };
-        let session = secure::open(
-            connect,
-            &self.address(),
-            settings,
-            ic_obis,
-            counters.as_ref(),
-            timeout,
-            sink,
-        )
-        .await
-        .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
-        let mut session = session;
-        session.set_frame_gap(Duration::from_millis(self.frame_gap));
-        Ok(Opened { session, counters })
+        let ciphered = read::meter_settings(&meter).ciphering.is_some();
+        let counters = counter_store(self.counter_db.clone());
+        let mut session = read::open_secure(&conn, &meter, &counters, sink)
+            .await
+            .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
+        if self.config.is_none() {
+            session.set_frame_gap(Duration::from_millis(self.frame_gap));
+        }
+        Ok(Opened {
+            session,
+            counters: ciphered.then_some(counters),
+        })
     }
 }
 

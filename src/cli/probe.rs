@@ -26,13 +26,15 @@ pub struct ProbeArgs {
 /// Probes with the connection flags; progress on stderr, config on stdout; false when nothing answered.
 pub async fn run(args: &ProbeArgs) -> Result<bool> {
     let conn = &args.conn;
-    let link = match conn.serial_settings()? {
-        Some(s) => Link::Serial(s),
-        None => Link::Tcp {
-            host: conn.host.clone(),
-            port: conn.port,
+    // The link of `-c FILE --meter NAME`, or of the link flags: the addressing is probed.
+    let (resolved, _) = conn.resolve()?;
+    let link = match resolved.link {
+        Link::Tcp { host, port, .. } => Link::Tcp {
+            host,
+            port,
             persistent: true,
         },
+        other => other,
     };
     let connection = Connection::new("link1", link);
     // --hdlc and --wrapper are plain switches, so either one set was given on purpose.
