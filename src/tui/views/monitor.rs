@@ -122,7 +122,8 @@ impl MonitorView {
                             .map(|u| format!(" {u}"))
                             .unwrap_or_default()
                     ),
-                    (None, Some(t)) => t.clone(),
+                    // A meter's string may hold control characters or bidi overrides.
+                    (None, Some(t)) => crate::text::escape(t).into_owned(),
                     (None, None) => String::new(),
                 };
                 let style = if rd.is_failure() {
@@ -132,13 +133,14 @@ impl MonitorView {
                 } else {
                     Style::default()
                 };
+                let esc = |s: &str| crate::text::escape(s).into_owned();
                 TableRow::new(vec![
-                    Cell::from(rd.meter.clone()),
-                    Cell::from(rd.request.clone()),
-                    Cell::from(rd.item.clone()),
+                    Cell::from(esc(&rd.meter)),
+                    Cell::from(esc(&rd.request)),
+                    Cell::from(esc(&rd.item)),
                     Cell::from(value),
                     Cell::from(age(Duration::from_millis(age_ms as u64))),
-                    Cell::from(rd.status.clone()),
+                    Cell::from(esc(&rd.status)),
                 ])
                 .style(style)
             })
