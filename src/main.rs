@@ -111,6 +111,19 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Meter names and strings from meters may hold control characters or bidi
+        // overrides: every logged value is escaped (the level colours are not values).
+        .fmt_fields(tracing_subscriber::field::MakeExt::delimited(
+            tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                let text = format!("{value:?}");
+                let text = dlms_logger::text::escape(&text);
+                match field.name() {
+                    "message" => write!(w, "{text}"),
+                    name => write!(w, "{name}={text}"),
+                }
+            }),
+            " ",
+        ))
         .init();
     // The simulator answers one request at a time per link, and a one-shot read is one
     // association: one thread serves them faster, since with several every answer must wake

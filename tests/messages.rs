@@ -115,3 +115,44 @@ fn simulate_with_a_password_refuses_the_public_client_all_but_the_association() 
     ]);
     assert!(out.status.success(), "with the password it reads");
 }
+
+#[test]
+fn meter_names_with_control_characters_are_escaped_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("evil.toml");
+    // Nothing listens on port 1: the failure is logged with the meter's name.
+    std::fs::write(
+        &config,
+        "[[connection]]\nname = \"c\"\ntcp = { host = \"127.0.0.1\", port = 1 }\n[[meter]]\nname = \"m\\u001b[2J\\u202Eevil\"\nconnection = \"c\"\nretries = 0\n[[request]]\nname = \"r\"\nmeters = [\"m\\u001b[2J\\u202Eevil\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n",
+    )
+    .unwrap();
+    let db = dir.path().join("log.db");
+    let child = bin()
+        .args(["run", "-c"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("m\\x1b[2J\\u{202e}evil"), "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_rust_debug_text_in_simulate_errors() {
+    let out = run(&["simulate", "--auth", "sha1"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--auth sha1 needs --secret"), "{err}");
+    assert!(!err.contains("Sha1"), "no Rust enum names: {err}");
+}

@@ -215,19 +215,21 @@ pub fn text_lines(item: &AttributeRef, r: &Result<Reading, ReadError>) -> String
         item.class_id,
         item.attribute
     );
+    let escape = |s: &str| dlms_logger::text::escape(s).into_owned();
     match r {
-        Err(e) => format!("{head}  error: {e}\n"),
+        Err(e) => format!("{head}  error: {}\n", escape(&e.to_string())),
         Ok(reading) => match &reading.data {
             Data::Array(rows) if rows.iter().all(|r| matches!(r, Data::Structure(_))) => {
                 let mut s = format!("{head}  {} entries\n", rows.len());
                 for row in rows {
-                    s.push_str(&format!("    {row}\n"));
+                    s.push_str(&format!("    {}\n", escape(&row.to_string())));
                 }
                 s
             }
+            // Strings from the meter may hold control characters or bidi overrides.
             _ => match reading.unit() {
-                Some(u) => format!("{head}  {} {u}\n", reading.value_text()),
-                None => format!("{head}  {}\n", reading.value_text()),
+                Some(u) => format!("{head}  {} {}\n", escape(&reading.value_text()), escape(u)),
+                None => format!("{head}  {}\n", escape(&reading.value_text())),
             },
         },
     }
@@ -270,4 +272,22 @@ pub fn json_line(item: &AttributeRef, r: &Result<Reading, ReadError>) -> Value {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dlms_logger::dlms::obis::Obis;
+
+    #[test]
+    fn strings_from_the_meter_are_printed_escaped() {
+        let item = AttributeRef::new(1, Obis::new(0, 0, 42, 0, 0, 255), 2);
+        let reading = Reading {
+            data: Data::VisibleString(b"DLG\x1b[2J\xe2\x80\xaeexe".to_vec()),
+            scaler_unit: None,
+        };
+        let line = text_lines(&item, &Ok(reading));
+        assert!(line.contains("DLG\\x1b[2J\\u{202e}exe"), "{line}");
+        assert!(!line.contains('\u{1b}') && !line.contains('\u{202e}'));
+    }
 }

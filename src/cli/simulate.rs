@@ -219,7 +219,11 @@ fn sim_authentication(args: &SimulateArgs) -> Result<Authentication> {
     let secret = || -> Result<Vec<u8>> {
         match &args.secret {
             Some(s) => Ok(s.as_bytes().to_vec()),
-            None => bail!("--auth {:?} needs --secret (or DLMS_SIM_SECRET)", args.auth),
+            None => bail!(
+                "--auth {} needs --secret (or DLMS_SIM_SECRET)",
+                clap::ValueEnum::to_possible_value(&args.auth)
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            ),
         }
     };
     let high = |mechanism| -> Result<Authentication> {

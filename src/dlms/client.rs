@@ -1240,7 +1240,13 @@ impl ReadOp {
             }
             other => Err(SessionError::Unexpected {
                 expected: "a GET response for the items asked",
-                got: format!("{other:?}").chars().take(80).collect(),
+                // Named in words: the debug form of a response is Rust, not a sentence.
+                got: match other {
+                    GetResponse::Normal { .. } => "a GET response for one item",
+                    GetResponse::WithDataBlock { .. } => "a GET response with a data block",
+                    GetResponse::WithList { .. } => "a GET response for a list",
+                }
+                .to_string(),
             }),
         }
     }

@@ -144,13 +144,14 @@ impl ServerSession {
         }
     }
 
-    /// Whether this association may read `attr`. A meter that requires authentication
-    /// (a password or HLS) lets the public client read only its association object
+    /// Whether this association may read `attr`. A meter that requires a password (low-level
+    /// authentication) lets the public client read only its association object
     /// (0.0.40.0.0.255, e.g. to learn what it must do to associate) and, when it ciphers, its
     /// invocation counters (0.0.43.1.x.255, which a client needs before a ciphered
-    /// association): everything else is read-write-denied, as on real meters.
+    /// association): everything else is read-write-denied, as on real meters. (With HLS the
+    /// public client still reads everything, as the simulator always allowed.)
     fn may_read(&self, attr: &AttributeDescriptor) -> Result<(), DataAccessResult> {
-        if !self.public || self.settings.authentication == Authentication::None {
+        if !self.public || !matches!(self.settings.authentication, Authentication::Low(_)) {
             return Ok(());
         }
         let [a, b, c, d, _, f] = attr.instance.bytes();

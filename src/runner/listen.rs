@@ -97,11 +97,19 @@ struct Reported {
 
 impl std::fmt::Display for Reported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let title = self.system_title.map(|t| SystemTitle(t).to_string());
+        // What the caller sent, quoted and escaped (it may hold control characters).
+        let said = |v: &Option<String>| match v {
+            Some(s) => format!("\"{}\"", crate::text::escape(s)),
+            None => "not given".to_string(),
+        };
+        let title = self
+            .system_title
+            .map_or("not given".to_string(), |t| SystemTitle(t).to_string());
         write!(
             f,
-            "device name {:?}, serial number {:?}, system title {:?}",
-            self.device_name, self.serial, title
+            "device name {}, serial number {}, system title {title}",
+            said(&self.device_name),
+            said(&self.serial)
         )
     }
 }
@@ -534,6 +542,20 @@ async fn store_push(shared: &Arc<Shared>, meter: &Meter, _conn: &Connection, bod
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_caller_is_described_in_words_not_debug_text() {
+        let r = Reported {
+            device_name: Some("DLG\u{1b}[2J".into()),
+            serial: None,
+            system_title: Some(*b"MMM\0\0\x01\x02\x03"),
+        };
+        assert_eq!(
+            r.to_string(),
+            "device name \"DLG\\x1b[2J\", serial number not given, system title 4D4D4D0000010203"
+        );
+    }
+
     use super::*;
     use crate::dlms::security::Policy as Wire;
     use crate::dlms::server::ServerCiphering;

@@ -112,6 +112,16 @@ pub enum Cause {
     Manual,
 }
 
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Schedule => f.write_str("its schedule"),
+            Cause::Event(name) => write!(f, "event \"{name}\""),
+            Cause::Manual => f.write_str("read now"),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Job {
     request: String,
@@ -305,7 +315,7 @@ impl Runner {
                 Ok(_) => Ok(None),
                 Err(refused) => match parked::spill_rows(&spill, &refused.rows) {
                     Ok(p) => Ok(Some((refused.error, p))),
-                    Err(s) => Err((refused.error, s)),
+                    Err(s) => Err((refused.error, Box::new(s))),
                 },
             })
             .await;
@@ -662,7 +672,7 @@ fn fire_where(
         if !fresh {
             rs.skipped += 1;
             tracing::info!(
-                "request {} on {conn}: still running, fire ({cause:?}) skipped",
+                "request {} on {conn}: still running, fire by {cause} skipped",
                 req.name
             );
             continue;

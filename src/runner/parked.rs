@@ -175,7 +175,7 @@ pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, String> 
             .write(rows)
             .map_err(|e| format!("{} rows of {} not stored yet: {e}", n, path.display()))?;
     }
-    std::fs::remove_file(&path).map_err(|e| {
+    std::fs::remove_file(path).map_err(|e| {
         format!(
             "{n} rows of {} stored, but the file could not be removed (remove it, or they are \
              stored again at the next start): {e}",

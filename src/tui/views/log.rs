@@ -174,20 +174,21 @@ fn table_row(row: &LogRow) -> (Row<'static>, usize) {
         (Some(v), _) => format!("{v} {}", r.unit.as_deref().unwrap_or_default())
             .trim_end()
             .to_string(),
-        (None, Some(text)) => text.clone(),
+        // A meter's string may hold control characters or bidi overrides.
+        (None, Some(text)) => escape(text),
         (None, None) => String::new(),
     };
     let status = if r.is_failure() {
-        Cell::new(r.status.clone()).style(Style::default().fg(Color::Red))
+        Cell::new(escape(&r.status)).style(Style::default().fg(Color::Red))
     } else {
-        Cell::new(r.status.clone())
+        Cell::new(escape(&r.status))
     };
     let width = value.chars().count();
     let row = Row::new([
         Cell::new(time),
-        Cell::new(r.request.clone()),
-        Cell::new(r.meter.clone()),
-        Cell::new(r.item.clone()),
+        Cell::new(escape(&r.request)),
+        Cell::new(escape(&r.meter)),
+        Cell::new(escape(&r.item)),
         Cell::new(r.obis.clone()),
         Cell::new(value),
         status,
@@ -280,6 +281,11 @@ impl View for LogView {
     }
 }
 
+/// Text from a meter or a config, safe to draw (control characters and bidi overrides escaped).
+fn escape(text: &str) -> String {
+    crate::text::escape(text).into_owned()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -327,6 +333,19 @@ pub(crate) mod tests {
                     .map(String::from)
             })
             .collect()
+    }
+
+    #[tokio::test]
+    async fn strings_from_meters_are_drawn_escaped() {
+        let mut r = reading("m1", "name", 1_700_000_000_000, 0.0);
+        r.value = None;
+        r.text = Some("DLG\u{1b}[2J\u{202e}gnp.exe".into());
+        let mut h = harness(config(1, &["m1"]), &[r]);
+        let mut view = LogView::default();
+        view.refresh(&mut h.ctx);
+        let screen = h.screen(&mut view, 120, 13).join("\n");
+        assert!(screen.contains("DLG\\x1b[2J\\u{202e}gn"), "{screen}");
+        assert!(!screen.contains('\u{202e}') && !screen.contains('\u{1b}'));
     }
 
     #[tokio::test]

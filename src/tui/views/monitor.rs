@@ -123,7 +123,8 @@ impl MonitorView {
                             .map(|u| format!(" {u}"))
                             .unwrap_or_default()
                     ),
-                    (None, Some(t)) => t.clone(),
+                    // A meter's string may hold control characters or bidi overrides.
+                    (None, Some(t)) => crate::text::escape(t).into_owned(),
                     (None, None) => String::new(),
                 };
                 // A value captured while the meter's clock warned says so where it is shown.
@@ -139,13 +140,14 @@ impl MonitorView {
                 } else {
                     Style::default()
                 };
+                let esc = |s: &str| crate::text::escape(s).into_owned();
                 TableRow::new(vec![
-                    Cell::from(rd.meter.clone()),
-                    Cell::from(rd.request.clone()),
-                    Cell::from(rd.item.clone()),
+                    Cell::from(esc(&rd.meter)),
+                    Cell::from(esc(&rd.request)),
+                    Cell::from(esc(&rd.item)),
                     Cell::from(value),
                     Cell::from(age(Duration::from_millis(age_ms as u64))),
-                    Cell::from(rd.status.clone()),
+                    Cell::from(esc(&rd.status)),
                 ])
                 .style(style)
             })
