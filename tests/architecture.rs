@@ -1,0 +1,148 @@
+//! The layering rules of docs/architecture.md, checked on the source so they cannot silently
+//! rot: which of our modules each module may use, and where IO, the clock, tokio, SQLite and
+//! the terminal may appear. Comments are ignored; code is matched by the paths it names.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        if d.is_file() {
+            out.push(d);
+            continue;
+        }
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() || p.extension().is_some_and(|x| x == "rs") {
+                todo.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The code lines of a file (line comments and doc comments dropped).
+fn code(path: &Path) -> Vec<(usize, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or("").to_string()))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect()
+}
+
+fn src(part: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(part)
+}
+
+/// Our modules (`crate::X`) that the files of `part` name.
+fn uses(part: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for f in files(&src(part)) {
+        for (_, line) in code(&f) {
+            let mut rest = line.as_str();
+            while let Some(i) = rest.find("crate::") {
+                rest = &rest[i + 7..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+/// Lines of `part` that name any of `needles`.
+fn naming(part: &str, needles: &[&str]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for f in files(&src(part)) {
+        for (n, line) in code(&f) {
+            if needles.iter().any(|w| line.contains(w)) {
+                hits.push(format!("{}:{n}: {}", f.display(), line.trim()));
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn each_layer_uses_only_the_layers_below_it() {
+    // (module, what of ours it may use besides itself)
+    let allowed: &[(&str, &[&str])] = &[
+        ("dlms", &[]),
+        ("schedule", &[]),
+        ("text.rs", &[]),
+        ("counters.rs", &["dlms"]),
+        ("queue", &["dlms", "schedule"]),
+        ("transport", &["dlms", "queue", "text"]),
+        ("engine", &["dlms", "transport", "counters"]),
+        ("store", &["dlms"]),
+    ];
+    let mut wrong = Vec::new();
+    for (module, may) in allowed {
+        let own = module.trim_end_matches(".rs");
+        for used in uses(module) {
+            if used != own && !may.contains(&used.as_str()) {
+                wrong.push(format!("{module} uses crate::{used}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "layering broken: {wrong:#?}");
+}
+
+#[test]
+fn dlms_does_no_io_reads_no_clock_and_uses_no_runtime() {
+    let hits = naming(
+        "dlms",
+        &[
+            "tokio",
+            "std::net",
+            "std::fs",
+            "std::io::Read",
+            "std::io::Write",
+            "SystemTime::now",
+            "Instant::now",
+            "Local::now",
+            "Utc::now",
+            "rusqlite",
+            "ratatui",
+            "getrandom",
+            "tracing::",
+        ],
+    );
+    assert!(hits.is_empty(), "dlms must stay pure: {hits:#?}");
+}
+
+#[test]
+fn only_the_store_and_the_counter_store_use_sqlite_and_only_the_tui_draws() {
+    let mut sqlite = Vec::new();
+    let mut terminal = Vec::new();
+    for part in [
+        "dlms",
+        "engine",
+        "transport",
+        "queue",
+        "schedule",
+        "runner",
+        "sim",
+        "cli",
+        "main.rs",
+    ] {
+        sqlite.extend(naming(part, &["rusqlite"]));
+        terminal.extend(naming(part, &["ratatui", "crossterm"]));
+    }
+    assert!(
+        sqlite.is_empty(),
+        "SQLite outside store/ and counters.rs: {sqlite:#?}"
+    );
+    assert!(
+        terminal.is_empty(),
+        "terminal code outside tui/: {terminal:#?}"
+    );
+}
