@@ -1,0 +1,151 @@
+//! When requests fire: schedulers, events, dial-in fires; coalescing per request and meter.
+
+use super::*;
+
+pub(super) fn fire_event(shared: &Arc<Shared>, name: &str) -> usize {
+    let names: Vec<String> = shared
+        .config()
+        .requests
+        .iter()
+        .filter(|r| r.enabled && matches!(&r.schedule, Schedule::Event(e) if e == name))
+        .map(|r| r.name.clone())
+        .collect();
+    for n in &names {
+        fire(shared, n, Cause::Event(name.to_string()), None);
+    }
+    names.len()
+}
+
+/// Queues a run of `request` on each connection its meters use; coalesces with runs in flight.
+pub(super) fn fire(
+    shared: &Arc<Shared>,
+    request: &str,
+    cause: Cause,
+    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+) -> bool {
+    fire_where(shared, request, cause, reply, None)
+}
+
+/// Fires `request` for one of its meters only (a meter that dialed in). Runs for different
+/// meters of one listening connection do not coalesce: each meter's call is answered.
+pub(super) fn fire_for_meter(
+    shared: &Arc<Shared>,
+    request: &str,
+    meter: &str,
+    cause: Cause,
+) -> bool {
+    fire_where(shared, request, cause, None, Some(meter))
+}
+
+pub(super) fn fire_where(
+    shared: &Arc<Shared>,
+    request: &str,
+    cause: Cause,
+    mut reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    only: Option<&str>,
+) -> bool {
+    let config = shared.config();
+    let Some(req) = config
+        .requests
+        .iter()
+        .find(|r| r.name == request && r.enabled)
+    else {
+        return false;
+    };
+    let mut by_conn: Vec<(String, Vec<String>)> = Vec::new();
+    for mname in req.meters.iter().filter(|m| only.is_none_or(|o| o == *m)) {
+        let Some(m) = config.meter(mname).filter(|m| m.enabled) else {
+            continue;
+        };
+        match by_conn.iter_mut().find(|(c, _)| *c == m.connection) {
+            Some((_, ms)) => ms.push(m.name.clone()),
+            None => by_conn.push((m.connection.clone(), vec![m.name.clone()])),
+        }
+    }
+    for (conn, meters) in by_conn {
+        let Some(tx) = lock(&shared.workers).get(&conn).cloned() else {
+            continue;
+        };
+        let key = match only {
+            Some(meter) => (req.name.clone(), format!("{conn}\u{0}{meter}")),
+            None => (req.name.clone(), conn.clone()),
+        };
+        let fresh = lock(&shared.in_flight).insert(key.clone());
+        let mut st = lock(&shared.status);
+        let rs = st.requests.entry(req.name.clone()).or_default();
+        rs.fired += 1;
+        if !fresh {
+            rs.skipped += 1;
+            tracing::info!(
+                "request {} on {conn}: still running, fire by {cause} skipped",
+                req.name
+            );
+            continue;
+        }
+        drop(st);
+        // A reply (the UI's test) goes with the first connection's run.
+        let job = Box::new(Job {
+            request: req.name.clone(),
+            meters,
+            key: key.clone(),
+            reply: reply.take(),
+        });
+        if tx.send(job).is_err() {
+            lock(&shared.in_flight).remove(&key);
+        }
+    }
+    true
+}
+
+pub(super) async fn scheduler(
+    shared: Arc<Shared>,
+    request: String,
+    mut after: DateTime<Local>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let config = shared.config();
+    let Some(schedule) = config
+        .requests
+        .iter()
+        .find(|r| r.name == request)
+        .map(|r| r.schedule.clone())
+    else {
+        return;
+    };
+    let start = shared.start;
+    loop {
+        let Some(next) = schedule.next_after(&after, &start) else {
+            if !matches!(schedule, Schedule::Once) {
+                tracing::warn!("request {request}: schedule \"{schedule}\" fires no more");
+            }
+            lock(&shared.status)
+                .requests
+                .entry(request.clone())
+                .or_default()
+                .next_fire = None;
+            return;
+        };
+        lock(&shared.status)
+            .requests
+            .entry(request.clone())
+            .or_default()
+            .next_fire = Some(next);
+        let wait = (next - Local::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        fire(&shared, &request, Cause::Schedule, None);
+        // After a stall (suspend, overload) resume from now rather than replaying every
+        // missed fire; coalescing would skip them anyway.
+        let now = Local::now();
+        after = if now - next > chrono::Duration::seconds(1) {
+            now
+        } else {
+            next
+        };
+    }
+}

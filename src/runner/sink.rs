@@ -1,0 +1,143 @@
+//! Where a run's rows go: the store's writer, parked rows when it refuses, the status.
+
+use super::*;
+
+/// Writes a run's rows in one transaction; logs "stored" only once they are committed.
+pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading>) {
+    if rows.is_empty() {
+        return;
+    }
+    let failures = rows.iter().filter(|r| r.is_failure()).count() as u64;
+    let result = persist(shared, rows).await;
+    let mut st = lock(&shared.status);
+    match result {
+        Ok(n) => {
+            st.rows_stored += n as u64;
+            st.failures_stored += failures;
+            st.store_error = None;
+            drop(st);
+            tracing::info!("stored {n} rows of request {} (poll {poll})", req.name);
+        }
+        Err(e) => {
+            st.store_error = Some(e.clone());
+            drop(st);
+            // Said once, then at most once a minute: a full disk refuses every run.
+            let cause = e.split("; kept in memory").next().unwrap_or(&e);
+            if lock(&shared.refuse_log).note(cause).is_some() {
+                tracing::error!(
+                    "request {} (poll {poll}): rows not stored yet: {e}",
+                    req.name
+                );
+            }
+        }
+    }
+}
+
+/// Writes `rows` in one transaction, after any rows an earlier failure parked; returns how many
+/// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
+/// file beyond the bound), never dropped: the error says where they are.
+pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, String> {
+    let paused = lock(&shared.refused_at).is_some_and(|t| t.elapsed() < STORE_PAUSE);
+    if paused {
+        // The store refused rows a moment ago (a full disk): keep these without asking it
+        // again, so polling goes on at its pace.
+        park(shared, rows).await;
+        let waiting = lock(&shared.parked).len();
+        let last = lock(&shared.status).store_error.clone().unwrap_or_default();
+        let last = last
+            .split("; kept in memory")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return Err(format!(
+            "{last}; kept in memory with the others not stored yet ({waiting} rows), written \
+             with the next batch"
+        ));
+    }
+    let earlier = lock(&shared.parked).take();
+    let (n_earlier, n) = (earlier.len(), rows.len());
+    let writer = shared.writer.clone();
+    let earlier_failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
+    let done = tokio::task::spawn_blocking(move || {
+        let first = (!earlier.is_empty()).then(|| writer.write_or_return(earlier));
+        (first, writer.write_or_return(rows))
+    })
+    .await;
+    let (first, now) = match done {
+        Ok(d) => d,
+        Err(e) => {
+            let lost = n + n_earlier;
+            tracing::error!("{lost} rows LOST: the writer task failed: {e}");
+            return Err(format!("{lost} rows lost: the writer task failed: {e}"));
+        }
+    };
+    match first {
+        Some(Ok(k)) => {
+            let mut st = lock(&shared.status);
+            st.rows_stored += k as u64;
+            st.failures_stored += earlier_failed;
+            drop(st);
+            tracing::info!("stored {k} rows kept from an earlier store failure");
+        }
+        Some(Err(refused)) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
+            park(shared, refused.rows).await
+        }
+        None => {}
+    }
+    match now {
+        Ok(k) => {
+            *lock(&shared.refused_at) = None;
+            Ok(k)
+        }
+        Err(refused) => {
+            *lock(&shared.refused_at) = Some(std::time::Instant::now());
+            let e = refused.error;
+            park(shared, refused.rows).await;
+            let waiting = lock(&shared.parked).len();
+            Err(format!(
+                "{e}; kept in memory with the others not stored yet ({waiting} rows), written \
+                 with the next batch"
+            ))
+        }
+    }
+}
+
+/// Parks `rows` for the next write; beyond the bound they go to the spill file.
+pub(super) async fn park(shared: &Arc<Shared>, rows: Vec<Reading>) {
+    let overflow = lock(&shared.parked).park(rows);
+    if overflow.is_empty() {
+        return;
+    }
+    let n = overflow.len();
+    let spill = shared.spill.clone();
+    let why = match tokio::task::spawn_blocking(move || parked::spill_rows(&spill, &overflow)).await
+    {
+        Ok(Ok(path)) => {
+            let line = format!(
+                "rows beyond the in-memory bound go to {} (stored at the next start)",
+                path.display()
+            );
+            if let Some(l) = lock(&shared.store_log).note(&line) {
+                tracing::warn!("{l}");
+            }
+            return;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the spill task failed: {e}"),
+    };
+    let mut st = lock(&shared.status);
+    st.rows_dropped += n as u64;
+    let total = st.rows_dropped;
+    st.store_error = Some(format!(
+        "rows are being DROPPED: the store refuses them, memory holds its bound and {why}"
+    ));
+    drop(st);
+    let line = format!(
+        "rows DROPPED: not stored, memory at its bound, and {why}; free space there or give \
+         run --spill a path on another filesystem"
+    );
+    if let Some(l) = lock(&shared.store_log).note(&line) {
+        tracing::error!("{l} ({total} rows dropped so far)");
+    }
+}

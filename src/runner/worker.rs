@@ -1,0 +1,512 @@
+//! One worker per connection: runs jobs in queue order over links it keeps or opens.
+
+use super::*;
+
+pub(super) async fn worker(
+    shared: Arc<Shared>,
+    connection: String,
+    mut jobs: mpsc::UnboundedReceiver<Box<Job>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut links = Links::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let listening = shared
+        .config()
+        .connection(&connection)
+        .is_some_and(|c| matches!(c.link, crate::queue::Link::Listen { .. }));
+    loop {
+        let job = tokio::select! {
+            j = jobs.recv() => match j { Some(j) => j, None => break },
+            _ = tick.tick() => {
+                // Most workers keep nothing alive: no allocation, config or global lock on
+                // their tick.
+                if listening || links.values().any(|k| k.keepalive.is_some()) {
+                    Box::pin(keep_alive(&shared, &connection, &mut links)).await;
+                }
+                continue;
+            }
+            _ = stop.changed() => break,
+        };
+        if *stop.borrow() {
+            break;
+        }
+        // Boxed: the run's state exists only while it runs, so 10,000 idle workers stay small.
+        let (ok, summary) = Box::pin(run_job(&shared, &connection, &job, &mut links)).await;
+        lock(&shared.in_flight).remove(&job.key);
+        if let Some(reply) = job.reply {
+            let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
+        }
+        let config = shared.config();
+        if let Some(req) = config.requests.iter().find(|r| r.name == job.request) {
+            lock(&shared.status)
+                .requests
+                .entry(req.name.clone())
+                .or_default()
+                .completed += 1;
+            let event = if ok { &req.on_success } else { &req.on_failure };
+            if let Some(e) = event {
+                fire_event(&shared, e);
+            }
+        }
+    }
+    for (meter, k) in links {
+        Box::pin(close_link(*k.session, &meter)).await;
+    }
+}
+
+/// Runs one job (a request on the meters of one connection); returns true if all was read,
+/// and a one-line summary.
+pub(super) async fn run_job(
+    shared: &Arc<Shared>,
+    connection: &str,
+    job: &Job,
+    links: &mut Links,
+) -> (bool, String) {
+    let config = shared.config();
+    let Some(req) = config.requests.iter().find(|r| r.name == job.request) else {
+        return (
+            false,
+            format!("request {:?} is no longer in the queue", job.request),
+        );
+    };
+    let Some(conn) = config.connection(connection) else {
+        return (
+            false,
+            format!("connection {connection:?} is no longer in the queue"),
+        );
+    };
+    let mut summaries = Vec::new();
+    let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
+    let mut rows = Vec::new();
+    let mut all_ok = true;
+    for mname in &job.meters {
+        let Some(m) = config.meter(mname) else {
+            continue;
+        };
+        let run = run_meter(
+            req,
+            conn,
+            m,
+            poll,
+            trace_sink(shared, &m.name),
+            shared,
+            links,
+        )
+        .await;
+        all_ok &= run.error.is_none() && read::all_ok(&run.rows);
+        let now = Utc::now();
+        let mut st = lock(&shared.status);
+        let ms = st.meters.entry(m.name.clone()).or_default();
+        match &run.error {
+            None => {
+                ms.last_success = Some(now);
+                ms.rtt = run.rtt;
+                ms.ok += 1;
+            }
+            Some(e) => {
+                ms.last_error = Some((now, e.clone()));
+                ms.failed += 1;
+            }
+        }
+        drop(st);
+        match &run.error {
+            None => {
+                let s = summary(&run.rows);
+                tracing::info!("{} {}: {s}", req.name, m.name);
+                summaries.push(format!("{}: {s}", m.name));
+            }
+            Some(e) => summaries.push(format!("{}: {e}", m.name)),
+        }
+        rows.extend(run.rows);
+    }
+    store(shared, req, poll, rows).await;
+    (all_ok, summaries.join("; "))
+}
+
+/// `voltage L1 = 229.3 V, serial number = 12345678, load: 96 rows`, for the log.
+pub(super) fn summary(rows: &[Reading]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let profile_rows = rows.iter().filter(|r| r.profile).count();
+    for r in rows.iter().filter(|r| !r.profile).take(8) {
+        let value = match (&r.value, &r.text) {
+            _ if r.is_failure() => format!("error: {}", r.status),
+            (Some(v), _) => format!(
+                "{v}{}",
+                r.unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default()
+            ),
+            (None, Some(t)) => t.chars().take(40).collect(),
+            (None, None) => "-".into(),
+        };
+        parts.push(format!("{} = {value}", r.item));
+    }
+    if profile_rows > 0 {
+        parts.push(format!("{profile_rows} profile values"));
+    }
+    parts.join(", ")
+}
+
+/// An association kept open between runs (persistent connections, meters that dialed in).
+pub(super) struct Kept {
+    /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
+    pub(super) session: Box<crate::engine::Session<crate::transport::BoxStream>>,
+    /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
+    pub(super) keepalive: Option<Duration>,
+    pub(super) last_used: std::time::Instant,
+}
+
+/// Kept associations, per meter.
+pub(super) type Links = HashMap<String, Kept>;
+
+/// Half the meter's HDLC inactivity timeout (IEC HDLC setup, attribute 8), when it has one.
+pub(super) async fn keepalive_of(
+    session: &mut crate::engine::Session<crate::transport::BoxStream>,
+    m: &crate::queue::Meter,
+) -> Option<Duration> {
+    if m.interface != crate::queue::InterfaceKind::Hdlc {
+        return None;
+    }
+    let setup = crate::dlms::client::AttributeRef::new(
+        23,
+        crate::dlms::obis::Obis::new(0, 0, 22, 0, 0, 255),
+        8,
+    );
+    let secs = session
+        .read(&[setup])
+        .await
+        .ok()?
+        .into_iter()
+        .next()?
+        .ok()?
+        .as_i128()?;
+    // 0 means "no inactivity timeout".
+    (secs > 0).then(|| Duration::from_millis((secs as u64 * 1000 / 2).max(500)))
+}
+
+/// Touches every kept link whose keep-alive is due (a clock read); drops those that fail.
+pub(super) async fn keep_alive(shared: &Arc<Shared>, connection: &str, links: &mut Links) {
+    let config = shared.config();
+    let due = |k: &Kept| {
+        k.keepalive
+            .is_some_and(|every| k.last_used.elapsed() >= every)
+    };
+    let mut names: Vec<String> = links
+        .iter()
+        .filter(|(_, k)| due(k))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let incoming: Vec<String> = lock(&shared.dialed_in)
+        .iter()
+        .filter(|(n, k)| due(k) && config.meter(n).is_some_and(|m| m.connection == connection))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.extend(incoming.iter().cloned());
+    for name in names {
+        let from_dial = incoming.contains(&name);
+        let taken = if from_dial {
+            lock(&shared.dialed_in).remove(&name)
+        } else {
+            links.remove(&name)
+        };
+        let Some(mut k) = taken else { continue };
+        let timeout = config.meter(&name).map_or(5000, |m| m.timeout_ms);
+        let clock = crate::dlms::client::AttributeRef::new(
+            8,
+            crate::dlms::obis::Obis::new(0, 0, 1, 0, 0, 255),
+            2,
+        );
+        match tokio::time::timeout(Duration::from_millis(timeout), k.session.read(&[clock])).await {
+            Ok(Ok(_)) => {
+                k.last_used = std::time::Instant::now();
+                let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
+                let pushes = listen::session_pushes(&mut k.session, &name, poll);
+                if !pushes.is_empty() {
+                    if let Err(e) = persist(shared, pushes).await {
+                        tracing::error!("push from meter {name}: rows not stored yet: {e}");
+                    }
+                }
+                if from_dial {
+                    lock(&shared.dialed_in).insert(name, k);
+                } else {
+                    links.insert(name, k);
+                }
+            }
+            _ => {
+                tracing::info!(
+                    "meter {name}: keep-alive failed; the link will be reopened when needed"
+                );
+                close_link(*k.session, &name).await;
+            }
+        }
+    }
+}
+
+/// Releases an association (which keeps the meter's counter floor).
+pub(super) async fn close_link(
+    session: crate::engine::Session<crate::transport::BoxStream>,
+    meter: &str,
+) {
+    if let Err(e) = session.close().await {
+        tracing::debug!("meter {meter}: release: {e}");
+    }
+}
+
+/// The newest stored capture time of each profile item of `req` for `m` (items with an
+/// explicit time range read that range instead).
+pub(super) fn last_captures(
+    shared: &Shared,
+    req: &Request,
+    m: &crate::queue::Meter,
+) -> HashMap<String, i64> {
+    let profiles: Vec<&crate::queue::Item> = req
+        .items
+        .iter()
+        .filter(|i| {
+            i.enabled
+                && i.class_id == 7
+                && i.attribute == 2
+                && i.since.is_none()
+                && i.until.is_none()
+        })
+        .collect();
+    if profiles.is_empty() {
+        return HashMap::new();
+    }
+    let mut query = lock(&shared.query);
+    if query.is_none() {
+        *query = crate::store::Store::open(shared.writer.path()).ok();
+    }
+    let Some(store) = query.as_ref() else {
+        return HashMap::new();
+    };
+    profiles
+        .into_iter()
+        .filter_map(|i| {
+            store
+                .last_profile_capture(&m.name, &i.name)
+                .ok()
+                .flatten()
+                .map(|ts| (i.name.clone(), ts))
+        })
+        .collect()
+}
+
+/// Reads one meter with retries inside the request's timeout.
+pub(super) async fn run_meter(
+    req: &Request,
+    conn: &crate::queue::Connection,
+    m: &crate::queue::Meter,
+    poll: i64,
+    trace: crate::engine::TraceSink,
+    shared: &Shared,
+    links: &mut Links,
+) -> read::MeterRun {
+    let (counters, dialed_in) = (&shared.counters, &shared.dialed_in);
+    let last = last_captures(shared, req, m);
+    // One sink for every attempt: the engine takes it by value, so share it behind a lock.
+    let trace = Arc::new(Mutex::new(trace));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms);
+    let incoming = matches!(conn.link, crate::queue::Link::Listen { .. });
+    let persistent = incoming
+        || matches!(
+            conn.link,
+            crate::queue::Link::Tcp {
+                persistent: true,
+                ..
+            }
+        );
+    if incoming && !lock(dialed_in).contains_key(&m.name) {
+        let error = format!(
+            "meter {} has not dialed in (it is on the listening connection {})",
+            m.name, conn.name
+        );
+        return read::MeterRun {
+            rows: read::failure_rows(req, m, poll, &error),
+            associated: false,
+            rtt: None,
+            error: Some(error),
+        };
+    }
+    let mut attempt = 0;
+    loop {
+        let sink = trace.clone();
+        // A persistent connection reuses the association of the last run; when the meter
+        // dropped it meanwhile (its inactivity timeout), we reconnect at once, without
+        // spending a retry.
+        let cached = match (incoming, persistent) {
+            (true, _) => lock(dialed_in).remove(&m.name),
+            (false, true) => links.remove(&m.name),
+            _ => None,
+        };
+        let reused = cached.is_some();
+        if incoming && cached.is_none() {
+            let error = format!(
+                "meter {}'s incoming link dropped; it must dial in again",
+                m.name
+            );
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        }
+        let work = async {
+            let (mut session, keepalive) = match cached {
+                Some(k) => (*k.session, k.keepalive),
+                None => {
+                    // Boxed, like the other rare steps, so a waiting worker stays small.
+                    let mut s = Box::pin(read::open_secure(
+                        conn,
+                        m,
+                        counters,
+                        Some(Box::new(move |e| (lock(&sink))(e))),
+                    ))
+                    .await?;
+                    let keepalive = if persistent {
+                        Box::pin(keepalive_of(&mut s, m)).await
+                    } else {
+                        None
+                    };
+                    (s, keepalive)
+                }
+            };
+            if lock(&shared.no_with_list).contains(&m.name) {
+                session.disable_with_list();
+            }
+            let rows = read::read_items(&mut session, req, m, poll, &last)
+                .await
+                .map(|mut rows| {
+                    // Pushes the meter sent meanwhile are logged with this run.
+                    rows.extend(listen::session_pushes(&mut session, &m.name, poll));
+                    rows
+                });
+            if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
+                tracing::warn!(
+                    "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
+                    m.name
+                );
+            }
+            let rtt = session.last_rtt;
+            if persistent && rows.is_ok() {
+                return Ok::<_, crate::engine::EngineError>((
+                    rows?,
+                    rtt,
+                    Some(Kept {
+                        session: Box::new(session),
+                        keepalive,
+                        last_used: std::time::Instant::now(),
+                    }),
+                ));
+            }
+            Box::pin(close_link(session, &m.name)).await;
+            Ok((rows?, rtt, None))
+        };
+        let mut stopping = shared.stopping.subscribe();
+        let cut_off = async move {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        let outcome = tokio::select! {
+            r = tokio::time::timeout_at(deadline, work) => Some(r),
+            _ = cut_off => None,
+        };
+        let Some(outcome) = outcome else {
+            let error = "the logger stopped before the meter answered".to_string();
+            tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        };
+        let error = match outcome {
+            Ok(Ok((rows, rtt, keep))) => {
+                if let Some(open) = keep {
+                    if incoming {
+                        lock(dialed_in).insert(m.name.clone(), open);
+                    } else {
+                        links.insert(m.name.clone(), open);
+                    }
+                }
+                if let Some(l) = lock(&shared.failure_log).remove(&m.name) {
+                    drop(l);
+                    tracing::info!("request {} meter {}: answering again", req.name, m.name);
+                }
+                return read::MeterRun {
+                    rows,
+                    associated: true,
+                    rtt: Some(rtt),
+                    error: None,
+                };
+            }
+            Ok(Err(e)) if reused && !incoming => {
+                tracing::info!(
+                    "meter {}: the kept association is gone ({e}); reconnecting",
+                    m.name
+                );
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("request timed out after {} ms", req.timeout_ms),
+        };
+        let backoff = Duration::from_millis(200u64 << attempt.min(5));
+        let timed_out = tokio::time::Instant::now() + backoff >= deadline;
+        let stopping = *shared.stopping.borrow();
+        if attempt >= m.retries || timed_out || stopping {
+            let error = if stopping && attempt < m.retries {
+                format!("{error}; not tried again: the logger is stopping")
+            } else {
+                error
+            };
+            let error = if attempt > 0 {
+                format!("{error} (after {} tries)", attempt + 1)
+            } else {
+                error
+            };
+            // A meter that keeps failing the same way (a serial adapter unplugged) is said
+            // once, then at most once a minute with a count; its failure rows are stored each time.
+            let line = format!("request {} meter {}: {error}", req.name, m.name);
+            let said = lock(&shared.failure_log)
+                .entry(m.name.clone())
+                .or_insert_with(|| {
+                    crate::transport::retry::LogLimiter::new(Duration::from_secs(60))
+                })
+                .note(&line);
+            if let Some(line) = said {
+                tracing::warn!("{line}");
+            }
+            return read::MeterRun {
+                rows: read::failure_rows(req, m, poll, &error),
+                associated: false,
+                rtt: None,
+                error: Some(error),
+            };
+        }
+        tracing::debug!(
+            "request {} meter {}: {error}; retrying in {}",
+            req.name,
+            m.name,
+            crate::text::duration(backoff)
+        );
+        // A stop cuts the pause short; the loop then gives up instead of trying again.
+        let mut stop = shared.stopping.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => {
+                let error = format!("{error}; not tried again: the logger is stopping");
+                tracing::warn!("request {} meter {}: {error}", req.name, m.name);
+                return read::MeterRun {
+                    rows: read::failure_rows(req, m, poll, &error),
+                    associated: false,
+                    rtt: None,
+                    error: Some(error),
+                };
+            }
+        }
+        attempt += 1;
+    }
+}
