@@ -73,9 +73,10 @@ async fn two_meters_with_one_key_never_share_a_counter() {
         read_meter(&cfg, 0, &store).await;
         read_meter(&cfg, 1, &store).await;
     }
-    // At the same time, too: each APDU takes its counter when it is protected.
-    let (x, y) = tokio::join!(read_meter(&cfg, 0, &store), read_meter(&cfg, 1, &store));
-    let _ = (x, y);
+    // Sessions at the same time are not tried against the simulator: like a meter, it wants
+    // each client's counters to increase across its associations, which two interleaved
+    // sessions from one client title cannot promise (their counters are still unique:
+    // `two_processes_racing_on_one_key_never_overlap`).
 }
 
 /// `read` with the link flags, sharing the user's default store (`$XDG_DATA_HOME`).
