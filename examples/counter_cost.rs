@@ -42,7 +42,7 @@ fn settings(title: &[u8; 8], first_ic: u32) -> ClientSettings {
         mechanism: HlsMechanism::Gmac,
         secret: Vec::new(),
     };
-    s.challenge = dlms_logger::runner::secure::random_bytes(16);
+    s.challenge = dlms_logger::engine::secure::random_bytes(16);
     s.ciphering = Some(Ciphering {
         policy: Policy::AuthEnc,
         system_title: SystemTitle(*title),

@@ -7,8 +7,21 @@ mod common;
 use common::{bin, start_sim, Proc};
 use dlms_logger::counters::CounterStore;
 use dlms_logger::dlms::client::AttributeRef;
+use dlms_logger::engine::Target;
 use dlms_logger::queue::Config;
-use dlms_logger::runner::read::open_secure;
+
+/// Opens a session the way the logger does: the meter's `Target`, counters from `store`.
+async fn open_secure(
+    conn: &dlms_logger::queue::Connection,
+    meter: &dlms_logger::queue::Meter,
+    store: &std::sync::Arc<dlms_logger::counters::CounterStore>,
+    trace: Option<dlms_logger::engine::TraceSink>,
+) -> Result<
+    dlms_logger::engine::Session<dlms_logger::transport::BoxStream>,
+    dlms_logger::engine::EngineError,
+> {
+    Target::new(conn, meter).open(store, trace).await
+}
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -272,13 +285,12 @@ async fn the_simulator_refuses_a_client_counter_that_does_not_increase() {
     let cfg = config(&[("m1", "127.0.0.1", port)]);
     let (conn, meter) = (&cfg.connections[0], &cfg.meters[0]);
     let open = || async {
-        let stream = dlms_logger::runner::read::connect(conn, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let target = Target::new(conn, meter);
+        let stream = target.connect().await.unwrap();
         dlms_logger::engine::Session::open(
             stream,
-            &dlms_logger::runner::read::meter_address(meter),
-            dlms_logger::runner::read::meter_settings(meter),
+            &target.address,
+            target.settings.clone(),
             Duration::from_secs(5),
             None,
         )

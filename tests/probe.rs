@@ -2,9 +2,9 @@
 //! refused association, a dead port and an echoing line; the snippet loads as config.
 
 use dlms_logger::dlms::client::{Authentication, Referencing};
+use dlms_logger::engine::probe::{candidates, meter_snippet, probe, Candidate, ProbeResult};
 use dlms_logger::engine::{EngineError, Interface};
 use dlms_logger::queue::{Config, InterfaceKind, Meter, ReferencingKind};
-use dlms_logger::runner::probe::{candidates, meter_snippet, probe, Candidate, ProbeResult};
 use dlms_logger::sim::{self, SimConfig};
 use dlms_logger::transport::BoxStream;
 use std::future::Future;
@@ -42,7 +42,7 @@ async fn run(
     })
     .await;
     eprintln!("{}", lines.join("\n"));
-    (r, lines)
+    (r.map_err(|e| e.to_string()), lines)
 }
 
 fn over_tcp(addr: SocketAddr) -> impl FnMut() -> Opening {

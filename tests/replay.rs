@@ -5,8 +5,21 @@ use dlms_logger::counters::CounterStore;
 use dlms_logger::dlms::client::AttributeRef;
 use dlms_logger::dlms::security::{Key, Policy};
 use dlms_logger::dlms::server::ServerCiphering;
+use dlms_logger::engine::Target;
 use dlms_logger::queue::Config;
-use dlms_logger::runner::read::open_secure;
+
+/// Opens a session the way the logger does: the meter's `Target`, counters from `store`.
+async fn open_secure(
+    conn: &dlms_logger::queue::Connection,
+    meter: &dlms_logger::queue::Meter,
+    store: &std::sync::Arc<dlms_logger::counters::CounterStore>,
+    trace: Option<dlms_logger::engine::TraceSink>,
+) -> Result<
+    dlms_logger::engine::Session<dlms_logger::transport::BoxStream>,
+    dlms_logger::engine::EngineError,
+> {
+    Target::new(conn, meter).open(store, trace).await
+}
 use dlms_logger::sim::{self, SimConfig};
 use std::time::Duration;
 

@@ -7,14 +7,13 @@ use dlms_logger::dlms::client::AttributeRef;
 use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
 use dlms_logger::engine::Session;
+use dlms_logger::engine::Target;
 use dlms_logger::queue::{
     Auth, Config, Connection, Flow, InterfaceKind, KeySecret, Link, LinkMode, Meter, Parity,
     Policy as QueuePolicy, ReferencingKind, Secret, SerialSettings,
 };
-use dlms_logger::runner::read;
 use dlms_logger::transport::BoxStream;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Authentication levels accepted on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -181,6 +180,12 @@ impl ConnectionArgs {
     /// The connection and meter to use: from `-c FILE --meter NAME`, else built from the
     /// link flags into the same queue types (errors name the flag), so both go one way.
     pub fn resolve(&self) -> Result<(Connection, Meter)> {
+        self.resolve_target().map(|t| (t.connection, t.meter))
+    }
+
+    /// The engine's `Target` of [`ConnectionArgs::resolve`]: the one place a meter's settings
+    /// become link, address and association settings, for the CLI as for the logger.
+    pub fn resolve_target(&self) -> Result<Target> {
         if let (Some(path), Some(name)) = (&self.config, &self.meter) {
             let config = Config::load(path)?;
             let Some(m) = config.meter(name) else {
@@ -195,17 +200,16 @@ impl ConnectionArgs {
                     }
                 );
             };
-            let c = config
-                .connection(&m.connection)
-                .with_context(|| format!("{}: meter {name:?} has no connection", path.display()))?;
-            if matches!(c.link, Link::Listen { .. }) {
+            let target = Target::from_config(&config, &m.name)
+                .with_context(|| format!("{}", path.display()))?;
+            if matches!(target.connection.link, Link::Listen { .. }) {
                 bail!(
                     "meter {name:?} is on the listening connection {:?}: it dials in, so it can \
                      only be read by a running logger",
-                    c.name
+                    target.connection.name
                 );
             }
-            return Ok((c.clone(), m.clone()));
+            return Ok(target);
         }
         let link = match self.serial_settings()? {
             Some(mut line) => {
@@ -222,7 +226,7 @@ impl ConnectionArgs {
         if self.iec {
             conn.mode = LinkMode::Iec62056_21;
         }
-        Ok((conn, self.meter_from_flags()?))
+        Ok(Target::new(&conn, &self.meter_from_flags()?))
     }
 
     /// The meter the link flags describe (keys and titles validated; errors name the flag).
@@ -355,7 +359,7 @@ impl ConnectionArgs {
     /// Connects and associates (reading the meter's counter first when `ic_obis` says so),
     /// the same way the logger does: one path from a meter's settings to a session.
     pub async fn open(&self) -> Result<Opened> {
-        let (conn, meter) = self.resolve()?;
+        let target = self.resolve_target()?;
         let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
             Box::new(|e: dlms_logger::engine::TraceEntry| {
                 let dir = match e.direction {
@@ -365,17 +369,14 @@ impl ConnectionArgs {
                 eprintln!("{dir} {}  {}", e.hex(), e.summary);
             }) as dlms_logger::engine::TraceSink
         });
-        let ciphered = read::meter_settings(&meter).ciphering.is_some();
         let counters = counter_store(self.counter_db.clone());
-        let mut session = read::open_secure(&conn, &meter, &counters, sink)
+        let session = target
+            .open(&counters, sink)
             .await
             .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
-        if self.config.is_none() {
-            session.set_frame_gap(Duration::from_millis(self.frame_gap));
-        }
         Ok(Opened {
             session,
-            counters: ciphered.then_some(counters),
+            counters: target.ciphered().then_some(counters),
         })
     }
 }

@@ -11,7 +11,7 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
     let mut opened = conn.open().await?;
     let session = &mut opened.session;
     let source = format!("meter at {}", conn.target());
-    let preset = dlms_logger::runner::objects::read_preset(session, &source, move |total| {
+    let preset = dlms_logger::engine::objects::read_preset(session, &source, move |total| {
         if progress {
             eprint!("\rreading object list… {total:>7} bytes");
         }

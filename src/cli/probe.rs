@@ -3,10 +3,10 @@
 use super::connection::ConnectionArgs;
 use anyhow::Result;
 use clap::Args;
+use dlms_logger::engine::probe::{self, EchoCancel};
+use dlms_logger::engine::target::connect;
 use dlms_logger::engine::Interface;
 use dlms_logger::queue::{Config, Connection, Link};
-use dlms_logger::runner::probe::{self, EchoCancel};
-use dlms_logger::runner::read;
 use dlms_logger::transport::BoxStream;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
     let (connect_timeout, echo, target) =
         (Duration::from_millis(conn.timeout), args.echo, &connection);
     let connect = move || async move {
-        let s = read::connect(target, connect_timeout).await?;
+        let s = connect(target, connect_timeout).await?;
         Ok(if echo {
             Box::new(EchoCancel::new(s)) as BoxStream
         } else {
@@ -80,6 +80,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
                 None => "check the host and port, and that the meter or its gateway is on",
             };
             let target = conn.target();
+            let e = e.to_string();
             let e = if e.contains(&target) {
                 e
             } else {

@@ -7,7 +7,7 @@ use chrono::TimeZone;
 use dlms_logger::dlms::client::{AttributeRef, ReadError, Reading};
 use dlms_logger::dlms::data::Data;
 use dlms_logger::dlms::datetime::status_note;
-use dlms_logger::runner::profile::{self, Profile, ProfileError, Selection};
+use dlms_logger::engine::profile::{self, Profile, ProfileError, Selection};
 use dlms_logger::store::decimal_json;
 use serde_json::{json, Value};
 use std::io::Write;

@@ -261,7 +261,7 @@ fn sim_ciphering(args: &SimulateArgs) -> Result<Option<ServerCiphering>> {
                 .map_err(|e| anyhow::anyhow!("--system-title: {e}"))?,
             None => {
                 let mut t = *b"MMM\0\0\0\0\0";
-                t[3..].copy_from_slice(&dlms_logger::runner::secure::random_bytes(5));
+                t[3..].copy_from_slice(&dlms_logger::engine::secure::random_bytes(5));
                 let t = SystemTitle(t);
                 eprintln!("simulated meter system title {t}");
                 t

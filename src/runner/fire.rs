@@ -1,5 +1,6 @@
 //! When requests fire: schedulers, events, dial-in fires; coalescing per request and meter.
 
+use super::job::{Job, JobKind, MeterId, Reply, RequestId};
 use super::*;
 
 pub(super) fn fire_event(shared: &Arc<Shared>, name: &str) -> usize {
@@ -21,7 +22,7 @@ pub(super) fn fire(
     shared: &Arc<Shared>,
     request: &str,
     cause: Cause,
-    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    reply: Option<Reply<String>>,
 ) -> bool {
     fire_where(shared, request, cause, reply, None)
 }
@@ -41,25 +42,31 @@ pub(super) fn fire_where(
     shared: &Arc<Shared>,
     request: &str,
     cause: Cause,
-    mut reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    mut reply: Option<Reply<String>>,
     only: Option<&str>,
 ) -> bool {
     let config = shared.config();
-    let Some(req) = config
+    let Some(rid) = config
         .requests
         .iter()
-        .find(|r| r.name == request && r.enabled)
+        .position(|r| r.name == request && r.enabled)
     else {
         return false;
     };
-    let mut by_conn: Vec<(String, Vec<String>)> = Vec::new();
+    let req = &config.requests[rid];
+    let mut by_conn: Vec<(String, Vec<MeterId>)> = Vec::new();
     for mname in req.meters.iter().filter(|m| only.is_none_or(|o| o == *m)) {
-        let Some(m) = config.meter(mname).filter(|m| m.enabled) else {
+        let Some(i) = config
+            .meters
+            .iter()
+            .position(|m| m.name == *mname && m.enabled)
+        else {
             continue;
         };
+        let m = &config.meters[i];
         match by_conn.iter_mut().find(|(c, _)| *c == m.connection) {
-            Some((_, ms)) => ms.push(m.name.clone()),
-            None => by_conn.push((m.connection.clone(), vec![m.name.clone()])),
+            Some((_, ms)) => ms.push(MeterId(i)),
+            None => by_conn.push((m.connection.clone(), vec![MeterId(i)])),
         }
     }
     for (conn, meters) in by_conn {
@@ -85,10 +92,13 @@ pub(super) fn fire_where(
         drop(st);
         // A reply (the UI's test) goes with the first connection's run.
         let job = Box::new(Job {
-            request: req.name.clone(),
-            meters,
-            key: key.clone(),
-            reply: reply.take(),
+            config: config.clone(),
+            kind: JobKind::Poll {
+                request: RequestId(rid),
+                meters,
+                key: key.clone(),
+                reply: reply.take(),
+            },
         });
         if tx.send(job).is_err() {
             lock(&shared.in_flight).remove(&key);

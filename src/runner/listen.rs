@@ -4,7 +4,7 @@
 //!
 //! Unknown callers are logged and dropped without reading their data into the database.
 
-use super::{fire_for_meter, lock, read, secure, Cause, Shared};
+use super::{fire_for_meter, lock, Cause, Shared};
 use crate::dlms::client::{AttributeRef, ClientSettings, Referencing};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
@@ -13,7 +13,7 @@ use crate::dlms::security::{
 };
 use crate::dlms::wrapper;
 use crate::dlms::xdlms::Apdu;
-use crate::engine::{EngineError, Interface, MeterAddress, Session};
+use crate::engine::{Interface, MeterAddress, Session};
 use crate::queue::{Auth, Connection, InterfaceKind, Meter, Policy};
 use crate::store::{Reading, STATUS_OK};
 use crate::transport::BoxStream;
@@ -210,47 +210,28 @@ async fn incoming(
         meter.name
     );
     // The configured association (client, authentication, ciphering) over the same link.
-    let once = std::sync::Mutex::new(Some(stream));
-    let link = || {
-        let taken = lock(&once).take();
-        async move {
-            taken.ok_or_else(|| {
-                EngineError::Address(
-                    "an incoming link cannot be reopened (no ic_obis on meters that dial in)"
-                        .into(),
-                )
-            })
-        }
-    };
-    let mut settings = read::meter_settings(&meter);
     if meter.security.ic_obis.is_some() {
         tracing::warn!(
             "meter {}: ic_obis is ignored on an incoming link",
             meter.name
         );
     }
-    if let Some(c) = settings.ciphering.as_mut() {
-        c.invocation_counter = 0;
-    }
-    let opened = secure::open(
-        link,
-        &read::meter_address(&meter),
-        settings,
-        None,
-        Some(&shared.counters),
-        timeout,
-        Some(super::trace_sink(shared, &meter.name)),
-    )
-    .await
-    .map_err(|e| match required_protection(&meter) {
-        // The caller said it is this meter but could not prove it: nothing of it is stored.
-        Some(what) => format!(
-            "a caller recognised as meter {} by its {how} failed the {what} association it is \
+    let opened = crate::engine::Target::new(&conn, &meter)
+        .open_over(
+            stream,
+            &shared.counters,
+            Some(super::trace_sink(shared, &meter.name)),
+        )
+        .await
+        .map_err(|e| match required_protection(&meter) {
+            // The caller said it is this meter but could not prove it: nothing of it is stored.
+            Some(what) => format!(
+                "a caller recognised as meter {} by its {how} failed the {what} association it is \
              configured for, so it is not let in; dropped without reading its data: {e}",
-            meter.name
-        ),
-        None => format!("meter {}: {e}", meter.name),
-    })?;
+                meter.name
+            ),
+            None => format!("meter {}: {e}", meter.name),
+        })?;
     let mut session = opened;
     let keepalive = super::keepalive_of(&mut session, &meter).await;
     let kept = super::Kept {
@@ -494,7 +475,9 @@ pub(super) fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
                 None => (
                     None,
                     Some(match d {
-                        Data::Array(_) | Data::Structure(_) => read::data_json(d).to_string(),
+                        Data::Array(_) | Data::Structure(_) => {
+                            crate::engine::value::data_json(d).to_string()
+                        }
                         d => d.to_string(),
                     }),
                 ),

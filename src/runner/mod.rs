@@ -10,28 +10,28 @@
 //!   timeout; what still fails becomes failure rows with the error as status.
 //! * Every run's rows are written in one transaction; "stored" is logged only after commit.
 
+mod action;
 pub mod control;
+mod error;
 mod fire;
 mod handle;
+mod job;
 mod listen;
-pub mod objects;
 pub mod parked;
-pub mod probe;
-pub mod profile;
-pub mod read;
-pub mod secure;
 mod sink;
 mod status;
 mod trace;
 mod worker;
 
+pub use error::RunnerError;
 use fire::*;
 pub use handle::RunnerHandle;
+use job::Job;
 use sink::*;
 pub use status::{Cause, MeterStatus, RequestStatus, Status};
 use worker::*;
 
-use crate::engine::TraceEntry;
+use crate::engine::{read, TraceEntry};
 use crate::queue::{Config, Request};
 use crate::schedule::Schedule;
 use crate::store::{Reading, WriterHandle};
@@ -62,16 +62,6 @@ impl Default for RunnerOptions {
             counters: None,
         }
     }
-}
-
-#[derive(Debug)]
-struct Job {
-    request: String,
-    meters: Vec<String>,
-    /// Its entry in `in_flight`, freed when the run ends.
-    key: (String, String),
-    /// Where to send a one-line summary when the run is done (the UI's test action).
-    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
 }
 
 pub use trace::{TRACE_BUDGET, TRACE_FRAMES};

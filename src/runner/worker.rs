@@ -1,5 +1,6 @@
 //! One worker per connection: runs jobs in queue order over links it keeps or opens.
 
+use super::job::{Job, JobKind, MeterId, RequestId};
 use super::*;
 
 pub(super) async fn worker(
@@ -31,21 +32,52 @@ pub(super) async fn worker(
             break;
         }
         // Boxed: the run's state exists only while it runs, so 10,000 idle workers stay small.
-        let (ok, summary) = Box::pin(run_job(&shared, &connection, &job, &mut links)).await;
-        lock(&shared.in_flight).remove(&job.key);
-        if let Some(reply) = job.reply {
-            let _ = reply.send(if ok { Ok(summary) } else { Err(summary) });
-        }
-        let config = shared.config();
-        if let Some(req) = config.requests.iter().find(|r| r.name == job.request) {
-            lock(&shared.status)
-                .requests
-                .entry(req.name.clone())
-                .or_default()
-                .completed += 1;
-            let event = if ok { &req.on_success } else { &req.on_failure };
-            if let Some(e) = event {
-                fire_event(&shared, e);
+        let Job { config, kind } = *job;
+        match kind {
+            JobKind::Poll {
+                request,
+                meters,
+                key,
+                reply,
+            } => {
+                let (ok, summary) = Box::pin(run_poll(
+                    &shared,
+                    &config,
+                    &connection,
+                    request,
+                    &meters,
+                    &mut links,
+                ))
+                .await;
+                lock(&shared.in_flight).remove(&key);
+                if let Some(reply) = reply {
+                    let _ = reply.send(if ok {
+                        Ok(summary)
+                    } else {
+                        Err(RunnerError::Failed(summary))
+                    });
+                }
+                if let Some(req) = config.requests.get(request.0) {
+                    lock(&shared.status)
+                        .requests
+                        .entry(req.name.clone())
+                        .or_default()
+                        .completed += 1;
+                    let event = if ok { &req.on_success } else { &req.on_failure };
+                    if let Some(e) = event {
+                        fire_event(&shared, e);
+                    }
+                }
+            }
+            action => {
+                Box::pin(super::action::run(
+                    &shared,
+                    &config,
+                    &connection,
+                    action,
+                    &mut links,
+                ))
+                .await
             }
         }
     }
@@ -54,20 +86,18 @@ pub(super) async fn worker(
     }
 }
 
-/// Runs one job (a request on the meters of one connection); returns true if all was read,
-/// and a one-line summary.
-pub(super) async fn run_job(
+/// Runs a request on meters of one connection; returns true if all was read, and a one-line
+/// summary.
+async fn run_poll(
     shared: &Arc<Shared>,
+    config: &Config,
     connection: &str,
-    job: &Job,
+    request: RequestId,
+    meters: &[MeterId],
     links: &mut Links,
 ) -> (bool, String) {
-    let config = shared.config();
-    let Some(req) = config.requests.iter().find(|r| r.name == job.request) else {
-        return (
-            false,
-            format!("request {:?} is no longer in the queue", job.request),
-        );
+    let Some(req) = config.requests.get(request.0) else {
+        return (false, "the request is no longer in the queue".into());
     };
     let Some(conn) = config.connection(connection) else {
         return (
@@ -79,8 +109,8 @@ pub(super) async fn run_job(
     let poll = shared.poll.fetch_add(1, Ordering::Relaxed);
     let mut rows = Vec::new();
     let mut all_ok = true;
-    for mname in &job.meters {
-        let Some(m) = config.meter(mname) else {
+    for id in meters {
+        let Some(m) = config.meters.get(id.0) else {
             continue;
         };
         let run = run_meter(
@@ -111,7 +141,7 @@ pub(super) async fn run_job(
         drop(st);
         match &run.error {
             None => {
-                let s = summary(&run.rows);
+                let s = crate::engine::value::summary(&run.rows);
                 tracing::info!("{} {}: {s}", req.name, m.name);
                 summaries.push(format!("{}: {s}", m.name));
             }
@@ -123,29 +153,14 @@ pub(super) async fn run_job(
     (all_ok, summaries.join("; "))
 }
 
-/// `voltage L1 = 229.3 V, serial number = 12345678, load: 96 rows`, for the log.
-pub(super) fn summary(rows: &[Reading]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let profile_rows = rows.iter().filter(|r| r.profile).count();
-    for r in rows.iter().filter(|r| !r.profile).take(8) {
-        let value = match (&r.value, &r.text) {
-            _ if r.is_failure() => format!("error: {}", r.status),
-            (Some(v), _) => format!(
-                "{v}{}",
-                r.unit
-                    .as_deref()
-                    .map(|u| format!(" {u}"))
-                    .unwrap_or_default()
-            ),
-            (None, Some(t)) => t.chars().take(40).collect(),
-            (None, None) => "-".into(),
-        };
-        parts.push(format!("{} = {value}", r.item));
-    }
-    if profile_rows > 0 {
-        parts.push(format!("{profile_rows} profile values"));
-    }
-    parts.join(", ")
+/// What one run of a request on one meter produced.
+pub(super) struct MeterRun {
+    /// Rows to store (readings and failures).
+    pub(super) rows: Vec<Reading>,
+    /// Round-trip time of the last request, when associated.
+    pub(super) rtt: Option<Duration>,
+    /// The error that stopped the run, if any.
+    pub(super) error: Option<String>,
 }
 
 /// An association kept open between runs (persistent connections, meters that dialed in).
@@ -302,7 +317,7 @@ pub(super) async fn run_meter(
     trace: crate::engine::TraceSink,
     shared: &Shared,
     links: &mut Links,
-) -> read::MeterRun {
+) -> MeterRun {
     let (counters, dialed_in) = (&shared.counters, &shared.dialed_in);
     let last = last_captures(shared, req, m);
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
@@ -322,9 +337,8 @@ pub(super) async fn run_meter(
             "meter {} has not dialed in (it is on the listening connection {})",
             m.name, conn.name
         );
-        return read::MeterRun {
+        return MeterRun {
             rows: read::failure_rows(req, m, poll, &error),
-            associated: false,
             rtt: None,
             error: Some(error),
         };
@@ -346,9 +360,8 @@ pub(super) async fn run_meter(
                 "meter {}'s incoming link dropped; it must dial in again",
                 m.name
             );
-            return read::MeterRun {
+            return MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
-                associated: false,
                 rtt: None,
                 error: Some(error),
             };
@@ -358,12 +371,10 @@ pub(super) async fn run_meter(
                 Some(k) => (*k.session, k.keepalive),
                 None => {
                     // Boxed, like the other rare steps, so a waiting worker stays small.
-                    let mut s = Box::pin(read::open_secure(
-                        conn,
-                        m,
-                        counters,
-                        Some(Box::new(move |e| (lock(&sink))(e))),
-                    ))
+                    let mut s = Box::pin(
+                        crate::engine::Target::new(conn, m)
+                            .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
+                    )
                     .await?;
                     let keepalive = if persistent {
                         Box::pin(keepalive_of(&mut s, m)).await
@@ -416,9 +427,8 @@ pub(super) async fn run_meter(
         let Some(outcome) = outcome else {
             let error = "the logger stopped before the meter answered".to_string();
             tracing::warn!("request {} meter {}: {error}", req.name, m.name);
-            return read::MeterRun {
+            return MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
-                associated: false,
                 rtt: None,
                 error: Some(error),
             };
@@ -436,9 +446,8 @@ pub(super) async fn run_meter(
                     drop(l);
                     tracing::info!("request {} meter {}: answering again", req.name, m.name);
                 }
-                return read::MeterRun {
+                return MeterRun {
                     rows,
-                    associated: true,
                     rtt: Some(rtt),
                     error: None,
                 };
@@ -479,9 +488,8 @@ pub(super) async fn run_meter(
             if let Some(line) = said {
                 tracing::warn!("{line}");
             }
-            return read::MeterRun {
+            return MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
-                associated: false,
                 rtt: None,
                 error: Some(error),
             };
@@ -499,10 +507,9 @@ pub(super) async fn run_meter(
             _ = stop.wait_for(|s| *s) => {
                 let error = format!("{error}; not tried again: the logger is stopping");
                 tracing::warn!("request {} meter {}: {error}", req.name, m.name);
-                return read::MeterRun {
+                return MeterRun {
                     rows: read::failure_rows(req, m, poll, &error),
-                    associated: false,
-                    rtt: None,
+                                rtt: None,
                     error: Some(error),
                 };
             }

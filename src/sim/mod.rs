@@ -511,7 +511,7 @@ async fn serve_connection<S: crate::transport::Stream>(
                         }
                         d.meter.now = Local::now().fixed_offset();
                         if !d.session.is_associated() {
-                            d.session.next_challenge = crate::runner::secure::random_bytes(16);
+                            d.session.next_challenge = crate::engine::secure::random_bytes(16);
                             d.session
                                 .set_invocation_counter(counter.load(Ordering::SeqCst));
                             let calling = crate::dlms::acse::Aarq::decode(&req)

@@ -27,7 +27,12 @@ impl Progress {
                     TaskResult::ObjectsProgress(bytes),
                 ));
             };
-            TaskResult::Objects(runner.read_objects(&name, progress).await)
+            TaskResult::Objects(
+                runner
+                    .read_objects(&name, progress)
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
         });
         Progress {
             meter,

@@ -376,7 +376,13 @@ impl QueueView {
         ));
         let runner = ctx.runner.clone();
         ctx.spawn(Tab::Queue, async move {
-            TaskResult::Probe(runner.probe_connection(&conn, &name).await.map(Box::new))
+            TaskResult::Probe(
+                runner
+                    .probe_connection(&conn, &name)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            )
         });
     }
 
@@ -420,7 +426,10 @@ impl QueueView {
                 Node::Meter(_) => runner.test_meter(&name).await,
                 _ => runner.test_request(&name).await,
             };
-            TaskResult::Test { node: key, result }
+            TaskResult::Test {
+                node: key,
+                result: result.map_err(|e| e.to_string()),
+            }
         });
     }
 }

@@ -154,6 +154,29 @@ pub struct ProbeResult {
     pub serial_number: Option<String>,
 }
 
+impl ProbeResult {
+    /// The meter found, as a new meter named `name` on `connection`.
+    pub fn meter(&self, name: &str, connection: &str) -> crate::queue::Meter {
+        use crate::queue::{InterfaceKind, ReferencingKind};
+        let p = &self.candidate;
+        let mut m = crate::queue::Meter::new(name, connection);
+        m.interface = match p.interface {
+            Interface::Wrapper => InterfaceKind::Wrapper,
+            Interface::Hdlc => InterfaceKind::Hdlc,
+        };
+        m.client = p.client;
+        m.physical = p.physical;
+        m.logical = p.logical;
+        m.address_size = p.address_size;
+        m.serial_number = p.serial_number;
+        m.referencing = match p.referencing {
+            Referencing::Ln => ReferencingKind::Ln,
+            Referencing::Sn => ReferencingKind::Sn,
+        };
+        m
+    }
+}
+
 /// How one try ended.
 enum Outcome {
     /// Associated; the device name and serial number when readable.
@@ -188,13 +211,27 @@ struct Wire {
     received: Vec<u8>,
 }
 
+/// Why probing found nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The link itself could not be opened.
+    #[error("cannot open the connection: {0}")]
+    Connect(EngineError),
+    /// Nothing answered at any address.
+    #[error("no meter answered any of {total} address combinations")]
+    NoAnswer {
+        /// How many combinations were tried.
+        total: usize,
+    },
+}
+
 /// Tries the candidates, each on a fresh stream, reporting `progress(n, total, candidate, outcome)`.
 pub async fn probe<F, Fut>(
     mut connect: F,
     candidates: &[Candidate],
     timeout: Duration,
     mut progress: impl FnMut(usize, usize, &Candidate, &str),
-) -> Result<ProbeResult, String>
+) -> Result<ProbeResult, ProbeError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<BoxStream, EngineError>>,
@@ -265,9 +302,7 @@ where
             device_name: None,
             serial_number: None,
         }),
-        None => Err(format!(
-            "no meter answered any of {total} address combinations"
-        )),
+        None => Err(ProbeError::NoAnswer { total }),
     }
 }
 
@@ -293,14 +328,12 @@ async fn attempt<F, Fut>(
     c: &Candidate,
     timeout: Duration,
     cancel: bool,
-) -> Result<Outcome, String>
+) -> Result<Outcome, ProbeError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<BoxStream, EngineError>>,
 {
-    let stream = connect()
-        .await
-        .map_err(|e| format!("cannot open the connection: {e}"))?;
+    let stream = connect().await.map_err(ProbeError::Connect)?;
     let stream: BoxStream = if cancel {
         Box::new(EchoCancel::new(stream))
     } else {

@@ -1,0 +1,169 @@
+//! One request against one meter over an open session: read the items (profiles with their
+//! catch-up rules) and turn the answers into store rows (values and failures).
+
+use super::profile::{self, ProfileError, Selection};
+use super::value::fill;
+use super::{EngineError, Session};
+use crate::dlms::client::AttributeRef;
+use crate::queue::{Item, Meter, Request, TimeBound};
+use crate::store::{Reading, STATUS_OK};
+use crate::transport::BoxStream;
+use chrono::{Local, TimeZone, Utc};
+
+/// Template of a row for an item.
+fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading {
+    Reading {
+        ts_ms,
+        request: req.name.clone(),
+        meter: m.name.clone(),
+        item: item.name.clone(),
+        obis: item.obis.to_string(),
+        class: item.class_id,
+        attribute: item.attribute,
+        value: None,
+        text: None,
+        unit: None,
+        status: STATUS_OK.into(),
+        poll,
+        profile: false,
+        exact: None,
+        meter_time: None,
+    }
+}
+
+/// A failure row for every item (the meter could not be read at all).
+pub fn failure_rows(req: &Request, m: &Meter, poll: i64, error: &str) -> Vec<Reading> {
+    let now = Utc::now().timestamp_millis();
+    items(req)
+        .map(|item| Reading {
+            status: error.to_string(),
+            ..row(req, m, item, poll, now)
+        })
+        .collect()
+}
+
+fn items(req: &Request) -> impl Iterator<Item = &Item> {
+    req.items.iter().filter(|i| i.enabled)
+}
+
+fn is_profile(item: &Item) -> bool {
+    item.class_id == 7 && item.attribute == 2
+}
+
+/// Reads every enabled item of `req` from an open session.
+pub async fn read_items(
+    session: &mut Session<BoxStream>,
+    req: &Request,
+    m: &Meter,
+    poll: i64,
+    last: &std::collections::HashMap<String, i64>,
+) -> Result<Vec<Reading>, EngineError> {
+    let (profiles, plain): (Vec<&Item>, Vec<&Item>) = items(req).partition(|i| is_profile(i));
+    let refs: Vec<AttributeRef> = plain
+        .iter()
+        .map(|i| AttributeRef::new(i.class_id, i.obis, i.attribute))
+        .collect();
+    let mut out = Vec::new();
+    if !refs.is_empty() {
+        let values = session.read_scaled(&refs).await?;
+        let now = Utc::now().timestamp_millis();
+        for (item, v) in plain.iter().zip(values) {
+            out.push(fill(row(req, m, item, poll, now), item, v));
+        }
+    }
+    for item in profiles {
+        match read_profile(session, req, m, item, poll, last.get(&item.name).copied()).await {
+            Ok(rows) => out.extend(rows),
+            Err(ProfileError::Engine(e)) => return Err(e),
+            Err(ProfileError::Item(msg)) => out.push(Reading {
+                status: msg,
+                ..row(req, m, item, poll, Utc::now().timestamp_millis())
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a profile item: its `since`/`until` range when given; otherwise what is new since
+/// `last` (the newest capture time already stored), which also back-fills an outage; otherwise
+/// the newest `entries` (96 by default). Each column of each row is a row of its own with the
+/// row's capture time; a gap in the meter's buffer is reported as a row, never filled in.
+async fn read_profile(
+    session: &mut Session<BoxStream>,
+    req: &Request,
+    m: &Meter,
+    item: &Item,
+    poll: i64,
+    last: Option<i64>,
+) -> Result<Vec<Reading>, ProfileError> {
+    let now = Local::now();
+    let selection = if item.since.is_some() || item.until.is_some() {
+        let bound = |b: &Option<TimeBound>, default| b.as_ref().map_or(default, |b| b.resolve(now));
+        Selection::Range {
+            from: bound(&item.since, now - chrono::Duration::days(1)),
+            to: bound(&item.until, now),
+        }
+    } else if let Some(ts) = last.and_then(|ts| Local.timestamp_millis_opt(ts + 1000).single()) {
+        Selection::Range { from: ts, to: now }
+    } else {
+        Selection::Last(item.entries.unwrap_or(96))
+    };
+    let p = profile::read(session, item.obis, &selection).await?;
+    let mut out = Vec::new();
+    for r in &p.rows {
+        for (i, reading) in &r.values {
+            let Some(col) = p.columns.get(*i) else {
+                continue;
+            };
+            let base = Reading {
+                item: format!("{}/{}", item.name, col.obis),
+                obis: col.obis.to_string(),
+                class: col.class_id,
+                attribute: col.attribute,
+                profile: true,
+                meter_time: r.meter_time.map(|t| t.to_string()),
+                ..row(req, m, item, poll, r.ts_ms)
+            };
+            out.push(fill(base, item, Ok(reading.clone())));
+        }
+    }
+    // A gap between the newest stored row and the first new one counts too.
+    let mut gaps = p.gaps.clone();
+    if let (Some(prev), Some(first), true) = (last, p.rows.first(), p.capture_period > 0) {
+        let step = p.capture_period as i64 * 1000;
+        if first.ts_ms - prev > step {
+            gaps.insert(
+                0,
+                profile::Gap {
+                    after_ms: prev,
+                    before_ms: first.ts_ms,
+                    missing: (first.ts_ms - prev) / step - 1,
+                },
+            );
+        }
+    }
+    let time = |ms: i64| {
+        Local
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    for g in gaps {
+        out.push(Reading {
+            status: format!(
+                "gap in the meter's profile: {} capture period(s) missing between {} and {}",
+                g.missing,
+                time(g.after_ms),
+                time(g.before_ms)
+            ),
+            ..row(req, m, item, poll, g.before_ms)
+        });
+    }
+    Ok(out)
+}
+
+/// True when every row of a run is a success.
+pub fn all_ok(rows: &[Reading]) -> bool {
+    rows.iter().all(|r| r.status == STATUS_OK)
+}

@@ -1,0 +1,449 @@
+//! One open association with a meter over a stream: open the link, associate, read items,
+//! release; with timeouts and a trace of every frame.
+
+use super::address::{client_link, MeterAddress};
+use super::trace::{mask, Direction, TraceEntry, TraceSink};
+use super::{EngineError, SessionCounters};
+use crate::dlms::client::{
+    apply_scaler_units, parse_object_list, with_scaler_units, AttributeRef, ClientSession,
+    ClientSettings, ObjectListEntry, ReadError, Reading, Referencing, SessionError, Step,
+};
+use crate::dlms::data::Data;
+use crate::dlms::link::{ClientLink, LinkEvent};
+use crate::dlms::xdlms::summarize;
+use crate::transport::Stream;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An open association with one meter over a stream.
+pub struct Session<S: Stream> {
+    pub(super) stream: S,
+    pub(super) link: ClientLink,
+    pub(super) dlms: ClientSession,
+    pub(super) timeout: Duration,
+    pub(super) trace: Option<TraceSink>,
+    pub(super) secrets: Vec<Vec<u8>>,
+    pub(super) progress: Option<Box<dyn FnMut(usize) + Send>>,
+    /// Round-trip time of the last request.
+    pub last_rtt: Duration,
+    pub(super) frame_gap: Duration,
+    pub(super) last_send: Option<Instant>,
+    pub(super) pushes: Vec<Vec<u8>>,
+    pub(super) pending: std::collections::VecDeque<LinkEvent>,
+    pub(super) counters: Option<SessionCounters>,
+}
+
+/// Most bytes read from the stream at a time; frames longer than this are reassembled by
+/// the link layer.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The first read of each wait: a register answer, an HDLC frame of our proposed 1024-byte
+/// information field, or a WRAPPER block of a 1024-byte PDU fits, so each frame is one read (and
+/// one trace entry). The buffer exists only while a wait runs and doubles when a read fills it,
+/// because a fleet has one wait pending per meter: 10,000 × 8 KiB would be 80 MB.
+const FIRST_READ: usize = 2048;
+
+/// The read size after a read of `n` bytes into a buffer of `len`: doubled (up to
+/// [`READ_CHUNK`]) when the read filled it, since more is likely waiting.
+fn next_read_size(len: usize, n: usize) -> usize {
+    if n >= len {
+        (len * 2).min(READ_CHUNK)
+    } else {
+        len
+    }
+}
+
+/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
+fn is_push(apdu: &[u8]) -> bool {
+    matches!(apdu.first(), Some(&t) if t == 0x0F || t == crate::dlms::security::GENERAL_GLO)
+}
+
+impl<S: Stream> Session<S> {
+    /// Opens the link (SNRM/UA for HDLC) and associates (AARQ/AARE), with the counters in
+    /// `settings` (tests and plain sessions; ciphered sessions of the logger use `open_with`).
+    pub async fn open(
+        stream: S,
+        addr: &MeterAddress,
+        settings: ClientSettings,
+        timeout: Duration,
+        trace: Option<TraceSink>,
+    ) -> Result<Self, EngineError> {
+        Self::open_with(stream, addr, settings, timeout, trace, None).await
+    }
+
+    /// Opens the link and associates; ciphered APDUs take their invocation counters from
+    /// `counters`, which also checks the meter's counters against its earlier sessions.
+    pub async fn open_with(
+        stream: S,
+        addr: &MeterAddress,
+        settings: ClientSettings,
+        timeout: Duration,
+        trace: Option<TraceSink>,
+        counters: Option<SessionCounters>,
+    ) -> Result<Self, EngineError> {
+        let secrets: Vec<Vec<u8>> = settings
+            .authentication
+            .secret()
+            .map(<[u8]>::to_vec)
+            .into_iter()
+            .collect();
+        let mut s = Session {
+            stream,
+            link: client_link(addr)?,
+            dlms: ClientSession::new(settings),
+            timeout,
+            secrets,
+            trace,
+            progress: None,
+            last_rtt: Duration::ZERO,
+            frame_gap: Duration::ZERO,
+            last_send: None,
+            pushes: Vec::new(),
+            pending: std::collections::VecDeque::new(),
+            counters,
+        };
+        if let Some(snrm) = s.link.connect() {
+            s.send(&snrm, "SNRM").await?;
+            s.wait("the HDLC UA (answer to SNRM)", |e| {
+                matches!(e, LinkEvent::Opened)
+            })
+            .await?;
+        }
+        // List requests are split to fit one frame of what the UA negotiated.
+        if let ClientLink::Hdlc(h) = &s.link {
+            s.dlms
+                .set_max_frame_info(Some(usize::from(h.parameters().max_info_tx)));
+        }
+        let aarq = s.with_counters(ClientSession::aarq)?;
+        let aare = s
+            .transact(&aarq, "the AARE (answer to the association request)", false)
+            .await?;
+        s.dlms.handle_aare(&aare)?;
+        if let Some(action) = s.with_counters(ClientSession::hls_request)? {
+            let reply = s
+                .transact(
+                    &action,
+                    "the meter's answer to our HLS challenge (pass 4)",
+                    true,
+                )
+                .await?;
+            s.dlms.handle_hls_response(&reply)?;
+        }
+        s.check_meter_floor()?;
+        Ok(s)
+    }
+
+    /// Calls `f` with the byte count of every APDU received (progress of long reads).
+    pub fn on_progress(&mut self, f: impl FnMut(usize) + Send + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Stops progress reports.
+    pub fn clear_progress(&mut self) {
+        self.progress = None;
+    }
+
+    /// The underlying DLMS session.
+    pub fn dlms(&self) -> &ClientSession {
+        &self.dlms
+    }
+
+    /// Reads items one by one from now on (a meter known to answer GET-with-list broken).
+    pub fn disable_with_list(&mut self) {
+        self.dlms.disable_with_list();
+    }
+
+    /// False once GET-with-list is off for this association: disabled, or found broken by a
+    /// read (its answer malformed or failed as a whole while single GETs succeeded).
+    pub fn uses_with_list(&self) -> bool {
+        self.dlms.settings().with_list
+    }
+
+    /// After a read: a meter found to answer GET-with-list broken is read one by one for the
+    /// rest of the association (and the caller may remember it, see [`Session::uses_with_list`]).
+    fn note_list_fallback(&mut self, op: &crate::dlms::client::ReadOp) {
+        if op.list_broken() && self.dlms.settings().with_list {
+            tracing::warn!(
+                "the meter answered a GET-with-list {}; reading items one by one from now on",
+                op.fallback_reason()
+                    .map(|r| format!("broken ({r})"))
+                    .unwrap_or_else(|| "broken".into())
+            );
+            self.dlms.disable_with_list();
+        }
+    }
+
+    fn record(&mut self, direction: Direction, bytes: &[u8], summary: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.as_mut() {
+            let mut bytes = bytes.to_vec();
+            let masked = mask(&mut bytes, &self.secrets);
+            t(TraceEntry {
+                at: SystemTime::now(),
+                direction,
+                bytes,
+                summary: summary(),
+                masked,
+            });
+        }
+    }
+
+    /// DataNotifications the meter pushed while we waited for answers (deciphered when the
+    /// association is ciphered; raw APDUs otherwise), oldest first.
+    pub fn take_pushes(&mut self) -> Vec<Vec<u8>> {
+        let raw = std::mem::take(&mut self.pushes);
+        raw.into_iter()
+            .filter_map(|a| match a.first() {
+                Some(&crate::dlms::security::GENERAL_GLO) => self.dlms.unprotect(&a).ok(),
+                _ => Some(a),
+            })
+            .collect()
+    }
+
+    /// Sets the minimal interval between frames we send (slow serial meters and converters).
+    pub fn set_frame_gap(&mut self, gap: Duration) {
+        self.frame_gap = gap;
+    }
+
+    async fn send(&mut self, bytes: &[u8], summary: &str) -> Result<(), EngineError> {
+        if let Some(last) = self.last_send {
+            let wait = (last + self.frame_gap).saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.last_send = Some(Instant::now());
+        self.record(Direction::Tx, bytes, || summary.to_string());
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// Reads until the link reports an event matching `want`; frames the link wants to send
+    /// meanwhile (RR, next segments) go out at once.
+    async fn wait(
+        &mut self,
+        waiting_for: &'static str,
+        want: impl Fn(&LinkEvent) -> bool,
+    ) -> Result<LinkEvent, EngineError> {
+        // Events that came with an earlier answer in the same read are served first.
+        if let Some(i) = self.pending.iter().position(&want) {
+            if let Some(ev) = self.pending.remove(i) {
+                return Ok(ev);
+            }
+        }
+        let deadline = Instant::now() + self.timeout;
+        let mut buf = vec![0u8; FIRST_READ];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
+                Err(_) => {
+                    let ms = self.timeout.as_millis();
+                    return Err(match self.link.pending() {
+                        0 => EngineError::Timeout { waiting_for, ms },
+                        bytes => EngineError::Incomplete {
+                            waiting_for,
+                            bytes,
+                            ms,
+                        },
+                    });
+                }
+                Ok(r) => r?,
+            };
+            if n == 0 {
+                return Err(EngineError::Closed(waiting_for));
+            }
+            let bytes = &buf[..n];
+            let events = match self.link.receive(bytes) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.record(Direction::Rx, bytes, || format!("bad frame: {e}"));
+                    return Err(e.into());
+                }
+            };
+            self.record(Direction::Rx, bytes, || {
+                events
+                    .iter()
+                    .filter_map(|e| match e {
+                        LinkEvent::Apdu(a) => Some(summarize(a)),
+                        LinkEvent::Opened => Some("UA (link open)".into()),
+                        LinkEvent::Closed => Some("link closed".into()),
+                        LinkEvent::Transmit(_) => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            let size = next_read_size(buf.len(), n);
+            if size != buf.len() {
+                buf.resize(size, 0);
+            }
+            let mut found = None;
+            for ev in events {
+                match ev {
+                    LinkEvent::Transmit(out) => {
+                        self.send(&out, "link control (RR or next segment)").await?
+                    }
+                    ev if found.is_none() && want(&ev) => found = Some(ev),
+                    // A second APDU in the same read (a push, say) waits for the next call.
+                    ev @ LinkEvent::Apdu(_) => self.pending.push_back(ev),
+                    _ => {}
+                }
+            }
+            if let Some(ev) = found {
+                return Ok(ev);
+            }
+        }
+    }
+
+    /// Sends one APDU and returns the answer APDU.
+    async fn transact(
+        &mut self,
+        plain: &[u8],
+        waiting_for: &'static str,
+        protect: bool,
+    ) -> Result<Vec<u8>, EngineError> {
+        let started = Instant::now();
+        let wire = if protect {
+            self.with_counters(|d| d.protect(plain))?
+        } else {
+            plain.to_vec()
+        };
+        let apdu = &wire[..];
+        let first = self.link.send_apdu(apdu)?;
+        let summary = if self.dlms.is_ciphered() && protect {
+            format!("{} (ciphered)", summarize(plain))
+        } else {
+            summarize(apdu)
+        };
+        self.send(&first, &summary).await?;
+        let ev = loop {
+            let ev = self
+                .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
+                .await?;
+            match ev {
+                // A meter may push (DataNotification, plain or general-glo-ciphered) at any
+                // time; that is not the answer, so keep it for the caller and wait on.
+                LinkEvent::Apdu(a) if is_push(&a) => self.pushes.push(a),
+                ev => break ev,
+            }
+        };
+        self.last_rtt = started.elapsed();
+        match ev {
+            LinkEvent::Apdu(a) => {
+                if let Some(p) = self.progress.as_mut() {
+                    p(a.len());
+                }
+                if protect {
+                    Ok(self.dlms.unprotect(&a)?)
+                } else {
+                    Ok(a)
+                }
+            }
+            _ => Err(EngineError::Closed(waiting_for)),
+        }
+    }
+
+    /// Reads attributes; each item gets its own result, a failure of one never fails the others.
+    pub async fn read(
+        &mut self,
+        items: &[AttributeRef],
+    ) -> Result<Vec<Result<Data, ReadError>>, EngineError> {
+        if !self.dlms.has_short_names() {
+            let list = self.object_list().await?;
+            self.dlms.set_short_names(&list);
+        }
+        let mut op = self.dlms.read(items)?;
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = self
+                .transact(&req, "the answer to a read request", true)
+                .await?;
+            step = op.handle(&resp)?;
+        }
+        self.note_list_fallback(&op);
+        Ok(op.into_results())
+    }
+
+    /// Reads values together with the scaler_unit of registers, and applies it.
+    pub async fn read_scaled(
+        &mut self,
+        items: &[AttributeRef],
+    ) -> Result<Vec<Result<Reading, ReadError>>, EngineError> {
+        let all = with_scaler_units(items);
+        let results = self.read(&all).await?;
+        Ok(apply_scaler_units(items, &all, &results))
+    }
+
+    /// Reads the object list of the current association.
+    pub async fn object_list(&mut self) -> Result<Vec<ObjectListEntry>, EngineError> {
+        let attr = self.dlms.object_list_attribute();
+        let mut op = self.dlms.read(std::slice::from_ref(&attr))?;
+        let mut step = op.start();
+        while let Step::Send(req) = step {
+            let resp = self.transact(&req, "the object list", true).await?;
+            step = op.handle(&resp)?;
+        }
+        let data = op
+            .into_results()
+            .remove(0)
+            .map_err(|e| SessionError::Unexpected {
+                expected: "the object list",
+                got: e.to_string(),
+            })?;
+        let list = parse_object_list(&data).map_err(|e| SessionError::Unexpected {
+            expected: "a valid object list",
+            got: e.to_string(),
+        })?;
+        if self.dlms.settings().referencing == Referencing::Sn {
+            self.dlms.set_short_names(&list);
+        }
+        Ok(list)
+    }
+
+    /// Releases the association (RLRQ/RLRE) and closes the link (DISC/UA).
+    ///
+    /// A meter that does not answer the release is not an error worth more than a note: the
+    /// data is already read, so failures here are returned but callers may ignore them.
+    pub async fn close(self) -> Result<(), EngineError> {
+        let (mut stream, rlre) = self.release().await?;
+        let _ = stream.shutdown().await;
+        rlre
+    }
+
+    /// Releases the association and the HDLC link but keeps the stream, for another
+    /// association over the same connection (a meter that dialed in); the second value is
+    /// the release's own outcome.
+    pub async fn release(mut self) -> Result<(S, Result<(), EngineError>), EngineError> {
+        let rlrq = self.dlms.rlrq();
+        let rlre = self
+            .transact(&rlrq, "the RLRE (answer to the release request)", false)
+            .await;
+        if let Ok(r) = &rlre {
+            self.dlms.handle_rlre(r)?;
+        }
+        self.keep_meter_floor();
+        if let Some(disc) = self.link.disconnect() {
+            self.send(&disc, "DISC").await?;
+            self.wait("the HDLC UA (answer to DISC)", |e| {
+                matches!(e, LinkEvent::Closed)
+            })
+            .await?;
+        }
+        Ok((self.stream, rlre.map(|_| ())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grow_only_when_a_read_fills_the_buffer() {
+        assert_eq!(next_read_size(FIRST_READ, 100), FIRST_READ);
+        assert_eq!(next_read_size(FIRST_READ, FIRST_READ), 2 * FIRST_READ);
+        assert_eq!(next_read_size(READ_CHUNK, READ_CHUNK), READ_CHUNK);
+        let mut len = FIRST_READ;
+        while len < READ_CHUNK {
+            len = next_read_size(len, len);
+        }
+        assert_eq!(len, READ_CHUNK);
+    }
+}
