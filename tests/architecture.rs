@@ -81,7 +81,12 @@ fn each_layer_uses_only_the_layers_below_it() {
         ("counters.rs", &["dlms"]),
         ("queue", &["dlms", "schedule"]),
         ("transport", &["dlms", "queue", "text"]),
-        ("engine", &["dlms", "transport", "counters"]),
+        // The engine builds the queue's meters into sessions and store rows (the row type only;
+        // see `the_engine_writes_nothing_itself`).
+        (
+            "engine",
+            &["dlms", "transport", "counters", "queue", "store"],
+        ),
         ("store", &["dlms"]),
     ];
     let mut wrong = Vec::new();
@@ -144,5 +149,66 @@ fn only_the_store_and_the_counter_store_use_sqlite_and_only_the_tui_draws() {
     assert!(
         terminal.is_empty(),
         "terminal code outside tui/: {terminal:#?}"
+    );
+}
+
+#[test]
+fn the_engine_writes_nothing_itself() {
+    // The engine turns answers into rows; the runner decides when and where they are stored.
+    let hits = naming(
+        "engine",
+        &["Store::", "WriterHandle", "Writer::", "rusqlite", "std::fs"],
+    );
+    assert!(hits.is_empty(), "the engine must not store: {hits:#?}");
+}
+
+#[test]
+fn only_a_connections_worker_opens_its_link() {
+    // The ways to open a link or an association. The worker (`worker.rs`) and the actions it
+    // runs between polls (`action.rs`) may use them; the listener only associates over
+    // streams meters opened (`Session::open` on an accepted stream, `Target::open_over`),
+    // never opens one.
+    let openers = [
+        "target::connect",
+        "transport::tcp",
+        "transport::serial",
+        "Session::open",
+        "secure::open",
+        "probe::probe",
+        ".open(",
+        ".connect(",
+    ];
+    let mut wrong = Vec::new();
+    for f in files(&src("runner")) {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name == "worker.rs" || name == "action.rs" {
+            continue;
+        }
+        let listener = f.to_string_lossy().contains("listen");
+        for (n, line) in code(&f) {
+            let opens = openers
+                .iter()
+                .filter(|w| !(listener && **w == "Session::open"))
+                .any(|w| line.contains(w))
+                && !line.contains("File")
+                && !line.contains("UnixStream")
+                && !line.contains("options.open(")
+                && !line.trim_start().starts_with(".open(&path)");
+            let target = line.contains("Target") && !listener;
+            if opens || target {
+                wrong.push(format!("{}:{n}: {}", f.display(), line.trim()));
+            }
+        }
+    }
+    // Nothing outside the runner's workers and the command line opens a meter's link either.
+    for part in ["tui", "store", "sim", "queue", "schedule"] {
+        wrong.extend(naming(
+            part,
+            &["Target", "target::connect", "Session::open"],
+        ));
+    }
+    assert!(
+        wrong.is_empty(),
+        "a link opened outside its connection's worker: {wrong:#?}"
     );
 }

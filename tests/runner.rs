@@ -498,3 +498,53 @@ async fn the_control_socket_refuses_other_users() {
     assert_eq!(control::trigger(&sock, "read-now").await.unwrap(), 1);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tests_and_object_reads_go_through_the_connections_worker_and_its_link() {
+    // A persistent link: the worker keeps one association. The UI's test and object read must
+    // use it, between polls, instead of opening a second link beside it (a serial bus or a
+    // meter that allows one association would refuse, or break the poll).
+    let port = sim_port().await;
+    let item = r#"{ name = "energy", obis = "1.0.1.8.0.255" }"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, handle) = Writer::spawn(&dir.path().join("a.db")).unwrap();
+    let runner = Runner::start(polling_config(port, true, item), handle, 1);
+    let h = runner.handle();
+    let completed = |h: &dlms_logger::runner::RunnerHandle| {
+        h.status().requests.get("poll").map_or(0, |r| r.completed)
+    };
+    for _ in 0..300 {
+        if completed(&h) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tested = h.test_meter("m1").await.unwrap();
+    assert!(tested.starts_with("associated; meter clock"), "{tested}");
+    let preset = h.read_objects("m1", |_| {}).await.unwrap();
+    assert!(!preset.objects.is_empty());
+    let before = completed(&h);
+    for _ in 0..300 {
+        if completed(&h) >= before + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(completed(&h) >= before + 2, "polling went on");
+    let aarqs = h
+        .trace("m1")
+        .iter()
+        .filter(|e| e.summary.starts_with("AARQ"))
+        .count();
+    assert_eq!(aarqs, 1, "one association for polls, test and object list");
+    // Unknown names say what is missing.
+    let e = h.test_meter("m9").await.unwrap_err().to_string();
+    assert_eq!(e, "there is no meter \"m9\" in the running queue");
+    let e = h.probe_connection("nowhere", "m2").await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "there is no connection \"nowhere\" in the running queue"
+    );
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+}
