@@ -135,12 +135,23 @@ impl Decimal {
     }
 }
 
+/// Why a text is not a [`Decimal`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    /// Not plain decimal notation.
+    #[error("{0:?} is not a decimal number")]
+    NotDecimal(String),
+    /// More significant digits than a decimal holds.
+    #[error("{0:?} has more than {MAX_DIGITS} significant digits")]
+    TooManyDigits(String),
+}
+
 impl std::str::FromStr for Decimal {
-    type Err = String;
+    type Err = DecimalError;
 
     /// Plain decimal notation: `-12.50`, `0.001`, `18446744073709551615` (no exponent).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not a decimal number");
+    fn from_str(s: &str) -> Result<Self, DecimalError> {
+        let bad = || DecimalError::NotDecimal(s.to_string());
         let (neg, digits) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, s.strip_prefix('+').unwrap_or(s)),
@@ -159,9 +170,7 @@ impl std::str::FromStr for Decimal {
             return Ok(Decimal::from_int(0));
         }
         if significant.len() > MAX_DIGITS {
-            return Err(format!(
-                "{s:?} has more than {MAX_DIGITS} significant digits"
-            ));
+            return Err(DecimalError::TooManyDigits(s.to_string()));
         }
         let m: i128 = significant.parse().map_err(|_| bad())?;
         let e = i32::try_from(zeros).map_err(|_| bad())?

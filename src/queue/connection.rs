@@ -122,16 +122,17 @@ impl Parity {
     ];
 
     /// The parity named `name`; mark and space are refused with the reason.
-    pub fn from_name(name: &str) -> Result<Parity, String> {
+    pub fn from_name(name: &str) -> Result<Parity, super::ValueError> {
         if let Some((_, p)) = Parity::NAMES.iter().find(|(n, _)| *n == name) {
             return Ok(*p);
         }
         if name == "mark" || name == "space" {
-            return Err(format!(
-                "{name} parity is not supported: the serial driver (tokio-serial) sets none, even or odd only"
-            ));
+            return Err(super::ValueError::UnsupportedParity(name.to_string()));
         }
-        Err(format!("{name:?} is not allowed; use none, even or odd"))
+        Err(super::ValueError::NotAllowed {
+            name: name.to_string(),
+            allowed: "none, even or odd",
+        })
     }
 }
 

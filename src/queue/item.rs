@@ -103,28 +103,24 @@ pub const MAX_UNIT_CHARS: usize = 24;
 /// Checks an item's `unit` text: 1 to [`MAX_UNIT_CHARS`] printable characters, no spaces at
 /// either end, no control or bidirectional-override characters (they would garble a table or
 /// a log line). The error says what is wrong, for the message after file:line.
-pub fn check_unit(unit: &str) -> Result<(), String> {
-    let hint = "use a unit such as \"kWh\", \"MWh\" or \"m³\"";
+pub fn check_unit(unit: &str) -> Result<(), super::ValueError> {
+    use super::ValueError;
     let hidden = |c: char| {
         c.is_control()
             || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
     };
     if unit.trim().is_empty() {
-        Err(format!(
-            "is empty; {hint}, or leave it out to keep the meter's unit"
-        ))
+        Err(ValueError::EmptyUnit)
     } else if unit.chars().count() > MAX_UNIT_CHARS {
-        Err(format!(
-            "{unit:?} is longer than {MAX_UNIT_CHARS} characters; {hint}"
-        ))
+        Err(ValueError::LongUnit {
+            unit: unit.to_string(),
+            max: MAX_UNIT_CHARS,
+        })
     } else if let Some(c) = unit.chars().find(|&c| hidden(c)) {
         // Not echoed: the character would garble the message it is reported in.
-        Err(format!(
-            "contains the invisible or control character U+{:04X}; {hint}",
-            c as u32
-        ))
+        Err(ValueError::HiddenCharacter(c as u32))
     } else if unit.trim() != unit {
-        Err(format!("{unit:?} has spaces at its ends; {hint}"))
+        Err(ValueError::Spaces(unit.to_string()))
     } else {
         Ok(())
     }

@@ -19,6 +19,7 @@ mod secret;
 mod security;
 mod time_bound;
 mod validate;
+mod value_error;
 mod write;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use request::Request;
 pub use secret::{KeySecret, Secret, SecretSource};
 pub use security::{parse_system_title, Policy, Security, DEFAULT_SYSTEM_TITLE};
 pub use time_bound::{TimeBound, TimeBoundError};
+pub use value_error::ValueError;
 
 use locate::Doc;
 use path::Fault;

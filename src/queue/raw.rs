@@ -172,7 +172,7 @@ impl RawSecret {
             SecretSource::Env(var) => format!(" (from environment variable {var})"),
             SecretSource::Inline => String::new(),
         };
-        KeySecret::parse(&text, source).map_err(|e| Fault::new(path, e + &from))
+        KeySecret::parse(&text, source).map_err(|e| Fault::new(path, e.to_string() + &from))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Passwords and keys that must never show up in logs, messages or `Debug` output, and where
 //! each came from (the file itself, or an environment variable named in it).
 
+use super::ValueError;
 use std::fmt;
 
 /// Where a secret was read from; saving writes it back the same way.
@@ -14,14 +15,12 @@ pub enum SecretSource {
 
 impl SecretSource {
     /// The value of environment variable `var`, with the source that names it.
-    pub(crate) fn env(var: &str) -> Result<(String, SecretSource), String> {
+    pub(crate) fn env(var: &str) -> Result<(String, SecretSource), ValueError> {
         match std::env::var(var) {
             Ok(value) => Ok((value, SecretSource::Env(var.to_string()))),
-            Err(std::env::VarError::NotPresent) => {
-                Err(format!("environment variable {var} is not set"))
-            }
+            Err(std::env::VarError::NotPresent) => Err(ValueError::EnvNotSet(var.to_string())),
             Err(std::env::VarError::NotUnicode(_)) => {
-                Err(format!("environment variable {var} is not valid UTF-8"))
+                Err(ValueError::EnvNotUnicode(var.to_string()))
             }
         }
     }
@@ -76,7 +75,7 @@ impl KeySecret {
     }
 
     /// Parses 32 hex digits; the message never repeats the text.
-    pub fn parse(text: &str, source: SecretSource) -> Result<Self, String> {
+    pub fn parse(text: &str, source: SecretSource) -> Result<Self, ValueError> {
         let key = parse_hex(text, "a 128-bit key")?;
         Ok(KeySecret { key, source })
     }
@@ -94,16 +93,26 @@ impl KeySecret {
 
 /// `N` bytes from exactly `2N` hex digits; `what` names the value in the message, which
 /// never repeats the text (it may be a key).
-pub(crate) fn parse_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
-    let problem = |detail: String| format!("must be {} hex digits ({what}); {detail}", 2 * N);
+pub(crate) fn parse_hex<const N: usize>(
+    text: &str,
+    what: &'static str,
+) -> Result<[u8; N], ValueError> {
     let digits = text
         .chars()
         .enumerate()
         .map(|(i, c)| c.to_digit(16).ok_or(i))
         .collect::<Result<Vec<u32>, usize>>()
-        .map_err(|i| problem(format!("character {} is not a hex digit", i + 1)))?;
+        .map_err(|i| ValueError::NotHex {
+            digits: 2 * N,
+            what,
+            at: i + 1,
+        })?;
     if digits.len() != 2 * N {
-        return Err(problem(format!("got {} characters", digits.len())));
+        return Err(ValueError::HexLength {
+            digits: 2 * N,
+            what,
+            got: digits.len(),
+        });
     }
     let mut out = [0; N];
     for (byte, pair) in out.iter_mut().zip(digits.chunks(2)) {
@@ -152,15 +161,21 @@ mod tests {
     fn hex_errors_never_repeat_the_text() {
         let short = "00112233445566778899AABBCCDDEE";
         assert_eq!(
-            KeySecret::parse(short, SecretSource::Inline).unwrap_err(),
+            KeySecret::parse(short, SecretSource::Inline)
+                .unwrap_err()
+                .to_string(),
             "must be 32 hex digits (a 128-bit key); got 30 characters"
         );
         assert_eq!(
-            KeySecret::parse("0011223344556677889XAABBCCDDEEFF", SecretSource::Inline).unwrap_err(),
+            KeySecret::parse("0011223344556677889XAABBCCDDEEFF", SecretSource::Inline)
+                .unwrap_err()
+                .to_string(),
             "must be 32 hex digits (a 128-bit key); character 20 is not a hex digit"
         );
         assert_eq!(
-            parse_hex::<8>("4C4752000000000é", "an 8-byte system title").unwrap_err(),
+            parse_hex::<8>("4C4752000000000é", "an 8-byte system title")
+                .unwrap_err()
+                .to_string(),
             "must be 16 hex digits (an 8-byte system title); character 16 is not a hex digit"
         );
         assert_eq!(parse_hex::<2>("aB01", "x"), Ok([0xAB, 0x01]));

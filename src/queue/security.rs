@@ -73,6 +73,6 @@ impl Policy {
 }
 
 /// A system title from 16 hex digits.
-pub fn parse_system_title(text: &str) -> Result<[u8; 8], String> {
+pub fn parse_system_title(text: &str) -> Result<[u8; 8], super::ValueError> {
     parse_hex(text, "an 8-byte system title")
 }

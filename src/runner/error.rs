@@ -46,3 +46,68 @@ pub enum RunnerError {
     #[error("{0}")]
     Failed(String),
 }
+
+/// Why rows of a run are not in the store yet. They are never dropped by this: they wait in
+/// memory (or the spill file) and are written with the next batch.
+#[derive(Debug, Error)]
+pub enum NotStored {
+    /// The store refused them (locked, full disk): parked with the others.
+    #[error("{error}; kept in memory with the others not stored yet ({waiting} rows), written with the next batch")]
+    Parked {
+        /// The store's error.
+        error: String,
+        /// Rows waiting in memory now.
+        waiting: usize,
+    },
+    /// The writer thread is gone, which only a bug does.
+    #[error("{lost} rows lost: the writer task failed: {error}")]
+    WriterGone {
+        /// Rows lost.
+        lost: usize,
+        /// Why the task failed.
+        error: String,
+    },
+}
+
+impl NotStored {
+    /// What went wrong, without what became of the rows (the same for every run while a
+    /// disk stays full, so it is logged once).
+    pub fn cause(&self) -> &str {
+        match self {
+            NotStored::Parked { error, .. } | NotStored::WriterGone { error, .. } => error,
+        }
+    }
+}
+
+/// Why the rows of a spill file were not stored at start.
+#[derive(Debug, Error)]
+pub enum SpillImportError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The spill file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The store refused the rows; the file stays for the next start.
+    #[error("{rows} rows of {} not stored yet: {error}", path.display())]
+    Store {
+        /// Rows in the file.
+        rows: usize,
+        /// The spill file.
+        path: std::path::PathBuf,
+        /// The store's error.
+        error: String,
+    },
+    /// Stored, but the file stays and would be stored again.
+    #[error("{rows} rows of {} stored, but the file could not be removed (remove it, or they are stored again at the next start): {source}", path.display())]
+    Remove {
+        /// Rows in the file.
+        rows: usize,
+        /// The spill file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}

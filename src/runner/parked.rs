@@ -5,6 +5,7 @@
 //! filesystem than a database that fills its disk). A reading is never dropped silently: it is
 //! stored, parked, spilled, or counted as dropped with a warning that says why.
 
+use super::error::SpillImportError;
 use crate::store::{Reading, WriterHandle};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -152,17 +153,19 @@ pub fn read_spill_file(path: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
 
 /// Stores the rows of a spill file left by an earlier run and removes the file; returns how many
 /// rows it held (0 when there is none). On failure the file stays for the next start.
-pub fn import(writer: &WriterHandle) -> Result<usize, String> {
+pub fn import(writer: &WriterHandle) -> Result<usize, SpillImportError> {
     import_from(writer, &spill_path(writer.path()))
 }
 
 /// Stores the rows of the spill file `path` and removes it (see [`import`]).
-pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, String> {
+pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, SpillImportError> {
     if !path.exists() {
         return Ok(0);
     }
-    let (rows, bad) =
-        read_spill_file(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (rows, bad) = read_spill_file(path).map_err(|source| SpillImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if bad > 0 {
         tracing::warn!(
             "{}: {bad} line(s) unreadable (cut short by a crash while spilling); skipped",
@@ -171,16 +174,16 @@ pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, String> 
     }
     let n = rows.len();
     if n > 0 {
-        writer
-            .write(rows)
-            .map_err(|e| format!("{} rows of {} not stored yet: {e}", n, path.display()))?;
+        writer.write(rows).map_err(|e| SpillImportError::Store {
+            rows: n,
+            path: path.to_path_buf(),
+            error: e.to_string(),
+        })?;
     }
-    std::fs::remove_file(path).map_err(|e| {
-        format!(
-            "{n} rows of {} stored, but the file could not be removed (remove it, or they are \
-             stored again at the next start): {e}",
-            path.display()
-        )
+    std::fs::remove_file(path).map_err(|source| SpillImportError::Remove {
+        rows: n,
+        path: path.to_path_buf(),
+        source,
     })?;
     Ok(n)
 }

@@ -1,5 +1,6 @@
 //! Where a run's rows go: the store's writer, parked rows when it refuses, the status.
 
+use super::error::NotStored;
 use super::*;
 
 /// Writes a run's rows in one transaction; logs "stored" only once they are committed.
@@ -19,11 +20,10 @@ pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: 
             tracing::info!("stored {n} rows of request {} (poll {poll})", req.name);
         }
         Err(e) => {
-            st.store_error = Some(e.clone());
+            st.store_error = Some(e.to_string());
             drop(st);
             // Said once, then at most once a minute: a full disk refuses every run.
-            let cause = e.split("; kept in memory").next().unwrap_or(&e);
-            if lock(&shared.refuse_log).note(cause).is_some() {
+            if lock(&shared.refuse_log).note(e.cause()).is_some() {
                 tracing::error!(
                     "request {} (poll {poll}): rows not stored yet: {e}",
                     req.name
@@ -36,7 +36,7 @@ pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: 
 /// Writes `rows` in one transaction, after any rows an earlier failure parked; returns how many
 /// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
 /// file beyond the bound), never dropped: the error says where they are.
-pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, String> {
+pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, NotStored> {
     let paused = lock(&shared.refused_at).is_some_and(|t| t.elapsed() < STORE_PAUSE);
     if paused {
         // The store refused rows a moment ago (a full disk): keep these without asking it
@@ -49,10 +49,10 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<
             .next()
             .unwrap_or_default()
             .to_string();
-        return Err(format!(
-            "{last}; kept in memory with the others not stored yet ({waiting} rows), written \
-             with the next batch"
-        ));
+        return Err(NotStored::Parked {
+            error: last,
+            waiting,
+        });
     }
     let earlier = lock(&shared.parked).take();
     let (n_earlier, n) = (earlier.len(), rows.len());
@@ -68,7 +68,10 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<
         Err(e) => {
             let lost = n + n_earlier;
             tracing::error!("{lost} rows LOST: the writer task failed: {e}");
-            return Err(format!("{lost} rows lost: the writer task failed: {e}"));
+            return Err(NotStored::WriterGone {
+                lost,
+                error: e.to_string(),
+            });
         }
     };
     match first {
@@ -92,13 +95,10 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<
         }
         Err(refused) => {
             *lock(&shared.refused_at) = Some(std::time::Instant::now());
-            let e = refused.error;
+            let error = refused.error.to_string();
             park(shared, refused.rows).await;
             let waiting = lock(&shared.parked).len();
-            Err(format!(
-                "{e}; kept in memory with the others not stored yet ({waiting} rows), written \
-                 with the next batch"
-            ))
+            Err(NotStored::Parked { error, waiting })
         }
     }
 }

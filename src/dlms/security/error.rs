@@ -11,13 +11,13 @@ pub enum SecurityError {
     #[error("invalid key: must be 32 hex digits ({problem})")]
     InvalidKey {
         /// What is wrong with the text.
-        problem: String,
+        problem: super::keys::HexProblem,
     },
     /// A system title given as text is not 16 hex digits.
     #[error("invalid system title: must be 16 hex digits ({problem})")]
     InvalidSystemTitle {
         /// What is wrong with the text.
-        problem: String,
+        problem: super::keys::HexProblem,
     },
     /// Policy `None` was asked to protect an APDU.
     #[error("security policy None cannot protect an APDU (use the plain APDU)")]

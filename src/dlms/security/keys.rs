@@ -45,14 +45,25 @@ impl fmt::Display for SystemTitle {
     }
 }
 
+/// What is wrong with the hex text of a key or a system title (never the text itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HexProblem {
+    /// A character that is not a hex digit, at this position from 1.
+    #[error("character {0} is not a hex digit")]
+    NotHex(usize),
+    /// The wrong number of digits.
+    #[error("got {0} digits")]
+    Length(usize),
+}
+
 /// Parses exactly `2 * N` hex digits; the problem text never repeats the input.
-fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
+fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], HexProblem> {
     let s = s.trim();
     if let Some(at) = s.find(|c: char| !c.is_ascii_hexdigit()) {
-        return Err(format!("character {} is not a hex digit", at + 1));
+        return Err(HexProblem::NotHex(at + 1));
     }
     if s.len() != 2 * N {
-        return Err(format!("got {} digits", s.len()));
+        return Err(HexProblem::Length(s.len()));
     }
     // Every character is an ASCII hex digit by now.
     let digit = |c: u8| char::from(c).to_digit(16).unwrap_or(0) as u8;

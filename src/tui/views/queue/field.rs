@@ -677,7 +677,7 @@ fn set_meter(m: &mut Meter, field: Field, text: &str) -> Result<(), String> {
         Field::Policy => m.security.policy = pick(&POLICIES, text)?,
         Field::SystemTitle => m.security.system_title = parse_system_title(text.trim())?,
         Field::ServerSystemTitle => {
-            m.security.server_system_title = optional(text, parse_system_title)?
+            m.security.server_system_title = optional(text, |t| Ok(parse_system_title(t)?))?
         }
         Field::BlockKey => set_key(&mut m.security.block_key, text)?,
         Field::AuthKey => set_key(&mut m.security.auth_key, text)?,
@@ -759,7 +759,7 @@ fn set_item(item: &mut Item, field: Field, text: &str) -> Result<(), String> {
             item.scale = optional(text, scale)?
         }
         Field::Unit => {
-            let unit = |t: &str| crate::queue::check_unit(t).map(|()| t.to_string());
+            let unit = |t: &str| Ok(crate::queue::check_unit(t).map(|()| t.to_string())?);
             item.unit = optional(text, unit)?
         }
         Field::Entries => item.entries = optional(text, |t| number(t, "from 1 up, or nothing"))?,
