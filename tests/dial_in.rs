@@ -219,3 +219,22 @@ security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
     pushed_and_read(&rows, "sec", "DLG0000000000001");
     assert_eq!(rows.len(), 5, "nothing from the impostors: {rows:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hdlc_meter_pushes_in_a_ui_frame_and_is_read() {
+    let logger = Logger::start(
+        "[[meter]]\nname = \"h1\"\nconnection = \"inbound\"\ninterface = \"hdlc\"\n\
+         device_name = \"DLG0000000000001\"\n",
+        &["h1"],
+    )
+    .await;
+    let hdlc = SimConfig {
+        interface: dlms_logger::engine::Interface::Hdlc,
+        ..SimConfig::default()
+    };
+    let call = tokio::spawn(dial_as(logger.port, 0, hdlc));
+    let rows = logger.rows_after(1).await;
+    call.abort();
+    pushed_and_read(&rows, "h1", "DLG0000000000001");
+    assert_eq!(rows.len(), 5, "{rows:?}");
+}

@@ -12,6 +12,7 @@ pub mod link;
 pub mod obis;
 pub mod obis_names;
 pub mod protection;
+pub mod push;
 pub mod security;
 pub mod server;
 pub mod unit;

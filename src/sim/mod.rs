@@ -1,7 +1,12 @@
 //! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP by the same
 //! `dlms` codec the client uses (server side).
+mod dial_in;
 pub mod fault;
 pub mod meter;
+mod serial;
+
+pub use dial_in::{dial_in, push_frame};
+pub use serial::serve_serial;
 
 use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::hdlc::{AddressSize, HdlcParameters, HdlcServer, ServerAddressFilter};
@@ -188,64 +193,6 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
     }
 }
 
-/// The DataNotification a meter pushes when it dials in: {device name, clock, +A energy},
-/// in a WRAPPER frame. A meter that ciphers sends it as general-glo-ciphering (its system
-/// title, then the APDU protected under its policy with `invocation_counter`), as real meters
-/// do, so a logger can tell which meter called and that it holds the keys.
-pub fn push_frame(
-    config: &SimConfig,
-    index: u32,
-    now: chrono::DateTime<chrono::FixedOffset>,
-    invocation_counter: u32,
-) -> std::io::Result<Vec<u8>> {
-    use crate::dlms::server::CosemServer;
-    use crate::dlms::xdlms::{AttributeDescriptor, DataNotification};
-    let mut meter = SimMeter::new(index, now, false);
-    let get = |m: &mut SimMeter, class, obis: crate::dlms::obis::Obis| {
-        m.get(
-            &AttributeDescriptor {
-                class_id: class,
-                instance: obis,
-                attribute: 2,
-            },
-            None,
-        )
-        .unwrap_or(crate::dlms::data::Data::Null)
-    };
-    let body = crate::dlms::data::Data::Structure(vec![
-        get(&mut meter, 1, meter::names::LDN),
-        get(&mut meter, 8, meter::names::CLOCK),
-        get(&mut meter, 3, meter::names::ENERGY_IMPORT),
-    ]);
-    let apdu = crate::dlms::xdlms::Apdu::DataNotification(DataNotification {
-        long_invoke_id: 1,
-        date_time: None,
-        body,
-    })
-    .encode();
-    let apdu = match &config.ciphering {
-        Some(c) if c.policy != crate::dlms::security::Policy::None => {
-            crate::dlms::security::general_glo_cipher(
-                c.policy,
-                &c.system_title,
-                invocation_counter,
-                &c.block_key,
-                &c.auth_key,
-                &apdu,
-            )
-            .map_err(std::io::Error::other)?
-        }
-        _ => apdu,
-    };
-    match config.interface {
-        Interface::Wrapper => crate::dlms::wrapper::encode_wrapper(config.logical, 1, &apdu)
-            .map_err(std::io::Error::other),
-        Interface::Hdlc => Err(std::io::Error::other(
-            "pushes are sent over WRAPPER by this simulator",
-        )),
-    }
-}
-
 /// Serves one simulated meter over any stream (a TCP connection, a serial port) until it closes.
 pub async fn serve_stream<S: crate::transport::Stream>(
     stream: S,
@@ -253,115 +200,6 @@ pub async fn serve_stream<S: crate::transport::Stream>(
     index: u32,
 ) -> std::io::Result<()> {
     serve_connection(stream, config, index, MeterLife::default())
-        .await
-        .map(drop)
-}
-
-/// Serves one simulated meter on a serial line for as long as the task runs: after the
-/// inactivity timeout it goes on listening on the same port; when the other end goes away
-/// (adapter unplugged, pty closed) it says so once, then reopens the device with a backoff
-/// (250 ms doubling to 5 s), repeating the message at most once a minute. With `iec`, every
-/// session starts with an IEC 62056-21 mode E sign-on at 300 baud, as on an optical port.
-pub async fn serve_serial(
-    port: tokio_serial::SerialStream,
-    line: &crate::queue::SerialSettings,
-    config: &SimConfig,
-    iec: bool,
-) {
-    use crate::transport::retry::{Backoff, LogLimiter};
-    use crate::transport::serial;
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
-    let mut log = LogLimiter::new(Duration::from_secs(60));
-    let mut port = Some(port);
-    let mut failing = false;
-    // The meter's counters outlive each session on the line.
-    let life = MeterLife::default();
-    let dev = crate::text::escape(&line.port).into_owned();
-    loop {
-        let mut p = match port.take() {
-            Some(p) => p,
-            None => match serial::open(line) {
-                Ok(p) => {
-                    // Said at the level of the failure it ends.
-                    tracing::warn!("serial port {dev} is open again; serving");
-                    p
-                }
-                Err(e) => {
-                    let wait = backoff.next_delay();
-                    if let Some(l) = log.note(&format!("{e}; trying again")) {
-                        tracing::warn!("{l}");
-                    }
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            },
-        };
-        let outcome = if iec {
-            let mut sign_on = crate::dlms::iec62056_21::IecServer::new("DLG", "DLGSIM", line.baud);
-            match serial::answer_mode_e(&mut p, line, &mut sign_on, Duration::from_secs(3600)).await
-            {
-                Ok(baud) => {
-                    tracing::info!("mode E sign-on: HDLC at {baud} baud");
-                    serve_serial_session(&mut p, config, &life).await
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        } else {
-            serve_serial_session(&mut p, config, &life).await
-        };
-        match outcome {
-            Ok(()) => {
-                if failing {
-                    log.clear();
-                    failing = false;
-                }
-                backoff.reset();
-                port = Some(p);
-            }
-            Err(why) => {
-                // Dropped: the device is opened afresh (it may be a new one by then).
-                drop(p);
-                failing = true;
-                let wait = backoff.next_delay();
-                if let Some(l) = log.note(&format!("serial port {dev}: {why}; reopening")) {
-                    tracing::warn!("{l}");
-                }
-                tokio::time::sleep(wait).await;
-            }
-        }
-    }
-}
-
-/// One session on a serial line: `Ok` when the port can serve the next one.
-async fn serve_serial_session(
-    port: &mut tokio_serial::SerialStream,
-    config: &SimConfig,
-    life: &MeterLife,
-) -> Result<(), String> {
-    match serve_connection(port, config, 0, life.clone()).await {
-        Ok(Ended::Idle | Ended::Done) => Ok(()),
-        Ok(Ended::Closed) => Err("the other end went away".to_string()),
-        Err(e) => Err(format!("the other end went away ({e})")),
-    }
-}
-
-/// Meter `index` calling a logger over `stream` (already connected): it pushes first when
-/// `push`, then answers requests on the same link until it closes.
-pub async fn dial_in<S: crate::transport::Stream>(
-    mut stream: S,
-    config: &SimConfig,
-    index: u32,
-    push: bool,
-) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    // The push takes the meter's first invocation counter; the association continues from it.
-    let life = MeterLife::default();
-    if push {
-        let ic = life.counter.fetch_add(1, Ordering::SeqCst);
-        let frame = push_frame(config, index, Local::now().fixed_offset(), ic)?;
-        stream.write_all(&frame).await?;
-    }
-    serve_connection(stream, config, index, life)
         .await
         .map(drop)
 }

@@ -110,6 +110,52 @@ pub struct Deciphered {
     pub system_title: Option<SystemTitle>,
 }
 
+/// What the header of a ciphered APDU says before any key is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CipheredHeader {
+    /// Whether the dedicated key ciphers it (ded- or general-ded-ciphering).
+    pub dedicated: bool,
+    /// The sender system title a general-glo-/general-ded-ciphering APDU carries (`None` for
+    /// glo- and ded- APDUs: the receiver knows the sender's title from the association).
+    pub system_title: Option<SystemTitle>,
+}
+
+/// Whether `tag` opens a glo-, ded-, general-glo- or general-ded-ciphering APDU.
+pub fn is_ciphered(tag: u8) -> bool {
+    matches!(tag, GENERAL_GLO | GENERAL_DED) || TAGS.iter().any(|t| t.1 == tag || t.2 == Some(tag))
+}
+
+/// Reads the header of a glo-/ded-/general-glo-/general-ded-ciphering APDU: which key and,
+/// for the general forms, the sender's system title.
+pub fn ciphered_header(apdu: &[u8]) -> Result<CipheredHeader, SecurityError> {
+    read_header(&mut Reader::new(apdu))
+}
+
+fn read_header(r: &mut Reader) -> Result<CipheredHeader, SecurityError> {
+    let tag = r.u8("ciphered APDU tag")?;
+    Ok(match tag {
+        GENERAL_GLO | GENERAL_DED => {
+            let len = r.length("system title length")?;
+            if len != 8 {
+                return Err(SecurityError::BadSystemTitleLength(len));
+            }
+            CipheredHeader {
+                dedicated: tag == GENERAL_DED,
+                system_title: Some(SystemTitle(r.array("system title")?)),
+            }
+        }
+        _ if TAGS.iter().any(|t| t.1 == tag) => CipheredHeader {
+            dedicated: false,
+            system_title: None,
+        },
+        _ if TAGS.iter().any(|t| t.2 == Some(tag)) => CipheredHeader {
+            dedicated: true,
+            system_title: None,
+        },
+        _ => return Err(SecurityError::NotCiphered(tag)),
+    })
+}
+
 /// Unwraps a glo-/ded-/general-glo-/general-ded-ciphering APDU; `default_title` is the sender's system title for APDUs that carry none, and `key_for(dedicated)` picks the block key or the dedicated key.
 pub fn decipher_apdu(
     apdu: &[u8],
@@ -118,22 +164,10 @@ pub fn decipher_apdu(
     auth_key: &Key,
 ) -> Result<Deciphered, SecurityError> {
     let mut r = Reader::new(apdu);
-    let tag = r.u8("ciphered APDU tag")?;
-    let (dedicated, system_title) = match tag {
-        GENERAL_GLO | GENERAL_DED => {
-            let len = r.length("system title length")?;
-            if len != 8 {
-                return Err(SecurityError::BadSystemTitleLength(len));
-            }
-            (
-                tag == GENERAL_DED,
-                Some(SystemTitle(r.array("system title")?)),
-            )
-        }
-        _ if TAGS.iter().any(|t| t.1 == tag) => (false, None),
-        _ if TAGS.iter().any(|t| t.2 == Some(tag)) => (true, None),
-        _ => return Err(SecurityError::NotCiphered(tag)),
-    };
+    let CipheredHeader {
+        dedicated,
+        system_title,
+    } = read_header(&mut r)?;
     let len = r.length("ciphered content length")?;
     let body = r.bytes(len, "ciphered content")?;
     r.finish("ciphered APDU")?;

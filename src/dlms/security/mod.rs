@@ -13,7 +13,8 @@ mod keys;
 mod policy;
 
 pub use apdu::{
-    cipher_apdu, decipher_apdu, ded_tag, general_glo_cipher, glo_tag, Deciphered, GENERAL_GLO,
+    cipher_apdu, ciphered_header, decipher_apdu, ded_tag, general_glo_cipher, glo_tag, is_ciphered,
+    CipheredHeader, Deciphered, GENERAL_GLO,
 };
 pub use counter::CounterGuard;
 pub use error::SecurityError;
