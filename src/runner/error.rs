@@ -111,3 +111,83 @@ pub enum SpillImportError {
         source: std::io::Error,
     },
 }
+
+/// Why a meter that dialed in was not let in (the line logged for its connection).
+#[derive(Debug, Error)]
+pub enum DialInError {
+    /// The caller hung up before anything was read.
+    #[error("the caller closed the link")]
+    Closed,
+    /// The connection left the queue while the caller waited.
+    #[error("the connection is gone")]
+    ConnectionGone,
+    /// Identification over the public client failed.
+    #[error("cannot associate as the public client: {0}")]
+    PublicClient(Box<EngineError>),
+    /// Reading or releasing the identification failed.
+    #[error("{0}")]
+    Engine(#[from] Box<EngineError>),
+    /// No configured meter matches what the caller said of itself.
+    #[error("unknown meter ({reported}) dialed in; dropped without reading its data")]
+    Unknown {
+        /// What it reported, in words.
+        reported: String,
+    },
+    /// The caller claimed to be a meter that must prove itself, and could not.
+    #[error("a caller recognised as meter {meter} by its {how} failed the {what} association it is configured for, so it is not let in; dropped without reading its data: {error}")]
+    NotProven {
+        /// The meter it claimed to be.
+        meter: String,
+        /// How it was recognised.
+        how: String,
+        /// What it had to prove.
+        what: &'static str,
+        /// Why the association failed.
+        error: Box<EngineError>,
+    },
+    /// The association failed (a meter that need not prove anything).
+    #[error("meter {meter}: {error}")]
+    Association {
+        /// The meter.
+        meter: String,
+        /// Why.
+        error: Box<EngineError>,
+    },
+    /// Its push named another system title than the meter's.
+    #[error("a caller recognised as meter {meter} pushed with system title {carried}, not the configured {expected}; dropped without reading its data")]
+    WrongSystemTitle {
+        /// The meter it claimed to be.
+        meter: String,
+        /// The title in the push.
+        carried: String,
+        /// The configured title.
+        expected: String,
+    },
+    /// Its push did not decipher with the meter's keys.
+    #[error("a caller recognised as meter {meter} pushed a notification that does not decipher with the meter's keys ({why}); dropped without reading its data")]
+    Undecipherable {
+        /// The meter it claimed to be.
+        meter: String,
+        /// Why.
+        why: String,
+    },
+    /// Its push carried an invocation counter the meter already used.
+    #[error("a caller recognised as meter {meter} pushed with invocation counter {counter}, below {floor} which its earlier sessions reached (a replayed call); dropped without reading its data")]
+    Replayed {
+        /// The meter it claimed to be.
+        meter: String,
+        /// The push's counter.
+        counter: u32,
+        /// The meter's floor.
+        floor: u32,
+    },
+    /// The counter store failed.
+    #[error("{0}")]
+    Counters(#[from] crate::counters::CounterError),
+}
+
+impl From<EngineError> for DialInError {
+    fn from(e: EngineError) -> Self {
+        DialInError::Engine(Box::new(e))
+    }
+}

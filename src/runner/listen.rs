@@ -11,6 +11,7 @@ mod push;
 
 pub(super) use push::session_pushes;
 
+use super::error::DialInError;
 use super::{fire_for_meter, lock, Cause, Shared};
 use crate::dlms::push::Push;
 use crate::queue::{Auth, InterfaceKind, Meter, Policy};
@@ -63,14 +64,14 @@ pub(super) async fn serve(
 
 /// The push a caller sends on arrival, if any: bytes are read until they hold a whole push
 /// (a frame cut short waits for its rest), `PUSH_WAIT` passes, or they are not a push.
-async fn first_push(stream: &mut TcpStream, connection: &str) -> Result<Option<Push>, String> {
+async fn first_push(stream: &mut TcpStream, connection: &str) -> Result<Option<Push>, DialInError> {
     let deadline = tokio::time::Instant::now() + PUSH_WAIT;
     let mut got = Vec::new();
     let mut buf = vec![0u8; 8192];
     loop {
         match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
-            Ok(Ok(_)) | Ok(Err(_)) => return Err("the caller closed the link".into()),
+            Ok(Ok(_)) | Ok(Err(_)) => return Err(DialInError::Closed),
             Err(_) if got.is_empty() => return Ok(None),
             Err(_) => {
                 tracing::debug!(
@@ -96,10 +97,10 @@ async fn incoming(
     shared: &Arc<Shared>,
     connection: &str,
     mut stream: TcpStream,
-) -> Result<(), String> {
+) -> Result<(), DialInError> {
     let config = shared.config();
     let Some(conn) = config.connection(connection).cloned() else {
-        return Err("the connection is gone".into());
+        return Err(DialInError::ConnectionGone);
     };
     let meters: Vec<Meter> = config
         .meters
@@ -146,14 +147,18 @@ async fn incoming(
             Some(super::trace_sink(shared, &meter.name)),
         )
         .await
-        .map_err(|e| match required_protection(&meter) {
+        .map_err(|error| match required_protection(&meter) {
             // The caller said it is this meter but could not prove it: nothing of it is stored.
-            Some(what) => format!(
-                "a caller recognised as meter {} by its {how} failed the {what} association it is \
-             configured for, so it is not let in; dropped without reading its data: {e}",
-                meter.name
-            ),
-            None => format!("meter {}: {e}", meter.name),
+            Some(what) => DialInError::NotProven {
+                meter: meter.name.clone(),
+                how: how.to_string(),
+                what,
+                error: Box::new(error),
+            },
+            None => DialInError::Association {
+                meter: meter.name.clone(),
+                error: Box::new(error),
+            },
         })?;
     let mut session = opened;
     let keepalive = super::keepalive_of(&mut session, &meter).await;

@@ -40,17 +40,36 @@ pub enum Fault {
 pub const KINDS: &str = "drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, \
      reject, inactivity=MS, bad-list, list-error";
 
-impl FromStr for Fault {
-    type Err = String;
+/// Why a `--fault` text names no fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// A fault that takes a number got none.
+    #[error("fault {kind} needs {what}, e.g. {kind}=3")]
+    NeedsNumber {
+        /// The fault.
+        kind: String,
+        /// What number.
+        what: &'static str,
+    },
+    /// No such fault.
+    #[error("unknown fault {0:?}; use one of {KINDS}")]
+    Unknown(String),
+}
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for Fault {
+    type Err = FaultError;
+
+    fn from_str(s: &str) -> Result<Self, FaultError> {
         let (kind, arg) = match s.split_once('=') {
             Some((k, a)) => (k, Some(a)),
             None => (s, None),
         };
-        let number = |what: &str| -> Result<u64, String> {
+        let number = |what: &'static str| -> Result<u64, FaultError> {
             arg.and_then(|a| a.parse().ok())
-                .ok_or_else(|| format!("fault {kind} needs {what}, e.g. {kind}=3"))
+                .ok_or_else(|| FaultError::NeedsNumber {
+                    kind: kind.to_string(),
+                    what,
+                })
         };
         Ok(match kind {
             "drop" => Fault::DropAfter(number("a number of requests")? as usize),
@@ -65,7 +84,7 @@ impl FromStr for Fault {
             "inactivity" => Fault::Inactivity(Duration::from_millis(number("milliseconds")?)),
             "bad-list" => Fault::BadList,
             "list-error" => Fault::ListError,
-            _ => return Err(format!("unknown fault {s:?}; use one of {KINDS}")),
+            _ => return Err(FaultError::Unknown(s.to_string())),
         })
     }
 }
@@ -171,10 +190,12 @@ mod tests {
         assert!("drop"
             .parse::<Fault>()
             .unwrap_err()
+            .to_string()
             .contains("needs a number"));
         assert!("melt"
             .parse::<Fault>()
             .unwrap_err()
+            .to_string()
             .contains("unknown fault"));
     }
 }

@@ -51,7 +51,7 @@ pub async fn serve_serial(
                     tracing::info!("mode E sign-on: HDLC at {baud} baud");
                     serve_serial_session(&mut p, config, &life).await
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e.into()),
             }
         } else {
             serve_serial_session(&mut p, config, &life).await
@@ -79,15 +79,26 @@ pub async fn serve_serial(
     }
 }
 
+/// Why a session on a serial line ended so that the port is opened afresh.
+#[derive(Debug, thiserror::Error)]
+enum LineGone {
+    /// The far end went away (with the read or write error, when there was one).
+    #[error("the other end went away{}", .0.as_ref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    Gone(Option<std::io::Error>),
+    /// The IEC 62056-21 sign-on failed.
+    #[error("{0}")]
+    SignOn(#[from] crate::transport::serial::ModeEError),
+}
+
 /// One session on a serial line: `Ok` when the port can serve the next one.
 async fn serve_serial_session(
     port: &mut tokio_serial::SerialStream,
     config: &SimConfig,
     life: &MeterLife,
-) -> Result<(), String> {
+) -> Result<(), LineGone> {
     match serve_connection(port, config, 0, life.clone()).await {
         Ok(Ended::Idle | Ended::Done) => Ok(()),
-        Ok(Ended::Closed) => Err("the other end went away".to_string()),
-        Err(e) => Err(format!("the other end went away ({e})")),
+        Ok(Ended::Closed) => Err(LineGone::Gone(None)),
+        Err(e) => Err(LineGone::Gone(Some(e))),
     }
 }

@@ -2,6 +2,7 @@
 //! device name, serial number and security setup's system title read over the public client)
 //! matched against the meters configured on the connection.
 
+use super::super::error::DialInError;
 use crate::dlms::client::{AttributeRef, ClientSettings, Referencing};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
@@ -74,7 +75,7 @@ pub(super) async fn ask(
     timeout: Duration,
     meters: &[Meter],
     reported: &mut Reported,
-) -> Result<(Meter, Identity, BoxStream), String> {
+) -> Result<(Meter, Identity, BoxStream), DialInError> {
     let public = MeterAddress {
         interface: match interface {
             InterfaceKind::Wrapper => Interface::Wrapper,
@@ -90,11 +91,8 @@ pub(super) async fn ask(
         None,
     )
     .await
-    .map_err(|e| format!("cannot associate as the public client: {e}"))?;
-    let ids = s
-        .read(&identity_attributes())
-        .await
-        .map_err(|e| e.to_string())?;
+    .map_err(|e| DialInError::PublicClient(Box::new(e)))?;
+    let ids = s.read(&identity_attributes()).await?;
     let text = |r: &Result<Data, _>| r.as_ref().ok().map(|d| d.to_string());
     reported.device_name = text(&ids[0]);
     reported.serial = text(&ids[1]);
@@ -105,11 +103,11 @@ pub(super) async fn ask(
     }
     let Some((meter, how)) = identify(meters, reported) else {
         let _ = s.close().await;
-        return Err(format!(
-            "unknown meter ({reported}) dialed in; dropped without reading its data"
-        ));
+        return Err(DialInError::Unknown {
+            reported: reported.to_string(),
+        });
     };
-    let (stream, _) = s.release().await.map_err(|e| e.to_string())?;
+    let (stream, _) = s.release().await?;
     Ok((meter, how, stream))
 }
 
