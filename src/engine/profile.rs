@@ -362,9 +362,9 @@ fn gaps(rows: &[Row], period: u32) -> Vec<Gap> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn null_clock_cells_follow_the_capture_period_and_gaps_are_found() {
-        let cols = vec![
+    /// The columns of a typical load profile: the clock, then +A energy.
+    fn clock_and_energy() -> Vec<Column> {
+        vec![
             Column {
                 class_id: 8,
                 obis: Obis::new(0, 0, 1, 0, 0, 255),
@@ -375,7 +375,12 @@ mod tests {
                 obis: Obis::new(1, 0, 1, 8, 0, 255),
                 attribute: 2,
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn null_clock_cells_follow_the_capture_period_and_gaps_are_found() {
+        let cols = clock_and_energy();
         let t0 = chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
         let dt = |t: chrono::DateTime<chrono::Utc>| {
             Data::OctetString(CosemDateTime::from_chrono(&t, 0).to_bytes().to_vec())
@@ -401,18 +406,7 @@ mod tests {
 
     #[test]
     fn a_capture_time_with_a_warning_status_keeps_it() {
-        let cols = vec![
-            Column {
-                class_id: 8,
-                obis: Obis::new(0, 0, 1, 0, 0, 255),
-                attribute: 2,
-            },
-            Column {
-                class_id: 3,
-                obis: Obis::new(1, 0, 1, 8, 0, 255),
-                attribute: 2,
-            },
-        ];
+        let cols = clock_and_energy();
         let plus1 = chrono::FixedOffset::east_opt(3600).unwrap();
         let t0 = plus1.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
         let dt = |t, status| {

@@ -2,24 +2,25 @@
 //! catch-up rules) and turn the answers into store rows (values and failures).
 
 use super::profile::{self, ProfileError, Selection};
-use super::value::fill;
+use super::value::{fill, text};
 use super::{EngineError, Session};
 use crate::dlms::client::AttributeRef;
+use crate::dlms::data::Data;
 use crate::queue::{Item, Meter, Request, TimeBound};
 use crate::store::{Reading, STATUS_OK};
 use crate::transport::BoxStream;
 use chrono::{Local, TimeZone, Utc};
 
-/// Template of a row for an item.
-fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading {
+/// A row with no value yet (status ok).
+fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Reading {
     Reading {
         ts_ms,
-        request: req.name.clone(),
-        meter: m.name.clone(),
-        item: item.name.clone(),
-        obis: item.obis.to_string(),
-        class: item.class_id,
-        attribute: item.attribute,
+        request: request.to_string(),
+        meter: meter.to_string(),
+        item,
+        obis: String::new(),
+        class: 0,
+        attribute: 0,
         value: None,
         text: None,
         unit: None,
@@ -29,6 +30,38 @@ fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading 
         exact: None,
         meter_time: None,
     }
+}
+
+/// Template of a row for an item.
+fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading {
+    Reading {
+        obis: item.obis.to_string(),
+        class: item.class_id,
+        attribute: item.attribute,
+        ..blank(&req.name, &m.name, item.name.clone(), poll, ts_ms)
+    }
+}
+
+/// The rows of a DataNotification's body: one per element (`push[0]`, `push[1]`, …), or one
+/// for a single value; numbers exact, the rest as text.
+pub fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
+    let ts_ms = Utc::now().timestamp_millis();
+    let elements = match body {
+        Data::Array(v) | Data::Structure(v) => v,
+        d => vec![d],
+    };
+    elements
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut row = blank("push", meter, format!("push[{i}]"), poll, ts_ms);
+            match d.as_decimal() {
+                Some(n) => row.set_decimal(n),
+                None => row.text = Some(text(d)),
+            }
+            row
+        })
+        .collect()
 }
 
 /// A failure row for every item (the meter could not be read at all).

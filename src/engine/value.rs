@@ -26,6 +26,15 @@ pub fn data_json(d: &Data) -> serde_json::Value {
     }
 }
 
+/// The text of a value that is not a number: structures and arrays as JSON, the rest as it
+/// prints (date-times with their clock status).
+pub fn text(d: &Data) -> String {
+    match d {
+        Data::Array(_) | Data::Structure(_) => data_json(d).to_string(),
+        d => d.to_string(),
+    }
+}
+
 /// Fills a row from a read value: scaled number and unit, or text.
 pub(super) fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Reading {
     match v {
@@ -50,12 +59,7 @@ pub(super) fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError
                     // Beyond 38 digits: the float product is the best there is.
                     None => r.value = Some(v.to_f64() * item.scale.unwrap_or(1.0)),
                 },
-                None => {
-                    r.text = Some(match &reading.data {
-                        Data::Array(_) | Data::Structure(_) => data_json(&reading.data).to_string(),
-                        d => d.to_string(),
-                    })
-                }
+                None => r.text = Some(text(&reading.data)),
             }
         }
     }

@@ -11,9 +11,8 @@ use crate::dlms::push::{Push, PushError, PushKeys};
 use crate::dlms::security::{Key, SystemTitle};
 use crate::engine::Session;
 use crate::queue::{Meter, Policy};
-use crate::store::{Reading, STATUS_OK};
+use crate::store::Reading;
 use crate::transport::BoxStream;
-use chrono::Utc;
 use std::sync::Arc;
 
 /// The body of the caller's push once it is known to be `meter`, `Ok(None)` when the push is
@@ -121,58 +120,10 @@ pub(in crate::runner) fn session_pushes(
         .take_pushes()
         .into_iter()
         .filter_map(|a| match Push::from_apdu(a) {
-            Ok(Push::Plain(n)) => Some(push_rows(meter, n.body, poll)),
+            Ok(Push::Plain(n)) => Some(crate::engine::read::push_rows(meter, n.body, poll)),
             _ => None,
         })
         .flatten()
-        .collect()
-}
-
-/// One row per pushed element (`push[0]`, `push[1]`, …), or one for a single value.
-fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
-    let ts_ms = Utc::now().timestamp_millis();
-    let elements = match body {
-        Data::Array(v) | Data::Structure(v) => v,
-        d => vec![d],
-    };
-    elements
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let (number, text) = match d.as_decimal() {
-                Some(v) => (Some(v), None),
-                None => (
-                    None,
-                    Some(match d {
-                        Data::Array(_) | Data::Structure(_) => {
-                            crate::engine::value::data_json(d).to_string()
-                        }
-                        d => d.to_string(),
-                    }),
-                ),
-            };
-            let mut row = Reading {
-                ts_ms,
-                request: "push".into(),
-                meter: meter.to_string(),
-                item: format!("push[{i}]"),
-                obis: String::new(),
-                class: 0,
-                attribute: 0,
-                value: None,
-                text,
-                unit: None,
-                status: STATUS_OK.into(),
-                poll,
-                profile: false,
-                exact: None,
-                meter_time: None,
-            };
-            if let Some(n) = number {
-                row.set_decimal(n);
-            }
-            row
-        })
         .collect()
 }
 
@@ -181,7 +132,7 @@ pub(super) async fn store_push(shared: &Arc<Shared>, meter: &Meter, body: Data) 
     let poll = shared
         .poll
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let rows = push_rows(&meter.name, body, poll);
+    let rows = crate::engine::read::push_rows(&meter.name, body, poll);
     let n = rows.len();
     match persist(shared, rows).await {
         Ok(_) => tracing::info!(
