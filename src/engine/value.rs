@@ -80,15 +80,9 @@ pub fn summary(rows: &[Reading]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let profile_rows = rows.iter().filter(|r| r.profile).count();
     for r in rows.iter().filter(|r| !r.profile).take(8) {
-        let value = match (&r.value, &r.text) {
+        let value = match (r.value_with_unit(), &r.text) {
             _ if r.is_failure() => format!("error: {}", r.status),
-            (Some(v), _) => format!(
-                "{v}{}",
-                r.unit
-                    .as_deref()
-                    .map(|u| format!(" {u}"))
-                    .unwrap_or_default()
-            ),
+            (Some(v), _) => v,
             (None, Some(t)) => t.chars().take(40).collect(),
             (None, None) => "-".into(),
         };

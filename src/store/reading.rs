@@ -65,6 +65,15 @@ impl Reading {
             .or_else(|| self.value.map(|v| v.to_string()))
     }
 
+    /// The numeric value exactly with its unit (`9430.701 kWh`), as every view shows it.
+    pub fn value_with_unit(&self) -> Option<String> {
+        let v = self.value_text()?;
+        Some(match &self.unit {
+            Some(u) => format!("{v} {u}"),
+            None => v,
+        })
+    }
+
     /// The numeric value as JSON: an integer when it is whole (all of u64 and i64 exact),
     /// else the float nearest to its decimal; null when there is none.
     pub fn value_json(&self) -> serde_json::Value {
