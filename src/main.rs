@@ -182,7 +182,7 @@ async fn run(cli: Cli) -> Result<bool> {
         return Ok(true);
     }
     match cli.command {
-        None => cli::run::tui(cli::run::RunArgs {
+        None => cli::tui::tui(cli::run::RunArgs {
             config: None,
             db: "dlms-logger.db".into(),
             socket: None,
@@ -191,7 +191,7 @@ async fn run(cli: Cli) -> Result<bool> {
         })
         .await
         .map(|_| true),
-        Some(Command::Tui(args)) => cli::run::tui(args).await.map(|_| true),
+        Some(Command::Tui(args)) => cli::tui::tui(args).await.map(|_| true),
         Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
         Some(Command::Schedule { expr, from, count }) => {
             cli::schedule::run(&expr, from.as_deref(), count as usize).map(|_| true)

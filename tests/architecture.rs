@@ -212,3 +212,110 @@ fn only_a_connections_worker_opens_its_link() {
         "a link opened outside its connection's worker: {wrong:#?}"
     );
 }
+
+/// The code lines of `part` that ship: test-only files (`tests.rs`, `testkit.rs`) are skipped
+/// and each file is cut at its `#[cfg(test)]` module (which the code style puts last).
+fn shipped(part: &str) -> Vec<(PathBuf, usize, String)> {
+    let mut out = Vec::new();
+    for f in files(&src(part)) {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "tests.rs" || name == "testkit.rs" {
+            continue;
+        }
+        let lines = code(&f);
+        for (k, (n, line)) in lines.iter().enumerate() {
+            let next = lines.get(k + 1).map(|(_, l)| l.trim()).unwrap_or("");
+            if line.trim() == "#[cfg(test)]" && next.contains("mod ") && next.ends_with('{') {
+                break;
+            }
+            out.push((f.clone(), *n, line.clone()));
+        }
+    }
+    out
+}
+
+/// Shipped lines of `part` that name any of `needles`.
+fn shipped_naming(part: &str, needles: &[&str]) -> Vec<String> {
+    shipped(part)
+        .into_iter()
+        .filter(|(_, _, line)| needles.iter().any(|w| line.contains(w)))
+        .map(|(f, n, line)| format!("{}:{n}: {}", f.display(), line.trim()))
+        .collect()
+}
+
+/// What opens a link or the database, starts the logger, or runs SQL.
+const OPENING: &[&str] = &[
+    "rusqlite",
+    "Store::open",
+    "open_read_only",
+    "spawn_reader",
+    "Writer::spawn",
+    "open_store",
+    "Runner::start",
+    "control::bind",
+    "transport::",
+    "Session::open",
+    "engine::Session",
+    "TcpStream",
+    "TcpListener",
+    "UdpSocket",
+    "std::net",
+    "tokio::net",
+    "tokio_serial",
+    "SerialStream",
+    "serialport",
+    "CounterStore",
+    "SELECT ",
+    "query_row",
+];
+
+#[test]
+fn the_tui_never_opens_a_link_or_the_database_itself() {
+    // The command line wires the UI (cli/tui.rs); the scan finds that wiring there, so a
+    // needle that matched nothing could not hide a break.
+    let wiring = shipped_naming("cli/tui.rs", OPENING);
+    for needed in [
+        "open_store",
+        "spawn_reader",
+        "Runner::start",
+        "control::bind",
+    ] {
+        assert!(
+            wiring.iter().any(|l| l.contains(needed)),
+            "cli/tui.rs no longer names {needed}: {wiring:#?}"
+        );
+    }
+    let hits = shipped_naming("tui", OPENING);
+    assert!(
+        hits.is_empty(),
+        "the UI opens links or the database, or runs SQL, itself: {hits:#?}"
+    );
+    // Of our modules the UI uses the model, the runner's handle, the store's types and query
+    // service, and the engine's trace entries; never the simulator, transports or counters.
+    let mut wrong = BTreeSet::new();
+    for (_, _, line) in shipped("tui") {
+        let mut rest = line.as_str();
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + 7..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let allowed = [
+                "tui", "dlms", "queue", "schedule", "store", "runner", "engine", "text",
+            ];
+            if !allowed.contains(&name.as_str()) {
+                wrong.insert(name);
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the UI uses crate::{wrong:?}");
+    // The only engine names it uses are the trace's.
+    let engine = shipped_naming("tui", &["engine::"]);
+    assert!(
+        engine
+            .iter()
+            .all(|l| l.contains("engine::{Direction, TraceEntry}")),
+        "{engine:#?}"
+    );
+}

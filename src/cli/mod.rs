@@ -7,6 +7,7 @@ pub mod read;
 pub mod run;
 pub mod schedule;
 pub mod simulate;
+pub mod tui;
 
 /// `--port` of a meter to connect to: 1 to 65535, said in words when out of range.
 pub fn meter_port(text: &str) -> Result<u16, String> {

@@ -128,34 +128,3 @@ pub async fn run(args: RunArgs) -> Result<()> {
     drop(loaded.sim);
     Ok(())
 }
-
-/// Runs the full-screen UI; without a terminal (piped, cron) it runs headless instead.
-pub async fn tui(args: RunArgs) -> Result<()> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
-        return run(args).await;
-    }
-    let loaded = load(args.config.as_deref()).await?;
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("dlms-logger.toml"));
-    let socket = args
-        .socket
-        .clone()
-        .unwrap_or_else(|| control::default_socket(&args.db));
-    let warning = dlms_logger::queue::secrets_exposed(&config_path);
-    let opts = dlms_logger::tui::TuiOptions {
-        config: loaded.config,
-        warning,
-        config_path,
-        db: args.db.clone(),
-        socket,
-        counters: super::connection::counter_store(args.counter_db.clone()),
-        spill: args.spill.clone(),
-    };
-    let r = dlms_logger::tui::run(opts, shutdown_signal()).await;
-    drop(loaded.sim);
-    r
-}

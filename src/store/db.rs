@@ -41,6 +41,42 @@ impl Store {
         Store::setup(conn, path.to_path_buf())
     }
 
+    /// Opens an existing database read-only (queries beside the writer): no file is created,
+    /// nothing is migrated, and a schema this build does not know is refused.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+            series: SeriesIds::default(),
+        };
+        store.set_busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(store.fail("reading the schema version"))?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                known: schema::SCHEMA_VERSION,
+            });
+        }
+        if version < schema::SCHEMA_VERSION {
+            // Only the writer migrates; an older file is not read as if it were current.
+            return Err(StoreError::NotMigrated {
+                path: path.to_path_buf(),
+                found: version,
+                known: schema::SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
     /// Opens a fresh database in memory (tests, dry runs).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let path = PathBuf::from(":memory:");

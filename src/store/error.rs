@@ -36,6 +36,15 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// A read-only connection found a schema the writer has not migrated (or no schema at all).
+    #[error(
+        "database {path} has schema {found}, not {known}; only the logger's writer migrates it"
+    )]
+    NotMigrated {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     /// An SQLite operation failed.
     #[error("database {path}: {action} failed: {source}")]
     Sqlite {

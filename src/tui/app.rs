@@ -8,170 +8,84 @@
 //! └ running 5 requests · dlms-logger.db · 1234 rows · 3 errors · message ──────────┘  status
 //! ```
 
-use crate::queue::{Config, Preset};
-use crate::runner::RunnerHandle;
-use crate::store::Store;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+pub use super::ctx::Ctx;
+pub use super::event::{AppEvent, Tab, TaskResult};
+use super::keymap::{self, Binding, Help, Key};
+use crate::store::ReadError;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Tabs};
 use ratatui::Frame;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
-use tokio::sync::mpsc;
 
-/// The five views, reached with 1–5.
+/// What the global keys do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    /// Live values and meter health.
-    Monitor,
-    /// The request queue editor.
-    Queue,
-    /// The logged rows.
-    Log,
-    /// A meter's object list and presets.
-    Objects,
-    /// Frames exchanged.
-    Trace,
+enum Global {
+    Quit,
+    Help,
+    Show(usize),
+    Next,
+    Previous,
 }
 
-impl Tab {
-    /// Every tab in order.
-    pub const ALL: [Tab; 5] = [Tab::Monitor, Tab::Queue, Tab::Log, Tab::Objects, Tab::Trace];
+/// Keys that work even while a view holds the keyboard or the help is open.
+const ALWAYS: &[Binding<Global>] = &[Binding {
+    keys: &[(Key::ctrl('c'), Global::Quit)],
+    label: "Ctrl-c",
+    help: "quit, even from a dialog",
+    hint: None,
+}];
 
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Monitor => "Monitor",
-            Tab::Queue => "Queue",
-            Tab::Log => "Log",
-            Tab::Objects => "Objects",
-            Tab::Trace => "Trace",
-        }
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
-
-/// Results of background work, routed back to the view that started it.
-#[derive(Debug)]
-pub enum TaskResult {
-    /// A `t` test of a queue node finished.
-    Test {
-        /// What was tested ("connection lab", "meter m1", "request instant").
-        node: String,
-        /// A one-line outcome.
-        result: Result<String, String>,
+/// Keys of every view (after the view's own, unless the view holds the keyboard).
+const GLOBAL: &[Binding<Global>] = &[
+    Binding {
+        keys: &[
+            (Key::ch('1'), Global::Show(0)),
+            (Key::ch('2'), Global::Show(1)),
+            (Key::ch('3'), Global::Show(2)),
+            (Key::ch('4'), Global::Show(3)),
+            (Key::ch('5'), Global::Show(4)),
+            (Key::new(KeyCode::Tab), Global::Next),
+            (Key::new(KeyCode::BackTab), Global::Previous),
+        ],
+        label: "1-5, Tab",
+        help: "switch view",
+        hint: None,
     },
-    /// Bytes of the object list received so far.
-    ObjectsProgress(usize),
-    /// The object list was read.
-    Objects(Result<Preset, String>),
-    /// A CSV export finished.
-    Export(Result<String, String>),
-    /// A probe of a connection found a meter (to add to the queue), or why not.
-    Probe(Result<Box<(crate::queue::Meter, String)>, String>),
-}
+    Binding {
+        keys: &[
+            (Key::ch('?'), Global::Help),
+            (Key::new(KeyCode::F(1)), Global::Help),
+        ],
+        label: "?",
+        help: "this help (Esc closes)",
+        hint: Some("? help"),
+    },
+    Binding {
+        keys: &[(Key::ch('q'), Global::Quit)],
+        label: "q",
+        help: "quit",
+        hint: Some("q quit"),
+    },
+];
 
-/// Events the loop handles.
-#[derive(Debug)]
-pub enum AppEvent {
-    /// A key press.
-    Key(KeyEvent),
-    /// The terminal was resized.
-    Resize,
-    /// Time to refresh data from the runner and the store.
-    Tick,
-    /// A saved queue to run from now on.
-    Reload(Box<Config>),
-    /// Background work finished.
-    Task(Tab, TaskResult),
-}
-
-/// What every view can use: the runner, the store, and ways to report.
-pub struct Ctx {
-    /// The running logger.
-    pub runner: RunnerHandle,
-    /// A query connection to the log database.
-    pub store: Option<Store>,
-    /// The database path (status bar).
-    pub db_path: PathBuf,
-    /// Where the queue is saved.
-    pub config_path: PathBuf,
-    /// Where presets are read and written.
-    pub presets_dir: PathBuf,
-    /// Sends events to the loop (background results, reloads).
-    pub events: mpsc::UnboundedSender<AppEvent>,
-    message: Option<(String, bool, Instant)>,
-}
-
-impl Ctx {
-    /// A context; `store` may be `None` when the database cannot be opened for queries.
-    pub fn new(
-        runner: RunnerHandle,
-        store: Option<Store>,
-        db_path: PathBuf,
-        config_path: PathBuf,
-        events: mpsc::UnboundedSender<AppEvent>,
-    ) -> Ctx {
-        Ctx {
-            runner,
-            store,
-            db_path,
-            config_path,
-            presets_dir: PathBuf::from("presets"),
-            events,
-            message: None,
-        }
-    }
-
-    /// The queue being run.
-    pub fn config(&self) -> Arc<Config> {
-        self.runner.config()
-    }
-
-    /// Shows a message in the status bar.
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.message = Some((text.into(), false, Instant::now()));
-    }
-
-    /// Shows an error in the status bar.
-    pub fn error(&mut self, text: impl Into<String>) {
-        self.message = Some((text.into(), true, Instant::now()));
-    }
-
-    /// The current status-bar message, if any.
-    pub fn message(&self) -> Option<(&str, bool)> {
-        self.message.as_ref().map(|(m, e, _)| (m.as_str(), *e))
-    }
-
-    /// Asks the loop to run this queue from now on (after a save).
-    pub fn reload(&self, config: Config) {
-        let _ = self.events.send(AppEvent::Reload(Box::new(config)));
-    }
-
-    /// Runs `work` in the background and routes its result to `tab`.
-    pub fn spawn(
-        &self,
-        tab: Tab,
-        work: impl std::future::Future<Output = TaskResult> + Send + 'static,
-    ) {
-        let tx = self.events.clone();
-        tokio::spawn(async move {
-            let r = work.await;
-            let _ = tx.send(AppEvent::Task(tab, r));
-        });
-    }
-}
+/// Keys of the help overlay.
+const HELP: &[Binding<()>] = &[Binding {
+    keys: &[
+        (Key::new(KeyCode::Esc), ()),
+        (Key::ch('?'), ()),
+        (Key::ch('q'), ()),
+    ],
+    label: "Esc, ?, q",
+    help: "close this help",
+    hint: None,
+}];
 
 /// A full-screen view.
 pub trait View {
-    /// Keys of this view for the help overlay: (key, what it does).
-    fn keys(&self) -> Vec<(&'static str, &'static str)>;
+    /// The rows of this view's keymaps, for the help overlay.
+    fn bindings(&self) -> Vec<Help>;
     /// Handles a key; returns true when the view used it.
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool;
     /// Refreshes data (on every tick while visible, and when shown).
@@ -196,6 +110,9 @@ pub struct App {
     help: bool,
     /// Set when the user quits.
     pub quit: bool,
+    /// The last row counts the query service sent, and whether a count is under way.
+    counts: Option<Result<(u64, u64), ReadError>>,
+    counting: bool,
 }
 
 impl App {
@@ -214,6 +131,8 @@ impl App {
             views,
             help: false,
             quit: false,
+            counts: None,
+            counting: false,
         };
         app.refresh();
         app
@@ -225,10 +144,23 @@ impl App {
         self.refresh();
     }
 
-    /// Refreshes the visible view.
+    /// Refreshes the visible view and asks for the row counts (unless a count is under way).
     pub fn refresh(&mut self) {
+        if !self.counting {
+            self.counting = true;
+            let tx = self.ctx.events.clone();
+            self.ctx.queries.counts(move |r| {
+                let _ = tx.send(AppEvent::Counts(r));
+            });
+        }
         let i = self.tab.index();
         self.views[i].refresh(&mut self.ctx);
+    }
+
+    /// Takes the row counts for the status bar.
+    pub fn on_counts(&mut self, counts: Result<(u64, u64), ReadError>) {
+        self.counting = false;
+        self.counts = Some(counts);
     }
 
     /// Routes a background result to its view.
@@ -237,17 +169,15 @@ impl App {
         self.views[i].on_task(result, &mut self.ctx);
     }
 
-    /// Handles a key: help first, then a view that holds the keyboard, then global keys.
+    /// Handles a key: Ctrl-c, then help, then a view that holds the keyboard, then the
+    /// view's keys, then global keys.
     pub fn handle_key(&mut self, key: KeyEvent) {
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        if keymap::action(ALWAYS, &key) == Some(Global::Quit) {
             self.quit = true;
             return;
         }
         if self.help {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-            ) {
+            if keymap::action(HELP, &key).is_some() {
                 self.help = false;
             }
             return;
@@ -257,13 +187,14 @@ impl App {
             self.views[i].handle_key(key, &mut self.ctx);
             return;
         }
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
-            KeyCode::Char(c @ '1'..='5') => self.show(Tab::ALL[(c as u8 - b'1') as usize]),
-            KeyCode::Tab => self.show(Tab::ALL[(i + 1) % Tab::ALL.len()]),
-            KeyCode::BackTab => self.show(Tab::ALL[(i + Tab::ALL.len() - 1) % Tab::ALL.len()]),
-            _ => {
+        let n = Tab::ALL.len();
+        match keymap::action(GLOBAL, &key) {
+            Some(Global::Quit) => self.quit = true,
+            Some(Global::Help) => self.help = true,
+            Some(Global::Show(t)) => self.show(Tab::ALL[t]),
+            Some(Global::Next) => self.show(Tab::ALL[(i + 1) % n]),
+            Some(Global::Previous) => self.show(Tab::ALL[(i + n - 1) % n]),
+            None => {
                 self.views[i].handle_key(key, &mut self.ctx);
             }
         }
@@ -319,12 +250,11 @@ impl App {
                 Span::styled(format!(" {w} "), Style::default().fg(Color::Yellow)),
             );
         }
-        let (rows, failed) = self
-            .ctx
-            .store
-            .as_ref()
-            .and_then(|s| s.counts().ok())
-            .unwrap_or((st.rows_stored, st.failures_stored));
+        // The database's counts as last answered; the runner's own until the first answer.
+        let (rows, failed) = match &self.counts {
+            Some(Ok(counts)) => *counts,
+            _ => (st.rows_stored, st.failures_stored),
+        };
         spans.push(Span::raw(format!("· {rows} rows ")));
         let err_style = if failed > 0 {
             Style::default().fg(Color::Red)
@@ -347,7 +277,7 @@ impl App {
             spans.push(Span::styled(format!("· {m}"), style));
         } else {
             spans.push(Span::styled(
-                "· ? help  q quit",
+                format!("· {}", keymap::footer(GLOBAL, "  ")),
                 Style::default().fg(Color::DarkGray),
             ));
         }
@@ -355,16 +285,12 @@ impl App {
     }
 
     fn render_help(&self, f: &mut Frame, area: Rect) {
-        let global = [
-            ("1-5, Tab", "switch view"),
-            ("?", "this help (Esc closes)"),
-            ("q, Ctrl-c", "quit"),
-        ];
-        let view_keys = self.views[self.tab.index()].keys();
+        let view_keys = self.views[self.tab.index()].bindings();
         let rows: Vec<Row> = view_keys
-            .iter()
-            .chain(global.iter())
-            .map(|(k, d)| Row::new(vec![k.to_string(), d.to_string()]))
+            .into_iter()
+            .chain(keymap::help(GLOBAL))
+            .chain(keymap::help(ALWAYS))
+            .map(|h| Row::new(vec![h.label, h.help]))
             .collect();
         let h = (rows.len() as u16 + 2).min(area.height);
         let w = 64.min(area.width);
@@ -387,8 +313,11 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::Config;
+    use crate::store::spawn_reader;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
+    use tokio::sync::mpsc;
 
     fn screen(app: &mut App) -> String {
         let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
@@ -402,6 +331,12 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn global_keys_are_bound_once() {
+        let all = [keymap::keys(ALWAYS), keymap::keys(GLOBAL)].concat();
+        assert_eq!(keymap::bound_twice(&all), []);
     }
 
     #[tokio::test]
@@ -436,8 +371,7 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let mut app = App::new(Ctx::new(
             runner.handle(),
-            Store::open(&db).ok(),
-            db.clone(),
+            spawn_reader(&db).unwrap(),
             dir.path().join("q.toml"),
             tx,
         ));
@@ -456,15 +390,29 @@ mod tests {
         .unwrap();
         let (writer, handle) = crate::store::Writer::spawn(&db).unwrap();
         let runner = crate::runner::Runner::start(config, handle, 1);
-        let (tx, _rx) = mpsc::unbounded_channel();
-        let store = Store::open(&db).ok();
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let mut app = App::new(Ctx::new(
             runner.handle(),
-            store,
-            db.clone(),
+            spawn_reader(&db).unwrap(),
             dir.path().join("q.toml"),
             tx,
         ));
+        // The counts arrive as a message; drawing never asks the database.
+        let counts = loop {
+            match rx.recv().await {
+                Some(AppEvent::Counts(c)) => break c,
+                Some(_) => {}
+                None => panic!("the event channel closed"),
+            }
+        };
+        assert_eq!(counts.as_ref().ok(), Some(&(0, 0)));
+        app.on_counts(Ok((1234, 5)));
+        let s = screen(&mut app);
+        assert!(
+            s.contains("1234 rows") && s.contains("5 errors") && s.contains("? help  q quit"),
+            "{s}"
+        );
+        app.on_counts(counts);
         let s = screen(&mut app);
         assert!(s.contains("1 Monitor") && s.contains("5 Trace"), "{s}");
         assert!(

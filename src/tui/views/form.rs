@@ -1,5 +1,6 @@
 //! A small form for dialogs and filter bars: labelled one-line fields and an inline error.
 
+use crate::tui::keymap::{self, Binding, Key};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -127,6 +128,19 @@ pub enum Outcome {
     Editing,
 }
 
+/// What a dialog's keys do (other keys edit the focused field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormAction {
+    /// Submit the form.
+    Submit,
+    /// Close it.
+    Cancel,
+    /// Focus the next field.
+    Next,
+    /// Focus the previous field.
+    Previous,
+}
+
 /// Labelled fields, one focused, with an error line under them.
 #[derive(Debug, Clone)]
 pub struct Form {
@@ -137,6 +151,21 @@ pub struct Form {
 }
 
 impl Form {
+    /// The keys of every dialog.
+    pub const KEYS: &'static [Binding<FormAction>] = &[Binding {
+        keys: &[
+            (Key::new(KeyCode::Tab), FormAction::Next),
+            (Key::new(KeyCode::Down), FormAction::Next),
+            (Key::new(KeyCode::BackTab), FormAction::Previous),
+            (Key::new(KeyCode::Up), FormAction::Previous),
+            (Key::new(KeyCode::Enter), FormAction::Submit),
+            (Key::new(KeyCode::Esc), FormAction::Cancel),
+        ],
+        label: "Tab, Enter, Esc",
+        help: "in a dialog: next field, ok, cancel",
+        hint: None,
+    }];
+
     /// A form titled `title` with `fields`, the first one focused.
     pub fn new(title: impl Into<String>, fields: Vec<Field>) -> Form {
         Form {
@@ -164,12 +193,12 @@ impl Form {
     /// Handles a key: Enter submits, Esc cancels, Tab/↓ and Shift-Tab/↑ move between fields.
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
         let n = self.fields.len().max(1);
-        match key.code {
-            KeyCode::Enter => return Outcome::Submit,
-            KeyCode::Esc => return Outcome::Cancel,
-            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
-            _ => {
+        match keymap::action(Form::KEYS, &key) {
+            Some(FormAction::Submit) => return Outcome::Submit,
+            Some(FormAction::Cancel) => return Outcome::Cancel,
+            Some(FormAction::Next) => self.focus = (self.focus + 1) % n,
+            Some(FormAction::Previous) => self.focus = (self.focus + n - 1) % n,
+            None => {
                 if let Some(field) = self.fields.get_mut(self.focus) {
                     if field.handle_key(key) {
                         self.error = None;

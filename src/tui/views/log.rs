@@ -8,16 +8,19 @@
 //! ```
 
 mod export;
+mod keys;
 mod pager;
 mod query;
 
 use super::form::{Field, Form, Outcome};
 use crate::store::Row as LogRow;
-use crate::tui::app::{Ctx, TaskResult, View};
+use crate::tui::app::{Ctx, Tab, TaskResult, View};
+use crate::tui::keymap::{self, Help};
 use chrono::{DateTime, Local, Utc};
+use keys::{Action, KEYS};
 use pager::Pager;
 use query::Query;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
@@ -41,15 +44,19 @@ pub struct LogView {
     dialog: Option<Dialog>,
     /// Why the last page could not be read.
     problem: Option<String>,
+    /// The number of the last page asked for; older answers are dropped.
+    asked: u64,
 }
 
 impl LogView {
+    /// Asks for the current page again; the rows arrive as [`TaskResult::LogPage`].
     fn reload(&mut self, ctx: &Ctx) {
-        let Some(store) = &ctx.store else {
-            return;
-        };
-        let filter = self.query.filter(Utc::now());
-        self.problem = self.pager.load(store, &filter).err().map(|e| e.to_string());
+        self.asked += 1;
+        let seq = self.asked;
+        let (after, limit) = self.pager.request();
+        let answer = ctx.answer(Tab::Log, move |rows| TaskResult::LogPage { seq, rows });
+        ctx.queries
+            .log_page(self.query.filter(Utc::now()), after, limit, answer);
     }
 
     fn handle_dialog(&mut self, key: KeyEvent, ctx: &mut Ctx) {
@@ -68,7 +75,7 @@ impl LogView {
                         self.pager.home();
                         self.reload(ctx);
                     }
-                    Err(e) => form.set_error(e),
+                    Err(e) => form.set_error(e.to_string()),
                 },
                 Dialog::Export(form) => {
                     let file = form.value("file");
@@ -95,14 +102,8 @@ impl LogView {
             f.render_widget(text.block(block.clone()), area);
         };
         let red = Style::default().fg(Color::Red);
-        if ctx.store.is_none() {
-            let text = format!(
-                "The log database {} could not be opened for queries, so the log cannot be shown.",
-                ctx.db_path.display()
-            );
-            return note(f, text, red);
-        }
-        // Borders and header take three lines; the rest is one page.
+        // Borders and header take three lines; the rest is one page. A new page size asks
+        // for the page again; this draw shows the rows already here.
         if self
             .pager
             .resize(usize::from(area.height.saturating_sub(3)))
@@ -197,16 +198,8 @@ fn table_row(row: &LogRow) -> (Row<'static>, usize) {
 }
 
 impl View for LogView {
-    fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("↑↓, j/k", "select a row (turns the page at its ends)"),
-            ("PgUp/PgDn", "newer / older page"),
-            ("g, Home", "back to the newest rows"),
-            ("/", "filter: meter, item, status, since, until"),
-            ("Esc", "clear the filter"),
-            ("x", "export the filtered rows to CSV"),
-            ("Tab, Enter, Esc", "in a dialog: next field, apply, cancel"),
-        ]
+    fn bindings(&self) -> Vec<Help> {
+        keymap::help(KEYS).chain(keymap::help(Form::KEYS)).collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
@@ -214,25 +207,29 @@ impl View for LogView {
             self.handle_dialog(key, ctx);
             return true;
         }
-        let reload = match key.code {
-            KeyCode::Down | KeyCode::Char('j') => self.pager.down(),
-            KeyCode::Up | KeyCode::Char('k') => self.pager.up(),
-            KeyCode::PageDown => self.pager.next_page(),
-            KeyCode::PageUp => self.pager.prev_page(),
-            KeyCode::Home | KeyCode::Char('g') => {
+        let Some(action) = keymap::action(KEYS, &key) else {
+            return false;
+        };
+        let reload = match action {
+            Action::Down => self.pager.down(),
+            Action::Up => self.pager.up(),
+            Action::OlderPage => self.pager.next_page(),
+            Action::NewerPage => self.pager.prev_page(),
+            Action::Newest => {
                 self.pager.home();
                 true
             }
-            KeyCode::Esc if !self.query.is_empty() => {
+            Action::ClearFilter if self.query.is_empty() => return false,
+            Action::ClearFilter => {
                 self.query = Query::default();
                 self.pager.home();
                 true
             }
-            KeyCode::Char('/') => {
+            Action::Filter => {
                 self.dialog = Some(Dialog::Filter(self.query.form()));
                 false
             }
-            KeyCode::Char('x') => {
+            Action::Export => {
                 let file = export::default_file(Local::now());
                 let form = Form::new(
                     "export the filtered rows to CSV",
@@ -241,7 +238,6 @@ impl View for LogView {
                 self.dialog = Some(Dialog::Export(form));
                 false
             }
-            _ => return false,
         };
         if reload {
             self.reload(ctx);
@@ -255,8 +251,15 @@ impl View for LogView {
 
     fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
         match result {
-            TaskResult::Export(Ok(done)) => ctx.info(done),
-            TaskResult::Export(Err(e)) => ctx.error(format!("export failed: {e}")),
+            TaskResult::LogPage { seq, rows } if seq == self.asked => match rows {
+                Ok(rows) => {
+                    self.problem = None;
+                    self.pager.apply(rows);
+                }
+                Err(e) => self.problem = Some(e.to_string()),
+            },
+            TaskResult::Export(file, Ok(rows)) => ctx.info(export::done(&file, rows)),
+            TaskResult::Export(_, Err(e)) => ctx.error(format!("export failed: {e}")),
             _ => {}
         }
     }
@@ -292,6 +295,7 @@ pub(crate) mod tests {
     use crate::store::Reading;
     use crate::tui::app::AppEvent;
     use crate::tui::views::testkit::{config, every_key, harness, key, reading, Harness};
+    use ratatui::crossterm::event::KeyCode;
 
     /// Forty rows a second apart, alternating meters; every fifth one failed.
     fn rows() -> Vec<Reading> {
@@ -316,12 +320,12 @@ pub(crate) mod tests {
     fn setup() -> (Harness, LogView) {
         let mut h = harness(config(1, &["m1", "m2"]), &rows());
         let mut view = LogView::default();
-        view.refresh(&mut h.ctx);
+        h.refresh(&mut view);
         (h, view)
     }
 
     /// The item column of the rows on screen, top to bottom.
-    fn items(h: &Harness, view: &mut LogView) -> Vec<String> {
+    fn items(h: &mut Harness, view: &mut LogView) -> Vec<String> {
         h.screen(view, 120, 13)
             .iter()
             .filter_map(|l| {
@@ -342,7 +346,7 @@ pub(crate) mod tests {
         r.text = Some("DLG\u{1b}[2J\u{202e}gnp.exe".into());
         let mut h = harness(config(1, &["m1"]), &[r]);
         let mut view = LogView::default();
-        view.refresh(&mut h.ctx);
+        h.refresh(&mut view);
         let screen = h.screen(&mut view, 120, 13).join("\n");
         assert!(screen.contains("DLG\\x1b[2J\\u{202e}gn"), "{screen}");
         assert!(!screen.contains('\u{202e}') && !screen.contains('\u{1b}'));
@@ -352,7 +356,7 @@ pub(crate) mod tests {
     async fn shows_newest_first_and_pages_back_to_the_same_first_page() {
         let (mut h, mut view) = setup();
         // 13 lines: borders and header leave 10 rows per page.
-        let first = items(&h, &mut view);
+        let first = items(&mut h, &mut view);
         assert_eq!(first[..3], ["item39", "item38", "item37"]);
         assert_eq!(first.len(), 10);
         let screen = h.screen(&mut view, 120, 13).join("\n");
@@ -362,15 +366,15 @@ pub(crate) mod tests {
         );
 
         h.keys(&mut view, &[key(KeyCode::PageDown), key(KeyCode::PageDown)]);
-        assert_eq!(items(&h, &mut view)[0], "item19");
+        assert_eq!(items(&mut h, &mut view)[0], "item19");
         assert!(h.screen(&mut view, 120, 13)[0].contains("page 3"));
         h.keys(&mut view, &[key(KeyCode::PageUp), key(KeyCode::PageUp)]);
-        assert_eq!(items(&h, &mut view), first);
+        assert_eq!(items(&mut h, &mut view), first);
         h.keys(
             &mut view,
             &[key(KeyCode::PageDown), key(KeyCode::Char('g'))],
         );
-        assert_eq!(items(&h, &mut view), first);
+        assert_eq!(items(&mut h, &mut view), first);
         // ↓ past the bottom row turns the page.
         for _ in 0..10 {
             h.keys(&mut view, &[key(KeyCode::Down)]);
@@ -399,7 +403,7 @@ pub(crate) mod tests {
     async fn shows_values_exactly_and_the_meters_time_with_its_status() {
         let mut h = harness(config(1, &["m1"]), &exact_rows());
         let mut view = LogView::default();
-        view.refresh(&mut h.ctx);
+        h.refresh(&mut view);
         let screen = h.screen(&mut view, 160, 10).join("\n");
         for want in [
             "18446744073709551615",
@@ -434,7 +438,7 @@ pub(crate) mod tests {
         assert!(!view.captures_keys());
         // Odd rows are m2; of those, multiples of five failed: 35, 25, 15, 5.
         assert_eq!(
-            items(&h, &mut view),
+            items(&mut h, &mut view),
             ["item35", "item25", "item15", "item5"]
         );
         assert!(h.screen(&mut view, 120, 13)[0].contains("meter=m2 status=failed"));
@@ -453,9 +457,13 @@ pub(crate) mod tests {
         let screen = h.screen(&mut view, 120, 13).join("\n");
         assert!(screen.contains("since: \"soon\" is not a time"), "{screen}");
         h.keys(&mut view, &[key(KeyCode::Esc)]);
-        assert_eq!(items(&h, &mut view).len(), 4, "cancel keeps the filter");
+        assert_eq!(items(&mut h, &mut view).len(), 4, "cancel keeps the filter");
         h.keys(&mut view, &[key(KeyCode::Esc)]);
-        assert_eq!(items(&h, &mut view)[0], "item39", "Esc clears the filter");
+        assert_eq!(
+            items(&mut h, &mut view)[0],
+            "item39",
+            "Esc clears the filter"
+        );
     }
 
     #[tokio::test]
@@ -520,13 +528,15 @@ pub(crate) mod tests {
             h.keys(&mut view, &[key(KeyCode::Esc), key(KeyCode::Esc)]);
             h.screen(&mut view, 80, 24);
         }
-        while let Ok(event) = h.rx.try_recv() {
+        for event in h.events() {
             assert!(
                 !matches!(event, AppEvent::Task(..)),
                 "no export was started"
             );
         }
-        h.ctx.store = None;
+        // A query service on a database that cannot be opened answers every page with why.
+        h.ctx.queries = crate::store::spawn_reader(&h.dir.path().join("missing.db")).unwrap();
+        h.refresh(&mut view);
         let screen = h.screen(&mut view, 80, 6).join("\n");
         assert!(screen.contains("could not be opened"), "{screen}");
     }

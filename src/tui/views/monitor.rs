@@ -9,11 +9,16 @@
 //! └──────────────────────────────────┴───────────────────────────────────┘
 //! ```
 
+mod keys;
+
 use crate::schedule::Schedule;
+use crate::store::ReadError;
 use crate::store::Row;
-use crate::tui::app::{Ctx, View};
+use crate::tui::app::{Ctx, Tab, TaskResult, View};
+use crate::tui::keymap::{self, Help};
 use chrono::{Local, TimeZone, Utc};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use keys::{Action, KEYS};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
@@ -34,7 +39,11 @@ pub struct MonitorView {
     rows: Vec<Row>,
     table: TableState,
     history: Vec<(f64, f64)>,
+    /// The (meter, item) the chart shows.
+    history_of: Option<(String, String)>,
     error: Option<String>,
+    /// A query of the latest values is under way (ticks do not pile up more).
+    loading: bool,
     /// First row shown: only the visible rows are built each frame (10,000 items stay fast).
     offset: usize,
 }
@@ -73,14 +82,40 @@ impl MonitorView {
         }
     }
 
+    /// Asks for the selected item's last hour; the chart keeps what it shows until the answer.
     fn load_history(&mut self, ctx: &Ctx) {
-        self.history.clear();
-        let (Some(store), Some(row)) = (ctx.store.as_ref(), self.selected()) else {
+        let Some(row) = self.selected() else {
+            self.history.clear();
+            self.history_of = None;
             return;
         };
-        let now = Utc::now().timestamp_millis();
-        let (meter, item) = (row.reading.meter.clone(), row.reading.item.clone());
-        match store.history(&meter, &item, now - CHART_SPAN_MS, now + 1, 2000) {
+        let item = (row.reading.meter.clone(), row.reading.item.clone());
+        if self.history_of.as_ref() != Some(&item) {
+            self.history.clear();
+            self.history_of = Some(item.clone());
+        }
+        let now_ms = Utc::now().timestamp_millis();
+        let (meter, name) = item.clone();
+        let answer = ctx.answer(Tab::Monitor, move |rows| TaskResult::History {
+            item,
+            now_ms,
+            rows,
+        });
+        ctx.queries.history(
+            meter,
+            name,
+            now_ms - CHART_SPAN_MS,
+            now_ms + 1,
+            2000,
+            answer,
+        );
+    }
+
+    fn on_history(&mut self, item: (String, String), now: i64, rows: Result<Vec<Row>, ReadError>) {
+        if self.history_of.as_ref() != Some(&item) {
+            return;
+        }
+        match rows {
             Ok(rows) => {
                 self.history = rows
                     .iter()
@@ -92,6 +127,48 @@ impl MonitorView {
             }
             Err(e) => self.error = Some(e.to_string()),
         }
+    }
+
+    /// Takes the latest values: sorted, the selection kept on its item.
+    fn on_latest(&mut self, mut rows: Vec<Row>, ctx: &Ctx) {
+        self.error = None;
+        let key = self.selected().map(|r| {
+            (
+                r.reading.meter.clone(),
+                r.reading.request.clone(),
+                r.reading.item.clone(),
+            )
+        });
+        // Stable order: meter, then request (queue order), then item.
+        let config = ctx.config();
+        let order = |name: &str| {
+            config
+                .requests
+                .iter()
+                .position(|r| r.name == name)
+                .unwrap_or(usize::MAX)
+        };
+        rows.sort_by(|a, b| {
+            (&a.reading.meter, order(&a.reading.request), &a.reading.item).cmp(&(
+                &b.reading.meter,
+                order(&b.reading.request),
+                &b.reading.item,
+            ))
+        });
+        self.rows = rows;
+        let idx = key
+            .and_then(|k| {
+                self.rows.iter().position(|r| {
+                    (
+                        r.reading.meter.clone(),
+                        r.reading.request.clone(),
+                        r.reading.item.clone(),
+                    ) == k
+                })
+            })
+            .or((!self.rows.is_empty()).then_some(0));
+        self.table.select(idx);
+        self.load_history(ctx);
     }
 
     fn render_items(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -115,14 +192,8 @@ impl MonitorView {
             .map(|r| {
                 let rd = &r.reading;
                 let age_ms = (now - rd.ts_ms).max(0);
-                let value = match (rd.value_text(), &rd.text) {
-                    (Some(v), _) => format!(
-                        "{v}{}",
-                        rd.unit
-                            .as_deref()
-                            .map(|u| format!(" {u}"))
-                            .unwrap_or_default()
-                    ),
+                let value = match (rd.value_with_unit(), &rd.text) {
+                    (Some(v), _) => v,
                     // A meter's string may hold control characters or bidi overrides.
                     (None, Some(t)) => crate::text::escape(t).into_owned(),
                     (None, None) => String::new(),
@@ -154,7 +225,6 @@ impl MonitorView {
             .collect();
         let title = match &self.error {
             Some(e) => format!(" Items — {e} "),
-            None if ctx.store.is_none() => " Items — the database cannot be read ".to_string(),
             None => format!(" Items ({}) ", self.rows.len()),
         };
         let table = Table::new(
@@ -298,27 +368,18 @@ impl MonitorView {
 }
 
 impl View for MonitorView {
-    fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("↑/↓, j/k", "select an item (the chart follows)"),
-            ("g / G", "first / last item"),
-            ("r", "read the selected item's request now"),
-        ]
+    fn bindings(&self) -> Vec<Help> {
+        keymap::help(KEYS).collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        let Some(action) = keymap::action(KEYS, &key) else {
+            return false;
+        };
         let n = self.rows.len();
         let sel = self.table.selected().unwrap_or(0);
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') if n > 0 => {
-                self.table.select(Some((sel + 1).min(n - 1)))
-            }
-            KeyCode::Up | KeyCode::Char('k') if n > 0 => {
-                self.table.select(Some(sel.saturating_sub(1)))
-            }
-            KeyCode::Char('g') | KeyCode::Home if n > 0 => self.table.select(Some(0)),
-            KeyCode::Char('G') | KeyCode::End if n > 0 => self.table.select(Some(n - 1)),
-            KeyCode::Char('r') => {
+        match action {
+            Action::ReadNow => {
                 match self.selected().map(|r| r.reading.request.clone()) {
                     Some(req) if ctx.runner.run_now(&req) => {
                         ctx.info(format!("reading request {req} now"))
@@ -330,59 +391,36 @@ impl View for MonitorView {
                 }
                 return true;
             }
-            _ => return false,
+            _ if n == 0 => return false,
+            Action::Down => self.table.select(Some((sel + 1).min(n - 1))),
+            Action::Up => self.table.select(Some(sel.saturating_sub(1))),
+            Action::First => self.table.select(Some(0)),
+            Action::Last => self.table.select(Some(n - 1)),
         }
         self.load_history(ctx);
         true
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
-        let Some(store) = ctx.store.as_ref() else {
-            return;
-        };
-        match store.latest_per_item() {
-            Ok(mut rows) => {
-                self.error = None;
-                let key = self.selected().map(|r| {
-                    (
-                        r.reading.meter.clone(),
-                        r.reading.request.clone(),
-                        r.reading.item.clone(),
-                    )
-                });
-                // Stable order: meter, then request (queue order), then item.
-                let config = ctx.config();
-                let order = |name: &str| {
-                    config
-                        .requests
-                        .iter()
-                        .position(|r| r.name == name)
-                        .unwrap_or(usize::MAX)
-                };
-                rows.sort_by(|a, b| {
-                    (&a.reading.meter, order(&a.reading.request), &a.reading.item).cmp(&(
-                        &b.reading.meter,
-                        order(&b.reading.request),
-                        &b.reading.item,
-                    ))
-                });
-                self.rows = rows;
-                let idx = key
-                    .and_then(|k| {
-                        self.rows.iter().position(|r| {
-                            (
-                                r.reading.meter.clone(),
-                                r.reading.request.clone(),
-                                r.reading.item.clone(),
-                            ) == k
-                        })
-                    })
-                    .or((!self.rows.is_empty()).then_some(0));
-                self.table.select(idx);
-            }
-            Err(e) => self.error = Some(e.to_string()),
+        if !self.loading {
+            self.loading = true;
+            ctx.queries
+                .latest_per_item(ctx.answer(Tab::Monitor, TaskResult::Latest));
         }
-        self.load_history(ctx);
+    }
+
+    fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
+        match result {
+            TaskResult::Latest(rows) => {
+                self.loading = false;
+                match rows {
+                    Ok(rows) => self.on_latest(rows, ctx),
+                    Err(e) => self.error = Some(e.to_string()),
+                }
+            }
+            TaskResult::History { item, now_ms, rows } => self.on_history(item, now_ms, rows),
+            _ => {}
+        }
     }
 
     fn render(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -410,9 +448,8 @@ pub fn local_time(ts_ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::queue::Config;
-    use crate::store::{Reading, Store};
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
+    use crate::store::Reading;
+    use ratatui::crossterm::event::KeyCode;
 
     fn reading(item: &str, ts_ms: i64, value: Option<f64>, status: &str) -> Reading {
         Reading {
@@ -436,11 +473,8 @@ mod tests {
 
     #[tokio::test]
     async fn shows_latest_values_health_and_history() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("log.db");
         let now = Utc::now().timestamp_millis();
-        {
-            let mut s = Store::open(&db).unwrap();
+        let batch = {
             let mut batch: Vec<Reading> = (0..30)
                 .map(|i| {
                     reading(
@@ -457,32 +491,21 @@ mod tests {
                 None,
                 "the meter answered object undefined (4)",
             ));
-            s.insert_batch(&batch).unwrap();
-        }
+            batch
+        };
         let config = Config::parse(
             "[[connection]]\nname = \"c\"\ntcp = { host = \"127.0.0.1\", port = 9 }\n[[meter]]\nname = \"m1\"\nconnection = \"c\"\n[[request]]\nname = \"instant\"\nmeters = [\"m1\"]\nschedule = { event = \"never\" }\nitems = [{ name = \"voltage\", obis = \"1.0.32.7.0.255\" }]\n",
             "t.toml",
         )
         .unwrap();
-        let (writer, handle) = crate::store::Writer::spawn(&dir.path().join("w.db")).unwrap();
-        let runner = crate::runner::Runner::start(config, handle, 1);
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut ctx = Ctx::new(
-            runner.handle(),
-            Some(Store::open(&db).unwrap()),
-            db.clone(),
-            dir.path().join("q.toml"),
-            tx,
-        );
+        let mut h = crate::tui::views::testkit::harness(config, &batch);
         let mut v = MonitorView::default();
-        v.refresh(&mut ctx);
+        h.refresh(&mut v);
         assert_eq!(v.rows.len(), 2);
         // Select "voltage" (rows are sorted by item within a request: current, voltage).
-        v.handle_key(KeyEvent::from(KeyCode::Down), &mut ctx);
+        h.keys(&mut v, &[KeyEvent::from(KeyCode::Down)]);
         assert_eq!(v.history.len(), 30);
-        let mut term = Terminal::new(TestBackend::new(110, 30)).unwrap();
-        term.draw(|f| v.render(f, f.area(), &ctx)).unwrap();
-        let screen = format!("{:?}", term.backend().buffer());
+        let screen = h.screen(&mut v, 110, 30).join("\n");
         assert!(screen.contains("231.9 V"), "{screen}");
         assert!(screen.contains("object undefined"));
         assert!(screen.contains("m1 voltage — last hour"));
@@ -490,13 +513,11 @@ mod tests {
             screen.contains("never"),
             "meter never read successfully by this runner"
         );
-        assert!(v.handle_key(KeyEvent::from(KeyCode::Char('r')), &mut ctx));
+        assert!(v.handle_key(KeyEvent::from(KeyCode::Char('r')), &mut h.ctx));
         assert_eq!(
-            ctx.message().map(|m| m.0),
+            h.ctx.message().map(|m| m.0),
             Some("reading request instant now")
         );
-        runner.shutdown().await;
-        writer.shutdown().unwrap();
     }
 
     #[tokio::test]
@@ -507,7 +528,7 @@ mod tests {
             &crate::tui::views::log::tests::exact_rows(),
         );
         let mut v = MonitorView::default();
-        v.refresh(&mut h.ctx);
+        h.refresh(&mut v);
         let screen = h.screen(&mut v, 200, 14).join("\n");
         for want in [
             "18446744073709551615",
@@ -528,27 +549,27 @@ mod tests {
             .collect();
         let mut h = harness(config(1, &["m1"]), &rows);
         let mut v = MonitorView::default();
-        v.refresh(&mut h.ctx);
+        h.refresh(&mut v);
         assert_eq!(v.rows.len(), 300);
-        let text = |h: &crate::tui::views::testkit::Harness, v: &mut MonitorView| {
+        let text = |h: &mut crate::tui::views::testkit::Harness, v: &mut MonitorView| {
             h.screen(v, 120, 40).join("\n")
         };
-        let first = text(&h, &mut v);
+        let first = text(&mut h, &mut v);
         assert!(
             first.contains("item000") && !first.contains("item200"),
             "{first}"
         );
         h.keys(&mut v, &[key(KeyCode::End)]);
-        let last = text(&h, &mut v);
+        let last = text(&mut h, &mut v);
         assert!(
             last.contains("item299") && !last.contains("item000"),
             "{last}"
         );
         h.keys(&mut v, &[key(KeyCode::Home)]);
-        assert!(text(&h, &mut v).contains("item000"));
+        assert!(text(&mut h, &mut v).contains("item000"));
         // Down past the window moves it one row at a time.
         h.keys(&mut v, &vec![key(KeyCode::Down); 40]);
-        let moved = text(&h, &mut v);
+        let moved = text(&mut h, &mut v);
         assert!(
             moved.contains("item040") && !moved.contains("item000"),
             "{moved}"

@@ -9,6 +9,7 @@
 //! └────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+mod keys;
 mod list;
 mod picker;
 mod read;
@@ -17,9 +18,12 @@ mod request;
 use super::form::{Field, Form, Outcome};
 use crate::queue::Preset;
 use crate::tui::app::{Ctx, TaskResult, View};
+use crate::tui::keymap::{self, Help};
+use crate::tui::TuiError;
+use keys::{Action, KEYS};
 use list::ObjectList;
 use picker::{Pick, Picker};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -86,7 +90,7 @@ impl ObjectsView {
                             true
                         }
                         Err(e) => {
-                            form.set_error(e);
+                            form.set_error(e.to_string());
                             false
                         }
                     }
@@ -118,7 +122,7 @@ impl ObjectsView {
                         (Some(preset), Some(meter)) => {
                             request::add(ctx, form, preset, &meter, &self.list.selection())
                         }
-                        _ => Err("the meter or the object list is gone".into()),
+                        _ => Err(TuiError::input("the meter or the object list is gone")),
                     };
                     match added {
                         Ok(done) => {
@@ -126,7 +130,7 @@ impl ObjectsView {
                             true
                         }
                         Err(e) => {
-                            form.set_error(e);
+                            form.set_error(e.to_string());
                             false
                         }
                     }
@@ -138,29 +142,29 @@ impl ObjectsView {
         }
     }
 
-    /// Opens the dialog a key asks for; false when the key opens none.
-    fn open_dialog(&mut self, key: KeyCode, ctx: &mut Ctx) -> bool {
+    /// Opens the dialog an action asks for.
+    fn open_dialog(&mut self, action: Action, ctx: &mut Ctx) {
         let meter = self.meter_name(ctx);
-        self.dialog = match key {
-            KeyCode::Char('/') => Some(Dialog::Filter {
+        self.dialog = match action {
+            Action::Filter => Some(Dialog::Filter {
                 form: Form::new(
                     "filter by OBIS code or name",
                     vec![Field::text("text", self.list.filter())],
                 ),
                 before: self.list.filter().to_string(),
             }),
-            KeyCode::Char('p') => match Picker::open(&ctx.presets_dir) {
+            Action::Load => match Picker::open(&ctx.presets_dir) {
                 Ok(picker) => Some(Dialog::Load(picker)),
                 Err(e) => {
-                    ctx.error(e);
+                    ctx.error(e.to_string());
                     None
                 }
             },
-            KeyCode::Char('s' | 'n') if self.list.preset().is_none() => {
+            Action::Save | Action::NewRequest if self.list.preset().is_none() => {
                 ctx.error("no object list yet: read one with r or load a preset with p");
                 None
             }
-            KeyCode::Char('s') => {
+            Action::Save => {
                 let name = format!("{}.toml", meter.as_deref().unwrap_or("objects"));
                 let file = ctx.presets_dir.join(name).display().to_string();
                 Some(Dialog::Save(Form::new(
@@ -168,16 +172,15 @@ impl ObjectsView {
                     vec![Field::text("file", &file)],
                 )))
             }
-            KeyCode::Char('n') => match meter {
+            Action::NewRequest => match meter {
                 Some(meter) => Some(Dialog::Request(request::form(&ctx.config(), &meter))),
                 None => {
                     ctx.error("the queue has no meter to read");
                     None
                 }
             },
-            _ => return false,
+            _ => None,
         };
-        true
     }
 
     fn start_read(&mut self, ctx: &mut Ctx) {
@@ -193,16 +196,17 @@ impl ObjectsView {
 }
 
 /// Saves the chosen objects to `file`, creating its folder; returns what was done.
-fn save(list: &ObjectList, file: &std::path::Path) -> Result<String, String> {
-    let preset = list.chosen().ok_or("no object list to save")?;
+fn save(list: &ObjectList, file: &std::path::Path) -> Result<String, TuiError> {
+    let preset = list
+        .chosen()
+        .ok_or_else(|| TuiError::input("no object list to save"))?;
     if file.as_os_str().is_empty() {
-        return Err("type a file name".into());
+        return Err(TuiError::input("type a file name"));
     }
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| TuiError::file("create", dir, e))?;
     }
-    preset.save(file).map_err(|e| e.to_string())?;
+    preset.save(file)?;
     Ok(format!(
         "saved {} objects to {}",
         preset.objects.len(),
@@ -211,20 +215,11 @@ fn save(list: &ObjectList, file: &std::path::Path) -> Result<String, String> {
 }
 
 impl View for ObjectsView {
-    fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("←/→", "previous / next meter"),
-            ("r", "read the meter's object list"),
-            ("↑↓, j/k, PgUp/PgDn", "select an object"),
-            ("g/G, Home/End", "first / last object"),
-            ("/", "filter by OBIS code or name; Esc clears"),
-            ("Space", "mark / unmark the object"),
-            ("*", "mark / unmark every object shown"),
-            ("s", "save the marked (or all) objects as a preset"),
-            ("p", "load a preset from the presets folder"),
-            ("n", "new request from the marked (or all) objects"),
-            ("Tab, Enter, Esc", "in a dialog: next field, ok, cancel"),
-        ]
+    fn bindings(&self) -> Vec<Help> {
+        keymap::help(KEYS)
+            .chain(keymap::help(Picker::KEYS))
+            .chain(keymap::help(Form::KEYS))
+            .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
@@ -232,21 +227,27 @@ impl View for ObjectsView {
             self.handle_dialog(key, ctx);
             return true;
         }
+        let Some(action) = keymap::action(KEYS, &key) else {
+            return false;
+        };
         let meters = ctx.config().meters.len().max(1);
-        match key.code {
-            KeyCode::Left => self.meter = (self.meter + meters - 1) % meters,
-            KeyCode::Right => self.meter = (self.meter + 1) % meters,
-            KeyCode::Char('r') => self.start_read(ctx),
-            KeyCode::Up | KeyCode::Char('k') => self.list.move_by(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.list.move_by(1),
-            KeyCode::PageUp => self.list.move_by(-(self.page as isize)),
-            KeyCode::PageDown => self.list.move_by(self.page as isize),
-            KeyCode::Home | KeyCode::Char('g') => self.list.move_by(isize::MIN),
-            KeyCode::End | KeyCode::Char('G') => self.list.move_by(isize::MAX),
-            KeyCode::Char(' ') => self.list.toggle(),
-            KeyCode::Char('*') => self.list.mark_visible(),
-            KeyCode::Esc if !self.list.filter().is_empty() => self.list.set_filter(""),
-            code => return self.open_dialog(code, ctx),
+        match action {
+            Action::PreviousMeter => self.meter = (self.meter + meters - 1) % meters,
+            Action::NextMeter => self.meter = (self.meter + 1) % meters,
+            Action::Read => self.start_read(ctx),
+            Action::Up => self.list.move_by(-1),
+            Action::Down => self.list.move_by(1),
+            Action::PageUp => self.list.move_by(-(self.page as isize)),
+            Action::PageDown => self.list.move_by(self.page as isize),
+            Action::First => self.list.move_by(isize::MIN),
+            Action::Last => self.list.move_by(isize::MAX),
+            Action::Mark => self.list.toggle(),
+            Action::MarkShown => self.list.mark_visible(),
+            Action::ClearFilter if self.list.filter().is_empty() => return false,
+            Action::ClearFilter => self.list.set_filter(""),
+            Action::Filter | Action::Save | Action::Load | Action::NewRequest => {
+                self.open_dialog(action, ctx)
+            }
         }
         true
     }
@@ -358,6 +359,7 @@ mod tests {
     use crate::queue::Config;
     use crate::tui::app::AppEvent;
     use crate::tui::views::testkit::{config, every_key, harness, key, Harness};
+    use ratatui::crossterm::event::KeyCode;
     use ratatui::crossterm::event::KeyModifiers;
 
     async fn with_sim() -> (Harness, ObjectsView) {
@@ -498,8 +500,10 @@ mod tests {
             .items
             .iter()
             .all(|i| i.obis.to_string().starts_with("1.0.1.8.0")));
-        let reload =
-            std::iter::from_fn(|| h.rx.try_recv().ok()).find(|e| matches!(e, AppEvent::Reload(_)));
+        let reload = h
+            .events()
+            .into_iter()
+            .find(|e| matches!(e, AppEvent::Reload(_)));
         assert!(reload.is_some(), "the loop is asked to run the new queue");
     }
 

@@ -1,12 +1,15 @@
-//! Test helpers for the views: a context on a real runner and a temporary database, keys, screens.
+//! Test helpers for the views: a context on a real runner, a temporary database and its query
+//! service, keys, screens. Keys, refreshes and screens wait for the query answers they cause
+//! and hand them to the view, as the loop would.
 
 use crate::queue::Config;
 use crate::runner::Runner;
-use crate::store::{Reading, Store, Writer, STATUS_OK};
+use crate::store::{spawn_reader, Reading, Writer, STATUS_OK};
 use crate::tui::app::{AppEvent, Ctx, Tab, TaskResult, View};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -18,6 +21,8 @@ pub struct Harness {
     pub rx: UnboundedReceiver<AppEvent>,
     /// Holds the database, the saved queue and the presets.
     pub dir: tempfile::TempDir,
+    /// Events seen while waiting for query answers, for [`Harness::task`].
+    held: VecDeque<AppEvent>,
     _writer: Writer,
     _runner: Runner,
 }
@@ -39,15 +44,15 @@ pub fn config(port: u16, meters: &[&str]) -> Config {
 pub fn harness(config: Config, rows: &[Reading]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let mut store = Store::open(&db).unwrap();
-    store.insert_batch(rows).unwrap();
     let (writer, handle) = Writer::spawn(&db).unwrap();
+    if !rows.is_empty() {
+        handle.write(rows.to_vec()).unwrap();
+    }
     let runner = Runner::start(config, handle, 1);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut ctx = Ctx::new(
         runner.handle(),
-        Some(store),
-        db,
+        spawn_reader(&db).unwrap(),
         dir.path().join("queue.toml"),
         tx,
     );
@@ -56,6 +61,7 @@ pub fn harness(config: Config, rows: &[Reading]) -> Harness {
         ctx,
         rx,
         dir,
+        held: VecDeque::new(),
         _writer: writer,
         _runner: runner,
     }
@@ -64,6 +70,11 @@ pub fn harness(config: Config, rows: &[Reading]) -> Harness {
 impl Harness {
     /// Waits (at most 5 s) for the next background result, skipping other events.
     pub async fn task(&mut self) -> (Tab, TaskResult) {
+        while let Some(event) = self.held.pop_front() {
+            if let AppEvent::Task(tab, result) = event {
+                return (tab, result);
+            }
+        }
         let wait = async {
             loop {
                 match self.rx.recv().await {
@@ -78,10 +89,53 @@ impl Harness {
             .expect("no background result within 5 s")
     }
 
+    /// Hands `view` the answers of every query asked so far (and of the queries those
+    /// answers ask), as the loop would; other events are kept for [`Harness::task`].
+    pub fn settle(&mut self, view: &mut dyn View) {
+        loop {
+            let (tx, rx) = std::sync::mpsc::channel();
+            self.ctx.queries.sync(move || {
+                let _ = tx.send(());
+            });
+            rx.recv_timeout(Duration::from_secs(5))
+                .expect("the query service answers within 5 s");
+            let mut answered = false;
+            while let Ok(event) = self.rx.try_recv() {
+                match event {
+                    AppEvent::Task(_, r @ TaskResult::LogPage { .. })
+                    | AppEvent::Task(_, r @ TaskResult::Latest(_))
+                    | AppEvent::Task(_, r @ TaskResult::History { .. }) => {
+                        view.on_task(r, &mut self.ctx);
+                        answered = true;
+                    }
+                    AppEvent::Counts(_) => {}
+                    other => self.held.push_back(other),
+                }
+            }
+            if !answered {
+                return;
+            }
+        }
+    }
+
+    /// Every event not handed to a view so far (held or waiting), oldest first.
+    pub fn events(&mut self) -> Vec<AppEvent> {
+        let mut all: Vec<AppEvent> = self.held.drain(..).collect();
+        all.extend(std::iter::from_fn(|| self.rx.try_recv().ok()));
+        all
+    }
+
+    /// Refreshes `view` as a tick does, with the answers.
+    pub fn refresh(&mut self, view: &mut dyn View) {
+        view.refresh(&mut self.ctx);
+        self.settle(view);
+    }
+
     /// Presses each key in turn.
     pub fn keys(&mut self, view: &mut dyn View, keys: &[KeyEvent]) {
         for k in keys {
             view.handle_key(*k, &mut self.ctx);
+            self.settle(view);
         }
     }
 
@@ -90,10 +144,19 @@ impl Harness {
         for c in text.chars() {
             view.handle_key(key(KeyCode::Char(c)), &mut self.ctx);
         }
+        self.settle(view);
     }
 
-    /// Draws `view` on a `width`×`height` screen; returns its lines.
-    pub fn screen(&self, view: &mut dyn View, width: u16, height: u16) -> Vec<String> {
+    /// Draws `view` on a `width`×`height` screen once the answers its draw asked for (a new
+    /// page size) are in; returns its lines.
+    pub fn screen(&mut self, view: &mut dyn View, width: u16, height: u16) -> Vec<String> {
+        self.draw(view, width, height);
+        self.settle(view);
+        self.draw(view, width, height)
+    }
+
+    /// Draws `view` once, with what it has.
+    pub fn draw(&self, view: &mut dyn View, width: u16, height: u16) -> Vec<String> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
             .draw(|f| view.render(f, f.area(), &self.ctx))

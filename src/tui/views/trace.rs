@@ -12,6 +12,7 @@
 
 use crate::engine::{Direction, TraceEntry};
 use crate::tui::app::{Ctx, View};
+use crate::tui::keymap::{self, Binding, Help, Key};
 use chrono::{DateTime, Local};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
@@ -19,6 +20,114 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
+
+/// What the Trace view's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    PreviousMeter,
+    NextMeter,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Oldest,
+    Newest,
+    Follow,
+    Open,
+}
+
+/// The Trace view's keys.
+const KEYS: &[Binding<Action>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Left), Action::PreviousMeter),
+            (Key::new(KeyCode::Right), Action::NextMeter),
+            (Key::ch('m'), Action::NextMeter),
+        ],
+        label: "←/→, m",
+        help: "previous / next meter",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), Action::Up),
+            (Key::new(KeyCode::Down), Action::Down),
+            (Key::ch('k'), Action::Up),
+            (Key::ch('j'), Action::Down),
+        ],
+        label: "↑↓, j/k",
+        help: "select a frame (↑ stops following)",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::PageUp), Action::PageUp),
+            (Key::new(KeyCode::PageDown), Action::PageDown),
+        ],
+        label: "PgUp/PgDn",
+        help: "a page up / down",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::ch('g'), Action::Oldest),
+            (Key::ch('G'), Action::Newest),
+            (Key::new(KeyCode::Home), Action::Oldest),
+            (Key::new(KeyCode::End), Action::Newest),
+        ],
+        label: "g/G, Home/End",
+        help: "oldest / newest frame",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('f'), Action::Follow)],
+        label: "f",
+        help: "follow the newest frame on / off",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::new(KeyCode::Enter), Action::Open)],
+        label: "Enter",
+        help: "the whole frame; Esc closes",
+        hint: None,
+    },
+];
+
+/// What the keys do in the frame popup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Close,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+}
+
+/// The frame popup's keys.
+const DETAIL_KEYS: &[Binding<Detail>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Esc), Detail::Close),
+            (Key::new(KeyCode::Enter), Detail::Close),
+        ],
+        label: "Esc, Enter",
+        help: "in the frame: close it",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), Detail::Up),
+            (Key::new(KeyCode::Down), Detail::Down),
+            (Key::ch('k'), Detail::Up),
+            (Key::ch('j'), Detail::Down),
+            (Key::new(KeyCode::PageUp), Detail::PageUp),
+            (Key::new(KeyCode::PageDown), Detail::PageDown),
+        ],
+        label: "↑↓, j/k, PgUp/PgDn",
+        help: "in the frame: scroll",
+        hint: None,
+    },
+];
 
 /// The Trace view.
 #[derive(Debug)]
@@ -82,13 +191,13 @@ impl TraceView {
         let Some((_, scroll)) = &mut self.detail else {
             return;
         };
-        match key.code {
-            KeyCode::Esc | KeyCode::Enter => self.detail = None,
-            KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-            KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-            _ => {}
+        match keymap::action(DETAIL_KEYS, &key) {
+            Some(Detail::Close) => self.detail = None,
+            Some(Detail::Down) => *scroll = scroll.saturating_add(1),
+            Some(Detail::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Detail::PageDown) => *scroll = scroll.saturating_add(10),
+            Some(Detail::PageUp) => *scroll = scroll.saturating_sub(10),
+            None => {}
         }
     }
 
@@ -143,15 +252,10 @@ fn time(entry: &TraceEntry) -> String {
 }
 
 impl View for TraceView {
-    fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("←/→, m", "previous / next meter"),
-            ("↑↓, j/k", "select a frame (↑ stops following)"),
-            ("PgUp/PgDn", "a page up / down"),
-            ("g/G, Home/End", "oldest / newest frame"),
-            ("f", "follow the newest frame on / off"),
-            ("Enter", "the whole frame; Esc closes"),
-        ]
+    fn bindings(&self) -> Vec<Help> {
+        keymap::help(KEYS)
+            .chain(keymap::help(DETAIL_KEYS))
+            .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
@@ -160,26 +264,28 @@ impl View for TraceView {
             return true;
         }
         let current = self.table.selected().unwrap_or(0);
-        match key.code {
-            KeyCode::Left => self.switch_meter(false, ctx),
-            KeyCode::Right | KeyCode::Char('m') => self.switch_meter(true, ctx),
-            KeyCode::Up | KeyCode::Char('k') => self.go(current.saturating_sub(1)),
-            KeyCode::Down | KeyCode::Char('j') => self.go(current + 1),
-            KeyCode::PageUp => self.go(current.saturating_sub(self.page)),
-            KeyCode::PageDown => self.go(current + self.page),
-            KeyCode::Home | KeyCode::Char('g') => self.go(0),
-            KeyCode::End | KeyCode::Char('G') => self.go(usize::MAX),
-            KeyCode::Char('f') => {
+        let Some(action) = keymap::action(KEYS, &key) else {
+            return false;
+        };
+        match action {
+            Action::PreviousMeter => self.switch_meter(false, ctx),
+            Action::NextMeter => self.switch_meter(true, ctx),
+            Action::Up => self.go(current.saturating_sub(1)),
+            Action::Down => self.go(current + 1),
+            Action::PageUp => self.go(current.saturating_sub(self.page)),
+            Action::PageDown => self.go(current + self.page),
+            Action::Oldest => self.go(0),
+            Action::Newest => self.go(usize::MAX),
+            Action::Follow => {
                 if self.follow {
                     self.follow = false;
                 } else {
                     self.go(usize::MAX);
                 }
             }
-            KeyCode::Enter => {
+            Action::Open => {
                 self.detail = current_entry(&self.entries, &self.table).map(|e| (e.clone(), 0));
             }
-            _ => return false,
         }
         true
     }
@@ -281,6 +387,12 @@ fn current_entry<'a>(entries: &'a [TraceEntry], table: &TableState) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        assert_eq!(keymap::bound_twice(&keymap::keys(KEYS)), []);
+        assert_eq!(keymap::bound_twice(&keymap::keys(DETAIL_KEYS)), []);
+    }
     use crate::tui::views::testkit::{config, every_key, harness, key};
     use std::time::{Duration, SystemTime};
 

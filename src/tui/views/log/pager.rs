@@ -4,7 +4,7 @@
 //! so a 10-million-row log pages as fast as an empty one. Going back pops the cursor the
 //! previous page started after; the newest page starts after nothing and so shows new rows.
 
-use crate::store::{Cursor, LogFilter, Row, Store, StoreError};
+use crate::store::{Cursor, Row};
 
 /// Where the operator is in the log.
 #[derive(Debug)]
@@ -33,19 +33,24 @@ impl Default for Pager {
 }
 
 impl Pager {
-    /// Reads the current page and its look-ahead again.
-    pub fn load(&mut self, store: &Store, filter: &LogFilter) -> Result<(), StoreError> {
+    /// What to ask the store for to read the current page and its look-ahead again: the
+    /// rows older than this cursor, this many.
+    pub fn request(&self) -> (Option<Cursor>, usize) {
+        (self.after, self.size * 2)
+    }
+
+    /// Takes the answer to [`Pager::request`] (asked in the current position).
+    pub fn apply(&mut self, rows: Vec<Row>) {
         // Below the top row the selection sticks to its row as new rows push it down;
         // at the top it stays at the top, so the newest row is always in view.
         let keep = (self.selected > 0)
             .then(|| self.page().get(self.selected).map(|r| r.id))
             .flatten();
-        self.rows = store.log_page(filter, self.after, self.size * 2)?;
+        self.rows = rows;
         if let Some(i) = keep.and_then(|id| self.page().iter().position(|r| r.id == id)) {
             self.selected = i;
         }
         self.selected = self.selected.min(self.page().len().saturating_sub(1));
-        Ok(())
     }
 
     /// Sets the rows per page; true when it changed (reload then).
@@ -135,7 +140,21 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{LogFilter, Store};
     use crate::tui::views::testkit::reading;
+
+    /// What the Log view does, answered at once.
+    trait Load {
+        fn load(&mut self, store: &Store, filter: &LogFilter) -> Result<(), ()>;
+    }
+
+    impl Load for Pager {
+        fn load(&mut self, store: &Store, filter: &LogFilter) -> Result<(), ()> {
+            let (after, limit) = self.request();
+            self.apply(store.log_page(filter, after, limit).unwrap());
+            Ok(())
+        }
+    }
 
     fn store(n: i64) -> Store {
         let mut store = Store::open_in_memory().unwrap();

@@ -1,11 +1,27 @@
 //! The Log view's filter as the operator typed it, and the store filter it stands for.
 
-use crate::queue::TimeBound;
+use crate::queue::{TimeBound, TimeBoundError};
 use crate::store::{LogFilter, StatusFilter};
 use crate::tui::views::form::{Field, Form};
 use chrono::{DateTime, Utc};
 
 const STATUSES: &[&str] = &["any", "ok", "failed"];
+
+/// Why the filter bar cannot be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    /// A time bound is neither a time nor an age.
+    #[error("{field}: {source}")]
+    Bound {
+        /// `since` or `until`.
+        field: &'static str,
+        /// Why.
+        source: TimeBoundError,
+    },
+    /// The window is empty.
+    #[error("since must be before until")]
+    Backwards,
+}
 
 /// The applied filter; ages such as `24h` stay ages, so the window slides with the clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,13 +61,13 @@ impl Query {
     }
 
     /// Reads the filter bar; the error names the field that is wrong.
-    pub fn from_form(form: &Form, now: DateTime<Utc>) -> Result<Query, String> {
+    pub fn from_form(form: &Form, now: DateTime<Utc>) -> Result<Query, FilterError> {
         let text = |label: &str| Some(form.value(label)).filter(|v| !v.is_empty());
-        let bound = |label: &str| {
-            text(label)
+        let bound = |field: &'static str| {
+            text(field)
                 .map(|v| v.parse::<TimeBound>())
                 .transpose()
-                .map_err(|e| format!("{label}: {e}"))
+                .map_err(|source| FilterError::Bound { field, source })
         };
         let query = Query {
             meter: text("meter"),
@@ -67,7 +83,7 @@ impl Query {
         let filter = query.filter(now);
         if let (Some(since), Some(until)) = (filter.since_ms, filter.until_ms) {
             if since >= until {
-                return Err("since must be before until".into());
+                return Err(FilterError::Backwards);
             }
         }
         Ok(query)
@@ -160,8 +176,13 @@ mod tests {
     fn names_the_wrong_field() {
         let now = Utc::now();
         let e = Query::from_form(&fill(["", "", "", "yesterday", ""], 0), now).unwrap_err();
-        assert!(e.starts_with("since: \"yesterday\" is not a time"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("since: \"yesterday\" is not a time"),
+            "{e}"
+        );
         let e = Query::from_form(&fill(["", "", "", "1h", "2h"], 0), now).unwrap_err();
-        assert_eq!(e, "since must be before until");
+        assert_eq!(e, FilterError::Backwards);
+        assert_eq!(e.to_string(), "since must be before until");
     }
 }

@@ -1,5 +1,7 @@
 //! A popup listing the preset files of a folder to load one.
 
+use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::TuiError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
@@ -25,17 +27,48 @@ pub struct Picker {
     state: ListState,
 }
 
+/// What the picker's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickAction {
+    /// The file above.
+    Up,
+    /// The file below.
+    Down,
+    /// Take the selected file.
+    Choose,
+    /// Close the list.
+    Cancel,
+}
+
 impl Picker {
+    /// The picker's keys.
+    pub const KEYS: &'static [Binding<PickAction>] = &[Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), PickAction::Up),
+            (Key::new(KeyCode::Down), PickAction::Down),
+            (Key::ch('k'), PickAction::Up),
+            (Key::ch('j'), PickAction::Down),
+            (Key::new(KeyCode::Enter), PickAction::Choose),
+            (Key::new(KeyCode::Esc), PickAction::Cancel),
+        ],
+        label: "↑↓, Enter, Esc",
+        help: "in the preset list: select, load, close",
+        hint: None,
+    }];
+
     /// Lists `dir/*.toml` by name; an error when there is none.
-    pub fn open(dir: &Path) -> Result<Picker, String> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot list presets in {}: {e}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<Picker, TuiError> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| TuiError::file("list presets in", dir, e))?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
             .collect();
         if files.is_empty() {
-            return Err(format!("no presets (*.toml) in {}", dir.display()));
+            return Err(TuiError::input(format!(
+                "no presets (*.toml) in {}",
+                dir.display()
+            )));
         }
         files.sort();
         Ok(Picker {
@@ -46,18 +79,18 @@ impl Picker {
 
     /// ↑↓ choose, Enter picks, Esc cancels.
     pub fn handle_key(&mut self, key: KeyEvent) -> Pick {
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.state.select_previous(),
-            KeyCode::Down | KeyCode::Char('j') => self.state.select_next(),
-            KeyCode::Esc => return Pick::Cancel,
-            KeyCode::Enter => {
+        match keymap::action(Picker::KEYS, &key) {
+            Some(PickAction::Up) => self.state.select_previous(),
+            Some(PickAction::Down) => self.state.select_next(),
+            Some(PickAction::Cancel) => return Pick::Cancel,
+            Some(PickAction::Choose) => {
                 // The state may point past the end after ↓ on the last file.
                 let i = self.state.selected().unwrap_or(0);
                 if let Some(file) = self.files.get(i.min(self.files.len().saturating_sub(1))) {
                     return Pick::Chosen(file.clone());
                 }
             }
-            _ => {}
+            None => {}
         }
         Pick::Choosing
     }

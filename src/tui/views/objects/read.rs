@@ -27,12 +27,8 @@ impl Progress {
                     TaskResult::ObjectsProgress(bytes),
                 ));
             };
-            TaskResult::Objects(
-                runner
-                    .read_objects(&name, progress)
-                    .await
-                    .map_err(|e| e.to_string()),
-            )
+            let read = runner.read_objects(&name, progress).await;
+            TaskResult::Objects(read.map_err(|e| crate::tui::TuiError::Runner(e.to_string())))
         });
         Progress {
             meter,

@@ -5,6 +5,7 @@ use crate::queue::{request_from_preset, Config, Preset};
 use crate::schedule::Schedule;
 use crate::tui::app::Ctx;
 use crate::tui::views::form::{Field, Form};
+use crate::tui::TuiError;
 
 /// The dialog asking for the request's name and schedule.
 pub fn form(config: &Config, meter: &str) -> Form {
@@ -32,21 +33,21 @@ pub fn add(
     preset: &Preset,
     meter: &str,
     select: &[Obis],
-) -> Result<String, String> {
+) -> Result<String, TuiError> {
     let name = form.value("name");
     if name.is_empty() {
-        return Err("type a name for the request".into());
+        return Err(TuiError::input("type a name for the request"));
     }
     let schedule: Schedule = form
         .value("schedule")
         .parse()
-        .map_err(|e| format!("schedule: {e}"))?;
+        .map_err(|e| TuiError::input(format!("schedule: {e}")))?;
     let request = request_from_preset(preset, &name, vec![meter.to_string()], schedule, select);
     let items = request.items.len();
     let mut config = (*ctx.config()).clone();
     config.requests.push(request);
-    config.validate().map_err(|e| e.to_string())?;
-    config.save(&ctx.config_path).map_err(|e| e.to_string())?;
+    config.validate()?;
+    config.save(&ctx.config_path)?;
     ctx.reload(config);
     Ok(format!(
         "added request {name:?} ({items} items of {meter}) and saved {}",

@@ -6,8 +6,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-/// Draws `question` in a box centred in `area`, with the y/n keys.
-pub fn render(f: &mut Frame, area: Rect, question: &str) {
+/// Draws `question` in a box centred in `area`, with the answer keys (`keys`).
+pub fn render(f: &mut Frame, area: Rect, question: &str, keys: &str) {
     let width = area.width.min(60);
     let height = area.height.min(6);
     let popup = Rect {
@@ -18,7 +18,7 @@ pub fn render(f: &mut Frame, area: Rect, question: &str) {
     };
     let text = vec![
         Line::raw(question.to_string()),
-        Line::styled("y yes · n or Esc no", Style::default().fg(Color::DarkGray)),
+        Line::styled(keys.to_string(), Style::default().fg(Color::DarkGray)),
     ];
     let block = Block::default()
         .borders(Borders::ALL)

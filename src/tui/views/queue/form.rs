@@ -32,7 +32,7 @@ pub struct Form<'a> {
     /// Problems of the working copy.
     pub problems: &'a Problems,
     /// The last test of this node: `None` while it runs.
-    pub test: Option<&'a Option<Result<String, String>>>,
+    pub test: Option<&'a Option<Result<String, crate::tui::TuiError>>>,
     /// Now, for the schedule preview.
     pub now: DateTime<Local>,
     /// The runner's start, for the schedule preview.

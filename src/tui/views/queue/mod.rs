@@ -17,6 +17,7 @@ mod confirm;
 mod field;
 mod form;
 mod input;
+mod keys;
 mod node;
 mod ops;
 mod problems;
@@ -26,11 +27,13 @@ mod tree;
 
 use crate::queue::Config;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
-use field::{Entry, Field};
+use crate::tui::keymap::{self, Help};
+use crate::tui::TuiError;
+use field::{Entry, Field, FieldError};
 use input::LineEdit;
 use node::Node;
 use problems::{Invalid, Problems};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::widgets::{Block, ListState};
@@ -70,7 +73,7 @@ pub struct QueueView {
     confirm: Option<Confirm>,
     problems: Problems,
     /// Test outcomes by node (`meter m1`); `None` while running.
-    tests: HashMap<String, Option<Result<String, String>>>,
+    tests: HashMap<String, Option<Result<String, TuiError>>>,
 }
 
 impl QueueView {
@@ -144,13 +147,13 @@ impl QueueView {
     }
 
     /// Keeps the result of setting a field: a text that did not parse is kept with its problem.
-    fn after_set(&mut self, node: Node, field: Field, text: &str, result: Result<(), String>) {
+    fn after_set(&mut self, node: Node, field: Field, text: &str, result: Result<(), FieldError>) {
         match result {
             Ok(()) => {
                 self.problems.invalid.remove(&(node, field));
             }
             Err(problem) => {
-                let text = text.to_string();
+                let (text, problem) = (text.to_string(), problem.to_string());
                 self.problems
                     .invalid
                     .insert((node, field), Invalid { text, problem });
@@ -195,14 +198,15 @@ impl QueueView {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        match key.code {
-            KeyCode::Enter => self.commit(),
-            KeyCode::Esc => self.editing = None,
-            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+        match keymap::action(keys::EDIT, &key) {
+            Some(keys::Edit::Keep) => self.commit(),
+            Some(keys::Edit::Cancel) => self.editing = None,
+            Some(keys::Edit::Clear) => self.editing = Some(LineEdit::default()),
+            Some(keys::Edit::KeepAndSave) => {
                 self.commit();
                 self.save(ctx);
             }
-            _ => {
+            None => {
                 if let Some(edit) = &mut self.editing {
                     edit.key(key);
                 }
@@ -212,43 +216,47 @@ impl QueueView {
 
     fn tree_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
         let last = self.rows().len().saturating_sub(1);
+        if let Some(step) = keymap::action(keys::MOVE, &key) {
+            self.cursor = step_to(step, self.cursor, last);
+            return true;
+        }
+        let Some(action) = keymap::action(keys::TREE, &key) else {
+            return false;
+        };
         let node = self.selected();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.cursor = self.cursor.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => self.cursor = (self.cursor + 1).min(last),
-            KeyCode::Home | KeyCode::Char('g') => self.cursor = 0,
-            KeyCode::End | KeyCode::Char('G') => self.cursor = last,
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab => {
+        match action {
+            keys::Tree::Open => {
                 if node.is_some() {
                     self.focus = Focus::Form;
                     self.field = 0;
                 }
             }
-            KeyCode::Char('a') => {
+            keys::Tree::Add => {
                 let edit = ops::add_sibling(&mut self.work, node);
                 self.apply(edit);
             }
-            KeyCode::Char('A') => match node.and_then(|n| ops::add_child(&mut self.work, n)) {
+            keys::Tree::AddChild => match node.and_then(|n| ops::add_child(&mut self.work, n)) {
                 Some(edit) => self.apply(edit),
                 None => ctx.error("items have no children; a adds an item after this one"),
             },
-            KeyCode::Char('c') => {
+            keys::Tree::Duplicate => {
                 if let Some(edit) = node.and_then(|n| ops::duplicate(&mut self.work, n)) {
                     self.apply(edit);
                 }
             }
-            KeyCode::Char(c @ ('K' | 'J')) => {
-                if let Some(edit) = node.and_then(|n| ops::move_node(&mut self.work, n, c == 'K')) {
+            keys::Tree::MoveUp | keys::Tree::MoveDown => {
+                let up = action == keys::Tree::MoveUp;
+                if let Some(edit) = node.and_then(|n| ops::move_node(&mut self.work, n, up)) {
                     self.apply(edit);
                 }
             }
-            KeyCode::Char('e' | ' ') => {
+            keys::Tree::Toggle => {
                 if let Some(n) = node {
                     ops::toggle(&mut self.work, n);
                     self.changed();
                 }
             }
-            KeyCode::Char('d') | KeyCode::Delete => {
+            keys::Tree::Delete => {
                 if let Some(n) = node {
                     match ops::delete_refusal(&self.work, n) {
                         Some(why) => ctx.error(why),
@@ -256,7 +264,7 @@ impl QueueView {
                     }
                 }
             }
-            _ => return false,
+            keys::Tree::Probe => self.probe(ctx),
         }
         true
     }
@@ -268,25 +276,25 @@ impl QueueView {
         };
         let pick = matches!(field.entry(), Entry::Pick | Entry::PickOrType);
         let last = self.fields().len().saturating_sub(1);
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.field = self.field.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => self.field = (self.field + 1).min(last),
-            KeyCode::Home | KeyCode::Char('g') => self.field = 0,
-            KeyCode::End | KeyCode::Char('G') => self.field = last,
-            KeyCode::Esc => self.focus = Focus::Tree,
-            KeyCode::Enter if field.entry() == Entry::Pick => self.cycle(true),
-            KeyCode::Enter => self.start_edit(),
-            KeyCode::Left | KeyCode::Char('h') if pick => self.cycle(false),
-            KeyCode::Right | KeyCode::Char('l' | ' ') if pick => self.cycle(true),
-            KeyCode::Left | KeyCode::Char('h') => self.focus = Focus::Tree,
-            _ => return false,
+        if let Some(step) = keymap::action(keys::MOVE, &key) {
+            self.field = step_to(step, self.field, last);
+            return true;
+        }
+        match keymap::action(keys::FORM, &key) {
+            Some(keys::Form::Back) => self.focus = Focus::Tree,
+            Some(keys::Form::Activate) if field.entry() == Entry::Pick => self.cycle(true),
+            Some(keys::Form::Activate) => self.start_edit(),
+            Some(keys::Form::Previous) if pick => self.cycle(false),
+            Some(keys::Form::Previous) => self.focus = Focus::Tree,
+            Some(keys::Form::Next) if pick => self.cycle(true),
+            Some(keys::Form::Next) | None => return false,
         }
         true
     }
 
     fn answer(&mut self, confirm: Confirm, key: KeyEvent, ctx: &mut Ctx) {
-        match (key.code, confirm) {
-            (KeyCode::Char('y' | 'Y'), Confirm::Delete(node)) => {
+        match (keymap::action(keys::CONFIRM, &key), confirm) {
+            (Some(keys::Answer::Yes), Confirm::Delete(node)) => {
                 let title = node.title(&self.work);
                 if let Some(shift) = ops::delete(&mut self.work, node) {
                     self.problems.shift(shift);
@@ -294,9 +302,9 @@ impl QueueView {
                     ctx.info(format!("deleted {title}; s saves"));
                 }
             }
-            (KeyCode::Char('y' | 'Y'), Confirm::Undo) => self.revert(ctx),
-            (KeyCode::Char('n' | 'N') | KeyCode::Esc, _) => {}
-            _ => self.confirm = Some(confirm),
+            (Some(keys::Answer::Yes), Confirm::Undo) => self.revert(ctx),
+            (Some(keys::Answer::No), _) => {}
+            (None, _) => self.confirm = Some(confirm),
         }
     }
 
@@ -376,12 +384,11 @@ impl QueueView {
         ));
         let runner = ctx.runner.clone();
         ctx.spawn(Tab::Queue, async move {
+            let found = runner.probe_connection(&conn, &name).await;
             TaskResult::Probe(
-                runner
-                    .probe_connection(&conn, &name)
-                    .await
+                found
                     .map(Box::new)
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| TuiError::Runner(e.to_string())),
             )
         });
     }
@@ -426,37 +433,21 @@ impl QueueView {
                 Node::Meter(_) => runner.test_meter(&name).await,
                 _ => runner.test_request(&name).await,
             };
-            TaskResult::Test {
-                node: key,
-                result: result.map_err(|e| e.to_string()),
-            }
+            let result = result.map_err(|e| TuiError::Runner(e.to_string()));
+            TaskResult::Test { node: key, result }
         });
     }
 }
 
 impl View for QueueView {
-    fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("↑/↓, j/k", "move in the tree or between fields"),
-            ("Enter, →/l", "open the form of the selected node"),
-            (
-                "Enter",
-                "in the form: edit a field (Enter keeps, Esc cancels)",
-            ),
-            ("←/→, Space", "in the form: change a choice"),
-            ("Esc, ←/h", "back from the form to the tree"),
-            ("a", "add a node after the selected one"),
-            ("A", "add a child (meter, item; a request on a meter)"),
-            ("c", "duplicate the selected node"),
-            ("K / J", "move the node up / down"),
-            ("e, Space", "enable / disable the node"),
-            ("d", "delete the node (asks first)"),
-            ("t", "test the node with the running queue"),
-            ("p", "probe a connection for a meter and add it (tries interfaces, addresses, referencing)"),
-            ("s, Ctrl-s", "check and save the queue, then run it"),
-            ("u", "undo all unsaved changes (asks first)"),
-            ("Ctrl-u", "while editing: clear the text"),
-        ]
+    fn bindings(&self) -> Vec<Help> {
+        keymap::help(keys::MOVE)
+            .chain(keymap::help(keys::TREE))
+            .chain(keymap::help(keys::FORM))
+            .chain(keymap::help(keys::COMMON))
+            .chain(keymap::help(keys::EDIT))
+            .chain(keymap::help(keys::CONFIRM))
+            .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
@@ -469,13 +460,13 @@ impl View for QueueView {
             return true;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('s') => self.save(ctx),
+        match keymap::action(keys::COMMON, &key) {
+            Some(keys::Common::Save) => self.save(ctx),
+            // Other Ctrl keys are not the view's (Ctrl-c quits).
             _ if ctrl => return false,
-            KeyCode::Char('u') => self.undo(ctx),
-            KeyCode::Char('t') => self.test(ctx),
-            KeyCode::Char('p') if self.focus == Focus::Tree => self.probe(ctx),
-            _ => {
+            Some(keys::Common::Undo) => self.undo(ctx),
+            Some(keys::Common::Test) => self.test(ctx),
+            None => {
                 return match self.focus {
                     Focus::Tree => self.tree_key(key, ctx),
                     Focus::Form => self.form_key(key),
@@ -535,8 +526,10 @@ impl View for QueueView {
         let rows = self.rows();
         self.tree_state
             .select((!rows.is_empty()).then_some(self.cursor));
-        let tree_hint =
-            " a add · A child · c copy · K/J move · e on/off · d delete · t test · s save ";
+        let tree_hint = hints(&[
+            keymap::footer(keys::TREE, " · "),
+            keymap::footer(keys::COMMON, " · "),
+        ]);
         let mut tree_block = Block::bordered()
             .title(if self.dirty() { " Queue * " } else { " Queue " })
             .border_style(focused(self.focus == Focus::Tree));
@@ -560,8 +553,11 @@ impl View for QueueView {
             .border_style(focused(self.focus == Focus::Form));
         if self.focus == Focus::Form {
             form_block = form_block.title_bottom(match self.editing {
-                Some(_) => " Enter keep · Esc cancel · Ctrl-u clear ",
-                None => " Enter edit · ←/→ change · Esc back · s save ",
+                Some(_) => hints(&[keymap::footer(keys::EDIT, " · ")]),
+                None => hints(&[
+                    keymap::footer(keys::FORM, " · "),
+                    keymap::footer(keys::COMMON, " · "),
+                ]),
             });
         }
         let inner = form_block.inner(right);
@@ -583,11 +579,27 @@ impl View for QueueView {
             form::render(f, inner, &form);
         }
         if let Some(confirm) = self.confirm {
-            confirm::render(f, area, &self.question(confirm));
+            let keys = keymap::footer(keys::CONFIRM, " · ");
+            confirm::render(f, area, &self.question(confirm), &keys);
         }
     }
 
     fn captures_keys(&self) -> bool {
         self.editing.is_some() || self.confirm.is_some()
     }
+}
+
+/// Where a move lands, from `at` in rows `0..=last`.
+fn step_to(step: keys::Move, at: usize, last: usize) -> usize {
+    match step {
+        keys::Move::Up => at.saturating_sub(1),
+        keys::Move::Down => (at + 1).min(last),
+        keys::Move::First => 0,
+        keys::Move::Last => last,
+    }
+}
+
+/// Footer hints of several keymaps as one bottom title.
+fn hints(parts: &[String]) -> String {
+    format!(" {} ", parts.join(" · "))
 }

@@ -5,6 +5,7 @@ use crate::queue::{Auth, KeySecret, Policy, Secret, SecretSource};
 use crate::schedule::Schedule;
 use crate::tui::app::AppEvent;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::Terminal;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -56,7 +57,8 @@ impl Harness {
         let runner = crate::runner::Runner::start(config, handle, 1);
         let (tx, rx) = mpsc::unbounded_channel();
         let path = dir.path().join("queue.toml");
-        let ctx = Ctx::new(runner.handle(), None, db, path, tx);
+        let queries = crate::store::spawn_reader(&db).unwrap();
+        let ctx = Ctx::new(runner.handle(), queries, path, tx);
         let view = QueueView::new(&ctx);
         Harness {
             view,
@@ -770,7 +772,8 @@ async fn probe_adds_the_meter_it_finds() {
     let (writer, handle) = crate::store::Writer::spawn(&db).unwrap();
     let runner = crate::runner::Runner::start(config, handle, 1);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut ctx = Ctx::new(runner.handle(), None, db, dir.path().join("q.toml"), tx);
+    let queries = crate::store::spawn_reader(&db).unwrap();
+    let mut ctx = Ctx::new(runner.handle(), queries, dir.path().join("q.toml"), tx);
     let mut view = QueueView::new(&ctx);
     view.select(Node::Connection(0));
     view.handle_key(KeyEvent::from(KeyCode::Char('p')), &mut ctx);

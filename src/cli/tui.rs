@@ -1,0 +1,60 @@
+//! The full-screen UI's wiring: the command line opens the store, binds the control socket,
+//! starts the runner and the query service, builds the UI's context and hands it to
+//! `tui::run`, which only runs the event loop. Shutdown: the terminal is restored first, then
+//! the runs in progress finish, the writer flushes and the socket is removed.
+
+use super::connection::counter_store;
+use super::run::{load, run, RunArgs};
+use super::simulate::shutdown_signal;
+use anyhow::{Context, Result};
+use dlms_logger::runner::{control, open_store, Runner, RunnerOptions};
+use dlms_logger::tui::{self, Ctx};
+use std::path::PathBuf;
+
+/// Runs the full-screen UI; without a terminal (piped, cron) it runs headless instead.
+pub async fn tui(args: RunArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
+        return run(args).await;
+    }
+    let loaded = load(args.config.as_deref()).await?;
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("dlms-logger.toml"));
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| control::default_socket(&args.db));
+    let warning = dlms_logger::queue::secrets_exposed(&config_path);
+
+    let (writer, handle, first_poll) = open_store(&args.db)?;
+    let listener = control::bind(&socket).await?;
+    let options = RunnerOptions {
+        spill: args.spill.clone(),
+        counters: Some(counter_store(args.counter_db.clone())),
+        ..Default::default()
+    };
+    let mut runner = Runner::start_with(loaded.config, handle, first_poll, options);
+    let events = runner.handle();
+    let control = tokio::spawn(control::serve(listener, socket.clone(), move |n| {
+        events.fire_event(n)
+    }));
+    let queries = dlms_logger::store::spawn_reader(&args.db)
+        .with_context(|| format!("starting the query service of {}", args.db.display()))?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut ctx = Ctx::new(runner.handle(), queries, config_path, tx);
+    if let Some(w) = warning {
+        ctx.error(w);
+    }
+
+    let result = tui::run(ctx, rx, |config| runner.reload(config), shutdown_signal()).await;
+    control.abort();
+    eprintln!("dlms-logger: finishing the runs in progress…");
+    runner.shutdown().await;
+    writer.shutdown()?;
+    let _ = std::fs::remove_file(&socket);
+    drop(loaded.sim);
+    result.context("the terminal UI failed")
+}

@@ -1,0 +1,285 @@
+//! The query service: one read-only connection on its own thread, answering typed requests
+//! through callbacks, so a user interface never waits for SQLite.
+//!
+//! Requests are answered in the order they were sent. An export runs on a thread of its own
+//! with its own connection, so a long export never holds up the small queries behind it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use super::{Cursor, ExportFormat, LogFilter, Row, Store, StoreError};
+
+/// Why a query was not answered.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadError {
+    /// The query connection could not be opened (the error is shared by every answer).
+    #[error("the log database could not be opened for queries: {0}")]
+    Unavailable(Arc<StoreError>),
+    /// The query failed.
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+    /// The query thread has stopped.
+    #[error("the query service of the log database has stopped")]
+    Stopped,
+    /// An export's file could not be created (an existing file is never overwritten).
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    /// An export's file could not be written to disk.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+}
+
+impl From<StoreError> for ReadError {
+    fn from(e: StoreError) -> Self {
+        ReadError::Store(Arc::new(e))
+    }
+}
+
+type Job = Box<dyn FnOnce(Result<&Store, &ReadError>) + Send>;
+
+/// Sends queries to the query thread; cheap to clone. The thread ends when every handle is dropped.
+#[derive(Clone)]
+pub struct ReaderHandle {
+    jobs: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for ReaderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderHandle")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Starts the query thread on the database at `path` (opened read-only on the thread; when
+/// that fails, every request is answered with [`ReadError::Unavailable`]).
+pub fn spawn_reader(path: &Path) -> Result<ReaderHandle, StoreError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let db = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("store-reader".into())
+        .spawn(move || {
+            let store = Store::open_read_only(&db).map_err(|e| ReadError::Unavailable(Arc::new(e)));
+            for job in queue {
+                job(store.as_ref());
+            }
+        })
+        .map_err(|source| StoreError::Thread {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(ReaderHandle {
+        jobs,
+        path: path.to_path_buf(),
+    })
+}
+
+impl ReaderHandle {
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn run<T: 'static>(
+        &self,
+        query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        reply: impl FnOnce(Result<T, ReadError>) + Send + 'static,
+    ) {
+        let job: Job = Box::new(move |store| {
+            reply(match store {
+                Ok(store) => query(store).map_err(ReadError::from),
+                Err(e) => Err(e.clone()),
+            })
+        });
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job(Err(&ReadError::Stopped));
+        }
+    }
+
+    /// Total rows and failed rows.
+    pub fn counts(&self, reply: impl FnOnce(Result<(u64, u64), ReadError>) + Send + 'static) {
+        self.run(Store::counts, reply);
+    }
+
+    /// The newest row of every (request, meter, item).
+    pub fn latest_per_item(
+        &self,
+        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+    ) {
+        self.run(Store::latest_per_item, reply);
+    }
+
+    /// History of one item within [since, until), oldest first, at most `limit` rows.
+    pub fn history(
+        &self,
+        meter: String,
+        item: String,
+        since_ms: i64,
+        until_ms: i64,
+        limit: usize,
+        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+    ) {
+        self.run(
+            move |s| s.history(&meter, &item, since_ms, until_ms, limit),
+            reply,
+        );
+    }
+
+    /// A page of the log, newest first, after `after`.
+    pub fn log_page(
+        &self,
+        filter: LogFilter,
+        after: Option<Cursor>,
+        limit: usize,
+        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+    ) {
+        self.run(move |s| s.log_page(&filter, after, limit), reply);
+    }
+
+    /// Calls `reply` once every request sent before has been answered.
+    pub fn sync(&self, reply: impl FnOnce() + Send + 'static) {
+        let job: Job = Box::new(move |_| reply());
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job(Err(&ReadError::Stopped));
+        }
+    }
+
+    /// Writes the rows of `filter` to a new file `file` (never overwriting one), on a thread
+    /// with its own read-only connection; answers with the number of rows written.
+    pub fn export(
+        &self,
+        filter: LogFilter,
+        format: ExportFormat,
+        file: PathBuf,
+        reply: impl FnOnce(Result<u64, ReadError>) + Send + 'static,
+    ) {
+        let db = self.path.clone();
+        // Held outside the thread too, so a thread that cannot start still gets its answer.
+        let reply = Arc::new(std::sync::Mutex::new(Some(reply)));
+        let answer = reply.clone();
+        let spawned = std::thread::Builder::new()
+            .name("store-export".into())
+            .spawn(move || {
+                let result = export_file(&db, &filter, format, &file);
+                if let Some(reply) = answer.lock().ok().and_then(|mut r| r.take()) {
+                    reply(result);
+                }
+            });
+        if let Err(source) = spawned {
+            if let Some(reply) = reply.lock().ok().and_then(|mut r| r.take()) {
+                reply(Err(ReadError::from(StoreError::Thread {
+                    path: self.path.clone(),
+                    source,
+                })));
+            }
+        }
+    }
+}
+
+fn export_file(
+    db: &Path,
+    filter: &LogFilter,
+    format: ExportFormat,
+    file: &Path,
+) -> Result<u64, ReadError> {
+    let store = Store::open_read_only(db).map_err(|e| ReadError::Unavailable(Arc::new(e)))?;
+    let mut out = File::create_new(file).map_err(|e| ReadError::Create {
+        path: file.to_path_buf(),
+        source: Arc::new(e),
+    })?;
+    let rows = store.export(filter, format, &mut out)?;
+    out.sync_all().map_err(|e| ReadError::Write {
+        path: file.to_path_buf(),
+        source: Arc::new(e),
+    })?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Reading, STATUS_OK};
+
+    fn reading(ts_ms: i64) -> Reading {
+        Reading {
+            ts_ms,
+            request: "r".into(),
+            meter: "m1".into(),
+            item: "e".into(),
+            obis: "1.0.1.8.0.255".into(),
+            class: 3,
+            attribute: 2,
+            value: Some(1.0),
+            text: None,
+            unit: None,
+            status: STATUS_OK.into(),
+            poll: 1,
+            profile: false,
+            exact: None,
+            meter_time: None,
+        }
+    }
+
+    fn answer<T: Send + 'static>(
+        ask: impl FnOnce(Box<dyn FnOnce(Result<T, ReadError>) + Send>),
+    ) -> Result<T, ReadError> {
+        let (tx, rx) = mpsc::channel();
+        ask(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap()
+    }
+
+    #[test]
+    fn answers_queries_off_the_callers_thread_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let mut store = Store::open(&db).unwrap();
+        store
+            .insert_batch(&(0..5).map(reading).collect::<Vec<_>>())
+            .unwrap();
+        let reader = spawn_reader(&db).unwrap();
+        assert_eq!(answer(|r| reader.counts(r)).unwrap(), (5, 0));
+        assert_eq!(answer(|r| reader.latest_per_item(r)).unwrap().len(), 1);
+        let page = answer(|r| reader.log_page(LogFilter::default(), None, 3, r)).unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.reading.ts_ms).collect::<Vec<_>>(),
+            [4, 3, 2]
+        );
+        let history = answer(|r| reader.history("m1".into(), "e".into(), 1, 3, 10, r)).unwrap();
+        assert_eq!(history.len(), 2);
+        let out = dir.path().join("out.csv");
+        assert_eq!(
+            answer(|r| reader.export(LogFilter::default(), ExportFormat::Csv, out.clone(), r))
+                .unwrap(),
+            5
+        );
+        let again = answer(|r| reader.export(LogFilter::default(), ExportFormat::Csv, out, r));
+        assert!(matches!(again, Err(ReadError::Create { .. })), "{again:?}");
+        let (tx, rx) = mpsc::channel();
+        reader.sync(move || tx.send(()).unwrap());
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn the_reader_never_creates_or_writes_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("missing.db");
+        let reader = spawn_reader(&db).unwrap();
+        let e = answer(|r| reader.counts(r)).unwrap_err();
+        assert!(
+            e.to_string().contains("could not be opened for queries"),
+            "{e}"
+        );
+        assert!(!db.exists());
+    }
+}

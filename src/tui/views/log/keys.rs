@@ -1,0 +1,79 @@
+//! The Log view's keys: the table its key handling and its help are drawn from.
+
+use crate::tui::keymap::{Binding, Key};
+use ratatui::crossterm::event::KeyCode;
+
+/// What the Log view's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Down,
+    Up,
+    OlderPage,
+    NewerPage,
+    Newest,
+    ClearFilter,
+    Filter,
+    Export,
+}
+
+/// The Log view's keys.
+pub const KEYS: &[Binding<Action>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), Action::Up),
+            (Key::new(KeyCode::Down), Action::Down),
+            (Key::ch('k'), Action::Up),
+            (Key::ch('j'), Action::Down),
+        ],
+        label: "↑↓, j/k",
+        help: "select a row (turns the page at its ends)",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::PageUp), Action::NewerPage),
+            (Key::new(KeyCode::PageDown), Action::OlderPage),
+        ],
+        label: "PgUp/PgDn",
+        help: "newer / older page",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::ch('g'), Action::Newest),
+            (Key::new(KeyCode::Home), Action::Newest),
+        ],
+        label: "g, Home",
+        help: "back to the newest rows",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('/'), Action::Filter)],
+        label: "/",
+        help: "filter: meter, item, status, since, until",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::new(KeyCode::Esc), Action::ClearFilter)],
+        label: "Esc",
+        help: "clear the filter",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('x'), Action::Export)],
+        label: "x",
+        help: "export the filtered rows to CSV",
+        hint: None,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keymap;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        assert_eq!(keymap::bound_twice(&keymap::keys(KEYS)), []);
+    }
+}

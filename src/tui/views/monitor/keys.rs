@@ -1,0 +1,57 @@
+//! The Monitor view's keys: the table its key handling and its help are drawn from.
+
+use crate::tui::keymap::{Binding, Key};
+use ratatui::crossterm::event::KeyCode;
+
+/// What the Monitor view's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    First,
+    Last,
+    ReadNow,
+}
+
+/// The Monitor view's keys.
+pub const KEYS: &[Binding<Action>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), Action::Up),
+            (Key::new(KeyCode::Down), Action::Down),
+            (Key::ch('k'), Action::Up),
+            (Key::ch('j'), Action::Down),
+        ],
+        label: "↑/↓, j/k",
+        help: "select an item (the chart follows)",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::ch('g'), Action::First),
+            (Key::ch('G'), Action::Last),
+            (Key::new(KeyCode::Home), Action::First),
+            (Key::new(KeyCode::End), Action::Last),
+        ],
+        label: "g / G",
+        help: "first / last item",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('r'), Action::ReadNow)],
+        label: "r",
+        help: "read the selected item's request now",
+        hint: None,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keymap;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        assert_eq!(keymap::bound_twice(&keymap::keys(KEYS)), []);
+    }
+}

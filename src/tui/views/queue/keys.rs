@@ -1,0 +1,257 @@
+//! The Queue view's keymaps: keys of the whole view, moving, the tree, the form, a field
+//! being edited, and the yes/no question. Footers and the help are drawn from these tables.
+
+use crate::tui::keymap::{Binding, Key};
+use ratatui::crossterm::event::KeyCode;
+
+/// Keys of the whole view (tree and form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Common {
+    Save,
+    Undo,
+    Test,
+}
+
+pub const COMMON: &[Binding<Common>] = &[
+    Binding {
+        keys: &[(Key::ch('u'), Common::Undo)],
+        label: "u",
+        help: "undo all unsaved changes (asks first)",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('t'), Common::Test)],
+        label: "t",
+        help: "test the node with the running queue",
+        hint: Some("t test"),
+    },
+    Binding {
+        // Plain keys match with Ctrl too, so this is also Ctrl-s.
+        keys: &[(Key::ch('s'), Common::Save)],
+        label: "s, Ctrl-s",
+        help: "check and save the queue, then run it",
+        hint: Some("s save"),
+    },
+];
+
+/// Moving in the focused pane (tree rows or form fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Up,
+    Down,
+    First,
+    Last,
+}
+
+pub const MOVE: &[Binding<Move>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Up), Move::Up),
+            (Key::new(KeyCode::Down), Move::Down),
+            (Key::ch('k'), Move::Up),
+            (Key::ch('j'), Move::Down),
+        ],
+        label: "↑/↓, j/k",
+        help: "move in the tree or between fields",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (Key::ch('g'), Move::First),
+            (Key::ch('G'), Move::Last),
+            (Key::new(KeyCode::Home), Move::First),
+            (Key::new(KeyCode::End), Move::Last),
+        ],
+        label: "g/G, Home/End",
+        help: "first / last row or field",
+        hint: None,
+    },
+];
+
+/// Keys of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    Open,
+    Add,
+    AddChild,
+    Duplicate,
+    MoveUp,
+    MoveDown,
+    Toggle,
+    Delete,
+    Probe,
+}
+
+pub const TREE: &[Binding<Tree>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Enter), Tree::Open),
+            (Key::new(KeyCode::Right), Tree::Open),
+            (Key::ch('l'), Tree::Open),
+        ],
+        label: "Enter, →/l",
+        help: "open the form of the selected node",
+        hint: None,
+    },
+    Binding {
+        keys: &[(Key::ch('a'), Tree::Add)],
+        label: "a",
+        help: "add a node after the selected one",
+        hint: Some("a add"),
+    },
+    Binding {
+        keys: &[(Key::ch('A'), Tree::AddChild)],
+        label: "A",
+        help: "add a child (meter, item; a request on a meter)",
+        hint: Some("A child"),
+    },
+    Binding {
+        keys: &[(Key::ch('c'), Tree::Duplicate)],
+        label: "c",
+        help: "duplicate the selected node",
+        hint: Some("c copy"),
+    },
+    Binding {
+        keys: &[(Key::ch('K'), Tree::MoveUp), (Key::ch('J'), Tree::MoveDown)],
+        label: "K / J",
+        help: "move the node up / down",
+        hint: Some("K/J move"),
+    },
+    Binding {
+        keys: &[(Key::ch('e'), Tree::Toggle), (Key::ch(' '), Tree::Toggle)],
+        label: "e, Space",
+        help: "enable / disable the node",
+        hint: Some("e on/off"),
+    },
+    Binding {
+        keys: &[
+            (Key::ch('d'), Tree::Delete),
+            (Key::new(KeyCode::Delete), Tree::Delete),
+        ],
+        label: "d",
+        help: "delete the node (asks first)",
+        hint: Some("d delete"),
+    },
+    Binding {
+        keys: &[(Key::ch('p'), Tree::Probe)],
+        label: "p",
+        help:
+            "probe a connection for a meter and add it (tries interfaces, addresses, referencing)",
+        hint: None,
+    },
+];
+
+/// Keys of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Edit the field, or take the next choice of a pick-only field.
+    Activate,
+    /// The previous choice; on a text field, back to the tree.
+    Previous,
+    /// The next choice.
+    Next,
+    Back,
+}
+
+pub const FORM: &[Binding<Form>] = &[
+    Binding {
+        keys: &[(Key::new(KeyCode::Enter), Form::Activate)],
+        label: "Enter",
+        help: "in the form: edit a field (Enter keeps, Esc cancels)",
+        hint: Some("Enter edit"),
+    },
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Left), Form::Previous),
+            (Key::new(KeyCode::Right), Form::Next),
+            (Key::ch('h'), Form::Previous),
+            (Key::ch('l'), Form::Next),
+            (Key::ch(' '), Form::Next),
+        ],
+        label: "←/→, Space",
+        help: "in the form: change a choice",
+        hint: Some("←/→ change"),
+    },
+    Binding {
+        keys: &[(Key::new(KeyCode::Esc), Form::Back)],
+        label: "Esc, ←/h",
+        help: "back from the form to the tree",
+        hint: Some("Esc back"),
+    },
+];
+
+/// Keys while a field is being edited (other keys edit the text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Keep,
+    Cancel,
+    Clear,
+    KeepAndSave,
+}
+
+pub const EDIT: &[Binding<Edit>] = &[
+    Binding {
+        keys: &[
+            (Key::new(KeyCode::Enter), Edit::Keep),
+            (Key::new(KeyCode::Esc), Edit::Cancel),
+        ],
+        label: "Enter, Esc",
+        help: "while editing: keep / cancel the text",
+        hint: Some("Enter keep · Esc cancel"),
+    },
+    Binding {
+        keys: &[(Key::ctrl('u'), Edit::Clear)],
+        label: "Ctrl-u",
+        help: "while editing: clear the text",
+        hint: Some("Ctrl-u clear"),
+    },
+    Binding {
+        keys: &[(Key::ctrl('s'), Edit::KeepAndSave)],
+        label: "Ctrl-s",
+        help: "while editing: keep the text and save",
+        hint: None,
+    },
+];
+
+/// The answer to a yes/no question (other keys keep asking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+}
+
+pub const CONFIRM: &[Binding<Answer>] = &[
+    Binding {
+        keys: &[(Key::ch('y'), Answer::Yes), (Key::ch('Y'), Answer::Yes)],
+        label: "y",
+        help: "in a question: yes",
+        hint: Some("y yes"),
+    },
+    Binding {
+        keys: &[
+            (Key::ch('n'), Answer::No),
+            (Key::ch('N'), Answer::No),
+            (Key::new(KeyCode::Esc), Answer::No),
+        ],
+        label: "n, Esc",
+        help: "in a question: no",
+        hint: Some("n or Esc no"),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keymap::{bound_twice, keys};
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        // The tree and the form look keys up in the view's keys, then moving, then their own.
+        let tree = [keys(COMMON), keys(MOVE), keys(TREE)].concat();
+        let form = [keys(COMMON), keys(MOVE), keys(FORM)].concat();
+        assert_eq!(bound_twice(&tree), []);
+        assert_eq!(bound_twice(&form), []);
+        assert_eq!(bound_twice(&keys(EDIT)), []);
+        assert_eq!(bound_twice(&keys(CONFIRM)), []);
+    }
+}
