@@ -6,7 +6,7 @@
 use super::{secure, EngineError, Interface, MeterAddress, Session, TraceSink};
 use crate::counters::CounterStore;
 use crate::dlms::client::{Authentication, Ciphering, ClientSettings, Referencing};
-use crate::dlms::security::{HlsMechanism, Key, Policy as Wire, SystemTitle};
+use crate::dlms::security::{HlsMechanism, Key, SystemTitle};
 use crate::queue::{
     Auth, Config, Connection, InterfaceKind, KeySecret, Link, LinkMode, Meter, Policy,
     ReferencingKind, Secret,
@@ -214,12 +214,7 @@ fn settings(m: &Meter) -> ClientSettings {
     };
     s.ciphering = match (block, auth) {
         (Some(block_key), Some(auth_key)) if keyed => Some(Ciphering {
-            policy: match sec.policy {
-                Policy::None => Wire::None,
-                Policy::Auth => Wire::Auth,
-                Policy::Enc => Wire::Enc,
-                Policy::AuthEnc => Wire::AuthEnc,
-            },
+            policy: sec.policy,
             system_title: SystemTitle(sec.system_title),
             block_key,
             auth_key,

@@ -11,6 +11,7 @@ use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
 use super::security::{parse_system_title, Policy, Security};
 use super::time_bound::TimeBound;
+use super::ValueError;
 use super::Config;
 use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
@@ -108,7 +109,7 @@ struct RawAuth {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table like { policy = \"none\" }")]
 struct RawSecurity {
-    policy: Option<Policy>,
+    policy: Option<String>,
     system_title: Option<String>,
     block_key: Option<RawSecret>,
     auth_key: Option<RawSecret>,
@@ -397,7 +398,18 @@ impl RawSecurity {
         let key = |raw: Option<RawSecret>, key: &str| raw.map(|r| r.key(path.key(key))).transpose();
         let d = Security::default();
         Ok(Security {
-            policy: self.policy.unwrap_or(d.policy),
+            policy: match self.policy {
+                None => d.policy,
+                Some(name) => Policy::from_name(&name).ok_or_else(|| {
+                    Fault::new(
+                        path.key("policy"),
+                        ValueError::NotAllowed {
+                            name,
+                            allowed: "none, auth, enc or authenc",
+                        },
+                    )
+                })?,
+            },
             system_title: title(self.system_title, "system_title")?.unwrap_or(d.system_title),
             block_key: key(self.block_key, "block_key")?,
             auth_key: key(self.auth_key, "auth_key")?,

@@ -1,6 +1,5 @@
 //! Ciphering of a meter's association: DLMS security suite 0 (AES-GCM-128).
 
-use serde::{Deserialize, Serialize};
 
 use super::secret::{parse_hex, KeySecret};
 use crate::dlms::obis::Obis;
@@ -46,31 +45,9 @@ impl Default for Security {
     }
 }
 
-/// The security policy: which protection the APDUs get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Policy {
-    /// Plain APDUs.
-    None,
-    /// Authenticated only (GMAC tag).
-    Auth,
-    /// Encrypted only.
-    Enc,
-    /// Authenticated and encrypted.
-    AuthEnc,
-}
-
-impl Policy {
-    /// The policy's name in the config.
-    pub fn name(self) -> &'static str {
-        match self {
-            Policy::None => "none",
-            Policy::Auth => "auth",
-            Policy::Enc => "enc",
-            Policy::AuthEnc => "authenc",
-        }
-    }
-}
+/// The security policy: which protection the APDUs get (the protocol's own type; the config
+/// writes its name).
+pub use crate::dlms::security::Policy;
 
 /// A system title from 16 hex digits.
 pub fn parse_system_title(text: &str) -> Result<[u8; 8], super::ValueError> {

@@ -182,7 +182,7 @@ fn meter(m: &Meter) -> Fields {
 fn security(s: &Security) -> Fields {
     let d = Security::default();
     let mut f = Fields::default();
-    f.set_if(s.policy != d.policy, "policy", &s.policy);
+    f.set_if(s.policy != d.policy, "policy", s.policy.name());
     f.set_if(
         s.system_title != d.system_title,
         "system_title",

@@ -16,6 +16,32 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Every policy with its name (as the config and the command line write it).
+    pub const NAMES: [(&'static str, Policy); 4] = [
+        ("none", Policy::None),
+        ("auth", Policy::Auth),
+        ("enc", Policy::Enc),
+        ("authenc", Policy::AuthEnc),
+    ];
+
+    /// The policy's name: `none`, `auth`, `enc` or `authenc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::None => "none",
+            Policy::Auth => "auth",
+            Policy::Enc => "enc",
+            Policy::AuthEnc => "authenc",
+        }
+    }
+
+    /// The policy named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Policy> {
+        Policy::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+    }
+
     /// The security control byte: 0x10, 0x20 or 0x30 (suite 0), 0 for `None`.
     pub fn control_byte(self) -> u8 {
         match self {

@@ -242,12 +242,7 @@ const REFERENCINGS: [(&str, ReferencingKind); 2] =
     [("ln", ReferencingKind::Ln), ("sn", ReferencingKind::Sn)];
 const LINKS: [&str; 3] = ["tcp", "serial", "listen"];
 const ADDRESSINGS: [&str; 2] = ["server", "serial number"];
-const POLICIES: [(&str, Policy); 4] = [
-    ("none", Policy::None),
-    ("auth", Policy::Auth),
-    ("enc", Policy::Enc),
-    ("authenc", Policy::AuthEnc),
-];
+const POLICIES: [(&str, Policy); 4] = Policy::NAMES;
 
 /// The fields of a node, in form order; they depend on the link kind, addressing, auth level
 /// and security policy.
