@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use dlms_logger::store::{Cursor, LogFilter, Reading, Store, STATUS_OK};
+use dlms_logger::store::{Cursor, LogFilter, Record, Store, STATUS_OK};
 
 /// Meters and items per meter: 500 series.
 const METERS: usize = 100;
@@ -56,12 +56,12 @@ fn meter_name(m: usize) -> String {
 }
 
 /// Row `n` of the synthetic log: poll `n / 500` of series `n % 500`.
-fn reading(n: u64, meters: &[String]) -> Reading {
+fn reading(n: u64, meters: &[String]) -> Record {
     let poll = (n / SERIES as u64) as i64;
     let series = (n % SERIES as u64) as usize;
     let (item, obis, unit) = ITEMS[series % ITEMS.len()];
     let failed = n % 1_000 == 999;
-    Reading {
+    Record {
         ts_ms: START_MS + poll * POLL_MS,
         request: "billing".into(),
         meter: meters[series / ITEMS.len()].clone(),
@@ -84,7 +84,7 @@ fn reading(n: u64, meters: &[String]) -> Reading {
     }
 }
 
-fn batch(first: u64, len: usize, meters: &[String]) -> Vec<Reading> {
+fn batch(first: u64, len: usize, meters: &[String]) -> Vec<Record> {
     (first..first + len as u64)
         .map(|n| reading(n, meters))
         .collect()
@@ -243,7 +243,7 @@ fn queries(c: &mut Criterion) {
     assert!(page[0].cursor().ts_ms <= deep.ts_ms && page[0].id != deep.id);
     let page = store.log_page(&by_meter, Some(meter_deep), 50).unwrap();
     assert_eq!(page.len(), 50);
-    assert!(page.iter().all(|r| r.reading.meter == meter));
+    assert!(page.iter().all(|r| r.record.meter == meter));
     assert_eq!(store.latest_per_item().unwrap().len(), SERIES);
 
     let mut group = c.benchmark_group(format!("store_{rows}_rows"));

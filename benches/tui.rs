@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
-use dlms_logger::store::{spawn_reader, Reading, Store, Writer, STATUS_OK};
+use dlms_logger::store::{spawn_reader, Record, Store, Writer, STATUS_OK};
 use dlms_logger::tui::app::{App, AppEvent, Ctx, TaskResult};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -48,11 +48,11 @@ fn config() -> Config {
 }
 
 /// One fresh reading of every item.
-fn readings(now_ms: i64) -> Vec<Reading> {
+fn readings(now_ms: i64) -> Vec<Record> {
     let mut rows = Vec::with_capacity(METERS * ITEMS);
     for m in 0..METERS {
         for i in 0..ITEMS {
-            rows.push(Reading {
+            rows.push(Record {
                 ts_ms: now_ms - (i as i64) * 10,
                 request: "poll".into(),
                 meter: format!("m{m}"),

@@ -152,7 +152,7 @@ async fn main() {
         let Some(last) = page.last() else { break };
         after = Some(last.cursor());
         for r in &page {
-            *by_kind.entry(kind(&r.reading.status)).or_default() += 1;
+            *by_kind.entry(kind(&r.record.status)).or_default() += 1;
         }
     }
     println!(

@@ -125,7 +125,7 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis 
 /// The rows of `request` by `meter`.
 fn of<'a>(rows: &'a [Row], request: &str, meter: &str) -> Vec<&'a Row> {
     rows.iter()
-        .filter(|r| r.reading.request == request && r.reading.meter == meter)
+        .filter(|r| r.record.request == request && r.record.meter == meter)
         .collect()
 }
 
@@ -135,10 +135,10 @@ fn pushed_and_read(rows: &[Row], meter: &str, device_name: &str) {
     assert_eq!(push.len(), 3, "{meter}'s push: {rows:?}");
     assert!(push
         .iter()
-        .any(|r| r.reading.text.as_deref() == Some(device_name)));
+        .any(|r| r.record.text.as_deref() == Some(device_name)));
     let regs = of(rows, "regs", meter);
     assert_eq!(regs.len(), 2, "{meter}'s registers: {rows:?}");
-    assert!(regs.iter().all(|r| r.reading.status == "ok"), "{regs:?}");
+    assert!(regs.iter().all(|r| r.record.status == "ok"), "{regs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,25 +144,23 @@ items = [{{ name = "load", obis = "1.0.99.1.0.255", entries = 500 }}]
     writer.shutdown().unwrap();
     let store = Store::open(&db).unwrap();
     let rows = store.log_page(&LogFilter::default(), None, 10_000).unwrap();
-    let good_rows: Vec<_> = rows.iter().filter(|r| r.reading.meter == "g").collect();
-    assert!(good_rows.len() >= 4 && good_rows.iter().all(|r| r.reading.status == "ok"));
+    let good_rows: Vec<_> = rows.iter().filter(|r| r.record.meter == "g").collect();
+    assert!(good_rows.len() >= 4 && good_rows.iter().all(|r| r.record.status == "ok"));
     let profile_fail: Vec<_> = rows
         .iter()
-        .filter(|r| r.reading.request == "profile")
+        .filter(|r| r.record.request == "profile")
         .collect();
     assert!(!profile_fail.is_empty());
     assert!(
         profile_fail
             .iter()
-            .all(|r| r.reading.status.contains("closed the connection")),
+            .all(|r| r.record.status.contains("closed the connection")),
         "{profile_fail:?}"
     );
     // Every fire reconnects: the small request on the same faulty meter keeps succeeding.
     let bad_regs_ok = rows
         .iter()
-        .filter(|r| {
-            r.reading.meter == "b" && r.reading.request == "regs" && r.reading.status == "ok"
-        })
+        .filter(|r| r.record.meter == "b" && r.record.request == "regs" && r.record.status == "ok")
         .count();
     assert!(bad_regs_ok >= 2, "reconnected on later fires");
 }
@@ -255,7 +253,7 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "load", obis =
         rows: &'a [dlms_logger::store::Row],
         meter: &'a str,
     ) -> impl Iterator<Item = &'a dlms_logger::store::Row> + 'a {
-        rows.iter().filter(move |r| r.reading.meter == meter)
+        rows.iter().filter(move |r| r.record.meter == meter)
     }
     let of = |meter: &'static str| by(&rows, meter);
     assert!(
@@ -263,23 +261,23 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "load", obis =
         "{fault:?}: the healthy meter kept being read"
     );
     assert!(
-        of("g").all(|r| r.reading.status == "ok"),
+        of("g").all(|r| r.record.status == "ok"),
         "{fault:?}: the healthy meter is not affected"
     );
     let failed: Vec<_> = of("b")
-        .filter(|r| r.reading.ts_ms < repaired_at && r.reading.status != "ok")
+        .filter(|r| r.record.ts_ms < repaired_at && r.record.status != "ok")
         .collect();
-    let polls: std::collections::BTreeSet<i64> = failed.iter().map(|r| r.reading.poll).collect();
+    let polls: std::collections::BTreeSet<i64> = failed.iter().map(|r| r.record.poll).collect();
     assert!(
         polls.len() >= 2,
         "{fault:?}: every fire tries again on a new link: {failed:?}"
     );
     assert!(
-        failed.iter().all(|r| r.reading.status.contains(needle)),
+        failed.iter().all(|r| r.record.status.contains(needle)),
         "{fault:?}: expected {needle:?} in every failure: {failed:?}"
     );
     let recovered = of("b")
-        .filter(|r| r.reading.ts_ms > repaired_at + 400 && r.reading.status == "ok")
+        .filter(|r| r.record.ts_ms > repaired_at + 400 && r.record.status == "ok")
         .count();
     assert!(
         recovered >= 2,

@@ -185,12 +185,12 @@ async fn incremental_and_back_filled(port: u16) {
     let rows = all_rows(&db);
     let col: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.reading.item == "load/1.0.1.8.0.255")
+        .filter(|r| r.record.item == "load/1.0.1.8.0.255")
         .collect();
     // Per poll: the first took the newest 2,500 entries; every later one only what was new.
     let mut per_poll: BTreeMap<i64, usize> = BTreeMap::new();
     for r in &col {
-        *per_poll.entry(r.reading.poll).or_default() += 1;
+        *per_poll.entry(r.record.poll).or_default() += 1;
     }
     let counts: Vec<usize> = per_poll.values().copied().collect();
     assert_eq!(counts[0], 2500, "{counts:?}");
@@ -201,7 +201,7 @@ async fn incremental_and_back_filled(port: u16) {
     // The poll after the restart back-filled the outage: three periods or more at once.
     assert!(counts.iter().skip(1).any(|&n| n >= 3), "{counts:?}");
     // Exactly once and without holes: one row per second from the first to the last.
-    let mut ts: Vec<i64> = col.iter().map(|r| r.reading.ts_ms).collect();
+    let mut ts: Vec<i64> = col.iter().map(|r| r.record.ts_ms).collect();
     ts.sort();
     let unique = ts.windows(2).all(|w| w[1] > w[0]);
     assert!(unique, "no duplicate capture times");
@@ -211,7 +211,7 @@ async fn incremental_and_back_filled(port: u16) {
         "no holes"
     );
     assert!(
-        rows.iter().all(|r| r.reading.status == "ok"),
+        rows.iter().all(|r| r.record.status == "ok"),
         "the simulator has no gaps"
     );
 }
@@ -231,10 +231,10 @@ async fn a_meter_without_selective_access_still_works_by_last_n() {
     let rows = all_rows(&db);
     let col: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.reading.item == "load/1.0.1.8.0.255")
+        .filter(|r| r.record.item == "load/1.0.1.8.0.255")
         .collect();
     assert_eq!(col.len(), 100, "the newest 100 of the whole buffer");
-    assert!(rows.iter().all(|r| r.reading.status == "ok"));
+    assert!(rows.iter().all(|r| r.record.status == "ok"));
 }
 
 #[test]

@@ -117,16 +117,16 @@ items = [{{ name = "clock", obis = "0.0.1.0.0.255" }}]
         );
     }
     let rows = rows(&db);
-    let order: Vec<&str> = rows.iter().map(|r| r.reading.request.as_str()).collect();
+    let order: Vec<&str> = rows.iter().map(|r| r.record.request.as_str()).collect();
     assert_eq!(order, ["first", "second", "second", "after-first"]);
-    let polls: Vec<i64> = rows.iter().map(|r| r.reading.poll).collect();
+    let polls: Vec<i64> = rows.iter().map(|r| r.record.poll).collect();
     assert!(
         polls[0] < polls[1] && polls[1] == polls[2] && polls[2] < polls[3],
         "{polls:?}"
     );
-    assert!(rows.iter().all(|r| r.reading.status == "ok"), "{rows:?}");
-    assert_eq!(rows[1].reading.unit.as_deref(), Some("V"));
-    assert_eq!(rows[2].reading.text.as_deref(), Some("12345678"));
+    assert!(rows.iter().all(|r| r.record.status == "ok"), "{rows:?}");
+    assert_eq!(rows[1].record.unit.as_deref(), Some("V"));
+    assert_eq!(rows[2].record.text.as_deref(), Some("12345678"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,28 +182,25 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}, {{ name = "volts", obis 
     );
     assert!(dead.fired >= dead.completed + dead.skipped, "{dead:?}");
     let rows = rows(&db);
-    let dead_rows: Vec<_> = rows
-        .iter()
-        .filter(|r| r.reading.meter == "dead-m")
-        .collect();
+    let dead_rows: Vec<_> = rows.iter().filter(|r| r.record.meter == "dead-m").collect();
     assert!(dead_rows.len() >= 4, "a failure row per item per run");
     for r in &dead_rows {
         assert!(
-            r.reading.status.contains("no answer from the meter"),
+            r.record.status.contains("no answer from the meter"),
             "{}",
-            r.reading.status
+            r.record.status
         );
         assert!(
-            r.reading.status.contains("after 2 tries"),
+            r.record.status.contains("after 2 tries"),
             "{}",
-            r.reading.status
+            r.record.status
         );
-        assert_eq!(r.reading.value, None);
+        assert_eq!(r.record.value, None);
     }
     assert!(rows
         .iter()
-        .filter(|r| r.reading.meter == "good-m")
-        .all(|r| r.reading.status == "ok"));
+        .filter(|r| r.record.meter == "good-m")
+        .all(|r| r.record.status == "ok"));
     assert_eq!(status.meters["dead-m"].ok, 0);
     assert!(status.meters["dead-m"].last_error.is_some());
     assert!(
@@ -270,8 +267,8 @@ items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
     writer.shutdown().unwrap();
     let rows = rows(&db);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].reading.request, "on-demand");
-    assert_eq!(rows[0].reading.unit.as_deref(), Some("Wh"));
+    assert_eq!(rows[0].record.request, "on-demand");
+    assert_eq!(rows[0].record.unit.as_deref(), Some("Wh"));
 }
 
 async fn sim_with(config: SimConfig) -> u16 {
@@ -372,21 +369,21 @@ async fn a_link_dropped_mid_read_reconnects_on_the_next_fire() {
     runner.shutdown().await;
     writer.shutdown().unwrap();
     let rows = rows(&db);
-    let failed: Vec<_> = rows.iter().filter(|r| r.reading.status != "ok").collect();
+    let failed: Vec<_> = rows.iter().filter(|r| r.record.status != "ok").collect();
     assert_eq!(failed.len(), 1, "the first run failed once: {failed:?}");
-    let first = &failed[0].reading;
+    let first = &failed[0].record;
     assert!(
         first.status.contains("closed the connection"),
         "{}",
         first.status
     );
-    let ok: Vec<_> = rows.iter().filter(|r| r.reading.status == "ok").collect();
+    let ok: Vec<_> = rows.iter().filter(|r| r.record.status == "ok").collect();
     assert_eq!(
         ok.len(),
         1000,
         "the next fire reconnected and stored 500 rows x 2 columns"
     );
-    assert!(ok.iter().all(|r| r.reading.poll > first.poll));
+    assert!(ok.iter().all(|r| r.record.poll > first.poll));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,7 +406,7 @@ async fn a_kept_association_closed_by_the_meters_inactivity_timeout_reconnects_a
     let rows = rows(&db);
     assert!(rows.len() >= 3);
     assert!(
-        rows.iter().all(|r| r.reading.status == "ok"),
+        rows.iter().all(|r| r.record.status == "ok"),
         "no run failed: {rows:?}"
     );
 }
@@ -435,7 +432,7 @@ async fn keep_alives_hold_an_hdlc_link_past_the_meters_inactivity_timeout() {
         1,
         "one association for both runs"
     );
-    assert!(rows(&db).iter().all(|r| r.reading.status == "ok"));
+    assert!(rows(&db).iter().all(|r| r.record.status == "ok"));
 }
 
 /// This process's effective uid, from /proc (no libc call needed).

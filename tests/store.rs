@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use dlms_logger::store::{ExportFormat, LogFilter, Reading, StatusFilter, Store, STATUS_OK};
+use dlms_logger::store::{ExportFormat, LogFilter, Record, StatusFilter, Store, STATUS_OK};
 
 const METERS: [&str; 5] = ["m1", "m2", "m3", "m4", "m5"];
 const ITEMS: [&str; 10] = ["i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9"];
@@ -10,11 +10,11 @@ const ROWS: usize = 50_000;
 const BATCH: usize = 500;
 
 /// Row `n`: a poll of every item of every meter shares one timestamp; every 7th row failed.
-fn reading(n: usize) -> Reading {
+fn reading(n: usize) -> Record {
     let item = n % ITEMS.len();
     let meter = (n / ITEMS.len()) % METERS.len();
     let failed = n.is_multiple_of(7);
-    Reading {
+    Record {
         ts_ms: 1_700_000_000_000 + (n / (ITEMS.len() * METERS.len())) as i64 * 60_000,
         request: "billing".into(),
         meter: METERS[meter].into(),
@@ -45,7 +45,7 @@ fn page_all(store: &Store, filter: &LogFilter, page: usize) -> Vec<(i64, i64)> {
         let rows = store.log_page(filter, after, page).unwrap();
         let Some(last) = rows.last() else { break };
         after = Some(last.cursor());
-        seen.extend(rows.iter().map(|r| (r.reading.ts_ms, r.id)));
+        seen.extend(rows.iter().map(|r| (r.record.ts_ms, r.id)));
     }
     assert!(
         seen.windows(2).all(|w| w[0] > w[1]),
@@ -60,7 +60,7 @@ fn fifty_thousand_rows_page_and_export_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.db");
     let mut store = Store::open(&path).unwrap();
-    let all: Vec<Reading> = (0..ROWS).map(reading).collect();
+    let all: Vec<Record> = (0..ROWS).map(reading).collect();
     for batch in all.chunks(BATCH) {
         assert_eq!(store.insert_batch(batch).unwrap(), batch.len());
     }

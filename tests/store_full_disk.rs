@@ -1,12 +1,12 @@
 //! A full disk: the store's writer retries, then reports the failure (never drops rows
 //! silently), and recovers when space comes back. Needs root to mount a tiny tmpfs.
 
-use dlms_logger::store::{Reading, RetryPolicy, Store, Writer};
+use dlms_logger::store::{Record, RetryPolicy, Store, Writer};
 use std::process::Command;
 use std::time::Duration;
 
-fn reading(i: i64) -> Reading {
-    Reading {
+fn reading(i: i64) -> Record {
+    Record {
         ts_ms: 1_700_000_000_000 + i,
         request: "r".into(),
         meter: "m1".into(),
@@ -63,7 +63,7 @@ fn a_full_disk_is_reported_never_silent_and_the_writer_recovers() {
     let mut reported = 0usize;
     let mut failure = None;
     for batch in 0..200i64 {
-        let rows: Vec<Reading> = (0..50).map(|i| reading(batch * 50 + i)).collect();
+        let rows: Vec<Record> = (0..50).map(|i| reading(batch * 50 + i)).collect();
         match handle.write(rows) {
             Ok(n) => reported += n,
             Err(e) => {

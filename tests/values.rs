@@ -185,9 +185,9 @@ async fn the_logger_stores_and_exports_values_exactly() {
     let by_item = |name: &str| {
         latest
             .iter()
-            .find(|r| r.reading.item == name)
+            .find(|r| r.record.item == name)
             .unwrap_or_else(|| panic!("{name} in {latest:?}"))
-            .reading
+            .record
             .clone()
     };
     let kwh = by_item("kwh");

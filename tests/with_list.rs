@@ -102,10 +102,10 @@ items = [{}]
 
     let store = Store::open(&db).unwrap();
     let rows = store.log_page(&LogFilter::default(), None, 100).unwrap();
-    let polls: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.reading.poll).collect();
+    let polls: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.record.poll).collect();
     assert!(polls.len() >= 2, "two runs: {rows:?}");
     assert!(
-        rows.iter().all(|r| r.reading.status == "ok"),
+        rows.iter().all(|r| r.record.status == "ok"),
         "every item of every run read: {rows:?}"
     );
     // Only the first run tried the list; later ones go one by one from the start.

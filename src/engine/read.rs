@@ -7,13 +7,13 @@ use super::{EngineError, Session};
 use crate::dlms::client::AttributeRef;
 use crate::dlms::data::Data;
 use crate::queue::{Item, Meter, Request, TimeBound};
-use crate::store::{Reading, STATUS_OK};
+use crate::store::{Record, STATUS_OK};
 use crate::transport::BoxStream;
 use chrono::{Local, TimeZone, Utc};
 
 /// A row with no value yet (status ok).
-fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Reading {
-    Reading {
+fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Record {
+    Record {
         ts_ms,
         request: request.to_string(),
         meter: meter.to_string(),
@@ -33,8 +33,8 @@ fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Rea
 }
 
 /// Template of a row for an item.
-fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading {
-    Reading {
+fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Record {
+    Record {
         obis: item.obis.to_string(),
         class: item.class_id,
         attribute: item.attribute,
@@ -44,7 +44,7 @@ fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Reading 
 
 /// The rows of a DataNotification's body: one per element (`push[0]`, `push[1]`, …), or one
 /// for a single value; numbers exact, the rest as text.
-pub fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
+pub fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Record> {
     let ts_ms = Utc::now().timestamp_millis();
     let elements = match body {
         Data::Array(v) | Data::Structure(v) => v,
@@ -65,10 +65,10 @@ pub fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Reading> {
 }
 
 /// A failure row for every item (the meter could not be read at all).
-pub fn failure_rows(req: &Request, m: &Meter, poll: i64, error: &str) -> Vec<Reading> {
+pub fn failure_rows(req: &Request, m: &Meter, poll: i64, error: &str) -> Vec<Record> {
     let now = Utc::now().timestamp_millis();
     items(req)
-        .map(|item| Reading {
+        .map(|item| Record {
             status: error.to_string(),
             ..row(req, m, item, poll, now)
         })
@@ -90,7 +90,7 @@ pub async fn read_items(
     m: &Meter,
     poll: i64,
     last: &std::collections::HashMap<String, i64>,
-) -> Result<Vec<Reading>, EngineError> {
+) -> Result<Vec<Record>, EngineError> {
     let (profiles, plain): (Vec<&Item>, Vec<&Item>) = items(req).partition(|i| is_profile(i));
     let refs: Vec<AttributeRef> = plain
         .iter()
@@ -108,7 +108,7 @@ pub async fn read_items(
         match read_profile(session, req, m, item, poll, last.get(&item.name).copied()).await {
             Ok(rows) => out.extend(rows),
             Err(ProfileError::Engine(e)) => return Err(e),
-            Err(ProfileError::Item(msg)) => out.push(Reading {
+            Err(ProfileError::Item(msg)) => out.push(Record {
                 status: msg,
                 ..row(req, m, item, poll, Utc::now().timestamp_millis())
             }),
@@ -128,7 +128,7 @@ async fn read_profile(
     item: &Item,
     poll: i64,
     last: Option<i64>,
-) -> Result<Vec<Reading>, ProfileError> {
+) -> Result<Vec<Record>, ProfileError> {
     let now = Local::now();
     let selection = if item.since.is_some() || item.until.is_some() {
         let bound = |b: &Option<TimeBound>, default| b.as_ref().map_or(default, |b| b.resolve(now));
@@ -148,7 +148,7 @@ async fn read_profile(
             let Some(col) = p.columns.get(*i) else {
                 continue;
             };
-            let base = Reading {
+            let base = Record {
                 item: format!("{}/{}", item.name, col.obis),
                 obis: col.obis.to_string(),
                 class: col.class_id,
@@ -183,7 +183,7 @@ async fn read_profile(
             .unwrap_or_default()
     };
     for g in gaps {
-        out.push(Reading {
+        out.push(Record {
             status: format!(
                 "gap in the meter's profile: {} capture period(s) missing between {} and {}",
                 g.missing,
@@ -197,6 +197,6 @@ async fn read_profile(
 }
 
 /// True when every row of a run is a success.
-pub fn all_ok(rows: &[Reading]) -> bool {
+pub fn all_ok(rows: &[Record]) -> bool {
     rows.iter().all(|r| r.status == STATUS_OK)
 }

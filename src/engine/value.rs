@@ -5,7 +5,7 @@ use crate::dlms::client::{ReadError, Reading as DlmsReading};
 use crate::dlms::data::Data;
 use crate::dlms::unit::Decimal;
 use crate::queue::Item;
-use crate::store::{decimal_json, Reading};
+use crate::store::{decimal_json, Record};
 
 /// The JSON form of a value, for the text column of structures: integers exact (all of u64
 /// and i64), floats as the decimal they print as, date-times as text with their clock status.
@@ -36,7 +36,7 @@ pub fn text(d: &Data) -> String {
 }
 
 /// Fills a row from a read value: scaled number and unit, or text.
-pub(super) fn fill(mut r: Reading, item: &Item, v: Result<DlmsReading, ReadError>) -> Reading {
+pub(super) fn fill(mut r: Record, item: &Item, v: Result<DlmsReading, ReadError>) -> Record {
     match v {
         Err(e) => r.status = e.to_string(),
         Ok(reading) => {
@@ -76,7 +76,7 @@ fn scaled(v: Decimal, scale: Option<f64>) -> Option<Decimal> {
 }
 
 /// `voltage L1 = 229.3 V, serial number = 12345678, load: 96 rows`, for the log.
-pub fn summary(rows: &[Reading]) -> String {
+pub fn summary(rows: &[Record]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let profile_rows = rows.iter().filter(|r| r.profile).count();
     for r in rows.iter().filter(|r| !r.profile).take(8) {

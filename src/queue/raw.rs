@@ -11,8 +11,8 @@ use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
 use super::security::{parse_system_title, Policy, Security};
 use super::time_bound::TimeBound;
-use super::ValueError;
 use super::Config;
+use super::ValueError;
 use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
 

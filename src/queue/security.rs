@@ -1,6 +1,5 @@
 //! Ciphering of a meter's association: DLMS security suite 0 (AES-GCM-128).
 
-
 use super::secret::{parse_hex, KeySecret};
 use crate::dlms::obis::Obis;
 

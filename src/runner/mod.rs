@@ -34,7 +34,7 @@ use worker::*;
 use crate::engine::{read, TraceEntry};
 use crate::queue::{Config, Request};
 use crate::schedule::Schedule;
-use crate::store::{Reading, WriterHandle};
+use crate::store::{Record, WriterHandle};
 use chrono::{DateTime, Local, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};

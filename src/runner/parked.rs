@@ -6,7 +6,7 @@
 //! stored, parked, spilled, or counted as dropped with a warning that says why.
 
 use super::error::SpillImportError;
-use crate::store::{Reading, WriterHandle};
+use crate::store::{Record, WriterHandle};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ pub fn spill_path(db: &Path) -> PathBuf {
 /// Rows waiting for the store to take them again.
 #[derive(Debug)]
 pub struct Parked {
-    rows: Vec<Reading>,
+    rows: Vec<Record>,
     bound: usize,
 }
 
@@ -43,7 +43,7 @@ impl Parked {
     }
 
     /// Keeps `rows` for the next write; what exceeds the bound is returned, to spill.
-    pub fn park(&mut self, mut rows: Vec<Reading>) -> Vec<Reading> {
+    pub fn park(&mut self, mut rows: Vec<Record>) -> Vec<Record> {
         let room = self.bound.saturating_sub(self.rows.len());
         let overflow = if rows.len() > room {
             rows.split_off(room)
@@ -55,7 +55,7 @@ impl Parked {
     }
 
     /// Takes every parked row (to write them).
-    pub fn take(&mut self) -> Vec<Reading> {
+    pub fn take(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.rows)
     }
 
@@ -71,7 +71,7 @@ impl Parked {
 }
 
 /// Appends `rows` to the spill file of `db` (one JSON object per line) and syncs it.
-pub fn spill(db: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
+pub fn spill(db: &Path, rows: &[Record]) -> std::io::Result<PathBuf> {
     spill_to(&spill_path(db), rows)
 }
 
@@ -104,12 +104,12 @@ impl SpillError {
 }
 
 /// Appends `rows` to the spill file `path`; the error says when its filesystem is full.
-pub fn spill_rows(path: &Path, rows: &[Reading]) -> Result<PathBuf, SpillError> {
+pub fn spill_rows(path: &Path, rows: &[Record]) -> Result<PathBuf, SpillError> {
     spill_to(path, rows).map_err(|e| SpillError::new(path, &e))
 }
 
 /// Appends `rows` to the spill file `path` (one JSON object per line) and syncs it.
-pub fn spill_to(path: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
+pub fn spill_to(path: &Path, rows: &[Record]) -> std::io::Result<PathBuf> {
     let path = path.to_path_buf();
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
@@ -130,12 +130,12 @@ pub fn spill_to(path: &Path, rows: &[Reading]) -> std::io::Result<PathBuf> {
 
 /// The rows of the spill file of `db`, and how many of its lines were unreadable (a line cut
 /// short by a crash while spilling).
-pub fn read_spill(db: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
+pub fn read_spill(db: &Path) -> std::io::Result<(Vec<Record>, usize)> {
     read_spill_file(&spill_path(db))
 }
 
 /// The rows of the spill file `path`, and how many of its lines were unreadable.
-pub fn read_spill_file(path: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
+pub fn read_spill_file(path: &Path) -> std::io::Result<(Vec<Record>, usize)> {
     let file = std::fs::File::open(path)?;
     let (mut rows, mut bad) = (Vec::new(), 0);
     for line in std::io::BufReader::new(file).lines() {
@@ -143,7 +143,7 @@ pub fn read_spill_file(path: &Path) -> std::io::Result<(Vec<Reading>, usize)> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Reading>(&line) {
+        match serde_json::from_str::<Record>(&line) {
             Ok(r) => rows.push(r),
             Err(_) => bad += 1,
         }
@@ -192,8 +192,8 @@ pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, SpillImp
 mod tests {
     use super::*;
 
-    fn row(i: i64) -> Reading {
-        Reading {
+    fn row(i: i64) -> Record {
+        Record {
             ts_ms: 1_700_000_000_000 + i,
             request: "r".into(),
             meter: "m".into(),
@@ -227,7 +227,7 @@ mod tests {
     fn spilled_rows_read_back_and_a_cut_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("log.db");
-        let rows: Vec<Reading> = (0..3).map(row).collect();
+        let rows: Vec<Record> = (0..3).map(row).collect();
         let path = spill(&db, &rows[..2]).unwrap();
         spill(&db, &rows[2..]).unwrap();
         // A crash in the middle of a line.

@@ -4,7 +4,7 @@ use super::error::NotStored;
 use super::*;
 
 /// Writes a run's rows in one transaction; logs "stored" only once they are committed.
-pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Reading>) {
+pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: Vec<Record>) {
     if rows.is_empty() {
         return;
     }
@@ -36,7 +36,7 @@ pub(super) async fn store(shared: &Arc<Shared>, req: &Request, poll: i64, rows: 
 /// Writes `rows` in one transaction, after any rows an earlier failure parked; returns how many
 /// of `rows` were stored. Rows the store refuses are parked for the next write (spilled to a
 /// file beyond the bound), never dropped: the error says where they are.
-pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<usize, NotStored> {
+pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<usize, NotStored> {
     let paused = lock(&shared.refused_at).is_some_and(|t| t.elapsed() < STORE_PAUSE);
     if paused {
         // The store refused rows a moment ago (a full disk): keep these without asking it
@@ -104,7 +104,7 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Reading>) -> Result<
 }
 
 /// Parks `rows` for the next write; beyond the bound they go to the spill file.
-pub(super) async fn park(shared: &Arc<Shared>, rows: Vec<Reading>) {
+pub(super) async fn park(shared: &Arc<Shared>, rows: Vec<Record>) {
     let overflow = lock(&shared.parked).park(rows);
     if overflow.is_empty() {
         return;

@@ -156,7 +156,7 @@ async fn run_poll(
 /// What one run of a request on one meter produced.
 pub(super) struct MeterRun {
     /// Rows to store (readings and failures).
-    pub(super) rows: Vec<Reading>,
+    pub(super) rows: Vec<Record>,
     /// Round-trip time of the last request, when associated.
     pub(super) rtt: Option<Duration>,
     /// The error that stopped the run, if any.

@@ -223,7 +223,7 @@ fn create_private(_path: &Path) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reading::sample;
+    use super::super::record::sample;
     use super::*;
 
     fn user_version(store: &Store) -> i64 {

@@ -5,7 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat};
 
 use super::query::Order;
-use super::{LogFilter, Reading, Store, StoreError};
+use super::{LogFilter, Record, Store, StoreError};
 
 /// The file format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ fn rfc3339(ts_ms: i64) -> String {
         .unwrap_or_else(|| ts_ms.to_string())
 }
 
-fn csv_record(r: &Reading) -> [String; 13] {
+fn csv_record(r: &Record) -> [String; 13] {
     [
         rfc3339(r.ts_ms),
         r.request.clone(),
@@ -79,7 +79,7 @@ fn csv_record(r: &Reading) -> [String; 13] {
     ]
 }
 
-fn json_line(r: &Reading) -> JsonLine<'_> {
+fn json_line(r: &Record) -> JsonLine<'_> {
     JsonLine {
         ts: rfc3339(r.ts_ms),
         request: &r.request,
@@ -114,7 +114,7 @@ impl Store {
                 let mut csv = csv::Writer::from_writer(out);
                 csv.write_record(CSV_HEADER).map_err(|e| failed(e.into()))?;
                 let written = self.scan(filter, None, Order::OldestFirst, usize::MAX, |row| {
-                    csv.write_record(csv_record(&row.reading))
+                    csv.write_record(csv_record(&row.record))
                         .map_err(|e| failed(e.into()))
                 })?;
                 csv.flush().map_err(failed)?;
@@ -123,7 +123,7 @@ impl Store {
             ExportFormat::Json => {
                 let mut out = std::io::BufWriter::new(out);
                 let written = self.scan(filter, None, Order::OldestFirst, usize::MAX, |row| {
-                    serde_json::to_writer(&mut out, &json_line(&row.reading))
+                    serde_json::to_writer(&mut out, &json_line(&row.record))
                         .map_err(|e| failed(e.into()))?;
                     out.write_all(b"\n").map_err(failed)
                 })?;
@@ -136,12 +136,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reading::sample;
+    use super::super::record::sample;
     use super::*;
 
     fn sample_store() -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        let text = Reading {
+        let text = Record {
             value: None,
             text: Some("say \"hi\", then go".into()),
             unit: None,
@@ -201,7 +201,7 @@ mod tests {
         min.set_decimal(crate::dlms::unit::Decimal::from_int(i64::MIN as i128));
         let mut kwh = sample::ok("m1", "energy", 1_700_000_000_002, 0.0);
         kwh.set_decimal("9430.701".parse().unwrap());
-        let profile = Reading {
+        let profile = Record {
             profile: true,
             meter_time: Some("2026-11-21T12:07:30+01:00 (invalid)".into()),
             ..sample::ok("m1", "load", 1_700_000_000_003, 12.5)

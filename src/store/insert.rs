@@ -6,16 +6,16 @@ use std::hash::{Hash, Hasher};
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{Reading, Store, StoreError};
+use super::{Record, Store, StoreError};
 
 impl Store {
     /// Writes a batch in one transaction; returns how many rows were stored (duplicates of profile rows skipped).
-    pub fn insert_batch(&mut self, rows: &[Reading]) -> Result<usize, StoreError> {
+    pub fn insert_batch(&mut self, rows: &[Record]) -> Result<usize, StoreError> {
         Ok(self.insert_batches(&[rows])?[0])
     }
 
     /// Writes several batches in one transaction (group commit); returns each one's stored count.
-    pub fn insert_batches(&mut self, batches: &[&[Reading]]) -> Result<Vec<usize>, StoreError> {
+    pub fn insert_batches(&mut self, batches: &[&[Record]]) -> Result<Vec<usize>, StoreError> {
         let path = &self.path;
         let fail = |action| move |e| StoreError::sqlite(path, action, e);
         // Series created by this transaction are cached only once it commits: a rolled-back
@@ -51,8 +51,8 @@ pub(super) struct SeriesIds {
 }
 
 impl SeriesIds {
-    fn get(&self, reading: &Reading) -> Option<i64> {
-        self.ids.get(reading as &dyn SeriesKey).copied()
+    fn get(&self, record: &Record) -> Option<i64> {
+        self.ids.get(record as &dyn SeriesKey).copied()
     }
 
     /// How many series are cached.
@@ -85,7 +85,7 @@ impl SeriesKey for SeriesName {
     }
 }
 
-impl SeriesKey for Reading {
+impl SeriesKey for Record {
     fn key(&self) -> (&str, &str, &str, &str, u16, i8) {
         let r = self;
         (&r.request, &r.meter, &r.item, &r.obis, r.class, r.attribute)
@@ -138,7 +138,7 @@ struct SeriesDelta {
 /// `fresh` (ids this transaction has looked up or created), then in the database.
 fn write_rows(
     tx: &Transaction<'_>,
-    rows: &[Reading],
+    rows: &[Record],
     committed: &SeriesIds,
     fresh: &mut SeriesIds,
 ) -> rusqlite::Result<usize> {
@@ -203,7 +203,7 @@ fn write_rows(
 }
 
 /// The id of `r`'s series, created if missing; remembered in `fresh`.
-fn series_id(tx: &Transaction<'_>, r: &Reading, fresh: &mut SeriesIds) -> rusqlite::Result<i64> {
+fn series_id(tx: &Transaction<'_>, r: &Record, fresh: &mut SeriesIds) -> rusqlite::Result<i64> {
     let (request, meter, item, obis, class, attribute) = r.key();
     let bound = params![request, meter, item, obis, class, attribute];
     let found = tx
@@ -238,7 +238,7 @@ fn series_id(tx: &Transaction<'_>, r: &Reading, fresh: &mut SeriesIds) -> rusqli
 
 #[cfg(test)]
 mod tests {
-    use super::super::reading::sample;
+    use super::super::record::sample;
     use super::super::LogFilter;
     use super::*;
 
@@ -264,8 +264,8 @@ mod tests {
             .insert_batch(&[sample::ok("m1", "energy", 5, 1.0), failure.clone()])
             .unwrap();
         let newest = store.log_page(&LogFilter::default(), None, 1).unwrap();
-        assert_eq!(newest[0].reading, failure);
-        assert!(newest[0].reading.is_failure());
+        assert_eq!(newest[0].record, failure);
+        assert!(newest[0].record.is_failure());
         assert_eq!(store.counts().unwrap(), (2, 1));
     }
 
@@ -297,7 +297,7 @@ mod tests {
         let latest = store.latest_per_item().unwrap();
         let summary: Vec<_> = latest
             .iter()
-            .map(|r| (r.reading.item.as_str(), r.reading.ts_ms))
+            .map(|r| (r.record.item.as_str(), r.record.ts_ms))
             .collect();
         assert_eq!(summary, [("energy", 2), ("power", 2)]);
         assert_eq!(store.counts().unwrap(), (3, 0));
@@ -332,7 +332,7 @@ mod tests {
         let log = store.log_page(&LogFilter::default(), None, 10).unwrap();
         let meters: Vec<_> = log
             .iter()
-            .map(|r| (r.reading.meter.as_str(), r.reading.ts_ms))
+            .map(|r| (r.record.meter.as_str(), r.record.ts_ms))
             .collect();
         assert_eq!(meters, [("m2", 8), ("m5", 7), ("m1", 1)]);
         assert_eq!(store.series.len(), 3);
@@ -354,7 +354,7 @@ mod tests {
                 sample::ok(&meter, "energy", 1_000 - i, i as f64)
             };
             if i == RUN as i64 + 3 || i == 2 * RUN as i64 + 5 {
-                r = Reading {
+                r = Record {
                     profile: true,
                     ts_ms: 7,
                     ..sample::ok("m1", "load", 7, 1.0)
@@ -362,7 +362,7 @@ mod tests {
             }
             batch.push(r);
         }
-        let expected: Vec<Reading> = batch
+        let expected: Vec<Record> = batch
             .iter()
             .enumerate()
             .filter(|&(i, _)| i != 2 * RUN + 5)
@@ -381,7 +381,7 @@ mod tests {
         let by_id: Vec<_> = {
             let mut rows = log.clone();
             rows.sort_by_key(|r| r.id);
-            rows.into_iter().map(|r| r.reading).collect()
+            rows.into_iter().map(|r| r.record).collect()
         };
         assert_eq!(by_id, expected);
         // Every series summary agrees with its rows.
@@ -404,7 +404,7 @@ mod tests {
     #[test]
     fn profile_duplicates_are_stored_once() {
         let mut store = Store::open_in_memory().unwrap();
-        let profile = |ts, value| Reading {
+        let profile = |ts, value| Record {
             profile: true,
             ..sample::ok("m1", "load", ts, value)
         };

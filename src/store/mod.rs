@@ -36,7 +36,7 @@ mod filter;
 mod insert;
 mod query;
 mod reader;
-mod reading;
+mod record;
 mod schema;
 mod writer;
 
@@ -44,7 +44,7 @@ pub use db::Store;
 pub use error::StoreError;
 pub use export::ExportFormat;
 pub use filter::{LogFilter, StatusFilter};
-pub use reader::{spawn_reader, ReadError, ReaderHandle};
-pub use reading::{decimal_json, Cursor, Reading, Row, STATUS_OK};
+pub use reader::{spawn_reader, QueryError, ReaderHandle};
+pub use record::{decimal_json, Cursor, Record, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;
 pub use writer::{Pending, Refused, RetryPolicy, Writer, WriterHandle};

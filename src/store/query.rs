@@ -1,10 +1,10 @@
-//! Reading the log: latest values, history, keyset-paged log pages, and the ordered scan behind them.
+//! Record the log: latest values, history, keyset-paged log pages, and the ordered scan behind them.
 
 use std::collections::BinaryHeap;
 
 use rusqlite::params_from_iter;
 
-use super::{Cursor, LogFilter, Reading, Row, Store, StoreError};
+use super::{Cursor, LogFilter, Record, Row, Store, StoreError};
 
 /// Direction of a scan through the log; ties in time are broken by row id in the same direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,9 +17,9 @@ impl Order {
     /// A key whose largest value is the row to emit next (the merge uses a max-heap).
     fn key(self, row: &Row) -> (i64, i64) {
         match self {
-            Order::NewestFirst => (row.reading.ts_ms, row.id),
+            Order::NewestFirst => (row.record.ts_ms, row.id),
             // Bitwise NOT reverses the order of i64 without the overflow of negation.
-            Order::OldestFirst => (!row.reading.ts_ms, !row.id),
+            Order::OldestFirst => (!row.record.ts_ms, !row.id),
         }
     }
 
@@ -44,7 +44,7 @@ fn pull(stream: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<Row>> {
 fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         id: row.get(0)?,
-        reading: Reading {
+        record: Record {
             ts_ms: row.get(1)?,
             request: row.get(2)?,
             meter: row.get(3)?,
@@ -253,7 +253,7 @@ pub(super) fn latest_sql() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reading::sample;
+    use super::super::record::sample;
     use super::super::StatusFilter;
     use super::*;
 
@@ -332,7 +332,7 @@ mod tests {
         );
     }
 
-    fn store_with(rows: &[Reading]) -> Store {
+    fn store_with(rows: &[Record]) -> Store {
         let mut store = Store::open_in_memory().unwrap();
         store.insert_batch(rows).unwrap();
         store
@@ -363,10 +363,10 @@ mod tests {
             .into_iter()
             .map(|r| {
                 (
-                    r.reading.meter,
-                    r.reading.item,
-                    r.reading.ts_ms,
-                    r.reading.status,
+                    r.record.meter,
+                    r.record.item,
+                    r.record.ts_ms,
+                    r.record.status,
                 )
             })
             .collect();
@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn latest_per_item_follows_an_item_whose_obis_changed() {
         let old = sample::ok("m1", "energy", 100, 1.0);
-        let new = Reading {
+        let new = Record {
             obis: "1.0.15.8.0.255".into(),
             ts_ms: 200,
             ..old.clone()
@@ -392,7 +392,7 @@ mod tests {
         let store = store_with(&[old, new.clone()]);
         let latest = store.latest_per_item().unwrap();
         assert_eq!(latest.len(), 1);
-        assert_eq!(latest[0].reading, new);
+        assert_eq!(latest[0].record, new);
     }
 
     #[test]
@@ -403,7 +403,7 @@ mod tests {
         rows.push(sample::ok("m2", "energy", 30, 99.0));
         rows.push(sample::ok("m1", "power", 30, 99.0));
         let store = store_with(&rows);
-        let values = |rows: Vec<Row>| -> Vec<_> { rows.iter().map(|r| r.reading.ts_ms).collect() };
+        let values = |rows: Vec<Row>| -> Vec<_> { rows.iter().map(|r| r.record.ts_ms).collect() };
         assert_eq!(
             values(store.history("m1", "energy", 20, 60, 100).unwrap()),
             vec![20, 30, 40, 50]
@@ -447,13 +447,13 @@ mod tests {
         let store = store_with(&rows);
         for page in [1, 4, 7, 200] {
             let all = all_pages(&store, &LogFilter::default(), page);
-            let mut expected: Vec<_> = all.iter().map(|r| (r.reading.ts_ms, r.id)).collect();
+            let mut expected: Vec<_> = all.iter().map(|r| (r.record.ts_ms, r.id)).collect();
             expected.sort_unstable_by(|a, b| b.cmp(a));
             expected.dedup();
             assert_eq!(all.len(), rows.len(), "page size {page}");
             assert_eq!(
                 all.iter()
-                    .map(|r| (r.reading.ts_ms, r.id))
+                    .map(|r| (r.record.ts_ms, r.id))
                     .collect::<Vec<_>>(),
                 expected
             );
@@ -466,7 +466,7 @@ mod tests {
             let merged = all_pages(&store, &m1, page);
             let from_all: Vec<_> = all
                 .iter()
-                .filter(|r| r.reading.meter == "m1")
+                .filter(|r| r.record.meter == "m1")
                 .cloned()
                 .collect();
             assert_eq!(ids(&merged), ids(&from_all), "page size {page}");
@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn rows_round_trip_unchanged() {
-        let reading = Reading {
+        let reading = Record {
             text: Some("{\"a\":[1,2]}".into()),
             value: None,
             attribute: -1,
@@ -571,7 +571,13 @@ mod tests {
         };
         let store = store_with(std::slice::from_ref(&reading));
         let rows = store.log_page(&LogFilter::default(), None, 10).unwrap();
-        assert_eq!(rows, vec![Row { id: 1, reading }]);
+        assert_eq!(
+            rows,
+            vec![Row {
+                id: 1,
+                record: reading
+            }]
+        );
     }
 
     #[test]
@@ -579,14 +585,14 @@ mod tests {
         let mut big = sample::ok("m1", "counter", 1, 0.0);
         big.set_decimal(crate::dlms::unit::Decimal::from_int(u64::MAX as i128));
         assert_eq!(big.exact.as_deref(), Some("18446744073709551615"));
-        let profile = Reading {
+        let profile = Record {
             profile: true,
             meter_time: Some("2026-11-21T12:07:30+01:00 (invalid)".into()),
             ..sample::ok("m1", "load", 2, 9430.701)
         };
         let store = store_with(&[big.clone(), profile.clone()]);
         let rows = store.log_page(&LogFilter::default(), None, 10).unwrap();
-        let back: Vec<Reading> = rows.into_iter().map(|r| r.reading).collect();
+        let back: Vec<Record> = rows.into_iter().map(|r| r.record).collect();
         assert_eq!(back, vec![profile.clone(), big.clone()]);
         assert_eq!(
             back[1].value_text().as_deref(),

@@ -13,7 +13,7 @@ use super::{Cursor, ExportFormat, LogFilter, Row, Store, StoreError};
 
 /// Why a query was not answered.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum ReadError {
+pub enum QueryError {
     /// The query connection could not be opened (the error is shared by every answer).
     #[error("the log database could not be opened for queries: {0}")]
     Unavailable(Arc<StoreError>),
@@ -37,13 +37,13 @@ pub enum ReadError {
     },
 }
 
-impl From<StoreError> for ReadError {
+impl From<StoreError> for QueryError {
     fn from(e: StoreError) -> Self {
-        ReadError::Store(Arc::new(e))
+        QueryError::Store(Arc::new(e))
     }
 }
 
-type Job = Box<dyn FnOnce(Result<&Store, &ReadError>) + Send>;
+type Job = Box<dyn FnOnce(Result<&Store, &QueryError>) + Send>;
 
 /// Sends queries to the query thread; cheap to clone. The thread ends when every handle is dropped.
 #[derive(Clone)]
@@ -61,14 +61,15 @@ impl std::fmt::Debug for ReaderHandle {
 }
 
 /// Starts the query thread on the database at `path` (opened read-only on the thread; when
-/// that fails, every request is answered with [`ReadError::Unavailable`]).
+/// that fails, every request is answered with [`QueryError::Unavailable`]).
 pub fn spawn_reader(path: &Path) -> Result<ReaderHandle, StoreError> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let db = path.to_path_buf();
     std::thread::Builder::new()
         .name("store-reader".into())
         .spawn(move || {
-            let store = Store::open_read_only(&db).map_err(|e| ReadError::Unavailable(Arc::new(e)));
+            let store =
+                Store::open_read_only(&db).map_err(|e| QueryError::Unavailable(Arc::new(e)));
             for job in queue {
                 job(store.as_ref());
             }
@@ -92,28 +93,28 @@ impl ReaderHandle {
     fn run<T: 'static>(
         &self,
         query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-        reply: impl FnOnce(Result<T, ReadError>) + Send + 'static,
+        reply: impl FnOnce(Result<T, QueryError>) + Send + 'static,
     ) {
         let job: Job = Box::new(move |store| {
             reply(match store {
-                Ok(store) => query(store).map_err(ReadError::from),
+                Ok(store) => query(store).map_err(QueryError::from),
                 Err(e) => Err(e.clone()),
             })
         });
         if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
-            job(Err(&ReadError::Stopped));
+            job(Err(&QueryError::Stopped));
         }
     }
 
     /// Total rows and failed rows.
-    pub fn counts(&self, reply: impl FnOnce(Result<(u64, u64), ReadError>) + Send + 'static) {
+    pub fn counts(&self, reply: impl FnOnce(Result<(u64, u64), QueryError>) + Send + 'static) {
         self.run(Store::counts, reply);
     }
 
     /// The newest row of every (request, meter, item).
     pub fn latest_per_item(
         &self,
-        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+        reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
     ) {
         self.run(Store::latest_per_item, reply);
     }
@@ -126,7 +127,7 @@ impl ReaderHandle {
         since_ms: i64,
         until_ms: i64,
         limit: usize,
-        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+        reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
     ) {
         self.run(
             move |s| s.history(&meter, &item, since_ms, until_ms, limit),
@@ -140,7 +141,7 @@ impl ReaderHandle {
         filter: LogFilter,
         after: Option<Cursor>,
         limit: usize,
-        reply: impl FnOnce(Result<Vec<Row>, ReadError>) + Send + 'static,
+        reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
     ) {
         self.run(move |s| s.log_page(&filter, after, limit), reply);
     }
@@ -149,7 +150,7 @@ impl ReaderHandle {
     pub fn sync(&self, reply: impl FnOnce() + Send + 'static) {
         let job: Job = Box::new(move |_| reply());
         if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
-            job(Err(&ReadError::Stopped));
+            job(Err(&QueryError::Stopped));
         }
     }
 
@@ -160,7 +161,7 @@ impl ReaderHandle {
         filter: LogFilter,
         format: ExportFormat,
         file: PathBuf,
-        reply: impl FnOnce(Result<u64, ReadError>) + Send + 'static,
+        reply: impl FnOnce(Result<u64, QueryError>) + Send + 'static,
     ) {
         let db = self.path.clone();
         // Held outside the thread too, so a thread that cannot start still gets its answer.
@@ -176,7 +177,7 @@ impl ReaderHandle {
             });
         if let Err(source) = spawned {
             if let Some(reply) = reply.lock().ok().and_then(|mut r| r.take()) {
-                reply(Err(ReadError::from(StoreError::Thread {
+                reply(Err(QueryError::from(StoreError::Thread {
                     path: self.path.clone(),
                     source,
                 })));
@@ -190,14 +191,14 @@ fn export_file(
     filter: &LogFilter,
     format: ExportFormat,
     file: &Path,
-) -> Result<u64, ReadError> {
-    let store = Store::open_read_only(db).map_err(|e| ReadError::Unavailable(Arc::new(e)))?;
-    let mut out = File::create_new(file).map_err(|e| ReadError::Create {
+) -> Result<u64, QueryError> {
+    let store = Store::open_read_only(db).map_err(|e| QueryError::Unavailable(Arc::new(e)))?;
+    let mut out = File::create_new(file).map_err(|e| QueryError::Create {
         path: file.to_path_buf(),
         source: Arc::new(e),
     })?;
     let rows = store.export(filter, format, &mut out)?;
-    out.sync_all().map_err(|e| ReadError::Write {
+    out.sync_all().map_err(|e| QueryError::Write {
         path: file.to_path_buf(),
         source: Arc::new(e),
     })?;
@@ -207,10 +208,10 @@ fn export_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Reading, STATUS_OK};
+    use crate::store::{Record, STATUS_OK};
 
-    fn reading(ts_ms: i64) -> Reading {
-        Reading {
+    fn reading(ts_ms: i64) -> Record {
+        Record {
             ts_ms,
             request: "r".into(),
             meter: "m1".into(),
@@ -230,8 +231,8 @@ mod tests {
     }
 
     fn answer<T: Send + 'static>(
-        ask: impl FnOnce(Box<dyn FnOnce(Result<T, ReadError>) + Send>),
-    ) -> Result<T, ReadError> {
+        ask: impl FnOnce(Box<dyn FnOnce(Result<T, QueryError>) + Send>),
+    ) -> Result<T, QueryError> {
         let (tx, rx) = mpsc::channel();
         ask(Box::new(move |r| {
             let _ = tx.send(r);
@@ -252,7 +253,7 @@ mod tests {
         assert_eq!(answer(|r| reader.latest_per_item(r)).unwrap().len(), 1);
         let page = answer(|r| reader.log_page(LogFilter::default(), None, 3, r)).unwrap();
         assert_eq!(
-            page.iter().map(|r| r.reading.ts_ms).collect::<Vec<_>>(),
+            page.iter().map(|r| r.record.ts_ms).collect::<Vec<_>>(),
             [4, 3, 2]
         );
         let history = answer(|r| reader.history("m1".into(), "e".into(), 1, 3, 10, r)).unwrap();
@@ -264,7 +265,7 @@ mod tests {
             5
         );
         let again = answer(|r| reader.export(LogFilter::default(), ExportFormat::Csv, out, r));
-        assert!(matches!(again, Err(ReadError::Create { .. })), "{again:?}");
+        assert!(matches!(again, Err(QueryError::Create { .. })), "{again:?}");
         let (tx, rx) = mpsc::channel();
         reader.sync(move || tx.send(()).unwrap());
         rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();

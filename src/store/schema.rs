@@ -158,8 +158,8 @@ mod tests {
             .log_page(&crate::store::LogFilter::default(), None, 10)
             .unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].reading.value, Some(1.5));
-        assert_eq!(rows[0].reading.exact, None);
-        assert_eq!(rows[0].reading.meter_time, None);
+        assert_eq!(rows[0].record.value, Some(1.5));
+        assert_eq!(rows[0].record.exact, None);
+        assert_eq!(rows[0].record.meter_time, None);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Reading, Store, StoreError};
+use super::{Record, Store, StoreError};
 
 /// Batches waiting for the writer; when full, submitters block, which slows polling down
 /// to the disk's pace instead of buffering without bound.
@@ -47,7 +47,7 @@ pub struct Refused {
     /// Why the batch was not stored.
     pub error: StoreError,
     /// The batch, untouched.
-    pub rows: Vec<Reading>,
+    pub rows: Vec<Record>,
 }
 
 /// A batch's fate: rows stored, or refused with the rows given back.
@@ -55,7 +55,7 @@ type Outcome = Result<usize, Box<Refused>>;
 
 enum Job {
     Write {
-        batch: Vec<Reading>,
+        batch: Vec<Record>,
         reply: SyncSender<Outcome>,
     },
     Shutdown,
@@ -145,13 +145,13 @@ impl Drop for Writer {
 
 impl WriterHandle {
     /// Writes a batch and blocks until it is committed (durable) or has finally failed.
-    pub fn write(&self, batch: Vec<Reading>) -> Result<usize, StoreError> {
+    pub fn write(&self, batch: Vec<Record>) -> Result<usize, StoreError> {
         self.submit(batch)?.wait()
     }
 
     /// Like [`WriterHandle::write`], but a batch that could not be stored comes back with the
     /// error, for the caller to keep (nothing is copied on the way).
-    pub fn write_or_return(&self, batch: Vec<Reading>) -> Outcome {
+    pub fn write_or_return(&self, batch: Vec<Record>) -> Outcome {
         let (reply, outcome) = sync_channel(1);
         if let Err(std::sync::mpsc::SendError(job)) = self.queue.send(Job::Write { batch, reply }) {
             let rows = match job {
@@ -180,7 +180,7 @@ impl WriterHandle {
     ///
     /// From async code, wait in a blocking task:
     /// `tokio::task::spawn_blocking(move || pending.wait())`.
-    pub fn submit(&self, batch: Vec<Reading>) -> Result<Pending, StoreError> {
+    pub fn submit(&self, batch: Vec<Record>) -> Result<Pending, StoreError> {
         // Capacity 1: the writer never blocks on replying, even if nobody waits.
         let (reply, outcome) = sync_channel(1);
         self.queue
@@ -261,11 +261,11 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
 /// batch is tried on its own so that one bad batch cannot fail the others.
 fn write_group(
     store: &mut Store,
-    group: Vec<(Vec<Reading>, SyncSender<Outcome>)>,
+    group: Vec<(Vec<Record>, SyncSender<Outcome>)>,
     policy: &RetryPolicy,
 ) {
     if group.len() > 1 {
-        let batches: Vec<&[Reading]> = group.iter().map(|(b, _)| b.as_slice()).collect();
+        let batches: Vec<&[Record]> = group.iter().map(|(b, _)| b.as_slice()).collect();
         if let Ok(counts) = store.insert_batches(&batches) {
             for ((_, reply), n) in group.iter().zip(counts) {
                 // The caller may have stopped waiting; the outcome is then of no use to anyone.
@@ -283,7 +283,7 @@ fn write_group(
 /// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
 fn write_with_retry(
     store: &mut Store,
-    batch: &[Reading],
+    batch: &[Record],
     policy: &RetryPolicy,
 ) -> Result<usize, StoreError> {
     let started = Instant::now();
@@ -314,7 +314,7 @@ fn write_with_retry(
 
 #[cfg(test)]
 mod tests {
-    use super::super::reading::sample;
+    use super::super::record::sample;
     use super::super::LogFilter;
     use super::*;
 

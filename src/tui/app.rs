@@ -11,7 +11,7 @@
 pub use super::ctx::Ctx;
 pub use super::event::{AppEvent, Tab, TaskResult};
 use super::keymap::{self, Binding, Help, Key};
-use crate::store::ReadError;
+use crate::store::QueryError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -111,7 +111,7 @@ pub struct App {
     /// Set when the user quits.
     pub quit: bool,
     /// The last row counts the query service sent, and whether a count is under way.
-    counts: Option<Result<(u64, u64), ReadError>>,
+    counts: Option<Result<(u64, u64), QueryError>>,
     counting: bool,
 }
 
@@ -158,7 +158,7 @@ impl App {
     }
 
     /// Takes the row counts for the status bar.
-    pub fn on_counts(&mut self, counts: Result<(u64, u64), ReadError>) {
+    pub fn on_counts(&mut self, counts: Result<(u64, u64), QueryError>) {
         self.counting = false;
         self.counts = Some(counts);
     }

@@ -1,7 +1,7 @@
 //! The UI's error type: why a background task or an action of the operator failed.
 
 use crate::queue::ConfigError;
-use crate::store::ReadError;
+use crate::store::QueryError;
 
 /// Why work the UI started did not succeed; shown in the status bar or beside a field.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -11,7 +11,7 @@ pub enum TuiError {
     Runner(String),
     /// A query of the log database failed.
     #[error(transparent)]
-    Read(#[from] ReadError),
+    Read(#[from] QueryError),
     /// A file could not be read, created or written.
     #[error("cannot {action} {path}: {source}", path = path.display())]
     File {

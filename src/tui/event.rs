@@ -3,7 +3,7 @@
 
 use super::error::TuiError;
 use crate::queue::{Config, Preset};
-use crate::store::{ReadError, Row};
+use crate::store::{QueryError, Row};
 use ratatui::crossterm::event::KeyEvent;
 
 /// The five views, reached with 1–5.
@@ -57,7 +57,7 @@ pub enum TaskResult {
     /// The object list was read.
     Objects(Result<Preset, TuiError>),
     /// A CSV export finished: the rows written to the file, or why not.
-    Export(std::path::PathBuf, Result<u64, ReadError>),
+    Export(std::path::PathBuf, Result<u64, QueryError>),
     /// A probe of a connection found a meter (to add to the queue), or why not.
     Probe(Result<Box<(crate::queue::Meter, String)>, TuiError>),
     /// A page of the log (the answer to request number `seq`).
@@ -65,10 +65,10 @@ pub enum TaskResult {
         /// The request it answers; older answers are dropped.
         seq: u64,
         /// The page and its look-ahead.
-        rows: Result<Vec<Row>, ReadError>,
+        rows: Result<Vec<Row>, QueryError>,
     },
     /// The newest row of every item.
-    Latest(Result<Vec<Row>, ReadError>),
+    Latest(Result<Vec<Row>, QueryError>),
     /// The recent history of one item.
     History {
         /// (meter, item) asked for; an answer for an item no longer selected is dropped.
@@ -76,7 +76,7 @@ pub enum TaskResult {
         /// The time the window ends at, in ms (the chart's "now").
         now_ms: i64,
         /// The rows, oldest first.
-        rows: Result<Vec<Row>, ReadError>,
+        rows: Result<Vec<Row>, QueryError>,
     },
 }
 
@@ -94,5 +94,5 @@ pub enum AppEvent {
     /// Background work finished.
     Task(Tab, TaskResult),
     /// The row counts for the status bar.
-    Counts(Result<(u64, u64), ReadError>),
+    Counts(Result<(u64, u64), QueryError>),
 }

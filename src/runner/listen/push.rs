@@ -11,7 +11,7 @@ use crate::dlms::push::{Push, PushError, PushKeys};
 use crate::dlms::security::{Key, SystemTitle};
 use crate::engine::Session;
 use crate::queue::{Meter, Policy};
-use crate::store::Reading;
+use crate::store::Record;
 use crate::transport::BoxStream;
 use std::sync::Arc;
 
@@ -115,7 +115,7 @@ pub(in crate::runner) fn session_pushes(
     session: &mut Session<BoxStream>,
     meter: &str,
     poll: i64,
-) -> Vec<Reading> {
+) -> Vec<Record> {
     session
         .take_pushes()
         .into_iter()

@@ -130,7 +130,7 @@ impl LogView {
             .pager
             .page()
             .iter()
-            .filter_map(|r| r.reading.meter_time.as_ref())
+            .filter_map(|r| r.record.meter_time.as_ref())
             .map(|t| t.chars().count())
             .max()
             .unwrap_or(0)
@@ -159,7 +159,7 @@ impl LogView {
 
 /// A table row and the width of its value.
 fn table_row(row: &LogRow) -> (Row<'static>, usize) {
-    let r = &row.reading;
+    let r = &row.record;
     // A time the meter stated with a warning status is shown as it stated it, status included.
     let time = match &r.meter_time {
         Some(t) => t.clone(),
@@ -292,13 +292,13 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::Reading;
+    use crate::store::Record;
     use crate::tui::app::AppEvent;
     use crate::tui::views::testkit::{config, every_key, harness, key, reading, Harness};
     use ratatui::crossterm::event::KeyCode;
 
     /// Forty rows a second apart, alternating meters; every fifth one failed.
-    fn rows() -> Vec<Reading> {
+    fn rows() -> Vec<Record> {
         (0..40)
             .map(|i| {
                 let meter = if i % 2 == 0 { "m1" } else { "m2" };
@@ -383,7 +383,7 @@ pub(crate) mod tests {
     }
 
     /// Exact values and meter times: what the meter said, never float noise or a plain time.
-    pub(crate) fn exact_rows() -> Vec<Reading> {
+    pub(crate) fn exact_rows() -> Vec<Record> {
         let mut max = reading("m1", "counter", 1_700_000_000_000, 0.0);
         max.set_decimal(crate::dlms::unit::Decimal::from_int(u64::MAX as i128));
         max.unit = None;

@@ -12,7 +12,7 @@
 mod keys;
 
 use crate::schedule::Schedule;
-use crate::store::ReadError;
+use crate::store::QueryError;
 use crate::store::Row;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
 use crate::tui::keymap::{self, Help};
@@ -69,12 +69,12 @@ impl MonitorView {
         let Some(req) = config
             .requests
             .iter()
-            .find(|r| r.name == row.reading.request)
+            .find(|r| r.name == row.record.request)
         else {
             return false;
         };
         match &req.schedule {
-            Schedule::Every(p) if !row.reading.profile => {
+            Schedule::Every(p) if !row.record.profile => {
                 age_ms > (2 * p.as_millis() as i64).max(30_000)
             }
             Schedule::Every(_) | Schedule::Cron(_) | Schedule::At(_) => age_ms > 86_400_000,
@@ -89,7 +89,7 @@ impl MonitorView {
             self.history_of = None;
             return;
         };
-        let item = (row.reading.meter.clone(), row.reading.item.clone());
+        let item = (row.record.meter.clone(), row.record.item.clone());
         if self.history_of.as_ref() != Some(&item) {
             self.history.clear();
             self.history_of = Some(item.clone());
@@ -111,7 +111,7 @@ impl MonitorView {
         );
     }
 
-    fn on_history(&mut self, item: (String, String), now: i64, rows: Result<Vec<Row>, ReadError>) {
+    fn on_history(&mut self, item: (String, String), now: i64, rows: Result<Vec<Row>, QueryError>) {
         if self.history_of.as_ref() != Some(&item) {
             return;
         }
@@ -119,9 +119,9 @@ impl MonitorView {
             Ok(rows) => {
                 self.history = rows
                     .iter()
-                    .filter(|r| !r.reading.is_failure())
+                    .filter(|r| !r.record.is_failure())
                     .filter_map(|r| {
-                        Some(((r.reading.ts_ms - now) as f64 / 60_000.0, r.reading.value?))
+                        Some(((r.record.ts_ms - now) as f64 / 60_000.0, r.record.value?))
                     })
                     .collect();
             }
@@ -134,9 +134,9 @@ impl MonitorView {
         self.error = None;
         let key = self.selected().map(|r| {
             (
-                r.reading.meter.clone(),
-                r.reading.request.clone(),
-                r.reading.item.clone(),
+                r.record.meter.clone(),
+                r.record.request.clone(),
+                r.record.item.clone(),
             )
         });
         // Stable order: meter, then request (queue order), then item.
@@ -149,10 +149,10 @@ impl MonitorView {
                 .unwrap_or(usize::MAX)
         };
         rows.sort_by(|a, b| {
-            (&a.reading.meter, order(&a.reading.request), &a.reading.item).cmp(&(
-                &b.reading.meter,
-                order(&b.reading.request),
-                &b.reading.item,
+            (&a.record.meter, order(&a.record.request), &a.record.item).cmp(&(
+                &b.record.meter,
+                order(&b.record.request),
+                &b.record.item,
             ))
         });
         self.rows = rows;
@@ -160,9 +160,9 @@ impl MonitorView {
             .and_then(|k| {
                 self.rows.iter().position(|r| {
                     (
-                        r.reading.meter.clone(),
-                        r.reading.request.clone(),
-                        r.reading.item.clone(),
+                        r.record.meter.clone(),
+                        r.record.request.clone(),
+                        r.record.item.clone(),
                     ) == k
                 })
             })
@@ -190,7 +190,7 @@ impl MonitorView {
             .iter()
             .take(height)
             .map(|r| {
-                let rd = &r.reading;
+                let rd = &r.record;
                 let age_ms = (now - rd.ts_ms).max(0);
                 let value = match (rd.value_with_unit(), &rd.text) {
                     (Some(v), _) => v,
@@ -311,7 +311,7 @@ impl MonitorView {
 
     fn render_chart(&self, f: &mut Frame, area: Rect) {
         let title = match self.selected() {
-            Some(r) => format!(" {} {} — last hour ", r.reading.meter, r.reading.item),
+            Some(r) => format!(" {} {} — last hour ", r.record.meter, r.record.item),
             None => " history ".to_string(),
         };
         let block = Block::default().borders(Borders::ALL).title(title);
@@ -380,7 +380,7 @@ impl View for MonitorView {
         let sel = self.table.selected().unwrap_or(0);
         match action {
             Action::ReadNow => {
-                match self.selected().map(|r| r.reading.request.clone()) {
+                match self.selected().map(|r| r.record.request.clone()) {
                     Some(req) if ctx.runner.run_now(&req) => {
                         ctx.info(format!("reading request {req} now"))
                     }
@@ -448,11 +448,11 @@ pub fn local_time(ts_ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::queue::Config;
-    use crate::store::Reading;
+    use crate::store::Record;
     use ratatui::crossterm::event::KeyCode;
 
-    fn reading(item: &str, ts_ms: i64, value: Option<f64>, status: &str) -> Reading {
-        Reading {
+    fn reading(item: &str, ts_ms: i64, value: Option<f64>, status: &str) -> Record {
+        Record {
             ts_ms,
             request: "instant".into(),
             meter: "m1".into(),
@@ -475,7 +475,7 @@ mod tests {
     async fn shows_latest_values_health_and_history() {
         let now = Utc::now().timestamp_millis();
         let batch = {
-            let mut batch: Vec<Reading> = (0..30)
+            let mut batch: Vec<Record> = (0..30)
                 .map(|i| {
                     reading(
                         "voltage",
@@ -544,7 +544,7 @@ mod tests {
     async fn a_long_table_scrolls_with_the_selection() {
         use crate::tui::views::testkit::{config, harness, key, reading};
         let now = Utc::now().timestamp_millis();
-        let rows: Vec<Reading> = (0..300)
+        let rows: Vec<Record> = (0..300)
             .map(|i| reading("m1", &format!("item{i:03}"), now, i as f64))
             .collect();
         let mut h = harness(config(1, &["m1"]), &rows);

@@ -4,7 +4,7 @@
 
 use crate::queue::Config;
 use crate::runner::Runner;
-use crate::store::{spawn_reader, Reading, Writer, STATUS_OK};
+use crate::store::{spawn_reader, Record, Writer, STATUS_OK};
 use crate::tui::app::{AppEvent, Ctx, Tab, TaskResult, View};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -41,7 +41,7 @@ pub fn config(port: u16, meters: &[&str]) -> Config {
 }
 
 /// Starts `config` on a fresh database holding `rows`; must run inside a tokio runtime.
-pub fn harness(config: Config, rows: &[Reading]) -> Harness {
+pub fn harness(config: Config, rows: &[Record]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
     let (writer, handle) = Writer::spawn(&db).unwrap();
@@ -178,8 +178,8 @@ pub fn key(code: KeyCode) -> KeyEvent {
 }
 
 /// A successful reading of `meter`'s `item` at `ts_ms`.
-pub fn reading(meter: &str, item: &str, ts_ms: i64, value: f64) -> Reading {
-    Reading {
+pub fn reading(meter: &str, item: &str, ts_ms: i64, value: f64) -> Record {
+    Record {
         ts_ms,
         request: "billing".into(),
         meter: meter.into(),

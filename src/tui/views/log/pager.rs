@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn values(p: &Pager) -> Vec<i64> {
-        p.page().iter().map(|r| r.reading.ts_ms).collect()
+        p.page().iter().map(|r| r.record.ts_ms).collect()
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::dlms::unit::Decimal;
 
 /// One logged reading or failure.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Reading {
+pub struct Record {
     /// UTC milliseconds since the epoch; for profile rows the capture time.
     pub ts_ms: i64,
     /// Name of the configured request that produced the row.
@@ -45,13 +45,13 @@ pub struct Reading {
 /// The status of a successful read.
 pub const STATUS_OK: &str = "ok";
 
-impl Reading {
+impl Record {
     /// True if this row records a failure.
     pub fn is_failure(&self) -> bool {
         self.status != STATUS_OK
     }
 
-    /// The clock status of [`Reading::meter_time`] in words (`invalid`, `doubtful, DST`).
+    /// The clock status of [`Record::meter_time`] in words (`invalid`, `doubtful, DST`).
     pub fn time_note(&self) -> Option<&str> {
         let t = self.meter_time.as_deref()?;
         let (_, note) = t.rsplit_once(" (")?;
@@ -119,15 +119,15 @@ pub fn decimal_json(d: Decimal) -> serde_json::Value {
 pub struct Row {
     /// Row id, increasing in insertion order.
     pub id: i64,
-    /// The stored reading.
-    pub reading: Reading,
+    /// The stored record.
+    pub record: Record,
 }
 
 impl Row {
     /// The paging position of this row.
     pub fn cursor(&self) -> Cursor {
         Cursor {
-            ts_ms: self.reading.ts_ms,
+            ts_ms: self.record.ts_ms,
             id: self.id,
         }
     }
@@ -145,11 +145,11 @@ pub struct Cursor {
 /// Readings for the tests of this module.
 #[cfg(test)]
 pub(super) mod sample {
-    use super::{Reading, STATUS_OK};
+    use super::{Record, STATUS_OK};
 
     /// A successful energy reading of `meter`'s `item` (OBIS derived from the item name).
-    pub fn ok(meter: &str, item: &str, ts_ms: i64, value: f64) -> Reading {
-        Reading {
+    pub fn ok(meter: &str, item: &str, ts_ms: i64, value: f64) -> Record {
+        Record {
             ts_ms,
             request: "billing".into(),
             meter: meter.into(),
@@ -169,8 +169,8 @@ pub(super) mod sample {
     }
 
     /// A failed read of `meter`'s `item`.
-    pub fn failed(meter: &str, item: &str, ts_ms: i64, error: &str) -> Reading {
-        Reading {
+    pub fn failed(meter: &str, item: &str, ts_ms: i64, error: &str) -> Record {
+        Record {
             value: None,
             unit: None,
             status: error.into(),
