@@ -78,7 +78,7 @@ fn each_layer_uses_only_the_layers_below_it() {
         ("dlms", &[]),
         ("schedule", &[]),
         ("text.rs", &[]),
-        ("counters.rs", &["dlms"]),
+        ("counters", &["dlms"]),
         ("queue", &["dlms", "schedule"]),
         ("transport", &["dlms", "queue", "text"]),
         // The engine builds the queue's meters into sessions and store rows (the row type only;
@@ -144,7 +144,7 @@ fn only_the_store_and_the_counter_store_use_sqlite_and_only_the_tui_draws() {
     }
     assert!(
         sqlite.is_empty(),
-        "SQLite outside store/ and counters.rs: {sqlite:#?}"
+        "SQLite outside store/ and counters/: {sqlite:#?}"
     );
     assert!(
         terminal.is_empty(),

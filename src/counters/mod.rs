@@ -12,6 +12,8 @@
 //! Blocks start small and grow with use (a process that starts, reads once and stops gives
 //! back what it did not use; one that ciphers thousands of APDUs a second writes rarely).
 //! Several processes share the file: a reservation is one `BEGIN IMMEDIATE` transaction.
+//!
+//! `file.rs` opens the SQLite file (created private) and holds its schema.
 
 use crate::dlms::security::{Key, SystemTitle};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -21,6 +23,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+mod file;
+#[cfg(test)]
+mod tests;
+
+use file::{open, sqlite};
 
 /// First block reserved for a (title, key) by a process; each next one is four times larger.
 const FIRST_BLOCK: u32 = 256;
@@ -492,219 +500,4 @@ impl Drop for CounterStore {
 
 fn clamp_u32(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
-}
-
-fn sqlite<'a>(
-    path: &'a Path,
-    action: &'static str,
-) -> impl Fn(rusqlite::Error) -> CounterError + 'a {
-    move |source| CounterError::Sqlite {
-        path: path.to_path_buf(),
-        action,
-        source,
-    }
-}
-
-const SCHEMA: &str = r#"
-    CREATE TABLE IF NOT EXISTS ours (
-        system_title TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        next INTEGER NOT NULL,
-        PRIMARY KEY (system_title, key_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS meter_floor (
-        system_title TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        floor INTEGER NOT NULL,
-        PRIMARY KEY (system_title, key_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS legacy (
-        key_id TEXT NOT NULL PRIMARY KEY,
-        next INTEGER NOT NULL
-    ) WITHOUT ROWID;
-"#;
-const VERSION: i64 = 1;
-
-/// Opens (creating it 0600, with its folder) the store's file.
-fn open(path: &Path) -> Result<Connection, CounterError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| CounterError::Folder {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    create_private(path)?;
-    let fail = |action| sqlite(path, action);
-    let mut conn = Connection::open(path).map_err(fail("opening"))?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(fail("setting the lock timeout"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(fail("switching to WAL"))?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(fail("setting synchronous"))?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(fail("starting the schema transaction"))?;
-    let found: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(fail("reading the schema version"))?;
-    if found > VERSION {
-        return Err(CounterError::Newer {
-            path: path.to_path_buf(),
-            found,
-            known: VERSION,
-        });
-    }
-    tx.execute_batch(SCHEMA).map_err(fail("creating tables"))?;
-    tx.pragma_update(None, "user_version", VERSION)
-        .map_err(fail("writing the schema version"))?;
-    tx.commit().map_err(fail("committing the schema"))?;
-    Ok(conn)
-}
-
-/// Creates a missing file readable by its owner only.
-fn create_private(path: &Path) -> Result<(), CounterError> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    match o.open(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(CounterError::Folder {
-            path: path.to_path_buf(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T1: SystemTitle = SystemTitle(*b"DLMSLOG1");
-    const T2: SystemTitle = SystemTitle(*b"DLMSLOG2");
-
-    fn key(b: u8) -> Key {
-        Key([b; 16])
-    }
-
-    #[test]
-    fn values_never_repeat_across_store_instances() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let a = CounterStore::new(&path);
-        let b = CounterStore::new(&path);
-        let mut seen = HashSet::new();
-        for i in 0..2_000u32 {
-            let s = if i % 3 == 0 { &a } else { &b };
-            assert!(seen.insert(s.take(T1, &key(1), 0, 1).unwrap()));
-        }
-    }
-
-    #[test]
-    fn counters_are_per_title_and_key_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = CounterStore::new(dir.path().join("c.db"));
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 0);
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 1);
-        // Another title or another key is another nonce space.
-        assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 0);
-        assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
-        assert_eq!(s.take(T1, &key(1), 500, 1).unwrap(), 500);
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 501);
-    }
-
-    #[test]
-    fn a_clean_stop_gives_back_and_a_crash_only_skips() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        {
-            let s = CounterStore::new(&path);
-            assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
-        } // dropped: flushed, 3.. is free again
-        let s = CounterStore::new(&path);
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3);
-        // A crash: the process ends without flushing; its whole block stays used.
-        std::mem::forget(s);
-        let s = CounterStore::new(&path);
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3 + FIRST_BLOCK);
-    }
-
-    #[test]
-    fn blocks_grow_with_use_up_to_a_bound() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let s = CounterStore::new(&path);
-        let n = 200_000u32;
-        for _ in 0..n {
-            s.take(T1, &key(1), 0, 1).unwrap();
-        }
-        std::mem::forget(s); // crash: at most the last block is lost
-        let s = CounterStore::new(&path);
-        let next = s.take(T1, &key(1), 0, 1).unwrap();
-        assert!(next > n && next <= n + MAX_BLOCK, "{next}");
-    }
-
-    #[test]
-    fn give_back_only_the_last_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = CounterStore::new(dir.path().join("c.db"));
-        let a = s.take(T1, &key(1), 0, 4).unwrap();
-        s.give_back(T1, &key(1), a + 1, a + 4);
-        let b = s.take(T1, &key(1), 0, 4).unwrap();
-        assert_eq!(b, a + 1);
-        let c = s.take(T1, &key(1), 0, 1).unwrap();
-        s.give_back(T1, &key(1), b, b + 4); // not the last: ignored
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), c + 1);
-    }
-
-    #[test]
-    fn the_end_of_the_space_is_refused_with_a_sentence() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = CounterStore::new(dir.path().join("c.db"));
-        let near = u32::MAX - 10;
-        assert_eq!(s.take(T1, &key(1), near, 5).unwrap(), near);
-        assert!(!s.warnings().is_empty(), "past 90 % warns");
-        let e = s.take(T1, &key(1), 0, 100).unwrap_err().to_string();
-        assert!(e.contains("used up") && e.contains("new keys"), "{e}");
-        assert!(!e.contains("01010101"), "no key in the message: {e}");
-    }
-
-    #[test]
-    fn meter_floors_are_per_meter_title_and_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        {
-            let s = CounterStore::new(&path);
-            s.raise_meter_floor(T2, &key(1), 42).unwrap();
-            s.raise_meter_floor(T2, &key(1), 40).unwrap(); // never lowered
-            assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
-        }
-        let s = CounterStore::new(&path);
-        assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
-        assert_eq!(s.meter_floor(T1, &key(1)).unwrap(), 0);
-        assert_eq!(s.meter_floor(T2, &key(2)).unwrap(), 0);
-    }
-
-    #[test]
-    fn legacy_counters_are_a_floor_for_every_title_of_the_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = CounterStore::new(dir.path().join("c.db"));
-        s.import_legacy(&[(key_id(&key(1)), 7_000)]).unwrap();
-        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 7_000);
-        assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 7_000);
-        assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_file_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/c.db");
-        let s = CounterStore::new(&path);
-        s.take(T1, &key(1), 0, 1).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
 }

@@ -1,0 +1,90 @@
+//! The counter store's SQLite file: open (created private, WAL, synchronous=FULL), schema.
+
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+use super::CounterError;
+
+pub(super) fn sqlite<'a>(
+    path: &'a Path,
+    action: &'static str,
+) -> impl Fn(rusqlite::Error) -> CounterError + 'a {
+    move |source| CounterError::Sqlite {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+const SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS ours (
+        system_title TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        next INTEGER NOT NULL,
+        PRIMARY KEY (system_title, key_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS meter_floor (
+        system_title TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        floor INTEGER NOT NULL,
+        PRIMARY KEY (system_title, key_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS legacy (
+        key_id TEXT NOT NULL PRIMARY KEY,
+        next INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#;
+const VERSION: i64 = 1;
+
+/// Opens (creating it 0600, with its folder) the store's file.
+pub(super) fn open(path: &Path) -> Result<Connection, CounterError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| CounterError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    create_private(path)?;
+    let fail = |action| sqlite(path, action);
+    let mut conn = Connection::open(path).map_err(fail("opening"))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(fail("setting the lock timeout"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail("switching to WAL"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(fail("setting synchronous"))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail("starting the schema transaction"))?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(fail("reading the schema version"))?;
+    if found > VERSION {
+        return Err(CounterError::Newer {
+            path: path.to_path_buf(),
+            found,
+            known: VERSION,
+        });
+    }
+    tx.execute_batch(SCHEMA).map_err(fail("creating tables"))?;
+    tx.pragma_update(None, "user_version", VERSION)
+        .map_err(fail("writing the schema version"))?;
+    tx.commit().map_err(fail("committing the schema"))?;
+    Ok(conn)
+}
+
+/// Creates a missing file readable by its owner only.
+fn create_private(path: &Path) -> Result<(), CounterError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(CounterError::Folder {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}

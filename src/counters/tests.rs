@@ -1,0 +1,130 @@
+//! Unit tests of the invocation counter store.
+
+use super::*;
+
+const T1: SystemTitle = SystemTitle(*b"DLMSLOG1");
+const T2: SystemTitle = SystemTitle(*b"DLMSLOG2");
+
+fn key(b: u8) -> Key {
+    Key([b; 16])
+}
+
+#[test]
+fn values_never_repeat_across_store_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let a = CounterStore::new(&path);
+    let b = CounterStore::new(&path);
+    let mut seen = HashSet::new();
+    for i in 0..2_000u32 {
+        let s = if i % 3 == 0 { &a } else { &b };
+        assert!(seen.insert(s.take(T1, &key(1), 0, 1).unwrap()));
+    }
+}
+
+#[test]
+fn counters_are_per_title_and_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = CounterStore::new(dir.path().join("c.db"));
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 0);
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 1);
+    // Another title or another key is another nonce space.
+    assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 0);
+    assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
+    assert_eq!(s.take(T1, &key(1), 500, 1).unwrap(), 500);
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 501);
+}
+
+#[test]
+fn a_clean_stop_gives_back_and_a_crash_only_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    {
+        let s = CounterStore::new(&path);
+        assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
+    } // dropped: flushed, 3.. is free again
+    let s = CounterStore::new(&path);
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3);
+    // A crash: the process ends without flushing; its whole block stays used.
+    std::mem::forget(s);
+    let s = CounterStore::new(&path);
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3 + FIRST_BLOCK);
+}
+
+#[test]
+fn blocks_grow_with_use_up_to_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let s = CounterStore::new(&path);
+    let n = 200_000u32;
+    for _ in 0..n {
+        s.take(T1, &key(1), 0, 1).unwrap();
+    }
+    std::mem::forget(s); // crash: at most the last block is lost
+    let s = CounterStore::new(&path);
+    let next = s.take(T1, &key(1), 0, 1).unwrap();
+    assert!(next > n && next <= n + MAX_BLOCK, "{next}");
+}
+
+#[test]
+fn give_back_only_the_last_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = CounterStore::new(dir.path().join("c.db"));
+    let a = s.take(T1, &key(1), 0, 4).unwrap();
+    s.give_back(T1, &key(1), a + 1, a + 4);
+    let b = s.take(T1, &key(1), 0, 4).unwrap();
+    assert_eq!(b, a + 1);
+    let c = s.take(T1, &key(1), 0, 1).unwrap();
+    s.give_back(T1, &key(1), b, b + 4); // not the last: ignored
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), c + 1);
+}
+
+#[test]
+fn the_end_of_the_space_is_refused_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = CounterStore::new(dir.path().join("c.db"));
+    let near = u32::MAX - 10;
+    assert_eq!(s.take(T1, &key(1), near, 5).unwrap(), near);
+    assert!(!s.warnings().is_empty(), "past 90 % warns");
+    let e = s.take(T1, &key(1), 0, 100).unwrap_err().to_string();
+    assert!(e.contains("used up") && e.contains("new keys"), "{e}");
+    assert!(!e.contains("01010101"), "no key in the message: {e}");
+}
+
+#[test]
+fn meter_floors_are_per_meter_title_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    {
+        let s = CounterStore::new(&path);
+        s.raise_meter_floor(T2, &key(1), 42).unwrap();
+        s.raise_meter_floor(T2, &key(1), 40).unwrap(); // never lowered
+        assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+    }
+    let s = CounterStore::new(&path);
+    assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+    assert_eq!(s.meter_floor(T1, &key(1)).unwrap(), 0);
+    assert_eq!(s.meter_floor(T2, &key(2)).unwrap(), 0);
+}
+
+#[test]
+fn legacy_counters_are_a_floor_for_every_title_of_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = CounterStore::new(dir.path().join("c.db"));
+    s.import_legacy(&[(key_id(&key(1)), 7_000)]).unwrap();
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 7_000);
+    assert_eq!(s.take(T2, &key(1), 0, 1).unwrap(), 7_000);
+    assert_eq!(s.take(T1, &key(2), 0, 1).unwrap(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/c.db");
+    let s = CounterStore::new(&path);
+    s.take(T1, &key(1), 0, 1).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,193 @@
+//! The server session: its state, dispatching requests, ciphering answers, exceptions.
+
+use super::{CosemServer, ServerSettings, PUBLIC_CLIENT};
+use crate::dlms::acse::{Conformance, Rlre};
+use crate::dlms::client::{Authentication, Referencing};
+use crate::dlms::protection::Protection;
+use crate::dlms::security::{HlsMechanism, Policy, SystemTitle};
+use crate::dlms::xdlms::{Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse};
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Granted {
+    pub(super) conformance: Conformance,
+    /// Largest APDU we may send (the client's max receive, capped by ours).
+    pub(super) send_limit: usize,
+}
+
+#[derive(Debug)]
+pub(super) struct LongRead {
+    pub(super) raw: Vec<u8>,
+    pub(super) offset: usize,
+    pub(super) block: u32,
+    pub(super) sn: bool,
+}
+
+/// HLS pass 3 is due: (mechanism, secret, client challenge CtoS, our challenge StoC).
+pub(super) type PendingHls = (HlsMechanism, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// One association on the server side.
+#[derive(Debug)]
+pub struct ServerSession {
+    pub(super) settings: ServerSettings,
+    pub(super) granted: Option<Granted>,
+    pub(super) long_read: Option<LongRead>,
+    pub(super) client: u16,
+    pub(super) protection: Option<Protection>,
+    pub(super) pending_hls: Option<PendingHls>,
+    /// Our challenge for the next association (randomness comes from the caller).
+    pub next_challenge: Vec<u8>,
+    pub(super) next_ic: u32,
+    pub(super) peer_floor: u32,
+    /// The association is the public client's (SAP 16, no authentication).
+    pub(super) public: bool,
+}
+
+impl ServerSession {
+    /// A session waiting for an AARQ.
+    pub fn new(settings: ServerSettings) -> Self {
+        ServerSession {
+            settings,
+            granted: None,
+            long_read: None,
+            client: PUBLIC_CLIENT,
+            protection: None,
+            pending_hls: None,
+            next_challenge: Vec::new(),
+            next_ic: 0,
+            peer_floor: 0,
+            public: false,
+        }
+    }
+
+    /// Whether this association may read `attr`. A meter that requires a password (low-level
+    /// authentication) lets the public client read only its association object
+    /// (0.0.40.0.0.255, e.g. to learn what it must do to associate) and, when it ciphers, its
+    /// invocation counters (0.0.43.1.x.255, which a client needs before a ciphered
+    /// association): everything else is read-write-denied, as on real meters. (With HLS the
+    /// public client still reads everything, as the simulator always allowed.)
+    pub(super) fn may_read(&self, attr: &AttributeDescriptor) -> Result<(), DataAccessResult> {
+        if !self.public || !matches!(self.settings.authentication, Authentication::Low(_)) {
+            return Ok(());
+        }
+        let [a, b, c, d, _, f] = attr.instance.bytes();
+        let association = [a, b, c, d, f] == [0, 0, 40, 0, 255];
+        let counter = self.settings.ciphering.is_some() && [a, b, c, d, f] == [0, 0, 43, 1, 255];
+        if association || counter {
+            Ok(())
+        } else {
+            Err(DataAccessResult::ReadWriteDenied)
+        }
+    }
+
+    /// The client SAP of the link (the public client may associate without security).
+    pub fn set_client(&mut self, client: u16) {
+        self.client = client;
+    }
+
+    /// Our invocation counter: the next protected APDU carries it (it survives associations).
+    pub fn invocation_counter(&self) -> u32 {
+        self.protection
+            .as_ref()
+            .map_or(self.next_ic, Protection::next_ic)
+    }
+
+    /// Sets the invocation counter of the next protected APDU.
+    pub fn set_invocation_counter(&mut self, ic: u32) {
+        self.next_ic = ic;
+    }
+
+    /// Refuses client counters below `floor` in the next association (a meter remembers the
+    /// highest counter each client used, so a reused one fails as on a real meter).
+    pub fn set_peer_floor(&mut self, floor: u32) {
+        self.peer_floor = floor;
+    }
+
+    /// The client's highest accepted invocation counter in this association.
+    pub fn peer_last(&self) -> Option<u32> {
+        self.protection.as_ref().and_then(Protection::peer_last)
+    }
+
+    /// The client's system title (AARQ calling-AP-title), once associated with ciphering.
+    pub fn peer_title(&self) -> Option<SystemTitle> {
+        self.protection.as_ref().and_then(|p| p.peer_title)
+    }
+
+    /// True while a client is associated.
+    pub fn is_associated(&self) -> bool {
+        self.granted.is_some()
+    }
+
+    /// Forgets the association (the link closed).
+    pub fn reset(&mut self) {
+        if let Some(p) = self.protection.take() {
+            self.next_ic = p.next_ic();
+        }
+        self.granted = None;
+        self.long_read = None;
+        self.pending_hls = None;
+    }
+
+    /// Handles one request APDU; returns the response APDU, if the request has one.
+    pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
+        let ciphered = self
+            .protection
+            .as_ref()
+            .is_some_and(|p| p.policy != Policy::None);
+        let plain = match (request.first(), self.protection.as_mut()) {
+            (Some(0x60 | 0x62), _) => request.to_vec(),
+            (_, Some(p)) if ciphered => match p.unprotect(request) {
+                Ok(plain) => plain,
+                // A request that does not decipher or replays a counter is refused.
+                Err(_) => return Some(exception(1, 5)),
+            },
+            _ => request.to_vec(),
+        };
+        let apdu = match Apdu::decode(&plain) {
+            Ok(a) => a,
+            Err(_) => return Some(exception(2, 2)),
+        };
+        let response = match apdu {
+            Apdu::Aarq(aarq) => return Some(self.associate(&aarq)),
+            Apdu::Rlrq(_) => {
+                self.reset();
+                return Some(
+                    Rlre {
+                        reason: Some(0),
+                        user_information: None,
+                    }
+                    .encode(),
+                );
+            }
+            _ if self.granted.is_none() => return Some(exception(1, 1)),
+            Apdu::ActionRequest(a) if self.pending_hls.is_some() => self.hls_pass3(a),
+            _ if self.pending_hls.is_some() => return Some(exception(1, 1)),
+            Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
+                self.get(g, model)
+            }
+            Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => {
+                self.read(r, model)
+            }
+            _ => exception(2, 2),
+        };
+        match self.protection.as_mut() {
+            Some(p) if ciphered => Some(p.protect(&response).unwrap_or_else(|_| exception(1, 6))),
+            _ => Some(response),
+        }
+    }
+
+    pub(super) fn granted(&self) -> Granted {
+        self.granted.unwrap_or(Granted {
+            conformance: Conformance::default(),
+            send_limit: 64,
+        })
+    }
+}
+
+pub(super) fn exception(state: u8, service: u8) -> Vec<u8> {
+    Apdu::ExceptionResponse(ExceptionResponse {
+        state_error: state,
+        service_error: service,
+        invocation_counter: None,
+    })
+    .encode()
+}

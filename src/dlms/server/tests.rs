@@ -1,0 +1,148 @@
+//! Unit tests of the server session against the client session.
+
+use super::*;
+use crate::dlms::client::{
+    AttributeRef, Authentication, ClientSession, ClientSettings, ReadError, Referencing, Step,
+};
+use crate::dlms::obis::Obis;
+
+/// A model with one register and one large array, for exercising blocks.
+struct Model {
+    objects: Vec<ObjectListEntry>,
+}
+
+impl CosemServer for Model {
+    fn objects(&self) -> Vec<ObjectListEntry> {
+        self.objects.clone()
+    }
+    fn get(
+        &mut self,
+        a: &AttributeDescriptor,
+        _: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        match (a.instance.to_string().as_str(), a.attribute) {
+            ("1.0.1.8.0.255", 2) => Ok(Data::DoubleLongUnsigned(42)),
+            ("1.0.1.8.0.255", 3) => Ok(Data::Structure(vec![Data::Integer(-1), Data::Enum(30)])),
+            ("1.0.99.1.0.255", 2) => Ok(Data::Array(
+                (0..3000).map(Data::DoubleLongUnsigned).collect(),
+            )),
+            (_, 2) if a.class_id == 12 => Ok(object_list_sn(&self.objects)),
+            _ => Err(DataAccessResult::ObjectUndefined),
+        }
+    }
+}
+
+fn model() -> Model {
+    let e = |c, o: &str, sn| ObjectListEntry {
+        class_id: c,
+        version: 0,
+        obis: o.parse().unwrap(),
+        short_name: Some(sn),
+    };
+    Model {
+        objects: vec![
+            e(3, "1.0.1.8.0.255", 0x100),
+            e(7, "1.0.99.1.0.255", 0x200),
+            e(12, "0.0.40.0.0.255", 0xFA00),
+        ],
+    }
+}
+
+/// Drives a client read against a server session in memory.
+fn run(
+    client: &ClientSession,
+    server: &mut ServerSession,
+    m: &mut Model,
+    items: &[AttributeRef],
+) -> Vec<Result<Data, ReadError>> {
+    let mut op = client.read(items).unwrap();
+    let mut step = op.start();
+    let mut rounds = 0;
+    while let Step::Send(req) = step {
+        let resp = server.handle(&req, m).expect("an answer");
+        step = op.handle(&resp).unwrap();
+        rounds += 1;
+        assert!(rounds < 1000);
+    }
+    op.into_results()
+}
+
+fn pair(r: Referencing) -> (ClientSession, ServerSession) {
+    let mut c = ClientSession::new(ClientSettings::new(r));
+    let mut s = ServerSession::new(ServerSettings::new(r));
+    let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
+    c.handle_aare(&aare).unwrap();
+    (c, s)
+}
+
+#[test]
+fn ln_round_trip_with_list_and_blocks() {
+    let (c, mut s) = pair(Referencing::Ln);
+    let mut m = model();
+    let r1 = Obis::new(1, 0, 1, 8, 0, 255);
+    let items = [
+        AttributeRef::new(3, r1, 2),
+        AttributeRef::new(3, r1, 3),
+        AttributeRef::new(3, Obis::new(1, 0, 9, 9, 9, 255), 2),
+        AttributeRef::new(7, Obis::new(1, 0, 99, 1, 0, 255), 2),
+    ];
+    let r = run(&c, &mut s, &mut m, &items);
+    assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
+    assert!(r[1].is_ok());
+    assert_eq!(
+        r[2],
+        Err(ReadError::Access(DataAccessResult::ObjectUndefined))
+    );
+    let Ok(Data::Array(rows)) = &r[3] else {
+        panic!("{:?}", r[3])
+    };
+    assert_eq!(rows.len(), 3000);
+}
+
+#[test]
+fn sn_round_trip_with_blocks() {
+    let (mut c, mut s) = pair(Referencing::Sn);
+    let mut m = model();
+    let list = run(&c, &mut s, &mut m, &[c.object_list_attribute()]);
+    let objects = crate::dlms::client::parse_object_list(list[0].as_ref().unwrap()).unwrap();
+    c.set_short_names(&objects);
+    let items = [
+        AttributeRef::new(3, Obis::new(1, 0, 1, 8, 0, 255), 2),
+        AttributeRef::new(7, Obis::new(1, 0, 99, 1, 0, 255), 2),
+    ];
+    let r = run(&c, &mut s, &mut m, &items);
+    assert_eq!(r[0], Ok(Data::DoubleLongUnsigned(42)));
+    let Ok(Data::Array(rows)) = &r[1] else {
+        panic!("{:?}", r[1])
+    };
+    assert_eq!(rows.len(), 3000);
+}
+
+#[test]
+fn low_password_is_checked() {
+    let mut settings = ServerSettings::new(Referencing::Ln);
+    settings.authentication = Authentication::Low(b"secret".to_vec());
+    let mut s = ServerSession::new(settings);
+    let mut cs = ClientSettings::new(Referencing::Ln);
+    cs.authentication = Authentication::Low(b"wrong".to_vec());
+    let mut c = ClientSession::new(cs.clone());
+    let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
+    let e = c.handle_aare(&aare).unwrap_err().to_string();
+    assert!(e.contains("authentication failure"), "{e}");
+    cs.authentication = Authentication::Low(b"secret".to_vec());
+    let mut c = ClientSession::new(cs);
+    let aare = s.handle(&c.aarq().unwrap(), &mut model()).unwrap();
+    assert!(c.handle_aare(&aare).is_ok());
+}
+
+#[test]
+fn requests_before_association_get_an_exception() {
+    let mut s = ServerSession::new(ServerSettings::new(Referencing::Ln));
+    let r = s
+        .handle(
+            &[0xC0, 0x01, 0xC1, 0, 3, 1, 0, 1, 8, 0, 255, 2, 0],
+            &mut model(),
+        )
+        .unwrap();
+    assert_eq!(r[0], 0xD8);
+}
