@@ -42,6 +42,17 @@ pub enum SessionError {
     /// Ciphering or deciphering failed.
     #[error("{0}")]
     Security(#[from] SecurityError),
+    /// The meter answered with a confirmed-service-error.
+    #[error("{0}")]
+    ServiceError(ConfirmedServiceError),
+    /// The association does not grant the service (its negotiated conformance lacks it).
+    #[error(
+        "the association does not allow {0}: the meter did not grant it in its conformance block"
+    )]
+    NotGranted(&'static str),
+    /// SN referencing: the object is not in the meter's object list.
+    #[error("the object {0} is not in the meter's short-name object list")]
+    UnknownShortName(Obis),
     /// The settings cannot work (e.g. GMAC without keys).
     #[error("{0}")]
     Settings(String),

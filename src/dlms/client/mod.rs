@@ -7,10 +7,11 @@
 //! By concept: `settings.rs` (what the session proposes), `error.rs`, `attribute.rs`
 //! (attributes and the object list), `session.rs` ([`ClientSession`]'s state and ciphering),
 //! `association.rs` (AARQ/AARE, HLS, RLRQ/RLRE), `read_op.rs` (chunking and [`ReadOp`]),
-//! `scaling.rs` (scaler_unit and [`Reading`]).
+//! `scaling.rs` (scaler_unit and [`Reading`]), `change.rs` (SET, ACTION and SN WRITE: [`ChangeOp`]).
 
 mod association;
 mod attribute;
+mod change;
 mod error;
 mod read_op;
 mod scaling;
@@ -19,6 +20,7 @@ mod settings;
 
 pub use association::Association;
 pub use attribute::{parse_object_list, sn_attribute_name, AttributeRef, ObjectListEntry};
+pub use change::{Change, ChangeOp, ChangeOutcome, MethodRef};
 pub use error::{ReadError, SessionError};
 pub use read_op::{ReadOp, Step};
 pub use scaling::{apply_scaler_units, scaler_unit_attribute, with_scaler_units, Reading};

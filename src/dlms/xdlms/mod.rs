@@ -29,4 +29,4 @@ pub use read::{
 };
 pub use service_error::ConfirmedServiceError;
 pub use set::{SetRequest, SetResponse};
-pub use write::{WriteRequest, WriteResponse, WriteResult};
+pub use write::{UnconfirmedWriteRequest, WriteRequest, WriteResponse, WriteResult};

@@ -47,17 +47,46 @@ impl WriteRequest {
     pub fn decode(bytes: &[u8]) -> Result<Self, ApduError> {
         decode_apdu("WRITE-request", bytes, |r| {
             expect_tag(r, Self::TAG, "WRITE-request")?;
-            Ok(WriteRequest {
-                names: read_seq(
-                    r,
-                    "variable count",
-                    VARIABLE_ACCESS_MIN_LEN,
-                    VariableAccess::decode,
-                )?,
-                values: read_seq(r, "value count", 1, Data::decode)?,
-            })
+            read_body(r)
         })
     }
+}
+
+/// An UNCONFIRMED-WRITE request (tag 22): a WRITE the meter does not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnconfirmedWriteRequest(pub WriteRequest);
+
+impl UnconfirmedWriteRequest {
+    /// APDU tag.
+    pub const TAG: u8 = 0x16;
+
+    /// The A-XDR bytes: a WRITE request's body under its own tag.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.0.encode();
+        out[0] = Self::TAG;
+        out
+    }
+
+    /// Decodes the A-XDR bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ApduError> {
+        decode_apdu("UNCONFIRMED-WRITE-request", bytes, |r| {
+            expect_tag(r, Self::TAG, "UNCONFIRMED-WRITE-request")?;
+            read_body(r).map(UnconfirmedWriteRequest)
+        })
+    }
+}
+
+/// The items and values of a WRITE request, after its tag.
+fn read_body(r: &mut Reader) -> Result<WriteRequest, DecodeError> {
+    Ok(WriteRequest {
+        names: read_seq(
+            r,
+            "variable count",
+            VARIABLE_ACCESS_MIN_LEN,
+            VariableAccess::decode,
+        )?,
+        values: read_seq(r, "value count", 1, Data::decode)?,
+    })
 }
 
 impl WriteResult {
