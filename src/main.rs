@@ -44,6 +44,83 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Change an attribute: OBIS[:ATTR] VALUE (typed like the meter's current value, or --type); prints old → new.
+    Write {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// The attribute, OBIS[:ATTR] (attribute 2 when not given).
+        #[arg(value_name = "OBIS[:ATTR]")]
+        target: String,
+        /// The new value: a number, text, hex for octet strings, now[+-SECONDS] or ISO 8601 for date-times, JSON for structures.
+        value: String,
+        /// The object's class (default from the OBIS code: 3 registers, 8 clock, 7 profiles, 1 data).
+        #[arg(long)]
+        class: Option<u16>,
+        /// The value's type when it should not follow the meter's current value.
+        #[arg(long = "type", value_name = "TYPE")]
+        ty: Option<String>,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
+    /// Invoke a method: OBIS:METHOD [PARAM] (PARAM defaults to integer 0); prints what it returned.
+    Call {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// The method, OBIS:METHOD.
+        #[arg(value_name = "OBIS:METHOD")]
+        target: String,
+        /// The parameter (an integer unless --type says otherwise).
+        param: Option<String>,
+        /// The object's class (default from the OBIS code).
+        #[arg(long)]
+        class: Option<u16>,
+        /// The parameter's type.
+        #[arg(long = "type", value_name = "TYPE")]
+        ty: Option<String>,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
+    /// Set the meter's clock from this computer's (sync), or show its drift (show).
+    Clock {
+        /// sync or show.
+        #[arg(value_enum)]
+        action: cli::change::ClockAction,
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
+    /// Open or close the breaker (disconnect control 0.0.96.3.10.255, class 70), or show its state.
+    Disconnect {
+        /// open, close or status.
+        #[arg(value_enum)]
+        action: cli::change::DisconnectAction,
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
+    /// Reset a register, demand register or profile (method 1); shows the value before and after.
+    Reset {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// The object.
+        obis: String,
+        /// Its class (default from the OBIS code).
+        #[arg(long)]
+        class: Option<u16>,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
+    /// Capture a profile row now (class 7 method 2); shows the entries in use before and after.
+    Capture {
+        #[command(flatten)]
+        conn: cli::connection::ConnectionArgs,
+        /// The profile.
+        obis: String,
+        #[command(flatten)]
+        opts: cli::change::ChangeOpts,
+    },
     /// Find a meter's interface, addresses and referencing; print them as a [[meter]] to paste.
     Probe(cli::probe::ProbeArgs),
     /// Serve simulated meters (the built-in simulator).
@@ -129,9 +206,16 @@ fn main() -> ExitCode {
     // association: one thread serves them faster, since with several every answer must wake
     // another thread (tens of microseconds on an idle VM). The logger and the UI keep a pool.
     let mut builder = match cli.command {
-        Some(Command::Simulate(_) | Command::Read { .. }) => {
-            tokio::runtime::Builder::new_current_thread()
-        }
+        Some(
+            Command::Simulate(_)
+            | Command::Read { .. }
+            | Command::Write { .. }
+            | Command::Call { .. }
+            | Command::Clock { .. }
+            | Command::Disconnect { .. }
+            | Command::Reset { .. }
+            | Command::Capture { .. },
+        ) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let rt = match builder.enable_all().build() {
@@ -142,8 +226,7 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => ExitCode::from(code),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e)
             if e.chain().any(|c| {
@@ -158,6 +241,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The change commands are run before `run_other` is reached.
+fn unreachable_change() -> Result<bool> {
+    anyhow::bail!("internal error: a change command reached the wrong dispatcher")
 }
 
 /// The error and its causes on one line, each cause once (wrapped errors repeat their source).
@@ -175,8 +263,52 @@ fn one_line(e: &anyhow::Error) -> String {
     out
 }
 
-/// Runs a command; `Ok(false)` means it ran but not everything succeeded.
-async fn run(cli: Cli) -> Result<bool> {
+/// Runs a command; the exit code (0 all done, 1 not everything succeeded; the change
+/// commands add 2 refused and 3 unknown outcome).
+async fn run(cli: Cli) -> Result<u8> {
+    let code = |ok: bool| u8::from(!ok);
+    if let Some(c) = change_command(&cli.command).await {
+        return c;
+    }
+    run_other(cli).await.map(code)
+}
+
+/// The change commands (`write`, `call`, `clock`, `disconnect`, `reset`, `capture`).
+async fn change_command(command: &Option<Command>) -> Option<Result<u8>> {
+    Some(match command.as_ref()? {
+        Command::Write {
+            conn,
+            target,
+            value,
+            class,
+            ty,
+            opts,
+        } => cli::change::write(conn, target, value, *class, ty.as_deref(), opts).await,
+        Command::Call {
+            conn,
+            target,
+            param,
+            class,
+            ty,
+            opts,
+        } => cli::change::call(conn, target, param.as_deref(), *class, ty.as_deref(), opts).await,
+        Command::Clock { action, conn, opts } => cli::change::clock(conn, *action, opts).await,
+        Command::Disconnect { action, conn, opts } => {
+            cli::change::disconnect(conn, *action, opts).await
+        }
+        Command::Reset {
+            conn,
+            obis,
+            class,
+            opts,
+        } => cli::change::reset(conn, obis, *class, opts).await,
+        Command::Capture { conn, obis, opts } => cli::change::capture(conn, obis, opts).await,
+        _ => return None,
+    })
+}
+
+/// Every other command; `Ok(false)` means it ran but not everything succeeded.
+async fn run_other(cli: Cli) -> Result<bool> {
     if cli.print_demo_config {
         print!("{}", cli::run::DEMO_CONFIG);
         return Ok(true);
@@ -240,5 +372,13 @@ async fn run(cli: Cli) -> Result<bool> {
         }
         Some(Command::Probe(args)) => cli::probe::run(&args).await,
         Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
+        Some(
+            Command::Write { .. }
+            | Command::Call { .. }
+            | Command::Clock { .. }
+            | Command::Disconnect { .. }
+            | Command::Reset { .. }
+            | Command::Capture { .. },
+        ) => unreachable_change(),
     }
 }

@@ -1,4 +1,5 @@
 //! Command implementations of the binary.
+pub mod change;
 pub mod connection;
 pub mod export;
 pub mod objects;

@@ -5,6 +5,7 @@
 
 mod address;
 mod counters;
+pub mod input;
 pub mod objects;
 pub mod probe;
 pub mod profile;
@@ -61,6 +62,10 @@ pub enum EngineError {
     /// The addressing settings are not valid.
     #[error("invalid address settings: {0}")]
     Address(String),
+    /// A change (SET, ACTION, WRITE) went out but its answer did not come: it may have been
+    /// made, so it is read back, never sent again blindly.
+    #[error("the change was sent but its answer did not come, so whether the meter made it is unknown: {0}")]
+    OutcomeUnknown(Box<EngineError>),
     /// The invocation counter store failed or its counters are used up.
     #[error("{0}")]
     Counters(#[from] crate::counters::CounterError),

@@ -5,8 +5,9 @@ use super::address::{client_link, MeterAddress};
 use super::trace::{mask, Direction, TraceEntry, TraceSink};
 use super::{EngineError, SessionCounters};
 use crate::dlms::client::{
-    apply_scaler_units, parse_object_list, with_scaler_units, AttributeRef, ClientSession,
-    ClientSettings, ObjectListEntry, ReadError, Reading, Referencing, SessionError, Step,
+    apply_scaler_units, parse_object_list, with_scaler_units, AttributeRef, Change, ChangeOutcome,
+    ClientSession, ClientSettings, ObjectListEntry, ReadError, Reading, Referencing, SessionError,
+    Step,
 };
 use crate::dlms::data::Data;
 use crate::dlms::link::{ClientLink, LinkEvent};
@@ -370,6 +371,48 @@ impl<S: Stream> Session<S> {
         let all = with_scaler_units(items);
         let results = self.read(&all).await?;
         Ok(apply_scaler_units(items, &all, &results))
+    }
+
+    /// Makes one change (SET or ACTION over LN, WRITE over SN; `unconfirmed` for an SN
+    /// unconfirmed write) and returns what the meter answered. Once the request is out, a
+    /// lost answer is [`EngineError::OutcomeUnknown`]: the change may have been made.
+    pub async fn change(
+        &mut self,
+        change: &Change,
+        unconfirmed: bool,
+    ) -> Result<ChangeOutcome, EngineError> {
+        if !self.dlms.has_short_names() {
+            let list = self.object_list().await?;
+            self.dlms.set_short_names(&list);
+        }
+        let mut op = self.dlms.change(change, unconfirmed)?;
+        let mut step = op.start();
+        if !op.expects_answer() {
+            if let Step::Send(req) = step {
+                let wire = self.with_counters(|d| d.protect(&req))?;
+                let first = self.link.send_apdu(&wire)?;
+                self.send(&first, &summarize(&req)).await?;
+            }
+        } else {
+            while let Step::Send(req) = step {
+                let resp = match self.transact(&req, "the answer to the change", true).await {
+                    Ok(r) => r,
+                    Err(
+                        e @ (EngineError::Timeout { .. }
+                        | EngineError::Incomplete { .. }
+                        | EngineError::Closed(_)
+                        | EngineError::Io(_)),
+                    ) => return Err(EngineError::OutcomeUnknown(Box::new(e))),
+                    Err(e) => return Err(e),
+                };
+                step = op.handle(&resp)?;
+            }
+        }
+        op.outcome()
+            .ok_or(EngineError::Session(SessionError::Unexpected {
+                expected: "the outcome of the change",
+                got: "no answer".into(),
+            }))
     }
 
     /// Reads the object list of the current association.

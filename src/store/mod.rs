@@ -39,6 +39,7 @@ mod reader;
 mod record;
 mod schema;
 mod writer;
+mod writes;
 
 pub use db::Store;
 pub use error::StoreError;
@@ -48,3 +49,4 @@ pub use reader::{spawn_reader, QueryError, ReaderHandle};
 pub use record::{decimal_json, Cursor, Record, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;
 pub use writer::{Pending, Refused, RetryPolicy, Writer, WriterHandle};
+pub use writes::{WriteOutcome, WriteRecord};

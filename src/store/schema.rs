@@ -75,6 +75,28 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE reading ADD COLUMN exact TEXT;
     ALTER TABLE reading ADD COLUMN meter_time TEXT;
     "#,
+    // Version 4. Every change made to a meter (SET, ACTION, WRITE): recorded before it is
+    // sent (outcome 'sent'), then updated with what came back, so a crash or a lost answer
+    // leaves a row that says the outcome is unknown.
+    r#"
+    CREATE TABLE writes (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        obis TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        member INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        old_value TEXT,
+        new_value TEXT,
+        outcome TEXT NOT NULL,
+        result TEXT,
+        returned TEXT
+    );
+    CREATE INDEX writes_ts ON writes (ts);
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -295,7 +295,14 @@ impl ActionResponse {
             let invoke_id = r.u8("invoke-id-and-priority")?;
             Ok(match choice {
                 1 => {
-                    let (result, return_parameters) = read_result(r)?;
+                    // Gurux-based meters end a refused ACTION right after the result, without
+                    // the presence byte of the return parameters: read that as "none".
+                    let result = DataAccessResult::from_u8(r.u8("action-result")?);
+                    let return_parameters = if r.remaining() == 0 {
+                        None
+                    } else {
+                        read_optional(r, "return-parameters presence", GetDataResult::decode)?
+                    };
                     ActionResponse::Normal {
                         invoke_id,
                         result,

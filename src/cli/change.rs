@@ -1,0 +1,749 @@
+//! Changing a meter from the command line: `write`, `call`, and the shortcuts operators use
+//! most — `clock sync|show`, `disconnect open|close|status`, `reset`, `capture`. Each reads
+//! what it changes before and after, says old → new, can record itself in the log database
+//! (`--db`), and with `--dry-run` prints the request without connecting.
+//!
+//! Exit codes: 0 done, 1 not done (bad input, no connection, no association), 2 the meter
+//! refused (its result code is printed), 3 sent but unanswered: the outcome is unknown and the
+//! value read back (when it could be) is printed; never sent again on its own.
+
+use super::connection::{ConnectionArgs, Opened};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use dlms_logger::dlms::client::{AttributeRef, Change, ChangeOutcome, MethodRef};
+use dlms_logger::dlms::data::Data;
+use dlms_logger::dlms::datetime::CosemDateTime;
+use dlms_logger::dlms::obis::Obis;
+use dlms_logger::dlms::xdlms::{summarize, ActionRequest, MethodDescriptor, SetRequest};
+use dlms_logger::engine::input::{is_dst, parse_as, parse_like, TYPES};
+use dlms_logger::engine::value::data_json;
+use dlms_logger::engine::EngineError;
+use dlms_logger::store::{Store, WriteOutcome, WriteRecord};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Exit code: the change was made.
+pub const EXIT_DONE: u8 = 0;
+/// Exit code: the meter refused the change.
+pub const EXIT_REFUSED: u8 = 2;
+/// Exit code: the change was sent but no answer came; whether it was made is unknown.
+pub const EXIT_UNKNOWN: u8 = 3;
+
+/// Flags every change command takes.
+#[derive(Debug, Clone, Args)]
+pub struct ChangeOpts {
+    /// Print the request, decoded and in hex, without connecting or sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also record the change (request, old and new values, outcome) in this log database's
+    /// `writes` table.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+/// `clock` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockAction {
+    /// Set the meter's clock from this computer's (local time, its offset and summer time).
+    Sync,
+    /// Show the meter's clock and its drift from this computer's.
+    Show,
+}
+
+/// `disconnect` actions (class 70 disconnect control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DisconnectAction {
+    /// Open the breaker: remote_disconnect (method 1).
+    Open,
+    /// Close the breaker: remote_reconnect (method 2).
+    Close,
+    /// Show output state, control state and control mode.
+    Status,
+}
+
+/// The disconnect control object most meters use.
+const DISCONNECT: Obis = Obis::new(0, 0, 96, 3, 10, 255);
+/// The clock.
+const CLOCK: Obis = Obis::new(0, 0, 1, 0, 0, 255);
+
+/// Parses `OBIS[:N]` (N an attribute or method index, default `default`).
+fn obis_and_index(text: &str, what: &str, default: Option<i8>) -> Result<(Obis, i8)> {
+    // The dashed form has its own ':' (1-0:1.8.0*255), so the index is the part after a
+    // ':' that does not leave a dashed OBIS unfinished.
+    let (obis_text, index) = match text.rsplit_once(':') {
+        Some((o, i)) if !o.is_empty() && !(o.contains('-') && !o.contains(':')) => (o, Some(i)),
+        _ => (text, None),
+    };
+    let obis: Obis = obis_text
+        .parse()
+        .with_context(|| format!("{text:?}: not an OBIS code"))?;
+    let index = match (index, default) {
+        (Some(i), _) => match i.parse::<i8>() {
+            Ok(n) if n >= 1 => n,
+            _ => bail!("{text:?}: {what} {i:?} is not a number from 1 to 127"),
+        },
+        (None, Some(d)) => d,
+        (None, None) => bail!("{text:?}: give the {what} as OBIS:{what}, e.g. {obis}:1"),
+    };
+    Ok((obis, index))
+}
+
+/// The plain request APDU of a change (before ciphering), as a dry run prints it.
+fn request_apdu(change: &Change) -> Vec<u8> {
+    match change {
+        Change::Set { attribute, value } => SetRequest::Normal {
+            invoke_id: 0xC1,
+            attribute: dlms_logger::dlms::xdlms::AttributeDescriptor {
+                class_id: attribute.class_id,
+                instance: attribute.obis,
+                attribute: attribute.attribute,
+            },
+            access: None,
+            value: value.clone(),
+        }
+        .encode(),
+        Change::Action { method, parameter } => ActionRequest::Normal {
+            invoke_id: 0xC1,
+            method: MethodDescriptor {
+                class_id: method.class_id,
+                instance: method.obis,
+                method: method.method,
+            },
+            parameters: parameter.clone(),
+        }
+        .encode(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// What a change is, in words: `SET 0.0.1.0.0.255:2 (class 8) = octet-string …`.
+fn describe(change: &Change) -> String {
+    match change {
+        Change::Set { attribute, value } => format!(
+            "SET {}:{} (class {}) = {} {value}",
+            attribute.obis,
+            attribute.attribute,
+            attribute.class_id,
+            value.type_name()
+        ),
+        Change::Action { method, parameter } => match parameter {
+            Some(p) => format!("ACTION {method} with {} {p}", p.type_name()),
+            None => format!("ACTION {method} without parameter"),
+        },
+    }
+}
+
+/// Prints a dry run: the request decoded and in hex (plain; a ciphered association sends it
+/// ciphered).
+fn dry_run(change: &Change, opts: &ChangeOpts) -> u8 {
+    let apdu = request_apdu(change);
+    if opts.json {
+        println!(
+            "{}",
+            json!({
+                "dry_run": true,
+                "request": describe(change),
+                "apdu": summarize(&apdu),
+                "hex": hex(&apdu),
+            })
+        );
+    } else {
+        println!("{}", describe(change));
+        println!("APDU: {}", summarize(&apdu));
+        println!("hex (plain, before any ciphering): {}", hex(&apdu));
+        println!("dry run: nothing was sent");
+    }
+    EXIT_DONE
+}
+
+/// Reads one attribute; `None` when it could not be read (the reason goes to stderr).
+async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result<Option<Data>> {
+    let r = opened.session.read(std::slice::from_ref(attr)).await?;
+    Ok(match r.into_iter().next() {
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            eprintln!("{}:{}: {e}", attr.obis, attr.attribute);
+            None
+        }
+        None => None,
+    })
+}
+
+/// The text of a value for people and the `writes` table: a clock as its date-time.
+fn shown(d: &Data) -> String {
+    match d {
+        Data::OctetString(b) => match CosemDateTime::from_octets(b) {
+            Some(t) => t.to_string(),
+            None => d.to_string(),
+        },
+        d => d.to_string(),
+    }
+}
+
+/// What the host says now: local time with its offset, and whether it is summer time.
+fn host_now() -> (chrono::DateTime<chrono::FixedOffset>, bool) {
+    let now = chrono::Local::now();
+    (now.fixed_offset(), is_dst(&chrono::Local, &now))
+}
+
+/// One change, made: recorded, sent, read back, printed; returns the exit code.
+struct Apply<'a> {
+    conn: &'a ConnectionArgs,
+    opts: &'a ChangeOpts,
+    change: Change,
+    /// What to read before and after (the attribute set, or what a method changes).
+    watch: Option<AttributeRef>,
+    old: Option<Data>,
+}
+
+/// What a change came to: the exit code, the value read back, and the report (JSON and text).
+struct Report {
+    code: u8,
+    new: Option<Data>,
+    json: Value,
+    text: Vec<String>,
+}
+
+impl Report {
+    /// Prints the report as `--json` asks; returns the exit code.
+    fn print(self, json: bool) -> u8 {
+        if json {
+            println!("{}", self.json);
+        } else {
+            for line in &self.text {
+                println!("{line}");
+            }
+        }
+        self.code
+    }
+}
+
+impl Apply<'_> {
+    async fn run(self, opened: Opened) -> Result<u8> {
+        let json = self.opts.json;
+        Ok(self.report(opened).await?.print(json))
+    }
+
+    async fn report(self, mut opened: Opened) -> Result<Report> {
+        let (kind, obis, class, member) = match &self.change {
+            Change::Set { attribute, .. } => (
+                "set",
+                attribute.obis,
+                attribute.class_id,
+                attribute.attribute,
+            ),
+            Change::Action { method, .. } => {
+                ("action", method.obis, method.class_id, method.method)
+            }
+        };
+        let mut record = WriteRecord {
+            ts_ms: chrono::Utc::now().timestamp_millis(),
+            source: "cli".into(),
+            meter: self.conn.target(),
+            kind: kind.into(),
+            obis: obis.to_string(),
+            class,
+            member,
+            request: describe(&self.change),
+            old_value: self.old.as_ref().map(shown),
+            new_value: None,
+            outcome: WriteOutcome::Sent,
+            result: None,
+            returned: None,
+        };
+        let mut store = match &self.opts.db {
+            Some(path) => Some(Store::open(path).with_context(|| {
+                "the change is not sent: it could not be recorded as --db asks".to_string()
+            })?),
+            None => None,
+        };
+        let id = match store.as_mut() {
+            Some(s) => Some(s.begin_write(&record)?),
+            None => None,
+        };
+        let outcome = opened.session.change(&self.change, false).await;
+        let (code, result, returned) = match &outcome {
+            Ok(o) => {
+                record.outcome = if o.succeeded() {
+                    WriteOutcome::Done
+                } else {
+                    WriteOutcome::Refused
+                };
+                (
+                    if o.succeeded() {
+                        EXIT_DONE
+                    } else {
+                        EXIT_REFUSED
+                    },
+                    o.result.to_string(),
+                    returned_text(o),
+                )
+            }
+            Err(EngineError::OutcomeUnknown(e)) => {
+                record.outcome = WriteOutcome::Unknown;
+                (EXIT_UNKNOWN, format!("unknown outcome: {e}"), None)
+            }
+            Err(e) => {
+                record.outcome = WriteOutcome::Failed;
+                (1, e.to_string(), None)
+            }
+        };
+        record.result = Some(result.clone());
+        record.returned = returned.clone();
+        // Read back whatever happened: after a lost answer this is how the operator learns
+        // what the meter holds now (over a new association if the old one is gone).
+        let new = match &self.watch {
+            Some(attr) => match read_one(&mut opened, attr).await {
+                Ok(v) => v,
+                Err(e) if code == EXIT_UNKNOWN => {
+                    opened = self
+                        .conn
+                        .open()
+                        .await
+                        .with_context(|| format!("reading back after: {e}"))?;
+                    read_one(&mut opened, attr).await.unwrap_or(None)
+                }
+                Err(_) => None,
+            },
+            None => None,
+        };
+        record.new_value = new.as_ref().map(shown);
+        if let (Some(s), Some(id)) = (store.as_mut(), id) {
+            s.finish_write(id, &record)?;
+        }
+        opened.close().await;
+        let json = json!({
+            "kind": kind,
+            "obis": obis.to_string(),
+            "class": class,
+            if kind == "set" { "attribute" } else { "method" }: member,
+            "request": record.request,
+            "old": self.old.as_ref().map(data_json).unwrap_or(Value::Null),
+            "new": new.as_ref().map(data_json).unwrap_or(Value::Null),
+            "outcome": record.outcome.name(),
+            "result": result,
+            "returned": outcome.as_ref().ok().and_then(|o| o.returned.clone()).map(|r| match r {
+                Ok(d) => data_json(&d),
+                Err(e) => json!(format!("error: {e}")),
+            }).unwrap_or(Value::Null),
+        });
+        let what = match &self.watch {
+            Some(a) => format!("{}:{}", a.obis, a.attribute),
+            None => obis.to_string(),
+        };
+        let arrow = match (&self.old, &new) {
+            (Some(o), Some(n)) => format!(": {} → {}", shown(o), shown(n)),
+            (None, Some(n)) => format!(": now {}", shown(n)),
+            (Some(o), None) => format!(": was {}, not read back", shown(o)),
+            (None, None) => String::new(),
+        };
+        let mut text = vec![
+            format!("{} {}{arrow}", record.outcome.name(), what),
+            format!("  {} → {result}", record.request),
+        ];
+        if let Some(r) = &returned {
+            text.push(format!("  returned: {r}"));
+        }
+        if code == EXIT_UNKNOWN {
+            text.push(
+                "  the meter did not answer after the request went out: check the value above \
+                 before sending it again"
+                    .into(),
+            );
+        }
+        Ok(Report {
+            code,
+            new,
+            json,
+            text,
+        })
+    }
+}
+
+fn returned_text(o: &ChangeOutcome) -> Option<String> {
+    o.returned.as_ref().map(|r| match r {
+        Ok(d) => shown(d),
+        Err(e) => format!("error: {e}"),
+    })
+}
+
+/// `dlms-logger write OBIS[:ATTR] VALUE`.
+pub async fn write(
+    conn: &ConnectionArgs,
+    target: &str,
+    value: &str,
+    class: Option<u16>,
+    ty: Option<&str>,
+    opts: &ChangeOpts,
+) -> Result<u8> {
+    let (obis, attribute) = obis_and_index(target, "attribute", Some(2))?;
+    if attribute == 1 {
+        bail!("{target:?}: attribute 1 is the logical name, which no meter lets you change");
+    }
+    let class = class.unwrap_or_else(|| dlms_logger::queue::default_class(&obis));
+    let attr = AttributeRef::new(class, obis, attribute);
+    let (now, dst) = host_now();
+    if opts.dry_run {
+        let Some(ty) = ty else {
+            bail!(
+                "--dry-run needs --type ({TYPES}): without it the type is taken from the meter's \
+                 current value, which a dry run does not read"
+            );
+        };
+        let value = parse_as(ty, value, now).context("VALUE")?;
+        return Ok(dry_run(
+            &Change::Set {
+                attribute: attr,
+                value,
+            },
+            opts,
+        ));
+    }
+    let typed = |old: Option<&Data>| -> Result<Data> {
+        Ok(match (ty, old) {
+            (Some(ty), _) => parse_as(ty, value, now)?,
+            (None, Some(old)) => parse_like(old, value, now, dst).with_context(|| {
+                format!(
+                    "VALUE {value:?} for {obis}:{attribute}, which holds {} {}",
+                    old.type_name(),
+                    shown(old)
+                )
+            })?,
+            (None, None) => bail!(
+                "{obis}:{attribute} could not be read, so its type is unknown: give --type ({TYPES})"
+            ),
+        })
+    };
+    let mut opened = conn.open().await?;
+    let old = read_one(&mut opened, &attr).await?;
+    let value = match typed(old.as_ref()) {
+        Ok(v) => v,
+        Err(e) => {
+            opened.close().await;
+            return Err(e);
+        }
+    };
+    Apply {
+        conn,
+        opts,
+        change: Change::Set {
+            attribute: attr.clone(),
+            value,
+        },
+        watch: Some(attr),
+        old,
+    }
+    .run(opened)
+    .await
+}
+
+/// A method call; `watch` is read before and after.
+async fn call_method(
+    conn: &ConnectionArgs,
+    opts: &ChangeOpts,
+    method: MethodRef,
+    parameter: Option<Data>,
+    watch: Option<AttributeRef>,
+) -> Result<u8> {
+    let change = Change::Action { method, parameter };
+    if opts.dry_run {
+        return Ok(dry_run(&change, opts));
+    }
+    let mut opened = conn.open().await?;
+    let old = match &watch {
+        Some(a) => read_one(&mut opened, a).await?,
+        None => None,
+    };
+    Apply {
+        conn,
+        opts,
+        change,
+        watch,
+        old,
+    }
+    .run(opened)
+    .await
+}
+
+/// `dlms-logger call OBIS:METHOD [PARAM]`.
+pub async fn call(
+    conn: &ConnectionArgs,
+    target: &str,
+    param: Option<&str>,
+    class: Option<u16>,
+    ty: Option<&str>,
+    opts: &ChangeOpts,
+) -> Result<u8> {
+    let (obis, method) = obis_and_index(target, "method", None)?;
+    let class = class.unwrap_or_else(|| dlms_logger::queue::default_class(&obis));
+    let (now, _) = host_now();
+    let parameter = match (param, ty) {
+        (Some(p), Some(ty)) => Some(parse_as(ty, p, now).context("PARAM")?),
+        (Some(p), None) => Some(
+            parse_as("i8", p, now)
+                .context("PARAM without --type is an integer (i8); give --type for others")?,
+        ),
+        // Most methods take `integer 0` as a dummy parameter (Blue Book).
+        (None, _) => Some(Data::Integer(0)),
+    };
+    call_method(
+        conn,
+        opts,
+        MethodRef::new(class, obis, method),
+        parameter,
+        None,
+    )
+    .await
+}
+
+/// `dlms-logger reset OBIS`: method 1 of a register (class 3), extended register (4), demand
+/// register (5) or profile (7); shows the value before and after.
+pub async fn reset(
+    conn: &ConnectionArgs,
+    obis: &str,
+    class: Option<u16>,
+    opts: &ChangeOpts,
+) -> Result<u8> {
+    let obis: Obis = obis.parse().context("OBIS")?;
+    let class = class.unwrap_or_else(|| dlms_logger::queue::default_class(&obis));
+    let watch = match class {
+        3 | 4 => 2,
+        5 => 3,
+        7 => 7,
+        other => bail!(
+            "{obis} is class {other}; reset is method 1 of a register (3), extended register (4), \
+             demand register (5) or profile (7): use `call {obis}:N` for others"
+        ),
+    };
+    call_method(
+        conn,
+        opts,
+        MethodRef::new(class, obis, 1),
+        Some(Data::Integer(0)),
+        Some(AttributeRef::new(class, obis, watch)),
+    )
+    .await
+}
+
+/// `dlms-logger capture OBIS`: method 2 of a profile (class 7); shows the entries in use.
+pub async fn capture(conn: &ConnectionArgs, obis: &str, opts: &ChangeOpts) -> Result<u8> {
+    let obis: Obis = obis.parse().context("OBIS")?;
+    call_method(
+        conn,
+        opts,
+        MethodRef::new(7, obis, 2),
+        Some(Data::Integer(0)),
+        Some(AttributeRef::new(7, obis, 7)),
+    )
+    .await
+}
+
+/// The control state in words (Blue Book, class 70).
+fn control_state(d: &Data) -> String {
+    match d {
+        Data::Enum(0) => "disconnected".into(),
+        Data::Enum(1) => "connected".into(),
+        Data::Enum(2) => "ready for reconnection".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `dlms-logger disconnect open|close|status`.
+pub async fn disconnect(
+    conn: &ConnectionArgs,
+    action: DisconnectAction,
+    opts: &ChangeOpts,
+) -> Result<u8> {
+    let state = AttributeRef::new(70, DISCONNECT, 2);
+    match action {
+        DisconnectAction::Open | DisconnectAction::Close => {
+            let method = if action == DisconnectAction::Open {
+                1
+            } else {
+                2
+            };
+            call_method(
+                conn,
+                opts,
+                MethodRef::new(70, DISCONNECT, method),
+                Some(Data::Integer(0)),
+                Some(state),
+            )
+            .await
+        }
+        DisconnectAction::Status => {
+            if opts.dry_run {
+                bail!("disconnect status changes nothing; there is nothing to dry-run");
+            }
+            let mut opened = conn.open().await?;
+            let items = [
+                state,
+                AttributeRef::new(70, DISCONNECT, 3),
+                AttributeRef::new(70, DISCONNECT, 4),
+            ];
+            let r = opened.session.read(&items).await?;
+            opened.close().await;
+            let get = |i: usize| r.get(i).and_then(|x| x.as_ref().ok());
+            let output = get(0).map(|d| match d {
+                Data::Boolean(true) => "closed (supply on)".to_string(),
+                Data::Boolean(false) => "open (supply off)".to_string(),
+                d => d.to_string(),
+            });
+            let ctl = get(1).map(control_state);
+            let mode = get(2).map(|d| d.to_string());
+            if opts.json {
+                println!(
+                    "{}",
+                    json!({
+                        "obis": DISCONNECT.to_string(),
+                        "output_state": get(0).map(data_json),
+                        "control_state": get(1).map(data_json),
+                        "control_state_text": ctl,
+                        "control_mode": get(2).map(data_json),
+                    })
+                );
+            } else {
+                let or = |v: Option<String>, i: usize| {
+                    v.unwrap_or_else(|| match r.get(i) {
+                        Some(Err(e)) => format!("not read: {e}"),
+                        _ => "not read".into(),
+                    })
+                };
+                println!("disconnect control {DISCONNECT}");
+                println!("  breaker (output state): {}", or(output, 0));
+                println!("  control state:          {}", or(ctl, 1));
+                println!("  control mode:           {}", or(mode, 2));
+            }
+            Ok(if r.iter().all(|x| x.is_ok()) { 0 } else { 1 })
+        }
+    }
+}
+
+/// The drift of a meter's clock value from the host's clock, in seconds (meter − host).
+fn drift(d: &Data, host: chrono::DateTime<chrono::FixedOffset>) -> Option<f64> {
+    let t = match d {
+        Data::OctetString(b) => CosemDateTime::from_octets(b)?,
+        Data::DateTime(t) => *t,
+        _ => return None,
+    };
+    Some((t.to_chrono()? - host).num_milliseconds() as f64 / 1000.0)
+}
+
+/// `dlms-logger clock sync|show`.
+pub async fn clock(conn: &ConnectionArgs, action: ClockAction, opts: &ChangeOpts) -> Result<u8> {
+    let attr = AttributeRef::new(8, CLOCK, 2);
+    if opts.dry_run {
+        if action == ClockAction::Show {
+            bail!("clock show changes nothing; there is nothing to dry-run");
+        }
+        let (now, dst) = host_now();
+        let value = Data::OctetString(
+            CosemDateTime::from_chrono(&now, if dst { 0x80 } else { 0 })
+                .to_bytes()
+                .to_vec(),
+        );
+        return Ok(dry_run(
+            &Change::Set {
+                attribute: attr,
+                value,
+            },
+            opts,
+        ));
+    }
+    let mut opened = conn.open().await?;
+    let old = read_one(&mut opened, &attr).await?;
+    let (now, dst) = host_now();
+    let before = old.as_ref().and_then(|d| drift(d, now));
+    let say = |d: Option<f64>| match d {
+        Some(s) => format!("{s:+.1} s"),
+        None => "unknown".into(),
+    };
+    if action == ClockAction::Show {
+        opened.close().await;
+        match (&old, opts.json) {
+            (Some(v), true) => println!(
+                "{}",
+                json!({"obis": CLOCK.to_string(), "clock": shown(v), "drift_s": before})
+            ),
+            (Some(v), false) => println!(
+                "meter clock {}  (drift from this computer: {})",
+                shown(v),
+                say(before)
+            ),
+            (None, _) => bail!("the meter's clock could not be read"),
+        }
+        return Ok(EXIT_DONE);
+    }
+    let Some(current) = old.clone() else {
+        opened.close().await;
+        bail!("the meter's clock could not be read, so its type is unknown; use `write 0.0.1.0.0.255:2 now --type datetime-octets`");
+    };
+    // The value is taken at the last moment, so the drift after is as small as the link allows.
+    let (now, dst2) = host_now();
+    let value = parse_like(&current, "now", now, dst || dst2)?;
+    let mut report = Apply {
+        conn,
+        opts,
+        change: Change::Set {
+            attribute: attr.clone(),
+            value,
+        },
+        watch: Some(attr),
+        old,
+    }
+    .report(opened)
+    .await?;
+    let after = report
+        .new
+        .as_ref()
+        .and_then(|d| drift(d, chrono::Local::now().fixed_offset()));
+    report.text.push(format!(
+        "  drift from this computer: before {}, after {}",
+        say(before),
+        say(after)
+    ));
+    report.json["drift_before_s"] = json!(before);
+    report.json["drift_after_s"] = json!(after);
+    Ok(report.print(opts.json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_name_an_object_and_an_index_in_either_obis_form() {
+        assert_eq!(
+            obis_and_index("0.0.1.0.0.255:2", "attribute", Some(2)).unwrap(),
+            (CLOCK, 2)
+        );
+        assert_eq!(
+            obis_and_index("0.0.1.0.0.255", "attribute", Some(2)).unwrap(),
+            (CLOCK, 2)
+        );
+        assert_eq!(
+            obis_and_index("1-0:1.8.0*255:1", "method", None).unwrap().1,
+            1
+        );
+        assert!(obis_and_index("1-0:1.8.0*255", "method", None)
+            .unwrap_err()
+            .to_string()
+            .contains("give the method"));
+        assert!(obis_and_index("0.0.1.0.0.255:0", "attribute", Some(2)).is_err());
+    }
+
+    #[test]
+    fn a_dry_run_request_is_the_plain_apdu() {
+        let c = Change::Action {
+            method: MethodRef::new(70, DISCONNECT, 1),
+            parameter: Some(Data::Integer(0)),
+        };
+        assert_eq!(hex(&request_apdu(&c)), "C301C10046000060030AFF01010F00");
+    }
+}
