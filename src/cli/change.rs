@@ -74,7 +74,7 @@ fn obis_and_index(text: &str, what: &str, default: Option<i8>) -> Result<(Obis, 
     // The dashed form has its own ':' (1-0:1.8.0*255), so the index is the part after a
     // ':' that does not leave a dashed OBIS unfinished.
     let (obis_text, index) = match text.rsplit_once(':') {
-        Some((o, i)) if !o.is_empty() && !(o.contains('-') && !o.contains(':')) => (o, Some(i)),
+        Some((o, i)) if !o.is_empty() && (!o.contains('-') || o.contains(':')) => (o, Some(i)),
         _ => (text, None),
     };
     let obis: Obis = obis_text

@@ -116,7 +116,7 @@ pub fn is_dst<Tz: TimeZone>(zone: &Tz, at: &DateTime<Tz>) -> bool {
 /// Hex digits into bytes (spaces allowed).
 fn hex(text: &str) -> Result<Vec<u8>, InputError> {
     let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(not_a(text, "hex digits in pairs"));
     }
     digits

@@ -184,7 +184,7 @@ impl ClientSession {
                 };
                 let whole = ActionRequest::Normal {
                     invoke_id,
-                    method: descriptor.clone(),
+                    method: descriptor,
                     parameters: parameter.clone(),
                 }
                 .encode();

@@ -28,4 +28,6 @@ pub use session::ClientSession;
 pub use settings::{Authentication, Ciphering, ClientSettings, Referencing};
 
 #[cfg(test)]
+mod change_tests;
+#[cfg(test)]
 mod tests;

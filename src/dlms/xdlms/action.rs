@@ -489,6 +489,19 @@ pub(crate) mod tests {
         ]
     }
 
+    #[test]
+    fn a_refusal_without_the_return_presence_byte_is_read_as_none() {
+        // The Gurux meter ends a refused ACTION after the result (C7 01 C1 03).
+        assert_eq!(
+            ActionResponse::decode(&[0xC7, 0x01, 0xC1, 0x03]).unwrap(),
+            ActionResponse::Normal {
+                invoke_id: 0xC1,
+                result: DataAccessResult::ReadWriteDenied,
+                return_parameters: None,
+            }
+        );
+    }
+
     proptest! {
         #[test]
         fn request_round_trip(x in arb_action_request()) {

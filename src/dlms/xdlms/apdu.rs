@@ -618,7 +618,10 @@ mod tests {
         fn truncated_encodings_are_errors(a in arb_apdu(), cut in any::<prop::sample::Index>()) {
             let b = a.encode();
             let n = cut.index(b.len());
-            prop_assert!(Apdu::decode(&b[..n]).is_err());
+            // One cut is accepted on purpose: a Normal ACTION-response that ends after its
+            // result (C7 01 iid result), as Gurux-based meters send a refusal.
+            let gurux_refusal = n == 4 && b.starts_with(&[0xC7, 0x01]);
+            prop_assert!(Apdu::decode(&b[..n]).is_err() || gurux_refusal);
         }
     }
 }

@@ -179,7 +179,12 @@ mod tests {
             results in proptest::collection::vec((0u8..3, any::<u16>()), 0..4),
         ) {
             let req = WriteRequest { names, values };
-            prop_assert_eq!(WriteRequest::decode(&req.encode()).unwrap(), req);
+            prop_assert_eq!(WriteRequest::decode(&req.encode()).unwrap(), req.clone());
+            let unconfirmed = UnconfirmedWriteRequest(req);
+            prop_assert_eq!(
+                UnconfirmedWriteRequest::decode(&unconfirmed.encode()).unwrap(),
+                unconfirmed
+            );
             let resp = WriteResponse(results.into_iter().map(|(c, v)| match c {
                 0 => WriteResult::Success,
                 1 => WriteResult::Error(DataAccessResult::from_u8(v as u8)),
@@ -195,6 +200,8 @@ mod tests {
                 v.extend_from_slice(&b);
                 let _ = WriteRequest::decode(&v);
                 let _ = WriteResponse::decode(&v);
+                v[0] = UnconfirmedWriteRequest::TAG;
+                let _ = UnconfirmedWriteRequest::decode(&v);
             }
         }
     }
