@@ -124,6 +124,14 @@ enum Command {
     /// Find a meter's interface, addresses and referencing; print them as a [[meter]] to paste.
     Probe(cli::probe::ProbeArgs),
     /// Serve simulated meters (the built-in simulator).
+    ///
+    /// Writable by an authenticated client (LLS or HLS; the public client 16 only reads, and
+    /// the object list's access rights say so): clock 0.0.1.0.0.255 time (2) and time zone
+    /// (3); energy registers 1.0.1.8.0.255 and 1.0.2.8.0.255 value (2). Callable: reset (1)
+    /// of those registers, of 1.0.1.6.0.255 and 1.0.1.4.0.255; load profile 1.0.99.1.0.255
+    /// reset (1) and capture (2); disconnect control 0.0.96.3.10.255 remote_disconnect (1) and
+    /// remote_reconnect (2), control mode 1. Methods take integer 0. Changes last as long as
+    /// the simulator, across connections; anything else answers read-write-denied.
     Simulate(cli::simulate::SimulateArgs),
     /// The full-screen UI (the default): monitor, edit the queue, review the log.
     Tui(cli::run::RunArgs),

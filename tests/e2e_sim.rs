@@ -48,7 +48,7 @@ async fn reads_everything(interface: Interface, referencing: Referencing) {
     let objects = s.object_list().await.unwrap();
     // HDLC meters also list their IEC HDLC setup object.
     let hdlc = usize::from(interface == Interface::Hdlc);
-    assert_eq!(objects.len(), 12 + hdlc);
+    assert_eq!(objects.len(), 13 + hdlc);
     let regs = [
         "1.0.1.8.0.255",
         "1.0.2.8.0.255",
@@ -454,7 +454,7 @@ fn cli_objects_saves_a_usable_preset() {
     let text = std::fs::read_to_string(&path).unwrap();
     let v: toml::Value = toml::from_str(&text).unwrap();
     let objects = v["object"].as_array().unwrap();
-    assert_eq!(objects.len(), 12);
+    assert_eq!(objects.len(), 13);
     let volts = objects
         .iter()
         .find(|o| o["obis"].as_str() == Some("1.0.32.7.0.255"))
@@ -496,7 +496,7 @@ fn cli_preset_request_builds_a_request_that_reads() {
         "[[connection]]\nname = \"lab\"\ntcp = {{ host = \"127.0.0.1\", port = {port} }}\n[[meter]]\nname = \"m1\"\nconnection = \"lab\"\n{request}"
     );
     let config = dlms_logger::queue::Config::parse(&text, "built.toml").unwrap();
-    assert_eq!(config.requests[0].items.len(), 12);
+    assert_eq!(config.requests[0].items.len(), 13);
     let cfg = dir.path().join("q.toml");
     std::fs::write(&cfg, text).unwrap();
     let db = dir.path().join("log.db");

@@ -183,7 +183,7 @@ fn gurux_reads_our_sim(sim_args: &[&str], client_args: &[&str]) {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && !text.contains("ERROR"), "{text}");
     // HDLC meters also list their IEC HDLC setup object.
-    let expected = if sim_args.contains(&"--hdlc") { 13 } else { 12 };
+    let expected = if sim_args.contains(&"--hdlc") { 14 } else { 13 };
     assert!(
         text.contains(&format!("object list: {expected} objects")),
         "{text}"
@@ -576,4 +576,217 @@ fn repeated_ciphered_sessions_with_the_gurux_meter_pass_the_replay_check() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+// ---- Writes (issue 16): the Gurux client's SET / ACTION tool against our simulator.
+
+/// What `write_demo.py` printed for `--get SPEC` (after `OK get SPEC = `).
+fn got<'a>(text: &'a str, spec: &str) -> &'a str {
+    let prefix = format!("OK get {spec} = ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {prefix}: {text}"))
+}
+
+/// Runs `write_demo.py` with the connection flags and the steps; every step must succeed.
+/// Each run starts its invocation counter above the last (our simulator, like a meter,
+/// refuses a client counter that does not increase).
+fn write_demo_ok(py: &std::path::PathBuf, port: u16, client: &[&str], steps: &[&str]) -> String {
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let ic = (RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 1000).to_string();
+    let mut args = client.to_vec();
+    args.extend(["--timeout", "10", "--invocation-counter", &ic]);
+    args.extend_from_slice(steps);
+    let out = gurux_write_demo(py, port, &args);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && !text.contains("ERROR"), "{text}");
+    text
+}
+
+/// Clock, register, profile and disconnect control changed by the Gurux client, each change
+/// read back (in the same association and in later ones).
+fn gurux_writes_our_sim(sim: &[&str], client: &[&str]) {
+    let Some(py) = peer_python() else { return };
+    let (_sim, port) = start_sim(sim);
+    let clock = "0.0.1.0.0.255:2:8";
+    let energy = "1.0.1.8.0.255:2:3";
+    let text = write_demo_ok(
+        &py,
+        port,
+        client,
+        &[
+            "--set",
+            "0.0.1.0.0.255:2:8=now+3600",
+            "--set",
+            "1.0.1.8.0.255:2:3=5",
+            "--get",
+            clock,
+            "--get",
+            energy,
+        ],
+    );
+    // Gurux prints the date-time as `MM/DD/YY HH:MM:SS` in local time: an hour ahead of ours.
+    use chrono::Timelike;
+    let shown = got(&text, clock).rsplit(' ').next().unwrap().to_string();
+    let hms: Vec<i64> = shown.split(':').map(|p| p.parse().unwrap()).collect();
+    let shown = hms[0] * 3600 + hms[1] * 60 + hms[2];
+    let expected = i64::from(
+        (chrono::Local::now() + chrono::Duration::hours(1))
+            .time()
+            .num_seconds_from_midnight(),
+    );
+    let diff = (shown - expected).rem_euclid(86_400);
+    assert!(
+        !(120..=86_400 - 120).contains(&diff),
+        "clock moved by 1 h: {text}"
+    );
+    let value: u64 = got(&text, energy).parse().unwrap();
+    assert!((5..=6).contains(&value), "register set to 5: {text}");
+
+    let text = write_demo_ok(
+        &py,
+        port,
+        client,
+        &[
+            "--action",
+            "1.0.1.8.0.255:1:3",
+            "--action",
+            "1.0.99.1.0.255:1:7",
+            "--action",
+            "1.0.99.1.0.255:2:7",
+            "--action",
+            "0.0.96.3.10.255:1:70",
+            "--get",
+            energy,
+            "--get",
+            "1.0.99.1.0.255:7:7",
+            "--get",
+            "0.0.96.3.10.255:2:70",
+            "--get",
+            "0.0.96.3.10.255:3:70",
+        ],
+    );
+    assert_eq!(got(&text, energy), "0", "reset: {text}");
+    assert_eq!(
+        got(&text, "1.0.99.1.0.255:7:7"),
+        "1",
+        "reset, then one capture"
+    );
+    assert_eq!(got(&text, "0.0.96.3.10.255:2:70"), "False", "disconnected");
+    assert_eq!(got(&text, "0.0.96.3.10.255:3:70"), "0");
+
+    // A later association sees the meter as it was left, and closes the supply again.
+    let text = write_demo_ok(
+        &py,
+        port,
+        client,
+        &[
+            "--get",
+            "0.0.96.3.10.255:2:70",
+            "--action",
+            "0.0.96.3.10.255:2:70",
+        ],
+    );
+    assert_eq!(got(&text, "0.0.96.3.10.255:2:70"), "True", "{text}");
+    let text = write_demo_ok(
+        &py,
+        port,
+        client,
+        &[
+            "--get",
+            "0.0.96.3.10.255:2:70",
+            "--get",
+            "1.0.99.1.0.255:7:7",
+        ],
+    );
+    assert_eq!(got(&text, "0.0.96.3.10.255:2:70"), "True", "reconnected");
+    assert_eq!(
+        got(&text, "1.0.99.1.0.255:7:7"),
+        "1",
+        "kept across connections"
+    );
+}
+
+const LLS: [&str; 6] = [
+    "--auth",
+    "low",
+    "--password",
+    "00000000",
+    "--client-address",
+    "17",
+];
+
+#[test]
+fn gurux_writes_our_sim_wrapper_with_password() {
+    gurux_writes_our_sim(&["--password", "00000000"], &LLS);
+}
+
+#[test]
+fn gurux_writes_our_sim_hdlc_with_password() {
+    let mut client = vec!["--interface", "hdlc"];
+    client.extend(LLS);
+    gurux_writes_our_sim(&["--hdlc", "--password", "00000000"], &client);
+}
+
+#[test]
+fn gurux_writes_our_sim_wrapper_with_gmac_and_authenc() {
+    gurux_writes_our_sim(
+        &["--auth", "gmac", "--security", "authenc"],
+        &[
+            "--auth",
+            "gmac",
+            "--security",
+            "authenc",
+            "--client-address",
+            "18",
+        ],
+    );
+}
+
+#[test]
+fn gurux_writes_our_sim_hdlc_with_gmac_and_authenc() {
+    gurux_writes_our_sim(
+        &["--hdlc", "--auth", "gmac", "--security", "authenc"],
+        &[
+            "--interface",
+            "hdlc",
+            "--auth",
+            "gmac",
+            "--security",
+            "authenc",
+            "--client-address",
+            "18",
+        ],
+    );
+}
+
+#[test]
+fn gurux_writes_refused_by_our_sim_are_errors() {
+    let Some(py) = peer_python() else { return };
+    let (_sim, port) = start_sim(&["--password", "00000000"]);
+    // A read-only attribute, for an authenticated client.
+    let mut args = LLS.to_vec();
+    args.extend(["--timeout", "10", "--set", "1.0.32.7.0.255:2:3=5"]);
+    let out = gurux_write_demo(&py, port, &args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("ERROR set 1.0.32.7.0.255:2:3") && text.contains("Read-Write denied"),
+        "{text}"
+    );
+    // The public client (16, no authentication) changes nothing.
+    let out = gurux_write_demo(
+        &py,
+        port,
+        &["--timeout", "10", "--action", "0.0.96.3.10.255:1:70"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("ERROR action"), "{text}");
+    let text = write_demo_ok(&py, port, &LLS, &["--get", "0.0.96.3.10.255:2:70"]);
+    assert_eq!(
+        got(&text, "0.0.96.3.10.255:2:70"),
+        "True",
+        "still connected"
+    );
 }

@@ -1,16 +1,22 @@
 //! The simulated meter's objects: clock, identification, registers whose values move with
-//! time, an extended and a demand register, a 15-minute load profile and the association.
+//! time, an extended and a demand register, a 15-minute load profile, a disconnect control and
+//! the association. What clients may change is in `meter/writable.rs`.
 
 use crate::dlms::client::ObjectListEntry;
 use crate::dlms::data::Data;
 use crate::dlms::datetime::CosemDateTime;
 use crate::dlms::obis::Obis;
-use crate::dlms::server::{object_list_ln, object_list_sn, CosemServer};
+use crate::dlms::server::{object_list_ln, object_list_sn, CosemServer, ObjectAccess};
 use crate::dlms::unit::ScalerUnit;
-use crate::dlms::xdlms::{AttributeDescriptor, DataAccessResult, SelectiveAccess};
+use crate::dlms::xdlms::{
+    AttributeDescriptor, DataAccessResult, MethodDescriptor, SelectiveAccess,
+};
 use chrono::{DateTime, FixedOffset, TimeZone};
 
 mod profile;
+mod writable;
+
+pub use writable::{MeterState, SharedState};
 
 /// Seconds between load profile entries, by default.
 pub const CAPTURE_PERIOD: i64 = 900;
@@ -46,6 +52,8 @@ pub mod names {
     pub const LOAD_PROFILE: Obis = Obis::new(1, 0, 99, 1, 0, 255);
     /// Current association.
     pub const ASSOCIATION: Obis = Obis::new(0, 0, 40, 0, 0, 255);
+    /// Disconnect control (class 70).
+    pub const DISCONNECT: Obis = Obis::new(0, 0, 96, 3, 10, 255);
     /// IEC HDLC setup (class 23).
     pub const HDLC_SETUP: Obis = Obis::new(0, 0, 22, 0, 0, 255);
     /// The meter's invocation (frame) counter.
@@ -94,6 +102,9 @@ pub struct SimMeter {
     pub clock_status: u8,
     /// Whether it also serves the test objects with edge values ([`names::TEST_U64_MAX`] …).
     pub test_objects: bool,
+    /// What clients changed (clock, registers, profile, disconnect control), shared by every
+    /// connection to this meter.
+    pub state: SharedState,
     short_names: bool,
 }
 
@@ -110,6 +121,7 @@ impl SimMeter {
             profile_entries: PROFILE_ENTRIES,
             clock_status: 0,
             test_objects: false,
+            state: SharedState::default(),
             short_names,
         }
     }
@@ -123,15 +135,24 @@ impl SimMeter {
         (t.timestamp() - EPOCH).max(0)
     }
 
-    /// Energy import in Wh at `t`: grows 500 Wh per hour.
-    fn energy_import(&self, t: &DateTime<FixedOffset>) -> u32 {
-        (1_000_000 + self.index as i64 * 1000 + self.secs(t) * 500 / 3600).min(u32::MAX as i64)
-            as u32
+    /// Energy import in Wh at `t` as computed: grows 500 Wh per hour.
+    fn energy_import_computed(&self, t: &DateTime<FixedOffset>) -> i64 {
+        1_000_000 + self.index as i64 * 1000 + self.secs(t) * 500 / 3600
     }
 
-    /// Energy export raw (scaler +1): grows 50 Wh per hour.
+    /// Energy export raw (scaler +1) as computed: grows 50 Wh per hour.
+    fn energy_export_computed(&self, t: &DateTime<FixedOffset>) -> i64 {
+        100_000 + self.index as i64 * 10 + self.secs(t) * 5 / 3600
+    }
+
+    /// Energy import in Wh at `t`, with what a client set or reset.
+    fn energy_import(&self, t: &DateTime<FixedOffset>) -> u32 {
+        self.offset_energy(ENERGY_IMPORT, self.energy_import_computed(t))
+    }
+
+    /// Energy export raw at `t`, with what a client set or reset.
     fn energy_export(&self, t: &DateTime<FixedOffset>) -> u32 {
-        (100_000 + self.index as i64 * 10 + self.secs(t) * 5 / 3600).min(u32::MAX as i64) as u32
+        self.offset_energy(ENERGY_EXPORT, self.energy_export_computed(t))
     }
 
     fn wave(&self, period: f64, amplitude: f64) -> f64 {
@@ -251,6 +272,7 @@ impl SimMeter {
             12 => 4,
             15 => 9,
             23 => 9,
+            70 => 4,
             _ => 2,
         }
     }
@@ -259,7 +281,7 @@ impl SimMeter {
 impl CosemServer for SimMeter {
     fn objects(&self) -> Vec<ObjectListEntry> {
         let assoc_class = if self.short_names { 12 } else { 15 };
-        let list: [(u16, u8, Obis); 12] = [
+        let list: [(u16, u8, Obis); 13] = [
             (8, 0, CLOCK),
             (1, 0, LDN),
             (1, 0, SERIAL),
@@ -271,6 +293,7 @@ impl CosemServer for SimMeter {
             (4, 0, MAX_DEMAND),
             (5, 0, DEMAND),
             (7, 1, LOAD_PROFILE),
+            (70, 0, DISCONNECT),
             (
                 assoc_class,
                 if self.short_names { 0 } else { 1 },
@@ -362,14 +385,18 @@ impl CosemServer for SimMeter {
                     .as_ref()
                     .map_or(0, |c| c.load(std::sync::atomic::Ordering::SeqCst)),
             )),
+            (DISCONNECT, n) => self.disconnect_control(n),
             (MAX_DEMAND, n) => {
+                // Reset within this period: nothing measured since, captured at the reset.
+                let reset = self.reset_in_period(self.state().max_demand_reset);
                 let peak = self
                     .now
                     .offset()
-                    .timestamp_opt(self.last_capture(), 0)
+                    .timestamp_opt(reset.unwrap_or(self.last_capture()), 0)
                     .single()
                     .unwrap_or(self.now);
                 match n {
+                    2 if reset.is_some() => Ok(Data::DoubleLong(0)),
                     2 => Ok(Data::DoubleLong(2300 + self.index as i32)),
                     3 => Ok(ScalerUnit {
                         scaler: 0,
@@ -382,13 +409,15 @@ impl CosemServer for SimMeter {
                 }
             }
             (DEMAND, n) => {
+                let reset = self.reset_in_period(self.state().demand_reset);
                 let start = self
                     .now
                     .offset()
-                    .timestamp_opt(self.last_capture(), 0)
+                    .timestamp_opt(reset.unwrap_or(self.last_capture()), 0)
                     .single()
                     .unwrap_or(self.now);
                 match n {
+                    2 | 3 if reset.is_some() => Ok(Data::DoubleLong(0)),
                     2 => Ok(Data::DoubleLong(self.power_w())),
                     3 => Ok(Data::DoubleLong(2000 + self.index as i32)),
                     4 => Ok(ScalerUnit {
@@ -413,19 +442,38 @@ impl CosemServer for SimMeter {
                     Data::Integer(0),
                     Data::LongUnsigned(0),
                 ])),
+                7 => Ok(Data::DoubleLongUnsigned(self.entries_in_use())),
                 _ => Ok(Data::DoubleLongUnsigned(self.profile_entries)),
             },
             (ASSOCIATION, 2) => {
                 let objects = self.objects();
+                // The session serves each LN client its own rights; read alone, the list
+                // shows the public client's.
                 Ok(if self.short_names {
                     object_list_sn(&objects)
                 } else {
-                    object_list_ln(&objects, Self::attribute_count)
+                    object_list_ln(&objects, |o| self.rights(o).reads_only())
                 })
             }
             (ASSOCIATION, _) => Err(DataAccessResult::ReadWriteDenied),
             (obis, n) => self.register(obis, n),
         }
+    }
+
+    fn access(&self, object: &ObjectListEntry) -> ObjectAccess {
+        self.rights(object)
+    }
+
+    fn set(&mut self, a: &AttributeDescriptor, value: Data) -> Result<(), DataAccessResult> {
+        self.write(a, value)
+    }
+
+    fn action(
+        &mut self,
+        m: &MethodDescriptor,
+        parameter: Option<Data>,
+    ) -> Result<Option<Data>, DataAccessResult> {
+        self.call(m, parameter)
     }
 }
 

@@ -205,16 +205,24 @@ pub async fn serve_stream<S: crate::transport::Stream>(
 }
 
 /// What a simulated meter keeps across connections: its own invocation counter, whether the
-/// one-off drop fault has fired, and the highest invocation counter each client (by system
-/// title) has used — a counter that does not increase is refused, as a real meter does.
+/// one-off drop fault has fired, the highest invocation counter each client (by system
+/// title) has used — a counter that does not increase is refused, as a real meter does — and
+/// what clients changed on each meter of the line (clock, registers, profile, disconnect).
 #[derive(Clone, Default)]
 struct MeterLife {
     counter: Arc<AtomicU32>,
     dropped: Arc<AtomicBool>,
     clients: Arc<std::sync::Mutex<std::collections::HashMap<[u8; 8], u32>>>,
+    states: Arc<std::sync::Mutex<std::collections::HashMap<u32, meter::SharedState>>>,
 }
 
 impl MeterLife {
+    /// The changes made to meter `index`, the same for every connection.
+    fn state(&self, index: u32) -> meter::SharedState {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.entry(index).or_default().clone()
+    }
+
     /// The lowest counter the client with `title` may use next (0 when it is new).
     fn client_floor(&self, title: &[u8; 8]) -> u32 {
         let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -289,6 +297,8 @@ async fn serve_connection<S: crate::transport::Stream>(
             meter.profile_entries = config.profile_entries;
             meter.clock_status = config.clock_status;
             meter.test_objects = config.test_objects;
+            meter.state = life.state(index + k);
+            meter.set_host_time(Local::now().fixed_offset());
             if config.interface == Interface::Hdlc {
                 meter.hdlc_inactivity = Some(
                     config
@@ -347,7 +357,7 @@ async fn serve_connection<S: crate::transport::Stream>(
                             );
                             return Ok(Ended::Done);
                         }
-                        d.meter.now = Local::now().fixed_offset();
+                        d.meter.set_host_time(Local::now().fixed_offset());
                         if !d.session.is_associated() {
                             d.session.next_challenge = crate::engine::secure::random_bytes(16);
                             d.session

@@ -174,3 +174,23 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect()
 }
+
+/// Runs the Gurux client's SET/ACTION tool (`write_demo.py --port PORT ARGS`) to completion.
+pub fn gurux_write_demo(py: &PathBuf, port: u16, args: &[&str]) -> Output {
+    let started = Instant::now();
+    let out = Command::new(py)
+        .arg(peers_dir().join("write_demo.py"))
+        .args(["--port", &port.to_string()])
+        .args(args)
+        .current_dir(peers_dir())
+        .output()
+        .expect("run write_demo.py");
+    eprintln!(
+        "$ write_demo.py --port {port} {} ({:?})\n{}{}",
+        args.join(" "),
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -153,6 +153,7 @@ impl ServerSession {
             return reject(2, None);
         }
         let mut hls = None;
+        let mut authenticated = false;
         if !public {
             match (&s.authentication, aarq.mechanism) {
                 (Authentication::None, Mechanism::None | Mechanism::Low) => {}
@@ -160,6 +161,7 @@ impl ServerSession {
                     if aarq.calling_authentication_value.as_deref() != Some(pw.as_slice()) {
                         return reject(13, None);
                     }
+                    authenticated = true;
                 }
                 (Authentication::High { mechanism, secret }, m)
                     if m == mechanism_of(*mechanism) =>
@@ -172,6 +174,8 @@ impl ServerSession {
                         return reject(13, None);
                     };
                     hls = Some((*mechanism, secret.clone(), ctos));
+                    // Nothing but pass 3 is served until it succeeds (`pending_hls`).
+                    authenticated = true;
                 }
                 (Authentication::None, _) => return reject(11, None),
                 (_, Mechanism::None) => return reject(12, None),
@@ -243,6 +247,7 @@ impl ServerSession {
             0 => u16::MAX,
             n => n,
         };
+        self.writer = authenticated;
         self.granted = Some(Granted {
             conformance,
             send_limit: client_max.min(s.max_pdu) as usize,

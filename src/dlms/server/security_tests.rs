@@ -206,3 +206,43 @@ fn the_public_client_may_read_without_security() {
     let aare = s.handle(&c.aarq().unwrap(), &mut One).unwrap();
     assert!(c.handle_aare(&aare).is_err());
 }
+
+#[test]
+fn set_and_action_go_through_ciphering_like_get() {
+    use crate::dlms::client::{Change, MethodRef};
+    let (mut c, mut s) = associate(
+        Authentication::High {
+            mechanism: HlsMechanism::Gmac,
+            secret: Vec::new(),
+        },
+        Policy::AuthEnc,
+        None,
+    )
+    .unwrap();
+    let reg = Obis::new(1, 0, 1, 8, 0, 255);
+    for change in [
+        Change::Set {
+            attribute: AttributeRef::new(3, reg, 2),
+            value: Data::DoubleLongUnsigned(1),
+        },
+        Change::Action {
+            method: MethodRef::new(3, reg, 1),
+            parameter: Some(Data::Integer(0)),
+        },
+    ] {
+        let mut op = c.change(&change, false).unwrap();
+        let Step::Send(req) = op.start() else {
+            panic!()
+        };
+        let wire = c.protect(&req).unwrap();
+        assert_ne!(wire[0], req[0], "sent ciphered");
+        let answer = s.handle(&wire, &mut One).unwrap();
+        let plain = c.unprotect(&answer).unwrap();
+        assert_eq!(op.handle(&plain).unwrap(), Step::Done);
+        // `One` serves no object: the request was understood and answered, ciphered.
+        assert_eq!(
+            op.outcome().unwrap().result,
+            DataAccessResult::ObjectUndefined
+        );
+    }
+}

@@ -1,15 +1,19 @@
 //! The xDLMS services served: GET (normal, next, with-list) and SN Read, with block transfer.
 
 use super::session::{exception, LongRead};
-use super::{CosemServer, ServerSession};
+use super::{object_list_ln, CosemServer, ServerSession};
 use crate::dlms::acse::Conformance;
 use crate::dlms::axdr::write_length;
 use crate::dlms::client::ObjectListEntry;
 use crate::dlms::data::Data;
+use crate::dlms::obis::Obis;
 use crate::dlms::xdlms::{
     encode_get_response_normal_raw, AttributeDescriptor, DataAccessResult, GetRequest, GetResponse,
     ReadRequest, ReadResponse, ReadResult, SelectiveAccess, VariableAccess,
 };
+
+/// The current association's logical name.
+const ASSOCIATION_LN: Obis = Obis::new(0, 0, 40, 0, 0, 255);
 
 impl ServerSession {
     pub(super) fn get(&mut self, req: GetRequest, model: &mut dyn CosemServer) -> Vec<u8> {
@@ -21,10 +25,7 @@ impl ServerSession {
                 access,
             } => {
                 self.long_read = None;
-                match self
-                    .may_read(&attribute)
-                    .and_then(|()| model.get(&attribute, access.as_ref()))
-                {
+                match self.read_one(model, &attribute, access.as_ref()) {
                     Ok(d) => {
                         let bytes = d.to_bytes();
                         let normal = encode_get_response_normal_raw(invoke_id, &bytes);
@@ -49,7 +50,7 @@ impl ServerSession {
                 let raw = self.results_list(
                     attributes
                         .iter()
-                        .map(|(a, s)| self.may_read(a).and_then(|()| model.get(a, s.as_ref())))
+                        .map(|(a, s)| self.read_one(model, a, s.as_ref()))
                         .collect(),
                 );
                 let mut whole = vec![0xC4, 0x03, invoke_id];
@@ -65,6 +66,23 @@ impl ServerSession {
                 block_number,
             } => self.next_block(invoke_id, block_number),
         }
+    }
+
+    /// Reads one attribute for this association: the Association LN's object_list with the
+    /// client's own access rights is the session's; everything else is the model's.
+    fn read_one(
+        &self,
+        model: &mut dyn CosemServer,
+        a: &AttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        self.may_read(a)?;
+        if a.class_id == 15 && a.instance == ASSOCIATION_LN && a.attribute == 2 && access.is_none()
+        {
+            let objects = model.objects();
+            return Ok(object_list_ln(&objects, |o| self.rights_of(model, o)));
+        }
+        model.get(a, access)
     }
 
     /// `count {00 Data | 01 DAR}`, the body of with-list answers.
@@ -166,7 +184,11 @@ impl ServerSession {
     }
 
     /// Resolves an SN variable name to (class, logical name, attribute).
-    fn resolve(&self, objects: &[ObjectListEntry], name: u16) -> Option<AttributeDescriptor> {
+    pub(super) fn resolve(
+        &self,
+        objects: &[ObjectListEntry],
+        name: u16,
+    ) -> Option<AttributeDescriptor> {
         let o = objects
             .iter()
             .filter(|o| o.short_name.is_some_and(|b| b <= name))

@@ -1,11 +1,14 @@
 //! The server session: its state, dispatching requests, ciphering answers, exceptions.
 
+use super::change::{LongChange, LongReturn};
 use super::{CosemServer, ServerSettings, PUBLIC_CLIENT};
 use crate::dlms::acse::{Conformance, Rlre};
 use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::protection::Protection;
 use crate::dlms::security::{HlsMechanism, Policy, SystemTitle};
-use crate::dlms::xdlms::{Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse};
+use crate::dlms::xdlms::{
+    Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse, UnconfirmedWriteRequest,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Granted {
@@ -40,6 +43,11 @@ pub struct ServerSession {
     pub(super) peer_floor: u32,
     /// The association is the public client's (SAP 16, no authentication).
     pub(super) public: bool,
+    /// The client authenticated (LLS, or HLS once pass 3 is done): it gets the rights the
+    /// model grants; any other association only reads.
+    pub(super) writer: bool,
+    pub(super) long_change: Option<LongChange>,
+    pub(super) long_return: Option<LongReturn>,
 }
 
 impl ServerSession {
@@ -56,6 +64,9 @@ impl ServerSession {
             next_ic: 0,
             peer_floor: 0,
             public: false,
+            writer: false,
+            long_change: None,
+            long_return: None,
         }
     }
 
@@ -125,6 +136,9 @@ impl ServerSession {
         self.granted = None;
         self.long_read = None;
         self.pending_hls = None;
+        self.writer = false;
+        self.long_change = None;
+        self.long_return = None;
     }
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
@@ -142,6 +156,18 @@ impl ServerSession {
             },
             _ => request.to_vec(),
         };
+        if plain.first() == Some(&UnconfirmedWriteRequest::TAG) {
+            // Never answered, not even when refused.
+            if let (Ok(w), Some(_), None, Referencing::Sn) = (
+                UnconfirmedWriteRequest::decode(&plain),
+                self.granted,
+                &self.pending_hls,
+                self.settings.referencing,
+            ) {
+                self.unconfirmed_write(w.0, model);
+            }
+            return None;
+        }
         let apdu = match Apdu::decode(&plain) {
             Ok(a) => a,
             Err(_) => return Some(exception(2, 2)),
@@ -166,6 +192,15 @@ impl ServerSession {
             }
             Apdu::ReadRequest(r) if self.settings.referencing == Referencing::Sn => {
                 self.read(r, model)
+            }
+            Apdu::SetRequest(s) if self.settings.referencing == Referencing::Ln => {
+                self.set(s, model)
+            }
+            Apdu::ActionRequest(a) if self.settings.referencing == Referencing::Ln => {
+                self.action(a, model)
+            }
+            Apdu::WriteRequest(w) if self.settings.referencing == Referencing::Sn => {
+                self.write(w, model)
             }
             _ => exception(2, 2),
         };

@@ -37,17 +37,24 @@ pub struct ServerCiphering {
 pub const PUBLIC_CLIENT: u16 = 16;
 
 impl ServerSettings {
-    /// A typical meter: block transfer, with-list and selective access, PDU 1024.
+    /// A typical meter: GET/SET/ACTION (LN) or READ/WRITE/UNCONFIRMED-WRITE (SN), block
+    /// transfer with GET, SET and ACTION, with-list and selective access, PDU 1024.
     pub fn new(referencing: Referencing) -> Self {
         let conformance = match referencing {
             Referencing::Ln => {
                 Conformance::GET
+                    | Conformance::SET
+                    | Conformance::ACTION
                     | Conformance::SELECTIVE_ACCESS
                     | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+                    | Conformance::BLOCK_TRANSFER_WITH_SET_OR_WRITE
+                    | Conformance::BLOCK_TRANSFER_WITH_ACTION
                     | Conformance::MULTIPLE_REFERENCES
             }
             Referencing::Sn => {
                 Conformance::READ
+                    | Conformance::WRITE
+                    | Conformance::UNCONFIRMED_WRITE
                     | Conformance::MULTIPLE_REFERENCES
                     | Conformance::PARAMETERIZED_ACCESS
                     | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ

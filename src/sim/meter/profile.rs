@@ -15,7 +15,7 @@ impl SimMeter {
         t - t.rem_euclid(self.capture_period)
     }
 
-    fn profile_row(&self, ts: i64) -> Data {
+    pub(super) fn profile_row(&self, ts: i64) -> Data {
         let t = self
             .now
             .offset()
@@ -45,18 +45,54 @@ impl SimMeter {
         ])
     }
 
+    /// The rows in the buffer, oldest first: their capture time, and the row itself when it
+    /// was captured on demand (method 2) rather than at a period's end. A reset (method 1)
+    /// empties it; the buffer keeps the newest `profile_entries` rows.
+    fn row_times(&self) -> Vec<(i64, Option<Data>)> {
+        let period = self.capture_period;
+        let newest = self.last_capture();
+        let n = i64::from(self.profile_entries.max(1));
+        let (reset, captured) = {
+            let s = self.state();
+            (s.profile_reset, s.captured.clone())
+        };
+        let mut oldest = newest - (n - 1) * period;
+        if let Some(r) = reset {
+            oldest = oldest.max((r.div_euclid(period) + 1) * period);
+        }
+        let mut rows: Vec<(i64, Option<Data>)> = (0..)
+            .map(|k| oldest + k * period)
+            .take_while(|t| *t <= newest)
+            .map(|t| (t, None))
+            .collect();
+        rows.extend(
+            captured
+                .into_iter()
+                .filter(|(t, _)| reset.is_none_or(|r| *t >= r))
+                .map(|(t, row)| (t, Some(row))),
+        );
+        rows.sort_by_key(|r| r.0);
+        let surplus = rows.len().saturating_sub(n as usize);
+        rows.drain(..surplus);
+        rows
+    }
+
+    /// Attribute 7, entries_in_use.
+    pub(super) fn entries_in_use(&self) -> u32 {
+        self.row_times().len() as u32
+    }
+
     /// The profile buffer, all of it or as selected: entry numbers are 1 = oldest.
     pub(super) fn profile_buffer(
         &self,
         access: Option<&SelectiveAccess>,
     ) -> Result<Data, DataAccessResult> {
-        let newest = self.last_capture();
-        let oldest = newest - (i64::from(self.profile_entries.max(1)) - 1) * self.capture_period;
-        let (mut from, mut to, cols) = (oldest, newest, (1usize, 3usize));
         if access.is_some() && !self.selective_access {
             // A meter without selective access refuses it; clients must read the whole buffer.
             return Err(DataAccessResult::OtherReason);
         }
+        let mut rows = self.row_times();
+        let mut cols = (1usize, 3usize);
         match access {
             None => {}
             Some(SelectiveAccess {
@@ -80,16 +116,8 @@ impl SimMeter {
                         .ok_or(DataAccessResult::TypeUnmatched)
                 };
                 let (f, t) = (when(p.get(1))?, when(p.get(2))?);
-                // Rows whose capture time lies within [from, to]; rows sit on period boundaries.
-                from = from.max(
-                    f.div_euclid(self.capture_period) * self.capture_period
-                        + if f.rem_euclid(self.capture_period) == 0 {
-                            0
-                        } else {
-                            self.capture_period
-                        },
-                );
-                to = to.min(t.div_euclid(self.capture_period) * self.capture_period);
+                // Rows whose capture time lies within [from, to].
+                rows.retain(|(ts, _)| (f..=t).contains(ts));
             }
             Some(SelectiveAccess {
                 selector: 2,
@@ -104,38 +132,39 @@ impl SimMeter {
                         .ok_or(DataAccessResult::TypeUnmatched)
                 };
                 let (fe, te, fc, tc) = (num(0)?, num(1)?, num(2)?, num(3)?);
-                let first = fe.max(1) as i64;
+                let len = rows.len();
+                let first = usize::try_from(fe.max(1) - 1)
+                    .unwrap_or(usize::MAX)
+                    .min(len);
                 let last = if te == 0 {
-                    i64::from(self.profile_entries)
+                    len
                 } else {
-                    te as i64
+                    usize::try_from(te.max(0)).unwrap_or(usize::MAX).min(len)
                 };
-                from = oldest + (first - 1) * self.capture_period;
-                to = to.min(oldest + (last - 1) * self.capture_period);
-                let fc = fc.max(1) as usize;
-                let tc = if tc == 0 { 3 } else { tc as usize };
+                rows = rows.drain(first..last.max(first)).collect();
+                let fc = usize::try_from(fc.max(1)).unwrap_or(usize::MAX);
+                let tc = if tc == 0 {
+                    3
+                } else {
+                    usize::try_from(tc.max(0)).unwrap_or(usize::MAX)
+                };
                 if fc > 3 || tc < fc {
                     return Err(DataAccessResult::OtherReason);
                 }
-                return Ok(self.rows(from, to, (fc, tc.min(3))));
+                cols = (fc, tc.min(3));
             }
             Some(_) => return Err(DataAccessResult::OtherReason),
         }
-        Ok(self.rows(from, to, cols))
-    }
-
-    fn rows(&self, from: i64, to: i64, cols: (usize, usize)) -> Data {
-        let mut rows = Vec::new();
-        let mut ts = from;
-        while ts <= to {
-            let row = self.profile_row(ts);
-            rows.push(match row {
-                Data::Structure(v) => Data::Structure(v[cols.0 - 1..cols.1].to_vec()),
-                other => other,
-            });
-            ts += self.capture_period;
-        }
-        Data::Array(rows)
+        Ok(Data::Array(
+            rows.into_iter()
+                .map(
+                    |(ts, captured)| match captured.unwrap_or_else(|| self.profile_row(ts)) {
+                        Data::Structure(v) => Data::Structure(v[cols.0 - 1..cols.1].to_vec()),
+                        other => other,
+                    },
+                )
+                .collect(),
+        ))
     }
 }
 

@@ -403,10 +403,10 @@ mod tests {
     async fn reads_filters_marks_saves_and_loads_back() {
         let (mut h, mut view) = with_sim().await;
         read(&mut h, &mut view).await;
-        assert_eq!(h.ctx.message(), Some(("read 12 objects from m1", false)));
+        assert_eq!(h.ctx.message(), Some(("read 13 objects from m1", false)));
         let screen = h.screen(&mut view, 100, 20).join("\n");
         assert!(
-            screen.contains("12 objects, 0 marked")
+            screen.contains("13 objects, 0 marked")
                 && screen.contains("1.0.1.8.0.255")
                 && screen.contains("3 Register"),
             "{screen}"
@@ -426,7 +426,7 @@ mod tests {
         );
         assert_eq!(view.list.counts().1, 2);
         h.keys(&mut view, &[key(KeyCode::Esc)]);
-        assert_eq!(view.list.counts().0, 12, "Esc clears the filter");
+        assert_eq!(view.list.counts().0, 13, "Esc clears the filter");
 
         h.keys(&mut view, &[key(KeyCode::Char('s'))]);
         let file = h.ctx.presets_dir.join("m1.toml");
