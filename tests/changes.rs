@@ -41,3 +41,52 @@ fn a_change_sent_but_unanswered_is_an_unknown_outcome_read_back_and_recorded() {
     assert_eq!(rows[0].1.outcome, dlms_logger::store::WriteOutcome::Unknown);
     assert!(rows[0].1.new_value.is_some());
 }
+
+/// Our change commands against our simulator with a password (the public client may not
+/// write): `sim` and `ours` are the two sides' extra flags.
+fn our_changes_against_our_simulator(sim: &[&str], ours: &[&str]) {
+    let mut args = vec!["--password", "00000000"];
+    args.extend_from_slice(sim);
+    let (_sim, port) = start_sim(&args);
+    let p = port.to_string();
+    let change = |cmd: &[&str]| {
+        let mut all = cmd.to_vec();
+        all.extend([
+            "--port",
+            &p,
+            "--client",
+            "17",
+            "--auth",
+            "low",
+            "--password",
+            "00000000",
+            "--json",
+        ]);
+        all.extend_from_slice(ours);
+        let out = run(&all);
+        (
+            out.status.code(),
+            json_lines(&out).pop().unwrap_or_default(),
+        )
+    };
+    let (code, j) = change(&["write", "1.0.1.8.0.255", "5"]);
+    assert_eq!(code, Some(0), "{j}");
+    assert!(j["new"].as_u64().unwrap() < 100, "{j}");
+    let (code, j) = change(&["write", "1.0.32.7.0.255", "5"]);
+    assert_eq!(code, Some(2), "voltage is read-only: {j}");
+    assert_eq!(j["result"], "read-write denied (3)");
+    if !ours.contains(&"--sn") {
+        let (code, j) = change(&["reset", "1.0.1.8.0.255"]);
+        assert_eq!(code, Some(0), "{j}");
+        let (code, j) = change(&["disconnect", "open"]);
+        assert_eq!(code, Some(0), "{j}");
+        assert_eq!(j["new"], false);
+    }
+}
+
+#[test]
+fn our_changes_against_our_simulator_over_wrapper_hdlc_and_sn() {
+    our_changes_against_our_simulator(&[], &[]);
+    our_changes_against_our_simulator(&["--hdlc"], &["--hdlc"]);
+    our_changes_against_our_simulator(&["--sn"], &["--sn"]);
+}

@@ -285,9 +285,9 @@ impl Apply<'_> {
                     returned_text(o),
                 )
             }
-            Err(EngineError::OutcomeUnknown(e)) => {
+            Err(e @ EngineError::OutcomeUnknown(_)) => {
                 record.outcome = WriteOutcome::Unknown;
-                (EXIT_UNKNOWN, format!("unknown outcome: {e}"), None)
+                (EXIT_UNKNOWN, e.to_string(), None)
             }
             Err(e) => {
                 record.outcome = WriteOutcome::Failed;
