@@ -138,7 +138,7 @@ pub fn profile_lines(
     };
     // A capture time whose clock status warns is shown as the meter stated it, with the
     // status in words; never as a plain time.
-    let row_time = |row: &profile::Row| match &row.meter_time {
+    let row_time = |row: &profile::ProfileRow| match &row.meter_time {
         Some(t) => t.to_string(),
         None => time(row.ts_ms),
     };

@@ -48,7 +48,7 @@ pub enum Selection {
 
 /// One captured row: its capture time and each non-clock column's value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct ProfileRow {
     /// Capture time, UTC milliseconds.
     pub ts_ms: i64,
     /// The capture time as the meter stated it, when its clock status warns (invalid,
@@ -79,7 +79,7 @@ pub struct Profile {
     /// Seconds between captures (attribute 4), 0 when asynchronous.
     pub capture_period: u32,
     /// The rows read, oldest first.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ProfileRow>,
     /// Gaps among the rows read.
     pub gaps: Vec<Gap>,
     /// How the rows were selected in the end ("range", "entry", "whole buffer").
@@ -286,7 +286,7 @@ fn to_rows(
     scalers: &[Option<ScalerUnit>],
     raw: Vec<Data>,
     period: u32,
-) -> Vec<Row> {
+) -> Vec<ProfileRow> {
     let clock = columns.iter().position(Column::is_clock);
     let mut prev: Option<(i64, Option<CosemDateTime>)> = None;
     let mut out = Vec::with_capacity(raw.len());
@@ -324,7 +324,7 @@ fn to_rows(
                 )
             })
             .collect();
-        out.push(Row {
+        out.push(ProfileRow {
             ts_ms: ts,
             meter_time,
             values,
@@ -341,7 +341,7 @@ fn shifted(like: &CosemDateTime, ts_ms: i64) -> Option<CosemDateTime> {
 }
 
 /// Missing capture periods between consecutive rows.
-fn gaps(rows: &[Row], period: u32) -> Vec<Gap> {
+fn gaps(rows: &[ProfileRow], period: u32) -> Vec<Gap> {
     if period == 0 {
         return Vec::new();
     }

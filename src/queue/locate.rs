@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::error::{or_list, ConfigError};
-use super::path::{Fault, FieldPath};
+use super::path::{ConfigFault, FieldPath};
 
 /// A TOML text with its tree of spans, for placing errors.
 pub(crate) struct Doc<'a> {
@@ -40,7 +40,7 @@ impl<'a> Doc<'a> {
                 .map_or_else(FieldPath::default, |s| self.path_at(s.start));
             let (missing, problem) = explain(e.message());
             let fault = match missing {
-                Some(key) => Fault::new(path.key(key), "is required"),
+                Some(key) => ConfigFault::new(path.key(key), "is required"),
                 // serde quotes the value it rejects, which must not be a password or key.
                 None if (path.has_key("auth") || path.has_key("security"))
                     && e.message().starts_with("invalid") =>
@@ -49,21 +49,21 @@ impl<'a> Doc<'a> {
                     let problem = expected.map_or("is not valid".into(), |x| {
                         format!("is not valid; expected {x}")
                     });
-                    Fault::new(path, problem)
+                    ConfigFault::new(path, problem)
                 }
-                None => Fault::new(path, problem),
+                None => ConfigFault::new(path, problem),
             };
             self.place(fault, at)
         })
     }
 
     /// The error for a problem found after deserializing, at the line of its field.
-    pub(crate) fn error(&self, fault: Fault) -> ConfigError {
+    pub(crate) fn error(&self, fault: ConfigFault) -> ConfigError {
         let span = self.span_of(&fault.path);
         self.place(fault, Some(span))
     }
 
-    fn place(&self, fault: Fault, span: Option<Range<usize>>) -> ConfigError {
+    fn place(&self, fault: ConfigFault, span: Option<Range<usize>>) -> ConfigError {
         ConfigError::Field {
             origin: Some(self.origin.to_string()),
             line: span.map(|s| line_col(self.text, s.start).0),

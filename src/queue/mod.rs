@@ -41,7 +41,7 @@ pub use time_bound::{TimeBound, TimeBoundError};
 pub use value_error::ValueError;
 
 use locate::Doc;
-use path::Fault;
+use path::ConfigFault;
 
 /// The whole queue, in the operator's order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -112,7 +112,7 @@ impl Config {
         self.requests.iter().find(|r| r.name == name)
     }
 
-    fn error(&self, fault: Fault, file: Option<&Path>) -> ConfigError {
+    fn error(&self, fault: ConfigFault, file: Option<&Path>) -> ConfigError {
         let name_of = |section: &str, i: usize| match section {
             "connection" => self.connections.get(i).map(|c| c.name.clone()),
             "meter" => self.meters.get(i).map(|m| m.name.clone()),

@@ -76,17 +76,17 @@ impl FieldPath {
 
 /// A problem found in the config, before it is placed in a file.
 #[derive(Debug)]
-pub(crate) struct Fault {
+pub(crate) struct ConfigFault {
     /// The field.
     pub(crate) path: FieldPath,
     /// What is wrong and what is allowed.
     pub(crate) problem: String,
 }
 
-impl Fault {
+impl ConfigFault {
     /// A problem with the field at `path`.
     pub(crate) fn new(path: FieldPath, problem: impl Into<String>) -> Self {
-        Fault {
+        ConfigFault {
             path,
             problem: problem.into(),
         }

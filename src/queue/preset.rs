@@ -9,7 +9,7 @@ use super::atomic::write_atomic;
 use super::error::ConfigError;
 use super::item::Item;
 use super::locate::Doc;
-use super::path::{Fault, FieldPath};
+use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
@@ -81,7 +81,7 @@ impl Preset {
             .enumerate()
             .map(|(i, o)| {
                 let obis = o.obis.parse().map_err(|e| {
-                    doc.error(Fault::new(
+                    doc.error(ConfigFault::new(
                         FieldPath::entry("object", i).key("obis"),
                         format!("{e}"),
                     ))

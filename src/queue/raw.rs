@@ -6,7 +6,7 @@ use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings
 use super::error::or_list;
 use super::item::Item;
 use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
-use super::path::{Fault, FieldPath};
+use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
 use super::security::{parse_system_title, Policy, Security};
@@ -155,25 +155,27 @@ impl<'de> Deserialize<'de> for RawSecret {
 
 impl RawSecret {
     /// The value, read from the environment when it names a variable.
-    fn resolve(self, path: &FieldPath) -> Result<(String, SecretSource), Fault> {
+    fn resolve(self, path: &FieldPath) -> Result<(String, SecretSource), ConfigFault> {
         match self {
             RawSecret::Inline(text) => Ok((text, SecretSource::Inline)),
-            RawSecret::Env(var) => SecretSource::env(&var).map_err(|e| Fault::new(path.clone(), e)),
+            RawSecret::Env(var) => {
+                SecretSource::env(&var).map_err(|e| ConfigFault::new(path.clone(), e))
+            }
         }
     }
 
-    fn secret(self, path: &FieldPath) -> Result<Secret, Fault> {
+    fn secret(self, path: &FieldPath) -> Result<Secret, ConfigFault> {
         let (text, source) = self.resolve(path)?;
         Ok(Secret::with_source(text, source))
     }
 
-    fn key(self, path: FieldPath) -> Result<KeySecret, Fault> {
+    fn key(self, path: FieldPath) -> Result<KeySecret, ConfigFault> {
         let (text, source) = self.resolve(&path)?;
         let from = match &source {
             SecretSource::Env(var) => format!(" (from environment variable {var})"),
             SecretSource::Inline => String::new(),
         };
-        KeySecret::parse(&text, source).map_err(|e| Fault::new(path, e.to_string() + &from))
+        KeySecret::parse(&text, source).map_err(|e| ConfigFault::new(path, e.to_string() + &from))
     }
 }
 
@@ -215,12 +217,12 @@ struct RawItem {
 
 impl RawConfig {
     /// The model, with defaults filled in; refuses what the model cannot hold.
-    pub(super) fn into_config(self) -> Result<Config, Fault> {
+    pub(super) fn into_config(self) -> Result<Config, ConfigFault> {
         fn each<R, T>(
             raws: Vec<R>,
             section: &str,
-            convert: impl Fn(R, FieldPath) -> Result<T, Fault>,
-        ) -> Result<Vec<T>, Fault> {
+            convert: impl Fn(R, FieldPath) -> Result<T, ConfigFault>,
+        ) -> Result<Vec<T>, ConfigFault> {
             raws.into_iter()
                 .enumerate()
                 .map(|(i, raw)| convert(raw, FieldPath::entry(section, i)))
@@ -235,15 +237,15 @@ impl RawConfig {
 }
 
 /// A TCP port as the model holds it: 1 to 65535 (the same range validation names).
-fn port(value: i64, path: FieldPath) -> Result<u16, Fault> {
+fn port(value: i64, path: FieldPath) -> Result<u16, ConfigFault> {
     u16::try_from(value)
         .ok()
         .filter(|p| *p >= 1)
-        .ok_or_else(|| Fault::new(path, format!("{value} is not allowed; use 1 to 65535")))
+        .ok_or_else(|| ConfigFault::new(path, format!("{value} is not allowed; use 1 to 65535")))
 }
 
 impl RawConnection {
-    fn into_model(self, path: FieldPath) -> Result<Connection, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Connection, ConfigFault> {
         let link = match (self.tcp, self.serial, self.listen) {
             (Some(tcp), None, None) => Link::Tcp {
                 host: tcp.host,
@@ -256,7 +258,7 @@ impl RawConnection {
                 port: port(listen.port, path.key("listen").key("port"))?,
             },
             (None, None, None) => {
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     path.key("tcp"),
                     "is missing; give tcp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
                 ))
@@ -268,7 +270,7 @@ impl RawConnection {
                 } else {
                     "listen"
                 };
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     path.key(extra),
                     "a connection has one of tcp, serial or listen; remove the others",
                 ));
@@ -284,11 +286,11 @@ impl RawConnection {
 }
 
 impl RawSerial {
-    fn into_model(self, path: FieldPath) -> Result<SerialSettings, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<SerialSettings, ConfigFault> {
         let d = SerialSettings::new(self.port);
         let parity = match self.parity {
             Some(name) => {
-                Parity::from_name(&name).map_err(|e| Fault::new(path.key("parity"), e))?
+                Parity::from_name(&name).map_err(|e| ConfigFault::new(path.key("parity"), e))?
             }
             None => d.parity,
         };
@@ -306,9 +308,9 @@ impl RawSerial {
 }
 
 impl RawMeter {
-    fn into_model(self, path: FieldPath) -> Result<Meter, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Meter, ConfigFault> {
         if self.server.is_some() && self.serial_number.is_some() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key("serial_number"),
                 "give server or serial_number, not both (serial_number sets the physical address)",
             ));
@@ -351,10 +353,10 @@ impl RawMeter {
 }
 
 impl RawAuth {
-    fn into_model(self, path: FieldPath) -> Result<Auth, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Auth, ConfigFault> {
         let level = self.level.as_str();
         let auth = Auth::named(level).ok_or_else(|| {
-            Fault::new(
+            ConfigFault::new(
                 path.key("level"),
                 format!("{level:?} is not allowed; use {}", or_list(&Auth::LEVELS)),
             )
@@ -369,7 +371,7 @@ impl RawAuth {
                         "password" => "level = \"low\"",
                         _ => "level = \"high\", \"md5\", \"sha1\" or \"sha256\"",
                     };
-                    return Err(Fault::new(
+                    return Err(ConfigFault::new(
                         path.key(key),
                         format!("is only used with {levels}; remove it or set the level"),
                     ));
@@ -379,7 +381,7 @@ impl RawAuth {
         }
         match (wanted, given) {
             (Some(key), Some(value)) => Ok(auth.with_secret(value.secret(&path.key(key))?)),
-            (Some(key), None) => Err(Fault::new(
+            (Some(key), None) => Err(ConfigFault::new(
                 path.key(key),
                 format!("is required with level = {level:?}"),
             )),
@@ -389,11 +391,11 @@ impl RawAuth {
 }
 
 impl RawSecurity {
-    fn into_model(self, path: FieldPath) -> Result<Security, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Security, ConfigFault> {
         let title = |text: Option<String>, key: &str| {
             text.map(|t| parse_system_title(&t))
                 .transpose()
-                .map_err(|e| Fault::new(path.key(key), e))
+                .map_err(|e| ConfigFault::new(path.key(key), e))
         };
         let key = |raw: Option<RawSecret>, key: &str| raw.map(|r| r.key(path.key(key))).transpose();
         let d = Security::default();
@@ -401,7 +403,7 @@ impl RawSecurity {
             policy: match self.policy {
                 None => d.policy,
                 Some(name) => Policy::from_name(&name).ok_or_else(|| {
-                    Fault::new(
+                    ConfigFault::new(
                         path.key("policy"),
                         ValueError::NotAllowed {
                             name,
@@ -417,7 +419,7 @@ impl RawSecurity {
             ic_obis: match self.ic_obis {
                 Some(text) => Some(
                     text.parse::<Obis>()
-                        .map_err(|e| Fault::new(path.key("ic_obis"), e.to_string()))?,
+                        .map_err(|e| ConfigFault::new(path.key("ic_obis"), e.to_string()))?,
                 ),
                 None => None,
             },
@@ -427,7 +429,7 @@ impl RawSecurity {
 }
 
 impl RawRequest {
-    fn into_model(self, path: FieldPath) -> Result<Request, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Request, ConfigFault> {
         let items = self
             .items
             .into_iter()
@@ -447,22 +449,22 @@ impl RawRequest {
 }
 
 impl RawItem {
-    fn into_model(self, path: FieldPath) -> Result<Item, Fault> {
+    fn into_model(self, path: FieldPath) -> Result<Item, ConfigFault> {
         let obis: Obis = self
             .obis
             .parse()
-            .map_err(|e| Fault::new(path.key("obis"), format!("{e}")))?;
+            .map_err(|e| ConfigFault::new(path.key("obis"), format!("{e}")))?;
         let bound = |text: Option<String>, key: &str| {
             text.map(|t| t.parse::<TimeBound>())
                 .transpose()
-                .map_err(|e| Fault::new(path.key(key), e.to_string()))
+                .map_err(|e| ConfigFault::new(path.key(key), e.to_string()))
         };
         let d = Item::new(self.name, obis);
         Ok(Item {
             class_id: self.class.unwrap_or(d.class_id),
             attribute: match self.attribute {
                 Some(a) => i8::try_from(a).map_err(|_| {
-                    Fault::new(
+                    ConfigFault::new(
                         path.key("attribute"),
                         format!("{a} is not allowed; use 1 to 127"),
                     )

@@ -7,7 +7,7 @@ use super::connection::{Connection, Link, BAUD_RATES};
 use super::error::or_list;
 use super::item::{check_unit, data_type_names, Item, PROFILE_GENERIC};
 use super::meter::{Auth, InterfaceKind, Meter};
-use super::path::{Fault, FieldPath};
+use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::security::Policy;
 use super::time_bound::TimeBound;
@@ -15,7 +15,7 @@ use super::Config;
 use crate::schedule::Schedule;
 
 /// The first rule the config breaks.
-pub(super) fn check(config: &Config) -> Result<(), Fault> {
+pub(super) fn check(config: &Config) -> Result<(), ConfigFault> {
     unique_names("connection", config.connections.iter().map(|c| &c.name))?;
     unique_names("meter", config.meters.iter().map(|m| &m.name))?;
     unique_names("request", config.requests.iter().map(|r| &r.name))?;
@@ -34,7 +34,7 @@ pub(super) fn check(config: &Config) -> Result<(), Fault> {
 /// Refuses a chain of `on_success` / `on_failure` events that leads back to where it started:
 /// each run would fire the next without end. Every request is checked, enabled or not (the
 /// operator may enable one later).
-fn event_cycles(config: &Config) -> Result<(), Fault> {
+fn event_cycles(config: &Config) -> Result<(), ConfigFault> {
     let requests = &config.requests;
     // The requests an event fires: those with `schedule = { event = name }`.
     let listeners = |event: &str| -> Vec<usize> {
@@ -74,7 +74,7 @@ fn event_cycles(config: &Config) -> Result<(), Fault> {
                     .map(|(i, _)| format!("{:?}", requests[*i].name))
                     .collect();
                 names.push(format!("{:?}", requests[start].name));
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     FieldPath::entry("request", start).key(first_key.unwrap_or(key)),
                     format!(
                         "the event chain forms a cycle: request {}; each run would fire the next without end, so break the chain",
@@ -91,18 +91,21 @@ fn event_cycles(config: &Config) -> Result<(), Fault> {
     Ok(())
 }
 
-fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a String>) -> Result<(), Fault> {
+fn unique_names<'a>(
+    section: &str,
+    names: impl Iterator<Item = &'a String>,
+) -> Result<(), ConfigFault> {
     let mut seen = HashSet::new();
     for (i, name) in names.enumerate() {
         let path = FieldPath::entry(section, i).key("name");
         if name.trim().is_empty() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path,
                 format!("is empty; give each {section} a unique name"),
             ));
         }
         if !seen.insert(name) {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path,
                 format!("another {section} is already named {name:?}; names must be unique"),
             ));
@@ -115,12 +118,12 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     value: T,
     allowed: RangeInclusive<T>,
     path: FieldPath,
-) -> Result<(), Fault> {
+) -> Result<(), ConfigFault> {
     if allowed.contains(&value) {
         return Ok(());
     }
     let (lo, hi) = allowed.into_inner();
-    Err(Fault::new(
+    Err(ConfigFault::new(
         path,
         format!("{value} is not allowed; use {lo} to {hi}"),
     ))
@@ -130,22 +133,22 @@ fn one_of<T: PartialEq + std::fmt::Display>(
     value: T,
     allowed: &[T],
     path: FieldPath,
-) -> Result<(), Fault> {
+) -> Result<(), ConfigFault> {
     if allowed.contains(&value) {
         return Ok(());
     }
-    Err(Fault::new(
+    Err(ConfigFault::new(
         path,
         format!("{value} is not allowed; use {}", or_list(allowed)),
     ))
 }
 
-fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
+fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
     match &c.link {
         Link::Tcp { host, port, .. } => {
             let tcp = path.key("tcp");
             if host.trim().is_empty() {
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     tcp.key("host"),
                     "is empty; give a host name or IP address",
                 ));
@@ -155,7 +158,7 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
         Link::Serial(s) => {
             let serial = path.key("serial");
             if s.port.trim().is_empty() {
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     serial.key("port"),
                     "is empty; give a device such as /dev/ttyUSB0",
                 ));
@@ -168,7 +171,7 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
         Link::Listen { host, port } => {
             let listen = path.key("listen");
             if host.trim().is_empty() {
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     listen.key("host"),
                     "is empty; give the address to listen on, such as 0.0.0.0 (every interface) or 127.0.0.1",
                 ));
@@ -178,9 +181,9 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), Fault> {
     }
 }
 
-fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
+fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault> {
     let Some(connection) = config.connection(&m.connection) else {
-        return Err(Fault::new(
+        return Err(ConfigFault::new(
             path.key("connection"),
             format!(
                 "there is no connection named {:?}; use {}",
@@ -192,14 +195,14 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
     if let Some(name) = &m.device_name {
         let at = path.key("device_name");
         if name.trim().is_empty() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 at,
                 "is empty; give the logical device name the meter reports (0.0.42.0.0.255), or remove it",
             ));
         }
         let n = name.chars().count();
         if n > 64 {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 at,
                 format!("has {n} characters; use at most 64"),
             ));
@@ -209,14 +212,14 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
         || m.serial_number.is_some()
         || m.security.server_system_title.is_some();
     if matches!(connection.link, Link::Listen { .. }) && !identified {
-        return Err(Fault::new(
+        return Err(ConfigFault::new(
             path,
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
     }
     if m.interface == InterfaceKind::Hdlc {
         in_range(m.client, 0..=127, path.key("client"))
-            .map_err(|f| Fault::new(f.path, f.problem + " with interface = \"hdlc\""))?;
+            .map_err(|f| ConfigFault::new(f.path, f.problem + " with interface = \"hdlc\""))?;
     }
     one_of(m.address_size, &[1, 2, 4], path.key("address_size"))?;
     let physical_field = match m.serial_number {
@@ -224,7 +227,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
             in_range(sn, 0..=i64::MAX as u64, path.key("serial_number"))?;
             let want = Meter::physical_from_serial(sn);
             if m.physical != want {
-                return Err(Fault::new(
+                return Err(ConfigFault::new(
                     path.key("serial_number"),
                     format!("gives physical address {want} (SN % 10000 + 1000), not {}; set physical to {want}", m.physical),
                 ));
@@ -236,7 +239,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
     // HDLC server addresses: the upper (logical) and lower (physical) parts share the address bytes.
     if m.interface == InterfaceKind::Hdlc {
         let size = format!(" with address_size = {}", m.address_size);
-        let with_size = |f: Fault| Fault::new(f.path, f.problem + &size);
+        let with_size = |f: ConfigFault| ConfigFault::new(f.path, f.problem + &size);
         let max = match m.address_size {
             4 => 16383,
             _ => 127,
@@ -248,7 +251,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
     }
     if let (Some(secret), Some(key)) = (m.auth.secret(), m.auth.secret_key()) {
         if secret.expose().is_empty() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key("auth").key(key),
                 format!(
                     "is empty; level = {:?} needs the meter's {key}",
@@ -263,7 +266,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), Fault> {
 }
 
 /// Ciphering and GMAC authentication need the block and authentication keys.
-fn security(m: &Meter, path: FieldPath) -> Result<(), Fault> {
+fn security(m: &Meter, path: FieldPath) -> Result<(), ConfigFault> {
     let s = &m.security;
     let why = match (s.policy, &m.auth) {
         (Policy::None, Auth::Gmac) => "auth = { level = \"gmac\" }".to_string(),
@@ -272,7 +275,7 @@ fn security(m: &Meter, path: FieldPath) -> Result<(), Fault> {
     };
     for (key, value) in [("block_key", &s.block_key), ("auth_key", &s.auth_key)] {
         if value.is_none() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key(key),
                 format!("is required with {why}; give 32 hex digits or {{ env = \"VARIABLE\" }}"),
             ));
@@ -290,18 +293,18 @@ fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
     or_list(&quoted)
 }
 
-fn event(name: Option<&str>, path: FieldPath) -> Result<(), Fault> {
+fn event(name: Option<&str>, path: FieldPath) -> Result<(), ConfigFault> {
     match name {
         Some(name) => Schedule::event(name)
             .map(drop)
-            .map_err(|e| Fault::new(path, e.to_string())),
+            .map_err(|e| ConfigFault::new(path, e.to_string())),
         None => Ok(()),
     }
 }
 
-fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
+fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFault> {
     if r.meters.is_empty() {
-        return Err(Fault::new(
+        return Err(ConfigFault::new(
             path.key("meters"),
             "is empty; list at least one meter name",
         ));
@@ -311,13 +314,13 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
         let at = path.key("meters").index(i);
         if config.meter(name).is_none() {
             let all = names(config.meters.iter().map(|m| &m.name));
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 at,
                 format!("there is no meter named {name:?}; use {all}"),
             ));
         }
         if !seen.insert(name) {
-            return Err(Fault::new(at, format!("{name:?} is listed twice")));
+            return Err(ConfigFault::new(at, format!("{name:?} is listed twice")));
         }
     }
     if let Schedule::Event(name) = &r.schedule {
@@ -327,7 +330,7 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
     event(r.on_success.as_deref(), path.key("on_success"))?;
     event(r.on_failure.as_deref(), path.key("on_failure"))?;
     if r.items.is_empty() {
-        return Err(Fault::new(
+        return Err(ConfigFault::new(
             path.key("items"),
             "is empty; give at least one item",
         ));
@@ -336,13 +339,13 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
     for (i, item_) in r.items.iter().enumerate() {
         let at = path.key("items").index(i);
         if item_.name.trim().is_empty() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 at.key("name"),
                 "is empty; give each item a unique name",
             ));
         }
         if !seen.insert(&item_.name) {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 at.key("name"),
                 format!(
                     "another item of this request is already named {:?}; names must be unique",
@@ -355,12 +358,12 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), Fault> {
     Ok(())
 }
 
-fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
+fn item(item: &Item, path: FieldPath) -> Result<(), ConfigFault> {
     in_range(item.attribute, 1..=127, path.key("attribute"))?;
     if let Some(t) = &item.data_type {
         if !data_type_names().any(|name| name == t) {
             let all: Vec<_> = std::iter::once("auto").chain(data_type_names()).collect();
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key("type"),
                 format!("{t:?} is not a DLMS data type; use {}", or_list(&all)),
             ));
@@ -368,14 +371,14 @@ fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
     }
     if let Some(scale) = item.scale {
         if !scale.is_finite() || scale == 0.0 {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key("scale"),
                 format!("{scale} is not allowed; use a finite number other than 0"),
             ));
         }
     }
     if let Some(unit) = &item.unit {
-        check_unit(unit).map_err(|e| Fault::new(path.key("unit"), e))?;
+        check_unit(unit).map_err(|e| ConfigFault::new(path.key("unit"), e))?;
     }
     let profile_fields = [
         ("entries", item.entries.is_some()),
@@ -384,7 +387,7 @@ fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
     ];
     if item.class_id != PROFILE_GENERIC {
         if let Some((key, _)) = profile_fields.iter().find(|(_, set)| *set) {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key(key),
                 format!(
                     "is only for profile generic items (class 7), not class {}; remove it",
@@ -396,7 +399,7 @@ fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
     if let Some(entries) = item.entries {
         in_range(entries, 1..=u32::MAX, path.key("entries"))?;
         if item.since.is_some() || item.until.is_some() {
-            return Err(Fault::new(
+            return Err(ConfigFault::new(
                 path.key("entries"),
                 "cannot be combined with since/until; read by count or by time",
             ));
@@ -408,7 +411,10 @@ fn item(item: &Item, path: FieldPath) -> Result<(), Fault> {
         _ => true,
     };
     if !ordered {
-        return Err(Fault::new(path.key("until"), "must be later than since"));
+        return Err(ConfigFault::new(
+            path.key("until"),
+            "must be later than since",
+        ));
     }
     Ok(())
 }

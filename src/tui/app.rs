@@ -10,7 +10,7 @@
 
 pub use super::ctx::Ctx;
 pub use super::event::{AppEvent, Tab, TaskResult};
-use super::keymap::{self, Binding, Help, Key};
+use super::keymap::{self, Binding, Help, KeyPress};
 use crate::store::QueryError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -31,7 +31,7 @@ enum Global {
 
 /// Keys that work even while a view holds the keyboard or the help is open.
 const ALWAYS: &[Binding<Global>] = &[Binding {
-    keys: &[(Key::ctrl('c'), Global::Quit)],
+    keys: &[(KeyPress::ctrl('c'), Global::Quit)],
     label: "Ctrl-c",
     help: "quit, even from a dialog",
     hint: None,
@@ -41,13 +41,13 @@ const ALWAYS: &[Binding<Global>] = &[Binding {
 const GLOBAL: &[Binding<Global>] = &[
     Binding {
         keys: &[
-            (Key::ch('1'), Global::Show(0)),
-            (Key::ch('2'), Global::Show(1)),
-            (Key::ch('3'), Global::Show(2)),
-            (Key::ch('4'), Global::Show(3)),
-            (Key::ch('5'), Global::Show(4)),
-            (Key::new(KeyCode::Tab), Global::Next),
-            (Key::new(KeyCode::BackTab), Global::Previous),
+            (KeyPress::ch('1'), Global::Show(0)),
+            (KeyPress::ch('2'), Global::Show(1)),
+            (KeyPress::ch('3'), Global::Show(2)),
+            (KeyPress::ch('4'), Global::Show(3)),
+            (KeyPress::ch('5'), Global::Show(4)),
+            (KeyPress::new(KeyCode::Tab), Global::Next),
+            (KeyPress::new(KeyCode::BackTab), Global::Previous),
         ],
         label: "1-5, Tab",
         help: "switch view",
@@ -55,15 +55,15 @@ const GLOBAL: &[Binding<Global>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('?'), Global::Help),
-            (Key::new(KeyCode::F(1)), Global::Help),
+            (KeyPress::ch('?'), Global::Help),
+            (KeyPress::new(KeyCode::F(1)), Global::Help),
         ],
         label: "?",
         help: "this help (Esc closes)",
         hint: Some("? help"),
     },
     Binding {
-        keys: &[(Key::ch('q'), Global::Quit)],
+        keys: &[(KeyPress::ch('q'), Global::Quit)],
         label: "q",
         help: "quit",
         hint: Some("q quit"),
@@ -73,9 +73,9 @@ const GLOBAL: &[Binding<Global>] = &[
 /// Keys of the help overlay.
 const HELP: &[Binding<()>] = &[Binding {
     keys: &[
-        (Key::new(KeyCode::Esc), ()),
-        (Key::ch('?'), ()),
-        (Key::ch('q'), ()),
+        (KeyPress::new(KeyCode::Esc), ()),
+        (KeyPress::ch('?'), ()),
+        (KeyPress::ch('q'), ()),
     ],
     label: "Esc, ?, q",
     help: "close this help",

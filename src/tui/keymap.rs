@@ -7,25 +7,25 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A key: a key code, with or without Ctrl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
+pub struct KeyPress {
     code: KeyCode,
     ctrl: bool,
 }
 
-impl Key {
+impl KeyPress {
     /// A key; it matches with any modifiers unless a Ctrl binding of the same key comes first.
-    pub const fn new(code: KeyCode) -> Key {
-        Key { code, ctrl: false }
+    pub const fn new(code: KeyCode) -> KeyPress {
+        KeyPress { code, ctrl: false }
     }
 
     /// A character key.
-    pub const fn ch(c: char) -> Key {
-        Key::new(KeyCode::Char(c))
+    pub const fn ch(c: char) -> KeyPress {
+        KeyPress::new(KeyCode::Char(c))
     }
 
     /// Ctrl and a character.
-    pub const fn ctrl(c: char) -> Key {
-        Key {
+    pub const fn ctrl(c: char) -> KeyPress {
+        KeyPress {
             code: KeyCode::Char(c),
             ctrl: true,
         }
@@ -40,7 +40,7 @@ impl Key {
 #[derive(Debug)]
 pub struct Binding<A: 'static> {
     /// Each key and the action it triggers (↑ and ↓ share a row but not an action).
-    pub keys: &'static [(Key, A)],
+    pub keys: &'static [(KeyPress, A)],
     /// How the keys are written in the help ("↑/↓, j/k").
     pub label: &'static str,
     /// What they do.
@@ -85,7 +85,7 @@ pub fn footer<A>(map: &[Binding<A>], separator: &str) -> String {
 }
 
 /// The keys of `map`.
-pub fn keys<A>(map: &[Binding<A>]) -> Vec<Key> {
+pub fn keys<A>(map: &[Binding<A>]) -> Vec<KeyPress> {
     map.iter()
         .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
         .collect()
@@ -93,8 +93,8 @@ pub fn keys<A>(map: &[Binding<A>]) -> Vec<Key> {
 
 /// Keys bound more than once among the keys of the tables one mode looks keys up in (a
 /// second binding would never be reached).
-pub fn bound_twice(keys: &[Key]) -> Vec<Key> {
-    let mut twice: Vec<Key> = keys
+pub fn bound_twice(keys: &[KeyPress]) -> Vec<KeyPress> {
+    let mut twice: Vec<KeyPress> = keys
         .iter()
         .enumerate()
         .filter(|(i, k)| keys[..*i].contains(k))
@@ -119,21 +119,21 @@ mod tests {
     const MAP: &[Binding<A>] = &[
         Binding {
             keys: &[
-                (Key::new(KeyCode::Up), A::Up),
-                (Key::new(KeyCode::Down), A::Down),
+                (KeyPress::new(KeyCode::Up), A::Up),
+                (KeyPress::new(KeyCode::Down), A::Down),
             ],
             label: "↑/↓",
             help: "move",
             hint: None,
         },
         Binding {
-            keys: &[(Key::ch('s'), A::Save)],
+            keys: &[(KeyPress::ch('s'), A::Save)],
             label: "s",
             help: "save",
             hint: Some("s save"),
         },
         Binding {
-            keys: &[(Key::ctrl('s'), A::Undo)],
+            keys: &[(KeyPress::ctrl('s'), A::Undo)],
             label: "Ctrl-s",
             help: "not save",
             hint: Some("^s"),
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(help(MAP).count(), 3);
         assert!(bound_twice(&keys(MAP)).is_empty());
         let mut twice = keys(MAP);
-        twice.push(Key::ch('s'));
-        assert_eq!(bound_twice(&twice), [Key::ch('s')]);
+        twice.push(KeyPress::ch('s'));
+        assert_eq!(bound_twice(&twice), [KeyPress::ch('s')]);
     }
 }

@@ -44,7 +44,7 @@ pub struct HdlcFrame {
 /// A frame that failed to decode, and how many bytes to drop to get past it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}")]
-pub struct DecodeError {
+pub struct FrameError {
     /// What was wrong.
     pub error: HdlcError,
     /// Bytes to drop from the start of the buffer before decoding again.
@@ -87,7 +87,7 @@ impl HdlcFrame {
 ///
 /// Bytes before the first flag and repeated flags are skipped. Frames are delimited by the
 /// length field, because 0x7E may occur anywhere inside a frame.
-pub fn decode(buf: &[u8]) -> Result<Option<(HdlcFrame, usize)>, DecodeError> {
+pub fn decode(buf: &[u8]) -> Result<Option<(HdlcFrame, usize)>, FrameError> {
     let Some(mut start) = buf.iter().position(|&b| b == FLAG) else {
         return Ok(None);
     };
@@ -98,7 +98,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(HdlcFrame, usize)>, DecodeError> {
     let frame = buf.get(start..).unwrap_or_default();
     match parse(frame) {
         Ok(decoded) => Ok(decoded.map(|(f, used)| (f, start + used))),
-        Err((error, skip)) => Err(DecodeError {
+        Err((error, skip)) => Err(FrameError {
             error,
             skip: start + skip,
         }),
@@ -399,7 +399,7 @@ RX DISC/UA 7EA01E210373C37A818012050180060180070400000001080400000001533B7E
         let no_flag = err("00 7E A0 08 02 23 21 93 BD 64 00");
         assert_eq!(
             no_flag,
-            DecodeError {
+            FrameError {
                 error: HdlcError::MissingClosingFlag(0),
                 skip: 10
             }
@@ -407,7 +407,7 @@ RX DISC/UA 7EA01E210373C37A818012050180060180070400000001080400000001533B7E
         let format = err("7E B0 08 02 23 21 93 BD 64 7E");
         assert_eq!(
             format,
-            DecodeError {
+            FrameError {
                 error: HdlcError::FormatType(0xB0),
                 skip: 1
             }

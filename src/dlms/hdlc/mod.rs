@@ -17,7 +17,7 @@ pub use address::{physical_from_serial_number, AddressSize, HdlcAddress, RawAddr
 pub use client::HdlcClient;
 pub use control::Control;
 pub use error::HdlcError;
-pub use frame::{decode, DecodeError, HdlcFrame};
+pub use frame::{decode, FrameError, HdlcFrame};
 pub use params::HdlcParameters;
 pub use reader::FrameReader;
 pub use server::{HdlcServer, ServerAddressFilter};

@@ -1,6 +1,6 @@
 //! A small form for dialogs and filter bars: labelled one-line fields and an inline error.
 
-use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::keymap::{self, Binding, KeyPress};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-/// One line of a [`Form`]: free text, or a choice among fixed words.
+/// One line of a [`InputForm`]: free text, or a choice among fixed words.
 #[derive(Debug, Clone)]
-pub struct Field {
+pub struct InputField {
     label: &'static str,
     text: Vec<char>,
     /// Insertion point in `text` (chars, so editing never splits a UTF-8 sequence).
@@ -18,11 +18,11 @@ pub struct Field {
     choices: &'static [&'static str],
 }
 
-impl Field {
+impl InputField {
     /// A free-text field holding `text`, cursor at the end.
-    pub fn text(label: &'static str, text: &str) -> Field {
+    pub fn text(label: &'static str, text: &str) -> InputField {
         let text: Vec<char> = text.chars().collect();
-        Field {
+        InputField {
             label,
             cursor: text.len(),
             text,
@@ -31,8 +31,12 @@ impl Field {
     }
 
     /// A field cycling through `choices` with ←/→ or Space, showing `choices[selected]`.
-    pub fn choice(label: &'static str, choices: &'static [&'static str], selected: usize) -> Field {
-        Field {
+    pub fn choice(
+        label: &'static str,
+        choices: &'static [&'static str],
+        selected: usize,
+    ) -> InputField {
+        InputField {
             label,
             text: Vec::new(),
             cursor: selected.min(choices.len().saturating_sub(1)),
@@ -117,7 +121,7 @@ impl Field {
     }
 }
 
-/// What a key did to a [`Form`].
+/// What a key did to a [`InputForm`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Enter: the caller checks the values and closes the form or sets an error.
@@ -143,23 +147,23 @@ pub enum FormAction {
 
 /// Labelled fields, one focused, with an error line under them.
 #[derive(Debug, Clone)]
-pub struct Form {
+pub struct InputForm {
     title: String,
-    fields: Vec<Field>,
+    fields: Vec<InputField>,
     focus: usize,
     error: Option<String>,
 }
 
-impl Form {
+impl InputForm {
     /// The keys of every dialog.
     pub const KEYS: &'static [Binding<FormAction>] = &[Binding {
         keys: &[
-            (Key::new(KeyCode::Tab), FormAction::Next),
-            (Key::new(KeyCode::Down), FormAction::Next),
-            (Key::new(KeyCode::BackTab), FormAction::Previous),
-            (Key::new(KeyCode::Up), FormAction::Previous),
-            (Key::new(KeyCode::Enter), FormAction::Submit),
-            (Key::new(KeyCode::Esc), FormAction::Cancel),
+            (KeyPress::new(KeyCode::Tab), FormAction::Next),
+            (KeyPress::new(KeyCode::Down), FormAction::Next),
+            (KeyPress::new(KeyCode::BackTab), FormAction::Previous),
+            (KeyPress::new(KeyCode::Up), FormAction::Previous),
+            (KeyPress::new(KeyCode::Enter), FormAction::Submit),
+            (KeyPress::new(KeyCode::Esc), FormAction::Cancel),
         ],
         label: "Tab, Enter, Esc",
         help: "in a dialog: next field, ok, cancel",
@@ -167,8 +171,8 @@ impl Form {
     }];
 
     /// A form titled `title` with `fields`, the first one focused.
-    pub fn new(title: impl Into<String>, fields: Vec<Field>) -> Form {
-        Form {
+    pub fn new(title: impl Into<String>, fields: Vec<InputField>) -> InputForm {
+        InputForm {
             title: title.into(),
             fields,
             focus: 0,
@@ -181,7 +185,7 @@ impl Form {
         self.fields
             .iter()
             .find(|f| f.label == label)
-            .map(Field::value)
+            .map(InputField::value)
             .unwrap_or_default()
     }
 
@@ -193,7 +197,7 @@ impl Form {
     /// Handles a key: Enter submits, Esc cancels, Tab/↓ and Shift-Tab/↑ move between fields.
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
         let n = self.fields.len().max(1);
-        match keymap::action(Form::KEYS, &key) {
+        match keymap::action(InputForm::KEYS, &key) {
             Some(FormAction::Submit) => return Outcome::Submit,
             Some(FormAction::Cancel) => return Outcome::Cancel,
             Some(FormAction::Next) => self.focus = (self.focus + 1) % n,
@@ -265,11 +269,11 @@ mod tests {
 
     #[test]
     fn edits_text_moves_focus_and_cycles_choices() {
-        let mut form = Form::new(
+        let mut form = InputForm::new(
             "t",
             vec![
-                Field::text("name", "ab"),
-                Field::choice("status", &["any", "ok", "failed"], 0),
+                InputField::text("name", "ab"),
+                InputField::choice("status", &["any", "ok", "failed"], 0),
             ],
         );
         for code in [
@@ -298,7 +302,7 @@ mod tests {
 
     #[test]
     fn long_text_scrolls_to_keep_the_cursor_visible() {
-        let field = Field::text("f", "0123456789");
+        let field = InputField::text("f", "0123456789");
         let shown: String = field
             .spans(true, 4)
             .iter()

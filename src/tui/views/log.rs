@@ -12,7 +12,7 @@ mod keys;
 mod pager;
 mod query;
 
-use super::form::{Field, Form, Outcome};
+use super::form::{InputField, InputForm, Outcome};
 use crate::store::Row as LogRow;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
 use crate::tui::keymap::{self, Help};
@@ -31,9 +31,9 @@ use std::path::PathBuf;
 #[derive(Debug)]
 enum Dialog {
     /// The filter bar over the table.
-    Filter(Form),
+    Filter(InputForm),
     /// The export file name.
-    Export(Form),
+    Export(InputForm),
 }
 
 /// The Log view.
@@ -199,7 +199,9 @@ fn table_row(row: &LogRow) -> (Row<'static>, usize) {
 
 impl View for LogView {
     fn bindings(&self) -> Vec<Help> {
-        keymap::help(KEYS).chain(keymap::help(Form::KEYS)).collect()
+        keymap::help(KEYS)
+            .chain(keymap::help(InputForm::KEYS))
+            .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
@@ -231,9 +233,9 @@ impl View for LogView {
             }
             Action::Export => {
                 let file = export::default_file(Local::now());
-                let form = Form::new(
+                let form = InputForm::new(
                     "export the filtered rows to CSV",
-                    vec![Field::text("file", &file)],
+                    vec![InputField::text("file", &file)],
                 );
                 self.dialog = Some(Dialog::Export(form));
                 false

@@ -15,7 +15,7 @@ mod picker;
 mod read;
 mod request;
 
-use super::form::{Field, Form, Outcome};
+use super::form::{InputField, InputForm, Outcome};
 use crate::queue::Preset;
 use crate::tui::app::{Ctx, TaskResult, View};
 use crate::tui::keymap::{self, Help};
@@ -35,13 +35,13 @@ use std::path::PathBuf;
 #[derive(Debug)]
 enum Dialog {
     /// The filter bar; the table narrows as the operator types, Esc restores `before`.
-    Filter { form: Form, before: String },
+    Filter { form: InputForm, before: String },
     /// The preset file to save.
-    Save(Form),
+    Save(InputForm),
     /// The preset file to load.
     Load(Picker),
     /// Name and schedule of a new request.
-    Request(Form),
+    Request(InputForm),
 }
 
 /// The Objects view.
@@ -147,9 +147,9 @@ impl ObjectsView {
         let meter = self.meter_name(ctx);
         self.dialog = match action {
             Action::Filter => Some(Dialog::Filter {
-                form: Form::new(
+                form: InputForm::new(
                     "filter by OBIS code or name",
-                    vec![Field::text("text", self.list.filter())],
+                    vec![InputField::text("text", self.list.filter())],
                 ),
                 before: self.list.filter().to_string(),
             }),
@@ -167,9 +167,9 @@ impl ObjectsView {
             Action::Save => {
                 let name = format!("{}.toml", meter.as_deref().unwrap_or("objects"));
                 let file = ctx.presets_dir.join(name).display().to_string();
-                Some(Dialog::Save(Form::new(
+                Some(Dialog::Save(InputForm::new(
                     "save the marked objects (all when none is marked) as a preset",
-                    vec![Field::text("file", &file)],
+                    vec![InputField::text("file", &file)],
                 )))
             }
             Action::NewRequest => match meter {
@@ -218,7 +218,7 @@ impl View for ObjectsView {
     fn bindings(&self) -> Vec<Help> {
         keymap::help(KEYS)
             .chain(keymap::help(Picker::KEYS))
-            .chain(keymap::help(Form::KEYS))
+            .chain(keymap::help(InputForm::KEYS))
             .collect()
     }
 

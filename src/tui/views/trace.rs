@@ -12,7 +12,7 @@
 
 use crate::engine::{Direction, TraceEntry};
 use crate::tui::app::{Ctx, View};
-use crate::tui::keymap::{self, Binding, Help, Key};
+use crate::tui::keymap::{self, Binding, Help, KeyPress};
 use chrono::{DateTime, Local};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
@@ -40,9 +40,9 @@ enum Action {
 const KEYS: &[Binding<Action>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Left), Action::PreviousMeter),
-            (Key::new(KeyCode::Right), Action::NextMeter),
-            (Key::ch('m'), Action::NextMeter),
+            (KeyPress::new(KeyCode::Left), Action::PreviousMeter),
+            (KeyPress::new(KeyCode::Right), Action::NextMeter),
+            (KeyPress::ch('m'), Action::NextMeter),
         ],
         label: "←/→, m",
         help: "previous / next meter",
@@ -50,10 +50,10 @@ const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Action::Up),
-            (Key::new(KeyCode::Down), Action::Down),
-            (Key::ch('k'), Action::Up),
-            (Key::ch('j'), Action::Down),
+            (KeyPress::new(KeyCode::Up), Action::Up),
+            (KeyPress::new(KeyCode::Down), Action::Down),
+            (KeyPress::ch('k'), Action::Up),
+            (KeyPress::ch('j'), Action::Down),
         ],
         label: "↑↓, j/k",
         help: "select a frame (↑ stops following)",
@@ -61,8 +61,8 @@ const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::PageUp), Action::PageUp),
-            (Key::new(KeyCode::PageDown), Action::PageDown),
+            (KeyPress::new(KeyCode::PageUp), Action::PageUp),
+            (KeyPress::new(KeyCode::PageDown), Action::PageDown),
         ],
         label: "PgUp/PgDn",
         help: "a page up / down",
@@ -70,23 +70,23 @@ const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('g'), Action::Oldest),
-            (Key::ch('G'), Action::Newest),
-            (Key::new(KeyCode::Home), Action::Oldest),
-            (Key::new(KeyCode::End), Action::Newest),
+            (KeyPress::ch('g'), Action::Oldest),
+            (KeyPress::ch('G'), Action::Newest),
+            (KeyPress::new(KeyCode::Home), Action::Oldest),
+            (KeyPress::new(KeyCode::End), Action::Newest),
         ],
         label: "g/G, Home/End",
         help: "oldest / newest frame",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('f'), Action::Follow)],
+        keys: &[(KeyPress::ch('f'), Action::Follow)],
         label: "f",
         help: "follow the newest frame on / off",
         hint: None,
     },
     Binding {
-        keys: &[(Key::new(KeyCode::Enter), Action::Open)],
+        keys: &[(KeyPress::new(KeyCode::Enter), Action::Open)],
         label: "Enter",
         help: "the whole frame; Esc closes",
         hint: None,
@@ -107,8 +107,8 @@ enum Detail {
 const DETAIL_KEYS: &[Binding<Detail>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Esc), Detail::Close),
-            (Key::new(KeyCode::Enter), Detail::Close),
+            (KeyPress::new(KeyCode::Esc), Detail::Close),
+            (KeyPress::new(KeyCode::Enter), Detail::Close),
         ],
         label: "Esc, Enter",
         help: "in the frame: close it",
@@ -116,12 +116,12 @@ const DETAIL_KEYS: &[Binding<Detail>] = &[
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Detail::Up),
-            (Key::new(KeyCode::Down), Detail::Down),
-            (Key::ch('k'), Detail::Up),
-            (Key::ch('j'), Detail::Down),
-            (Key::new(KeyCode::PageUp), Detail::PageUp),
-            (Key::new(KeyCode::PageDown), Detail::PageDown),
+            (KeyPress::new(KeyCode::Up), Detail::Up),
+            (KeyPress::new(KeyCode::Down), Detail::Down),
+            (KeyPress::ch('k'), Detail::Up),
+            (KeyPress::ch('j'), Detail::Down),
+            (KeyPress::new(KeyCode::PageUp), Detail::PageUp),
+            (KeyPress::new(KeyCode::PageDown), Detail::PageDown),
         ],
         label: "↑↓, j/k, PgUp/PgDn",
         help: "in the frame: scroll",

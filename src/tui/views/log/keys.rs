@@ -1,6 +1,6 @@
 //! The Log view's keys: the table its key handling and its help are drawn from.
 
-use crate::tui::keymap::{Binding, Key};
+use crate::tui::keymap::{Binding, KeyPress};
 use ratatui::crossterm::event::KeyCode;
 
 /// What the Log view's keys do.
@@ -20,10 +20,10 @@ pub enum Action {
 pub const KEYS: &[Binding<Action>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Action::Up),
-            (Key::new(KeyCode::Down), Action::Down),
-            (Key::ch('k'), Action::Up),
-            (Key::ch('j'), Action::Down),
+            (KeyPress::new(KeyCode::Up), Action::Up),
+            (KeyPress::new(KeyCode::Down), Action::Down),
+            (KeyPress::ch('k'), Action::Up),
+            (KeyPress::ch('j'), Action::Down),
         ],
         label: "↑↓, j/k",
         help: "select a row (turns the page at its ends)",
@@ -31,8 +31,8 @@ pub const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::PageUp), Action::NewerPage),
-            (Key::new(KeyCode::PageDown), Action::OlderPage),
+            (KeyPress::new(KeyCode::PageUp), Action::NewerPage),
+            (KeyPress::new(KeyCode::PageDown), Action::OlderPage),
         ],
         label: "PgUp/PgDn",
         help: "newer / older page",
@@ -40,27 +40,27 @@ pub const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('g'), Action::Newest),
-            (Key::new(KeyCode::Home), Action::Newest),
+            (KeyPress::ch('g'), Action::Newest),
+            (KeyPress::new(KeyCode::Home), Action::Newest),
         ],
         label: "g, Home",
         help: "back to the newest rows",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('/'), Action::Filter)],
+        keys: &[(KeyPress::ch('/'), Action::Filter)],
         label: "/",
         help: "filter: meter, item, status, since, until",
         hint: None,
     },
     Binding {
-        keys: &[(Key::new(KeyCode::Esc), Action::ClearFilter)],
+        keys: &[(KeyPress::new(KeyCode::Esc), Action::ClearFilter)],
         label: "Esc",
         help: "clear the filter",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('x'), Action::Export)],
+        keys: &[(KeyPress::ch('x'), Action::Export)],
         label: "x",
         help: "export the filtered rows to CSV",
         hint: None,

@@ -2,7 +2,7 @@
 
 use crate::queue::{TimeBound, TimeBoundError};
 use crate::store::{LogFilter, StatusFilter};
-use crate::tui::views::form::{Field, Form};
+use crate::tui::views::form::{InputField, InputForm};
 use chrono::{DateTime, Utc};
 
 const STATUSES: &[&str] = &["any", "ok", "failed"];
@@ -40,7 +40,7 @@ impl Query {
     }
 
     /// The filter bar, filled in with this query.
-    pub fn form(&self) -> Form {
+    pub fn form(&self) -> InputForm {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         let bound = |b: &Option<TimeBound>| b.as_ref().map(ToString::to_string).unwrap_or_default();
         let status = match self.status {
@@ -48,20 +48,20 @@ impl Query {
             Some(StatusFilter::Ok) => 1,
             Some(StatusFilter::Failed) => 2,
         };
-        Form::new(
+        InputForm::new(
             "filter · item: name or OBIS · since/until: RFC 3339 or an age (30min, 24h, 7d)",
             vec![
-                Field::text("meter", &text(&self.meter)),
-                Field::text("item", &text(&self.item)),
-                Field::choice("status", STATUSES, status),
-                Field::text("since", &bound(&self.since)),
-                Field::text("until", &bound(&self.until)),
+                InputField::text("meter", &text(&self.meter)),
+                InputField::text("item", &text(&self.item)),
+                InputField::choice("status", STATUSES, status),
+                InputField::text("since", &bound(&self.since)),
+                InputField::text("until", &bound(&self.until)),
             ],
         )
     }
 
     /// Reads the filter bar; the error names the field that is wrong.
-    pub fn from_form(form: &Form, now: DateTime<Utc>) -> Result<Query, FilterError> {
+    pub fn from_form(form: &InputForm, now: DateTime<Utc>) -> Result<Query, FilterError> {
         let text = |label: &str| Some(form.value(label)).filter(|v| !v.is_empty());
         let bound = |field: &'static str| {
             text(field)
@@ -129,7 +129,7 @@ mod tests {
     use crate::tui::views::testkit::key;
     use ratatui::crossterm::event::KeyCode;
 
-    fn fill(values: [&str; 5], status_presses: usize) -> Form {
+    fn fill(values: [&str; 5], status_presses: usize) -> InputForm {
         let mut form = Query::default().form();
         for (i, v) in values.iter().enumerate() {
             for c in v.chars() {

@@ -1,6 +1,6 @@
 //! The Monitor view's keys: the table its key handling and its help are drawn from.
 
-use crate::tui::keymap::{Binding, Key};
+use crate::tui::keymap::{Binding, KeyPress};
 use ratatui::crossterm::event::KeyCode;
 
 /// What the Monitor view's keys do.
@@ -17,10 +17,10 @@ pub enum Action {
 pub const KEYS: &[Binding<Action>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Action::Up),
-            (Key::new(KeyCode::Down), Action::Down),
-            (Key::ch('k'), Action::Up),
-            (Key::ch('j'), Action::Down),
+            (KeyPress::new(KeyCode::Up), Action::Up),
+            (KeyPress::new(KeyCode::Down), Action::Down),
+            (KeyPress::ch('k'), Action::Up),
+            (KeyPress::ch('j'), Action::Down),
         ],
         label: "↑/↓, j/k",
         help: "select an item (the chart follows)",
@@ -28,17 +28,17 @@ pub const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('g'), Action::First),
-            (Key::ch('G'), Action::Last),
-            (Key::new(KeyCode::Home), Action::First),
-            (Key::new(KeyCode::End), Action::Last),
+            (KeyPress::ch('g'), Action::First),
+            (KeyPress::ch('G'), Action::Last),
+            (KeyPress::new(KeyCode::Home), Action::First),
+            (KeyPress::new(KeyCode::End), Action::Last),
         ],
         label: "g / G",
         help: "first / last item",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('r'), Action::ReadNow)],
+        keys: &[(KeyPress::ch('r'), Action::ReadNow)],
         label: "r",
         help: "read the selected item's request now",
         hint: None,

@@ -1,6 +1,6 @@
 //! The Objects view's keys: the table its key handling and its help are drawn from.
 
-use crate::tui::keymap::{Binding, Key};
+use crate::tui::keymap::{Binding, KeyPress};
 use ratatui::crossterm::event::KeyCode;
 
 /// What the Objects view's keys do.
@@ -28,27 +28,27 @@ pub enum Action {
 pub const KEYS: &[Binding<Action>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Left), Action::PreviousMeter),
-            (Key::new(KeyCode::Right), Action::NextMeter),
+            (KeyPress::new(KeyCode::Left), Action::PreviousMeter),
+            (KeyPress::new(KeyCode::Right), Action::NextMeter),
         ],
         label: "←/→",
         help: "previous / next meter",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('r'), Action::Read)],
+        keys: &[(KeyPress::ch('r'), Action::Read)],
         label: "r",
         help: "read the meter's object list",
         hint: None,
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Action::Up),
-            (Key::new(KeyCode::Down), Action::Down),
-            (Key::ch('k'), Action::Up),
-            (Key::ch('j'), Action::Down),
-            (Key::new(KeyCode::PageUp), Action::PageUp),
-            (Key::new(KeyCode::PageDown), Action::PageDown),
+            (KeyPress::new(KeyCode::Up), Action::Up),
+            (KeyPress::new(KeyCode::Down), Action::Down),
+            (KeyPress::ch('k'), Action::Up),
+            (KeyPress::ch('j'), Action::Down),
+            (KeyPress::new(KeyCode::PageUp), Action::PageUp),
+            (KeyPress::new(KeyCode::PageDown), Action::PageDown),
         ],
         label: "↑↓, j/k, PgUp/PgDn",
         help: "select an object",
@@ -56,10 +56,10 @@ pub const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('g'), Action::First),
-            (Key::ch('G'), Action::Last),
-            (Key::new(KeyCode::Home), Action::First),
-            (Key::new(KeyCode::End), Action::Last),
+            (KeyPress::ch('g'), Action::First),
+            (KeyPress::ch('G'), Action::Last),
+            (KeyPress::new(KeyCode::Home), Action::First),
+            (KeyPress::new(KeyCode::End), Action::Last),
         ],
         label: "g/G, Home/End",
         help: "first / last object",
@@ -67,39 +67,39 @@ pub const KEYS: &[Binding<Action>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('/'), Action::Filter),
-            (Key::new(KeyCode::Esc), Action::ClearFilter),
+            (KeyPress::ch('/'), Action::Filter),
+            (KeyPress::new(KeyCode::Esc), Action::ClearFilter),
         ],
         label: "/",
         help: "filter by OBIS code or name; Esc clears",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch(' '), Action::Mark)],
+        keys: &[(KeyPress::ch(' '), Action::Mark)],
         label: "Space",
         help: "mark / unmark the object",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('*'), Action::MarkShown)],
+        keys: &[(KeyPress::ch('*'), Action::MarkShown)],
         label: "*",
         help: "mark / unmark every object shown",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('s'), Action::Save)],
+        keys: &[(KeyPress::ch('s'), Action::Save)],
         label: "s",
         help: "save the marked (or all) objects as a preset",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('p'), Action::Load)],
+        keys: &[(KeyPress::ch('p'), Action::Load)],
         label: "p",
         help: "load a preset from the presets folder",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('n'), Action::NewRequest)],
+        keys: &[(KeyPress::ch('n'), Action::NewRequest)],
         label: "n",
         help: "new request from the marked (or all) objects",
         hint: None,

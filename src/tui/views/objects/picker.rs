@@ -1,6 +1,6 @@
 //! A popup listing the preset files of a folder to load one.
 
-use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::keymap::{self, Binding, KeyPress};
 use crate::tui::TuiError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
@@ -44,12 +44,12 @@ impl Picker {
     /// The picker's keys.
     pub const KEYS: &'static [Binding<PickAction>] = &[Binding {
         keys: &[
-            (Key::new(KeyCode::Up), PickAction::Up),
-            (Key::new(KeyCode::Down), PickAction::Down),
-            (Key::ch('k'), PickAction::Up),
-            (Key::ch('j'), PickAction::Down),
-            (Key::new(KeyCode::Enter), PickAction::Choose),
-            (Key::new(KeyCode::Esc), PickAction::Cancel),
+            (KeyPress::new(KeyCode::Up), PickAction::Up),
+            (KeyPress::new(KeyCode::Down), PickAction::Down),
+            (KeyPress::ch('k'), PickAction::Up),
+            (KeyPress::ch('j'), PickAction::Down),
+            (KeyPress::new(KeyCode::Enter), PickAction::Choose),
+            (KeyPress::new(KeyCode::Esc), PickAction::Cancel),
         ],
         label: "↑↓, Enter, Esc",
         help: "in the preset list: select, load, close",

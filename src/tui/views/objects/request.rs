@@ -4,11 +4,11 @@ use crate::dlms::obis::Obis;
 use crate::queue::{request_from_preset, Config, Preset};
 use crate::schedule::Schedule;
 use crate::tui::app::Ctx;
-use crate::tui::views::form::{Field, Form};
+use crate::tui::views::form::{InputField, InputForm};
 use crate::tui::TuiError;
 
 /// The dialog asking for the request's name and schedule.
-pub fn form(config: &Config, meter: &str) -> Form {
+pub fn form(config: &Config, meter: &str) -> InputForm {
     let base = format!("{meter} objects");
     let name = (1..)
         .map(|n| match n {
@@ -17,11 +17,11 @@ pub fn form(config: &Config, meter: &str) -> Form {
         })
         .find(|name| config.request(name).is_none())
         .unwrap_or(base);
-    Form::new(
+    InputForm::new(
         format!("new request for {meter}"),
         vec![
-            Field::text("name", &name),
-            Field::text("schedule", "every 15min"),
+            InputField::text("name", &name),
+            InputField::text("schedule", "every 15min"),
         ],
     )
 }
@@ -29,7 +29,7 @@ pub fn form(config: &Config, meter: &str) -> Form {
 /// Appends the request described by `form` to the queue, saves it and runs it; returns what was done.
 pub fn add(
     ctx: &Ctx,
-    form: &Form,
+    form: &InputForm,
     preset: &Preset,
     meter: &str,
     select: &[Obis],

@@ -18,7 +18,7 @@ use ratatui::Frame;
 const LABEL: usize = 18;
 
 /// Everything the form shows.
-pub struct Form<'a> {
+pub struct FormPane<'a> {
     /// The working copy.
     pub config: &'a Config,
     /// The node shown.
@@ -40,7 +40,7 @@ pub struct Form<'a> {
 }
 
 /// Draws the form into `area`, scrolled so the selected field and its notes are visible.
-pub fn render(f: &mut Frame, area: Rect, form: &Form) {
+pub fn render(f: &mut Frame, area: Rect, form: &FormPane) {
     let width = usize::from(area.width);
     let mut lines = Vec::new();
     let mut selected = 0..0;
@@ -80,7 +80,13 @@ fn dim() -> Style {
 }
 
 /// The field's line, then its problem, then (schedule) its preview or (password, key) a hint.
-fn field_lines(form: &Form, n: usize, field: Field, width: usize, out: &mut Vec<Line<'static>>) {
+fn field_lines(
+    form: &FormPane,
+    n: usize,
+    field: Field,
+    width: usize,
+    out: &mut Vec<Line<'static>>,
+) {
     let selected = form.selected == Some(n);
     let editing = form.editing.filter(|_| selected);
     let invalid = form.problems.invalid.get(&(form.node, field));
@@ -152,7 +158,7 @@ fn field_lines(form: &Form, n: usize, field: Field, width: usize, out: &mut Vec<
 }
 
 /// The next five fire times of a schedule text, or why there are none.
-fn preview(text: &str, form: &Form) -> Vec<(String, Style)> {
+fn preview(text: &str, form: &FormPane) -> Vec<(String, Style)> {
     let schedule = match text.parse::<Schedule>() {
         Ok(s) => s,
         Err(e) => return vec![(format!("✗ {e}"), red())],

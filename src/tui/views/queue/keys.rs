@@ -1,7 +1,7 @@
 //! The Queue view's keymaps: keys of the whole view, moving, the tree, the form, a field
 //! being edited, and the yes/no question. Footers and the help are drawn from these tables.
 
-use crate::tui::keymap::{Binding, Key};
+use crate::tui::keymap::{Binding, KeyPress};
 use ratatui::crossterm::event::KeyCode;
 
 /// Keys of the whole view (tree and form).
@@ -14,20 +14,20 @@ pub enum Common {
 
 pub const COMMON: &[Binding<Common>] = &[
     Binding {
-        keys: &[(Key::ch('u'), Common::Undo)],
+        keys: &[(KeyPress::ch('u'), Common::Undo)],
         label: "u",
         help: "undo all unsaved changes (asks first)",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('t'), Common::Test)],
+        keys: &[(KeyPress::ch('t'), Common::Test)],
         label: "t",
         help: "test the node with the running queue",
         hint: Some("t test"),
     },
     Binding {
         // Plain keys match with Ctrl too, so this is also Ctrl-s.
-        keys: &[(Key::ch('s'), Common::Save)],
+        keys: &[(KeyPress::ch('s'), Common::Save)],
         label: "s, Ctrl-s",
         help: "check and save the queue, then run it",
         hint: Some("s save"),
@@ -46,10 +46,10 @@ pub enum Move {
 pub const MOVE: &[Binding<Move>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Up), Move::Up),
-            (Key::new(KeyCode::Down), Move::Down),
-            (Key::ch('k'), Move::Up),
-            (Key::ch('j'), Move::Down),
+            (KeyPress::new(KeyCode::Up), Move::Up),
+            (KeyPress::new(KeyCode::Down), Move::Down),
+            (KeyPress::ch('k'), Move::Up),
+            (KeyPress::ch('j'), Move::Down),
         ],
         label: "↑/↓, j/k",
         help: "move in the tree or between fields",
@@ -57,10 +57,10 @@ pub const MOVE: &[Binding<Move>] = &[
     },
     Binding {
         keys: &[
-            (Key::ch('g'), Move::First),
-            (Key::ch('G'), Move::Last),
-            (Key::new(KeyCode::Home), Move::First),
-            (Key::new(KeyCode::End), Move::Last),
+            (KeyPress::ch('g'), Move::First),
+            (KeyPress::ch('G'), Move::Last),
+            (KeyPress::new(KeyCode::Home), Move::First),
+            (KeyPress::new(KeyCode::End), Move::Last),
         ],
         label: "g/G, Home/End",
         help: "first / last row or field",
@@ -85,55 +85,61 @@ pub enum Tree {
 pub const TREE: &[Binding<Tree>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Enter), Tree::Open),
-            (Key::new(KeyCode::Right), Tree::Open),
-            (Key::ch('l'), Tree::Open),
+            (KeyPress::new(KeyCode::Enter), Tree::Open),
+            (KeyPress::new(KeyCode::Right), Tree::Open),
+            (KeyPress::ch('l'), Tree::Open),
         ],
         label: "Enter, →/l",
         help: "open the form of the selected node",
         hint: None,
     },
     Binding {
-        keys: &[(Key::ch('a'), Tree::Add)],
+        keys: &[(KeyPress::ch('a'), Tree::Add)],
         label: "a",
         help: "add a node after the selected one",
         hint: Some("a add"),
     },
     Binding {
-        keys: &[(Key::ch('A'), Tree::AddChild)],
+        keys: &[(KeyPress::ch('A'), Tree::AddChild)],
         label: "A",
         help: "add a child (meter, item; a request on a meter)",
         hint: Some("A child"),
     },
     Binding {
-        keys: &[(Key::ch('c'), Tree::Duplicate)],
+        keys: &[(KeyPress::ch('c'), Tree::Duplicate)],
         label: "c",
         help: "duplicate the selected node",
         hint: Some("c copy"),
     },
     Binding {
-        keys: &[(Key::ch('K'), Tree::MoveUp), (Key::ch('J'), Tree::MoveDown)],
+        keys: &[
+            (KeyPress::ch('K'), Tree::MoveUp),
+            (KeyPress::ch('J'), Tree::MoveDown),
+        ],
         label: "K / J",
         help: "move the node up / down",
         hint: Some("K/J move"),
     },
     Binding {
-        keys: &[(Key::ch('e'), Tree::Toggle), (Key::ch(' '), Tree::Toggle)],
+        keys: &[
+            (KeyPress::ch('e'), Tree::Toggle),
+            (KeyPress::ch(' '), Tree::Toggle),
+        ],
         label: "e, Space",
         help: "enable / disable the node",
         hint: Some("e on/off"),
     },
     Binding {
         keys: &[
-            (Key::ch('d'), Tree::Delete),
-            (Key::new(KeyCode::Delete), Tree::Delete),
+            (KeyPress::ch('d'), Tree::Delete),
+            (KeyPress::new(KeyCode::Delete), Tree::Delete),
         ],
         label: "d",
         help: "delete the node (asks first)",
         hint: Some("d delete"),
     },
     Binding {
-        keys: &[(Key::ch('p'), Tree::Probe)],
+        keys: &[(KeyPress::ch('p'), Tree::Probe)],
         label: "p",
         help:
             "probe a connection for a meter and add it (tries interfaces, addresses, referencing)",
@@ -143,8 +149,8 @@ pub const TREE: &[Binding<Tree>] = &[
 
 /// Keys of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// Edit the field, or take the next choice of a pick-only field.
+pub enum FormKey {
+    /// EditKey the field, or take the next choice of a pick-only field.
     Activate,
     /// The previous choice; on a text field, back to the tree.
     Previous,
@@ -153,27 +159,27 @@ pub enum Form {
     Back,
 }
 
-pub const FORM: &[Binding<Form>] = &[
+pub const FORM: &[Binding<FormKey>] = &[
     Binding {
-        keys: &[(Key::new(KeyCode::Enter), Form::Activate)],
+        keys: &[(KeyPress::new(KeyCode::Enter), FormKey::Activate)],
         label: "Enter",
         help: "in the form: edit a field (Enter keeps, Esc cancels)",
         hint: Some("Enter edit"),
     },
     Binding {
         keys: &[
-            (Key::new(KeyCode::Left), Form::Previous),
-            (Key::new(KeyCode::Right), Form::Next),
-            (Key::ch('h'), Form::Previous),
-            (Key::ch('l'), Form::Next),
-            (Key::ch(' '), Form::Next),
+            (KeyPress::new(KeyCode::Left), FormKey::Previous),
+            (KeyPress::new(KeyCode::Right), FormKey::Next),
+            (KeyPress::ch('h'), FormKey::Previous),
+            (KeyPress::ch('l'), FormKey::Next),
+            (KeyPress::ch(' '), FormKey::Next),
         ],
         label: "←/→, Space",
         help: "in the form: change a choice",
         hint: Some("←/→ change"),
     },
     Binding {
-        keys: &[(Key::new(KeyCode::Esc), Form::Back)],
+        keys: &[(KeyPress::new(KeyCode::Esc), FormKey::Back)],
         label: "Esc, ←/h",
         help: "back from the form to the tree",
         hint: Some("Esc back"),
@@ -182,31 +188,31 @@ pub const FORM: &[Binding<Form>] = &[
 
 /// Keys while a field is being edited (other keys edit the text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edit {
+pub enum EditKey {
     Keep,
     Cancel,
     Clear,
     KeepAndSave,
 }
 
-pub const EDIT: &[Binding<Edit>] = &[
+pub const EDIT: &[Binding<EditKey>] = &[
     Binding {
         keys: &[
-            (Key::new(KeyCode::Enter), Edit::Keep),
-            (Key::new(KeyCode::Esc), Edit::Cancel),
+            (KeyPress::new(KeyCode::Enter), EditKey::Keep),
+            (KeyPress::new(KeyCode::Esc), EditKey::Cancel),
         ],
         label: "Enter, Esc",
         help: "while editing: keep / cancel the text",
         hint: Some("Enter keep · Esc cancel"),
     },
     Binding {
-        keys: &[(Key::ctrl('u'), Edit::Clear)],
+        keys: &[(KeyPress::ctrl('u'), EditKey::Clear)],
         label: "Ctrl-u",
         help: "while editing: clear the text",
         hint: Some("Ctrl-u clear"),
     },
     Binding {
-        keys: &[(Key::ctrl('s'), Edit::KeepAndSave)],
+        keys: &[(KeyPress::ctrl('s'), EditKey::KeepAndSave)],
         label: "Ctrl-s",
         help: "while editing: keep the text and save",
         hint: None,
@@ -222,16 +228,19 @@ pub enum Answer {
 
 pub const CONFIRM: &[Binding<Answer>] = &[
     Binding {
-        keys: &[(Key::ch('y'), Answer::Yes), (Key::ch('Y'), Answer::Yes)],
+        keys: &[
+            (KeyPress::ch('y'), Answer::Yes),
+            (KeyPress::ch('Y'), Answer::Yes),
+        ],
         label: "y",
         help: "in a question: yes",
         hint: Some("y yes"),
     },
     Binding {
         keys: &[
-            (Key::ch('n'), Answer::No),
-            (Key::ch('N'), Answer::No),
-            (Key::new(KeyCode::Esc), Answer::No),
+            (KeyPress::ch('n'), Answer::No),
+            (KeyPress::ch('N'), Answer::No),
+            (KeyPress::new(KeyCode::Esc), Answer::No),
         ],
         label: "n, Esc",
         help: "in a question: no",

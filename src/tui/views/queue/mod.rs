@@ -199,10 +199,10 @@ impl QueueView {
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         match keymap::action(keys::EDIT, &key) {
-            Some(keys::Edit::Keep) => self.commit(),
-            Some(keys::Edit::Cancel) => self.editing = None,
-            Some(keys::Edit::Clear) => self.editing = Some(LineEdit::default()),
-            Some(keys::Edit::KeepAndSave) => {
+            Some(keys::EditKey::Keep) => self.commit(),
+            Some(keys::EditKey::Cancel) => self.editing = None,
+            Some(keys::EditKey::Clear) => self.editing = Some(LineEdit::default()),
+            Some(keys::EditKey::KeepAndSave) => {
                 self.commit();
                 self.save(ctx);
             }
@@ -281,13 +281,13 @@ impl QueueView {
             return true;
         }
         match keymap::action(keys::FORM, &key) {
-            Some(keys::Form::Back) => self.focus = Focus::Tree,
-            Some(keys::Form::Activate) if field.entry() == Entry::Pick => self.cycle(true),
-            Some(keys::Form::Activate) => self.start_edit(),
-            Some(keys::Form::Previous) if pick => self.cycle(false),
-            Some(keys::Form::Previous) => self.focus = Focus::Tree,
-            Some(keys::Form::Next) if pick => self.cycle(true),
-            Some(keys::Form::Next) | None => return false,
+            Some(keys::FormKey::Back) => self.focus = Focus::Tree,
+            Some(keys::FormKey::Activate) if field.entry() == Entry::Pick => self.cycle(true),
+            Some(keys::FormKey::Activate) => self.start_edit(),
+            Some(keys::FormKey::Previous) if pick => self.cycle(false),
+            Some(keys::FormKey::Previous) => self.focus = Focus::Tree,
+            Some(keys::FormKey::Next) if pick => self.cycle(true),
+            Some(keys::FormKey::Next) | None => return false,
         }
         true
     }
@@ -565,7 +565,7 @@ impl View for QueueView {
         if let Some(node) = node {
             let fields = field::fields(&self.work, node);
             let test_key = QueueView::test_key(QueueView::tested(node), &self.work);
-            let form = form::Form {
+            let form = form::FormPane {
                 config: &self.work,
                 node,
                 fields: &fields,
