@@ -84,7 +84,7 @@ enum Command {
     Clock {
         /// sync or show.
         #[arg(value_enum)]
-        action: cli::change::ClockAction,
+        action: cli::shortcuts::ClockAction,
         #[command(flatten)]
         conn: cli::connection::ConnectionArgs,
         #[command(flatten)]
@@ -94,7 +94,7 @@ enum Command {
     Disconnect {
         /// open, close or status.
         #[arg(value_enum)]
-        action: cli::change::DisconnectAction,
+        action: cli::shortcuts::DisconnectAction,
         #[command(flatten)]
         conn: cli::connection::ConnectionArgs,
         #[command(flatten)]
@@ -300,17 +300,17 @@ async fn change_command(command: &Option<Command>) -> Option<Result<u8>> {
             ty,
             opts,
         } => cli::change::call(conn, target, param.as_deref(), *class, ty.as_deref(), opts).await,
-        Command::Clock { action, conn, opts } => cli::change::clock(conn, *action, opts).await,
+        Command::Clock { action, conn, opts } => cli::shortcuts::clock(conn, *action, opts).await,
         Command::Disconnect { action, conn, opts } => {
-            cli::change::disconnect(conn, *action, opts).await
+            cli::shortcuts::disconnect(conn, *action, opts).await
         }
         Command::Reset {
             conn,
             obis,
             class,
             opts,
-        } => cli::change::reset(conn, obis, *class, opts).await,
-        Command::Capture { conn, obis, opts } => cli::change::capture(conn, obis, opts).await,
+        } => cli::shortcuts::reset(conn, obis, *class, opts).await,
+        Command::Capture { conn, obis, opts } => cli::shortcuts::capture(conn, obis, opts).await,
         _ => return None,
     })
 }

@@ -1,5 +1,5 @@
-//! Changing a meter from the command line: `write`, `call`, and the shortcuts operators use
-//! most — `clock sync|show`, `disconnect open|close|status`, `reset`, `capture`. Each reads
+//! Changing a meter from the command line: `write` and `call` (the shortcuts operators use
+//! most — `clock`, `disconnect`, `reset`, `capture` — are in `shortcuts.rs`). Each reads
 //! what it changes before and after, says old → new, can record itself in the log database
 //! (`--db`), and with `--dry-run` prints the request without connecting.
 //!
@@ -9,7 +9,7 @@
 
 use super::connection::{ConnectionArgs, Opened};
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use dlms_logger::dlms::client::{AttributeRef, Change, ChangeOutcome, MethodRef};
 use dlms_logger::dlms::data::Data;
 use dlms_logger::dlms::datetime::CosemDateTime;
@@ -44,33 +44,8 @@ pub struct ChangeOpts {
     pub db: Option<PathBuf>,
 }
 
-/// `clock` actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ClockAction {
-    /// Set the meter's clock from this computer's (local time, its offset and summer time).
-    Sync,
-    /// Show the meter's clock and its drift from this computer's.
-    Show,
-}
-
-/// `disconnect` actions (class 70 disconnect control).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DisconnectAction {
-    /// Open the breaker: remote_disconnect (method 1).
-    Open,
-    /// Close the breaker: remote_reconnect (method 2).
-    Close,
-    /// Show output state, control state and control mode.
-    Status,
-}
-
-/// The disconnect control object most meters use.
-const DISCONNECT: Obis = Obis::new(0, 0, 96, 3, 10, 255);
-/// The clock.
-const CLOCK: Obis = Obis::new(0, 0, 1, 0, 0, 255);
-
 /// Parses `OBIS[:N]` (N an attribute or method index, default `default`).
-fn obis_and_index(text: &str, what: &str, default: Option<i8>) -> Result<(Obis, i8)> {
+pub(super) fn obis_and_index(text: &str, what: &str, default: Option<i8>) -> Result<(Obis, i8)> {
     // The dashed form has its own ':' (1-0:1.8.0*255), so the index is the part after a
     // ':' that does not leave a dashed OBIS unfinished.
     let (obis_text, index) = match text.rsplit_once(':') {
@@ -141,7 +116,7 @@ fn describe(change: &Change) -> String {
 
 /// Prints a dry run: the request decoded and in hex (plain; a ciphered association sends it
 /// ciphered).
-fn dry_run(change: &Change, opts: &ChangeOpts) -> u8 {
+pub(super) fn dry_run(change: &Change, opts: &ChangeOpts) -> u8 {
     let apdu = request_apdu(change);
     if opts.json {
         println!(
@@ -163,7 +138,7 @@ fn dry_run(change: &Change, opts: &ChangeOpts) -> u8 {
 }
 
 /// Reads one attribute; `None` when it could not be read (the reason goes to stderr).
-async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result<Option<Data>> {
+pub(super) async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result<Option<Data>> {
     let r = opened.session.read(std::slice::from_ref(attr)).await?;
     Ok(match r.into_iter().next() {
         Some(Ok(d)) => Some(d),
@@ -176,7 +151,7 @@ async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result<Option<Dat
 }
 
 /// The text of a value for people and the `writes` table: a clock as its date-time.
-fn shown(d: &Data) -> String {
+pub(super) fn shown(d: &Data) -> String {
     match d {
         Data::OctetString(b) => match CosemDateTime::from_octets(b) {
             Some(t) => t.to_string(),
@@ -187,32 +162,32 @@ fn shown(d: &Data) -> String {
 }
 
 /// What the host says now: local time with its offset, and whether it is summer time.
-fn host_now() -> (chrono::DateTime<chrono::FixedOffset>, bool) {
+pub(super) fn host_now() -> (chrono::DateTime<chrono::FixedOffset>, bool) {
     let now = chrono::Local::now();
     (now.fixed_offset(), is_dst(&chrono::Local, &now))
 }
 
 /// One change, made: recorded, sent, read back, printed; returns the exit code.
-struct Apply<'a> {
-    conn: &'a ConnectionArgs,
-    opts: &'a ChangeOpts,
-    change: Change,
+pub(super) struct Apply<'a> {
+    pub(super) conn: &'a ConnectionArgs,
+    pub(super) opts: &'a ChangeOpts,
+    pub(super) change: Change,
     /// What to read before and after (the attribute set, or what a method changes).
-    watch: Option<AttributeRef>,
-    old: Option<Data>,
+    pub(super) watch: Option<AttributeRef>,
+    pub(super) old: Option<Data>,
 }
 
 /// What a change came to: the exit code, the value read back, and the report (JSON and text).
-struct Report {
-    code: u8,
-    new: Option<Data>,
-    json: Value,
-    text: Vec<String>,
+pub(super) struct Report {
+    pub(super) code: u8,
+    pub(super) new: Option<Data>,
+    pub(super) json: Value,
+    pub(super) text: Vec<String>,
 }
 
 impl Report {
     /// Prints the report as `--json` asks; returns the exit code.
-    fn print(self, json: bool) -> u8 {
+    pub(super) fn print(self, json: bool) -> u8 {
         if json {
             println!("{}", self.json);
         } else {
@@ -230,7 +205,7 @@ impl Apply<'_> {
         Ok(self.report(opened).await?.print(json))
     }
 
-    async fn report(self, mut opened: Opened) -> Result<Report> {
+    pub(super) async fn report(self, mut opened: Opened) -> Result<Report> {
         let (kind, obis, class, member) = match &self.change {
             Change::Set { attribute, .. } => (
                 "set",
@@ -444,7 +419,7 @@ pub async fn write(
 }
 
 /// A method call; `watch` is read before and after.
-async fn call_method(
+pub(super) async fn call_method(
     conn: &ConnectionArgs,
     opts: &ChangeOpts,
     method: MethodRef,
@@ -502,219 +477,9 @@ pub async fn call(
     .await
 }
 
-/// `dlms-logger reset OBIS`: method 1 of a register (class 3), extended register (4), demand
-/// register (5) or profile (7); shows the value before and after.
-pub async fn reset(
-    conn: &ConnectionArgs,
-    obis: &str,
-    class: Option<u16>,
-    opts: &ChangeOpts,
-) -> Result<u8> {
-    let obis: Obis = obis.parse().context("OBIS")?;
-    let class = class.unwrap_or_else(|| dlms_logger::queue::default_class(&obis));
-    let watch = match class {
-        3 | 4 => 2,
-        5 => 3,
-        7 => 7,
-        other => bail!(
-            "{obis} is class {other}; reset is method 1 of a register (3), extended register (4), \
-             demand register (5) or profile (7): use `call {obis}:N` for others"
-        ),
-    };
-    call_method(
-        conn,
-        opts,
-        MethodRef::new(class, obis, 1),
-        Some(Data::Integer(0)),
-        Some(AttributeRef::new(class, obis, watch)),
-    )
-    .await
-}
-
-/// `dlms-logger capture OBIS`: method 2 of a profile (class 7); shows the entries in use.
-pub async fn capture(conn: &ConnectionArgs, obis: &str, opts: &ChangeOpts) -> Result<u8> {
-    let obis: Obis = obis.parse().context("OBIS")?;
-    call_method(
-        conn,
-        opts,
-        MethodRef::new(7, obis, 2),
-        Some(Data::Integer(0)),
-        Some(AttributeRef::new(7, obis, 7)),
-    )
-    .await
-}
-
-/// The control state in words (Blue Book, class 70).
-fn control_state(d: &Data) -> String {
-    match d {
-        Data::Enum(0) => "disconnected".into(),
-        Data::Enum(1) => "connected".into(),
-        Data::Enum(2) => "ready for reconnection".into(),
-        other => other.to_string(),
-    }
-}
-
-/// `dlms-logger disconnect open|close|status`.
-pub async fn disconnect(
-    conn: &ConnectionArgs,
-    action: DisconnectAction,
-    opts: &ChangeOpts,
-) -> Result<u8> {
-    let state = AttributeRef::new(70, DISCONNECT, 2);
-    match action {
-        DisconnectAction::Open | DisconnectAction::Close => {
-            let method = if action == DisconnectAction::Open {
-                1
-            } else {
-                2
-            };
-            call_method(
-                conn,
-                opts,
-                MethodRef::new(70, DISCONNECT, method),
-                Some(Data::Integer(0)),
-                Some(state),
-            )
-            .await
-        }
-        DisconnectAction::Status => {
-            if opts.dry_run {
-                bail!("disconnect status changes nothing; there is nothing to dry-run");
-            }
-            let mut opened = conn.open().await?;
-            let items = [
-                state,
-                AttributeRef::new(70, DISCONNECT, 3),
-                AttributeRef::new(70, DISCONNECT, 4),
-            ];
-            let r = opened.session.read(&items).await?;
-            opened.close().await;
-            let get = |i: usize| r.get(i).and_then(|x| x.as_ref().ok());
-            let output = get(0).map(|d| match d {
-                Data::Boolean(true) => "closed (supply on)".to_string(),
-                Data::Boolean(false) => "open (supply off)".to_string(),
-                d => d.to_string(),
-            });
-            let ctl = get(1).map(control_state);
-            let mode = get(2).map(|d| d.to_string());
-            if opts.json {
-                println!(
-                    "{}",
-                    json!({
-                        "obis": DISCONNECT.to_string(),
-                        "output_state": get(0).map(data_json),
-                        "control_state": get(1).map(data_json),
-                        "control_state_text": ctl,
-                        "control_mode": get(2).map(data_json),
-                    })
-                );
-            } else {
-                let or = |v: Option<String>, i: usize| {
-                    v.unwrap_or_else(|| match r.get(i) {
-                        Some(Err(e)) => format!("not read: {e}"),
-                        _ => "not read".into(),
-                    })
-                };
-                println!("disconnect control {DISCONNECT}");
-                println!("  breaker (output state): {}", or(output, 0));
-                println!("  control state:          {}", or(ctl, 1));
-                println!("  control mode:           {}", or(mode, 2));
-            }
-            Ok(if r.iter().all(|x| x.is_ok()) { 0 } else { 1 })
-        }
-    }
-}
-
-/// The drift of a meter's clock value from the host's clock, in seconds (meter − host).
-fn drift(d: &Data, host: chrono::DateTime<chrono::FixedOffset>) -> Option<f64> {
-    let t = match d {
-        Data::OctetString(b) => CosemDateTime::from_octets(b)?,
-        Data::DateTime(t) => *t,
-        _ => return None,
-    };
-    Some((t.to_chrono()? - host).num_milliseconds() as f64 / 1000.0)
-}
-
-/// `dlms-logger clock sync|show`.
-pub async fn clock(conn: &ConnectionArgs, action: ClockAction, opts: &ChangeOpts) -> Result<u8> {
-    let attr = AttributeRef::new(8, CLOCK, 2);
-    if opts.dry_run {
-        if action == ClockAction::Show {
-            bail!("clock show changes nothing; there is nothing to dry-run");
-        }
-        let (now, dst) = host_now();
-        let value = Data::OctetString(
-            CosemDateTime::from_chrono(&now, if dst { 0x80 } else { 0 })
-                .to_bytes()
-                .to_vec(),
-        );
-        return Ok(dry_run(
-            &Change::Set {
-                attribute: attr,
-                value,
-            },
-            opts,
-        ));
-    }
-    let mut opened = conn.open().await?;
-    let old = read_one(&mut opened, &attr).await?;
-    let (now, dst) = host_now();
-    let before = old.as_ref().and_then(|d| drift(d, now));
-    let say = |d: Option<f64>| match d {
-        Some(s) => format!("{s:+.1} s"),
-        None => "unknown".into(),
-    };
-    if action == ClockAction::Show {
-        opened.close().await;
-        match (&old, opts.json) {
-            (Some(v), true) => println!(
-                "{}",
-                json!({"obis": CLOCK.to_string(), "clock": shown(v), "drift_s": before})
-            ),
-            (Some(v), false) => println!(
-                "meter clock {}  (drift from this computer: {})",
-                shown(v),
-                say(before)
-            ),
-            (None, _) => bail!("the meter's clock could not be read"),
-        }
-        return Ok(EXIT_DONE);
-    }
-    let Some(current) = old.clone() else {
-        opened.close().await;
-        bail!("the meter's clock could not be read, so its type is unknown; use `write 0.0.1.0.0.255:2 now --type datetime-octets`");
-    };
-    // The value is taken at the last moment, so the drift after is as small as the link allows.
-    let (now, dst2) = host_now();
-    let value = parse_like(&current, "now", now, dst || dst2)?;
-    let mut report = Apply {
-        conn,
-        opts,
-        change: Change::Set {
-            attribute: attr.clone(),
-            value,
-        },
-        watch: Some(attr),
-        old,
-    }
-    .report(opened)
-    .await?;
-    let after = report
-        .new
-        .as_ref()
-        .and_then(|d| drift(d, chrono::Local::now().fixed_offset()));
-    report.text.push(format!(
-        "  drift from this computer: before {}, after {}",
-        say(before),
-        say(after)
-    ));
-    report.json["drift_before_s"] = json!(before);
-    report.json["drift_after_s"] = json!(after);
-    Ok(report.print(opts.json))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::shortcuts::{CLOCK, DISCONNECT};
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@ pub mod probe;
 pub mod read;
 pub mod run;
 pub mod schedule;
+pub mod shortcuts;
 pub mod simulate;
 pub mod tui;
 
