@@ -199,7 +199,27 @@ impl Report {
     }
 }
 
-impl Apply<'_> {
+impl<'a> Apply<'a> {
+    /// A SET of `attr` to `value`, read before (`old`) and after.
+    pub(super) fn set(
+        conn: &'a ConnectionArgs,
+        opts: &'a ChangeOpts,
+        attr: AttributeRef,
+        value: Data,
+        old: Option<Data>,
+    ) -> Self {
+        Apply {
+            conn,
+            opts,
+            change: Change::Set {
+                attribute: attr.clone(),
+                value,
+            },
+            watch: Some(attr),
+            old,
+        }
+    }
+
     async fn run(self, opened: Opened) -> Result<u8> {
         let json = self.opts.json;
         Ok(self.report(opened).await?.print(json))
@@ -404,18 +424,7 @@ pub async fn write(
             return Err(e);
         }
     };
-    Apply {
-        conn,
-        opts,
-        change: Change::Set {
-            attribute: attr.clone(),
-            value,
-        },
-        watch: Some(attr),
-        old,
-    }
-    .run(opened)
-    .await
+    Apply::set(conn, opts, attr, value, old).run(opened).await
 }
 
 /// A method call; `watch` is read before and after.

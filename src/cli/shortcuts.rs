@@ -226,18 +226,9 @@ pub async fn clock(conn: &ConnectionArgs, action: ClockAction, opts: &ChangeOpts
     // The value is taken at the last moment, so the drift after is as small as the link allows.
     let (now, dst2) = host_now();
     let value = parse_like(&current, "now", now, dst || dst2)?;
-    let mut report = Apply {
-        conn,
-        opts,
-        change: Change::Set {
-            attribute: attr.clone(),
-            value,
-        },
-        watch: Some(attr),
-        old,
-    }
-    .report(opened)
-    .await?;
+    let mut report = Apply::set(conn, opts, attr, value, old)
+        .report(opened)
+        .await?;
     let after = report
         .new
         .as_ref()

@@ -1,5 +1,6 @@
 //! Unit tests of [`super::ChangeOp`]: SET, ACTION and SN WRITE against hand-made answers.
 
+use super::tests::associated;
 use super::*;
 use crate::dlms::acse::Conformance;
 use crate::dlms::data::Data;
@@ -9,17 +10,6 @@ use crate::dlms::xdlms::{
     SetResponse, UnconfirmedWriteRequest, VariableAccess, WriteRequest, WriteResponse, WriteResult,
 };
 use proptest::prelude::*;
-
-fn associated(referencing: Referencing, conformance: Conformance, max_pdu: u16) -> ClientSession {
-    let mut s = ClientSession::new(ClientSettings::new(referencing));
-    s.association = Some(Association {
-        conformance,
-        max_pdu,
-        vaa_name: 7,
-        server_system_title: None,
-    });
-    s
-}
 
 fn all() -> Conformance {
     Conformance::SET

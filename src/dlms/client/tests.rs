@@ -8,7 +8,11 @@ use crate::dlms::data::Data;
 use crate::dlms::security::{Key, Policy};
 use crate::dlms::xdlms::DataAccessResult;
 
-fn associated(referencing: Referencing, conformance: Conformance, max_pdu: u16) -> ClientSession {
+pub(super) fn associated(
+    referencing: Referencing,
+    conformance: Conformance,
+    max_pdu: u16,
+) -> ClientSession {
     let mut s = ClientSession::new(ClientSettings::new(referencing));
     s.association = Some(Association {
         conformance,
