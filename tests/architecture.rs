@@ -85,7 +85,7 @@ fn each_layer_uses_only_the_layers_below_it() {
         // see `the_engine_writes_nothing_itself`).
         (
             "engine",
-            &["dlms", "transport", "counters", "queue", "store"],
+            &["dlms", "transport", "counters", "queue", "store", "text"],
         ),
         ("store", &["dlms"]),
     ];

@@ -90,3 +90,79 @@ fn our_changes_against_our_simulator_over_wrapper_hdlc_and_sn() {
     our_changes_against_our_simulator(&["--hdlc"], &["--hdlc"]);
     our_changes_against_our_simulator(&["--sn"], &["--sn"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_request_makes_its_changes_and_records_each_step() {
+    use dlms_logger::runner::Runner;
+    use dlms_logger::store::{Store, WriteOutcome, Writer};
+    let (_sim, port) = start_sim(&["--password", "00000000"]);
+    let cfg = dlms_logger::queue::Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "m1"
+connection = "lab"
+client = 17
+auth = {{ level = "low", password = "00000000" }}
+[[request]]
+name = "nightly"
+meters = ["m1"]
+schedule = {{ once = true }}
+steps = [
+  {{ clock_sync = true, when_drift_over = "5s" }},
+  {{ set = "1.0.1.8.0.255:2", value = "5" }},
+  {{ call = "0.0.96.3.10.255:1" }},
+  {{ set = "1.0.32.7.0.255:2", value = "1" }},
+]
+"#
+        ),
+        "t.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..300 {
+        if h.status()
+            .requests
+            .get("nightly")
+            .is_some_and(|r| r.completed >= 1)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let store = Store::open(&db).unwrap();
+    let mut rows: Vec<_> = store
+        .writes(10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    rows.reverse();
+    assert_eq!(rows.len(), 4, "{rows:#?}");
+    assert!(rows
+        .iter()
+        .all(|w| w.source == "nightly" && w.meter == "m1"));
+    assert_eq!(rows[0].outcome, WriteOutcome::Skipped, "{:?}", rows[0]);
+    assert!(rows[0].result.as_deref().unwrap().contains("is within 5 s"));
+    assert_eq!(rows[1].outcome, WriteOutcome::Done);
+    assert_eq!(rows[1].new_value.as_deref(), Some("5"));
+    assert_eq!(rows[2].outcome, WriteOutcome::Done, "{:?}", rows[2]);
+    assert_eq!(
+        rows[3].outcome,
+        WriteOutcome::Refused,
+        "voltage is read-only"
+    );
+    assert_eq!(rows[3].result.as_deref(), Some("read-write denied (3)"));
+    // A refused step makes the run a failure (its on_failure event fires).
+    let st = h.status();
+    assert!(st.meters["m1"].last_error.is_some());
+}

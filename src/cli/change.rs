@@ -12,12 +12,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use dlms_logger::dlms::client::{AttributeRef, Change, ChangeOutcome, MethodRef};
 use dlms_logger::dlms::data::Data;
-use dlms_logger::dlms::datetime::CosemDateTime;
 use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::xdlms::{summarize, ActionRequest, MethodDescriptor, SetRequest};
-use dlms_logger::engine::input::{is_dst, parse_as, parse_like, TYPES};
 use dlms_logger::engine::value::data_json;
 use dlms_logger::engine::EngineError;
+use dlms_logger::queue::input::{is_dst, parse_as, parse_like, TYPES};
 use dlms_logger::store::{Store, WriteOutcome, WriteRecord};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -152,13 +151,7 @@ pub(super) async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result
 
 /// The text of a value for people and the `writes` table: a clock as its date-time.
 pub(super) fn shown(d: &Data) -> String {
-    match d {
-        Data::OctetString(b) => match CosemDateTime::from_octets(b) {
-            Some(t) => t.to_string(),
-            None => d.to_string(),
-        },
-        d => d.to_string(),
-    }
+    dlms_logger::engine::change::shown(d)
 }
 
 /// What the host says now: local time with its offset, and whether it is summer time.

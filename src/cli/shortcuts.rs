@@ -12,8 +12,9 @@ use dlms_logger::dlms::client::{AttributeRef, Change, MethodRef};
 use dlms_logger::dlms::data::Data;
 use dlms_logger::dlms::datetime::CosemDateTime;
 use dlms_logger::dlms::obis::Obis;
-use dlms_logger::engine::input::parse_like;
+use dlms_logger::engine::change::drift;
 use dlms_logger::engine::value::data_json;
+use dlms_logger::queue::input::parse_like;
 use serde_json::json;
 
 /// `clock` actions.
@@ -162,16 +163,6 @@ pub async fn disconnect(
             Ok(if r.iter().all(|x| x.is_ok()) { 0 } else { 1 })
         }
     }
-}
-
-/// The drift of a meter's clock value from the host's clock, in seconds (meter − host).
-fn drift(d: &Data, host: chrono::DateTime<chrono::FixedOffset>) -> Option<f64> {
-    let t = match d {
-        Data::OctetString(b) => CosemDateTime::from_octets(b)?,
-        Data::DateTime(t) => *t,
-        _ => return None,
-    };
-    Some((t.to_chrono()? - host).num_milliseconds() as f64 / 1000.0)
 }
 
 /// `dlms-logger clock sync|show`.

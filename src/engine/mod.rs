@@ -4,8 +4,8 @@
 //! (`objects`) and probing for a meter's addressing (`probe`).
 
 mod address;
+pub mod change;
 mod counters;
-pub mod input;
 pub mod objects;
 pub mod probe;
 pub mod profile;

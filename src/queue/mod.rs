@@ -8,6 +8,7 @@
 mod atomic;
 mod connection;
 mod error;
+pub mod input;
 mod item;
 mod locate;
 mod meter;
@@ -17,6 +18,7 @@ mod raw;
 mod request;
 mod secret;
 mod security;
+mod step;
 mod time_bound;
 mod validate;
 mod value_error;
@@ -37,6 +39,7 @@ pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;
 pub use secret::{KeySecret, Secret, SecretSource};
 pub use security::{parse_system_title, Policy, Security, DEFAULT_SYSTEM_TITLE};
+pub use step::Step;
 pub use time_bound::{TimeBound, TimeBoundError};
 pub use value_error::ValueError;
 

@@ -10,6 +10,7 @@ use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
 use super::security::{parse_system_title, Policy, Security};
+use super::step::Step;
 use super::time_bound::TimeBound;
 use super::Config;
 use super::ValueError;
@@ -192,6 +193,25 @@ struct RawRequest {
     on_failure: Option<String>,
     #[serde(default)]
     items: Vec<RawItem>,
+    #[serde(default)]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { clock_sync = true }, { set = \"OBIS:ATTR\", value = \"…\" } or { call = \"OBIS:METHOD\" }"
+)]
+struct RawStep {
+    clock_sync: Option<bool>,
+    when_drift_over: Option<String>,
+    set: Option<String>,
+    call: Option<String>,
+    value: Option<String>,
+    param: Option<String>,
+    #[serde(rename = "type")]
+    data_type: Option<String>,
+    class: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +456,12 @@ impl RawRequest {
             .enumerate()
             .map(|(i, item)| item.into_model(path.key("items").index(i)))
             .collect::<Result<_, _>>()?;
+        let steps = self
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| step.into_model(path.key("steps").index(i)))
+            .collect::<Result<_, _>>()?;
         let d = Request::new(self.name, self.meters, self.schedule);
         Ok(Request {
             enabled: self.enabled.unwrap_or(d.enabled),
@@ -443,7 +469,94 @@ impl RawRequest {
             on_success: self.on_success,
             on_failure: self.on_failure,
             items,
+            steps,
             ..d
+        })
+    }
+}
+
+impl RawStep {
+    fn into_model(self, path: FieldPath) -> Result<Step, ConfigFault> {
+        let kinds = [
+            ("clock_sync", self.clock_sync.is_some()),
+            ("set", self.set.is_some()),
+            ("call", self.call.is_some()),
+        ];
+        let given: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
+        if given.len() != 1 {
+            return Err(ConfigFault::new(
+                path,
+                "give exactly one of clock_sync, set or call in each step",
+            ));
+        }
+        let only = |key: &'static str, present: bool, kind: &str| {
+            if present {
+                Err(ConfigFault::new(
+                    path.key(key),
+                    format!("is not used by a {kind} step; remove it"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let class = |obis: &Obis| self.class.unwrap_or_else(|| super::default_class(obis));
+        if self.clock_sync.is_some() {
+            only("value", self.value.is_some(), "clock_sync")?;
+            only("param", self.param.is_some(), "clock_sync")?;
+            only("type", self.data_type.is_some(), "clock_sync")?;
+            only("class", self.class.is_some(), "clock_sync")?;
+            if self.clock_sync == Some(false) {
+                return Err(ConfigFault::new(
+                    path.key("clock_sync"),
+                    "false makes an empty step; remove the step instead",
+                ));
+            }
+            let when_drift_over = self
+                .when_drift_over
+                .map(|t| {
+                    crate::schedule::parse_duration(&t).map_err(|_| {
+                        ConfigFault::new(
+                            path.key("when_drift_over"),
+                            format!("{t:?} is not a duration; write it like 5s, 500ms, 2min or 1h"),
+                        )
+                    })
+                })
+                .transpose()?;
+            return Ok(Step::ClockSync { when_drift_over });
+        }
+        only(
+            "when_drift_over",
+            self.when_drift_over.is_some(),
+            "set or call",
+        )?;
+        if let Some(target) = self.set {
+            only("param", self.param.is_some(), "set")?;
+            let (obis, attribute) = super::step::obis_and_index(&target, "attribute")
+                .map_err(|e| ConfigFault::new(path.key("set"), e))?;
+            let Some(value) = self.value else {
+                return Err(ConfigFault::new(
+                    path.key("value"),
+                    "is required with set; give the new value as text (\"60\", \"now\", \"00FF\")",
+                ));
+            };
+            return Ok(Step::Set {
+                class_id: class(&obis),
+                obis,
+                attribute,
+                value,
+                data_type: self.data_type,
+            });
+        }
+        only("value", self.value.is_some(), "call")?;
+        let target = self.call.unwrap_or_default();
+        let (obis, method) = super::step::obis_and_index(&target, "method")
+            .map_err(|e| ConfigFault::new(path.key("call"), e))?;
+        Ok(Step::Call {
+            class_id: class(&obis),
+            obis,
+            method,
+            param: self.param,
+            data_type: self.data_type,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! A request: which items to read from which meters, and when.
 
 use super::item::Item;
+use super::step::Step;
 use crate::schedule::Schedule;
 
 /// A named read job of the queue.
@@ -20,8 +21,10 @@ pub struct Request {
     pub on_success: Option<String>,
     /// Event fired when it fails.
     pub on_failure: Option<String>,
-    /// What to read, at least one.
+    /// What to read (a read request: at least one).
     pub items: Vec<Item>,
+    /// What to change on each meter, in order (an action request: at least one; then no items).
+    pub steps: Vec<Step>,
 }
 
 impl Request {
@@ -36,6 +39,7 @@ impl Request {
             on_success: None,
             on_failure: None,
             items: Vec::new(),
+            steps: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::meter::{Auth, InterfaceKind, Meter};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::security::Policy;
+use super::step::Step;
 use super::time_bound::TimeBound;
 use super::Config;
 use crate::schedule::Schedule;
@@ -329,10 +330,19 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFa
     in_range(r.timeout_ms, 1..=86_400_000, path.key("timeout_ms"))?;
     event(r.on_success.as_deref(), path.key("on_success"))?;
     event(r.on_failure.as_deref(), path.key("on_failure"))?;
+    if !r.steps.is_empty() {
+        if !r.items.is_empty() {
+            return Err(ConfigFault::new(
+                path.key("items"),
+                "an action request (with steps) reads no items; put them in a request of their own",
+            ));
+        }
+        return steps(r, path);
+    }
     if r.items.is_empty() {
         return Err(ConfigFault::new(
             path.key("items"),
-            "is empty; give at least one item",
+            "is empty; give at least one item (or steps, for an action request)",
         ));
     }
     let mut seen = HashSet::new();
@@ -415,6 +425,40 @@ fn item(item: &Item, path: FieldPath) -> Result<(), ConfigFault> {
             path.key("until"),
             "must be later than since",
         ));
+    }
+    Ok(())
+}
+
+/// The steps of an action request: a value with a type must be of that type (a value without
+/// one is typed like the meter's when the step runs).
+fn steps(r: &Request, path: FieldPath) -> Result<(), ConfigFault> {
+    // Any instant does: only the form of the text is checked here.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+00:00")
+        .unwrap_or_else(|_| chrono::Utc::now().fixed_offset());
+    for (i, step) in r.steps.iter().enumerate() {
+        let at = path.key("steps").index(i);
+        let (text, ty) = match step {
+            Step::Set {
+                value, data_type, ..
+            } => (Some(value), data_type.as_deref()),
+            Step::Call {
+                param, data_type, ..
+            } => (param.as_ref(), Some(data_type.as_deref().unwrap_or("i8"))),
+            Step::ClockSync { .. } => (None, None),
+        };
+        if let (Some(text), Some(ty)) = (text, ty) {
+            let key = if matches!(step, Step::Set { .. }) {
+                "value"
+            } else {
+                "param"
+            };
+            super::input::parse_as(ty, text, now).map_err(|e| match e {
+                super::input::InputError::UnknownType(_) => {
+                    ConfigFault::new(at.key("type"), e.to_string())
+                }
+                e => ConfigFault::new(at.key(key), e.to_string()),
+            })?;
+        }
     }
     Ok(())
 }

@@ -3,11 +3,13 @@
 use serde::Serialize;
 
 use super::connection::{Connection, Link, LinkMode, SerialSettings};
+use super::default_class;
 use super::item::Item;
 use super::meter::Meter;
 use super::request::Request;
 use super::secret::SecretSource;
 use super::security::Security;
+use super::step::Step;
 use super::Config;
 use crate::dlms::data::hex;
 
@@ -73,12 +75,22 @@ pub(super) fn config(config: &Config) -> String {
     }
     for r in &config.requests {
         table(&mut out, "request", request(r));
-        let items: Vec<String> = r
-            .items
-            .iter()
-            .map(|i| format!("  {},\n", item(i).inline()))
-            .collect();
-        out.push_str(&format!("items = [\n{}]\n", items.concat()));
+        if r.steps.is_empty() || !r.items.is_empty() {
+            let items: Vec<String> = r
+                .items
+                .iter()
+                .map(|i| format!("  {},\n", item(i).inline()))
+                .collect();
+            out.push_str(&format!("items = [\n{}]\n", items.concat()));
+        }
+        if !r.steps.is_empty() {
+            let steps: Vec<String> = r
+                .steps
+                .iter()
+                .map(|s| format!("  {},\n", step(s).inline()))
+                .collect();
+            out.push_str(&format!("steps = [\n{}]\n", steps.concat()));
+        }
     }
     out
 }
@@ -216,6 +228,44 @@ fn request(r: &Request) -> Fields {
     f.set_if(r.timeout_ms != d.timeout_ms, "timeout_ms", &r.timeout_ms);
     f.set_some("on_success", r.on_success.as_ref());
     f.set_some("on_failure", r.on_failure.as_ref());
+    f
+}
+
+fn step(s: &Step) -> Fields {
+    let mut f = Fields::default();
+    match s {
+        Step::ClockSync { when_drift_over } => {
+            f.set("clock_sync", &true);
+            f.set_some(
+                "when_drift_over",
+                when_drift_over.map(crate::schedule::format_duration),
+            );
+        }
+        Step::Set {
+            obis,
+            class_id,
+            attribute,
+            value,
+            data_type,
+        } => {
+            f.set("set", &format!("{obis}:{attribute}"));
+            f.set_if(*class_id != default_class(obis), "class", class_id);
+            f.set("value", value);
+            f.set_some("type", data_type.as_ref());
+        }
+        Step::Call {
+            obis,
+            class_id,
+            method,
+            param,
+            data_type,
+        } => {
+            f.set("call", &format!("{obis}:{method}"));
+            f.set_if(*class_id != default_class(obis), "class", class_id);
+            f.set_some("param", param.as_ref());
+            f.set_some("type", data_type.as_ref());
+        }
+    }
     f
 }
 

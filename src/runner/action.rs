@@ -68,12 +68,12 @@ pub(super) async fn run(
 }
 
 /// What a job does with a session: boxed, so the worker's own future stays small.
-type SessionWork<'s, T> =
+pub(super) type SessionWork<'s, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, EngineError>> + Send + 's>>;
 
 /// Runs `work` on the meter's association: the one the worker keeps, the one a meter that
 /// dialed in opened, or a new one that is released afterwards.
-async fn with_session<T>(
+pub(super) async fn with_session<T>(
     shared: &Arc<Shared>,
     conn: &Connection,
     m: &Meter,
@@ -117,6 +117,24 @@ async fn with_session<T>(
             Err(e.into())
         }
     }
+}
+
+/// Reads one attribute over a new association (after a change whose answer was lost, the
+/// old one is gone); `None` when it cannot be read.
+pub(super) async fn read_back(
+    shared: &Arc<Shared>,
+    conn: &Connection,
+    m: &Meter,
+    attr: &crate::dlms::client::AttributeRef,
+) -> Option<crate::dlms::data::Data> {
+    let trace = trace_sink(shared, &m.name);
+    let mut s = Target::new(conn, m)
+        .open(&shared.counters, Some(trace))
+        .await
+        .ok()?;
+    let v = s.read(std::slice::from_ref(attr)).await.ok();
+    close_link(s, &m.name).await;
+    v?.into_iter().next()?.ok()
 }
 
 /// Reads the meter's clock: the test of a meter.

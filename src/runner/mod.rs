@@ -20,6 +20,7 @@ mod listen;
 pub mod parked;
 mod sink;
 mod status;
+mod steps;
 mod trace;
 mod worker;
 

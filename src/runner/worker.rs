@@ -113,16 +113,20 @@ async fn run_poll(
         let Some(m) = config.meters.get(id.0) else {
             continue;
         };
-        let run = run_meter(
-            req,
-            conn,
-            m,
-            poll,
-            trace_sink(shared, &m.name),
-            shared,
-            links,
-        )
-        .await;
+        let run = if req.steps.is_empty() {
+            run_meter(
+                req,
+                conn,
+                m,
+                poll,
+                trace_sink(shared, &m.name),
+                shared,
+                links,
+            )
+            .await
+        } else {
+            super::steps::run_on_meter(shared, req, conn, m, links).await
+        };
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
         let now = Utc::now();
         let mut st = lock(&shared.status);
@@ -141,7 +145,10 @@ async fn run_poll(
         drop(st);
         match &run.error {
             None => {
-                let s = crate::engine::value::summary(&run.rows);
+                let s = run
+                    .note
+                    .clone()
+                    .unwrap_or_else(|| crate::engine::value::summary(&run.rows));
                 tracing::info!("{} {}: {s}", req.name, m.name);
                 summaries.push(format!("{}: {s}", m.name));
             }
@@ -161,6 +168,8 @@ pub(super) struct MeterRun {
     pub(super) rtt: Option<Duration>,
     /// The error that stopped the run, if any.
     pub(super) error: Option<String>,
+    /// What an action run did, for the log (a read run is summed up from its rows).
+    pub(super) note: Option<String>,
 }
 
 /// An association kept open between runs (persistent connections, meters that dialed in).
@@ -341,6 +350,7 @@ pub(super) async fn run_meter(
             rows: read::failure_rows(req, m, poll, &error),
             rtt: None,
             error: Some(error),
+            note: None,
         };
     }
     let mut attempt = 0;
@@ -364,6 +374,7 @@ pub(super) async fn run_meter(
                 rows: read::failure_rows(req, m, poll, &error),
                 rtt: None,
                 error: Some(error),
+                note: None,
             };
         }
         let work = async {
@@ -431,6 +442,7 @@ pub(super) async fn run_meter(
                 rows: read::failure_rows(req, m, poll, &error),
                 rtt: None,
                 error: Some(error),
+                note: None,
             };
         };
         let error = match outcome {
@@ -450,6 +462,7 @@ pub(super) async fn run_meter(
                     rows,
                     rtt: Some(rtt),
                     error: None,
+                    note: None,
                 };
             }
             Ok(Err(e)) if reused && !incoming => {
@@ -492,6 +505,7 @@ pub(super) async fn run_meter(
                 rows: read::failure_rows(req, m, poll, &error),
                 rtt: None,
                 error: Some(error),
+                note: None,
             };
         }
         tracing::debug!(
@@ -511,6 +525,7 @@ pub(super) async fn run_meter(
                     rows: read::failure_rows(req, m, poll, &error),
                                 rtt: None,
                     error: Some(error),
+                    note: None,
                 };
             }
         }

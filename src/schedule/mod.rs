@@ -43,6 +43,16 @@ pub use cron_expr::CronExpr;
 pub use error::{CronFieldProblem, ScheduleError};
 pub use spec::ScheduleSpec;
 
+/// A duration written like an interval: `15s`, `500ms`, `5min`, `1h`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, ScheduleError> {
+    interval::parse(text)
+}
+
+/// The text [`parse_duration`] reads back.
+pub fn format_duration(d: std::time::Duration) -> String {
+    interval::format(d)
+}
+
 /// When a request fires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ScheduleSpec", into = "ScheduleSpec")]

@@ -17,6 +17,8 @@ pub enum WriteOutcome {
     Unknown,
     /// Not sent: the meter could not be reached or associated.
     Failed,
+    /// Not needed (a clock sync whose drift is within its bound).
+    Skipped,
 }
 
 impl WriteOutcome {
@@ -28,6 +30,7 @@ impl WriteOutcome {
             WriteOutcome::Refused => "refused",
             WriteOutcome::Unknown => "unknown outcome",
             WriteOutcome::Failed => "failed",
+            WriteOutcome::Skipped => "skipped",
         }
     }
 }
@@ -135,6 +138,7 @@ impl Store {
                             "refused" => WriteOutcome::Refused,
                             "unknown outcome" => WriteOutcome::Unknown,
                             "failed" => WriteOutcome::Failed,
+                            "skipped" => WriteOutcome::Skipped,
                             _ => WriteOutcome::Sent,
                         },
                         result: r.get(12)?,
