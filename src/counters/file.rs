@@ -50,8 +50,7 @@ pub(super) fn open(path: &Path) -> Result<Connection, CounterError> {
     let mut conn = Connection::open(path).map_err(fail("opening"))?;
     conn.busy_timeout(Duration::from_secs(30))
         .map_err(fail("setting the lock timeout"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(fail("switching to WAL"))?;
+    wal(&conn).map_err(fail("switching to WAL"))?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(fail("setting synchronous"))?;
     let tx = conn
@@ -72,6 +71,25 @@ pub(super) fn open(path: &Path) -> Result<Connection, CounterError> {
         .map_err(fail("writing the schema version"))?;
     tx.commit().map_err(fail("committing the schema"))?;
     Ok(conn)
+}
+
+/// Switches the file to WAL. SQLite answers "database is locked" at once, without waiting
+/// on the busy timeout, when another process is opening a new file at the same moment, so the
+/// switch is tried again for a while before it counts as an error.
+fn wal(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let mut tries = 0;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if tries < 200
+                    && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
 }
 
 /// Creates a missing file readable by its owner only.
