@@ -146,6 +146,15 @@ impl ReaderHandle {
         self.run(move |s| s.log_page(&filter, after, limit), reply);
     }
 
+    /// The newest `limit` changes made to meters (the `writes` table), newest first.
+    pub fn writes(
+        &self,
+        limit: usize,
+        reply: impl FnOnce(Result<Vec<(i64, super::WriteRecord)>, QueryError>) + Send + 'static,
+    ) {
+        self.run(move |s| s.writes(limit), reply);
+    }
+
     /// Calls `reply` once every request sent before has been answered.
     pub fn sync(&self, reply: impl FnOnce() + Send + 'static) {
         let job: Job = Box::new(move |_| reply());

@@ -67,6 +67,8 @@ pub enum TaskResult {
         /// The page and its look-ahead.
         rows: Result<Vec<Row>, QueryError>,
     },
+    /// The newest changes made to meters (the `writes` table).
+    Writes(Result<Vec<(i64, crate::store::WriteRecord)>, QueryError>),
     /// The newest row of every item.
     Latest(Result<Vec<Row>, QueryError>),
     /// The recent history of one item.

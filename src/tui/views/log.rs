@@ -7,6 +7,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+mod changes;
 mod export;
 mod keys;
 mod pager;
@@ -46,6 +47,8 @@ pub struct LogView {
     problem: Option<String>,
     /// The number of the last page asked for; older answers are dropped.
     asked: u64,
+    /// The changes made to meters, when shown instead of the readings (`w`).
+    changes: Option<changes::Changes>,
 }
 
 impl LogView {
@@ -212,6 +215,20 @@ impl View for LogView {
         let Some(action) = keymap::action(KEYS, &key) else {
             return false;
         };
+        if action == Action::Changes {
+            self.changes = match self.changes.take() {
+                Some(_) => None,
+                None => {
+                    let list = changes::Changes::default();
+                    list.reload(ctx);
+                    Some(list)
+                }
+            };
+            if self.changes.is_none() {
+                self.reload(ctx);
+            }
+            return true;
+        }
         let reload = match action {
             Action::Down => self.pager.down(),
             Action::Up => self.pager.up(),
@@ -231,6 +248,7 @@ impl View for LogView {
                 self.dialog = Some(Dialog::Filter(self.query.form()));
                 false
             }
+            Action::Changes => false,
             Action::Export => {
                 let file = export::default_file(Local::now());
                 let form = InputForm::new(
@@ -248,7 +266,10 @@ impl View for LogView {
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
-        self.reload(ctx);
+        match &self.changes {
+            Some(list) => list.reload(ctx),
+            None => self.reload(ctx),
+        }
     }
 
     fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
@@ -260,6 +281,11 @@ impl View for LogView {
                 }
                 Err(e) => self.problem = Some(e.to_string()),
             },
+            TaskResult::Writes(rows) => {
+                if let Some(list) = &mut self.changes {
+                    list.apply(rows.map_err(|e| e.to_string()));
+                }
+            }
             TaskResult::Export(file, Ok(rows)) => ctx.info(export::done(&file, rows)),
             TaskResult::Export(_, Err(e)) => ctx.error(format!("export failed: {e}")),
             _ => {}
@@ -273,7 +299,11 @@ impl View for LogView {
         };
         let [bar_area, table] =
             Layout::vertical([Constraint::Length(bar), Constraint::Min(0)]).areas(area);
-        self.render_table(f, table, ctx);
+        if let Some(list) = &self.changes {
+            list.render(f, table);
+        } else {
+            self.render_table(f, table, ctx);
+        }
         match &self.dialog {
             Some(Dialog::Filter(form)) => form.render(f, bar_area),
             Some(Dialog::Export(form)) => form.render_popup(f, area),

@@ -104,7 +104,8 @@ impl Harness {
                 match event {
                     AppEvent::Task(_, r @ TaskResult::LogPage { .. })
                     | AppEvent::Task(_, r @ TaskResult::Latest(_))
-                    | AppEvent::Task(_, r @ TaskResult::History { .. }) => {
+                    | AppEvent::Task(_, r @ TaskResult::History { .. })
+                    | AppEvent::Task(_, r @ TaskResult::Writes(_)) => {
                         view.on_task(r, &mut self.ctx);
                         answered = true;
                     }

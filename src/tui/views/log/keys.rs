@@ -14,6 +14,7 @@ pub enum Action {
     ClearFilter,
     Filter,
     Export,
+    Changes,
 }
 
 /// The Log view's keys.
@@ -46,6 +47,12 @@ pub const KEYS: &[Binding<Action>] = &[
         label: "g, Home",
         help: "back to the newest rows",
         hint: None,
+    },
+    Binding {
+        keys: &[(KeyPress::ch('w'), Action::Changes)],
+        label: "w",
+        help: "the changes made to meters (writes: set, action, clock sync) / back to readings",
+        hint: Some("changes"),
     },
     Binding {
         keys: &[(KeyPress::ch('/'), Action::Filter)],
