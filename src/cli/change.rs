@@ -16,7 +16,8 @@ use dlms_logger::dlms::obis::Obis;
 use dlms_logger::dlms::xdlms::{summarize, ActionRequest, MethodDescriptor, SetRequest};
 use dlms_logger::engine::value::data_json;
 use dlms_logger::engine::EngineError;
-use dlms_logger::queue::input::{is_dst, parse_as, parse_like, TYPES};
+pub(super) use dlms_logger::queue::input::host_now;
+use dlms_logger::queue::input::{parse_as, parse_like, TYPES};
 use dlms_logger::store::{Store, WriteOutcome, WriteRecord};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -152,12 +153,6 @@ pub(super) async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result
 /// The text of a value for people and the `writes` table: a clock as its date-time.
 pub(super) fn shown(d: &Data) -> String {
     dlms_logger::engine::change::shown(d)
-}
-
-/// What the host says now: local time with its offset, and whether it is summer time.
-pub(super) fn host_now() -> (chrono::DateTime<chrono::FixedOffset>, bool) {
-    let now = chrono::Local::now();
-    (now.fixed_offset(), is_dst(&chrono::Local, &now))
 }
 
 /// One change, made: recorded, sent, read back, printed; returns the exit code.

@@ -8,7 +8,7 @@ use crate::dlms::client::{AttributeRef, Change, MethodRef};
 use crate::dlms::data::Data;
 use crate::dlms::datetime::CosemDateTime;
 use crate::dlms::obis::Obis;
-use crate::queue::input::{is_dst, parse_as, parse_like};
+use crate::queue::input::{host_now, parse_as, parse_like};
 use crate::queue::Step;
 use crate::store::{WriteOutcome, WriteRecord};
 use crate::transport::Stream;
@@ -25,12 +25,6 @@ pub struct StepsOutcome {
     pub error: Option<EngineError>,
     /// The attribute to read back over a new association when the last answer was lost.
     pub read_back: Option<AttributeRef>,
-}
-
-/// The host's local time and whether it is summer time.
-fn host_now() -> (DateTime<FixedOffset>, bool) {
-    let now = chrono::Local::now();
-    (now.fixed_offset(), is_dst(&chrono::Local, &now))
 }
 
 /// A value as the writes table shows it: a clock as its date-time.

@@ -113,6 +113,13 @@ pub fn is_dst<Tz: TimeZone>(zone: &Tz, at: &DateTime<Tz>) -> bool {
     }
 }
 
+/// This computer's local time with its offset, and whether it is summer time there (what a
+/// clock is set from).
+pub fn host_now() -> (DateTime<FixedOffset>, bool) {
+    let now = chrono::Local::now();
+    (now.fixed_offset(), is_dst(&chrono::Local, &now))
+}
+
 /// Hex digits into bytes (spaces allowed).
 fn hex(text: &str) -> Result<Vec<u8>, InputError> {
     let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
