@@ -13,7 +13,7 @@ use clap::Args;
 use dlms_logger::dlms::client::{AttributeRef, Change, ChangeOutcome, MethodRef};
 use dlms_logger::dlms::data::Data;
 use dlms_logger::dlms::obis::Obis;
-use dlms_logger::dlms::xdlms::{summarize, ActionRequest, MethodDescriptor, SetRequest};
+use dlms_logger::dlms::xdlms::summarize;
 use dlms_logger::engine::value::data_json;
 use dlms_logger::engine::EngineError;
 pub(super) use dlms_logger::queue::input::host_now;
@@ -66,70 +66,26 @@ pub(super) fn obis_and_index(text: &str, what: &str, default: Option<i8>) -> Res
     Ok((obis, index))
 }
 
-/// The plain request APDU of a change (before ciphering), as a dry run prints it.
-fn request_apdu(change: &Change) -> Vec<u8> {
-    match change {
-        Change::Set { attribute, value } => SetRequest::Normal {
-            invoke_id: 0xC1,
-            attribute: dlms_logger::dlms::xdlms::AttributeDescriptor {
-                class_id: attribute.class_id,
-                instance: attribute.obis,
-                attribute: attribute.attribute,
-            },
-            access: None,
-            value: value.clone(),
-        }
-        .encode(),
-        Change::Action { method, parameter } => ActionRequest::Normal {
-            invoke_id: 0xC1,
-            method: MethodDescriptor {
-                class_id: method.class_id,
-                instance: method.obis,
-                method: method.method,
-            },
-            parameters: parameter.clone(),
-        }
-        .encode(),
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-/// What a change is, in words: `SET 0.0.1.0.0.255:2 (class 8) = octet-string …`.
-fn describe(change: &Change) -> String {
-    match change {
-        Change::Set { attribute, value } => format!(
-            "SET {}:{} (class {}) = {} {value}",
-            attribute.obis,
-            attribute.attribute,
-            attribute.class_id,
-            value.type_name()
-        ),
-        Change::Action { method, parameter } => match parameter {
-            Some(p) => format!("ACTION {method} with {} {p}", p.type_name()),
-            None => format!("ACTION {method} without parameter"),
-        },
-    }
 }
 
 /// Prints a dry run: the request decoded and in hex (plain; a ciphered association sends it
 /// ciphered).
 pub(super) fn dry_run(change: &Change, opts: &ChangeOpts) -> u8 {
-    let apdu = request_apdu(change);
+    let apdu = change.plain_apdu();
     if opts.json {
         println!(
             "{}",
             json!({
                 "dry_run": true,
-                "request": describe(change),
+                "request": change.describe(),
                 "apdu": summarize(&apdu),
                 "hex": hex(&apdu),
             })
         );
     } else {
-        println!("{}", describe(change));
+        println!("{}", change.describe());
         println!("APDU: {}", summarize(&apdu));
         println!("hex (plain, before any ciphering): {}", hex(&apdu));
         println!("dry run: nothing was sent");
@@ -233,7 +189,7 @@ impl<'a> Apply<'a> {
             obis: obis.to_string(),
             class,
             member,
-            request: describe(&self.change),
+            request: self.change.describe(),
             old_value: self.old.as_ref().map(shown),
             new_value: None,
             outcome: WriteOutcome::Sent,
@@ -506,6 +462,6 @@ mod tests {
             method: MethodRef::new(70, DISCONNECT, 1),
             parameter: Some(Data::Integer(0)),
         };
-        assert_eq!(hex(&request_apdu(&c)), "C301C10046000060030AFF01010F00");
+        assert_eq!(hex(&c.plain_apdu()), "C301C10046000060030AFF01010F00");
     }
 }

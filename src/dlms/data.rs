@@ -90,6 +90,18 @@ enum TypeDesc {
 }
 
 impl Data {
+    /// The value as people read it: an octet string that holds a date-time (a clock's time
+    /// attribute) as that date-time, anything else as it displays.
+    pub fn shown(&self) -> String {
+        match self {
+            Data::OctetString(b) => match CosemDateTime::from_octets(b) {
+                Some(t) => t.to_string(),
+                None => self.to_string(),
+            },
+            d => d.to_string(),
+        }
+    }
+
     /// Decodes exactly one value that fills `bytes`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Data, DecodeError> {
         let mut r = Reader::new(bytes);

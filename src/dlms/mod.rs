@@ -1,6 +1,7 @@
 //! The DLMS/COSEM protocol, sans-IO: bytes in, bytes and events out, time passed in.
 //!
 //! Nothing in this module does IO, reads the clock or uses tokio.
+pub mod access;
 pub mod acse;
 pub mod axdr;
 pub mod client;
@@ -9,6 +10,7 @@ pub mod datetime;
 pub mod hdlc;
 pub mod iec62056_21;
 pub mod link;
+pub mod members;
 pub mod obis;
 pub mod obis_names;
 pub mod protection;

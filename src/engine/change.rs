@@ -29,13 +29,7 @@ pub struct StepsOutcome {
 
 /// A value as the writes table shows it: a clock as its date-time.
 pub fn shown(d: &Data) -> String {
-    match d {
-        Data::OctetString(b) => match CosemDateTime::from_octets(b) {
-            Some(t) => t.to_string(),
-            None => d.to_string(),
-        },
-        d => d.to_string(),
-    }
+    d.shown()
 }
 
 /// The drift of a clock value from `host`, in seconds (meter − host).
@@ -59,13 +53,31 @@ async fn read_one<S: Stream>(
         .and_then(Result::ok))
 }
 
+/// Where the steps' records go as they happen: a change is recorded before it is sent and
+/// completed after, so a crash in between leaves a `sent` row, never nothing.
+pub trait Journal: Send {
+    /// A change is about to be sent (its outcome is `Sent`).
+    fn sending(&mut self, record: &WriteRecord);
+    /// A step ended: the change announced by `sending`, or a step that sent nothing.
+    fn ended(&mut self, record: &WriteRecord);
+}
+
+/// A journal that keeps nothing (the records are still returned).
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn sending(&mut self, _: &WriteRecord) {}
+    fn ended(&mut self, _: &WriteRecord) {}
+}
+
 /// Runs `steps` on the meter behind `session`; `source` (the request) and `meter` name the
-/// records.
+/// records, which go to `journal` as they happen.
 pub async fn run_steps<S: Stream>(
     session: &mut Session<S>,
     steps: &[Step],
     source: &str,
     meter: &str,
+    journal: &mut dyn Journal,
 ) -> StepsOutcome {
     let mut out = StepsOutcome {
         records: Vec::new(),
@@ -109,6 +121,7 @@ pub async fn run_steps<S: Stream>(
                 Ok(v) => v,
                 Err(e) => {
                     record.result = Some(e.to_string());
+                    journal.ended(&record);
                     out.records.push(record);
                     out.error = Some(e);
                     return out;
@@ -128,6 +141,7 @@ pub async fn run_steps<S: Stream>(
                             "drift {d:+.1} s is within {}: not set",
                             crate::text::duration(*bound)
                         ));
+                        journal.ended(&record);
                         out.records.push(record);
                         continue;
                     }
@@ -174,10 +188,13 @@ pub async fn run_steps<S: Stream>(
             Ok(c) => c,
             Err(e) => {
                 record.result = Some(format!("not sent: {e}"));
+                journal.ended(&record);
                 out.records.push(record);
                 continue;
             }
         };
+        record.outcome = WriteOutcome::Sent;
+        journal.sending(&record);
         match session.change(&change, false).await {
             Ok(o) => {
                 record.outcome = if o.succeeded() {
@@ -199,6 +216,7 @@ pub async fn run_steps<S: Stream>(
                     WriteOutcome::Failed
                 };
                 record.result = Some(e.to_string());
+                journal.ended(&record);
                 out.records.push(record);
                 out.read_back = if unknown { watch } else { None };
                 out.error = Some(e);
@@ -208,6 +226,7 @@ pub async fn run_steps<S: Stream>(
         if let Some(a) = &watch {
             record.new_value = read_one(session, a).await.ok().flatten().map(|d| shown(&d));
         }
+        journal.ended(&record);
         out.records.push(record);
     }
     out

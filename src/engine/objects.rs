@@ -63,6 +63,7 @@ pub async fn read_preset<S: Stream>(
                 name: obis_name(&o.obis).unwrap_or_else(|| class_name(o.class_id).to_string()),
                 unit,
                 scaler: su.map(|s| s.scaler),
+                access: o.access.clone(),
             }
         })
         .collect();

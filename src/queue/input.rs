@@ -315,12 +315,101 @@ pub fn parse_like(
     parse_as(name, text, now)
 }
 
+/// The meter's value as text that [`parse_like`] takes back unchanged: the starting text of
+/// an edit. A date-time shows as ISO 8601 (or `now` when it names no instant).
+pub fn editable(current: &Data) -> String {
+    fn json(d: &Data) -> serde_json::Value {
+        match d {
+            Data::Structure(items) | Data::Array(items) => {
+                serde_json::Value::Array(items.iter().map(json).collect())
+            }
+            Data::Boolean(b) => serde_json::Value::Bool(*b),
+            d => {
+                let text = editable(d);
+                match serde_json::from_str::<serde_json::Number>(&text) {
+                    Ok(n)
+                        if !matches!(
+                            d,
+                            Data::OctetString(_) | Data::VisibleString(_) | Data::Utf8String(_)
+                        ) =>
+                    {
+                        serde_json::Value::Number(n)
+                    }
+                    _ => serde_json::Value::String(text),
+                }
+            }
+        }
+    }
+    let when = |t: &CosemDateTime| {
+        t.to_chrono()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "now".to_string())
+    };
+    match current {
+        Data::OctetString(b) => match CosemDateTime::from_octets(b) {
+            Some(t) => when(&t),
+            None => b.iter().map(|b| format!("{b:02X}")).collect(),
+        },
+        Data::DateTime(t) => when(t),
+        Data::VisibleString(b) | Data::Utf8String(b) => String::from_utf8_lossy(b).into_owned(),
+        Data::Structure(_) | Data::Array(_) => json(current).to_string(),
+        Data::BitString(b) => (0..b.bits)
+            .map(|i| {
+                let set = b
+                    .bytes
+                    .get(i / 8)
+                    .is_some_and(|byte| byte & (0x80 >> (i % 8)) != 0);
+                if set {
+                    '1'
+                } else {
+                    '0'
+                }
+            })
+            .collect(),
+        Data::Null => String::new(),
+        Data::Boolean(b) => b.to_string(),
+        Data::DoubleLong(v) => v.to_string(),
+        Data::DoubleLongUnsigned(v) => v.to_string(),
+        Data::Integer(v) => v.to_string(),
+        Data::Long(v) => v.to_string(),
+        Data::Unsigned(v) => v.to_string(),
+        Data::LongUnsigned(v) => v.to_string(),
+        Data::Long64(v) => v.to_string(),
+        Data::Long64Unsigned(v) => v.to_string(),
+        Data::Enum(v) => v.to_string(),
+        Data::Float32(v) => v.to_string(),
+        Data::Float64(v) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn now() -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339("2026-07-01T12:00:00+02:00").unwrap()
+    }
+
+    #[test]
+    fn the_editable_text_of_a_value_is_read_back_as_the_same_value() {
+        let n = now();
+        let clock = CosemDateTime::from_chrono(&n, 0).to_bytes().to_vec();
+        for d in [
+            Data::LongUnsigned(7),
+            Data::Long(-3),
+            Data::Enum(2),
+            Data::Boolean(true),
+            Data::Float64(1.5),
+            Data::OctetString(vec![0xAB, 0x01]),
+            Data::VisibleString(b"ABC 12".to_vec()),
+            Data::OctetString(clock),
+            Data::Structure(vec![Data::Unsigned(1), Data::OctetString(vec![0x12])]),
+            Data::Array(vec![Data::Long(1), Data::Long(2)]),
+        ] {
+            let text = editable(&d);
+            assert_eq!(parse_like(&d, &text, n, false), Ok(d.clone()), "{text}");
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct PresetObject {
     pub unit: Option<String>,
     /// Scaler of registers, when the meter told it.
     pub scaler: Option<i8>,
+    /// What the association that read the list may do with the object; not saved (it
+    /// belongs to that association, not to the meter).
+    pub access: Option<crate::dlms::access::ObjectAccess>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,6 +96,7 @@ impl Preset {
                     name: o.name,
                     unit: o.unit,
                     scaler: o.scaler,
+                    access: None,
                 })
             })
             .collect::<Result<_, ConfigError>>()?;

@@ -9,6 +9,9 @@ use crate::engine::{probe, EngineError, Session, Target};
 use crate::queue::{Connection, Link, Meter};
 use crate::transport::BoxStream;
 
+/// How long the operator's changes may take, association and read-back included.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Runs a job that is not a poll.
 pub(super) async fn run(
     shared: &Arc<Shared>,
@@ -39,6 +42,54 @@ pub(super) async fn run(
             let r = match (conn, m) {
                 (Some(c), Some(m)) => {
                     with_session(shared, c, m, links, |s| Box::pin(read_clock(s))).await
+                }
+                _ => Err(RunnerError::NoConnection(connection.to_string())),
+            };
+            let _ = reply.send(r);
+        }
+        JobKind::Read {
+            meter,
+            attributes,
+            reply,
+        } => {
+            let m = config.meters.get(meter.0);
+            let r = match (conn, m) {
+                (Some(c), Some(m)) => {
+                    with_session(shared, c, m, links, move |s| {
+                        Box::pin(async move {
+                            let values = s.read(&attributes).await?;
+                            Ok(values
+                                .into_iter()
+                                .map(|v| v.map_err(|e| e.to_string()))
+                                .collect())
+                        })
+                    })
+                    .await
+                }
+                _ => Err(RunnerError::NoConnection(connection.to_string())),
+            };
+            let _ = reply.send(r);
+        }
+        JobKind::Change {
+            meter,
+            steps,
+            source,
+            reply,
+        } => {
+            let m = config.meters.get(meter.0);
+            let r = match (conn, m) {
+                (Some(c), Some(m)) => {
+                    let (records, _) = super::steps::change_meter(
+                        shared,
+                        &steps,
+                        &source,
+                        CHANGE_TIMEOUT,
+                        c,
+                        m,
+                        links,
+                    )
+                    .await;
+                    Ok(records)
                 }
                 _ => Err(RunnerError::NoConnection(connection.to_string())),
             };

@@ -89,6 +89,41 @@ impl RunnerHandle {
         .await
     }
 
+    /// Reads attributes of a configured meter through its connection's worker: a value or the
+    /// meter's refusal per attribute, in order.
+    pub async fn read_attributes(
+        &self,
+        name: &str,
+        attributes: Vec<crate::dlms::client::AttributeRef>,
+    ) -> Result<Vec<Result<crate::dlms::data::Data, String>>, RunnerError> {
+        let (config, meter, connection) = self.find_meter(name)?;
+        self.ask(config, &connection, |reply| JobKind::Read {
+            meter,
+            attributes,
+            reply,
+        })
+        .await
+    }
+
+    /// Makes `steps` on a configured meter through its connection's worker, each recorded in
+    /// the `writes` table under `source`; returns one record per step (what came of it).
+    pub async fn change(
+        &self,
+        name: &str,
+        steps: Vec<crate::queue::Step>,
+        source: &str,
+    ) -> Result<Vec<crate::store::WriteRecord>, RunnerError> {
+        let (config, meter, connection) = self.find_meter(name)?;
+        let source = source.to_string();
+        self.ask(config, &connection, |reply| JobKind::Change {
+            meter,
+            steps,
+            source,
+            reply,
+        })
+        .await
+    }
+
     /// The running queue, a meter's id in it and its connection's name.
     fn find_meter(&self, name: &str) -> Result<(Arc<Config>, MeterId, String), RunnerError> {
         let config = self.shared.config();

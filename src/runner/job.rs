@@ -4,7 +4,10 @@
 //! made from, which travels with them, so a reload meanwhile cannot make them mean another.
 
 use super::RunnerError;
-use crate::queue::{Config, Meter, Preset};
+use crate::dlms::client::AttributeRef;
+use crate::dlms::data::Data;
+use crate::queue::{Config, Meter, Preset, Step};
+use crate::store::WriteRecord;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -60,6 +63,27 @@ pub(super) enum JobKind {
         progress: Box<dyn FnMut(usize) + Send>,
         /// The preset.
         reply: Reply<Preset>,
+    },
+    /// Reads attributes of a meter (the object browser).
+    Read {
+        /// The meter.
+        meter: MeterId,
+        /// The attributes.
+        attributes: Vec<AttributeRef>,
+        /// A value or the meter's refusal per attribute, in order.
+        reply: Reply<Vec<Result<Data, String>>>,
+    },
+    /// Makes changes on a meter (the object browser's edits and calls), recorded in the
+    /// `writes` table like an action request's steps.
+    Change {
+        /// The meter.
+        meter: MeterId,
+        /// What to change.
+        steps: Vec<Step>,
+        /// Who asked, as the records name it.
+        source: String,
+        /// One record per step.
+        reply: Reply<Vec<WriteRecord>>,
     },
     /// Tries addressing candidates on the link for a new meter named `name`.
     Probe {

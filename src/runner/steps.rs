@@ -6,8 +6,9 @@
 use super::action::{read_back, with_session};
 use super::worker::MeterRun;
 use super::*;
-use crate::engine::change::{run_steps, shown, StepsOutcome};
-use crate::queue::{Connection, Meter};
+use crate::engine::change::{run_steps, shown, Journal, StepsOutcome};
+use crate::engine::EngineError;
+use crate::queue::{Connection, Meter, Step};
 use crate::store::{WriteOutcome, WriteRecord};
 
 /// Runs the steps of `req` on meter `m`.
@@ -18,37 +19,9 @@ pub(super) async fn run_on_meter(
     m: &Meter,
     links: &mut Links,
 ) -> MeterRun {
-    let (steps, source, meter) = (req.steps.clone(), req.name.clone(), m.name.clone());
-    let work = with_session(shared, conn, m, links, move |s| {
-        Box::pin(async move { Ok(run_steps(s, &steps, &source, &meter).await) })
-    });
-    let outcome = match tokio::time::timeout(Duration::from_millis(req.timeout_ms), work).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => StepsOutcome {
-            records: vec![not_run(req, m, &e.to_string())],
-            error: None,
-            read_back: None,
-        },
-        Err(_) => StepsOutcome {
-            records: vec![not_run(
-                req,
-                m,
-                &format!("request timed out after {} ms", req.timeout_ms),
-            )],
-            error: None,
-            read_back: None,
-        },
-    };
-    let StepsOutcome {
-        mut records,
-        error,
-        read_back: lost,
-    } = outcome;
-    // After a lost answer the meter's state is unknown: read it back over a new association.
-    if let (Some(attr), Some(last)) = (lost, records.last_mut()) {
-        last.new_value = read_back(shared, conn, m, &attr).await.map(|d| shown(&d));
-    }
-    let rtt = None;
+    let timeout = Duration::from_millis(req.timeout_ms);
+    let (records, error) =
+        change_meter(shared, &req.steps, &req.name, timeout, conn, m, links).await;
     let summary: Vec<String> = records
         .iter()
         .map(|r| {
@@ -69,7 +42,6 @@ pub(super) async fn run_on_meter(
             WriteOutcome::Refused | WriteOutcome::Unknown | WriteOutcome::Failed
         )
     });
-    record_writes(shared, records).await;
     let summary = summary.join("; ");
     let error = match (failed, error) {
         (_, Some(e)) => Some(format!("{summary} ({e})")),
@@ -78,24 +50,81 @@ pub(super) async fn run_on_meter(
     };
     MeterRun {
         rows: Vec::new(),
-        rtt,
+        rtt: None,
         error,
         note: Some(summary),
     }
 }
 
+/// Makes `steps` on meter `m` (named `source` in the records), each recorded in the `writes`
+/// table before it is sent and completed after; after a lost answer the value is read back
+/// over a new association. Returns the records and the error that stopped the steps.
+pub(super) async fn change_meter(
+    shared: &Arc<Shared>,
+    steps: &[Step],
+    source: &str,
+    timeout: Duration,
+    conn: &Connection,
+    m: &Meter,
+    links: &mut Links,
+) -> (Vec<WriteRecord>, Option<EngineError>) {
+    let path = shared.writer.path().to_path_buf();
+    let journal = tokio::task::spawn_blocking(move || StoreJournal::open(&path))
+        .await
+        .unwrap_or(StoreJournal {
+            store: None,
+            open: None,
+            last: None,
+        });
+    let shared_journal = Arc::new(Mutex::new(journal));
+    let outcome = {
+        let (steps, source, meter) = (steps.to_vec(), source.to_string(), m.name.clone());
+        let mut journal = JournalHandle(shared_journal.clone());
+        let work = with_session(shared, conn, m, links, move |s| {
+            Box::pin(async move { Ok(run_steps(s, &steps, &source, &meter, &mut journal).await) })
+        });
+        tokio::time::timeout(timeout, work).await
+    };
+    let mut journal = JournalHandle(shared_journal);
+    let not_started = |why: String| StepsOutcome {
+        records: vec![not_run(source, steps, m, &why)],
+        error: None,
+        read_back: None,
+    };
+    let outcome = match outcome {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => not_started(e.to_string()),
+        Err(_) => not_started(format!("timed out after {} ms", timeout.as_millis())),
+    };
+    let StepsOutcome {
+        mut records,
+        error,
+        read_back: lost,
+    } = outcome;
+    match (lost, records.last_mut()) {
+        // After a lost answer the meter's state is unknown: read it back over a new association.
+        (Some(attr), Some(last)) => {
+            last.new_value = read_back(shared, conn, m, &attr).await.map(|d| shown(&d));
+            lock(&journal.0).amend_last(last);
+        }
+        // A run that never reached the meter has one record the steps never saw.
+        (None, Some(last)) if lock(&journal.0).is_empty() => journal.ended(last),
+        _ => {}
+    }
+    (records, error)
+}
+
 /// The record of a run that could not start (no link, no association).
-fn not_run(req: &Request, m: &Meter, why: &str) -> WriteRecord {
+fn not_run(source: &str, steps: &[Step], m: &Meter, why: &str) -> WriteRecord {
     WriteRecord {
         ts_ms: Utc::now().timestamp_millis(),
-        source: req.name.clone(),
+        source: source.to_string(),
         meter: m.name.clone(),
         kind: "action".into(),
         obis: String::new(),
         class: 0,
         member: 0,
-        request: req
-            .steps
+        request: steps
             .iter()
             .map(|s| s.describe())
             .collect::<Vec<_>>()
@@ -108,22 +137,77 @@ fn not_run(req: &Request, m: &Meter, why: &str) -> WriteRecord {
     }
 }
 
-/// Stores the records in the `writes` table (its own connection: the writer thread takes
-/// readings; changes are few).
-async fn record_writes(shared: &Arc<Shared>, records: Vec<WriteRecord>) {
-    let path = shared.writer.path().to_path_buf();
-    let n = records.len();
-    let done = tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
-        let mut store = crate::store::Store::open(&path)?;
-        for r in &records {
-            store.begin_write(r)?;
+/// The `writes` table as the steps' journal: its own connection (the writer thread takes
+/// readings; changes are few and each must be on disk before it is sent).
+struct StoreJournal {
+    store: Option<crate::store::Store>,
+    /// The row of the change being sent.
+    open: Option<i64>,
+    /// The row of the last record.
+    last: Option<i64>,
+}
+
+impl StoreJournal {
+    fn open(path: &std::path::Path) -> Self {
+        let store = crate::store::Store::open(path)
+            .map_err(|e| tracing::error!("changes will not be recorded: {e}"))
+            .ok();
+        StoreJournal {
+            store,
+            open: None,
+            last: None,
         }
-        Ok(())
-    })
-    .await;
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("{n} change record(s) not stored: {e}"),
-        Err(e) => tracing::error!("{n} change record(s) not stored: {e}"),
+    }
+
+    /// True before any record was stored.
+    fn is_empty(&self) -> bool {
+        self.last.is_none() && self.open.is_none()
+    }
+
+    /// Completes the last record again (the value read back after a lost answer).
+    fn amend_last(&mut self, record: &WriteRecord) {
+        if let (Some(s), Some(id)) = (self.store.as_mut(), self.last) {
+            if let Err(e) = s.finish_write(id, record) {
+                tracing::error!("change record not completed: {e}");
+            }
+        }
+    }
+}
+
+/// The journal shared between the steps (inside the association's work) and the read-back.
+struct JournalHandle(Arc<Mutex<StoreJournal>>);
+
+impl Journal for JournalHandle {
+    fn sending(&mut self, record: &WriteRecord) {
+        lock(&self.0).sending(record);
+    }
+
+    fn ended(&mut self, record: &WriteRecord) {
+        lock(&self.0).ended(record);
+    }
+}
+
+impl StoreJournal {
+    fn sending(&mut self, record: &WriteRecord) {
+        if let Some(s) = self.store.as_mut() {
+            match s.begin_write(record) {
+                Ok(id) => self.open = Some(id),
+                Err(e) => tracing::error!("change record not stored: {e}"),
+            }
+        }
+    }
+
+    fn ended(&mut self, record: &WriteRecord) {
+        let Some(s) = self.store.as_mut() else {
+            return;
+        };
+        let r = match self.open.take() {
+            Some(id) => s.finish_write(id, record).map(|()| id),
+            None => s.begin_write(record),
+        };
+        match r {
+            Ok(id) => self.last = Some(id),
+            Err(e) => tracing::error!("change record not stored: {e}"),
+        }
     }
 }

@@ -338,6 +338,7 @@ impl CosemServer for SimMeter {
                         0x0100 + i as u16 * 0x60
                     }
                 }),
+                access: None,
             })
             .collect()
     }

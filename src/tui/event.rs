@@ -56,6 +56,20 @@ pub enum TaskResult {
     ObjectsProgress(usize),
     /// The object list was read.
     Objects(Result<Preset, TuiError>),
+    /// The attributes of an opened object were read: a value or the meter's refusal each.
+    Attributes {
+        /// The object (an answer for one no longer open is dropped).
+        obis: crate::dlms::obis::Obis,
+        /// The values, in the order asked.
+        result: Result<Vec<Result<crate::dlms::data::Data, String>>, TuiError>,
+    },
+    /// A change made from the object browser: one record per step.
+    Changed {
+        /// The object.
+        obis: crate::dlms::obis::Obis,
+        /// What came of it.
+        result: Result<Vec<crate::store::WriteRecord>, TuiError>,
+    },
     /// A CSV export finished: the rows written to the file, or why not.
     Export(std::path::PathBuf, Result<u64, QueryError>),
     /// A probe of a connection found a meter (to add to the queue), or why not.

@@ -1,6 +1,7 @@
 //! Attributes to read ([`AttributeRef`]), the object list ([`ObjectListEntry`]), SN names.
 
 use super::ReadError;
+use crate::dlms::access::ObjectAccess;
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
 use crate::dlms::xdlms::{AttributeDescriptor, SelectiveAccess};
@@ -49,6 +50,8 @@ pub struct ObjectListEntry {
     pub obis: Obis,
     /// SN base name (SN referencing only).
     pub short_name: Option<u16>,
+    /// What this association may do with the object (LN lists say; SN lists do not).
+    pub access: Option<ObjectAccess>,
 }
 
 /// Parses attribute 2 of the association object (LN class 15 or SN class 12).
@@ -87,6 +90,7 @@ pub fn parse_object_list(data: &Data) -> Result<Vec<ObjectListEntry>, ReadError>
                 version,
                 obis,
                 short_name,
+                access: rest.get(3).and_then(ObjectAccess::from_data),
             })
         })
         .collect()

@@ -65,6 +65,53 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The plain request APDU (before any ciphering; LN, normal, invoke id 0xC1), as a dry
+    /// run or a confirmation shows it.
+    pub fn plain_apdu(&self) -> Vec<u8> {
+        match self {
+            Change::Set { attribute, value } => SetRequest::Normal {
+                invoke_id: 0xC1,
+                attribute: crate::dlms::xdlms::AttributeDescriptor {
+                    class_id: attribute.class_id,
+                    instance: attribute.obis,
+                    attribute: attribute.attribute,
+                },
+                access: None,
+                value: value.clone(),
+            }
+            .encode(),
+            Change::Action { method, parameter } => ActionRequest::Normal {
+                invoke_id: 0xC1,
+                method: MethodDescriptor {
+                    class_id: method.class_id,
+                    instance: method.obis,
+                    method: method.method,
+                },
+                parameters: parameter.clone(),
+            }
+            .encode(),
+        }
+    }
+
+    /// The change in words: `SET 0.0.1.0.0.255:2 (class 8) = octet-string …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::Set { attribute, value } => format!(
+                "SET {}:{} (class {}) = {} {value}",
+                attribute.obis,
+                attribute.attribute,
+                attribute.class_id,
+                value.type_name()
+            ),
+            Change::Action { method, parameter } => match parameter {
+                Some(p) => format!("ACTION {method} with {} {p}", p.type_name()),
+                None => format!("ACTION {method} without parameter"),
+            },
+        }
+    }
+}
+
 /// What the meter answered to a change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeOutcome {

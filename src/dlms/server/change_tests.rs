@@ -35,6 +35,7 @@ impl CosemServer for Model {
             version: 0,
             obis,
             short_name: self.sn.then_some(sn),
+            access: None,
         };
         vec![
             e(3, REG, 0x100),

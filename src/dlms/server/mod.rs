@@ -22,7 +22,9 @@ mod services;
 mod session;
 mod settings;
 
-pub use object_list::{class_shape, object_list_ln, object_list_sn, AttributeAccess, ObjectAccess};
+pub use crate::dlms::access::{AttributeAccess, ObjectAccess};
+pub use crate::dlms::members::class_shape;
+pub use object_list::{object_list_ln, object_list_sn};
 pub use session::ServerSession;
 pub use settings::{ServerCiphering, ServerSettings, PUBLIC_CLIENT};
 

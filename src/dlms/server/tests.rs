@@ -38,6 +38,7 @@ fn model() -> Model {
         version: 0,
         obis: o.parse().unwrap(),
         short_name: Some(sn),
+        access: None,
     };
     Model {
         objects: vec![

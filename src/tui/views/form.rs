@@ -152,6 +152,8 @@ pub struct InputForm {
     fields: Vec<InputField>,
     focus: usize,
     error: Option<String>,
+    /// What the typed values mean, shown when there is no error (validation while typing).
+    hint: Option<String>,
 }
 
 impl InputForm {
@@ -177,6 +179,7 @@ impl InputForm {
             fields,
             focus: 0,
             error: None,
+            hint: None,
         }
     }
 
@@ -192,6 +195,16 @@ impl InputForm {
     /// Shows `error` under the fields until the next edit.
     pub fn set_error(&mut self, error: impl Into<String>) {
         self.error = Some(error.into());
+    }
+
+    /// Shows `hint` under the fields while there is no error.
+    pub fn set_hint(&mut self, hint: impl Into<String>) {
+        self.hint = Some(hint.into());
+    }
+
+    /// The error shown, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// Handles a key: Enter submits, Esc cancels, Tab/↓ and Shift-Tab/↑ move between fields.
@@ -248,9 +261,10 @@ impl InputForm {
                 Line::from(spans)
             })
             .collect();
-        lines.push(match &self.error {
-            Some(e) => Line::styled(e.clone(), Style::default().fg(Color::Red)),
-            None => Line::styled(
+        lines.push(match (&self.error, &self.hint) {
+            (Some(e), _) => Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            (None, Some(h)) => Line::styled(h.clone(), Style::default().fg(Color::Cyan)),
+            (None, None) => Line::styled(
                 "Enter ok · Esc cancel · Tab next field",
                 Style::default().fg(Color::DarkGray),
             ),

@@ -9,6 +9,7 @@
 //! └────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+mod browser;
 mod keys;
 mod list;
 mod picker;
@@ -20,6 +21,7 @@ use crate::queue::Preset;
 use crate::tui::app::{Ctx, TaskResult, View};
 use crate::tui::keymap::{self, Help};
 use crate::tui::TuiError;
+use browser::Browser;
 use keys::{Action, KEYS};
 use list::ObjectList;
 use picker::{Pick, Picker};
@@ -54,6 +56,8 @@ pub struct ObjectsView {
     dialog: Option<Dialog>,
     /// Rows visible at the last draw, for PgUp/PgDn.
     page: usize,
+    /// The object opened with Enter.
+    browser: Option<Browser>,
 }
 
 impl ObjectsView {
@@ -183,6 +187,16 @@ impl ObjectsView {
         };
     }
 
+    /// Opens the selected object in the browser.
+    fn open_object(&mut self, ctx: &mut Ctx) {
+        let (Some(meter), Some(object)) = (self.meter_name(ctx), self.list.selected_object())
+        else {
+            ctx.error("no object to open: read the object list with r first");
+            return;
+        };
+        self.browser = Some(Browser::open(ctx, &meter, object.clone()));
+    }
+
     fn start_read(&mut self, ctx: &mut Ctx) {
         if let Some(p) = &self.reading {
             ctx.error(format!("still reading the object list of {}", p.meter()));
@@ -217,12 +231,19 @@ fn save(list: &ObjectList, file: &std::path::Path) -> Result<String, TuiError> {
 impl View for ObjectsView {
     fn bindings(&self) -> Vec<Help> {
         keymap::help(KEYS)
+            .chain(keymap::help(browser::KEYS))
             .chain(keymap::help(Picker::KEYS))
             .chain(keymap::help(InputForm::KEYS))
             .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if let Some(b) = &mut self.browser {
+            if !b.handle_key(key, ctx) {
+                self.browser = None;
+            }
+            return true;
+        }
         if self.dialog.is_some() {
             self.handle_dialog(key, ctx);
             return true;
@@ -248,6 +269,7 @@ impl View for ObjectsView {
             Action::Filter | Action::Save | Action::Load | Action::NewRequest => {
                 self.open_dialog(action, ctx)
             }
+            Action::Open => self.open_object(ctx),
         }
         true
     }
@@ -262,6 +284,11 @@ impl View for ObjectsView {
 
     fn on_task(&mut self, result: TaskResult, ctx: &mut Ctx) {
         match result {
+            result @ (TaskResult::Attributes { .. } | TaskResult::Changed { .. }) => {
+                if let Some(b) = &mut self.browser {
+                    b.on_task(result, ctx);
+                }
+            }
             TaskResult::ObjectsProgress(bytes) => {
                 if let Some(p) = &mut self.reading {
                     p.update(bytes);
@@ -329,6 +356,10 @@ impl View for ObjectsView {
                 progress_area,
             );
         }
+        if let Some(b) = &mut self.browser {
+            b.render(f, body);
+            return;
+        }
         let block = Block::default().borders(Borders::ALL).title(title);
         if self.list.preset().is_some() {
             self.page = self.list.render(f, body, block);
@@ -349,7 +380,7 @@ impl View for ObjectsView {
     }
 
     fn captures_keys(&self) -> bool {
-        self.dialog.is_some()
+        self.dialog.is_some() || self.browser.as_ref().is_some_and(Browser::captures_keys)
     }
 }
 
@@ -505,6 +536,149 @@ mod tests {
             .into_iter()
             .find(|e| matches!(e, AppEvent::Reload(_)));
         assert!(reload.is_some(), "the loop is asked to run the new queue");
+    }
+
+    /// Selects the object `obis` in the list (read already) and opens it.
+    async fn open(h: &mut Harness, view: &mut ObjectsView, obis: &str) -> String {
+        h.keys(view, &[key(KeyCode::Char('/'))]);
+        h.type_text(view, obis);
+        h.keys(view, &[key(KeyCode::Enter), key(KeyCode::Enter)]);
+        assert!(view.browser.is_some(), "{:?}", h.ctx.message());
+        // The attributes come back from the connection's worker.
+        let (_, result) = h.task().await;
+        assert!(
+            matches!(result, TaskResult::Attributes { .. }),
+            "{result:?}"
+        );
+        view.on_task(result, &mut h.ctx);
+        h.screen(view, 120, 24).join("\n")
+    }
+
+    #[tokio::test]
+    async fn the_public_client_sees_an_object_read_only_and_may_not_change_it() {
+        let (mut h, mut view) = with_sim().await;
+        read(&mut h, &mut view).await;
+        let screen = open(&mut h, &mut view, "0.0.1.0.0.255").await;
+        for shown in [
+            "0.0.1.0.0.255",
+            "class 8 Clock",
+            "read-only for this association",
+            "time_zone",
+            "read-only",
+            "octet-string",
+            "long",
+            "adjust_to_quarter",
+            "not allowed",
+        ] {
+            assert!(screen.contains(shown), "{shown:?} in {screen}");
+        }
+        // e on the clock's time says why instead of failing at the meter.
+        h.keys(&mut view, &[key(KeyCode::Char('e'))]);
+        let (message, error) = h.ctx.message().unwrap();
+        assert!(error && message.contains("may change nothing"), "{message}");
+        assert!(!view.captures_keys());
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert!(view.browser.is_none(), "Esc goes back to the list");
+    }
+
+    #[tokio::test]
+    async fn an_authenticated_client_writes_and_calls_after_confirming_and_it_is_recorded() {
+        let (addrs, _sim) = crate::sim::start(crate::sim::SimConfig {
+            port: 0,
+            authentication: crate::dlms::client::Authentication::Low(b"00000000".to_vec()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let text = format!(
+            "[[connection]]\nname = \"lab\"\ntcp = {{ host = \"127.0.0.1\", port = {} }}\n\
+             [[meter]]\nname = \"m1\"\nconnection = \"lab\"\nclient = 17\n\
+             auth = {{ level = \"low\", password = \"00000000\" }}\n",
+            addrs[0].port()
+        );
+        let mut h = harness(Config::parse(&text, "t.toml").unwrap(), &[]);
+        let mut view = ObjectsView::default();
+        read(&mut h, &mut view).await;
+        let screen = open(&mut h, &mut view, "1.0.1.8.0.255").await;
+        assert!(
+            screen.contains("this association may change it") && screen.contains("read-write"),
+            "{screen}"
+        );
+        // The value, typed like the meter's: a bad one is refused while typing.
+        h.keys(&mut view, &[key(KeyCode::Char('e'))]);
+        assert!(view.captures_keys(), "{:?}", h.ctx.message());
+        clear_and_type(&mut h, &mut view, "12x");
+        let form = h.screen(&mut view, 120, 24).join("\n");
+        assert!(form.contains("\"12x\" is not a whole number"), "{form}");
+        clear_and_type(&mut h, &mut view, "123456");
+        let form = h.screen(&mut view, 120, 24).join("\n");
+        assert!(
+            form.contains("→ SET 1.0.1.8.0.255:2 (class 3) = double-long-unsigned 123456"),
+            "{form}"
+        );
+        // Enter shows the request decoded and in hex; n sends nothing.
+        h.keys(&mut view, &[key(KeyCode::Enter)]);
+        let confirm = h.screen(&mut view, 120, 30).join("\n");
+        assert!(
+            confirm.contains("Send this to m1?")
+                && confirm.contains("APDU: SET 1.0.1.8.0.255:2")
+                && confirm.contains("C101C1000301000108"),
+            "{confirm}"
+        );
+        h.keys(&mut view, &[key(KeyCode::Char('n'))]);
+        assert_eq!(h.ctx.message(), Some(("nothing was sent", false)));
+        // Again, and y sends it: the result comes back, the value is read again.
+        h.keys(&mut view, &[key(KeyCode::Char('e'))]);
+        clear_and_type(&mut h, &mut view, "123456");
+        h.keys(&mut view, &[key(KeyCode::Enter), key(KeyCode::Char('y'))]);
+        let (_, result) = h.task().await;
+        assert!(matches!(result, TaskResult::Changed { .. }), "{result:?}");
+        view.on_task(result, &mut h.ctx);
+        let (message, error) = h.ctx.message().unwrap();
+        assert!(!error && message.contains("done (success"), "{message}");
+        let (_, result) = h.task().await;
+        view.on_task(result, &mut h.ctx);
+        let screen = h.screen(&mut view, 120, 24).join("\n");
+        assert!(
+            screen.contains("last change: set 1.0.1.8.0.255:2 to 123456: done"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("12345"),
+            "the new value is read back: {screen}"
+        );
+
+        // The register's reset method, called with its default integer 0.
+        for _ in 0..3 {
+            h.keys(&mut view, &[key(KeyCode::Down)]);
+        }
+        h.keys(&mut view, &[key(KeyCode::Char('x'))]);
+        let form = h.screen(&mut view, 120, 24).join("\n");
+        assert!(form.contains("→ ACTION 1.0.1.8.0.255 method 1"), "{form}");
+        h.keys(&mut view, &[key(KeyCode::Enter), key(KeyCode::Enter)]);
+        let (_, result) = h.task().await;
+        view.on_task(result, &mut h.ctx);
+        let (message, error) = h.ctx.message().unwrap();
+        assert!(
+            !error && message.contains("call 1.0.1.8.0.255 method 1 with 0: done"),
+            "{message}"
+        );
+
+        // Both are in the writes table, as the Log view shows them.
+        let store = crate::store::Store::open(&h.dir.path().join("log.db")).unwrap();
+        let writes = store.writes(10).unwrap();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(writes
+            .iter()
+            .all(|(_, w)| w.source == "tui" && w.meter == "m1"));
+        assert_eq!(
+            writes[1]
+                .1
+                .new_value
+                .as_deref()
+                .map(|v| v.starts_with("12345")),
+            Some(true)
+        );
     }
 
     #[tokio::test]

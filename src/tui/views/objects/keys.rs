@@ -22,6 +22,7 @@ pub enum Action {
     Save,
     Load,
     NewRequest,
+    Open,
 }
 
 /// The Objects view's keys.
@@ -72,6 +73,12 @@ pub const KEYS: &[Binding<Action>] = &[
         ],
         label: "/",
         help: "filter by OBIS code or name; Esc clears",
+        hint: None,
+    },
+    Binding {
+        keys: &[(KeyPress::new(KeyCode::Enter), Action::Open)],
+        label: "Enter",
+        help: "open the object: its attributes, access rights and methods",
         hint: None,
     },
     Binding {

@@ -119,7 +119,8 @@ impl ObjectList {
         self.visible.iter().filter_map(|&i| objects.get(i))
     }
 
-    fn selected_object(&self) -> Option<&PresetObject> {
+    /// The object under the cursor.
+    pub fn selected_object(&self) -> Option<&PresetObject> {
         let i = *self.visible.get(self.table.selected()?)?;
         self.preset.as_ref()?.objects.get(i)
     }
@@ -183,6 +184,7 @@ mod tests {
             name: name.into(),
             unit: None,
             scaler: None,
+            access: None,
         };
         let mut list = ObjectList::default();
         list.set(Preset {
