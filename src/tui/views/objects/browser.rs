@@ -580,14 +580,14 @@ impl Browser {
             Some(_) if self.read_only() => "read-only for this association",
             Some(_) => "this association may change it",
         };
+        let class = if o.name == class_name(o.class) {
+            format!("class {}", o.class)
+        } else {
+            format!("class {} {}", o.class, class_name(o.class))
+        };
         let title = format!(
-            " {} · {} {} (class {} {}, version {}) · {rights} ",
-            self.meter,
-            o.obis,
-            o.name,
-            o.class,
-            class_name(o.class),
-            o.version
+            " {} · {} {} ({class}, v{}) · {rights} ",
+            self.meter, o.obis, o.name, o.version
         );
         let footer = match (&self.busy, &self.last) {
             (Some(b), _) => Some((format!("sending: {b}…"), Color::Cyan)),
@@ -602,56 +602,28 @@ impl Browser {
         .areas(area);
         let header = Row::new(["#", "member", "access", "type", "value"])
             .style(Style::default().add_modifier(Modifier::BOLD));
-        let rows: Vec<Row> = self
-            .members
-            .iter()
-            .map(|&m| {
-                let (id, access, ty, value, style) = match m {
-                    Member::Attribute(id) => {
-                        let access = self.access(id).map_or("?", AttributeAccess::name);
-                        let (ty, value, style) = match self.values.get(id as usize - 1) {
-                            Some(Cell::Value(d)) if id == 1 => (
-                                d.type_name().to_string(),
-                                o.obis.to_string(),
-                                Style::default(),
-                            ),
-                            Some(Cell::Value(d)) => {
-                                (d.type_name().to_string(), d.shown(), Style::default())
-                            }
-                            Some(Cell::Reading) => (String::new(), "reading…".into(), dim()),
-                            Some(Cell::NotRead(why)) => (String::new(), why.to_string(), dim()),
-                            Some(Cell::Refused(e)) => {
-                                (String::new(), e.clone(), Style::default().fg(Color::Red))
-                            }
-                            None => (String::new(), String::new(), dim()),
-                        };
-                        (id.to_string(), access.to_string(), ty, value, style)
-                    }
-                    Member::Method(id) => {
-                        let access = match self.may_call(id) {
-                            Some(true) => "may be called",
-                            Some(false) => "not allowed",
-                            None => "?",
-                        };
-                        (
-                            format!("m{id}"),
-                            access.into(),
-                            String::new(),
-                            String::new(),
-                            dim(),
-                        )
-                    }
-                };
-                Row::new([id, member_name(o.class, m), access, ty, value]).style(style)
-            })
-            .collect();
+        let cells: Vec<([String; 5], Style)> = self.members.iter().map(|&m| self.row(m)).collect();
+        // Columns as wide as their widest cell (capped), the value taking the rest.
+        let width = |i: usize, cap: u16| {
+            let widest = cells
+                .iter()
+                .map(|(c, _)| c[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(["#", "member", "access", "type"][i].len());
+            Constraint::Length((widest as u16).min(cap))
+        };
         let widths = [
-            Constraint::Length(3),
-            Constraint::Length(28),
-            Constraint::Length(18),
-            Constraint::Length(20),
+            width(0, 3),
+            width(1, 28),
+            width(2, 26),
+            width(3, 20),
             Constraint::Fill(1),
         ];
+        let rows: Vec<Row> = cells
+            .into_iter()
+            .map(|(c, style)| Row::new(c).style(style))
+            .collect();
         let table = Table::new(rows, widths)
             .header(header)
             .block(Block::default().borders(Borders::ALL).title(title))
@@ -686,6 +658,61 @@ impl Browser {
                 );
             }
             None => {}
+        }
+    }
+}
+
+impl Browser {
+    /// The cells of one member's row, and its style.
+    fn row(&self, m: Member) -> ([String; 5], Style) {
+        let o = &self.object;
+        match m {
+            Member::Attribute(id) => {
+                let access = self.access(id).map_or("?", AttributeAccess::name);
+                let (ty, value, style) = match self.values.get(id as usize - 1) {
+                    Some(Cell::Value(d)) if id == 1 => (
+                        d.type_name().to_string(),
+                        o.obis.to_string(),
+                        Style::default(),
+                    ),
+                    Some(Cell::Value(d)) => {
+                        (d.type_name().to_string(), d.shown(), Style::default())
+                    }
+                    Some(Cell::Reading) => (String::new(), "reading…".into(), dim()),
+                    Some(Cell::NotRead(why)) => (String::new(), why.to_string(), dim()),
+                    Some(Cell::Refused(e)) => {
+                        (String::new(), e.clone(), Style::default().fg(Color::Red))
+                    }
+                    None => (String::new(), String::new(), dim()),
+                };
+                (
+                    [
+                        id.to_string(),
+                        member_name(o.class, m),
+                        access.into(),
+                        ty,
+                        value,
+                    ],
+                    style,
+                )
+            }
+            Member::Method(id) => {
+                let access = match self.may_call(id) {
+                    Some(true) => "may be called",
+                    Some(false) => "not allowed",
+                    None => "?",
+                };
+                (
+                    [
+                        format!("m{id}"),
+                        member_name(o.class, m),
+                        access.into(),
+                        String::new(),
+                        String::new(),
+                    ],
+                    dim(),
+                )
+            }
         }
     }
 }
