@@ -561,7 +561,7 @@ mod tests {
         let screen = open(&mut h, &mut view, "0.0.1.0.0.255").await;
         for shown in [
             "0.0.1.0.0.255",
-            "class 8 Clock",
+            "Clock (class 8, v0)",
             "read-only for this association",
             "time_zone",
             "read-only",
