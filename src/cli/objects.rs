@@ -37,12 +37,15 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({"obis": o.obis.to_string(), "class": o.class, "version": o.version, "name": o.name, "unit": o.unit})
+                serde_json::json!({"obis": o.obis.to_string(), "class": o.class, "version": o.version, "name": o.name, "unit": o.unit, "access": o.access.as_ref().map(|a| serde_json::json!({
+                    "attributes": a.attributes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+                    "methods": a.methods,
+                }))})
             )?;
         } else {
             writeln!(
                 out,
-                "{:<16} {:>3} v{} {}{}",
+                "{:<16} {:>3} v{} {}{}{}",
                 o.obis,
                 o.class,
                 o.version,
@@ -50,7 +53,8 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
                 o.unit
                     .as_deref()
                     .map(|u| format!(" [{u}]"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                changes(o.access.as_ref())
             )?;
         }
     }
@@ -67,4 +71,33 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
         );
     }
     Ok(())
+}
+
+/// ` (writes 2,3; calls 1)`: what this association may change, when the list says.
+fn changes(access: Option<&dlms_logger::dlms::access::ObjectAccess>) -> String {
+    let Some(a) = access else {
+        return String::new();
+    };
+    let list = |ids: Vec<usize>| {
+        ids.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let writes: Vec<usize> = (1..)
+        .zip(&a.attributes)
+        .filter(|(_, m)| m.writable())
+        .map(|(i, _)| i)
+        .collect();
+    let calls: Vec<usize> = (1..)
+        .zip(&a.methods)
+        .filter(|(_, ok)| **ok)
+        .map(|(i, _)| i)
+        .collect();
+    match (writes.is_empty(), calls.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(" (writes {})", list(writes)),
+        (true, false) => format!(" (calls {})", list(calls)),
+        (false, false) => format!(" (writes {}; calls {})", list(writes), list(calls)),
+    }
 }

@@ -157,9 +157,10 @@ impl ObjectAccess {
         Data::Structure(vec![Data::Array(attrs), Data::Array(methods)])
     }
 
-    /// Reads an access_rights structure; `None` when it is not one. Attributes and methods
-    /// the list leaves out count as no access; method modes may be booleans (version 0) or
-    /// enums (1 access, 2 authenticated access).
+    /// Reads an access_rights structure; `None` when it is not one, or lists nothing (the
+    /// Gurux meter sends `{[], []}` for every object: it says nothing, it does not forbid).
+    /// Attributes and methods skipped between listed ones count as no access; method modes
+    /// may be booleans (version 0) or enums (1 access, 2 authenticated access).
     pub fn from_data(d: &Data) -> Option<Self> {
         let Data::Structure(parts) = d else {
             return None;
@@ -167,6 +168,9 @@ impl ObjectAccess {
         let [Data::Array(attrs), Data::Array(methods), ..] = parts.as_slice() else {
             return None;
         };
+        if attrs.is_empty() && methods.is_empty() {
+            return None;
+        }
         let id = |d: Option<&Data>| -> Option<usize> {
             let v = match d? {
                 Data::Integer(v) => i64::from(*v),
@@ -225,8 +229,9 @@ mod tests {
             attributes in proptest::collection::vec(mode(), 0..12),
             methods in proptest::collection::vec(any::<bool>(), 0..8),
         ) {
+            let empty = attributes.is_empty() && methods.is_empty();
             let a = ObjectAccess { attributes, methods };
-            prop_assert_eq!(ObjectAccess::from_data(&a.to_data()), Some(a));
+            prop_assert_eq!(ObjectAccess::from_data(&a.to_data()), (!empty).then_some(a));
         }
     }
 
@@ -250,6 +255,8 @@ mod tests {
         assert!(!a.changes_nothing());
         assert!(a.reads_only().changes_nothing());
         assert_eq!(ObjectAccess::from_data(&Data::Null), None);
+        let says_nothing = Data::Structure(vec![Data::Array(vec![]), Data::Array(vec![])]);
+        assert_eq!(ObjectAccess::from_data(&says_nothing), None, "Gurux's {{[], []}}");
         let bad = Data::Structure(vec![
             Data::Array(vec![Data::Structure(vec![Data::Integer(0), Data::Enum(1)])]),
             Data::Array(vec![]),
