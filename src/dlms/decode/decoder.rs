@@ -331,7 +331,9 @@ impl Decoder {
             Some(&DataNotification::TAG) => notification(bytes, out),
             Some(&GENERAL_BLOCK_TRANSFER) => self.block(bytes, out, depth),
             Some(&tag) if is_ciphered(tag) => self.ciphered(bytes, out, depth),
-            Some(_) => match Apdu::decode(bytes) {
+            Some(&tag) => match Apdu::decode(bytes) {
+                // A ciphered tag the security layer does not know is no APDU we can read.
+                Ok(Apdu::Ciphered { .. }) => Err(DecodeError::UnknownApdu { tag }),
                 Ok(apdu) => {
                     let summary = apdu.summary();
                     out.apdus.push(summary.clone());
@@ -411,7 +413,20 @@ impl Decoder {
             len.to_string(),
         ))
         .with(Node::leaf("block-data", data, ""));
-        let (expected, mut joined) = self.gbt.take().unwrap_or((number, Vec::new()));
+        let (expected, mut joined) = match self.gbt.take() {
+            // A new first block while others were awaited: the meter started over and the
+            // blocks held are of a notification that will never be whole.
+            Some((expected, _)) if number == 1 && expected != 1 => {
+                node.push(Node::leaf(
+                    "dropped",
+                    &[],
+                    format!("the blocks before block {expected} are dropped: the meter started a new APDU"),
+                ));
+                (number, Vec::new())
+            }
+            Some(held) => held,
+            None => (number, Vec::new()),
+        };
         if number != expected {
             return Err(DecodeError::BlockOutOfOrder {
                 expected,

@@ -121,7 +121,8 @@ pub fn decipher_unverified(
 ) -> Result<(Policy, u32, Vec<u8>), SecurityError> {
     let mut r = Reader::new(body);
     let sc = r.u8("security control byte")?;
-    let policy = Policy::from_control_byte(sc)?;
+    // Suites 0 to 2 share AES-GCM-128 for ciphering APDUs: only the A/E bits matter here.
+    let policy = Policy::from_control_byte(sc & 0xB0)?;
     let ic = r.u32("invocation counter")?;
     let text_len = match policy {
         Policy::Enc | Policy::None => r.remaining(),
