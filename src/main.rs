@@ -167,6 +167,8 @@ enum Command {
         #[arg(long = "only", value_name = "OBIS")]
         only: Vec<String>,
     },
+    /// Decode captured frames offline (HDLC, WRAPPER, M-Bus or a bare APDU; ciphered or not): a named tree, or JSON with the values.
+    Decode(cli::decode::DecodeArgs),
     /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
     Trigger {
         /// The event name.
@@ -379,6 +381,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 .map(|_| true)
         }
         Some(Command::Probe(args)) => cli::probe::run(&args).await,
+        Some(Command::Decode(args)) => cli::decode::run(&args),
         Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
         Some(
             Command::Write { .. }

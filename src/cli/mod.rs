@@ -1,6 +1,7 @@
 //! Command implementations of the binary.
 pub mod change;
 pub mod connection;
+pub mod decode;
 pub mod export;
 pub mod objects;
 pub mod probe;

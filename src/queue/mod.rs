@@ -8,6 +8,7 @@
 mod atomic;
 mod connection;
 mod error;
+pub mod han;
 pub mod input;
 mod item;
 mod locate;

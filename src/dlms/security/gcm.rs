@@ -110,6 +110,43 @@ pub fn unprotect(
     Ok((policy, ic, text))
 }
 
+/// Deciphers `SC ‖ IC ‖ … ‖ tag` with the block key alone, without checking the tag: what a
+/// reader of a HAN port does when the utility gave out only the block key. Returns (policy
+/// seen, invocation counter, plain APDU); nothing vouches for the result, so a caller must say
+/// so (with SC 0x10 the APDU is plain already and only its tag is dropped).
+pub fn decipher_unverified(
+    system_title: &SystemTitle,
+    block_key: &Key,
+    body: &[u8],
+) -> Result<(Policy, u32, Vec<u8>), SecurityError> {
+    let mut r = Reader::new(body);
+    let sc = r.u8("security control byte")?;
+    // Suites 0 to 2 share AES-GCM-128 for ciphering APDUs: only the A/E bits matter here.
+    let policy = Policy::from_control_byte(sc & 0xB0)?;
+    let ic = r.u32("invocation counter")?;
+    let text_len = match policy {
+        Policy::Enc | Policy::None => r.remaining(),
+        Policy::Auth | Policy::AuthEnc => {
+            r.remaining()
+                .checked_sub(TAG_LEN)
+                .ok_or(DecodeError::Truncated {
+                    what: "authentication tag",
+                    at: r.position(),
+                    needed: TAG_LEN,
+                    available: r.remaining(),
+                })?
+        }
+    };
+    let mut text = r.bytes(text_len, "ciphered text")?.to_vec();
+    if policy != Policy::Auth {
+        // GCM's keystream starts where its encryption does, so "encrypting" deciphers.
+        cipher(block_key)
+            .encrypt_inout_detached(&nonce(system_title, ic), &[], (&mut text[..]).into())
+            .map_err(|_| SecurityError::TooLong { len: text.len() })?;
+    }
+    Ok((policy, ic, text))
+}
+
 /// The AES-GCM instance for a block key.
 fn cipher(block_key: &Key) -> Gcm {
     Gcm::new(&block_key.0.into())

@@ -18,7 +18,7 @@ pub use apdu::{
 };
 pub use counter::CounterGuard;
 pub use error::SecurityError;
-pub use gcm::{protect, unprotect};
+pub use gcm::{decipher_unverified, protect, unprotect};
 pub use hls::{hls_response, hls_verify, GmacParams, HlsMechanism, Sha256Params};
 pub use keys::{Key, SystemTitle};
 pub use policy::Policy;

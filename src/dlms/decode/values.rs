@@ -1,0 +1,231 @@
+//! A notification body's values, in frame order, with the OBIS code each is sent with.
+//!
+//! Meters shape their push lists in three ways, all read here:
+//!
+//! * **OBIS pairs**: each value next to its logical name — structures `{obis, value[,
+//!   scaler_unit]}` (Aidon), or one flat structure `obis, value, obis, value …` with optional
+//!   scaler_unit structures after values (Kamstrup, Kaifa in Austria, Sagemcom).
+//! * **Positional lists**: values only, no OBIS (Kaifa in Norway); a [`Layout`](super::Layout)
+//!   names them by position.
+//! * **Descriptor then values**: a structure whose first element is the push object list
+//!   (`{class_id, logical_name, attribute_index, data_index}` per element) and whose other
+//!   elements are the values it describes (Landis+Gyr E450, Iskraemeco AM550).
+
+use crate::dlms::data::Data;
+use crate::dlms::datetime::CosemDateTime;
+use crate::dlms::obis::Obis;
+use crate::dlms::unit::{Decimal, ScalerUnit};
+
+use super::data::date_time_octets;
+
+/// One value of a notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    /// The logical name it was sent with (or the layout gave it).
+    pub obis: Option<Obis>,
+    /// The value exactly as the meter sent it.
+    pub data: Data,
+    /// Its scaler and unit: sent next to it, or the layout's.
+    pub scaler_unit: Option<ScalerUnit>,
+    /// The interface class, when the push object list says.
+    pub class_id: Option<u16>,
+    /// The attribute, when the push object list says.
+    pub attribute: Option<i8>,
+    /// The layout's name for it.
+    pub name: Option<String>,
+}
+
+impl Value {
+    fn new(obis: Option<Obis>, data: Data) -> Value {
+        Value {
+            obis,
+            data,
+            scaler_unit: None,
+            class_id: None,
+            attribute: None,
+            name: None,
+        }
+    }
+
+    /// The date-time it holds: a date-time, or a 12-byte octet-string that reads as one.
+    pub fn date_time(&self) -> Option<CosemDateTime> {
+        match &self.data {
+            Data::DateTime(t) => Some(*t),
+            Data::OctetString(b) => date_time_octets(b),
+            _ => None,
+        }
+    }
+
+    /// The number with its scaler applied, exactly (`2307` with scaler −1 is `230.7`);
+    /// `None` for values that are not numbers.
+    pub fn scaled(&self) -> Option<Decimal> {
+        let d = self.data.as_decimal()?;
+        Some(match self.scaler_unit {
+            Some(su) => d.shift(i32::from(su.scaler)),
+            None => d,
+        })
+    }
+}
+
+/// The values of a notification body, in frame order.
+pub fn values(body: &Data) -> Vec<Value> {
+    if let Some(v) = described(body) {
+        return v;
+    }
+    let mut out = Vec::new();
+    match body {
+        Data::Array(items) | Data::Structure(items) => flat(items, &mut out),
+        other => out.push(Value::new(None, other.clone())),
+    }
+    out
+}
+
+/// The descriptor-then-values form, when the body has it.
+fn described(body: &Data) -> Option<Vec<Value>> {
+    let Data::Structure(items) = body else {
+        return None;
+    };
+    let Some(Data::Array(descriptors)) = items.first() else {
+        return None;
+    };
+    if descriptors.len() != items.len() || descriptors.is_empty() {
+        return None;
+    }
+    let parsed: Option<Vec<(u16, Obis, i8)>> = descriptors.iter().map(capture_object).collect();
+    let parsed = parsed?;
+    Some(
+        parsed
+            .into_iter()
+            .zip(items)
+            // The push object list describes itself first: that is no reading.
+            .filter(|((class, _, attribute), _)| !(*class == 40 && *attribute == 2))
+            .map(|((class, obis, attribute), data)| Value {
+                class_id: Some(class),
+                attribute: Some(attribute),
+                ..Value::new(Some(obis), data.clone())
+            })
+            .collect(),
+    )
+}
+
+/// `{class_id, logical_name, attribute_index, data_index}` of a push object list.
+fn capture_object(d: &Data) -> Option<(u16, Obis, i8)> {
+    match d {
+        Data::Structure(f) if f.len() == 4 => {
+            let class = match f[0] {
+                Data::LongUnsigned(c) => c,
+                _ => return None,
+            };
+            let attribute = match f[2] {
+                Data::Integer(a) => a,
+                _ => return None,
+            };
+            Some((class, f[1].as_obis()?, attribute))
+        }
+        _ => None,
+    }
+}
+
+/// A 6-byte octet-string that looks like a logical name (not a clock's 12 bytes, not text).
+fn obis_of(d: &Data) -> Option<Obis> {
+    d.as_obis()
+}
+
+fn is_scaler_unit(d: &Data) -> bool {
+    matches!(d, Data::Structure(f) if f.len() == 2 && matches!(f[0], Data::Integer(_)) && matches!(f[1], Data::Enum(_)))
+}
+
+/// Walks a list of elements: OBIS pairs where the elements say so, positions elsewhere;
+/// nested containers that are no pair are walked into.
+fn flat(items: &[Data], out: &mut Vec<Value>) {
+    let mut i = 0;
+    while i < items.len() {
+        let el = &items[i];
+        // A structure {obis, value[, scaler_unit]}.
+        if let Data::Structure(f) | Data::Array(f) = el {
+            if (2..=3).contains(&f.len()) && obis_of(&f[0]).is_some() && obis_of(&f[1]).is_none() {
+                let mut v = Value::new(obis_of(&f[0]), f[1].clone());
+                v.scaler_unit = f.get(2).and_then(ScalerUnit::from_data);
+                out.push(v);
+                i += 1;
+                continue;
+            }
+            if !is_scaler_unit(el) {
+                flat(f, out);
+                i += 1;
+                continue;
+            }
+        }
+        // obis, value[, scaler_unit] in a row.
+        if let (Some(obis), Some(next)) = (obis_of(el), items.get(i + 1)) {
+            if obis_of(next).is_none() && !is_scaler_unit(next) {
+                let mut v = Value::new(Some(obis), next.clone());
+                i += 2;
+                if let Some(su) = items.get(i).filter(|d| is_scaler_unit(d)) {
+                    v.scaler_unit = ScalerUnit::from_data(su);
+                    i += 1;
+                }
+                out.push(v);
+                continue;
+            }
+        }
+        // A scaler_unit right after a positional value belongs to it.
+        if is_scaler_unit(el) {
+            if let Some(last) = out.last_mut().filter(|v| v.scaler_unit.is_none()) {
+                last.scaler_unit = ScalerUnit::from_data(el);
+                i += 1;
+                continue;
+            }
+        }
+        out.push(Value::new(None, el.clone()));
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dlms::data::tests::unhex;
+
+    fn vals(hex: &str) -> Vec<Value> {
+        values(&Data::from_bytes(&unhex(hex)).unwrap())
+    }
+
+    #[test]
+    fn obis_structures_with_scaler_unit() {
+        let v = vals("01 02 02 03 09 06 01 00 20 07 00 FF 12 08 E2 02 02 0F FF 16 23 02 02 09 06 00 00 60 01 00 FF 0A 02 41 42");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].obis.unwrap().to_string(), "1.0.32.7.0.255");
+        assert_eq!(v[0].scaled().unwrap().to_string(), "227.4");
+        assert_eq!(v[1].data, Data::VisibleString(b"AB".to_vec()));
+    }
+
+    #[test]
+    fn flat_pairs_and_positions() {
+        // date-time (positional), obis value scaler_unit, obis value, trailing text.
+        let v = vals("02 06 09 0C 07 E5 09 1B 01 09 2F 0F 00 FF 88 80 09 06 01 00 01 08 00 FF 06 00 00 32 89 02 02 0F 00 16 1E 09 06 01 00 20 07 00 FF 12 09 21 0A 01 41");
+        assert_eq!(v.len(), 4);
+        assert!(v[0].obis.is_none() && v[0].date_time().is_some());
+        assert_eq!(
+            (
+                v[1].obis.unwrap().to_string(),
+                v[1].scaled().unwrap().to_string()
+            ),
+            ("1.0.1.8.0.255".into(), "12937".into())
+        );
+        assert_eq!(v[1].scaler_unit.unwrap().unit, 30);
+        assert_eq!(v[2].data, Data::LongUnsigned(0x921));
+        assert!(v[3].obis.is_none());
+    }
+
+    #[test]
+    fn descriptors_then_values() {
+        let v = vals("02 03 01 03 02 04 12 00 28 09 06 00 08 19 09 00 FF 0F 02 12 00 00 02 04 12 00 01 09 06 00 00 60 01 01 FF 0F 02 12 00 00 02 04 12 00 03 09 06 01 00 01 07 00 FF 0F 02 12 00 00 0A 02 41 42 06 00 00 00 07");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].obis.unwrap().to_string(), "0.0.96.1.1.255");
+        assert_eq!(
+            (v[1].class_id, v[1].data.clone()),
+            (Some(3), Data::DoubleLongUnsigned(7))
+        );
+    }
+}
