@@ -8,6 +8,7 @@ pub mod client;
 pub mod data;
 pub mod datetime;
 pub mod decode;
+pub mod frames;
 pub mod hdlc;
 pub mod iec62056_21;
 pub mod link;

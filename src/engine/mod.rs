@@ -7,6 +7,7 @@ mod address;
 pub mod change;
 mod counters;
 pub mod objects;
+pub mod passive;
 pub mod probe;
 pub mod profile;
 pub mod read;

@@ -33,7 +33,7 @@ fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Rec
 }
 
 /// Template of a row for an item.
-fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Record {
+pub(super) fn row(req: &Request, m: &Meter, item: &Item, poll: i64, ts_ms: i64) -> Record {
     Record {
         obis: item.obis.to_string(),
         class: item.class_id,

@@ -14,6 +14,9 @@ pub struct Connection {
     pub mode: LinkMode,
     /// Disabled connections are not opened.
     pub enabled: bool,
+    /// Nothing is sent: the meter pushes (a HAN/P1 port); every notification that arrives is
+    /// decoded and its values matched to the items of the meter's requests.
+    pub passive: bool,
 }
 
 impl Connection {
@@ -24,6 +27,7 @@ impl Connection {
             link,
             mode: LinkMode::Dlms,
             enabled: true,
+            passive: false,
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct Meter {
     pub retries: u32,
     /// Disabled meters are skipped.
     pub enabled: bool,
+    /// The HAN list layout its pushes follow (a built-in name such as `kaifa-no`, or a file):
+    /// names and units for lists sent without OBIS codes, on a passive connection.
+    pub han_preset: Option<String>,
 }
 
 impl Meter {
@@ -60,6 +63,7 @@ impl Meter {
             timeout_ms: 5000,
             retries: 2,
             enabled: true,
+            han_preset: None,
         }
     }
 

@@ -37,6 +37,7 @@ struct RawConnection {
     listen: Option<RawListen>,
     mode: Option<LinkMode>,
     enabled: Option<bool>,
+    passive: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +98,7 @@ struct RawMeter {
     timeout_ms: Option<u64>,
     retries: Option<u32>,
     enabled: Option<bool>,
+    han_preset: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +302,7 @@ impl RawConnection {
         Ok(Connection {
             mode: self.mode.unwrap_or(d.mode),
             enabled: self.enabled.unwrap_or(d.enabled),
+            passive: self.passive.unwrap_or(d.passive),
             ..d
         })
     }
@@ -367,6 +370,7 @@ impl RawMeter {
             timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
             retries: self.retries.unwrap_or(d.retries),
             enabled: self.enabled.unwrap_or(d.enabled),
+            han_preset: self.han_preset,
             ..d
         })
     }

@@ -145,6 +145,12 @@ fn one_of<T: PartialEq + std::fmt::Display>(
 }
 
 fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
+    if c.passive && c.mode != super::connection::LinkMode::Dlms {
+        return Err(ConfigFault::new(
+            path.key("mode"),
+            "a passive connection sends nothing, so it cannot start with an IEC 62056-21 sign-on; remove mode",
+        ));
+    }
     match &c.link {
         Link::Tcp { host, port, .. } => {
             let tcp = path.key("tcp");
@@ -217,6 +223,26 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             path,
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
+    }
+    if let Some(name) = &m.han_preset {
+        super::han::load(name).map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))?;
+    }
+    if connection.passive {
+        let others = config
+            .meters
+            .iter()
+            .filter(|o| o.connection == m.connection && o.name != m.name)
+            .count();
+        if others > 0 {
+            return Err(ConfigFault::new(
+                path.key("connection"),
+                format!(
+                    "the passive connection {:?} already has a meter; a port that only talks \
+                     talks for one meter, so give each its own connection",
+                    m.connection
+                ),
+            ));
+        }
     }
     if m.interface == InterfaceKind::Hdlc {
         in_range(m.client, 0..=127, path.key("client"))
@@ -322,6 +348,16 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFa
         }
         if !seen.insert(name) {
             return Err(ConfigFault::new(at, format!("{name:?} is listed twice")));
+        }
+        let passive = config
+            .meter(name)
+            .and_then(|m| config.connection(&m.connection))
+            .is_some_and(|c| c.passive);
+        if passive && !r.steps.is_empty() {
+            return Err(ConfigFault::new(
+                at,
+                format!("meter {name:?} is on a passive connection, which sends nothing: it cannot be changed"),
+            ));
         }
     }
     if let Schedule::Event(name) = &r.schedule {

@@ -129,6 +129,7 @@ fn connection(c: &Connection) -> Fields {
     }
     f.set_if(c.mode != LinkMode::Dlms, "mode", &c.mode);
     f.set_if(!c.enabled, "enabled", &c.enabled);
+    f.set_if(c.passive, "passive", &c.passive);
     f
 }
 
@@ -188,6 +189,7 @@ fn meter(m: &Meter) -> Fields {
     f.set_if(m.timeout_ms != d.timeout_ms, "timeout_ms", &m.timeout_ms);
     f.set_if(m.retries != d.retries, "retries", &m.retries);
     f.set_if(!m.enabled, "enabled", &m.enabled);
+    f.set_some("han_preset", m.han_preset.as_ref());
     f
 }
 

@@ -143,8 +143,10 @@ impl RunnerHandle {
         connection: &str,
         kind: impl FnOnce(Reply<T>) -> JobKind,
     ) -> Result<T, RunnerError> {
-        if config.connection(connection).is_none() {
-            return Err(RunnerError::NoConnection(connection.to_string()));
+        match config.connection(connection) {
+            None => return Err(RunnerError::NoConnection(connection.to_string())),
+            Some(c) if c.passive => return Err(RunnerError::Passive(connection.to_string())),
+            Some(_) => {}
         }
         let worker = lock(&self.shared.workers).get(connection).cloned();
         let Some(worker) = worker else {

@@ -17,6 +17,7 @@ mod fire;
 mod handle;
 mod job;
 mod listen;
+mod passive;
 pub mod parked;
 mod sink;
 mod status;
@@ -285,6 +286,11 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
     let config = shared.config();
     let mut workers = HashMap::new();
     for c in config.connections.iter().filter(|c| c.enabled) {
+        if c.passive {
+            // No worker: nothing is ever sent on it, fires for its meter find nobody to run them.
+            tasks.spawn(passive::run(shared.clone(), c.name.clone(), stop_rx.clone()));
+            continue;
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         workers.insert(c.name.clone(), tx);
         tasks.spawn(worker(shared.clone(), c.name.clone(), rx, stop_rx.clone()));

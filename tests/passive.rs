@@ -1,0 +1,227 @@
+//! Passive connections against what real meters send: the logger connects to a TCP bridge of a
+//! HAN port that replays frames captured from real meters (tests/data/han/corpus.toml), cut into
+//! small pieces with noise and a damaged frame between, sends nothing, and logs the values.
+
+use dlms_logger::queue::Config;
+use dlms_logger::runner::Runner;
+use dlms_logger::store::{LogFilter, Row, Store, Writer};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The frames of corpus entry `id`, as bytes.
+fn corpus(id: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string("tests/data/han/corpus.toml").unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let frame = doc["frame"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"].as_str() == Some(id))
+        .unwrap_or_else(|| panic!("no corpus frame {id}"));
+    frame["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let hex = l.as_str().unwrap();
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// A TCP bridge of a HAN port: every client gets `stream` in 7-byte pieces, then nothing more
+/// (the link stays open). Counts the bytes clients sent it (a passive logger sends none).
+fn han_bridge(stream: Vec<u8>) -> (u16, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let got = received.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let (stream, got) = (stream.clone(), got.clone());
+            std::thread::spawn(move || {
+                let mut s = s;
+                for piece in stream.chunks(7) {
+                    if s.write_all(piece).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                s.set_read_timeout(Some(Duration::from_millis(100))).ok();
+                let mut buf = [0u8; 64];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) => return,
+                        Ok(n) => {
+                            got.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+fn rows(db: &Path) -> Vec<Row> {
+    let store = Store::open(db).unwrap();
+    store.log_page(&LogFilter::default(), None, 1000).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passive_connection_logs_what_real_meters_push_and_sends_nothing() {
+    // Kamstrup (HDLC, OBIS pairs) after line noise and a copy with a damaged FCS.
+    let kamstrup = corpus("kamstrup-hdlc").remove(0);
+    let mut damaged = kamstrup.clone();
+    let n = damaged.len();
+    damaged[n - 3] ^= 0xFF;
+    let mut k_stream = vec![0x00, 0x13, 0x37];
+    k_stream.extend(&damaged);
+    k_stream.extend(&kamstrup);
+    let (k_port, k_sent) = han_bridge(k_stream);
+    // Landis+Gyr E450: general-glo-ciphering in three general-block-transfer blocks.
+    let (lg_port, lg_sent) = han_bridge(corpus("landis-gyr-e450-ciphered").concat());
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "han1"
+tcp = {{ host = "127.0.0.1", port = {k_port} }}
+passive = true
+[[meter]]
+name = "kamstrup"
+connection = "han1"
+han_preset = "kamstrup-no"
+[[connection]]
+name = "han2"
+tcp = {{ host = "127.0.0.1", port = {lg_port} }}
+passive = true
+[[meter]]
+name = "lg"
+connection = "han2"
+security = {{ block_key = "F08660A6C19D2048556BF623AB0257E6" }}
+[[request]]
+name = "power"
+meters = ["kamstrup"]
+schedule = {{ every = "1s" }}
+items = [
+  {{ name = "import", obis = "1.1.1.7.0.255" }},
+  {{ name = "current L1", obis = "1.1.31.7.0.255" }},
+  {{ name = "voltage L3", obis = "1.1.72.7.0.255" }},
+  {{ name = "not in the list", obis = "1.0.99.99.0.255" }},
+]
+"#
+        ),
+        "passive.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..250 {
+        let st = h.status();
+        let ok = |m: &str| st.meters.get(m).is_some_and(|s| s.ok >= 1);
+        if ok("kamstrup") && ok("lg") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A second past the request's schedule: a passive connection is never polled.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let status = h.status();
+    let err = h.test_meter("kamstrup").await.unwrap_err().to_string();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+
+    assert!(err.contains("passive"), "{err}");
+    let k = &status.meters["kamstrup"];
+    assert_eq!(k.ok, 1, "one good notification: {k:?}");
+    let why = &k.last_error.as_ref().expect("the damaged frame is reported").1;
+    assert!(
+        why.contains("1 of 1 frames not decoded") && why.contains("frame check sequence"),
+        "{why}"
+    );
+
+    let rows = rows(&db);
+    let value = |item: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.record.meter == "kamstrup" && r.record.item == item)
+            .map(|r| {
+                let rec = &r.record;
+                format!(
+                    "{} {} {}",
+                    rec.exact
+                        .clone()
+                        .or(rec.value.map(|v| v.to_string()))
+                        .unwrap_or_default(),
+                    rec.unit.clone().unwrap_or_default(),
+                    rec.meter_time.clone().unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(value("import"), ["826 W 2022-01-24T18:58:50"]);
+    assert_eq!(value("current L1"), ["2.37 A 2022-01-24T18:58:50"]);
+    assert_eq!(value("voltage L3"), ["236 V 2022-01-24T18:58:50"]);
+    assert!(value("not in the list").is_empty(), "absent values make no row");
+    assert!(rows.iter().all(|r| r.record.status == "ok"), "no failure rows");
+
+    // The ciphered meter has no request: every value of its notification is a row.
+    let lg: Vec<&Row> = rows.iter().filter(|r| r.record.meter == "lg").collect();
+    assert!(lg.len() >= 16, "{}", lg.len());
+    assert!(lg.iter().all(|r| r.record.request == "passive"));
+    assert!(
+        lg.iter().any(|r| r.record.obis == "1.0.1.8.0.255"),
+        "{:?}",
+        lg.iter().map(|r| &r.record.obis).collect::<Vec<_>>()
+    );
+
+    assert_eq!(k_sent.load(Ordering::Relaxed), 0, "nothing was sent");
+    assert_eq!(lg_sent.load(Ordering::Relaxed), 0, "nothing was sent");
+}
+
+#[test]
+fn a_passive_connection_is_checked_when_the_config_loads() {
+    let with = |extra: &str| {
+        Config::parse(
+            &format!(
+                r#"
+[[connection]]
+name = "han"
+serial = {{ port = "/dev/ttyUSB0", baud = 2400 }}
+passive = true
+[[meter]]
+name = "m1"
+connection = "han"
+{extra}
+"#
+            ),
+            "han.toml",
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(with(""), Ok(()));
+    let e = with("han_preset = \"no-such-preset\"").unwrap_err();
+    assert!(e.contains("han.toml:9") && e.contains("han_preset") && e.contains("kaifa-no"), "{e}");
+    let e = with("[[meter]]\nname = \"m2\"\nconnection = \"han\"").unwrap_err();
+    assert!(e.contains("already has a meter"), "{e}");
+    let e = with(
+        "[[request]]\nname = \"sync\"\nmeters = [\"m1\"]\nschedule = { once = true }\nsteps = [{ clock_sync = true }]",
+    )
+    .unwrap_err();
+    assert!(e.contains("passive connection") && e.contains("cannot be changed"), "{e}");
+}
