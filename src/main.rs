@@ -169,6 +169,8 @@ enum Command {
     },
     /// Decode captured frames offline (HDLC, WRAPPER, M-Bus or a bare APDU; ciphered or not): a named tree, or JSON with the values.
     Decode(cli::decode::DecodeArgs),
+    /// Print what a meter that only talks pushes (a HAN/P1 port), sending nothing: --passive.
+    Listen(cli::listen::ListenArgs),
     /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
     Trigger {
         /// The event name.
@@ -382,6 +384,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
         }
         Some(Command::Probe(args)) => cli::probe::run(&args).await,
         Some(Command::Decode(args)) => cli::decode::run(&args),
+        Some(Command::Listen(args)) => cli::listen::run(&args).await,
         Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
         Some(
             Command::Write { .. }

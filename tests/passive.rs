@@ -149,7 +149,11 @@ items = [
     assert!(err.contains("passive"), "{err}");
     let k = &status.meters["kamstrup"];
     assert_eq!(k.ok, 1, "one good notification: {k:?}");
-    let why = &k.last_error.as_ref().expect("the damaged frame is reported").1;
+    let why = &k
+        .last_error
+        .as_ref()
+        .expect("the damaged frame is reported")
+        .1;
     assert!(
         why.contains("1 of 1 frames not decoded") && why.contains("frame check sequence"),
         "{why}"
@@ -176,8 +180,14 @@ items = [
     assert_eq!(value("import"), ["826 W 2022-01-24T18:58:50"]);
     assert_eq!(value("current L1"), ["2.37 A 2022-01-24T18:58:50"]);
     assert_eq!(value("voltage L3"), ["236 V 2022-01-24T18:58:50"]);
-    assert!(value("not in the list").is_empty(), "absent values make no row");
-    assert!(rows.iter().all(|r| r.record.status == "ok"), "no failure rows");
+    assert!(
+        value("not in the list").is_empty(),
+        "absent values make no row"
+    );
+    assert!(
+        rows.iter().all(|r| r.record.status == "ok"),
+        "no failure rows"
+    );
 
     // The ciphered meter has no request: every value of its notification is a row.
     let lg: Vec<&Row> = rows.iter().filter(|r| r.record.meter == "lg").collect();
@@ -216,12 +226,73 @@ connection = "han"
     };
     assert_eq!(with(""), Ok(()));
     let e = with("han_preset = \"no-such-preset\"").unwrap_err();
-    assert!(e.contains("han.toml:9") && e.contains("han_preset") && e.contains("kaifa-no"), "{e}");
+    assert!(
+        e.contains("han.toml:9") && e.contains("han_preset") && e.contains("kaifa-no"),
+        "{e}"
+    );
     let e = with("[[meter]]\nname = \"m2\"\nconnection = \"han\"").unwrap_err();
     assert!(e.contains("already has a meter"), "{e}");
     let e = with(
         "[[request]]\nname = \"sync\"\nmeters = [\"m1\"]\nschedule = { once = true }\nsteps = [{ clock_sync = true }]",
     )
     .unwrap_err();
-    assert!(e.contains("passive connection") && e.contains("cannot be changed"), "{e}");
+    assert!(
+        e.contains("passive connection") && e.contains("cannot be changed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn listen_passive_prints_each_notification_with_the_presets_names() {
+    // Kaifa in Norway sends list 1 without OBIS codes: the preset names the value.
+    let (port, sent) = han_bridge(corpus("kaifa-no-hdlc-list1").concat());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+        .args(["listen", "--passive", "--tcp"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--preset", "kaifa-no", "--json", "--count", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let note: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(note["meter_time"], "2021-03-23T19:26:58");
+    let v = &note["values"][0];
+    assert_eq!(v["obis"], "1.0.1.7.0.255", "{note}");
+    assert_eq!(v["value"], 3059);
+    assert_eq!(v["unit"], "W");
+    assert_eq!(sent.load(Ordering::Relaxed), 0, "nothing was sent");
+
+    // Text, and the flags that say where the meter talks are required.
+    let (port, _) = han_bridge(corpus("kaifa-no-hdlc-list1").concat());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+        .args([
+            "listen",
+            "--passive",
+            "--count",
+            "1",
+            "--preset",
+            "kaifa-no",
+            "--tcp",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1.0.1.7.0.255") && text.contains("3059 W"),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+        .args(["listen", "--passive"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--serial DEV, --tcp HOST:PORT"),
+        "{err}"
+    );
 }

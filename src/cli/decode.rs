@@ -103,7 +103,7 @@ pub fn run(args: &DecodeArgs) -> Result<bool> {
     Ok(ok)
 }
 
-fn key(text: Option<&str>, flag: &str) -> Result<Option<Key>> {
+pub(super) fn key(text: Option<&str>, flag: &str) -> Result<Option<Key>> {
     // The key's own error never repeats the text, so a typo does not print the secret.
     text.map(|t| t.parse::<Key>().map_err(|e| anyhow!("{flag}: {e}")))
         .transpose()
@@ -272,7 +272,7 @@ pub fn to_json(d: &Decoded, line: Option<usize>, list: Option<&str>) -> Json {
     o
 }
 
-fn value_json(v: &Value) -> Json {
+pub(super) fn value_json(v: &Value) -> Json {
     let mut o = json!({
         "obis": v.obis.map(|o| o.to_string()),
         "value": data_json(v),

@@ -147,7 +147,11 @@ mod tests {
         for cut in [1, 2, 3, 7, 64, stream.len()] {
             let mut s = FrameSplitter::new();
             let frames: Vec<Vec<u8>> = stream.chunks(cut).flat_map(|c| s.push(c)).collect();
-            assert_eq!(frames, [hdlc(20), mbus.clone(), wrapper.clone(), hdlc(300)], "{cut}");
+            assert_eq!(
+                frames,
+                [hdlc(20), mbus.clone(), wrapper.clone(), hdlc(300)],
+                "{cut}"
+            );
             assert_eq!(s.skipped(), 2);
             assert_eq!(s.pending(), 0);
         }

@@ -80,12 +80,17 @@ impl PassiveMeter {
             Some(name) => Some(crate::queue::han::load(name)?.layout),
             None => None,
         };
-        Ok(PassiveMeter {
+        Ok(PassiveMeter::with(keys, layout))
+    }
+
+    /// Decodes with `keys`, naming values by `layout` when given.
+    pub fn with(keys: Keys, layout: Option<Layout>) -> Self {
+        PassiveMeter {
             splitter: FrameSplitter::new(),
             decoder: Decoder::new(keys),
             layout,
             stats: PassiveStats::default(),
-        })
+        }
     }
 
     /// Takes bytes as they came off the link; returns the frames and notifications they complete.
@@ -161,7 +166,7 @@ pub fn notification_rows(
     let requests: Vec<_> = config
         .requests
         .iter()
-        .filter(|r| r.enabled && r.meters.iter().any(|m| *m == meter.name))
+        .filter(|r| r.enabled && r.meters.contains(&meter.name))
         .collect();
     let mut out = Vec::new();
     if requests.is_empty() {
@@ -176,7 +181,8 @@ pub fn notification_rows(
                 (None, Some(obis)) => obis.to_string(),
                 (None, None) => format!("value[{i}]"),
             };
-            let mut item = crate::queue::Item::new(&name, v.obis.unwrap_or(Obis::new(0, 0, 0, 0, 0, 0)));
+            let mut item =
+                crate::queue::Item::new(&name, v.obis.unwrap_or(Obis::new(0, 0, 0, 0, 0, 0)));
             item.class_id = v.class_id.unwrap_or(item.class_id);
             item.attribute = v.attribute.unwrap_or(item.attribute);
             let base = Record {

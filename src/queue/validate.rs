@@ -225,7 +225,8 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
         ));
     }
     if let Some(name) = &m.han_preset {
-        super::han::load(name).map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))?;
+        super::han::load(name)
+            .map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))?;
     }
     if connection.passive {
         let others = config

@@ -20,7 +20,9 @@ pub enum RunnerError {
     #[error("connection {0:?} is disabled, so nothing is sent over it")]
     Disabled(String),
     /// The connection is passive: it only listens, so nothing can be asked of its meter.
-    #[error("connection {0:?} is passive: it only listens to what the meter pushes, and sends nothing")]
+    #[error(
+        "connection {0:?} is passive: it only listens to what the meter pushes, and sends nothing"
+    )]
     Passive(String),
     /// The same request on the same link was still queued or running.
     #[error("the run was skipped: the previous run is still going")]

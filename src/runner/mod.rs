@@ -17,8 +17,8 @@ mod fire;
 mod handle;
 mod job;
 mod listen;
-mod passive;
 pub mod parked;
+mod passive;
 mod sink;
 mod status;
 mod steps;
@@ -288,7 +288,11 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
     for c in config.connections.iter().filter(|c| c.enabled) {
         if c.passive {
             // No worker: nothing is ever sent on it, fires for its meter find nobody to run them.
-            tasks.spawn(passive::run(shared.clone(), c.name.clone(), stop_rx.clone()));
+            tasks.spawn(passive::run(
+                shared.clone(),
+                c.name.clone(),
+                stop_rx.clone(),
+            ));
             continue;
         }
         let (tx, rx) = mpsc::unbounded_channel();

@@ -38,16 +38,25 @@ pub(super) async fn run(shared: Arc<Shared>, connection: String, mut stop: watch
         }
     };
     let listener = match &conn.link {
-        Link::Listen { host, port } => match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                failed(&shared, &meter.name, format!("cannot listen on {host}:{port}: {e}"));
-                return;
+        Link::Listen { host, port } => {
+            match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    failed(
+                        &shared,
+                        &meter.name,
+                        format!("cannot listen on {host}:{port}: {e}"),
+                    );
+                    return;
+                }
             }
-        },
+        }
         _ => None,
     };
-    tracing::info!("connection {connection}: listening passively to meter {}", meter.name);
+    tracing::info!(
+        "connection {connection}: listening passively to meter {}",
+        meter.name
+    );
     loop {
         let opened = async {
             match &listener {
@@ -67,7 +76,8 @@ pub(super) async fn run(shared: Arc<Shared>, connection: String, mut stop: watch
         };
         match stream {
             Ok(mut link) => {
-                let why = listen(&shared, &config, meter, &mut decoding, &mut link, &mut stop).await;
+                let why =
+                    listen(&shared, &config, meter, &mut decoding, &mut link, &mut stop).await;
                 match why {
                     None => return,
                     Some(why) => failed(&shared, &meter.name, why),
@@ -114,9 +124,16 @@ async fn listen(
                     masked: Vec::new(),
                 }),
                 Heard::Notification(note) => {
-                    let poll = shared.poll.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let rows =
-                        notification_rows(config, meter, &note, poll, Utc::now().timestamp_millis());
+                    let poll = shared
+                        .poll
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let rows = notification_rows(
+                        config,
+                        meter,
+                        &note,
+                        poll,
+                        Utc::now().timestamp_millis(),
+                    );
                     store(shared, &meter.name, rows).await;
                 }
             }
