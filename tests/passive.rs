@@ -296,3 +296,67 @@ fn listen_passive_prints_each_notification_with_the_presets_names() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_han_port_is_logged_ciphered_over_hdlc() {
+    use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
+    let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+        port: 0,
+        interface: dlms_logger::engine::Interface::Hdlc,
+        han_every: Some(Duration::from_millis(100)),
+        hdlc_max_info: 128,
+        ciphering: Some(dlms_logger::dlms::server::ServerCiphering {
+            policy: Policy::AuthEnc,
+            system_title: SystemTitle(*b"SIMHAN01"),
+            block_key: Key([0x11; 16]),
+            auth_key: Key([0x22; 16]),
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "han"
+tcp = {{ host = "127.0.0.1", port = {} }}
+passive = true
+[[meter]]
+name = "sim"
+connection = "han"
+security = {{ block_key = "11111111111111111111111111111111", auth_key = "22222222222222222222222222222222" }}
+[[request]]
+name = "energy"
+meters = ["sim"]
+schedule = {{ every = "1h" }}
+items = [{{ name = "import", obis = "1.0.1.8.0.255" }}, {{ name = "voltage", obis = "1.0.32.7.0.255" }}]
+"#,
+            addrs[0].port()
+        ),
+        "han.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..200 {
+        if h.status().meters.get("sim").is_some_and(|s| s.ok >= 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = h.status();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let sim = &status.meters["sim"];
+    assert!(sim.ok >= 3 && sim.last_error.is_none(), "{sim:?}");
+    let rows = rows(&db);
+    let voltage: Vec<&Row> = rows.iter().filter(|r| r.record.item == "voltage").collect();
+    assert!(voltage.len() >= 3, "{}", voltage.len());
+    assert!(voltage
+        .iter()
+        .all(|r| r.record.unit.as_deref() == Some("V") && r.record.meter_time.is_some()));
+}

@@ -265,8 +265,14 @@ fn line(v: &Value) -> String {
         .and_then(|su| su.unit_name())
         .map(|u| format!(" {u}"))
         .unwrap_or_default();
-    format!(
-        "{obis:<16} {:<28} {value}{unit}",
-        v.name.as_deref().unwrap_or("")
-    )
+    let name = v
+        .name
+        .clone()
+        .or_else(|| {
+            v.obis
+                .as_ref()
+                .and_then(dlms_logger::dlms::obis_names::obis_name)
+        })
+        .unwrap_or_default();
+    format!("{obis:<16} {name:<28} {value}{unit}")
 }

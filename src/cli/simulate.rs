@@ -68,6 +68,10 @@ pub struct SimulateArgs {
     /// Dial out to a logger listening at HOST:PORT (a meter-initiated connection) instead of listening.
     #[arg(long, value_name = "HOST:PORT")]
     pub dial: Option<String>,
+    /// A HAN/P1 port: answer nothing, push a three-phase list (clock, energy, power, voltage,
+    /// current, demand with their units) this often, e.g. 10s; ciphered with --security.
+    #[arg(long, value_name = "EVERY", value_parser = han_every)]
+    pub han: Option<std::time::Duration>,
     /// With --dial: push a DataNotification (device name, clock, energy) right after connecting.
     #[arg(long, requires = "dial")]
     pub push: bool,
@@ -169,6 +173,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         clock_status: args.clock_status,
         test_objects: args.test_objects,
         hdlc_max_info: args.hdlc_max_info,
+        han_every: args.han,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         ..SimConfig::default()
     };
@@ -301,4 +306,13 @@ fn parse_status(s: &str) -> Result<u8, String> {
         None => s.parse(),
     };
     parsed.map_err(|_| format!("{s:?} is not a status byte; use 0 to 255 or 0x00 to 0xFF"))
+}
+
+/// `--han` EVERY: a duration such as 10s or 2.5s, at least 10 ms.
+fn han_every(text: &str) -> Result<std::time::Duration, String> {
+    let d = dlms_logger::schedule::parse_duration(text).map_err(|e| e.to_string())?;
+    if d < std::time::Duration::from_millis(10) {
+        return Err(format!("{text:?} is too often; push at most every 10ms"));
+    }
+    Ok(d)
 }

@@ -67,7 +67,7 @@ pub fn push_frame(
 }
 
 /// How meter `config` frames its push: from its logical device (and physical address on HDLC).
-fn framing(config: &SimConfig) -> Framing {
+pub(super) fn framing(config: &SimConfig) -> Framing {
     match config.interface {
         Interface::Wrapper => Framing::Wrapper {
             source: config.logical,

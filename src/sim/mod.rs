@@ -2,6 +2,7 @@
 //! `dlms` codec the client uses (server side).
 mod dial_in;
 pub mod fault;
+pub mod han;
 pub mod meter;
 mod serial;
 
@@ -74,6 +75,8 @@ pub struct SimConfig {
     /// Serve the test objects with edge values too (u64 max, i64 min, 9,430,701 Wh, a
     /// float32, date-times with each clock status).
     pub test_objects: bool,
+    /// A HAN/P1 port: answer nothing, push a three-phase list this often (`simulate --han`).
+    pub han_every: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -102,6 +105,7 @@ impl Default for SimConfig {
             clock_status: 0,
             test_objects: false,
             hdlc_max_info: 1024,
+            han_every: None,
         }
     }
 }
@@ -266,6 +270,9 @@ async fn serve_connection<S: crate::transport::Stream>(
     let MeterLife {
         counter, dropped, ..
     } = life.clone();
+    if let Some(every) = config.han_every {
+        return han::push_forever(&mut stream, config, index, &counter, every).await;
+    }
     let mut requests = 0usize;
     let mut seed = 0x2545_F491_4F6C_DD1D_u64 ^ index as u64;
     let idle = match config.fault {
