@@ -7,6 +7,7 @@
 //! input, on background results and on a one-second tick (ages and live values), never in a
 //! busy loop.
 pub mod app;
+pub mod columns;
 pub mod ctx;
 pub mod error;
 pub mod event;

@@ -16,6 +16,7 @@ mod query;
 use super::form::{InputField, InputForm, Outcome};
 use crate::store::Row as LogRow;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
+use crate::tui::columns::{elide_end, elide_middle, fit, Column, Give};
 use crate::tui::keymap::{self, Help};
 use chrono::{DateTime, Local, Utc};
 use keys::{Action, KEYS};
@@ -124,34 +125,42 @@ impl LogView {
             };
             return note(f, text.to_string(), Style::default());
         }
-        let header = Row::new([
-            "time", "request", "meter", "item", "OBIS", "value", "status",
-        ])
-        .style(Style::default().add_modifier(Modifier::BOLD));
-        // Wider when a row's time is the meter's own statement with its clock status.
-        let time_width = self
-            .pager
-            .page()
-            .iter()
-            .filter_map(|r| r.record.meter_time.as_ref())
-            .map(|t| t.chars().count())
-            .max()
-            .unwrap_or(0)
-            .clamp(19, 48) as u16;
-        let rows: Vec<(Row<'static>, usize)> = self.pager.page().iter().map(table_row).collect();
-        // Never cut a value short: its end may be the clock status of a time.
-        let value_width = rows.iter().map(|(_, w)| *w).max().unwrap_or(0).clamp(8, 60) as u16;
-        let widths = [
-            Constraint::Length(time_width),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-            Constraint::Fill(2),
-            Constraint::Length(15),
-            Constraint::Min(value_width),
-            Constraint::Fill(2),
+        let cells: Vec<(Vec<String>, bool)> = self.pager.page().iter().map(table_cells).collect();
+        let col = |i: usize| cells.iter().map(move |(c, _)| c[i].as_str());
+        let columns = [
+            Column::new("time", col(0), 48, Give::Shrink { min: 19, rank: 6 }),
+            Column::new("request", col(1), 24, Give::Shrink { min: 6, rank: 1 }),
+            Column::new("meter", col(2), 24, Give::Shrink { min: 6, rank: 2 }),
+            Column::new("item", col(3), 32, Give::Shrink { min: 10, rank: 3 }),
+            Column::new("OBIS", col(4), 15, Give::Hide { rank: 4 }),
+            // Never cut a value short: its end may be the clock status of a time.
+            Column::new("value", col(5), 60, Give::Never),
+            Column::new("status", col(6), 200, Give::Shrink { min: 4, rank: 5 }),
         ];
-        let rows = rows.into_iter().map(|(row, _)| row);
-        let table = Table::new(rows, widths)
+        let widths = fit(&columns, area.width.saturating_sub(2), 1);
+        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
+        let header = Row::new(shown.iter().map(|&i| columns[i].header))
+            .style(Style::default().add_modifier(Modifier::BOLD));
+        let red = Style::default().fg(Color::Red);
+        let rows = cells.into_iter().map(|(c, failed)| {
+            Row::new(shown.iter().map(|&i| {
+                let w = widths[i];
+                let text = match i {
+                    1..=3 => elide_middle(&c[i], w),
+                    6 => elide_end(&c[i], w),
+                    _ => c[i].clone(),
+                };
+                match (i, failed) {
+                    (6, true) => Cell::new(text).style(red),
+                    _ => Cell::new(text),
+                }
+            }))
+        });
+        let constraints: Vec<Constraint> = shown
+            .iter()
+            .map(|&i| Constraint::Length(widths[i]))
+            .collect();
+        let table = Table::new(rows, constraints)
             .header(header)
             .block(block)
             .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
@@ -160,8 +169,8 @@ impl LogView {
     }
 }
 
-/// A table row and the width of its value.
-fn table_row(row: &LogRow) -> (Row<'static>, usize) {
+/// A row's cells (time, request, meter, item, OBIS, value, status) and whether it failed.
+fn table_cells(row: &LogRow) -> (Vec<String>, bool) {
     let r = &row.record;
     // A time the meter stated with a warning status is shown as it stated it, status included.
     let time = match &r.meter_time {
@@ -182,22 +191,18 @@ fn table_row(row: &LogRow) -> (Row<'static>, usize) {
         (None, Some(text)) => escape(text),
         (None, None) => String::new(),
     };
-    let status = if r.is_failure() {
-        Cell::new(escape(&r.status)).style(Style::default().fg(Color::Red))
-    } else {
-        Cell::new(escape(&r.status))
-    };
-    let width = value.chars().count();
-    let row = Row::new([
-        Cell::new(time),
-        Cell::new(escape(&r.request)),
-        Cell::new(escape(&r.meter)),
-        Cell::new(escape(&r.item)),
-        Cell::new(r.obis.clone()),
-        Cell::new(value),
-        status,
-    ]);
-    (row, width)
+    (
+        vec![
+            time,
+            escape(&r.request),
+            escape(&r.meter),
+            escape(&r.item),
+            r.obis.clone(),
+            value,
+            escape(&r.status),
+        ],
+        r.is_failure(),
+    )
 }
 
 impl View for LogView {

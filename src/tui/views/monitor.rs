@@ -15,6 +15,7 @@ use crate::schedule::Schedule;
 use crate::store::QueryError;
 use crate::store::Row;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
+use crate::tui::columns::{elide_end, elide_middle, fit, Column, Give};
 use crate::tui::keymap::{self, Help};
 use chrono::{Local, TimeZone, Utc};
 use keys::{Action, KEYS};
@@ -173,8 +174,6 @@ impl MonitorView {
 
     fn render_items(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let now = Utc::now().timestamp_millis();
-        let header = TableRow::new(["meter", "request", "item", "value", "age", "status"])
-            .style(Style::default().add_modifier(Modifier::BOLD));
         let config = ctx.config();
         // Borders and header take three lines; keep the selection inside the window.
         let height = (area.height as usize).saturating_sub(3).max(1);
@@ -185,8 +184,7 @@ impl MonitorView {
             self.offset = sel + 1 - height;
         }
         self.offset = self.offset.min(self.rows.len().saturating_sub(1));
-        let mut value_width = 0usize;
-        let rows: Vec<TableRow> = self.rows[self.offset..]
+        let cells: Vec<([String; 6], Style)> = self.rows[self.offset..]
             .iter()
             .take(height)
             .map(|r| {
@@ -203,7 +201,6 @@ impl MonitorView {
                     Some(note) => format!("{value} (time {note})"),
                     None => value,
                 };
-                value_width = value_width.max(value.chars().count());
                 let style = if rd.is_failure() {
                     Style::default().fg(Color::Red)
                 } else if Self::is_stale(&config, r, age_ms) {
@@ -212,38 +209,58 @@ impl MonitorView {
                     Style::default()
                 };
                 let esc = |s: &str| crate::text::escape(s).into_owned();
-                TableRow::new(vec![
-                    Cell::from(esc(&rd.meter)),
-                    Cell::from(esc(&rd.request)),
-                    Cell::from(esc(&rd.item)),
-                    Cell::from(value),
-                    Cell::from(age(Duration::from_millis(age_ms as u64))),
-                    Cell::from(esc(&rd.status)),
-                ])
+                (
+                    [
+                        esc(&rd.meter),
+                        esc(&rd.request),
+                        esc(&rd.item),
+                        value,
+                        age(Duration::from_millis(age_ms as u64)),
+                        esc(&rd.status),
+                    ],
+                    style,
+                )
+            })
+            .collect();
+        let col = |i: usize| cells.iter().map(move |(c, _)| c[i].as_str());
+        let columns = [
+            Column::new("meter", col(0), 24, Give::Shrink { min: 6, rank: 2 }),
+            Column::new("request", col(1), 24, Give::Shrink { min: 6, rank: 1 }),
+            Column::new("item", col(2), 32, Give::Shrink { min: 10, rank: 3 }),
+            // Never cut a value short: its end may be the clock status of a time.
+            Column::new("value", col(3), 60, Give::Never),
+            Column::new("age", col(4), 8, Give::Hide { rank: 4 }),
+            Column::new("status", col(5), 200, Give::Shrink { min: 4, rank: 5 }),
+        ];
+        let widths = fit(&columns, area.width.saturating_sub(2), 1);
+        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
+        let header = TableRow::new(shown.iter().map(|&i| columns[i].header))
+            .style(Style::default().add_modifier(Modifier::BOLD));
+        let rows: Vec<TableRow> = cells
+            .into_iter()
+            .map(|(c, style)| {
+                TableRow::new(shown.iter().map(|&i| {
+                    Cell::from(match i {
+                        0..=2 => elide_middle(&c[i], widths[i]),
+                        5 => elide_end(&c[i], widths[i]),
+                        _ => c[i].clone(),
+                    })
+                }))
                 .style(style)
             })
+            .collect();
+        let constraints: Vec<Constraint> = shown
+            .iter()
+            .map(|&i| Constraint::Length(widths[i]))
             .collect();
         let title = match &self.error {
             Some(e) => format!(" Items — {e} "),
             None => format!(" Items ({}) ", self.rows.len()),
         };
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Percentage(10),
-                Constraint::Percentage(12),
-                Constraint::Percentage(18),
-                // Never cut a value short: its end may be the clock status of a time.
-                Constraint::Length(
-                    (value_width.min(60) as u16).max(area.width.saturating_sub(2) * 16 / 100),
-                ),
-                Constraint::Length(7),
-                Constraint::Min(6),
-            ],
-        )
-        .header(header)
-        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
-        .block(Block::default().borders(Borders::ALL).title(title));
+        let table = Table::new(rows, constraints)
+            .header(header)
+            .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+            .block(Block::default().borders(Borders::ALL).title(title));
         let mut window = TableState::default()
             .with_selected(self.table.selected().map(|i| i.saturating_sub(self.offset)));
         f.render_stateful_widget(table, area, &mut window);
@@ -253,9 +270,7 @@ impl MonitorView {
         let st = ctx.runner.status();
         let config = ctx.config();
         let now = Utc::now();
-        let header = TableRow::new(["meter", "last ok", "rtt", "next", "last error"])
-            .style(Style::default().add_modifier(Modifier::BOLD));
-        let rows: Vec<TableRow> = config
+        let cells: Vec<([String; 5], Style)> = config
             .meters
             .iter()
             .map(|m| {
@@ -291,21 +306,39 @@ impl MonitorView {
                 } else {
                     Style::default()
                 };
-                TableRow::new(vec![m.name.clone(), last_ok, rtt, next, err]).style(style)
+                ([m.name.clone(), last_ok, rtt, next, err], style)
             })
             .collect();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Percentage(20),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(9),
-                Constraint::Min(10),
-            ],
-        )
-        .header(header)
-        .block(Block::default().borders(Borders::ALL).title(" Meters "));
+        let col = |i: usize| cells.iter().map(move |(c, _)| c[i].as_str());
+        let columns = [
+            Column::new("meter", col(0), 24, Give::Shrink { min: 6, rank: 3 }),
+            Column::new("last ok", col(1), 8, Give::Shrink { min: 5, rank: 2 }),
+            Column::new("rtt", col(2), 9, Give::Hide { rank: 0 }),
+            Column::new("next", col(3), 8, Give::Hide { rank: 1 }),
+            Column::new("last error", col(4), 300, Give::Shrink { min: 10, rank: 4 }),
+        ];
+        let widths = fit(&columns, area.width.saturating_sub(2), 1);
+        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
+        let header = TableRow::new(shown.iter().map(|&i| columns[i].header))
+            .style(Style::default().add_modifier(Modifier::BOLD));
+        let rows: Vec<TableRow> = cells
+            .into_iter()
+            .map(|(c, style)| {
+                TableRow::new(shown.iter().map(|&i| match i {
+                    0 => elide_middle(&c[i], widths[i]),
+                    4 => elide_end(&c[i], widths[i]),
+                    _ => c[i].clone(),
+                }))
+                .style(style)
+            })
+            .collect();
+        let constraints: Vec<Constraint> = shown
+            .iter()
+            .map(|&i| Constraint::Length(widths[i]))
+            .collect();
+        let table = Table::new(rows, constraints)
+            .header(header)
+            .block(Block::default().borders(Borders::ALL).title(" Meters "));
         f.render_widget(table, area);
     }
 
