@@ -16,7 +16,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Tabs};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Tabs, Wrap};
 use ratatui::Frame;
 
 /// What the global keys do.
@@ -30,6 +30,11 @@ enum Global {
 }
 
 /// Keys that work even while a view holds the keyboard or the help is open.
+/// The smallest terminal the views are drawn in (smaller says so instead).
+pub const MIN_WIDTH: u16 = 60;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 16;
+
 const ALWAYS: &[Binding<Global>] = &[Binding {
     keys: &[(KeyPress::ctrl('c'), Global::Quit)],
     label: "Ctrl-c",
@@ -176,6 +181,8 @@ impl App {
             self.quit = true;
             return;
         }
+        // The next action replaces the last one's message (or shows the keys again).
+        self.ctx.clear_message();
         if self.help {
             if keymap::action(HELP, &key).is_some() {
                 self.help = false;
@@ -202,12 +209,30 @@ impl App {
 
     /// Draws the whole screen.
     pub fn render(&mut self, f: &mut Frame) {
+        let area = f.area();
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let text = format!(
+                "The terminal is {}×{}; dlms-logger needs at least {MIN_WIDTH}×{MIN_HEIGHT}. \
+                 Make it larger, or press q to quit.",
+                area.width, area.height
+            );
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+            return;
+        }
+        // A message longer than the bar gets the lines it needs (up to three), never cut.
+        let message_lines = self
+            .ctx
+            .fresh_message()
+            .map_or(1, |(m, _)| {
+                (m.chars().count() as u16 + 3).div_ceil(area.width.max(1))
+            })
+            .clamp(1, 3);
         let [top, body, bottom] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(3),
-            Constraint::Length(1),
+            Constraint::Length(message_lines),
         ])
-        .areas(f.area());
+        .areas(area);
         let titles: Vec<Line> = Tab::ALL
             .iter()
             .enumerate()
@@ -268,13 +293,17 @@ impl App {
                 Style::default().fg(Color::Red),
             ));
         }
-        if let Some((m, is_err)) = self.ctx.message() {
+        if let Some((m, is_err)) = self.ctx.fresh_message() {
+            // The message alone: what the operator just did matters more than the counts.
             let style = if is_err {
                 Style::default().fg(Color::Red)
             } else {
                 Style::default().fg(Color::Cyan)
             };
-            spans.push(Span::styled(format!("· {m}"), style));
+            let text =
+                Paragraph::new(Line::styled(format!(" {m}"), style)).wrap(Wrap { trim: false });
+            f.render_widget(text, area);
+            return;
         } else {
             spans.push(Span::styled(
                 format!("· {}", keymap::footer(GLOBAL, "  ")),
@@ -320,7 +349,11 @@ mod tests {
     use tokio::sync::mpsc;
 
     fn screen(app: &mut App) -> String {
-        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        screen_of(app, 100, 30)
+    }
+
+    fn screen_of(app: &mut App, width: u16, height: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
         term.draw(|f| app.render(f)).unwrap();
         let buf = term.backend().buffer().clone();
         (0..buf.area.height)
@@ -377,6 +410,48 @@ mod tests {
         ));
         let s = screen(&mut app);
         assert!(s.contains("passed 90 %"), "{s}");
+    }
+
+    #[tokio::test]
+    async fn messages_are_shown_whole_and_go_with_the_next_key_and_a_small_terminal_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let (_writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+        let runner = crate::runner::Runner::start(Config::default(), handle, 1);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut app = App::new(Ctx::new(
+            runner.handle(),
+            spawn_reader(&db).unwrap(),
+            dir.path().join("q.toml"),
+            tx,
+        ));
+        let long = "meter m1: cannot associate: the meter refused the association \
+                    (authentication failure: the password is wrong) after 3 tries; the last \
+                    frame was an AARE with result rejected-permanent";
+        app.ctx.error(long);
+        let s = screen_of(&mut app, 80, 24);
+        let shown: String = s
+            .lines()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            shown.contains("rejected-permanent"),
+            "the end is shown: {s}"
+        );
+        app.handle_key(KeyEvent::from(KeyCode::Char('j')));
+        assert_eq!(app.ctx.message(), None, "the next key clears it");
+        assert!(screen_of(&mut app, 80, 24).contains("? help"));
+        let small = screen_of(&mut app, 40, 10);
+        assert!(
+            small.contains("40×10") && small.contains("at least 60×16"),
+            "{small}"
+        );
     }
 
     #[tokio::test]

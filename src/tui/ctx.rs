@@ -69,6 +69,19 @@ impl Ctx {
         self.message.as_ref().map(|(m, e, _)| (m.as_str(), *e))
     }
 
+    /// The message while it is fresh: news for 6 s, an error for 20 s (then the bar shows
+    /// the keys again, so a stale message never reads as the state of things).
+    pub fn fresh_message(&self) -> Option<(&str, bool)> {
+        let (m, e, at) = self.message.as_ref()?;
+        let keep = if *e { 20 } else { 6 };
+        (at.elapsed() < std::time::Duration::from_secs(keep)).then_some((m.as_str(), *e))
+    }
+
+    /// Forgets the message (the operator moved on).
+    pub fn clear_message(&mut self) {
+        self.message = None;
+    }
+
     /// Asks the loop to run this queue from now on (after a save).
     pub fn reload(&self, config: Config) {
         let _ = self.events.send(AppEvent::Reload(Box::new(config)));
