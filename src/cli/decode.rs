@@ -363,7 +363,7 @@ fn unhex(text: &str) -> Result<Vec<u8>> {
     if let Some(at) = digits.iter().position(|b| !b.is_ascii_hexdigit()) {
         return Err(anyhow!("character {} is not a hex digit", at + 1));
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(anyhow!("an odd number of hex digits ({})", digits.len()));
     }
     Ok(digits

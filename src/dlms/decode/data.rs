@@ -140,7 +140,7 @@ mod tests {
     fn lying_counts_are_refused() {
         let b = unhex("01 82 FF FF 11 00");
         assert!(data_node(&mut Reader::new(&b), "x").is_err());
-        let mut deep = vec![2u8, 1].repeat(40);
+        let mut deep = [2u8, 1].repeat(40);
         deep.push(0);
         assert!(data_node(&mut Reader::new(&deep), "x").is_err());
     }

@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn flat_pairs_and_positions() {
         // date-time (positional), obis value scaler_unit, obis value, trailing text.
-        let v = vals("02 06 09 0C 07 E5 09 1B 01 09 2F 0F 00 FF 88 80 09 06 01 00 01 08 00 FF 06 00 00 32 89 02 02 0F 00 16 1E 09 06 01 00 20 07 00 FF 12 09 21 0A 01 41");
+        let v = vals("02 07 09 0C 07 E5 09 1B 01 09 2F 0F 00 FF 88 80 09 06 01 00 01 08 00 FF 06 00 00 32 89 02 02 0F 00 16 1E 09 06 01 00 20 07 00 FF 12 09 21 0A 01 41");
         assert_eq!(v.len(), 4);
         assert!(v[0].obis.is_none() && v[0].date_time().is_some());
         assert_eq!(
