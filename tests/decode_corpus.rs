@@ -87,7 +87,7 @@ fn check_frame(f: &toml::Value) -> Result<(), String> {
         }
     }
     if let Some(ic) = f.get("invocation_counter").and_then(|t| t.as_integer()) {
-        if o["protection"]["invocation_counter"] != Json::from(ic) {
+        if o["protection"]["invocation_counter"] != ic {
             return Err(format!("{id}: protection {}", o["protection"]));
         }
     }
@@ -110,7 +110,7 @@ fn check_frame(f: &toml::Value) -> Result<(), String> {
         }
         let ok = if let Some(v) = want.get("value").and_then(|v| v.as_integer()) {
             // Sources state a number as sent or with its scaler applied.
-            got["value"] == Json::from(v) || got["scaled"] == Json::from(v)
+            got["value"] == v || got["scaled"] == v
         } else if let Some(s) = want.get("scaled").and_then(|v| v.as_str()) {
             got["scaled"].as_f64() == s.parse::<f64>().ok()
         } else if let Some(t) = want.get("text").and_then(|v| v.as_str()) {
