@@ -86,7 +86,7 @@ pub fn run(args: &DecodeArgs) -> Result<bool> {
         }
         let r = unhex(text)
             .map_err(|e| e.context(format!("line {}", n + 1)))
-            .and_then(|b| decoder.feed(&b).map_err(anyhow::Error::from));
+            .and_then(|b| decoder.feed(&b).map_err(|e| anyhow!(e.to_string())));
         ok &= report_any(
             &mut out,
             args.json,

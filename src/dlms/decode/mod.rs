@@ -21,7 +21,9 @@ mod tree;
 mod values;
 
 pub use data::{data_node, date_time_octets, describe};
-pub use decoder::{decode_frame, Decoded, Decoder, Keys, Protection, GENERAL_BLOCK_TRANSFER};
+pub use decoder::{
+    decode_frame, decode_values, Decoded, Decoder, Keys, Protection, GENERAL_BLOCK_TRANSFER,
+};
 pub use error::DecodeError;
 pub use layout::{ItemLayout, Layout, ListLayout};
 pub use tree::{spaced_hex, Node};
