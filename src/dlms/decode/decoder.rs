@@ -5,7 +5,7 @@
 
 use super::data::data_node;
 use super::tree::Node;
-use super::values::{values, Value};
+use super::values::{into_values, values, Value};
 use super::DecodeError;
 use crate::dlms::axdr::{self, Reader};
 use crate::dlms::data::Data;
@@ -66,7 +66,7 @@ pub struct Decoded {
     pub date_time: Option<CosemDateTime>,
     /// The (first) notification's long-invoke-id-and-priority.
     pub long_invoke_id: Option<u32>,
-    /// The (first) notification's body as it came.
+    /// The (first) notification's body as it came (not kept by a values-only decoder).
     pub body: Option<Data>,
     /// How the APDU was ciphered, when it was.
     pub protection: Option<Protection>,
@@ -650,8 +650,12 @@ fn notification(bytes: &[u8], out: &mut Decoded, body_tree: bool) -> Result<Node
         out.long_invoke_id = Some(id);
         out.date_time = date_time;
     }
-    out.values.extend(values(&body));
-    out.body.get_or_insert(body);
+    if body_tree {
+        out.values.extend(values(&body));
+        out.body.get_or_insert(body);
+    } else {
+        out.values.extend(into_values(body));
+    }
     Ok(node)
 }
 

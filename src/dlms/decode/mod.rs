@@ -27,7 +27,7 @@ pub use decoder::{
 pub use error::DecodeError;
 pub use layout::{ItemLayout, Layout, ListLayout};
 pub use tree::{spaced_hex, Node};
-pub use values::{values, Value};
+pub use values::{into_values, values, Value};
 
 #[cfg(test)]
 mod tests;
