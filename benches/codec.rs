@@ -149,5 +149,49 @@ fn axdr_round_trip(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, profile_decode, hdlc_frame, gcm, axdr_round_trip);
+/// The passive decoder on a typical three-phase HAN list (Aidon, Swedish list: 27 values with
+/// scaler_unit, in one HDLC frame): notifications per second = elements/s.
+fn passive_decode(c: &mut Criterion) {
+    use dlms_logger::dlms::decode::{decode_frame, decode_values, Keys};
+    let hex = "e6e7000f4000000000011b020209060000010000ff090c07e30c1001073b28ff8000ff020309060100010700ff060000046202020f00161b020309060100020700ff060000000002020f00161b020309060100030700ff06000005e302020f00161d020309060100040700ff060000000002020f00161d0203090601001f0700ff10000002020fff1621020309060100330700ff10004b02020fff1621020309060100470700ff10000002020fff1621020309060100200700ff12090302020fff1623020309060100340700ff1209c302020fff1623020309060100480700ff12090402020fff1623020309060100150700ff060000000002020f00161b020309060100160700ff060000000002020f00161b020309060100170700ff060000000002020f00161d020309060100180700ff060000000002020f00161d020309060100290700ff060000046202020f00161b0203090601002a0700ff060000000002020f00161b0203090601002b0700ff06000005e202020f00161d0203090601002c0700ff060000000002020f00161d0203090601003d0700ff060000000002020f00161b0203090601003e0700ff060000000002020f00161b0203090601003f0700ff060000000002020f00161d020309060100400700ff060000000002020f00161d020309060100010800ff060099598602020f00161e020309060100020800ff060000000802020f00161e020309060100030800ff060064ed4b02020f001620020309060100040800ff060000000502020f001620";
+    let apdu: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let frame = dlms_logger::dlms::hdlc::HdlcFrame {
+        destination: dlms_logger::dlms::hdlc::RawAddress::client(16).unwrap(),
+        source: dlms_logger::dlms::hdlc::HdlcAddress {
+            logical: 1,
+            physical: Some(17),
+            size: dlms_logger::dlms::hdlc::AddressSize::Two,
+        }
+        .to_raw()
+        .unwrap(),
+        control: dlms_logger::dlms::hdlc::Control::Ui { poll: true },
+        segmented: false,
+        info: apdu,
+    }
+    .encode()
+    .unwrap();
+    let keys = Keys::default();
+    assert_eq!(decode_frame(&frame, &keys).unwrap().values.len(), 27);
+    let mut g = c.benchmark_group("passive_decode");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("three_phase_list_hdlc_values", |b| {
+        b.iter(|| decode_values(std::hint::black_box(&frame), &keys).unwrap())
+    });
+    g.bench_function("three_phase_list_hdlc_full_tree", |b| {
+        b.iter(|| decode_frame(std::hint::black_box(&frame), &keys).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    profile_decode,
+    hdlc_frame,
+    gcm,
+    axdr_round_trip,
+    passive_decode
+);
 criterion_main!(benches);

@@ -18,7 +18,7 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/../target/fuzz}"
 FLAGS=(--sanitizer none --debug-assertions)
 
-TARGETS=(hdlc_frame wrapper apdu ciphered data iec_identification config_toml schedule obis change_response)
+TARGETS=(hdlc_frame wrapper apdu ciphered data iec_identification config_toml schedule obis change_response passive_decode)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "==> cargo-fuzz missing: installing it (a few minutes)"

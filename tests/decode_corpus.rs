@@ -87,7 +87,7 @@ fn check_frame(f: &toml::Value) -> Result<(), String> {
         }
     }
     if let Some(ic) = f.get("invocation_counter").and_then(|t| t.as_integer()) {
-        if o["protection"]["invocation_counter"] != Json::from(ic) {
+        if o["protection"]["invocation_counter"] != ic {
             return Err(format!("{id}: protection {}", o["protection"]));
         }
     }
@@ -110,7 +110,7 @@ fn check_frame(f: &toml::Value) -> Result<(), String> {
         }
         let ok = if let Some(v) = want.get("value").and_then(|v| v.as_integer()) {
             // Sources state a number as sent or with its scaler applied.
-            got["value"] == Json::from(v) || got["scaled"] == Json::from(v)
+            got["value"] == v || got["scaled"] == v
         } else if let Some(s) = want.get("scaled").and_then(|v| v.as_str()) {
             got["scaled"].as_f64() == s.parse::<f64>().ok()
         } else if let Some(t) = want.get("text").and_then(|v| v.as_str()) {
@@ -183,4 +183,36 @@ fn a_damaged_frame_or_a_wrong_key_is_an_error_never_a_reading() {
     )[0];
     assert_eq!(o["complete"], Json::Bool(false), "{o}");
     assert!(o["values"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn text_output_names_fields_and_a_bad_key_is_never_echoed() {
+    let corpus: toml::Value = toml::from_str(CORPUS).unwrap();
+    let frames = corpus["frame"].as_array().unwrap();
+    let iskra = frames
+        .iter()
+        .find(|f| f["id"].as_str() == Some("iskraemeco-am550"))
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+        .args(["decode", iskra["lines"][0].as_str().unwrap()])
+        .output()
+        .unwrap();
+    // One segment alone: the tree is printed, and the command says it waits for the rest.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("frame format: type 3, segmented"), "{text}");
+    assert!(text.contains("more segments follow"), "{text}");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waiting for more HDLC segments"));
+
+    let secret = "SECRETSECRETSECRETSECRETSECRET00";
+    let out = Command::new(env!("CARGO_BIN_EXE_dlms-logger"))
+        .args(["decode", "--block-key", secret, "0F00000001001105"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--block-key") && !err.contains("SECRET"),
+        "{err}"
+    );
 }

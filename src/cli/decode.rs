@@ -86,7 +86,7 @@ pub fn run(args: &DecodeArgs) -> Result<bool> {
         }
         let r = unhex(text)
             .map_err(|e| e.context(format!("line {}", n + 1)))
-            .and_then(|b| decoder.feed(&b).map_err(anyhow::Error::from));
+            .and_then(|b| decoder.feed(&b).map_err(|e| anyhow!(e.to_string())));
         ok &= report_any(
             &mut out,
             args.json,
@@ -363,7 +363,7 @@ fn unhex(text: &str) -> Result<Vec<u8>> {
     if let Some(at) = digits.iter().position(|b| !b.is_ascii_hexdigit()) {
         return Err(anyhow!("character {} is not a hex digit", at + 1));
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(anyhow!("an odd number of hex digits ({})", digits.len()));
     }
     Ok(digits

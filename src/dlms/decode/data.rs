@@ -3,7 +3,7 @@
 
 use super::tree::Node;
 use crate::dlms::axdr::{DecodeError, Reader};
-use crate::dlms::data::{octets_to_text, type_name, Data};
+use crate::dlms::data::{type_name, Data};
 use crate::dlms::datetime::CosemDateTime;
 use std::borrow::Cow;
 
@@ -49,7 +49,7 @@ fn node_at(
             let mut node = Node::group(name, header, format!("{} of {count}", type_name(tag)));
             let mut items = Vec::with_capacity(count);
             for i in 0..count {
-                let (child, d) = node_at(r, Cow::Owned(format!("[{i}]")), depth + 1)?;
+                let (child, d) = node_at(r, index_name(i), depth + 1)?;
                 node.push(child);
                 items.push(d);
             }
@@ -70,7 +70,7 @@ fn node_at(
             if let Data::Array(items) = &d {
                 // A compact-array: its elements, decoded, without bytes of their own.
                 for (i, item) in items.iter().enumerate() {
-                    node.push(Node::leaf(format!("[{i}]"), &[], describe(item)));
+                    node.push(Node::leaf(index_name(i), &[], describe(item)));
                 }
             }
             Ok((node, d))
@@ -78,26 +78,66 @@ fn node_at(
     }
 }
 
-/// The type and the value in words: `double-long-unsigned 1122`, `octet-string 0.0.1.0.0.255
-/// (OBIS)`, `octet-string 2019-12-16T07:59:40 (date-time)`.
+/// The type and the value in words: `double-long-unsigned 1122`, `octet-string 0100010700FF
+/// (OBIS 1.0.1.7.0.255)`, `octet-string 2019-12-16T07:59:40 (date-time)`.
 pub fn describe(d: &Data) -> String {
+    use std::fmt::Write;
     let t = d.type_name();
+    let mut s = String::with_capacity(48);
+    s.push_str(t);
+    s.push(' ');
     match d {
         Data::OctetString(b) if b.len() == 6 => {
-            format!("{t} {} (OBIS {})", octets_to_text(b), obis_text(b))
+            push_octets(&mut s, b);
+            let _ = write!(
+                s,
+                " (OBIS {}.{}.{}.{}.{}.{})",
+                b[0], b[1], b[2], b[3], b[4], b[5]
+            );
         }
         Data::OctetString(b) => match date_time_octets(b) {
-            Some(dt) => format!("{t} {dt} (date-time)"),
-            None => format!("{t} {}", octets_to_text(b)),
+            Some(dt) => {
+                let _ = write!(s, "{dt} (date-time)");
+            }
+            None => push_octets(&mut s, b),
         },
-        Data::VisibleString(b) | Data::Utf8String(b) => format!("{t} \"{}\"", octets_to_text(b)),
-        Data::Array(items) => format!("{t} of {}", items.len()),
-        _ => format!("{t} {d}"),
+        Data::VisibleString(b) | Data::Utf8String(b) => {
+            s.push('"');
+            push_octets(&mut s, b);
+            s.push('"');
+        }
+        Data::Array(items) => {
+            let _ = write!(s, "of {}", items.len());
+        }
+        _ => {
+            let _ = write!(s, "{d}");
+        }
+    }
+    s
+}
+
+/// Octets as text when all are printable ASCII, else as hex (as `data::octets_to_text`),
+/// written without an allocation per byte.
+fn push_octets(s: &mut String, b: &[u8]) {
+    use std::fmt::Write;
+    if !b.is_empty() && b.iter().all(|c| (0x20..0x7F).contains(c)) {
+        s.extend(b.iter().map(|&c| c as char));
+    } else {
+        for x in b {
+            let _ = write!(s, "{x:02X}");
+        }
     }
 }
 
-fn obis_text(b: &[u8]) -> String {
-    b.iter().map(u8::to_string).collect::<Vec<_>>().join(".")
+/// `[i]`, without formatting for the first elements.
+fn index_name(i: usize) -> Cow<'static, str> {
+    const NAMES: [&str; 16] = [
+        "[0]", "[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]", "[10]", "[11]",
+        "[12]", "[13]", "[14]", "[15]",
+    ];
+    NAMES
+        .get(i)
+        .map_or_else(|| Cow::Owned(format!("[{i}]")), |n| Cow::Borrowed(*n))
 }
 
 /// A 12-byte octet-string that reads as a plausible COSEM date-time (a real or wildcard year,
@@ -140,7 +180,7 @@ mod tests {
     fn lying_counts_are_refused() {
         let b = unhex("01 82 FF FF 11 00");
         assert!(data_node(&mut Reader::new(&b), "x").is_err());
-        let mut deep = vec![2u8, 1].repeat(40);
+        let mut deep = [2u8, 1].repeat(40);
         deep.push(0);
         assert!(data_node(&mut Reader::new(&deep), "x").is_err());
     }

@@ -5,7 +5,7 @@
 
 use super::data::data_node;
 use super::tree::Node;
-use super::values::{values, Value};
+use super::values::{into_values, values, Value};
 use super::DecodeError;
 use crate::dlms::axdr::{self, Reader};
 use crate::dlms::data::Data;
@@ -66,7 +66,7 @@ pub struct Decoded {
     pub date_time: Option<CosemDateTime>,
     /// The (first) notification's long-invoke-id-and-priority.
     pub long_invoke_id: Option<u32>,
-    /// The (first) notification's body as it came.
+    /// The (first) notification's body as it came (not kept by a values-only decoder).
     pub body: Option<Data>,
     /// How the APDU was ciphered, when it was.
     pub protection: Option<Protection>,
@@ -76,7 +76,16 @@ pub struct Decoded {
 
 /// Decodes one complete capture: every frame, segment or block of its APDU must be in `bytes`.
 pub fn decode_frame(bytes: &[u8], keys: &Keys) -> Result<Decoded, DecodeError> {
-    let mut d = Decoder::new(keys.clone());
+    complete(Decoder::new(keys.clone()), bytes)
+}
+
+/// As [`decode_frame`], without a node per element of the notification body: the fast path
+/// for values.
+pub fn decode_values(bytes: &[u8], keys: &Keys) -> Result<Decoded, DecodeError> {
+    complete(Decoder::values_only(keys.clone()), bytes)
+}
+
+fn complete(mut d: Decoder, bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let out = d.feed(bytes)?;
     match d.waiting_for() {
         Some(what) => Err(DecodeError::Incomplete(what)),
@@ -94,11 +103,23 @@ pub struct Decoder {
     mbus: Option<(u8, Vec<u8>)>,
     /// General-block-transfer data joined so far, and the next block number.
     gbt: Option<(u16, Vec<u8>)>,
+    /// Whether notification bodies get a node per element (off: values only, for speed).
+    body_tree: bool,
 }
 
 impl Decoder {
     /// A decoder with these keys.
     pub fn new(keys: Keys) -> Decoder {
+        Decoder {
+            keys,
+            body_tree: true,
+            ..Decoder::default()
+        }
+    }
+
+    /// A decoder for values only: a notification body's elements get no nodes of their own
+    /// (the frames and APDU headers still do). What a passive listener wants.
+    pub fn values_only(keys: Keys) -> Decoder {
         Decoder {
             keys,
             ..Decoder::default()
@@ -328,7 +349,7 @@ impl Decoder {
         }
         match bytes.first() {
             None => Err(DecodeError::Empty),
-            Some(&DataNotification::TAG) => notification(bytes, out),
+            Some(&DataNotification::TAG) => notification(bytes, out, self.body_tree),
             Some(&GENERAL_BLOCK_TRANSFER) => self.block(bytes, out, depth),
             Some(&tag) if is_ciphered(tag) => self.ciphered(bytes, out, depth),
             Some(&tag) => match Apdu::decode(bytes) {
@@ -573,7 +594,7 @@ impl Decoder {
 }
 
 /// The node of a data-notification; its values go to `out`.
-fn notification(bytes: &[u8], out: &mut Decoded) -> Result<Node, DecodeError> {
+fn notification(bytes: &[u8], out: &mut Decoded, body_tree: bool) -> Result<Node, DecodeError> {
     let bad = |source| DecodeError::Apdu {
         what: "data-notification",
         source,
@@ -610,7 +631,18 @@ fn notification(bytes: &[u8], out: &mut Decoded) -> Result<Node, DecodeError> {
         &bytes[dt_at..r.position()],
         date_time.map_or_else(|| "not given".to_string(), |t| t.to_string()),
     ));
-    let (body_node, body) = data_node(&mut r, "notification-body").map_err(bad)?;
+    let (body_node, body) = if body_tree {
+        data_node(&mut r, "notification-body").map_err(bad)?
+    } else {
+        let at = r.position();
+        let body = Data::decode(&mut r).map_err(bad)?;
+        let node = Node::leaf(
+            "notification-body",
+            &bytes[at..r.position()],
+            format!("{} (elements not shown)", body.type_name()),
+        );
+        (node, body)
+    };
     r.finish("data-notification").map_err(bad)?;
     node.push(body_node);
     node.value = format!("{} bytes", bytes.len());
@@ -618,8 +650,12 @@ fn notification(bytes: &[u8], out: &mut Decoded) -> Result<Node, DecodeError> {
         out.long_invoke_id = Some(id);
         out.date_time = date_time;
     }
-    out.values.extend(values(&body));
-    out.body.get_or_insert(body);
+    if body_tree {
+        out.values.extend(values(&body));
+        out.body.get_or_insert(body);
+    } else {
+        out.values.extend(into_values(body));
+    }
     Ok(node)
 }
 

@@ -69,43 +69,49 @@ impl Value {
 
 /// The values of a notification body, in frame order.
 pub fn values(body: &Data) -> Vec<Value> {
-    if let Some(v) = described(body) {
-        return v;
-    }
+    into_values(body.clone())
+}
+
+/// [`values`], taking the body (no copy of its elements).
+pub fn into_values(body: Data) -> Vec<Value> {
+    let body = match described(body) {
+        Ok(v) => return v,
+        Err(body) => body,
+    };
     let mut out = Vec::new();
     match body {
         Data::Array(items) | Data::Structure(items) => flat(items, &mut out),
-        other => out.push(Value::new(None, other.clone())),
+        other => out.push(Value::new(None, other)),
     }
     out
 }
 
-/// The descriptor-then-values form, when the body has it.
-fn described(body: &Data) -> Option<Vec<Value>> {
-    let Data::Structure(items) = body else {
-        return None;
+/// The descriptor-then-values form, when the body has it (else the body back).
+fn described(body: Data) -> Result<Vec<Value>, Data> {
+    let parsed: Option<Vec<(u16, Obis, i8)>> = match &body {
+        Data::Structure(items) => match items.first() {
+            Some(Data::Array(d)) if d.len() == items.len() && !d.is_empty() => {
+                d.iter().map(capture_object).collect()
+            }
+            _ => None,
+        },
+        _ => None,
     };
-    let Some(Data::Array(descriptors)) = items.first() else {
-        return None;
+    let (parsed, items) = match (parsed, body) {
+        (Some(parsed), Data::Structure(items)) => (parsed, items),
+        (_, body) => return Err(body),
     };
-    if descriptors.len() != items.len() || descriptors.is_empty() {
-        return None;
-    }
-    let parsed: Option<Vec<(u16, Obis, i8)>> = descriptors.iter().map(capture_object).collect();
-    let parsed = parsed?;
-    Some(
-        parsed
-            .into_iter()
-            .zip(items)
-            // The push object list describes itself first: that is no reading.
-            .filter(|((class, _, attribute), _)| !(*class == 40 && *attribute == 2))
-            .map(|((class, obis, attribute), data)| Value {
-                class_id: Some(class),
-                attribute: Some(attribute),
-                ..Value::new(Some(obis), data.clone())
-            })
-            .collect(),
-    )
+    Ok(parsed
+        .into_iter()
+        .zip(items)
+        // The push object list describes itself first: that is no reading.
+        .filter(|((class, _, attribute), _)| !(*class == 40 && *attribute == 2))
+        .map(|((class, obis, attribute), data)| Value {
+            class_id: Some(class),
+            attribute: Some(attribute),
+            ..Value::new(Some(obis), data)
+        })
+        .collect())
 }
 
 /// `{class_id, logical_name, attribute_index, data_index}` of a push object list.
@@ -132,54 +138,61 @@ fn obis_of(d: &Data) -> Option<Obis> {
 }
 
 fn is_scaler_unit(d: &Data) -> bool {
-    matches!(d, Data::Structure(f) if f.len() == 2 && matches!(f[0], Data::Integer(_)) && matches!(f[1], Data::Enum(_)))
+    matches!(d, Data::Structure(f) if is_scaler_unit_items(f))
 }
 
 /// Walks a list of elements: OBIS pairs where the elements say so, positions elsewhere;
 /// nested containers that are no pair are walked into.
-fn flat(items: &[Data], out: &mut Vec<Value>) {
-    let mut i = 0;
-    while i < items.len() {
-        let el = &items[i];
-        // A structure {obis, value[, scaler_unit]}.
-        if let Data::Structure(f) | Data::Array(f) = el {
-            if (2..=3).contains(&f.len()) && obis_of(&f[0]).is_some() && obis_of(&f[1]).is_none() {
-                let mut v = Value::new(obis_of(&f[0]), f[1].clone());
-                v.scaler_unit = f.get(2).and_then(ScalerUnit::from_data);
+fn flat(items: Vec<Data>, out: &mut Vec<Value>) {
+    let mut it = items.into_iter().peekable();
+    while let Some(el) = it.next() {
+        match el {
+            // A structure {obis, value[, scaler_unit]}.
+            Data::Structure(f) | Data::Array(f)
+                if (2..=3).contains(&f.len())
+                    && obis_of(&f[0]).is_some()
+                    && obis_of(&f[1]).is_none() =>
+            {
+                let obis = obis_of(&f[0]);
+                let scaler_unit = f.get(2).and_then(ScalerUnit::from_data);
+                let mut f = f.into_iter();
+                let data = f.nth(1).unwrap_or(Data::Null);
+                let mut v = Value::new(obis, data);
+                v.scaler_unit = scaler_unit;
                 out.push(v);
-                i += 1;
-                continue;
             }
-            if !is_scaler_unit(el) {
-                flat(f, out);
-                i += 1;
-                continue;
-            }
-        }
-        // obis, value[, scaler_unit] in a row.
-        if let (Some(obis), Some(next)) = (obis_of(el), items.get(i + 1)) {
-            if obis_of(next).is_none() && !is_scaler_unit(next) {
-                let mut v = Value::new(Some(obis), next.clone());
-                i += 2;
-                if let Some(su) = items.get(i).filter(|d| is_scaler_unit(d)) {
-                    v.scaler_unit = ScalerUnit::from_data(su);
-                    i += 1;
+            // A scaler_unit right after a positional value belongs to it.
+            ref su if is_scaler_unit(su) && out.last().is_some_and(|v| v.scaler_unit.is_none()) => {
+                if let Some(last) = out.last_mut() {
+                    last.scaler_unit = ScalerUnit::from_data(su);
                 }
-                out.push(v);
-                continue;
+            }
+            Data::Structure(f) | Data::Array(f) if !f.is_empty() && !is_scaler_unit_items(&f) => {
+                flat(f, out)
+            }
+            el => {
+                // obis, value[, scaler_unit] in a row.
+                let pairs = obis_of(&el).is_some()
+                    && it
+                        .peek()
+                        .is_some_and(|next| obis_of(next).is_none() && !is_scaler_unit(next));
+                if pairs {
+                    let data = it.next().unwrap_or(Data::Null);
+                    let mut v = Value::new(obis_of(&el), data);
+                    if it.peek().is_some_and(is_scaler_unit) {
+                        v.scaler_unit = it.next().as_ref().and_then(ScalerUnit::from_data);
+                    }
+                    out.push(v);
+                } else {
+                    out.push(Value::new(None, el));
+                }
             }
         }
-        // A scaler_unit right after a positional value belongs to it.
-        if is_scaler_unit(el) {
-            if let Some(last) = out.last_mut().filter(|v| v.scaler_unit.is_none()) {
-                last.scaler_unit = ScalerUnit::from_data(el);
-                i += 1;
-                continue;
-            }
-        }
-        out.push(Value::new(None, el.clone()));
-        i += 1;
     }
+}
+
+fn is_scaler_unit_items(f: &[Data]) -> bool {
+    f.len() == 2 && matches!(f[0], Data::Integer(_)) && matches!(f[1], Data::Enum(_))
 }
 
 #[cfg(test)]
@@ -203,7 +216,7 @@ mod tests {
     #[test]
     fn flat_pairs_and_positions() {
         // date-time (positional), obis value scaler_unit, obis value, trailing text.
-        let v = vals("02 06 09 0C 07 E5 09 1B 01 09 2F 0F 00 FF 88 80 09 06 01 00 01 08 00 FF 06 00 00 32 89 02 02 0F 00 16 1E 09 06 01 00 20 07 00 FF 12 09 21 0A 01 41");
+        let v = vals("02 07 09 0C 07 E5 09 1B 01 09 2F 0F 00 FF 88 80 09 06 01 00 01 08 00 FF 06 00 00 32 89 02 02 0F 00 16 1E 09 06 01 00 20 07 00 FF 12 09 21 0A 01 41");
         assert_eq!(v.len(), 4);
         assert!(v[0].obis.is_none() && v[0].date_time().is_some());
         assert_eq!(
