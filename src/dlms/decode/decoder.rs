@@ -17,7 +17,7 @@ use crate::dlms::security::{
 };
 use crate::dlms::wrapper;
 use crate::dlms::xdlms::apdu::ciphered_name;
-use crate::dlms::xdlms::{Apdu, ApduError, DataNotification, GetDataResult, GetResponse};
+use crate::dlms::xdlms::{Apdu, ApduError, DataNotification};
 
 /// How deep APDUs may nest (a ciphered APDU in a block in a ciphered APDU …).
 const MAX_NESTING: usize = 4;
@@ -360,16 +360,7 @@ impl Decoder {
                     out.apdus.push(summary.clone());
                     let mut node = Node::group(apdu.name(), &bytes[..1], summary);
                     node.push(Node::leaf("body", &bytes[1..], ""));
-                    if let Apdu::GetResponse(GetResponse::Normal {
-                        result: GetDataResult::Data(d),
-                        ..
-                    }) = &apdu
-                    {
-                        let b = d.to_bytes();
-                        if let Ok((n, _)) = data_node(&mut Reader::new(&b), "data") {
-                            node.push(n);
-                        }
-                    }
+                    node.children.extend(super::service::service_nodes(&apdu));
                     Ok(node)
                 }
                 Err(ApduError::UnknownTag(tag)) => Err(DecodeError::UnknownApdu { tag }),

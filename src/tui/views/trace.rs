@@ -138,8 +138,9 @@ pub struct TraceView {
     table: TableState,
     /// Keep the newest frame selected as frames arrive.
     follow: bool,
-    /// The frame in the popup (a copy, so new frames do not change it) and its scroll.
-    detail: Option<(TraceEntry, u16)>,
+    /// The frame in the popup (a copy, so new frames do not change it), its scroll, and the
+    /// frame decoded field by field.
+    detail: Option<(TraceEntry, u16, String)>,
     /// Rows visible at the last draw, for PgUp/PgDn.
     page: usize,
 }
@@ -188,7 +189,7 @@ impl TraceView {
     }
 
     fn handle_detail(&mut self, key: KeyEvent) {
-        let Some((_, scroll)) = &mut self.detail else {
+        let Some((_, scroll, _)) = &mut self.detail else {
             return;
         };
         match keymap::action(DETAIL_KEYS, &key) {
@@ -201,7 +202,7 @@ impl TraceView {
         }
     }
 
-    fn render_detail(entry: &TraceEntry, scroll: u16, f: &mut Frame, area: Rect) {
+    fn render_detail(entry: &TraceEntry, scroll: u16, tree: &str, f: &mut Frame, area: Rect) {
         let popup = area.centered(Constraint::Percentage(90), Constraint::Percentage(80));
         f.render_widget(Clear, popup);
         // One space between bytes, so wrapping breaks lines between bytes, never inside one.
@@ -211,7 +212,7 @@ impl TraceView {
             .chunks(2)
             .map(|pair| String::from_utf8_lossy(pair).into_owned())
             .collect();
-        let lines = vec![
+        let mut lines = vec![
             Line::from(format!(
                 "{} {} · {} bytes",
                 direction(entry.direction),
@@ -224,7 +225,9 @@ impl TraceView {
             ),
             Line::from(""),
             Line::from(spaced.join(" ")),
+            Line::from(""),
         ];
+        lines.extend(tree.lines().map(|l| Line::from(l.to_string())));
         let block = Block::default()
             .borders(Borders::ALL)
             .title(" frame (↑↓ scroll, Esc closes) ");
@@ -235,6 +238,33 @@ impl TraceView {
                 .block(block),
             popup,
         );
+    }
+}
+
+/// The frame decoded field by field (ciphered APDUs opened with the meter's keys, which are
+/// never shown), or why it does not decode.
+fn decoded(entry: &TraceEntry, meter: Option<&crate::queue::Meter>) -> String {
+    use crate::dlms::decode::{decode_frame, Keys};
+    use crate::dlms::security::{Key, SystemTitle};
+    let keys = match meter {
+        Some(m) => {
+            let s = &m.security;
+            Keys {
+                block_key: s.block_key.as_ref().map(|k| Key(k.expose())),
+                auth_key: s.auth_key.as_ref().map(|k| Key(k.expose())),
+                dedicated_key: s.dedicated_key.as_ref().map(|k| Key(k.expose())),
+                // A glo- APDU names no sender: ours when we sent it, the meter's otherwise.
+                system_title: match entry.direction {
+                    Direction::Tx => Some(SystemTitle(s.system_title)),
+                    Direction::Rx => s.server_system_title.map(SystemTitle),
+                },
+            }
+        }
+        None => Keys::default(),
+    };
+    match decode_frame(&entry.bytes, &keys) {
+        Ok(d) => d.tree.to_text(),
+        Err(e) => format!("not decoded as a whole frame: {e}"),
     }
 }
 
@@ -284,7 +314,9 @@ impl View for TraceView {
                 }
             }
             Action::Open => {
-                self.detail = current_entry(&self.entries, &self.table).map(|e| (e.clone(), 0));
+                let meter = ctx.config().meters.get(self.meter).cloned();
+                self.detail = current_entry(&self.entries, &self.table)
+                    .map(|e| (e.clone(), 0, decoded(e, meter.as_ref())));
             }
         }
         true
@@ -370,8 +402,8 @@ impl View for TraceView {
                 .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
             f.render_stateful_widget(table, area, &mut self.table);
         }
-        if let Some((entry, scroll)) = &self.detail {
-            TraceView::render_detail(entry, *scroll, f, area);
+        if let Some((entry, scroll, tree)) = &self.detail {
+            TraceView::render_detail(entry, *scroll, tree, f, area);
         }
     }
 
