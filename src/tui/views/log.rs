@@ -50,6 +50,8 @@ pub struct LogView {
     asked: u64,
     /// The changes made to meters, when shown instead of the readings (`w`).
     changes: Option<changes::Changes>,
+    /// The row opened in full (Enter).
+    detail: Option<super::detail::RowDetail>,
 }
 
 impl LogView {
@@ -208,11 +210,18 @@ fn table_cells(row: &LogRow) -> (Vec<String>, bool) {
 impl View for LogView {
     fn bindings(&self) -> Vec<Help> {
         keymap::help(KEYS)
+            .chain(keymap::help(super::detail::KEYS))
             .chain(keymap::help(InputForm::KEYS))
             .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if let Some(d) = &mut self.detail {
+            if !d.handle_key(key) {
+                self.detail = None;
+            }
+            return true;
+        }
         if self.dialog.is_some() {
             self.handle_dialog(key, ctx);
             return true;
@@ -220,6 +229,22 @@ impl View for LogView {
         let Some(action) = keymap::action(KEYS, &key) else {
             return false;
         };
+        if action == Action::Detail && self.changes.is_none() {
+            let page = self.pager.page();
+            match page.get(self.pager.selected()) {
+                Some(row) => {
+                    let r = &row.record;
+                    let same: Vec<_> = page
+                        .iter()
+                        .filter(|o| o.record.meter == r.meter && o.record.item == r.item)
+                        .collect();
+                    let alike = same.iter().filter(|o| o.record.status == r.status).count();
+                    self.detail = Some(super::detail::RowDetail::new(r, ctx, (alike, same.len())));
+                }
+                None => ctx.error("no row to open"),
+            }
+            return true;
+        }
         if action == Action::Changes {
             self.changes = match self.changes.take() {
                 Some(_) => None,
@@ -253,7 +278,7 @@ impl View for LogView {
                 self.dialog = Some(Dialog::Filter(self.query.form()));
                 false
             }
-            Action::Changes => false,
+            Action::Changes | Action::Detail => false,
             Action::Export => {
                 let file = export::default_file(Local::now());
                 let form = InputForm::new(
@@ -314,10 +339,13 @@ impl View for LogView {
             Some(Dialog::Export(form)) => form.render_popup(f, area),
             None => {}
         }
+        if let Some(d) = &self.detail {
+            d.render(f, area);
+        }
     }
 
     fn captures_keys(&self) -> bool {
-        self.dialog.is_some()
+        self.dialog.is_some() || self.detail.is_some()
     }
 }
 
@@ -374,6 +402,41 @@ pub(crate) mod tests {
                     .map(String::from)
             })
             .collect()
+    }
+
+    #[tokio::test]
+    async fn enter_shows_a_row_in_full_with_its_whole_error() {
+        let error = "the meter did not answer within 5000 ms after 3 retries (HDLC I-frame \
+                     N(S)=2 sent, no RR); the link was closed and opened again";
+        let mut failed = reading("m1", "voltage", 1_700_000_000_000, 0.0);
+        failed.value = None;
+        failed.status = error.into();
+        let mut h = harness(config(1, &["m1"]), &[failed]);
+        let mut view = LogView::default();
+        h.refresh(&mut view);
+        let table = h.screen(&mut view, 80, 24).join("\n");
+        assert!(
+            !table.contains("opened again"),
+            "the table cuts it: {table}"
+        );
+        h.keys(&mut view, &[key(KeyCode::Enter)]);
+        assert!(view.captures_keys());
+        let detail: String = h
+            .screen(&mut view, 80, 24)
+            .iter()
+            .map(|l| l.trim_matches(|c| c == '│' || c == ' ').to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for part in [
+            "m1 · billing · voltage",
+            "status: the meter did not answer",
+            "opened again",
+            "No frames exchanged",
+        ] {
+            assert!(detail.contains(part), "{part:?} in {detail}");
+        }
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert!(!view.captures_keys());
     }
 
     #[tokio::test]

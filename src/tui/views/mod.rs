@@ -1,4 +1,5 @@
 //! One file per view, and the form their dialogs share.
+pub mod detail;
 pub mod form;
 pub mod log;
 pub mod monitor;

@@ -47,6 +47,8 @@ pub struct MonitorView {
     loading: bool,
     /// First row shown: only the visible rows are built each frame (10,000 items stay fast).
     offset: usize,
+    /// The item opened in full (Enter).
+    detail: Option<super::detail::RowDetail>,
 }
 
 /// `3s`, `2m05s`, `1h02m`, `3d04h`.
@@ -402,13 +404,30 @@ impl MonitorView {
 
 impl View for MonitorView {
     fn bindings(&self) -> Vec<Help> {
-        keymap::help(KEYS).collect()
+        keymap::help(KEYS)
+            .chain(keymap::help(super::detail::KEYS))
+            .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if let Some(d) = &mut self.detail {
+            if !d.handle_key(key) {
+                self.detail = None;
+            }
+            return true;
+        }
         let Some(action) = keymap::action(KEYS, &key) else {
             return false;
         };
+        if action == Action::Detail {
+            match self.selected() {
+                Some(r) => {
+                    self.detail = Some(super::detail::RowDetail::new(&r.record, ctx, (1, 1)));
+                }
+                None => ctx.error("no item to open"),
+            }
+            return true;
+        }
         let n = self.rows.len();
         let sel = self.table.selected().unwrap_or(0);
         match action {
@@ -429,6 +448,7 @@ impl View for MonitorView {
             Action::Up => self.table.select(Some(sel.saturating_sub(1))),
             Action::First => self.table.select(Some(0)),
             Action::Last => self.table.select(Some(n - 1)),
+            Action::Detail => return true,
         }
         self.load_history(ctx);
         true
@@ -465,6 +485,13 @@ impl View for MonitorView {
         self.render_items(f, top, ctx);
         self.render_meters(f, left, ctx);
         self.render_chart(f, right);
+        if let Some(d) = &self.detail {
+            d.render(f, area);
+        }
+    }
+
+    fn captures_keys(&self) -> bool {
+        self.detail.is_some()
     }
 }
 

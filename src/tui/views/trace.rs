@@ -243,7 +243,7 @@ impl TraceView {
 
 /// The frame decoded field by field (ciphered APDUs opened with the meter's keys, which are
 /// never shown), or why it does not decode.
-fn decoded(entry: &TraceEntry, meter: Option<&crate::queue::Meter>) -> String {
+pub(super) fn decoded(entry: &TraceEntry, meter: Option<&crate::queue::Meter>) -> String {
     use crate::dlms::decode::{decode_frame, Keys};
     use crate::dlms::security::{Key, SystemTitle};
     let keys = match meter {

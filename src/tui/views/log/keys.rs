@@ -15,6 +15,7 @@ pub enum Action {
     Filter,
     Export,
     Changes,
+    Detail,
 }
 
 /// The Log view's keys.
@@ -28,6 +29,15 @@ pub const KEYS: &[Binding<Action>] = &[
         ],
         label: "↑↓, j/k",
         help: "select a row (turns the page at its ends)",
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (KeyPress::new(KeyCode::Enter), Action::Detail),
+            (KeyPress::ch('i'), Action::Detail),
+        ],
+        label: "Enter, i",
+        help: "the row in full: its whole error and the frames behind it, decoded",
         hint: None,
     },
     Binding {

@@ -11,10 +11,20 @@ pub enum Action {
     First,
     Last,
     ReadNow,
+    Detail,
 }
 
 /// The Monitor view's keys.
 pub const KEYS: &[Binding<Action>] = &[
+    Binding {
+        keys: &[
+            (KeyPress::new(KeyCode::Enter), Action::Detail),
+            (KeyPress::ch('i'), Action::Detail),
+        ],
+        label: "Enter, i",
+        help: "the item's last row in full: its whole error and the frames behind it",
+        hint: None,
+    },
     Binding {
         keys: &[
             (KeyPress::new(KeyCode::Up), Action::Up),
