@@ -172,6 +172,7 @@ enum Command {
     /// Print what a meter that only talks pushes (a HAN/P1 port), sending nothing: --passive.
     Listen(cli::listen::ListenArgs),
     /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
+    #[command(visible_alias = "fire")]
     Trigger {
         /// The event name.
         name: String,

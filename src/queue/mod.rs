@@ -11,6 +11,7 @@ mod error;
 pub mod han;
 pub mod input;
 mod item;
+mod layout;
 mod locate;
 mod meter;
 mod path;
@@ -93,7 +94,18 @@ impl Config {
     /// or key itself (secrets from the environment are written as `{ env = "VAR" }`).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         validate::check(self).map_err(|f| self.error(f, Some(path)))?;
-        atomic::write_atomic(path, &self.to_toml(), self.holds_inline_secret())
+        let mut text = self.to_toml();
+        // Over a file that is there, keep its comments and order — only when the result
+        // reads back as exactly this queue.
+        if let Ok(old) = std::fs::read_to_string(path) {
+            if let Some(merged) = layout::keep_layout(&old, &text) {
+                let name = path.display().to_string();
+                if Config::parse(&merged, &name).is_ok_and(|c| c == *self) {
+                    text = merged;
+                }
+            }
+        }
+        atomic::write_atomic(path, &text, self.holds_inline_secret())
     }
 
     /// Whether a meter has a password, secret or key written in the config itself.
