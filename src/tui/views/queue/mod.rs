@@ -53,6 +53,8 @@ enum Focus {
 enum Confirm {
     Delete(Node),
     Undo,
+    /// Save over a file that changed on disk since it was loaded.
+    Overwrite,
 }
 
 /// The Queue view.
@@ -74,6 +76,11 @@ pub struct QueueView {
     problems: Problems,
     /// Test outcomes by node (`meter m1`); `None` while running.
     tests: HashMap<String, Option<Result<String, TuiError>>>,
+    /// The config file's text as last loaded or saved here (`None`: no file), to notice
+    /// another editor's changes.
+    disk: Option<String>,
+    /// The file's queue when it changed on disk while there were unsaved edits.
+    conflict: Option<Config>,
 }
 
 impl QueueView {
@@ -92,6 +99,8 @@ impl QueueView {
             confirm: None,
             problems: Problems::default(),
             tests: HashMap::new(),
+            disk: std::fs::read_to_string(&ctx.config_path).ok(),
+            conflict: None,
         };
         view.changed();
         view
@@ -303,6 +312,7 @@ impl QueueView {
                 }
             }
             (Some(keys::Answer::Yes), Confirm::Undo) => self.revert(ctx),
+            (Some(keys::Answer::Yes), Confirm::Overwrite) => self.write(ctx),
             (Some(keys::Answer::No), _) => {}
             (None, _) => self.confirm = Some(confirm),
         }
@@ -315,7 +325,15 @@ impl QueueView {
                 format!("Delete {} and its {items} item(s)?", node.title(&self.work))
             }
             Confirm::Delete(node) => format!("Delete {}?", node.title(&self.work)),
+            Confirm::Undo if self.conflict.is_some() => {
+                "Discard your unsaved changes and load the file as it is on disk now?".into()
+            }
             Confirm::Undo => "Discard all unsaved changes and go back to the running queue?".into(),
+            Confirm::Overwrite => {
+                "The file changed on disk since it was loaded (another editor?). \
+                                   Save your edits over it? Its changes are lost."
+                    .into()
+            }
         }
     }
 
@@ -328,6 +346,11 @@ impl QueueView {
     }
 
     fn revert(&mut self, ctx: &mut Ctx) {
+        if let Some(file) = self.conflict.take() {
+            self.load_from_disk(file, ctx);
+            ctx.info("unsaved changes discarded; loaded the file as it is on disk");
+            return;
+        }
         self.running = ctx.config();
         self.work = (*self.running).clone();
         self.base = self.work.clone();
@@ -341,8 +364,67 @@ impl QueueView {
             ctx.error(format!("not saved: {problem}"));
             return;
         }
+        if self.disk_changed(ctx).is_some() {
+            self.confirm = Some(Confirm::Overwrite);
+            return;
+        }
+        self.write(ctx);
+    }
+
+    /// The file's text when it is no longer what was last loaded or saved here.
+    fn disk_changed(&self, ctx: &Ctx) -> Option<Option<String>> {
+        let now = std::fs::read_to_string(&ctx.config_path).ok();
+        (now != self.disk).then_some(now)
+    }
+
+    /// Runs the queue the file now holds, as loaded and saved.
+    fn load_from_disk(&mut self, file: Config, ctx: &mut Ctx) {
+        self.disk = std::fs::read_to_string(&ctx.config_path).ok();
+        self.work = file.clone();
+        self.base = file.clone();
+        self.problems.clear();
+        self.changed();
+        ctx.reload(file);
+    }
+
+    /// Another editor changed the file: an unedited queue follows it; with unsaved edits
+    /// the operator chooses (s saves over it after asking, u takes the file's).
+    fn watch_disk(&mut self, ctx: &mut Ctx) {
+        let Some(text) = self.disk_changed(ctx) else {
+            return;
+        };
+        let path = ctx.config_path.display().to_string();
+        let Some(text) = text else {
+            return; // removed: the next save writes it again
+        };
+        match Config::parse(&text, &path) {
+            Ok(file) if self.conflict.as_ref() == Some(&file) => {}
+            Ok(file) if !self.dirty() => {
+                self.load_from_disk(file, ctx);
+                ctx.info(format!("{path} changed on disk: loaded and running it"));
+            }
+            Ok(file) => {
+                self.conflict = Some(file);
+                ctx.error(format!(
+                    "{path} changed on disk while you have unsaved edits: s saves yours over it \
+                     (asks first), u discards yours and loads the file's"
+                ));
+            }
+            Err(e) => {
+                // Shown once per version of the file.
+                self.disk = Some(text);
+                ctx.error(format!(
+                    "{path} changed on disk but does not load, so the running queue stays: {e}"
+                ));
+            }
+        }
+    }
+
+    fn write(&mut self, ctx: &mut Ctx) {
         match self.work.save(&ctx.config_path) {
             Ok(()) => {
+                self.disk = std::fs::read_to_string(&ctx.config_path).ok();
+                self.conflict = None;
                 self.base = self.work.clone();
                 ctx.reload(self.work.clone());
                 ctx.info(format!("saved to {}", ctx.config_path.display()));
@@ -477,6 +559,7 @@ impl View for QueueView {
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
+        self.watch_disk(ctx);
         let running = ctx.config();
         if Arc::ptr_eq(&running, &self.running) {
             return;

@@ -796,3 +796,53 @@ async fn probe_adds_the_meter_it_finds() {
     runner.shutdown().await;
     writer.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn a_file_changed_on_disk_is_followed_or_never_clobbered_silently() {
+    let mut h = Harness::new();
+    let path = h.ctx.config_path.clone();
+    h.press(KeyCode::Char('s'));
+    let saved = std::fs::read_to_string(&path).unwrap();
+
+    // Another editor changes the file; the view has no edits, so it follows.
+    std::fs::write(&path, saved.replace("event = \"go\"", "event = \"went\"")).unwrap();
+    h.view.refresh(&mut h.ctx);
+    assert!(h
+        .ctx
+        .message()
+        .unwrap()
+        .0
+        .contains("changed on disk: loaded"));
+    assert_eq!(
+        h.view.work.requests[0].schedule,
+        Schedule::Event("went".into())
+    );
+
+    // Now with an edit here, and another change there: nothing is lost silently.
+    h.view.work.meters[1].client = 99;
+    let theirs = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("event = \"went\"", "event = \"gone\"");
+    std::fs::write(&path, &theirs).unwrap();
+    h.view.refresh(&mut h.ctx);
+    let (message, error) = h.ctx.message().unwrap();
+    assert!(error && message.contains("unsaved edits"), "{message}");
+    assert_eq!(h.view.work.meters[1].client, 99, "the edit is kept");
+    h.press(KeyCode::Char('s'));
+    assert!(h.screen().contains("changed on disk since it was loaded"));
+    h.press(KeyCode::Char('n'));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        theirs,
+        "n keeps their file"
+    );
+    // u takes theirs.
+    h.press(KeyCode::Char('u'));
+    h.press(KeyCode::Char('y'));
+    assert_eq!(
+        h.view.work.requests[0].schedule,
+        Schedule::Event("gone".into())
+    );
+    assert_eq!(h.view.work.meters[1].client, 16);
+    assert!(!h.view.dirty());
+}
