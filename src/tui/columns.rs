@@ -76,6 +76,18 @@ pub fn fit(columns: &[Column], width: u16, spacing: u16) -> Vec<u16> {
             Give::Never => {}
         }
     }
+    // Room a hidden column left is given back to the columns that shrank, the most useful
+    // first; what remains goes to the last column.
+    for &i in order.iter().rev() {
+        let spare = u32::from(width).saturating_sub(total(&w, &shown));
+        if spare == 0 {
+            break;
+        }
+        if shown[i] {
+            let back = u32::from(columns[i].want.saturating_sub(w[i])).min(spare) as u16;
+            w[i] += back;
+        }
+    }
     let used = total(&w, &shown);
     if let Some(last) = (0..columns.len()).rev().find(|&i| shown[i]) {
         w[last] += (u32::from(width).saturating_sub(used)) as u16;
@@ -159,8 +171,9 @@ mod tests {
         assert_eq!(fit(&cols, 100, 1), [19, 12, 15, 51]);
         // 77 wanted in 72: the meter gives 5.
         assert_eq!(fit(&cols, 72, 1), [19, 7, 15, 28]);
-        // 70: the meter gives all it can, then the OBIS column goes (before the time shrinks).
-        assert_eq!(fit(&cols, 70, 1), [19, 6, 0, 43]);
+        // 70: the meter gives all it can, then the OBIS column goes (before the time shrinks),
+        // and the meter gets its room back.
+        assert_eq!(fit(&cols, 70, 1), [19, 12, 0, 37]);
         // 50: then the time shrinks too.
         assert_eq!(fit(&cols, 50, 1), [14, 6, 0, 28]);
         // Far too narrow: the value still keeps its width (the table cuts what is left).
