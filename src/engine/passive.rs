@@ -3,7 +3,7 @@
 //! not decode (a bad FCS, a wrong key, a body cut short) are counted and reported, never
 //! stored as readings.
 
-use super::read::row;
+use super::read::{blank, row};
 use super::value::fill;
 use crate::dlms::client::Reading as DlmsReading;
 use crate::dlms::datetime::CosemDateTime;
@@ -170,24 +170,22 @@ pub fn notification_rows(
         .collect();
     let mut out = Vec::new();
     if requests.is_empty() {
-        let passive = crate::queue::Request::new(
-            "passive",
-            vec![meter.name.clone()],
-            crate::schedule::Schedule::Event("passive".into()),
-        );
         for (i, v) in n.values.iter().enumerate() {
             let name = match (&v.name, v.obis) {
                 (Some(name), _) => name.clone(),
                 (None, Some(obis)) => obis.to_string(),
                 (None, None) => format!("value[{i}]"),
             };
-            let mut item =
-                crate::queue::Item::new(&name, v.obis.unwrap_or(Obis::new(0, 0, 0, 0, 0, 0)));
+            let obis = v.obis.unwrap_or(Obis::new(0, 0, 0, 0, 0, 0));
+            let mut item = crate::queue::Item::new(&name, obis);
             item.class_id = v.class_id.unwrap_or(item.class_id);
             item.attribute = v.attribute.unwrap_or(item.attribute);
             let base = Record {
+                obis: v.obis.map(|o| o.to_string()).unwrap_or_default(),
+                class: item.class_id,
+                attribute: item.attribute,
                 meter_time: meter_time.clone(),
-                ..row(&passive, meter, &item, poll, ts_ms)
+                ..blank("passive", &meter.name, name, poll, ts_ms)
             };
             out.push(fill(base, &item, Ok(reading(v))));
         }

@@ -12,7 +12,7 @@ use crate::transport::BoxStream;
 use chrono::{Local, TimeZone, Utc};
 
 /// A row with no value yet (status ok).
-fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Record {
+pub(super) fn blank(request: &str, meter: &str, item: String, poll: i64, ts_ms: i64) -> Record {
     Record {
         ts_ms,
         request: request.to_string(),

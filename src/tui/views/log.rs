@@ -130,7 +130,7 @@ impl LogView {
         let cells: Vec<(Vec<String>, bool)> = self.pager.page().iter().map(table_cells).collect();
         let col = |i: usize| cells.iter().map(move |(c, _)| c[i].as_str());
         let columns = [
-            Column::new("time", col(0), 48, Give::Shrink { min: 19, rank: 6 }),
+            Column::new("time", col(0), 48, Give::Shrink { min: 8, rank: 6 }),
             Column::new("request", col(1), 24, Give::Shrink { min: 6, rank: 1 }),
             Column::new("meter", col(2), 24, Give::Shrink { min: 6, rank: 2 }),
             Column::new("item", col(3), 32, Give::Shrink { min: 10, rank: 3 }),
@@ -148,6 +148,9 @@ impl LogView {
             Row::new(shown.iter().map(|&i| {
                 let w = widths[i];
                 let text = match i {
+                    // A narrow time drops the year, then the date, rather than the seconds.
+                    0 if w < 19 && c[0].len() == 19 && w >= 14 => c[0][5..].to_string(),
+                    0 if w < 14 && c[0].len() == 19 => c[0][11..].to_string(),
                     1..=3 => elide_middle(&c[i], w),
                     6 => elide_end(&c[i], w),
                     _ => c[i].clone(),

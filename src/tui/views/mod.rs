@@ -6,5 +6,7 @@ pub mod monitor;
 pub mod objects;
 pub mod queue;
 #[cfg(test)]
+mod snapshots;
+#[cfg(test)]
 mod testkit;
 pub mod trace;

@@ -3,6 +3,7 @@
 use crate::dlms::obis::Obis;
 use crate::dlms::obis_names::class_name;
 use crate::queue::{Preset, PresetObject};
+use crate::tui::columns::{elide_middle, fit, Column, Give};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Row, Table, TableState};
@@ -127,21 +128,46 @@ impl ObjectList {
 
     /// Draws the table inside `block`; returns the rows per page.
     pub fn render(&mut self, f: &mut Frame, area: Rect, block: Block) -> usize {
-        let header = Row::new(["", "OBIS", "class", "ver", "name", "unit"])
-            .style(Style::default().add_modifier(Modifier::BOLD));
         let marked = Style::default().fg(Color::Yellow);
-        let rows: Vec<Row> = self
+        let cells: Vec<([String; 6], bool)> = self
             .visible_objects()
             .map(|o| {
                 let mark = self.marks.contains(&o.obis);
-                let row = Row::new([
-                    if mark { "✓" } else { " " }.to_string(),
-                    o.obis.to_string(),
-                    format!("{} {}", o.class, class_name(o.class)),
-                    o.version.to_string(),
-                    o.name.clone(),
-                    o.unit.clone().unwrap_or_default(),
-                ]);
+                (
+                    [
+                        if mark { "✓" } else { " " }.to_string(),
+                        o.obis.to_string(),
+                        format!("{} {}", o.class, class_name(o.class)),
+                        o.version.to_string(),
+                        o.name.clone(),
+                        o.unit.clone().unwrap_or_default(),
+                    ],
+                    mark,
+                )
+            })
+            .collect();
+        let col = |i: usize| cells.iter().map(move |(c, _)| c[i].as_str());
+        let columns = [
+            Column::new("", col(0), 1, Give::Never),
+            Column::new("OBIS", col(1), 16, Give::Never),
+            Column::new("class", col(2), 24, Give::Shrink { min: 3, rank: 1 }),
+            Column::new("ver", col(3), 3, Give::Hide { rank: 0 }),
+            Column::new("name", col(4), 48, Give::Shrink { min: 12, rank: 2 }),
+            Column::new("unit", col(5), 8, Give::Never),
+        ];
+        let fitted = fit(&columns, area.width.saturating_sub(2), 1);
+        let shown: Vec<usize> = (0..columns.len())
+            .filter(|&i| fitted[i] > 0 || i == 0)
+            .collect();
+        let header = Row::new(shown.iter().map(|&i| columns[i].header))
+            .style(Style::default().add_modifier(Modifier::BOLD));
+        let rows: Vec<Row> = cells
+            .into_iter()
+            .map(|(c, mark)| {
+                let row = Row::new(shown.iter().map(|&i| match i {
+                    2 | 4 => elide_middle(&c[i], fitted[i]),
+                    _ => c[i].clone(),
+                }));
                 if mark {
                     row.style(marked)
                 } else {
@@ -149,14 +175,10 @@ impl ObjectList {
                 }
             })
             .collect();
-        let widths = [
-            Constraint::Length(1),
-            Constraint::Length(15),
-            Constraint::Fill(1),
-            Constraint::Length(3),
-            Constraint::Fill(2),
-            Constraint::Length(6),
-        ];
+        let widths: Vec<Constraint> = shown
+            .iter()
+            .map(|&i| Constraint::Length(fitted[i]))
+            .collect();
         let table = Table::new(rows, widths)
             .header(header)
             .block(block)

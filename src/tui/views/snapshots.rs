@@ -1,0 +1,92 @@
+//! Snapshots of every view at 80×24, 120×40 and 60×20 (`insta`, `TestBackend`), on a fixed
+//! queue and log: a change in what an operator sees shows up in review. Ages and local times
+//! are replaced by placeholders, so the snapshots do not depend on the day or the zone.
+//! `cargo insta review` (or `INSTA_UPDATE=always cargo test`) accepts a deliberate change.
+
+use super::log::LogView;
+use super::monitor::MonitorView;
+use super::objects::ObjectsView;
+use super::queue::QueueView;
+use super::testkit::{config, harness, key, reading, Harness};
+use super::trace::TraceView;
+use crate::store::Record;
+use crate::tui::app::View;
+use ratatui::crossterm::event::KeyCode;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (60, 20)];
+
+fn rows() -> Vec<Record> {
+    let t = 1_700_000_000_000;
+    let mut out = vec![
+        reading("m1", "energy import", t, 12_345.678),
+        reading("m1", "energy export", t + 1000, 321.5),
+        reading("m1", "voltage L1", t + 2000, 230.1),
+    ];
+    out[2].unit = Some("V".into());
+    let mut failed = reading("m1", "current L1", t + 3000, 0.0);
+    failed.value = None;
+    failed.status = "timed out after 5000 ms waiting for the meter's answer (3 tries)".into();
+    out.push(failed);
+    let mut clock = reading("m1", "clock", t + 4000, 0.0);
+    clock.value = None;
+    clock.text = Some("2023-11-14T22:13:24+00:00 (doubtful)".into());
+    out.push(clock);
+    out
+}
+
+/// The lines of `view` at every size, with ages and local times as placeholders.
+fn shots(h: &mut Harness, view: &mut dyn View, name: &str) {
+    for (w, height) in SIZES {
+        let screen = h.screen(view, w, height).join("\n");
+        insta::with_settings!({
+            filters => vec![
+                (r"\b\d+d\d\dh\b", "[age]"),
+                (r"(\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d", "[local time]"),
+            ],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(format!("{name}_{w}x{height}"), screen);
+        });
+    }
+}
+
+#[tokio::test]
+async fn monitor() {
+    let mut h = harness(config(1, &["m1"]), &rows());
+    let mut view = MonitorView::default();
+    h.refresh(&mut view);
+    shots(&mut h, &mut view, "monitor");
+}
+
+#[tokio::test]
+async fn log() {
+    let mut h = harness(config(1, &["m1"]), &rows());
+    let mut view = LogView::default();
+    h.refresh(&mut view);
+    shots(&mut h, &mut view, "log");
+}
+
+#[tokio::test]
+async fn queue() {
+    let mut h = harness(config(4059, &["m1", "a-meter-with-a-long-name"]), &[]);
+    let mut view = QueueView::new(&h.ctx);
+    shots(&mut h, &mut view, "queue");
+}
+
+#[tokio::test]
+async fn objects() {
+    let mut h = harness(config(1, &["m1"]), &[]);
+    std::fs::create_dir_all(&h.ctx.presets_dir).unwrap();
+    std::fs::copy("presets/sim.toml", h.ctx.presets_dir.join("sim.toml")).unwrap();
+    let mut view = ObjectsView::default();
+    h.keys(&mut view, &[key(KeyCode::Char('p')), key(KeyCode::Enter)]);
+    shots(&mut h, &mut view, "objects");
+}
+
+#[tokio::test]
+async fn trace() {
+    let mut h = harness(config(1, &["m1"]), &[]);
+    let mut view = TraceView::default();
+    h.refresh(&mut view);
+    shots(&mut h, &mut view, "trace");
+}
