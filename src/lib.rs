@@ -9,6 +9,7 @@ pub mod queue;
 pub mod runner;
 pub mod schedule;
 pub mod sim;
+pub mod sink;
 pub mod store;
 pub mod text;
 pub mod transport;

@@ -356,6 +356,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 connections: vec![],
                 meters: vec![],
                 requests: vec![request],
+                sinks: vec![],
             };
             print!("{}", config.to_toml());
             Ok(true)

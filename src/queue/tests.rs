@@ -605,6 +605,7 @@ fn config() -> impl Strategy<Value = Config> {
             connections,
             meters,
             requests,
+            sinks: vec![],
         }
     })
 }

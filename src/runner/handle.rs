@@ -142,6 +142,14 @@ impl RunnerHandle {
         self.shared.start
     }
 
+    /// Each sink's state (connected, queued, dropped, last error), in queue order.
+    pub fn sinks(&self) -> Vec<crate::sink::SinkState> {
+        lock(&self.shared.sinks)
+            .as_ref()
+            .map(crate::sink::Sinks::states)
+            .unwrap_or_default()
+    }
+
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         let mut st = lock(&self.shared.status).clone();

@@ -102,6 +102,8 @@ struct Shared {
     /// Meters found to answer GET-with-list broken: read one by one for as long as the logger
     /// runs, so the fallback happens once per meter, not once per run.
     no_with_list: Mutex<HashSet<String>>,
+    /// Where stored rows go besides the log (MQTT brokers); `None` once shut down.
+    sinks: Mutex<Option<crate::sink::Sinks>>,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -152,6 +154,10 @@ impl Runner {
             .clone()
             .unwrap_or_else(crate::counters::CounterStore::at_default);
         import_legacy_counters(&writer, &counters);
+        let sinks = crate::sink::Sinks::start(
+            &config.sinks,
+            &crate::store::outbox::outbox_path(writer.path()),
+        );
         let shared = Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
@@ -176,6 +182,7 @@ impl Runner {
             )),
             counters,
             no_with_list: Mutex::new(HashSet::new()),
+            sinks: Mutex::new(Some(sinks)),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -209,6 +216,7 @@ impl Runner {
     /// schedules continue from the original start (a `once` request does not fire again).
     pub fn reload(&mut self, config: Config) {
         let _ = self.stop.send(true);
+        restart_sinks(&self.shared, &config);
         *self
             .shared
             .config
@@ -274,7 +282,27 @@ impl Runner {
                 }
             }
         }
+        // The sinks deliver what waits for a moment; the rest stays in their outbox.
+        if let Some(sinks) = lock(&self.shared.sinks).take() {
+            let _ = tokio::task::spawn_blocking(move || sinks.shutdown()).await;
+        }
     }
+}
+
+/// A reloaded queue with other sinks: the old ones stop (what waits stays in the outbox,
+/// which the new ones deliver), the new ones start.
+fn restart_sinks(shared: &Arc<Shared>, config: &Config) {
+    let mut slot = lock(&shared.sinks);
+    let enabled: Vec<_> = config.sinks.iter().filter(|s| s.enabled).cloned().collect();
+    if slot.as_ref().is_some_and(|s| s.configs() == enabled) {
+        return;
+    }
+    let path = crate::store::outbox::outbox_path(shared.writer.path());
+    if let Some(old) = slot.take() {
+        // Joined on a thread of its own: up to STOP_FLUSH of delivering.
+        std::thread::spawn(move || old.shutdown());
+    }
+    *slot = Some(crate::sink::Sinks::start(&config.sinks, &path));
 }
 
 /// Starts the workers and schedulers of the current config; `startup` sends the fires due at

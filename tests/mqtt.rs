@@ -1,0 +1,595 @@
+//! The MQTT sink against a real Mosquitto: readings and failures arrive with their exact
+//! values, Home Assistant discovery configs match the documented schema, and a broker
+//! restart during polling loses nothing (every logged row is published, in order).
+//!
+//! Each test runs its own `mosquitto` on a free loopback port with a fresh data folder
+//! (found on PATH, in /usr/sbin, or at `$DLMS_TEST_MOSQUITTO`). Without one the tests skip
+//! with a message, except under `CI=true`, where they fail.
+
+use dlms_logger::queue::Config;
+use dlms_logger::runner::Runner;
+use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::{LogFilter, Row, Store, Writer};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn mosquitto_binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("DLMS_TEST_MOSQUITTO") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join("mosquitto"))
+        .find(|p| p.is_file())
+}
+
+/// A mosquitto of the test's own, on a free loopback port, persisting to a temp folder.
+struct Broker {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// Starts one; `None` (after saying how to get one) when there is no mosquitto and this is
+    /// not CI.
+    fn start() -> Option<Broker> {
+        let Some(bin) = mosquitto_binary() else {
+            let how = "no mosquitto found: install it (Debian: apt-get install mosquitto) or \
+                       set DLMS_TEST_MOSQUITTO to its path";
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{how}");
+            }
+            eprintln!("SKIPPED: {how}");
+            return None;
+        };
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut conf = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+             persistence_location {}/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+            dir.path().display()
+        );
+        // As root, mosquitto would switch to its own user, who cannot write the temp folder.
+        if Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+        {
+            conf.push_str("user root\n");
+        }
+        std::fs::write(dir.path().join("mosquitto.conf"), conf).unwrap();
+        let mut b = Broker {
+            bin,
+            dir,
+            port,
+            child: None,
+        };
+        b.run();
+        Some(b)
+    }
+
+    fn run(&mut self) {
+        let child = Command::new(&self.bin)
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
+        self.child = Some(child);
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "mosquitto did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM (it saves its persistence file) and wait.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A message as a subscriber saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    topic: String,
+    payload: Vec<u8>,
+    retain: bool,
+}
+
+/// A subscriber (QoS 1, a persistent session when `id` is given) that records everything;
+/// it keeps reconnecting while the broker is away.
+struct Subscriber {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Subscriber {
+    async fn start(port: u16, id: &str, persistent: bool, topics: &[&str]) -> Subscriber {
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        o.set_clean_session(!persistent);
+        o.set_keep_alive(Duration::from_secs(5));
+        let (client, mut el) = AsyncClient::new(o, 64);
+        for t in topics {
+            client.subscribe(*t, QoS::AtLeastOnce).await.unwrap();
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut tx = Some(tx);
+        let s = seen.clone();
+        let task = tokio::spawn(async move {
+            let _client = client;
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => s.lock().unwrap().push(Seen {
+                        topic: p.topic.clone(),
+                        payload: p.payload.to_vec(),
+                        retain: p.retain,
+                    }),
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("the subscription is acknowledged")
+            .unwrap();
+        Subscriber { seen, task }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn sim_port() -> u16 {
+    let (addrs, h) = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    std::mem::forget(h);
+    addrs[0].port()
+}
+
+fn config(sim: u16, broker: u16, every: &str) -> Config {
+    let text = format!(
+        r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {sim} }}
+
+[[meter]]
+name = "sim-1"
+connection = "lab"
+interface = "wrapper"
+client = 16
+logical = 1
+
+[[request]]
+name = "instant"
+meters = ["sim-1"]
+schedule = {{ every = "{every}" }}
+items = [
+  {{ name = "energy import", obis = "1.0.1.8.0.255" }},
+  {{ name = "voltage L1", obis = "1.0.32.7.0.255" }},
+  {{ name = "power L1", obis = "1.0.21.7.0.255" }},
+  {{ name = "device name", obis = "0.0.42.0.0.255" }},
+  {{ name = "missing", obis = "0.0.99.99.99.255", class = 1 }},
+]
+
+[[sink]]
+name = "broker"
+kind = "mqtt"
+host = "127.0.0.1"
+port = {broker}
+topic = "dlms/{{meter}}/{{item}}"
+"#
+    );
+    Config::parse(&text, "mqtt-test.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn rows(db: &Path) -> Vec<Row> {
+    let store = Store::open(db).unwrap();
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.log_page(&LogFilter::default(), after, 500).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.cursor());
+        out.extend(page);
+    }
+    out.reverse();
+    out
+}
+
+async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The options of an MQTT sensor in Home Assistant's documentation
+/// (https://www.home-assistant.io/integrations/sensor.mqtt/), with the device and origin maps.
+const SENSOR_KEYS: &[&str] = &[
+    "availability",
+    "availability_mode",
+    "availability_template",
+    "availability_topic",
+    "default_entity_id",
+    "device",
+    "device_class",
+    "enabled_by_default",
+    "encoding",
+    "entity_category",
+    "entity_picture",
+    "expire_after",
+    "force_update",
+    "icon",
+    "json_attributes_template",
+    "json_attributes_topic",
+    "last_reset_value_template",
+    "name",
+    "object_id",
+    "options",
+    "origin",
+    "payload_available",
+    "payload_not_available",
+    "platform",
+    "qos",
+    "state_class",
+    "state_topic",
+    "suggested_display_precision",
+    "unique_id",
+    "unit_of_measurement",
+    "value_template",
+];
+const DEVICE_KEYS: &[&str] = &[
+    "configuration_url",
+    "connections",
+    "hw_version",
+    "identifiers",
+    "manufacturer",
+    "model",
+    "model_id",
+    "name",
+    "serial_number",
+    "suggested_area",
+    "sw_version",
+    "via_device",
+];
+const ORIGIN_KEYS: &[&str] = &["name", "sw_version", "support_url"];
+
+/// Units Home Assistant accepts for the device classes we use (its sensor documentation).
+fn units_of(device_class: &str) -> &'static [&'static str] {
+    match device_class {
+        "energy" => &[
+            "J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal",
+            "Gcal",
+        ],
+        "power" => &["mW", "W", "kW", "MW", "GW", "TW"],
+        "apparent_power" => &["mVA", "VA", "kVA"],
+        "reactive_power" => &["mvar", "var", "kvar"],
+        "voltage" => &["V", "mV", "µV", "kV", "MV"],
+        "current" => &["A", "mA"],
+        "frequency" => &["Hz", "kHz", "MHz", "GHz"],
+        "temperature" => &["°C", "°F", "K"],
+        other => panic!("device class {other} is not one we expect"),
+    }
+}
+
+/// Checks a discovery message against the documented schema; returns the config.
+fn check_discovery(topic: &str, payload: &[u8]) -> Value {
+    let c: Value = serde_json::from_slice(payload).expect("discovery payload is JSON");
+    let obj = c.as_object().expect("a JSON object");
+    for k in obj.keys() {
+        assert!(
+            SENSOR_KEYS.contains(&k.as_str()),
+            "{k} is not a sensor option"
+        );
+    }
+    for k in ["name", "state_topic", "unique_id", "device"] {
+        assert!(obj.contains_key(k), "{topic}: {k} missing");
+    }
+    let uid = c["unique_id"].as_str().unwrap();
+    let id_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    assert!(id_ok(uid), "unique_id {uid:?}");
+    // <discovery_prefix>/<component>/<object_id>/config with object_id = unique_id.
+    assert_eq!(topic, format!("homeassistant/sensor/{uid}/config"));
+    let dev = c["device"].as_object().unwrap();
+    for k in dev.keys() {
+        assert!(DEVICE_KEYS.contains(&k.as_str()), "device.{k}");
+    }
+    let ids = dev["identifiers"]
+        .as_array()
+        .expect("identifiers is a list");
+    assert!(!ids.is_empty() && ids.iter().all(Value::is_string));
+    if let Some(o) = c.get("origin").and_then(Value::as_object) {
+        assert!(o.contains_key("name"));
+        assert!(o.keys().all(|k| ORIGIN_KEYS.contains(&k.as_str())));
+    }
+    assert!(c["qos"].as_u64().is_none_or(|q| q <= 2));
+    if let Some(sc) = c.get("state_class") {
+        assert!(["measurement", "total", "total_increasing"].contains(&sc.as_str().unwrap()));
+    }
+    if let Some(dc) = c.get("device_class").and_then(Value::as_str) {
+        let unit = c["unit_of_measurement"]
+            .as_str()
+            .expect("a unit with a device class");
+        assert!(units_of(dc).contains(&unit), "{dc} does not take {unit}");
+        if dc == "energy" {
+            // Energy sensors may not be measurements.
+            assert_ne!(c["state_class"], "measurement");
+        }
+    }
+    for a in c["availability"].as_array().into_iter().flatten() {
+        assert!(a["topic"].is_string());
+    }
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_and_failures_reach_the_broker_with_home_assistant_discovery() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let sub = Subscriber::start(broker.port, "check-live", false, &["dlms/#"]).await;
+    let sim = sim_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(config(sim, broker.port, "1s"), handle, 1);
+    let h = runner.handle();
+    wait_for("two polls stored", 20, || h.status().rows_stored >= 10).await;
+    wait_for("the sink to deliver them", 10, || {
+        h.sinks()[0].queued == 0 && h.sinks()[0].connected
+    })
+    .await;
+    let state = h.sinks()[0].clone();
+    assert_eq!(state.dropped, 0);
+    assert_eq!(state.target, format!("mqtt://127.0.0.1:{}", broker.port));
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+
+    // The sink wrote its state where `dlms-logger status` reads it.
+    let states =
+        dlms_logger::store::outbox::sink_states(&dlms_logger::store::outbox::outbox_path(&db))
+            .unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].0, "broker");
+
+    let logged = rows(&db);
+    wait_for("every row at the subscriber", 10, || {
+        sub.seen().len() >= logged.len()
+    })
+    .await;
+    let seen = sub.seen();
+    let mut by_key: HashMap<(String, i64), Value> = HashMap::new();
+    for m in &seen {
+        let p: Value = serde_json::from_slice(&m.payload).unwrap();
+        let item = p["item"].as_str().unwrap().to_string();
+        assert_eq!(m.topic, format!("dlms/sim-1/{item}"));
+        by_key.insert((item, p["poll"].as_i64().unwrap()), p);
+    }
+    let mut checked = HashSet::new();
+    for row in &logged {
+        let r = &row.record;
+        let p = by_key
+            .get(&(r.item.clone(), r.poll))
+            .unwrap_or_else(|| panic!("no message for {} poll {}", r.item, r.poll));
+        assert_eq!(p["unit"], serde_json::json!(r.unit));
+        assert_eq!(p["quality"]["ok"], !r.is_failure());
+        if r.is_failure() {
+            assert_eq!(p["value"], Value::Null);
+            assert_eq!(p["quality"]["error"], r.status.as_str());
+        } else if let Some(v) = r.value_text() {
+            assert_eq!(p["value_text"], v.as_str(), "{}", r.item);
+            assert_eq!(p["value"], r.value_json());
+        } else {
+            assert_eq!(p["value"], r.text.clone().unwrap().as_str());
+        }
+        let t = chrono::DateTime::parse_from_rfc3339(p["time"].as_str().unwrap()).unwrap();
+        assert_eq!(t.timestamp_millis(), r.ts_ms);
+        assert!(p["logged_at"].is_string());
+        checked.insert(r.item.clone());
+    }
+    assert!(checked.contains("missing") && checked.contains("energy import"));
+
+    // Discovery configs are retained: a subscriber that comes later gets them.
+    let late = Subscriber::start(broker.port, "check-ha", false, &["homeassistant/#"]).await;
+    wait_for("four retained discovery configs", 5, || {
+        late.seen().len() >= 4
+    })
+    .await;
+    let configs: BTreeMap<String, Value> = late
+        .seen()
+        .iter()
+        .map(|m| {
+            assert!(m.retain, "{} is retained", m.topic);
+            let c = check_discovery(&m.topic, &m.payload);
+            (c["name"].as_str().unwrap().to_string(), c)
+        })
+        .collect();
+    // The failing item has no config: its unit and kind are unknown.
+    let names: Vec<&str> = configs.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["device name", "energy import", "power L1", "voltage L1"]
+    );
+    let e = &configs["energy import"];
+    assert_eq!(
+        (&e["device_class"], &e["state_class"]),
+        (&"energy".into(), &"total_increasing".into())
+    );
+    assert_eq!(e["state_topic"], "dlms/sim-1/energy import");
+    assert_eq!(e["value_template"], "{{ value_json.value }}");
+    assert_eq!(e["device"]["name"], "sim-1");
+    assert_eq!(configs["voltage L1"]["device_class"], "voltage");
+    assert_eq!(configs["voltage L1"]["state_class"], "measurement");
+    assert_eq!(configs["power L1"]["device_class"], "power");
+    assert!(configs["device name"].get("unit_of_measurement").is_none());
+    // One device for the meter.
+    let devices: HashSet<String> = configs
+        .values()
+        .map(|c| c["device"]["identifiers"][0].to_string())
+        .collect();
+    assert_eq!(devices.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_during_polling_loses_nothing() {
+    let Some(mut broker) = Broker::start() else {
+        return;
+    };
+    // A persistent session: the broker keeps the subscription and queues for it across its
+    // own restart, so what the subscriber sees is what the broker took.
+    let sub = Subscriber::start(broker.port, "check-restart", true, &["dlms/#"]).await;
+    let sim = sim_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(config(sim, broker.port, "250ms"), handle, 1);
+    let h = runner.handle();
+    wait_for("polls before the restart", 20, || {
+        h.status().rows_stored >= 15
+    })
+    .await;
+    broker.stop();
+    let stored_at_stop = h.status().rows_stored;
+    wait_for("the sink to notice", 10, || !h.sinks()[0].connected).await;
+    wait_for("polls while the broker is away", 20, || {
+        h.status().rows_stored >= stored_at_stop + 15
+    })
+    .await;
+    let waiting = h.sinks()[0].queued;
+    assert!(
+        waiting > 0,
+        "messages wait in the outbox while the broker is away"
+    );
+    broker.run();
+    wait_for("polls after the restart", 20, || {
+        h.status().rows_stored >= stored_at_stop + 30
+    })
+    .await;
+    wait_for("the outbox to empty", 15, || {
+        let s = &h.sinks()[0];
+        s.connected && s.queued == 0
+    })
+    .await;
+    eprintln!("sink state before the stop: {:?}", h.sinks()[0]);
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let logged = rows(&db);
+    let keys = |item: &str, poll: i64, ts: &str| (item.to_string(), poll, ts.to_string());
+    let want: HashSet<_> = logged
+        .iter()
+        .map(|r| {
+            let t = chrono::DateTime::from_timestamp_millis(r.record.ts_ms)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            keys(&r.record.item, r.record.poll, &t)
+        })
+        .collect();
+    let got = || -> Vec<(String, i64, String)> {
+        sub.seen()
+            .iter()
+            .map(|m| {
+                let p: Value = serde_json::from_slice(&m.payload).unwrap();
+                keys(
+                    p["item"].as_str().unwrap(),
+                    p["poll"].as_i64().unwrap(),
+                    p["time"].as_str().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let arrived = Instant::now() + Duration::from_secs(15);
+    loop {
+        let g: HashSet<_> = got().into_iter().collect();
+        let missing: Vec<_> = want.difference(&g).collect();
+        if missing.is_empty() {
+            break;
+        }
+        if Instant::now() > arrived {
+            let mut m = missing.clone();
+            m.sort();
+            panic!(
+                "{} of {} logged rows never reached the subscriber, e.g. {:?}",
+                m.len(),
+                want.len(),
+                &m[..m.len().min(5)]
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all = got();
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    eprintln!(
+        "logged {}, published {} ({} unique, {} sent again after the restart), {} waited in \
+         the outbox during the outage",
+        want.len(),
+        all.len(),
+        unique.len(),
+        all.len() - unique.len(),
+        waiting
+    );
+    assert_eq!(unique, want, "published and logged differ");
+    // In order: per item, the polls first seen never go back.
+    let mut last: HashMap<String, i64> = HashMap::new();
+    let mut first = HashSet::new();
+    for k in all {
+        if first.insert(k.clone()) {
+            let prev = last.insert(k.0.clone(), k.1).unwrap_or(0);
+            assert!(k.1 >= prev, "{} poll {} after poll {prev}", k.0, k.1);
+        }
+    }
+}
