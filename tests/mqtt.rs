@@ -593,3 +593,96 @@ async fn a_broker_restart_during_polling_loses_nothing() {
         }
     }
 }
+
+mod common;
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logger_publishes_serves_metrics_and_reports_its_sinks() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let sim = sim_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("queue.toml");
+    std::fs::write(&cfg, config(sim, broker.port, "500ms").to_toml()).unwrap();
+    let db = dir.path().join("log.db");
+    let metrics = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let mut logger = common::bin()
+        .args(["run", "-c"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(&db)
+        .args(["--metrics", &metrics])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let status = |json: bool| {
+        let mut c = common::bin();
+        c.arg("status").arg("--db").arg(&db);
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    let report = loop {
+        let out = status(true);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        if v["running"] == true && v["sinks"][0]["published"].as_u64().unwrap_or(0) >= 10 {
+            assert!(out.status.success(), "healthy: exit 0");
+            break v;
+        }
+        assert!(Instant::now() < until, "no published messages: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let sink = &report["sinks"][0];
+    assert_eq!(sink["name"], "broker");
+    assert_eq!(sink["connected"], true);
+    assert_eq!(sink["dropped"], 0);
+    assert!(sink["age_ms"].as_i64().unwrap() < 10_000);
+    let text = String::from_utf8(status(false).stdout).unwrap();
+    assert!(text.contains("running"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "sink broker (mqtt mqtt://127.0.0.1:{}): connected",
+            broker.port
+        )),
+        "{text}"
+    );
+
+    let m = http_get(&metrics, "/metrics");
+    assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+    for want in [
+        "dlms_polls_total{request=\"instant\",connection=\"lab\",outcome=\"failed\"}",
+        "dlms_failures_total{kind=\"item\"}",
+        "dlms_poll_duration_seconds_bucket{le=",
+        "dlms_round_trip_seconds_count{connection=\"lab\"}",
+        "dlms_queue_lag_seconds_count{connection=\"lab\"}",
+        "dlms_rows_stored_total",
+        "dlms_sink_backlog{sink=\"broker\"}",
+        "dlms_sink_connected{sink=\"broker\"} 1",
+    ] {
+        assert!(m.contains(want), "{want} missing:\n{m}");
+    }
+    assert!(http_get(&metrics, "/").starts_with("HTTP/1.1 404"));
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &logger.id().to_string()])
+        .status();
+    assert!(logger.wait().unwrap().success());
+    let after: Value = serde_json::from_slice(&status(true).stdout).unwrap();
+    assert_eq!(after["running"], false);
+    assert_eq!(after["sinks"][0]["connected"], false);
+}

@@ -150,6 +150,11 @@ impl RunnerHandle {
             .unwrap_or_default()
     }
 
+    /// Invocation counter values left per (our system title, key fingerprint) used so far.
+    pub fn counter_space(&self) -> Vec<(String, String, u64)> {
+        self.shared.counters.space_left()
+    }
+
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         let mut st = lock(&self.shared.status).clone();

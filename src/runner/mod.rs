@@ -53,6 +53,8 @@ pub struct RunnerOptions {
     pub max_parked_rows: usize,
     /// The invocation counter store (default: the user's, `counters::default_path`).
     pub counters: Option<Arc<crate::counters::CounterStore>>,
+    /// Where polls, failures and latencies are counted (`--metrics`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for RunnerOptions {
@@ -61,6 +63,7 @@ impl Default for RunnerOptions {
             spill: None,
             max_parked_rows: parked::MAX_PARKED_ROWS,
             counters: None,
+            metrics: None,
         }
     }
 }
@@ -104,6 +107,10 @@ struct Shared {
     no_with_list: Mutex<HashSet<String>>,
     /// Where stored rows go besides the log (MQTT brokers); `None` once shut down.
     sinks: Mutex<Option<crate::sink::Sinks>>,
+    /// Polls, failures and latencies (`--metrics`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// When each poll in flight was fired (for the queue lag; only with metrics).
+    fired_at: Mutex<HashMap<(String, String), std::time::Instant>>,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -183,6 +190,8 @@ impl Runner {
             counters,
             no_with_list: Mutex::new(HashSet::new()),
             sinks: Mutex::new(Some(sinks)),
+            metrics: options.metrics.clone(),
+            fired_at: Mutex::new(HashMap::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -283,7 +292,8 @@ impl Runner {
             }
         }
         // The sinks deliver what waits for a moment; the rest stays in their outbox.
-        if let Some(sinks) = lock(&self.shared.sinks).take() {
+        let sinks = lock(&self.shared.sinks).take();
+        if let Some(sinks) = sinks {
             let _ = tokio::task::spawn_blocking(move || sinks.shutdown()).await;
         }
     }

@@ -292,7 +292,7 @@ mod tests {
         OutMessage {
             topic: format!("t/{i}"),
             payload: i.to_string().into_bytes(),
-            retain: i % 2 == 0,
+            retain: i.is_multiple_of(2),
         }
     }
 
