@@ -60,13 +60,30 @@ impl Broker {
              persistence_location {}/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
             dir.path().display()
         );
-        // As root, mosquitto would switch to its own user, who cannot write the temp folder.
-        if Command::new("id")
+        // As root, mosquitto switches to its own user: give it the folder.
+        let root = Command::new("id")
             .arg("-u")
             .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-        {
-            conf.push_str("user root\n");
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if root {
+            let uid = Command::new("id")
+                .args(["-u", "mosquitto"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                });
+            match uid {
+                Some(uid) => {
+                    std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
+                    conf.push_str("user mosquitto\n");
+                }
+                None => conf.push_str("user root\n"),
+            }
         }
         std::fs::write(dir.path().join("mosquitto.conf"), conf).unwrap();
         let mut b = Broker {
@@ -117,6 +134,11 @@ impl Drop for Broker {
             let _ = c.wait();
         }
     }
+}
+
+/// Where a test's broker listens.
+struct BrokerPort {
+    port: u16,
 }
 
 /// A message as a subscriber saw it.
@@ -181,6 +203,22 @@ impl Subscriber {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Publishes one message (QoS 1) and waits for the broker's acknowledgement.
+async fn publish_once(port: u16, topic: &str, payload: &[u8]) {
+    let (client, mut el) = AsyncClient::new(MqttOptions::new("check-pub", "127.0.0.1", port), 8);
+    client
+        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < until, "no PUBACK");
+        if let Ok(Event::Incoming(Packet::PubAck(_))) = el.poll().await {
+            break;
+        }
     }
 }
 
@@ -377,11 +415,33 @@ fn check_discovery(topic: &str, payload: &[u8]) -> Value {
     c
 }
 
+/// The broker `.ci/run` starts (`DLMS_TEST_MQTT=127.0.0.1:PORT`), when given: it must answer.
+fn ci_broker() -> Option<u16> {
+    let addr = std::env::var("DLMS_TEST_MQTT").ok()?;
+    let port = addr
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or_else(|| panic!("DLMS_TEST_MQTT={addr} is not HOST:PORT"));
+    std::net::TcpStream::connect(&addr)
+        .unwrap_or_else(|e| panic!("the broker at DLMS_TEST_MQTT={addr} does not answer: {e}"));
+    Some(port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readings_and_failures_reach_the_broker_with_home_assistant_discovery() {
-    let Some(broker) = Broker::start() else {
-        return;
+    // The CI's broker when there is one, else one of our own.
+    let own;
+    let port = match ci_broker() {
+        Some(p) => p,
+        None => {
+            own = Broker::start();
+            match &own {
+                Some(b) => b.port,
+                None => return,
+            }
+        }
     };
+    let broker = BrokerPort { port };
     let sub = Subscriber::start(broker.port, "check-live", false, &["dlms/#"]).await;
     let sim = sim_port().await;
     let dir = tempfile::tempdir().unwrap();
@@ -392,6 +452,20 @@ async fn readings_and_failures_reach_the_broker_with_home_assistant_discovery() 
     wait_for("two polls stored", 20, || h.status().rows_stored >= 10).await;
     wait_for("the sink to deliver them", 10, || {
         h.sinks()[0].queued == 0 && h.sinks()[0].connected
+    })
+    .await;
+    // Home Assistant's birth message: the sink sends every discovery config again.
+    let birth = Subscriber::start(
+        broker.port,
+        "check-birth",
+        false,
+        &["homeassistant/sensor/#"],
+    )
+    .await;
+    wait_for("the retained configs", 5, || birth.seen().len() >= 4).await;
+    publish_once(broker.port, "homeassistant/status", b"online").await;
+    wait_for("the configs sent again", 10, || {
+        birth.seen().iter().filter(|m| !m.retain).count() >= 4
     })
     .await;
     let state = h.sinks()[0].clone();
