@@ -22,10 +22,15 @@ fn mosquitto_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("DLMS_TEST_MOSQUITTO") {
         return Some(PathBuf::from(p));
     }
+    tool("mosquitto")
+}
+
+/// A program on PATH or in the usual system folders.
+fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join("mosquitto"))
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 
@@ -41,6 +46,11 @@ impl Broker {
     /// Starts one; `None` (after saying how to get one) when there is no mosquitto and this is
     /// not CI.
     fn start() -> Option<Broker> {
+        Broker::start_with(|_| String::new())
+    }
+
+    /// [`Broker::start`] with more configuration, which `extra` may write files for.
+    fn start_with(extra: impl FnOnce(&Path) -> String) -> Option<Broker> {
         let Some(bin) = mosquitto_binary() else {
             let how = "no mosquitto found: install it (Debian: apt-get install mosquitto) or \
                        set DLMS_TEST_MOSQUITTO to its path";
@@ -56,10 +66,15 @@ impl Broker {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+            "listener {port} 127.0.0.1\npersistence true\n\
              persistence_location {}/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
             dir.path().display()
         );
+        let more = extra(dir.path());
+        if !more.contains("allow_anonymous") {
+            conf.push_str("allow_anonymous true\n");
+        }
+        conf.push_str(&more);
         // As root, mosquitto switches to its own user: give it the folder.
         let root = Command::new("id")
             .arg("-u")
@@ -80,6 +95,9 @@ impl Broker {
             match uid {
                 Some(uid) => {
                     std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
+                    for f in std::fs::read_dir(dir.path()).unwrap() {
+                        std::os::unix::fs::chown(f.unwrap().path(), Some(uid), None).unwrap();
+                    }
                     conf.push_str("user mosquitto\n");
                 }
                 None => conf.push_str("user root\n"),
@@ -759,4 +777,270 @@ async fn the_logger_publishes_serves_metrics_and_reports_its_sinks() {
     let after: Value = serde_json::from_slice(&status(true).stdout).unwrap();
     assert_eq!(after["running"], false);
     assert_eq!(after["sinks"][0]["connected"], false);
+}
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it (EC P-256, one day), made with openssl.
+fn certificates(dir: &Path) {
+    let ossl = |args: &[&str]| run_ok(Command::new("openssl").args(args).current_dir(dir));
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    ossl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=dlms-logger test CA",
+            ],
+        ]
+        .concat(),
+    );
+    ossl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_a_password_from_the_environment_and_a_wrong_one_never_shown() {
+    if tool("openssl").is_none() || tool("mosquitto_passwd").is_none() {
+        let how =
+            "openssl and mosquitto_passwd are needed (Debian: apt-get install openssl mosquitto)";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{how}");
+        }
+        eprintln!("SKIPPED: {how}");
+        return;
+    }
+    let tls_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut ca = PathBuf::new();
+    let Some(broker) = Broker::start_with(|dir| {
+        certificates(dir);
+        run_ok(
+            Command::new(tool("mosquitto_passwd").unwrap())
+                .args(["-b", "-c"])
+                .arg(dir.join("passwd"))
+                .args(["logger", "pa55 word"]),
+        );
+        ca = dir.join("ca.pem");
+        format!(
+            "allow_anonymous false\npassword_file {d}/passwd\n\
+             listener {tls_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\n\
+             keyfile {d}/server.key\n",
+            d = dir.display()
+        )
+    }) else {
+        return;
+    };
+    while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The subscriber uses the plain listener, with the same account.
+    let mut o = MqttOptions::new("check-tls", "127.0.0.1", broker.port);
+    o.set_credentials("logger", "pa55 word");
+    let (client, mut el) = AsyncClient::new(o, 16);
+    client.subscribe("dlms/#", QoS::AtLeastOnce).await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s2 = seen.clone();
+    let task = tokio::spawn(async move {
+        let _client = client;
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => s2.lock().unwrap().push(p.topic.clone()),
+                Ok(_) => {}
+                Err(e) => panic!("the subscriber's connection failed: {e}"),
+            }
+        }
+    });
+
+    std::env::set_var("DLMS_TEST_MQTT_PASSWORD", "pa55 word");
+    let sim = sim_port().await;
+    let mut cfg = config(sim, tls_port, "300ms");
+    let text = format!(
+        "{}\n[[sink]]\nname = \"wrong\"\nkind = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {tls_port}\n\
+         tls = true\nca_file = \"{ca}\"\nusername = \"logger\"\npassword = \"hunter2-wrong\"\n",
+        cfg.to_toml().replace(
+            &format!("port = {tls_port}\n"),
+            &format!(
+                "port = {tls_port}\ntls = true\nca_file = \"{ca}\"\nusername = \"logger\"\n\
+                 password = {{ env = \"DLMS_TEST_MQTT_PASSWORD\" }}\n",
+                ca = ca.display()
+            ),
+        ),
+        ca = ca.display()
+    );
+    cfg = Config::parse(&text, "tls.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(!format!("{cfg:?}").contains("pa55") && !format!("{cfg:?}").contains("hunter2"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    wait_for("messages over TLS", 20, || seen.lock().unwrap().len() >= 10).await;
+    wait_for("the wrong password to be refused", 10, || {
+        h.sinks()[1].last_error.is_some()
+    })
+    .await;
+    let states = h.sinks();
+    assert!(states[0].connected, "{:?}", states[0]);
+    assert_eq!(states[0].target, format!("mqtts://127.0.0.1:{tls_port}"));
+    assert!(!states[1].connected);
+    let e = states[1].last_error.clone().unwrap();
+    assert!(
+        e.ends_with(
+            "the broker refused the connection: not authorized (check username and password)"
+        ),
+        "{e}"
+    );
+    assert!(states[1].queued > 0, "the refused sink keeps its messages");
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    task.abort();
+    // Nothing the logger keeps says a password.
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("hunter2") && !text.contains("pa55"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_outlives_the_logger_and_drops_the_oldest_beyond_its_bound() {
+    let Some(mut broker) = Broker::start() else {
+        return;
+    };
+    let sub = Subscriber::start(broker.port, "check-outbox", true, &["dlms/#"]).await;
+    broker.stop();
+    let sim = sim_port().await;
+    let port = broker.port;
+    let small = |cfg: Config| {
+        let text = format!(
+            "{}\n[[sink]]\nname = \"small\"\nkind = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             topic = \"small/{{meter}}/{{item}}\"\ndiscovery = false\noutbox_limit = 3\n",
+            cfg.to_toml(),
+            port
+        );
+        Config::parse(&text, "outbox.toml").unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    // The broker is away: everything waits in the outbox, the small one drops the oldest.
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(small(config(sim, broker.port, "200ms")), handle, 1);
+    let h = runner.handle();
+    wait_for("polls while the broker is away", 20, || {
+        h.status().rows_stored >= 15
+    })
+    .await;
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let logged = rows(&db).len() as u64;
+    let states =
+        dlms_logger::store::outbox::sink_states(&dlms_logger::store::outbox::outbox_path(&db))
+            .unwrap();
+    let state = |name: &str| -> dlms_logger::sink::SinkState {
+        let (_, json, _) = states.iter().find(|(n, _, _)| n == name).unwrap();
+        serde_json::from_str(json).unwrap()
+    };
+    let (big, small_state) = (state("broker"), state("small"));
+    assert!(!big.connected);
+    // Every stored row, plus one discovery config per item that read.
+    assert_eq!(big.queued, logged + 4, "{big:?}");
+    assert_eq!(big.dropped, 0);
+    assert_eq!(small_state.queued, 3);
+    assert_eq!(small_state.dropped, logged - 3, "{small_state:?}");
+    assert!(small_state
+        .summary()
+        .ends_with(&format!("3 queued, {} DROPPED", logged - 3)));
+
+    // The broker is back; a logger started again (no polls) delivers what waited.
+    broker.run();
+    let mut quiet = config(sim, broker.port, "200ms");
+    quiet.requests[0].enabled = false;
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(small(quiet), handle, 1_000);
+    let h = runner.handle();
+    wait_for("the outboxes to empty", 20, || {
+        let s = h.sinks();
+        s.iter().all(|s| s.connected && s.queued == 0)
+    })
+    .await;
+    assert_eq!(h.sinks()[0].published, logged + 4);
+    assert_eq!(h.sinks()[1].published, 3);
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    // The subscriber (of the big sink's topics) gets every row, in order.
+    wait_for("every row at the subscriber", 10, || {
+        sub.seen().len() as u64 >= logged
+    })
+    .await;
+    let polls: Vec<i64> = sub
+        .seen()
+        .iter()
+        .map(|m| {
+            serde_json::from_slice::<Value>(&m.payload).unwrap()["poll"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    let first: Vec<i64> = polls[..logged as usize].to_vec();
+    let mut sorted = first.clone();
+    sorted.sort();
+    assert_eq!(first, sorted, "replayed in order");
 }

@@ -387,7 +387,16 @@ struct Flight {
 fn describe(e: &ConnectionError) -> String {
     match e {
         ConnectionError::ConnectionRefused(code) => {
-            format!("the broker refused the connection ({code:?})")
+            use rumqttc::ConnectReturnCode as C;
+            let why = match code {
+                C::BadUserNamePassword => "wrong user name or password",
+                C::NotAuthorized => "not authorized (check username and password)",
+                C::BadClientId => "the client id is not accepted",
+                C::RefusedProtocolVersion => "it does not speak MQTT 3.1.1",
+                C::ServiceUnavailable => "it is unavailable",
+                C::Success => "no reason given",
+            };
+            format!("the broker refused the connection: {why}")
         }
         ConnectionError::Io(io) => format!("cannot reach it: {io}"),
         ConnectionError::NetworkTimeout => "no answer within the timeout".into(),
