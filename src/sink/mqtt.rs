@@ -263,10 +263,12 @@ impl Publisher {
         }
         backoff.reset();
         self.log.clear();
+        let recount = self.outbox.recount();
         {
             let mut st = lock(&self.state);
             st.connected = true;
-            st.last_error = None;
+            st.last_error = recount.err().map(|e| e.to_string());
+            st.queued = self.outbox.queued();
         }
         tracing::info!(
             "sink {}: connected to {}",

@@ -216,6 +216,21 @@ impl Outbox {
             .map_err(fail_at(&self.path, "reading messages"))
     }
 
+    /// Counts the waiting messages again from the file (another thread of the same sink — a
+    /// reload's old one — may have delivered some meanwhile).
+    pub fn recount(&mut self) -> Result<u64, OutboxError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM message WHERE sink = ?1",
+                [&self.sink],
+                |r| r.get(0),
+            )
+            .map_err(self.fail("counting the messages"))?;
+        self.queued = n.max(0) as u64;
+        Ok(self.queued)
+    }
+
     /// Removes the messages up to and including id `through` (delivered).
     pub fn remove_through(&mut self, through: i64) -> Result<(), OutboxError> {
         let n = self
@@ -321,7 +336,10 @@ mod tests {
         assert_eq!(a.after(third, 2).unwrap()[0].1, msg(5));
         a.remove_through(third).unwrap();
         assert_eq!(a.queued(), 5);
-        assert_eq!(a.after(0, 1).unwrap()[0].1, msg(5));
+        // Another handle of the same sink removes one: a recount sees it.
+        Outbox::open(&path, "a").unwrap().remove_through(got[3].0).unwrap();
+        assert_eq!((a.queued(), a.recount().unwrap()), (5, 4));
+        assert_eq!(a.after(0, 1).unwrap()[0].1, msg(6));
         // The other sink's messages are its own.
         assert_eq!(b.after(0, 10).unwrap().len(), 1);
         a.put_state("{\"connected\":true}", 7).unwrap();
