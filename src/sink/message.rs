@@ -3,7 +3,7 @@
 
 use crate::store::Record;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// One topic level from a name: MQTT wildcards, the level separator and NUL become `_`, so a
 /// meter or item name never adds levels or subscribes to others.
@@ -40,40 +40,85 @@ fn rfc3339(ms: i64) -> Option<String> {
 /// * `quality`: `ok`, `clock` (the clock status in words, when not plain) and `error` (the
 ///   failure's text, `null` when the read succeeded).
 pub fn payload(record: &Record, logged_ms: i64) -> Value {
-    let failed = record.is_failure();
-    let value = match (&record.text, record.value_text()) {
-        _ if failed => Value::Null,
-        (_, Some(_)) => record.value_json(),
-        (Some(t), None) => Value::String(t.clone()),
-        (None, None) => Value::Null,
-    };
-    json!({
-        "meter": record.meter,
-        "item": record.item,
-        "obis": record.obis,
-        "class": record.class,
-        "attribute": record.attribute,
-        "request": record.request,
-        "value": value,
-        "value_text": if failed { None } else { record.value_text().or_else(|| record.text.clone()) },
-        "unit": record.unit,
-        "time": rfc3339(record.ts_ms),
-        "meter_time": record.meter_time,
-        "logged_at": rfc3339(logged_ms),
-        "profile": record.profile,
-        "poll": record.poll,
-        "quality": {
-            "ok": !failed,
-            "clock": record.time_note(),
-            "error": if failed { Some(record.status.as_str()) } else { None },
-        },
-    })
+    serde_json::to_value(Payload::of(record, logged_ms)).unwrap_or(Value::Null)
+}
+
+/// [`payload`] as the bytes published (serialized directly, without a JSON tree).
+pub fn payload_bytes(record: &Record, logged_ms: i64) -> Vec<u8> {
+    // A struct of strings, numbers and options always serializes.
+    serde_json::to_vec(&Payload::of(record, logged_ms)).unwrap_or_default()
+}
+
+/// The payload's fields, in the order they are written.
+#[derive(serde::Serialize)]
+struct Payload<'a> {
+    meter: &'a str,
+    item: &'a str,
+    obis: &'a str,
+    class: u16,
+    attribute: i8,
+    request: &'a str,
+    value: Value,
+    value_text: Option<String>,
+    unit: Option<&'a str>,
+    time: Option<String>,
+    meter_time: Option<&'a str>,
+    logged_at: Option<String>,
+    profile: bool,
+    poll: i64,
+    quality: Quality<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Quality<'a> {
+    ok: bool,
+    clock: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+impl<'a> Payload<'a> {
+    fn of(record: &'a Record, logged_ms: i64) -> Self {
+        let failed = record.is_failure();
+        let digits = record.value_text();
+        let value = match (&record.text, &digits) {
+            _ if failed => Value::Null,
+            (_, Some(_)) => record.value_json(),
+            (Some(t), None) => Value::String(t.clone()),
+            (None, None) => Value::Null,
+        };
+        Payload {
+            meter: &record.meter,
+            item: &record.item,
+            obis: &record.obis,
+            class: record.class,
+            attribute: record.attribute,
+            request: &record.request,
+            value,
+            value_text: if failed {
+                None
+            } else {
+                digits.or_else(|| record.text.clone())
+            },
+            unit: record.unit.as_deref(),
+            time: rfc3339(record.ts_ms),
+            meter_time: record.meter_time.as_deref(),
+            logged_at: rfc3339(logged_ms),
+            profile: record.profile,
+            poll: record.poll,
+            quality: Quality {
+                ok: !failed,
+                clock: record.time_note(),
+                error: failed.then_some(record.status.as_str()),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::store::STATUS_OK;
+    use serde_json::json;
 
     pub(crate) fn record(item: &str, value: Option<f64>, unit: Option<&str>) -> Record {
         Record {
@@ -122,8 +167,11 @@ pub(crate) mod tests {
             p["quality"],
             json!({"ok": true, "clock": null, "error": null})
         );
-        // Serialized, the integer keeps every digit.
-        assert!(p.to_string().contains("\"value\":18446744073709551615"));
+        // Serialized, the integer keeps every digit; the fields come in a fixed order.
+        let bytes = String::from_utf8(payload_bytes(&r, 1_780_000_001_000)).unwrap();
+        assert!(bytes.contains("\"value\":18446744073709551615,"), "{bytes}");
+        assert!(bytes.starts_with("{\"meter\":\"m/1\",\"item\":\"energy\",\"obis\""));
+        assert_eq!(serde_json::from_str::<Value>(&bytes).unwrap(), p);
 
         let mut r = record("energy", None, Some("kWh"));
         r.set_decimal("9430.701".parse().unwrap());

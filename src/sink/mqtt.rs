@@ -22,7 +22,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// Messages sent and not yet acknowledged, at most.
-const WINDOW: usize = 64;
+const WINDOW: usize = 256;
+/// Rows taken from the channel into one outbox transaction, at most.
+const INGEST_ROWS: usize = 20_000;
+/// Acknowledged messages are removed from the outbox in groups of this many, or when
+/// nothing is in flight, or every [`STATE_EVERY`].
+const REMOVE_EVERY: u64 = 1024;
 /// How often the state is written to the outbox file for `dlms-logger status`.
 const STATE_EVERY: Duration = Duration::from_secs(1);
 
@@ -73,8 +78,14 @@ struct Publisher {
     /// Discovery configs sent, by topic (sent again when an item's config changes, and all
     /// of them when Home Assistant comes online).
     discovered: HashMap<String, OutMessage>,
+    /// Each item's unit and whether it is a number, as its config was built from.
+    shapes: HashMap<(String, String), (Option<String>, bool)>,
     stop: watch::Receiver<bool>,
     log: LogLimiter,
+    /// The outbox may hold messages not sent on this connection yet.
+    unsent: bool,
+    /// Acknowledged messages not yet removed from the outbox: through this id, how many.
+    acked: Option<(i64, u64)>,
 }
 
 async fn run(
@@ -107,8 +118,11 @@ async fn run(
         state,
         saved: None,
         discovered: HashMap::new(),
+        shapes: HashMap::new(),
         stop,
         log: LogLimiter::new(Duration::from_secs(60)),
+        unsent: true,
+        acked: None,
     };
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
@@ -143,7 +157,7 @@ async fn run(
     }
     // Messages still in the channel go to the outbox for the next start.
     while let Ok(rows) = p.rx.try_recv() {
-        p.ingest(&rows);
+        p.ingest(rows.iter());
     }
     lock(&p.state).connected = false;
     p.save_state();
@@ -162,20 +176,39 @@ impl Publisher {
         }
     }
 
+    /// Takes a batch and whatever else waits in the channel (up to [`INGEST_ROWS`]) into the
+    /// outbox in one transaction.
     fn take(&mut self, rows: Option<Arc<Vec<Record>>>) {
-        match rows {
-            Some(rows) => self.ingest(&rows),
-            None => self.rx_open = false,
+        let Some(first) = rows else {
+            self.rx_open = false;
+            return;
+        };
+        let mut n = first.len();
+        let mut batches = vec![first];
+        while n < INGEST_ROWS {
+            match self.rx.try_recv() {
+                Ok(more) => {
+                    n += more.len();
+                    batches.push(more);
+                }
+                Err(_) => break,
+            }
         }
+        self.ingest(batches.iter().flat_map(|b| b.iter()));
+        self.unsent = true;
     }
 
     /// The rows as messages into the outbox: a discovery config first for an item whose
     /// config is new or changed, then the state message.
-    fn ingest(&mut self, rows: &[Record]) {
+    fn ingest<'r>(&mut self, rows: impl Iterator<Item = &'r Record>) {
         let now = Utc::now().timestamp_millis();
-        let mut out = Vec::with_capacity(rows.len() + 1);
+        let mut out = Vec::new();
         for r in rows {
-            if self.cfg.discovery {
+            // Cheap first: a config is built only for an item whose unit or kind is new.
+            let key = (r.meter.clone(), r.item.clone());
+            let shape = (r.unit.clone(), r.value_text().is_some());
+            if self.cfg.discovery && !r.is_failure() && self.shapes.get(&key) != Some(&shape) {
+                self.shapes.insert(key, shape);
                 if let Some((topic, config)) =
                     discovery::config(&self.cfg.discovery_prefix, &self.cfg.topic, r)
                 {
@@ -192,7 +225,7 @@ impl Publisher {
             }
             out.push(OutMessage {
                 topic: message::topic(&self.cfg.topic, r),
-                payload: message::payload(r, now).to_string().into_bytes(),
+                payload: message::payload_bytes(r, now),
                 retain: false,
             });
         }
@@ -284,16 +317,20 @@ impl Publisher {
         let mut last_sent = 0i64;
         let mut tick = tokio::time::interval(STATE_EVERY);
         let mut flush_until: Option<Instant> = None;
+        self.unsent = true;
         loop {
-            // Keep the window full from the outbox, oldest first.
-            if flights.len() < WINDOW && self.outbox.queued() as usize > flights.len() {
-                match self.outbox.after(last_sent, WINDOW - flights.len()) {
+            // Keep the window full from the outbox, oldest first (in steps, not one by one).
+            let room = WINDOW - flights.len();
+            if self.unsent && (room >= WINDOW / 4 || flights.is_empty()) {
+                match self.outbox.after(last_sent, room) {
                     Ok(messages) => {
+                        self.unsent = messages.len() == room;
                         for (id, m) in messages {
                             if client
                                 .try_publish(m.topic, QoS::AtLeastOnce, m.retain, m.payload)
                                 .is_err()
                             {
+                                self.unsent = true;
                                 break;
                             }
                             flights.push_back(Flight {
@@ -308,7 +345,8 @@ impl Publisher {
                 }
             }
             if let Some(until) = flush_until {
-                if self.outbox.queued() == 0 || Instant::now() >= until {
+                if (flights.is_empty() && !self.unsent) || Instant::now() >= until {
+                    self.remove_acked();
                     let _ = client.try_disconnect();
                     // Let the DISCONNECT out, briefly.
                     let _ =
@@ -338,26 +376,35 @@ impl Publisher {
                         if p.payload.as_ref() == b"online" {
                             let again: Vec<OutMessage> = self.discovered.values().cloned().collect();
                             self.queue(&again);
+                            self.unsent = true;
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => return Ended::Lost(describe(&e)),
+                    Err(e) => {
+                        self.remove_acked();
+                        return Ended::Lost(describe(&e));
+                    }
                 },
                 rows = self.rx.recv(), if self.rx_open && flush_until.is_none() => self.take(rows),
                 _ = self.stop.changed(), if flush_until.is_none() => {
                     flush_until = Some(Instant::now() + STOP_FLUSH);
                     // Rows already handed over are delivered too.
                     while let Ok(rows) = self.rx.try_recv() {
-                        self.ingest(&rows);
+                        self.ingest(rows.iter());
                     }
+                    self.unsent = true;
                 }
-                _ = tick.tick() => self.save_state(),
+                _ = tick.tick() => {
+                    self.remove_acked();
+                    self.save_state();
+                }
                 _ = tokio::time::sleep_until(deadline), if flush_until.is_some() => {}
             }
         }
     }
 
-    /// Removes the messages acknowledged at the front of the window from the outbox.
+    /// Counts the messages acknowledged at the front of the window as delivered; removes
+    /// them from the outbox in groups (or at once when nothing else is in flight).
     fn delivered(&mut self, flights: &mut VecDeque<Flight>) {
         let mut through = None;
         let mut n = 0;
@@ -366,9 +413,21 @@ impl Publisher {
             n += 1;
         }
         let Some(through) = through else { return };
+        let count = self.acked.map_or(0, |(_, c)| c) + n;
+        self.acked = Some((through, count));
+        lock(&self.state).published += n;
+        if count >= REMOVE_EVERY || flights.is_empty() {
+            self.remove_acked();
+        }
+    }
+
+    /// Removes the acknowledged messages from the outbox.
+    fn remove_acked(&mut self) {
+        let Some((through, _)) = self.acked.take() else {
+            return;
+        };
         let result = self.outbox.remove_through(through);
         let mut st = lock(&self.state);
-        st.published += n;
         st.queued = self.outbox.queued();
         if let Err(e) = result {
             st.last_error = Some(e.to_string());
@@ -415,6 +474,7 @@ fn options(name: &str, cfg: &MqttSink) -> Result<MqttOptions, String> {
     let mut o = MqttOptions::new(id, cfg.host.clone(), cfg.port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_session(true);
+    o.set_inflight(WINDOW as u16);
     if let Some(user) = &cfg.username {
         let password = cfg.password.as_ref().map(|p| p.expose().to_string());
         o.set_credentials(user.clone(), password.unwrap_or_default());

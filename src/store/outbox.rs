@@ -337,7 +337,10 @@ mod tests {
         a.remove_through(third).unwrap();
         assert_eq!(a.queued(), 5);
         // Another handle of the same sink removes one: a recount sees it.
-        Outbox::open(&path, "a").unwrap().remove_through(got[3].0).unwrap();
+        Outbox::open(&path, "a")
+            .unwrap()
+            .remove_through(got[3].0)
+            .unwrap();
         assert_eq!((a.queued(), a.recount().unwrap()), (5, 4));
         assert_eq!(a.after(0, 1).unwrap()[0].1, msg(6));
         // The other sink's messages are its own.
