@@ -705,7 +705,19 @@ async fn the_logger_publishes_serves_metrics_and_reports_its_sinks() {
     let sim = sim_port().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("queue.toml");
-    std::fs::write(&cfg, config(sim, broker.port, "500ms").to_toml()).unwrap();
+    // A second meter behind a closed port: its runs fail, counted by kind.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut queue = config(sim, broker.port, "500ms");
+    queue.requests[0].meters.push("gone".into());
+    let text = format!(
+        "{}\n[[connection]]\nname = \"dead\"\ntcp = {{ host = \"127.0.0.1\", port = {closed} }}\n\
+         \n[[meter]]\nname = \"gone\"\nconnection = \"dead\"\nretries = 0\n",
+        queue.to_toml()
+    );
+    std::fs::write(&cfg, text).unwrap();
     let db = dir.path().join("log.db");
     let metrics = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -759,6 +771,8 @@ async fn the_logger_publishes_serves_metrics_and_reports_its_sinks() {
     for want in [
         "dlms_polls_total{request=\"instant\",connection=\"lab\",outcome=\"failed\"}",
         "dlms_failures_total{kind=\"item\"}",
+        "dlms_failures_total{kind=\"io\"}",
+        "dlms_polls_total{request=\"instant\",connection=\"dead\",outcome=\"failed\"}",
         "dlms_poll_duration_seconds_bucket{le=",
         "dlms_round_trip_seconds_count{connection=\"lab\"}",
         "dlms_queue_lag_seconds_count{connection=\"lab\"}",
