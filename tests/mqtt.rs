@@ -1058,3 +1058,53 @@ async fn the_outbox_outlives_the_logger_and_drops_the_oldest_beyond_its_bound() 
     sorted.sort();
     assert_eq!(first, sorted, "replayed in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_an_earlier_run_spilled_are_published_once_stored() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let sub = Subscriber::start(broker.port, "check-spill", false, &["dlms/#"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let spilled: Vec<dlms_logger::store::Record> = (0..3)
+        .map(|i| dlms_logger::store::Record {
+            ts_ms: 1_780_000_000_000 + i,
+            request: "instant".into(),
+            meter: "sim-1".into(),
+            item: format!("spilled {i}"),
+            obis: "1.0.1.8.0.255".into(),
+            class: 3,
+            attribute: 2,
+            value: Some(i as f64),
+            text: None,
+            unit: Some("Wh".into()),
+            status: "ok".into(),
+            poll: 1,
+            profile: false,
+            exact: None,
+            meter_time: None,
+        })
+        .collect();
+    dlms_logger::runner::parked::spill_rows(
+        &dlms_logger::runner::parked::spill_path(&db),
+        &spilled,
+    )
+    .unwrap();
+    let mut quiet = config(sim_port().await, broker.port, "1s");
+    quiet.requests[0].enabled = false;
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(quiet, handle, 1);
+    wait_for("the spilled rows at the subscriber", 10, || {
+        sub.seen().len() >= 3
+    })
+    .await;
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let items: HashSet<String> = sub.seen().iter().map(|m| m.topic.clone()).collect();
+    assert_eq!(
+        items,
+        (0..3).map(|i| format!("dlms/sim-1/spilled {i}")).collect()
+    );
+    assert_eq!(rows(&db).len(), 3);
+}

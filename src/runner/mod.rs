@@ -196,13 +196,16 @@ impl Runner {
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
         let default_spill = parked::spill_path(w.path());
+        let to_sinks = shared.clone();
         tokio::task::spawn_blocking(move || {
             let mut files = vec![default_spill];
             if !files.contains(&spill) {
                 files.push(spill);
             }
             for file in files {
-                match parked::import_from(&w, &file) {
+                // Stored now, so the sinks get them now.
+                let hand = |rows: Vec<Record>| feed(&to_sinks, Some(rows));
+                match parked::import_and_hand(&w, &file, &hand) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(
                         "stored {n} rows left unstored by an earlier run (from {})",
@@ -259,6 +262,10 @@ impl Runner {
         if !rows.is_empty() {
             let n = rows.len();
             let failed = rows.iter().filter(|r| r.is_failure()).count() as u64;
+            let feeding = lock(&self.shared.sinks)
+                .as_ref()
+                .is_some_and(|s| !s.is_empty());
+            let copy = feeding.then(|| rows.clone());
             let w = self.shared.writer.clone();
             let spill = self.shared.spill.clone();
             let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
@@ -275,6 +282,7 @@ impl Runner {
                     st.rows_stored += n as u64;
                     st.failures_stored += failed;
                     drop(st);
+                    feed(&self.shared, copy);
                     tracing::info!("stored {n} rows kept from a store failure")
                 }
                 Ok(Ok(Some((e, path)))) => tracing::warn!(

@@ -110,7 +110,7 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
 }
 
 /// Hands stored rows to the sinks (never waits: each has a channel and a thread of its own).
-fn feed(shared: &Arc<Shared>, rows: Option<Vec<Record>>) {
+pub(super) fn feed(shared: &Arc<Shared>, rows: Option<Vec<Record>>) {
     let Some(rows) = rows.filter(|r| !r.is_empty()) else {
         return;
     };
