@@ -84,7 +84,7 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
         println!(
             "sink {name} ({} {}): {}, {} queued, {} dropped, {} published{stale}",
             s.kind,
-            s.target,
+            dlms_logger::text::escape(&s.target),
             if s.connected {
                 "connected"
             } else {
