@@ -5,10 +5,12 @@
 pub mod counters;
 pub mod dlms;
 pub mod engine;
+pub mod metrics;
 pub mod queue;
 pub mod runner;
 pub mod schedule;
 pub mod sim;
+pub mod sink;
 pub mod store;
 pub mod text;
 pub mod transport;

@@ -183,6 +183,15 @@ enum Command {
         #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
         db: PathBuf,
     },
+    /// Show the sinks (MQTT brokers) of the logger logging to a database: connected, queued, dropped.
+    Status(cli::status::StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff); e.g. `dlms-logger man > dlms-logger.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -333,6 +342,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
             socket: None,
             counter_db: None,
             spill: None,
+            metrics: None,
         })
         .await
         .map(|_| true),
@@ -361,6 +371,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 connections: vec![],
                 meters: vec![],
                 requests: vec![request],
+                sinks: vec![],
             };
             print!("{}", config.to_toml());
             Ok(true)
@@ -370,6 +381,22 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));
             let n = dlms_logger::runner::control::trigger(&socket, &name).await?;
             println!("event {name:?} fired {n} request(s)");
+            Ok(true)
+        }
+        Some(Command::Status(args)) => cli::status::run(&args).await,
+        Some(Command::Completions { shell }) => {
+            // Into memory first: clap_complete panics on a write error (`| head`).
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "dlms-logger", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            Ok(true)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
             Ok(true)
         }
         Some(Command::Read {

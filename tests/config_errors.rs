@@ -29,7 +29,7 @@ const CASES: &[(&str, &str)] = &[
     // TOML syntax.
     ("{HEAD}\n[[request]\n", "t.toml:9:11: this is not valid TOML: unclosed array table, expected `]`"),
     // Unknown fields: top level, meter, item.
-    ("flavour = 1\n{HEAD}", "t.toml:1: flavour: unknown field; allowed fields: connection, meter or request"),
+    ("flavour = 1\n{HEAD}", "t.toml:1: flavour: unknown field; allowed fields: connection, meter, request or sink"),
     ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, device_name, logical, address_size, referencing, auth, security, timeout_ms, retries, enabled or han_preset"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.2.8.0.255\", atribute = 3 },\n]\n", "t.toml:15: request \"r1\".items[2].atribute: unknown field; allowed fields: name, obis, class, attribute, type, scale, unit, entries, since, until or enabled"),
     // Missing name.
@@ -138,6 +138,17 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\" }]\n", "t.toml:9: request \"r1\".schedule: is required"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [{ name = \"e\", obis = \"1.0.1.8.0.255\", scale = nan }]\n", "t.toml:13: request \"r1\".items[1].scale: NaN is not allowed; use a finite number other than 0"),
     ("meter = 5\n", "t.toml:1: meter: invalid type: integer `5`, expected an array"),
+    // Sinks (MQTT).
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\ntopic = \"dlms/{meter}\"\n", "t.toml:13: sink \"b\".topic: must hold {meter} and {item} (or {obis}) so that each meter's item has its own topic"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\ntopic = \"dlms/#/{meter}/{item}\"\n", "t.toml:13: sink \"b\".topic: holds an MQTT wildcard (+ or #) or a NUL; topics to publish to cannot"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\ntopic = \"x/{meter}/{name}\"\n", "t.toml:13: sink \"b\".topic: has an unknown placeholder {name}; use {meter}, {item}, {obis} or {request}"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"kafka\"\nhost = \"h\"\n", "t.toml:11: sink \"b\".kind: \"kafka\" is not allowed; use mqtt"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\n", "t.toml:9: sink \"b\".host: is required: the MQTT broker's host name or address"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\nport = 0\n", "t.toml:13: sink \"b\".port: 0 is not allowed; use 1 to 65535"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\npassword = \"secret\"\n", "t.toml:13: sink \"b\".password: is given without a username; MQTT sends a password only with a user name"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\nusername = \"u\"\npassword = 5\n", "t.toml:14: sink \"b\".password: is not valid; expected a string or { env = \"VARIABLE\" }"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\noutbox_limit = 0\n", "t.toml:13: sink \"b\".outbox_limit: 0 is not allowed; use 1 to 100000000"),
+    ("{HEAD}\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h\"\n\n[[sink]]\nname = \"b\"\nkind = \"mqtt\"\nhost = \"h2\"\n", "t.toml:15: sink \"b\".name: another sink is already named \"b\"; names must be unique"),
 ];
 
 #[test]

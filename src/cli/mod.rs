@@ -11,6 +11,7 @@ pub mod run;
 pub mod schedule;
 pub mod shortcuts;
 pub mod simulate;
+pub mod status;
 pub mod tui;
 
 /// `--port` of a meter to connect to: 1 to 65535, said in words when out of range.

@@ -70,6 +70,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
                 connections: vec![connection],
                 meters: vec![],
                 requests: vec![],
+                sinks: vec![],
             };
             print!("{}\n{snippet}", config.to_toml());
             Ok(true)

@@ -4,6 +4,7 @@
 use super::simulate::shutdown_signal;
 use anyhow::{Context, Result};
 use clap::Args;
+use dlms_logger::metrics::{Metrics, SinkNumbers, Snapshot};
 use dlms_logger::queue::{Config, Link};
 use dlms_logger::runner::{control, Runner};
 use dlms_logger::sim::{self, SimConfig};
@@ -32,6 +33,48 @@ pub struct RunArgs {
     /// They are stored from there at the next start.
     #[arg(long, value_name = "PATH")]
     pub spill: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// The metrics to record into when `--metrics` is given (before the runner starts).
+pub fn metrics_for(args: &RunArgs) -> Option<std::sync::Arc<Metrics>> {
+    args.metrics.map(|_| Metrics::new())
+}
+
+/// Serves the metrics on `--metrics`, with the running logger's snapshot.
+pub async fn serve_metrics(
+    args: &RunArgs,
+    metrics: Option<std::sync::Arc<Metrics>>,
+    runner: dlms_logger::runner::RunnerHandle,
+) -> Result<()> {
+    let (Some(addr), Some(metrics)) = (args.metrics, metrics) else {
+        return Ok(());
+    };
+    metrics.set_snapshot(move || {
+        let st = runner.status();
+        Snapshot {
+            rows_stored: st.rows_stored,
+            failures_stored: st.failures_stored,
+            rows_dropped: st.rows_dropped,
+            sinks: runner
+                .sinks()
+                .into_iter()
+                .map(|s| SinkNumbers {
+                    name: s.name,
+                    connected: s.connected,
+                    queued: s.queued,
+                    dropped: s.dropped,
+                    published: s.published,
+                })
+                .collect(),
+            counter_space: runner.counter_space(),
+        }
+    });
+    let bound = dlms_logger::metrics::serve(addr, metrics).await?;
+    tracing::info!("metrics on http://{bound}/metrics");
+    Ok(())
 }
 
 /// A loaded queue, and the simulator serving it when it is the demo.
@@ -94,12 +137,15 @@ pub async fn run(args: RunArgs) -> Result<()> {
         loaded.origin,
         args.db.display()
     );
+    let metrics = metrics_for(&args);
     let options = dlms_logger::runner::RunnerOptions {
         spill: args.spill.clone(),
         counters: Some(super::connection::counter_store(args.counter_db.clone())),
+        metrics: metrics.clone(),
         ..Default::default()
     };
     let runner = Runner::start_with(config, handle, first_poll, options);
+    serve_metrics(&args, metrics, runner.handle()).await?;
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
         events.fire_event(name)

@@ -4,7 +4,7 @@
 //! the runs in progress finish, the writer flushes and the socket is removed.
 
 use super::connection::counter_store;
-use super::run::{load, run, RunArgs};
+use super::run::{load, metrics_for, run, serve_metrics, RunArgs};
 use super::simulate::shutdown_signal;
 use anyhow::{Context, Result};
 use dlms_logger::runner::{control, open_store, Runner, RunnerOptions};
@@ -31,12 +31,15 @@ pub async fn tui(args: RunArgs) -> Result<()> {
 
     let (writer, handle, first_poll) = open_store(&args.db)?;
     let listener = control::bind(&socket).await?;
+    let metrics = metrics_for(&args);
     let options = RunnerOptions {
         spill: args.spill.clone(),
         counters: Some(counter_store(args.counter_db.clone())),
+        metrics: metrics.clone(),
         ..Default::default()
     };
     let mut runner = Runner::start_with(loaded.config, handle, first_poll, options);
+    serve_metrics(&args, metrics, runner.handle()).await?;
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |n| {
         events.fire_event(n)

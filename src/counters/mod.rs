@@ -277,6 +277,22 @@ impl CounterStore {
         Ok((first, end))
     }
 
+    /// Counter values left per (our system title, key fingerprint) this process has used:
+    /// the values above the next one it would hand out (for metrics).
+    pub fn space_left(&self) -> Vec<(String, String, u64)> {
+        let st = self.state();
+        let mut out: Vec<(String, String, u64)> = st
+            .pools
+            .iter()
+            .map(|((title, key), pool)| {
+                let next = pool.lock().unwrap_or_else(|e| e.into_inner()).next;
+                (title.to_string(), key.clone(), u64::from(u32::MAX - next))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// One short line per (key fingerprint, our title) whose counters have passed 90 % of
     /// their space (for a status bar).
     pub fn warnings(&self) -> Vec<String> {

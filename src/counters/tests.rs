@@ -128,3 +128,24 @@ fn the_file_is_private() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn space_left_is_what_each_key_has_not_handed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = CounterStore::new(dir.path().join("c.db"));
+    assert!(s.space_left().is_empty());
+    s.take(T1, &key(1), 0, 10).unwrap();
+    s.take(T2, &key(2), 4_000_000_000, 1).unwrap();
+    let left = s.space_left();
+    assert_eq!(
+        left,
+        vec![
+            (T1.to_string(), key_id(&key(1)), u64::from(u32::MAX) - 10),
+            (
+                T2.to_string(),
+                key_id(&key(2)),
+                u64::from(u32::MAX) - 4_000_000_001
+            ),
+        ]
+    );
+}

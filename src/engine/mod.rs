@@ -71,3 +71,21 @@ pub enum EngineError {
     #[error("{0}")]
     Counters(#[from] crate::counters::CounterError),
 }
+
+impl EngineError {
+    /// A short name of the kind of failure, for metrics: `io`, `closed`, `timeout`,
+    /// `incomplete`, `link`, `session`, `address`, `outcome_unknown`, `counters`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Io(_) => "io",
+            EngineError::Closed(_) => "closed",
+            EngineError::Timeout { .. } => "timeout",
+            EngineError::Incomplete { .. } => "incomplete",
+            EngineError::Link(_) => "link",
+            EngineError::Session(_) => "session",
+            EngineError::Address(_) => "address",
+            EngineError::OutcomeUnknown(_) => "outcome_unknown",
+            EngineError::Counters(_) => "counters",
+        }
+    }
+}

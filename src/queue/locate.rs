@@ -42,7 +42,9 @@ impl<'a> Doc<'a> {
             let fault = match missing {
                 Some(key) => ConfigFault::new(path.key(key), "is required"),
                 // serde quotes the value it rejects, which must not be a password or key.
-                None if (path.has_key("auth") || path.has_key("security"))
+                None if (path.has_key("auth")
+                    || path.has_key("security")
+                    || path.has_key("password"))
                     && e.message().starts_with("invalid") =>
                 {
                     let expected = e.message().split_once(", expected ").map(|(_, x)| x);

@@ -20,6 +20,7 @@ mod raw;
 mod request;
 mod secret;
 mod security;
+mod sink;
 mod step;
 mod time_bound;
 mod validate;
@@ -41,6 +42,10 @@ pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;
 pub use secret::{KeySecret, Secret, SecretSource};
 pub use security::{parse_system_title, Policy, Security, DEFAULT_SYSTEM_TITLE};
+pub use sink::{
+    check_topic, MqttSink, Sink, SinkKind, DEFAULT_DISCOVERY_PREFIX, DEFAULT_OUTBOX_LIMIT,
+    DEFAULT_TOPIC, TOPIC_PLACEHOLDERS,
+};
 pub use step::Step;
 pub use time_bound::{TimeBound, TimeBoundError};
 pub use value_error::ValueError;
@@ -57,6 +62,8 @@ pub struct Config {
     pub meters: Vec<Meter>,
     /// Read jobs, each over some meters.
     pub requests: Vec<Request>,
+    /// Where readings go besides the log (MQTT brokers).
+    pub sinks: Vec<Sink>,
 }
 
 impl Config {
@@ -111,6 +118,7 @@ impl Config {
     /// Whether a meter has a password, secret or key written in the config itself.
     pub fn holds_inline_secret(&self) -> bool {
         self.meters.iter().any(Meter::holds_inline_secret)
+            || self.sinks.iter().any(Sink::holds_inline_secret)
     }
 
     /// The meter with this name.
@@ -123,6 +131,11 @@ impl Config {
         self.connections.iter().find(|c| c.name == name)
     }
 
+    /// The sink with this name.
+    pub fn sink(&self, name: &str) -> Option<&Sink> {
+        self.sinks.iter().find(|s| s.name == name)
+    }
+
     /// The request with this name.
     pub fn request(&self, name: &str) -> Option<&Request> {
         self.requests.iter().find(|r| r.name == name)
@@ -132,6 +145,7 @@ impl Config {
         let name_of = |section: &str, i: usize| match section {
             "connection" => self.connections.get(i).map(|c| c.name.clone()),
             "meter" => self.meters.get(i).map(|m| m.name.clone()),
+            "sink" => self.sinks.get(i).map(|s| s.name.clone()),
             _ => self.requests.get(i).map(|r| r.name.clone()),
         };
         ConfigError::Field {

@@ -10,6 +10,7 @@ use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
 use super::security::{parse_system_title, Policy, Security};
+use super::sink::{MqttSink, Sink, SinkKind};
 use super::step::Step;
 use super::time_bound::TimeBound;
 use super::Config;
@@ -26,6 +27,34 @@ pub(super) struct RawConfig {
     meter: Vec<RawMeter>,
     #[serde(default)]
     request: Vec<RawRequest>,
+    #[serde(default)]
+    sink: Vec<RawSink>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct RawSink {
+    name: String,
+    kind: RawSinkKind,
+    enabled: Option<bool>,
+    host: Option<String>,
+    // Wider than the model so 70000 gets the same message as 0.
+    port: Option<i64>,
+    tls: Option<bool>,
+    ca_file: Option<std::path::PathBuf>,
+    username: Option<String>,
+    password: Option<RawSecret>,
+    client_id: Option<String>,
+    topic: Option<String>,
+    discovery: Option<bool>,
+    discovery_prefix: Option<String>,
+    outbox_limit: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawSinkKind {
+    Mqtt,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +283,7 @@ impl RawConfig {
             connections: each(self.connection, "connection", RawConnection::into_model)?,
             meters: each(self.meter, "meter", RawMeter::into_model)?,
             requests: each(self.request, "request", RawRequest::into_model)?,
+            sinks: each(self.sink, "sink", RawSink::into_model)?,
         })
     }
 }
@@ -264,6 +294,49 @@ fn port(value: i64, path: FieldPath) -> Result<u16, ConfigFault> {
         .ok()
         .filter(|p| *p >= 1)
         .ok_or_else(|| ConfigFault::new(path, format!("{value} is not allowed; use 1 to 65535")))
+}
+
+impl RawSink {
+    fn into_model(self, path: FieldPath) -> Result<Sink, ConfigFault> {
+        let kind = match self.kind {
+            RawSinkKind::Mqtt => {
+                let Some(host) = self.host else {
+                    return Err(ConfigFault::new(
+                        path.key("host"),
+                        "is required: the MQTT broker's host name or address",
+                    ));
+                };
+                let tls = self.tls.unwrap_or(false);
+                let d = MqttSink::new(host);
+                let port = match self.port {
+                    Some(p) => port(p, path.key("port"))?,
+                    None => MqttSink::default_port(tls),
+                };
+                let password = match self.password {
+                    Some(p) => Some(p.secret(&path.key("password"))?),
+                    None => None,
+                };
+                SinkKind::Mqtt(MqttSink {
+                    port,
+                    tls,
+                    ca_file: self.ca_file,
+                    username: self.username,
+                    password,
+                    client_id: self.client_id,
+                    topic: self.topic.unwrap_or(d.topic.clone()),
+                    discovery: self.discovery.unwrap_or(d.discovery),
+                    discovery_prefix: self.discovery_prefix.unwrap_or(d.discovery_prefix.clone()),
+                    outbox_limit: self.outbox_limit.unwrap_or(d.outbox_limit),
+                    ..d
+                })
+            }
+        };
+        Ok(Sink {
+            name: self.name,
+            enabled: self.enabled.unwrap_or(true),
+            kind,
+        })
+    }
 }
 
 impl RawConnection {

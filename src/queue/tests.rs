@@ -605,6 +605,7 @@ fn config() -> impl Strategy<Value = Config> {
             connections,
             meters,
             requests,
+            sinks: vec![],
         }
     })
 }
@@ -631,4 +632,87 @@ proptest! {
         text.extend_from_slice(&VALID.as_bytes()[cut..]);
         let _ = Config::parse(&String::from_utf8_lossy(&text), "x.toml");
     }
+}
+
+#[test]
+fn sinks_parse_with_defaults_save_back_and_say_where_they_are_wrong() {
+    std::env::set_var("DLMS_TEST_MQTT_PW", "s3cret");
+    let text = format!(
+        "{MINIMAL}
+[[sink]]
+name = \"ha\"
+kind = \"mqtt\"
+host = \"broker.lan\"
+
+[[sink]]
+name = \"cloud\"
+kind = \"mqtt\"
+host = \"mqtt.example.com\"
+tls = true
+ca_file = \"/etc/ssl/ca.pem\"
+username = \"logger\"
+password = {{ env = \"DLMS_TEST_MQTT_PW\" }}
+topic = \"site/{{meter}}/{{obis}}\"
+discovery = false
+outbox_limit = 5000
+"
+    );
+    let c = parse(&text).unwrap();
+    let SinkKind::Mqtt(ha) = &c.sinks[0].kind;
+    assert_eq!(ha, &MqttSink::new("broker.lan"));
+    assert_eq!((ha.port, ha.topic.as_str()), (1883, "dlms/{meter}/{item}"));
+    let SinkKind::Mqtt(cloud) = &c.sinks[1].kind;
+    assert_eq!(cloud.port, 8883);
+    assert_eq!(cloud.password.as_ref().unwrap().expose(), "s3cret");
+    assert!(!format!("{c:?}").contains("s3cret"));
+    // Saved back: the password as the variable's name, never its value; parses back equal.
+    let saved = c.to_toml();
+    assert!(
+        saved.contains("password = { env = \"DLMS_TEST_MQTT_PW\" }"),
+        "{saved}"
+    );
+    assert!(!saved.contains("s3cret"));
+    assert_eq!(parse(&saved).unwrap(), c);
+    assert!(!c.holds_inline_secret());
+
+    let bad = |field: &str, with: &str| {
+        let t = format!(
+            "{MINIMAL}\n[[sink]]\nname = \"s\"\nkind = \"mqtt\"\nhost = \"h\"\n{field} = {with}\n"
+        );
+        parse(&t).unwrap_err()
+    };
+    assert_eq!(
+        bad("topic", "\"dlms/{meter}\""),
+        "t.toml:20: sink \"s\".topic: must hold {meter} and {item} (or {obis}) so that each \
+         meter's item has its own topic"
+    );
+    assert!(bad("port", "70000").starts_with("t.toml:20: sink \"s\".port: 70000 is not allowed"));
+    assert!(bad("password", "\"x\"").contains("sink \"s\".password: is given without a username"));
+    assert!(bad("ca_file", "\"/x\"").contains("without tls = true"));
+    assert!(
+        bad("colour", "1").contains("sink \"s\".colour: unknown field; allowed fields: name, kind")
+    );
+    let e = parse(&format!(
+        "{MINIMAL}\n[[sink]]\nname = \"s\"\nkind = \"kafka\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.ends_with("sink \"s\".kind: \"kafka\" is not allowed; use mqtt"),
+        "{e}"
+    );
+    let e = parse(&format!(
+        "{MINIMAL}\n[[sink]]\nname = \"s\"\nkind = \"mqtt\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("sink \"s\".host: is required"), "{e}");
+    let e = parse(&format!(
+        "{MINIMAL}\n[[sink]]\nname = \"s\"\nkind = \"mqtt\"\nhost = \"h\"\npassword = {{ env = \"DLMS_NO_SUCH_VAR\" }}\nusername = \"u\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("DLMS_NO_SUCH_VAR"), "{e}");
+    let inline = parse(&format!(
+        "{MINIMAL}\n[[sink]]\nname = \"s\"\nkind = \"mqtt\"\nhost = \"h\"\nusername = \"u\"\npassword = \"pw\"\n"
+    ))
+    .unwrap();
+    assert!(inline.holds_inline_secret());
 }

@@ -10,6 +10,7 @@ use super::meter::{Auth, InterfaceKind, Meter};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::security::Policy;
+use super::sink::{check_topic, Sink, SinkKind};
 use super::step::Step;
 use super::time_bound::TimeBound;
 use super::Config;
@@ -29,7 +30,56 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigFault> {
     for (i, r) in config.requests.iter().enumerate() {
         request(config, r, FieldPath::entry("request", i))?;
     }
+    unique_names("sink", config.sinks.iter().map(|s| &s.name))?;
+    for (i, s) in config.sinks.iter().enumerate() {
+        sink(s, FieldPath::entry("sink", i))?;
+    }
     event_cycles(config)
+}
+
+/// A sink's fields: a broker to reach, a topic template that names each item, bounds.
+fn sink(s: &Sink, path: FieldPath) -> Result<(), ConfigFault> {
+    match &s.kind {
+        SinkKind::Mqtt(m) => {
+            if m.host.trim().is_empty() {
+                return Err(ConfigFault::new(
+                    path.key("host"),
+                    "is empty; give the MQTT broker's host name or address",
+                ));
+            }
+            in_range(m.port, 1..=65535, path.key("port"))?;
+            check_topic(&m.topic).map_err(|e| ConfigFault::new(path.key("topic"), e))?;
+            let prefix = &m.discovery_prefix;
+            if prefix.trim().is_empty() || prefix.contains(['+', '#', '\0']) {
+                return Err(ConfigFault::new(
+                    path.key("discovery_prefix"),
+                    "must be a topic without wildcards, such as \"homeassistant\"",
+                ));
+            }
+            in_range(m.outbox_limit, 1..=100_000_000, path.key("outbox_limit"))?;
+            if m.password.is_some() && m.username.is_none() {
+                return Err(ConfigFault::new(
+                    path.key("password"),
+                    "is given without a username; MQTT sends a password only with a user name",
+                ));
+            }
+            if m.ca_file.is_some() && !m.tls {
+                return Err(ConfigFault::new(
+                    path.key("ca_file"),
+                    "is given without tls = true; set tls = true to use it",
+                ));
+            }
+            if let Some(id) = &m.client_id {
+                if id.is_empty() || id.len() > 128 {
+                    return Err(ConfigFault::new(
+                        path.key("client_id"),
+                        "must be 1 to 128 characters",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a chain of `on_success` / `on_failure` events that leads back to where it started:

@@ -9,6 +9,7 @@ use super::meter::Meter;
 use super::request::Request;
 use super::secret::SecretSource;
 use super::security::Security;
+use super::sink::{MqttSink, Sink, SinkKind};
 use super::step::Step;
 use super::Config;
 use crate::dlms::data::hex;
@@ -92,7 +93,47 @@ pub(super) fn config(config: &Config) -> String {
             out.push_str(&format!("steps = [\n{}]\n", steps.concat()));
         }
     }
+    for s in &config.sinks {
+        table(&mut out, "sink", sink(s));
+    }
     out
+}
+
+fn sink(s: &Sink) -> Fields {
+    let mut f = Fields::default();
+    f.set("name", &s.name);
+    f.set("kind", s.kind.name());
+    match &s.kind {
+        SinkKind::Mqtt(m) => {
+            let d = MqttSink::new(&m.host);
+            f.set("host", &m.host);
+            f.set_if(m.port != MqttSink::default_port(m.tls), "port", &m.port);
+            f.set_if(m.tls, "tls", &m.tls);
+            f.set_some(
+                "ca_file",
+                m.ca_file.as_ref().map(|p| p.display().to_string()),
+            );
+            f.set_some("username", m.username.as_ref());
+            if let Some(p) = &m.password {
+                f.secret("password", p.expose(), p.source());
+            }
+            f.set_some("client_id", m.client_id.as_ref());
+            f.set_if(m.topic != d.topic, "topic", &m.topic);
+            f.set_if(m.discovery != d.discovery, "discovery", &m.discovery);
+            f.set_if(
+                m.discovery_prefix != d.discovery_prefix,
+                "discovery_prefix",
+                &m.discovery_prefix,
+            );
+            f.set_if(
+                m.outbox_limit != d.outbox_limit,
+                "outbox_limit",
+                &m.outbox_limit,
+            );
+        }
+    }
+    f.set_if(!s.enabled, "enabled", &s.enabled);
+    f
 }
 
 fn table(out: &mut String, section: &str, fields: Fields) {

@@ -90,6 +90,9 @@ pub(super) fn fire_where(
             continue;
         }
         drop(st);
+        if shared.metrics.is_some() {
+            lock(&shared.fired_at).insert(key.clone(), std::time::Instant::now());
+        }
         // A reply (the UI's test) goes with the first connection's run.
         let job = Box::new(Job {
             config: config.clone(),
@@ -102,6 +105,7 @@ pub(super) fn fire_where(
         });
         if tx.send(job).is_err() {
             lock(&shared.in_flight).remove(&key);
+            lock(&shared.fired_at).remove(&key);
         }
     }
     true

@@ -179,6 +179,19 @@ impl RunnerHandle {
         self.shared.start
     }
 
+    /// Each sink's state (connected, queued, dropped, last error), in queue order.
+    pub fn sinks(&self) -> Vec<crate::sink::SinkState> {
+        lock(&self.shared.sinks)
+            .as_ref()
+            .map(crate::sink::Sinks::states)
+            .unwrap_or_default()
+    }
+
+    /// Invocation counter values left per (our system title, key fingerprint) used so far.
+    pub fn counter_space(&self) -> Vec<(String, String, u64)> {
+        self.shared.counters.space_left()
+    }
+
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         let mut st = lock(&self.shared.status).clone();

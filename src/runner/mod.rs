@@ -54,6 +54,8 @@ pub struct RunnerOptions {
     pub max_parked_rows: usize,
     /// The invocation counter store (default: the user's, `counters::default_path`).
     pub counters: Option<Arc<crate::counters::CounterStore>>,
+    /// Where polls, failures and latencies are counted (`--metrics`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for RunnerOptions {
@@ -62,6 +64,7 @@ impl Default for RunnerOptions {
             spill: None,
             max_parked_rows: parked::MAX_PARKED_ROWS,
             counters: None,
+            metrics: None,
         }
     }
 }
@@ -103,6 +106,12 @@ struct Shared {
     /// Meters found to answer GET-with-list broken: read one by one for as long as the logger
     /// runs, so the fallback happens once per meter, not once per run.
     no_with_list: Mutex<HashSet<String>>,
+    /// Where stored rows go besides the log (MQTT brokers); `None` once shut down.
+    sinks: Mutex<Option<crate::sink::Sinks>>,
+    /// Polls, failures and latencies (`--metrics`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// When each poll in flight was fired (for the queue lag; only with metrics).
+    fired_at: Mutex<HashMap<(String, String), std::time::Instant>>,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -153,6 +162,10 @@ impl Runner {
             .clone()
             .unwrap_or_else(crate::counters::CounterStore::at_default);
         import_legacy_counters(&writer, &counters);
+        let sinks = crate::sink::Sinks::start(
+            &config.sinks,
+            &crate::store::outbox::outbox_path(writer.path()),
+        );
         let shared = Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
@@ -177,17 +190,23 @@ impl Runner {
             )),
             counters,
             no_with_list: Mutex::new(HashSet::new()),
+            sinks: Mutex::new(Some(sinks)),
+            metrics: options.metrics.clone(),
+            fired_at: Mutex::new(HashMap::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
         let default_spill = parked::spill_path(w.path());
+        let to_sinks = shared.clone();
         tokio::task::spawn_blocking(move || {
             let mut files = vec![default_spill];
             if !files.contains(&spill) {
                 files.push(spill);
             }
             for file in files {
-                match parked::import_from(&w, &file) {
+                // Stored now, so the sinks get them now.
+                let hand = |rows: Vec<Record>| feed(&to_sinks, Some(rows));
+                match parked::import_and_hand(&w, &file, &hand) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(
                         "stored {n} rows left unstored by an earlier run (from {})",
@@ -210,6 +229,7 @@ impl Runner {
     /// schedules continue from the original start (a `once` request does not fire again).
     pub fn reload(&mut self, config: Config) {
         let _ = self.stop.send(true);
+        restart_sinks(&self.shared, &config);
         *self
             .shared
             .config
@@ -243,6 +263,10 @@ impl Runner {
         if !rows.is_empty() {
             let n = rows.len();
             let failed = rows.iter().filter(|r| r.is_failure()).count() as u64;
+            let feeding = lock(&self.shared.sinks)
+                .as_ref()
+                .is_some_and(|s| !s.is_empty());
+            let copy = feeding.then(|| rows.clone());
             let w = self.shared.writer.clone();
             let spill = self.shared.spill.clone();
             let outcome = tokio::task::spawn_blocking(move || match w.write_or_return(rows) {
@@ -259,6 +283,7 @@ impl Runner {
                     st.rows_stored += n as u64;
                     st.failures_stored += failed;
                     drop(st);
+                    feed(&self.shared, copy);
                     tracing::info!("stored {n} rows kept from a store failure")
                 }
                 Ok(Ok(Some((e, path)))) => tracing::warn!(
@@ -275,7 +300,28 @@ impl Runner {
                 }
             }
         }
+        // The sinks deliver what waits for a moment; the rest stays in their outbox.
+        let sinks = lock(&self.shared.sinks).take();
+        if let Some(sinks) = sinks {
+            let _ = tokio::task::spawn_blocking(move || sinks.shutdown()).await;
+        }
     }
+}
+
+/// A reloaded queue with other sinks: the old ones stop (what waits stays in the outbox,
+/// which the new ones deliver), the new ones start.
+fn restart_sinks(shared: &Arc<Shared>, config: &Config) {
+    let mut slot = lock(&shared.sinks);
+    let enabled: Vec<_> = config.sinks.iter().filter(|s| s.enabled).cloned().collect();
+    if slot.as_ref().is_some_and(|s| s.configs() == enabled) {
+        return;
+    }
+    let path = crate::store::outbox::outbox_path(shared.writer.path());
+    if let Some(old) = slot.take() {
+        // Joined on a thread of its own: up to STOP_FLUSH of delivering.
+        std::thread::spawn(move || old.shutdown());
+    }
+    *slot = Some(crate::sink::Sinks::start(&config.sinks, &path));
 }
 
 /// Starts the workers and schedulers of the current config; `startup` sends the fires due at

@@ -159,6 +159,15 @@ pub fn import(writer: &WriterHandle) -> Result<usize, SpillImportError> {
 
 /// Stores the rows of the spill file `path` and removes it (see [`import`]).
 pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, SpillImportError> {
+    import_and_hand(writer, path, &|_| {})
+}
+
+/// [`import_from`], handing the rows to `stored` once they are stored (the sinks).
+pub(super) fn import_and_hand(
+    writer: &WriterHandle,
+    path: &Path,
+    stored: &dyn Fn(Vec<Record>),
+) -> Result<usize, SpillImportError> {
     if !path.exists() {
         return Ok(0);
     }
@@ -174,11 +183,14 @@ pub fn import_from(writer: &WriterHandle, path: &Path) -> Result<usize, SpillImp
     }
     let n = rows.len();
     if n > 0 {
-        writer.write(rows).map_err(|e| SpillImportError::Store {
-            rows: n,
-            path: path.to_path_buf(),
-            error: e.to_string(),
-        })?;
+        writer
+            .write(rows.clone())
+            .map_err(|e| SpillImportError::Store {
+                rows: n,
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            })?;
+        stored(rows);
     }
     std::fs::remove_file(path).map_err(|source| SpillImportError::Remove {
         rows: n,

@@ -55,6 +55,10 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
         });
     }
     let earlier = lock(&shared.parked).take();
+    // Copies for the sinks, only when there are sinks: they get rows once they are stored.
+    let feeding = lock(&shared.sinks).as_ref().is_some_and(|s| !s.is_empty());
+    let earlier_copy = (feeding && !earlier.is_empty()).then(|| earlier.clone());
+    let rows_copy = feeding.then(|| rows.clone());
     let (n_earlier, n) = (earlier.len(), rows.len());
     let writer = shared.writer.clone();
     let earlier_failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
@@ -80,6 +84,7 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
             st.rows_stored += k as u64;
             st.failures_stored += earlier_failed;
             drop(st);
+            feed(shared, earlier_copy);
             tracing::info!("stored {k} rows kept from an earlier store failure");
         }
         Some(Err(refused)) => {
@@ -91,6 +96,7 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
     match now {
         Ok(k) => {
             *lock(&shared.refused_at) = None;
+            feed(shared, rows_copy);
             Ok(k)
         }
         Err(refused) => {
@@ -100,6 +106,16 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
             let waiting = lock(&shared.parked).len();
             Err(NotStored::Parked { error, waiting })
         }
+    }
+}
+
+/// Hands stored rows to the sinks (never waits: each has a channel and a thread of its own).
+pub(super) fn feed(shared: &Arc<Shared>, rows: Option<Vec<Record>>) {
+    let Some(rows) = rows.filter(|r| !r.is_empty()) else {
+        return;
+    };
+    if let Some(sinks) = lock(&shared.sinks).as_ref() {
+        sinks.send(Arc::new(rows));
     }
 }
 

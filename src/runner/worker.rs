@@ -40,6 +40,12 @@ pub(super) async fn worker(
                 key,
                 reply,
             } => {
+                let started = std::time::Instant::now();
+                if let Some(m) = &shared.metrics {
+                    if let Some(fired) = lock(&shared.fired_at).remove(&key) {
+                        m.queue_lag(&connection, started.duration_since(fired));
+                    }
+                }
                 let (ok, summary) = Box::pin(run_poll(
                     &shared,
                     &config,
@@ -50,6 +56,9 @@ pub(super) async fn worker(
                 ))
                 .await;
                 lock(&shared.in_flight).remove(&key);
+                if let (Some(m), Some(req)) = (&shared.metrics, config.requests.get(request.0)) {
+                    m.poll(&req.name, &connection, ok, started.elapsed());
+                }
                 if let Some(reply) = reply {
                     let _ = reply.send(if ok {
                         Ok(summary)
@@ -128,6 +137,16 @@ async fn run_poll(
             super::steps::run_on_meter(shared, req, conn, m, links).await
         };
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
+        if let Some(metrics) = &shared.metrics {
+            if let Some(rtt) = run.rtt {
+                metrics.round_trip(connection, rtt);
+            }
+            // Items the meter refused in a run that otherwise went through.
+            let refused = run.rows.iter().filter(|r| r.is_failure()).count() as u64;
+            if run.error.is_none() && refused > 0 {
+                metrics.failures("item", refused);
+            }
+        }
         let now = Utc::now();
         let mut st = lock(&shared.status);
         let ms = st.meters.entry(m.name.clone()).or_default();
@@ -341,7 +360,13 @@ pub(super) async fn run_meter(
                 ..
             }
         );
+    let failed = |kind: &'static str| {
+        if let Some(metrics) = &shared.metrics {
+            metrics.failures(kind, 1);
+        }
+    };
     if incoming && !lock(dialed_in).contains_key(&m.name) {
+        failed("not_dialed_in");
         let error = format!(
             "meter {} has not dialed in (it is on the listening connection {})",
             m.name, conn.name
@@ -354,6 +379,7 @@ pub(super) async fn run_meter(
         };
     }
     let mut attempt = 0;
+    let mut kind;
     loop {
         let sink = trace.clone();
         // A persistent connection reuses the association of the last run; when the meter
@@ -366,6 +392,7 @@ pub(super) async fn run_meter(
         };
         let reused = cached.is_some();
         if incoming && cached.is_none() {
+            failed("link");
             let error = format!(
                 "meter {}'s incoming link dropped; it must dial in again",
                 m.name
@@ -436,6 +463,7 @@ pub(super) async fn run_meter(
             _ = cut_off => None,
         };
         let Some(outcome) = outcome else {
+            failed("stopped");
             let error = "the logger stopped before the meter answered".to_string();
             tracing::warn!("request {} meter {}: {error}", req.name, m.name);
             return MeterRun {
@@ -472,8 +500,14 @@ pub(super) async fn run_meter(
                 );
                 continue;
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("request timed out after {} ms", req.timeout_ms),
+            Ok(Err(e)) => {
+                kind = e.kind();
+                e.to_string()
+            }
+            Err(_) => {
+                kind = "timeout";
+                format!("request timed out after {} ms", req.timeout_ms)
+            }
         };
         let backoff = Duration::from_millis(200u64 << attempt.min(5));
         let timed_out = tokio::time::Instant::now() + backoff >= deadline;
@@ -501,6 +535,7 @@ pub(super) async fn run_meter(
             if let Some(line) = said {
                 tracing::warn!("{line}");
             }
+            failed(kind);
             return MeterRun {
                 rows: read::failure_rows(req, m, poll, &error),
                 rtt: None,
@@ -519,6 +554,7 @@ pub(super) async fn run_meter(
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.wait_for(|s| *s) => {
+                failed(kind);
                 let error = format!("{error}; not tried again: the logger is stopping");
                 tracing::warn!("request {} meter {}: {error}", req.name, m.name);
                 return MeterRun {

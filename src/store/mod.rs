@@ -34,6 +34,7 @@ mod error;
 mod export;
 mod filter;
 mod insert;
+pub mod outbox;
 mod query;
 mod reader;
 mod record;

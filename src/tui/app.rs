@@ -287,6 +287,17 @@ impl App {
             Style::default()
         };
         spans.push(Span::styled(format!("· {failed} errors "), err_style));
+        // Each sink: connected or not, what waits, what was dropped.
+        for sink in self.ctx.runner.sinks() {
+            let style = if !sink.connected || sink.dropped > 0 {
+                Style::default().fg(Color::Red)
+            } else {
+                Style::default()
+            };
+            let summary = sink.summary();
+            let text = crate::text::escape(&summary);
+            spans.push(Span::styled(format!("· {text} "), style));
+        }
         if let Some(e) = &st.store_error {
             spans.push(Span::styled(
                 format!("· store: {e} "),
@@ -370,6 +381,36 @@ mod tests {
     fn global_keys_are_bound_once() {
         let all = [keymap::keys(ALWAYS), keymap::keys(GLOBAL)].concat();
         assert_eq!(keymap::bound_twice(&all), []);
+    }
+
+    #[tokio::test]
+    async fn each_sink_is_shown_in_the_status_bar() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        // A broker that is not there: the sink says so, and keeps its messages.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = Config::parse(
+            &format!(
+                "[[sink]]\nname = \"ha\"\nkind = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {port}\n"
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        let (_writer, handle) = crate::store::Writer::spawn(&db).unwrap();
+        let runner = crate::runner::Runner::start(config, handle, 1);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut app = App::new(Ctx::new(
+            runner.handle(),
+            spawn_reader(&db).unwrap(),
+            dir.path().join("q.toml"),
+            tx,
+        ));
+        let s = screen(&mut app);
+        assert!(s.contains("mqtt ha: DISCONNECTED, 0 queued"), "{s}");
     }
 
     #[tokio::test]
