@@ -59,6 +59,9 @@ impl SecurityArg {
     }
 }
 
+/// How long a command polls for each answer before parking its thread.
+pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// The default client system title ("DLG" + 1), when none is given.
 pub const DEFAULT_SYSTEM_TITLE: &str = "444C470000000001";
 
@@ -370,10 +373,12 @@ impl ConnectionArgs {
             }) as dlms_logger::engine::TraceSink
         });
         let counters = counter_store(self.counter_db.clone());
-        let session = target
+        let mut session = target
             .open(&counters, sink)
             .await
             .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
+        // A command waits for nothing but this meter: poll briefly before parking.
+        session.set_busy_poll(BUSY_POLL);
         Ok(Opened {
             session,
             counters: target.ciphered().then_some(counters),
