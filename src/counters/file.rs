@@ -72,6 +72,11 @@ pub(super) fn open(path: &Path) -> Result<Connection, CounterError> {
         true,
     )
     .map_err(fail("keeping the WAL"))?;
+    // Every process that opens the file alone rebuilds the WAL's index by reading all of it,
+    // so it is kept short: checkpointed (two fsyncs) once it holds 32 pages, which is every
+    // ten or so short-lived commands, instead of SQLite's 1,000 (4 MB read at every start).
+    conn.pragma_update(None, "wal_autocheckpoint", 32)
+        .map_err(fail("setting the checkpoint interval"))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(fail("setting synchronous"))?;
     if schema_is_current(&conn).map_err(fail("reading the schema"))? {

@@ -203,7 +203,12 @@ impl CounterStore {
     pub fn new(path: impl Into<PathBuf>) -> Arc<Self> {
         Arc::new(CounterStore {
             path: path.into(),
-            state: Mutex::new(State::default()),
+            // A store counts as just written: a floor raised in its first seconds goes with
+            // the next write (a one-shot command's flush at its end: one commit, not two).
+            state: Mutex::new(State {
+                last_floor_flush: Some(Instant::now()),
+                ..State::default()
+            }),
             boot: std::sync::OnceLock::new(),
         })
     }
@@ -328,8 +333,9 @@ impl CounterStore {
         Ok(mem.max(stored.map_or(0, clamp_u32)))
     }
 
-    /// Raises the meter's floor to `floor`; written at once if the last write is older than
-    /// a few seconds, else with the next write (at the latest when the store is flushed).
+    /// Raises the meter's floor to `floor`; written at once if the last write (or the store's
+    /// creation) is older than a few seconds, else with the next write (at the latest when the
+    /// store is flushed).
     pub fn raise_meter_floor(
         &self,
         meter: SystemTitle,
