@@ -211,8 +211,9 @@ impl<S: Stream> Session<S> {
     /// Polls for an answer for up to `spin` (each poll a zero-timeout look at the runtime's
     /// events) before parking until it comes. A meter on loopback or a LAN answers within
     /// microseconds; a parked thread is woken tens of microseconds later on an idle VM, so a
-    /// one-shot command that waits for nothing else spins briefly (the CLI: 50 µs). Zero, the
-    /// default, parks at once, as a logger with many sessions on few threads should.
+    /// one-shot command that waits for nothing else may spin briefly (`cli::connection::
+    /// BUSY_POLL` says what the CLI does and why). Zero, the default, parks at once, as a
+    /// logger with many sessions on few threads should.
     pub fn set_busy_poll(&mut self, spin: Duration) {
         self.busy_poll = spin;
     }
