@@ -71,8 +71,10 @@ GURUX_PROFILE="$(grep '^bench profile_rows=' "$TMP/gurux.out" || true)"
 [ -n "$GURUX_LINE" ] || { cat "$TMP/gurux.out" "$TMP/gurux.err" >&2; echo "no bench line from client.py" >&2; exit 1; }
 THEIRS="$(sed -n 's/.*reads_per_s=\([0-9.]*\).*/\1/p' <<<"$GURUX_LINE")"
 
-"$TARGET/release/examples/throughput" --interface "$IFACE" --count "$COUNT" \
-    --host "$HOST" --port "$PORT" >"$TMP/ours.out" 2>"$TMP/ours.err" \
+OURS_IFACE=()
+[ "$IFACE" = hdlc ] && OURS_IFACE=(--hdlc)
+"$TARGET/release/examples/throughput" --simulator none "${OURS_IFACE[@]}" --count "$COUNT" \
+    --rounds 1 --host "$HOST" --port "$PORT" >"$TMP/ours.out" 2>"$TMP/ours.err" \
     || { cat "$TMP/ours.out" "$TMP/ours.err" >&2; exit 1; }
 OURS_LINE="$(grep '^GET: ' "$TMP/ours.out")"
 OURS_PROFILE="$(grep '^profile: ' "$TMP/ours.out" || true)"

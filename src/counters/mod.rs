@@ -12,6 +12,9 @@
 //! Blocks start small and grow with use (a process that starts, reads once and stops gives
 //! back what it did not use; one that ciphers thousands of APDUs a second writes rarely).
 //! Several processes share the file: a reservation is one `BEGIN IMMEDIATE` transaction.
+//! Only a reservation is fsynced: what a process that stops cleanly did not use is left as a
+//! lease for the next process of the same boot (`lease.rs`), so a short-lived command that
+//! finds one costs no fsync at all; meter floors are written without an fsync too.
 //!
 //! `file.rs` opens the SQLite file (created private) and holds its schema.
 
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 mod file;
+mod lease;
 #[cfg(test)]
 mod tests;
 
@@ -182,6 +186,8 @@ struct State {
 pub struct CounterStore {
     path: PathBuf,
     state: Mutex<State>,
+    /// The kernel's boot id, read on first use (`None`: no leases).
+    boot: std::sync::OnceLock<Option<String>>,
 }
 
 impl std::fmt::Debug for CounterStore {
@@ -197,7 +203,13 @@ impl CounterStore {
     pub fn new(path: impl Into<PathBuf>) -> Arc<Self> {
         Arc::new(CounterStore {
             path: path.into(),
-            state: Mutex::new(State::default()),
+            // A store counts as just written: a floor raised in its first seconds goes with
+            // the next write (a one-shot command's flush at its end: one commit, not two).
+            state: Mutex::new(State {
+                last_floor_flush: Some(Instant::now()),
+                ..State::default()
+            }),
+            boot: std::sync::OnceLock::new(),
         })
     }
 
@@ -209,6 +221,18 @@ impl CounterStore {
     /// The store's file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A store that takes `boot` for the kernel's boot id (tests: a machine that rebooted).
+    #[cfg(test)]
+    fn with_boot(path: impl Into<PathBuf>, boot: Option<&str>) -> Arc<Self> {
+        let s = Self::new(path);
+        let _ = s.boot.set(boot.map(str::to_string));
+        s
+    }
+
+    fn boot(&self) -> Option<&str> {
+        self.boot.get_or_init(lease::boot_id).as_deref()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -325,8 +349,9 @@ impl CounterStore {
         Ok(mem.max(stored.map_or(0, clamp_u32)))
     }
 
-    /// Raises the meter's floor to `floor`; written at once if the last write is older than
-    /// a few seconds, else with the next write (at the latest when the store is flushed).
+    /// Raises the meter's floor to `floor`; written at once if the last write (or the store's
+    /// creation) is older than a few seconds, else with the next write (at the latest when the
+    /// store is flushed).
     pub fn raise_meter_floor(
         &self,
         meter: SystemTitle,
@@ -424,12 +449,38 @@ impl CounterStore {
             .map_err(sqlite(&path, "raising a meter's counter floor"))?;
         }
         for ((title, key), next, end) in &pools {
-            // Only if no process reserved after us: values below `next` stay used.
-            tx.execute(
-                "UPDATE ours SET next = ?3 WHERE system_title = ?1 AND key_id = ?2 AND next = ?4",
-                rusqlite::params![title.to_string(), key, next, end],
-            )
-            .map_err(sqlite(&path, "giving back unused counters"))?;
+            let title = title.to_string();
+            // Only if no process reserved after us: values below `next` stay used, and the
+            // meter must never see our counter go back.
+            match self.boot() {
+                Some(boot) => {
+                    let top: Option<i64> = tx
+                        .query_row(
+                            "SELECT next FROM ours WHERE system_title = ?1 AND key_id = ?2",
+                            rusqlite::params![title, key],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(sqlite(&path, "reading an invocation counter"))?;
+                    if top == Some(i64::from(*end)) {
+                        let l = lease::Lease {
+                            next: i64::from(*next),
+                            end: i64::from(*end),
+                        };
+                        lease::leave(&tx, &title, key, boot, l)
+                            .map_err(sqlite(&path, "leaving unused counters"))?;
+                    }
+                }
+                // No boot id: give them back to the file; the next reservation is fsynced.
+                None => {
+                    tx.execute(
+                        "UPDATE ours SET next = ?3 WHERE system_title = ?1 AND key_id = ?2 \
+                         AND next = ?4",
+                        rusqlite::params![title, key, next, end],
+                    )
+                    .map_err(sqlite(&path, "giving back unused counters"))?;
+                }
+            }
         }
         tx.commit()
             .map_err(sqlite(&path, "committing the counter store"))?;
@@ -452,6 +503,35 @@ impl CounterStore {
         want: u32,
         need: u32,
     ) -> Result<(u32, u32), CounterError> {
+        if let Some(got) = self.claim_lease(st, id, at_least, need)? {
+            return Ok(got);
+        }
+        let path = self.path.clone();
+        let conn = self.conn(st)?;
+        // This commit, and only this one, is fsynced before a value of it is used.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sqlite(&path, "setting synchronous"))?;
+        let r = Self::reserve_durably(conn, &path, id, at_least, want, need);
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite(&path, "setting synchronous"))?;
+        // Into the file itself (not only its WAL), so a copy of `counters.db` alone never
+        // goes back below it. Best effort: the reservation is durable in the WAL already.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        r
+    }
+
+    /// The live lease of `id` in this boot, claimed whole (without an fsync), when it holds
+    /// `need` values from `at_least` (and above the older counters); returns (first, count).
+    fn claim_lease(
+        &self,
+        st: &mut State,
+        id: &(SystemTitle, String),
+        at_least: u32,
+        need: u32,
+    ) -> Result<Option<(u32, u32)>, CounterError> {
+        let Some(boot) = self.boot() else {
+            return Ok(None);
+        };
         let path = self.path.clone();
         let conn = self.conn(st)?;
         let tx = conn
@@ -466,6 +546,12 @@ impl CounterStore {
             )
             .optional()
             .map_err(sqlite(&path, "reading an invocation counter"))?;
+        let Some(l) = lease::live(&tx, &title, &id.1, boot, current)
+            .map_err(sqlite(&path, "reading a lease"))?
+        else {
+            tx.commit().map_err(sqlite(&path, "committing a lease"))?;
+            return Ok(None);
+        };
         let legacy: Option<i64> = tx
             .query_row(
                 "SELECT next FROM legacy WHERE key_id = ?1",
@@ -474,6 +560,44 @@ impl CounterStore {
             )
             .optional()
             .map_err(sqlite(&path, "reading older counters"))?;
+        let first = l.next.max(legacy.unwrap_or(0)).max(i64::from(at_least));
+        // Claimed whole, or dropped when too small (its values are skipped, never reused).
+        lease::remove(&tx, &title, &id.1).map_err(sqlite(&path, "claiming a lease"))?;
+        tx.commit().map_err(sqlite(&path, "committing a lease"))?;
+        let got = l.end - first;
+        Ok((got >= i64::from(need.max(1))).then(|| (clamp_u32(first), clamp_u32(got))))
+    }
+
+    /// A new block for `id`, committed with an fsync; any lease of `id` is dropped (it is
+    /// below the new block, and the meter must never see our counter go back).
+    fn reserve_durably(
+        conn: &mut Connection,
+        path: &Path,
+        id: &(SystemTitle, String),
+        at_least: u32,
+        want: u32,
+        need: u32,
+    ) -> Result<(u32, u32), CounterError> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(path, "starting a write transaction"))?;
+        let title = id.0.to_string();
+        let current: Option<i64> = tx
+            .query_row(
+                "SELECT next FROM ours WHERE system_title = ?1 AND key_id = ?2",
+                rusqlite::params![title, id.1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite(path, "reading an invocation counter"))?;
+        let legacy: Option<i64> = tx
+            .query_row(
+                "SELECT next FROM legacy WHERE key_id = ?1",
+                rusqlite::params![id.1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sqlite(path, "reading older counters"))?;
         let first = current
             .unwrap_or(0)
             .max(legacy.unwrap_or(0))
@@ -492,9 +616,10 @@ impl CounterStore {
              ON CONFLICT (system_title, key_id) DO UPDATE SET next = excluded.next",
             rusqlite::params![title, id.1, next],
         )
-        .map_err(sqlite(&path, "reserving invocation counters"))?;
+        .map_err(sqlite(path, "reserving invocation counters"))?;
+        lease::remove(&tx, &title, &id.1).map_err(sqlite(path, "dropping a lease"))?;
         tx.commit()
-            .map_err(sqlite(&path, "committing an invocation counter"))?;
+            .map_err(sqlite(path, "committing an invocation counter"))?;
         Ok((first as u32, got as u32))
     }
 

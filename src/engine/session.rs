@@ -32,6 +32,8 @@ pub struct Session<S: Stream> {
     pub(super) pushes: Vec<Vec<u8>>,
     pub(super) pending: std::collections::VecDeque<LinkEvent>,
     pub(super) counters: Option<SessionCounters>,
+    /// How long to poll for an answer before parking (see [`Session::set_busy_poll`]).
+    pub(super) busy_poll: Duration,
 }
 
 /// Most bytes read from the stream at a time; frames longer than this are reassembled by
@@ -99,6 +101,7 @@ impl<S: Stream> Session<S> {
             last_rtt: Duration::ZERO,
             frame_gap: Duration::ZERO,
             last_send: None,
+            busy_poll: Duration::ZERO,
             pushes: Vec::new(),
             pending: std::collections::VecDeque::new(),
             counters,
@@ -205,6 +208,39 @@ impl<S: Stream> Session<S> {
         self.frame_gap = gap;
     }
 
+    /// Polls for an answer for up to `spin` (each poll a zero-timeout look at the runtime's
+    /// events) before parking until it comes. A meter on loopback or a LAN answers within
+    /// microseconds; a parked thread is woken tens of microseconds later on an idle VM, so a
+    /// one-shot command that waits for nothing else may spin briefly (`cli::connection::
+    /// BUSY_POLL` says what the CLI does and why). Zero, the default, parks at once, as a
+    /// logger with many sessions on few threads should.
+    pub fn set_busy_poll(&mut self, spin: Duration) {
+        self.busy_poll = spin;
+    }
+
+    /// One read, polling up to `busy_poll` before parking; `None`: nothing came in that time.
+    async fn read_spinning(&mut self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+        use std::task::Poll;
+        let until = Instant::now() + self.busy_poll;
+        loop {
+            let polled = std::future::poll_fn(|cx| {
+                let mut rb = tokio::io::ReadBuf::new(&mut *buf);
+                Poll::Ready(
+                    match std::pin::Pin::new(&mut self.stream).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => Some(Ok(rb.filled().len())),
+                        Poll::Ready(Err(e)) => Some(Err(e)),
+                        Poll::Pending => None,
+                    },
+                )
+            })
+            .await;
+            if polled.is_some() || Instant::now() >= until {
+                return polled;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn send(&mut self, bytes: &[u8], summary: &str) -> Result<(), EngineError> {
         if let Some(last) = self.last_send {
             let wait = (last + self.frame_gap).saturating_duration_since(Instant::now());
@@ -234,8 +270,17 @@ impl<S: Stream> Session<S> {
         let deadline = Instant::now() + self.timeout;
         let mut buf = vec![0u8; FIRST_READ];
         loop {
+            let spun = if self.busy_poll.is_zero() {
+                None
+            } else {
+                self.read_spinning(&mut buf).await
+            };
             let left = deadline.saturating_duration_since(Instant::now());
-            let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
+            let read = match spun {
+                Some(r) => Ok(r),
+                None => tokio::time::timeout(left, self.stream.read(&mut buf)).await,
+            };
+            let n = match read {
                 Err(_) => {
                     let ms = self.timeout.as_millis();
                     return Err(match self.link.pending() {
@@ -309,10 +354,11 @@ impl<S: Stream> Session<S> {
         };
         let apdu = &wire[..];
         let first = self.link.send_apdu(apdu)?;
-        let summary = if self.dlms.is_ciphered() && protect {
-            format!("{} (ciphered)", summarize(plain))
-        } else {
-            summarize(apdu)
+        // Only a trace shows it: no formatting per request otherwise.
+        let summary = match () {
+            _ if self.trace.is_none() => String::new(),
+            _ if self.dlms.is_ciphered() && protect => format!("{} (ciphered)", summarize(plain)),
+            _ => summarize(apdu),
         };
         self.send(&first, &summary).await?;
         let ev = loop {
