@@ -75,9 +75,13 @@ pub struct ConnectionArgs {
     /// Meter host name or IP address.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// TCP port (1 to 65535).
+    /// TCP port (1 to 65535); the UDP port with --udp.
     #[arg(long, default_value_t = 4059, value_parser = super::meter_port)]
     pub port: u16,
+    /// UDP instead of TCP: one WRAPPER PDU per datagram to --host and --port, as GPRS and
+    /// NB-IoT meters speak (IEC 62056-47).
+    #[arg(long, conflicts_with_all = ["serial", "hdlc"])]
+    pub udp: bool,
     /// Serial device instead of TCP (e.g. /dev/ttyUSB0); HDLC is then the usual framing.
     #[arg(long, value_name = "DEV")]
     pub serial: Option<String>,
@@ -216,6 +220,10 @@ impl ConnectionArgs {
                 line.frame_gap_ms = self.frame_gap;
                 Link::Serial(line)
             }
+            None if self.udp => Link::Udp {
+                host: self.host.clone(),
+                port: self.port,
+            },
             None => Link::Tcp {
                 host: self.host.clone(),
                 port: self.port,

@@ -80,6 +80,9 @@ pub struct SimulateArgs {
     /// Serve HDLC frames.
     #[arg(long, conflicts_with = "wrapper")]
     pub hdlc: bool,
+    /// Serve over UDP instead of TCP: one WRAPPER PDU per datagram, on the same ports.
+    #[arg(long, conflicts_with_all = ["hdlc", "serial", "dial"])]
+    pub udp: bool,
     /// Serve WRAPPER frames (the default).
     #[arg(long)]
     pub wrapper: bool,
@@ -170,6 +173,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         test_objects: args.test_objects,
         hdlc_max_info: args.hdlc_max_info,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
+        udp: args.udp,
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {
@@ -196,6 +200,21 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         println!("listening on serial {dev} at {} baud", args.baud);
         tokio::select! {
             _ = sim::serve_serial(port, &line, &config, args.iec) => {}
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
+    if config.udp {
+        let sockets = sim::bind_udp(&config).await?;
+        {
+            let mut out = std::io::stdout().lock();
+            for s in &sockets {
+                writeln!(out, "listening on udp {}", s.local_addr()?)?;
+            }
+            out.flush()?;
+        }
+        tokio::select! {
+            _ = sim::serve_udp(config, sockets) => {}
             _ = shutdown_signal() => {}
         }
         return Ok(());

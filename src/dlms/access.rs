@@ -256,7 +256,11 @@ mod tests {
         assert!(a.reads_only().changes_nothing());
         assert_eq!(ObjectAccess::from_data(&Data::Null), None);
         let says_nothing = Data::Structure(vec![Data::Array(vec![]), Data::Array(vec![])]);
-        assert_eq!(ObjectAccess::from_data(&says_nothing), None, "Gurux's {{[], []}}");
+        assert_eq!(
+            ObjectAccess::from_data(&says_nothing),
+            None,
+            "Gurux's {{[], []}}"
+        );
         let bad = Data::Structure(vec![
             Data::Array(vec![Data::Structure(vec![Data::Integer(0), Data::Enum(1)])]),
             Data::Array(vec![]),

@@ -141,12 +141,16 @@ impl Target {
     }
 }
 
-/// Opens a connection's link: a TCP connection or the serial port (after the IEC 62056-21
+/// Opens a connection's link: a TCP connection, a UDP socket or the serial port (after the IEC 62056-21
 /// mode E sign-on when the connection asks for it).
 pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, EngineError> {
     let io = |e: &dyn std::fmt::Display| EngineError::Io(std::io::Error::other(e.to_string()));
     match &conn.link {
         Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
+            .await
+            .map(|s| Box::new(s) as BoxStream)
+            .map_err(|e| io(&e)),
+        Link::Udp { host, port } => crate::transport::udp::connect(host, *port, timeout)
             .await
             .map(|s| Box::new(s) as BoxStream)
             .map_err(|e| io(&e)),

@@ -35,6 +35,7 @@ struct RawConnection {
     tcp: Option<RawTcp>,
     serial: Option<RawSerial>,
     listen: Option<RawListen>,
+    udp: Option<RawUdp>,
     mode: Option<LinkMode>,
     enabled: Option<bool>,
 }
@@ -49,6 +50,17 @@ struct RawTcp {
     // Wider than the model so 70000 gets the same message as 0.
     port: i64,
     persistent: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { host = \"10.0.0.5\", port = 4059 }"
+)]
+struct RawUdp {
+    host: String,
+    // Wider than the model so 70000 gets the same message as 0.
+    port: i64,
 }
 
 #[derive(Deserialize)]
@@ -266,33 +278,39 @@ fn port(value: i64, path: FieldPath) -> Result<u16, ConfigFault> {
 
 impl RawConnection {
     fn into_model(self, path: FieldPath) -> Result<Connection, ConfigFault> {
-        let link = match (self.tcp, self.serial, self.listen) {
-            (Some(tcp), None, None) => Link::Tcp {
+        let link = match (self.tcp, self.serial, self.listen, self.udp) {
+            (Some(tcp), None, None, None) => Link::Tcp {
                 host: tcp.host,
                 port: port(tcp.port, path.key("tcp").key("port"))?,
                 persistent: tcp.persistent.unwrap_or(true),
             },
-            (None, Some(serial), None) => Link::Serial(serial.into_model(path.key("serial"))?),
-            (None, None, Some(listen)) => Link::Listen {
+            (None, Some(serial), None, None) => Link::Serial(serial.into_model(path.key("serial"))?),
+            (None, None, Some(listen), None) => Link::Listen {
                 host: listen.host.unwrap_or_else(|| LISTEN_HOST.into()),
                 port: port(listen.port, path.key("listen").key("port"))?,
             },
-            (None, None, None) => {
+            (None, None, None, Some(udp)) => Link::Udp {
+                host: udp.host,
+                port: port(udp.port, path.key("udp").key("port"))?,
+            },
+            (None, None, None, None) => {
                 return Err(ConfigFault::new(
                     path.key("tcp"),
-                    "is missing; give tcp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
+                    "is missing; give tcp = { host = \"..\", port = 4059 }, udp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
                 ))
             }
-            // Two or more: placed at the second of tcp, serial and listen.
-            (tcp, serial, _) => {
+            // Two or more: placed at the second of tcp, serial, listen and udp.
+            (tcp, serial, listen, _) => {
                 let extra = if tcp.is_some() && serial.is_some() {
                     "serial"
-                } else {
+                } else if listen.is_some() && (tcp.is_some() || serial.is_some()) {
                     "listen"
+                } else {
+                    "udp"
                 };
                 return Err(ConfigFault::new(
                     path.key(extra),
-                    "a connection has one of tcp, serial or listen; remove the others",
+                    "a connection has one of tcp, udp, serial or listen; remove the others",
                 ));
             }
         };

@@ -169,6 +169,16 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
             in_range(s.frame_gap_ms, 0..=10_000, serial.key("frame_gap_ms"))?;
             one_of(s.stop_bits, &[1, 2], serial.key("stop_bits"))
         }
+        Link::Udp { host, port } => {
+            let udp = path.key("udp");
+            if host.trim().is_empty() {
+                return Err(ConfigFault::new(
+                    udp.key("host"),
+                    "is empty; give a host name or IP address",
+                ));
+            }
+            in_range(*port, 1..=u16::MAX, udp.key("port"))
+        }
         Link::Listen { host, port } => {
             let listen = path.key("listen");
             if host.trim().is_empty() {
@@ -216,6 +226,12 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
         return Err(ConfigFault::new(
             path,
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
+        ));
+    }
+    if m.interface == InterfaceKind::Hdlc && matches!(connection.link, Link::Udp { .. }) {
+        return Err(ConfigFault::new(
+            path.key("interface"),
+            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
         ));
     }
     if m.interface == InterfaceKind::Hdlc {

@@ -118,6 +118,12 @@ fn connection(c: &Connection) -> Fields {
             tcp.set_if(!persistent, "persistent", persistent);
             f.table("tcp", &tcp);
         }
+        Link::Udp { host, port } => {
+            let mut udp = Fields::default();
+            udp.set("host", host);
+            udp.set("port", port);
+            f.table("udp", &udp);
+        }
         Link::Serial(s) => f.table("serial", &serial(s)),
         // The host is written even as the default: it decides who can reach the socket.
         Link::Listen { host, port } => {

@@ -1,12 +1,14 @@
-//! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP by the same
-//! `dlms` codec the client uses (server side).
+//! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP, UDP (`udp.rs`)
+//! or a serial line by the same `dlms` codec the client uses (server side).
 mod dial_in;
 pub mod fault;
 pub mod meter;
 mod serial;
+mod udp;
 
 pub use dial_in::{dial_in, push_frame};
 pub use serial::serve_serial;
+pub use udp::{bind_udp, serve_udp};
 
 use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::hdlc::{AddressSize, HdlcParameters, HdlcServer, ServerAddressFilter};
@@ -74,6 +76,8 @@ pub struct SimConfig {
     /// Serve the test objects with edge values too (u64 max, i64 min, 9,430,701 Wh, a
     /// float32, date-times with each clock status).
     pub test_objects: bool,
+    /// Serve WRAPPER PDUs over UDP (one per datagram) instead of TCP.
+    pub udp: bool,
 }
 
 impl Default for SimConfig {
@@ -102,21 +106,27 @@ impl Default for SimConfig {
             clock_status: 0,
             test_objects: false,
             hdlc_max_info: 1024,
+            udp: false,
         }
     }
+}
+
+/// The port meter `i` serves on: `config.port + i`, or 0 (any free port).
+fn port_of(config: &SimConfig, i: u32) -> std::io::Result<u16> {
+    if config.port == 0 {
+        return Ok(0);
+    }
+    u16::try_from(i)
+        .ok()
+        .and_then(|i| config.port.checked_add(i))
+        .ok_or_else(|| std::io::Error::other(format!("port {} + {i} is beyond 65535", config.port)))
 }
 
 /// Binds one listener per meter; returns their addresses and the listeners.
 pub async fn bind(config: &SimConfig) -> std::io::Result<Vec<TcpListener>> {
     let mut out = Vec::with_capacity(config.meters as usize);
     for i in 0..config.meters {
-        let port = if config.port == 0 {
-            0
-        } else {
-            config.port.checked_add(i as u16).ok_or_else(|| {
-                std::io::Error::other(format!("port {} + {i} is beyond 65535", config.port))
-            })?
-        };
+        let port = port_of(config, i)?;
         let l = TcpListener::bind((config.host.as_str(), port))
             .await
             .map_err(|e| {
@@ -156,10 +166,19 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
     while tasks.join_next().await.is_some() {}
 }
 
-/// Starts the simulator in the background; returns the meters' addresses.
+/// Starts the simulator in the background (over UDP when `config.udp`); returns the meters'
+/// addresses.
 pub async fn start(
     config: SimConfig,
 ) -> std::io::Result<(Vec<SocketAddr>, tokio::task::JoinHandle<()>)> {
+    if config.udp {
+        let sockets = udp::bind_udp(&config).await?;
+        let addrs = sockets
+            .iter()
+            .map(|s| s.local_addr())
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok((addrs, tokio::spawn(udp::serve_udp(config, sockets))));
+    }
     let listeners = bind(&config).await?;
     let addrs = listeners
         .iter()
