@@ -127,6 +127,10 @@ pub struct SimulateArgs {
         hide_default_value = true
     )]
     pub auth_key: String,
+    /// Serve this client address (SAP) without an association: its requests are answered
+    /// with no AARQ first (a pre-established association; reading only, never ciphered).
+    #[arg(long, value_name = "CLIENT")]
+    pub pre_established: Option<u16>,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: u16,
@@ -174,6 +178,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         hdlc_max_info: args.hdlc_max_info,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         udp: args.udp,
+        pre_established: args.pre_established,
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {

@@ -32,6 +32,9 @@ pub struct Session<S: Stream> {
     pub(super) pushes: Vec<Vec<u8>>,
     pub(super) pending: std::collections::VecDeque<LinkEvent>,
     pub(super) counters: Option<SessionCounters>,
+    /// Whether closing sends an RLRQ (off for a pre-established association, which cannot be
+    /// released, and for meters configured `release = false`).
+    pub(super) send_rlrq: bool,
 }
 
 /// Most bytes read from the stream at a time; frames longer than this are reassembled by
@@ -102,6 +105,7 @@ impl<S: Stream> Session<S> {
             pushes: Vec::new(),
             pending: std::collections::VecDeque::new(),
             counters,
+            send_rlrq: true,
         };
         if let Some(snrm) = s.link.connect() {
             s.send(&snrm, "SNRM").await?;
@@ -114,6 +118,12 @@ impl<S: Stream> Session<S> {
         if let ClientLink::Hdlc(h) = &s.link {
             s.dlms
                 .set_max_frame_info(Some(usize::from(h.parameters().max_info_tx)));
+        }
+        if s.dlms.settings().pre_established.is_some() {
+            // The association exists already in the meter: no AARQ, and no RLRQ at the end.
+            s.dlms.pre_establish()?;
+            s.send_rlrq = false;
+            return Ok(s);
         }
         let aarq = s.with_counters(ClientSession::aarq)?;
         let aare = s
@@ -198,6 +208,13 @@ impl<S: Stream> Session<S> {
                 _ => Some(a),
             })
             .collect()
+    }
+
+    /// Whether closing releases the association with an RLRQ (the default). Off, the
+    /// association is left open at the meter and only the link closes (HDLC DISC, the socket);
+    /// a pre-established association is never released.
+    pub fn set_release(&mut self, release: bool) {
+        self.send_rlrq = release && self.dlms.settings().pre_established.is_none();
     }
 
     /// Sets the minimal interval between frames we send (slow serial meters and converters).
@@ -455,13 +472,18 @@ impl<S: Stream> Session<S> {
     /// association over the same connection (a meter that dialed in); the second value is
     /// the release's own outcome.
     pub async fn release(mut self) -> Result<(S, Result<(), EngineError>), EngineError> {
-        let rlrq = self.dlms.rlrq();
-        let rlre = self
-            .transact(&rlrq, "the RLRE (answer to the release request)", false)
-            .await;
-        if let Ok(r) = &rlre {
-            self.dlms.handle_rlre(r)?;
-        }
+        let rlre = if self.send_rlrq {
+            let rlrq = self.dlms.rlrq();
+            let rlre = self
+                .transact(&rlrq, "the RLRE (answer to the release request)", false)
+                .await;
+            if let Ok(r) = &rlre {
+                self.dlms.handle_rlre(r)?;
+            }
+            rlre.map(drop)
+        } else {
+            Ok(())
+        };
         self.keep_meter_floor();
         if let Some(disc) = self.link.disconnect() {
             self.send(&disc, "DISC").await?;
@@ -470,7 +492,7 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
-        Ok((self.stream, rlre.map(|_| ())))
+        Ok((self.stream, rlre))
     }
 }
 

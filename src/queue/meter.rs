@@ -39,6 +39,27 @@ pub struct Meter {
     pub retries: u32,
     /// Disabled meters are skipped.
     pub enabled: bool,
+    /// No AARQ: the meter accepts this client's APDUs without an association
+    /// (`pre_established = true`), with this configuration.
+    pub pre_established: Option<PreEstablished>,
+    /// Release the association (RLRQ) when done; false leaves it open at the meter and only
+    /// closes the link.
+    pub release: bool,
+}
+
+/// A pre-established association as the meter was configured for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreEstablished {
+    /// The conformance block (24 bits as the AARE carries them); `None`: what the client
+    /// would propose for its referencing.
+    pub conformance: Option<u32>,
+    /// The largest APDU the meter accepts.
+    pub max_pdu: u16,
+}
+
+impl PreEstablished {
+    /// The PDU size when none is configured: the standard's common meter size.
+    pub const DEFAULT_MAX_PDU: u16 = 1024;
 }
 
 impl Meter {
@@ -60,6 +81,8 @@ impl Meter {
             timeout_ms: 5000,
             retries: 2,
             enabled: true,
+            pre_established: None,
+            release: true,
         }
     }
 

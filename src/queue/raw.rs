@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings, LISTEN_HOST};
 use super::error::or_list;
 use super::item::Item;
-use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
+use super::meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
@@ -109,6 +109,10 @@ struct RawMeter {
     timeout_ms: Option<u64>,
     retries: Option<u32>,
     enabled: Option<bool>,
+    pre_established: Option<bool>,
+    conformance: Option<String>,
+    max_pdu: Option<i64>,
+    release: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -361,6 +365,37 @@ impl RawMeter {
             Some(security) => security.into_model(path.key("security"))?,
             None => Security::default(),
         };
+        let pre_established = match (self.pre_established, self.conformance, self.max_pdu) {
+            (Some(true), conformance, max_pdu) => Some(PreEstablished {
+                conformance: conformance
+                    .map(|c| conformance_bits(&c, path.key("conformance")))
+                    .transpose()?,
+                max_pdu: max_pdu
+                    .map(|n| {
+                        u16::try_from(n).ok().filter(|n| *n >= 64).ok_or_else(|| {
+                            ConfigFault::new(
+                                path.key("max_pdu"),
+                                format!("{n} is not allowed; use 64 to 65535"),
+                            )
+                        })
+                    })
+                    .transpose()?
+                    .unwrap_or(PreEstablished::DEFAULT_MAX_PDU),
+            }),
+            (_, Some(_), _) => {
+                return Err(ConfigFault::new(
+                    path.key("conformance"),
+                    "is only used with pre_established = true; remove it or set that",
+                ))
+            }
+            (_, _, Some(_)) => {
+                return Err(ConfigFault::new(
+                    path.key("max_pdu"),
+                    "is only used with pre_established = true; remove it or set that",
+                ))
+            }
+            _ => None,
+        };
         let d = Meter::new(self.name, self.connection);
         // Serial-number addresses need more than one byte, so they change the default size.
         let size = if self.serial_number.is_some() {
@@ -385,9 +420,26 @@ impl RawMeter {
             timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
             retries: self.retries.unwrap_or(d.retries),
             enabled: self.enabled.unwrap_or(d.enabled),
+            pre_established,
+            release: self.release.unwrap_or(d.release),
             ..d
         })
     }
+}
+
+/// A conformance block as 6 hex digits (the 24 bits an AARE carries, e.g. `"001E1D"`).
+fn conformance_bits(text: &str, path: FieldPath) -> Result<u32, ConfigFault> {
+    let t = text.trim();
+    let t = t.strip_prefix("0x").unwrap_or(t);
+    if t.len() == 6 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        if let Ok(bits) = u32::from_str_radix(t, 16) {
+            return Ok(bits);
+        }
+    }
+    Err(ConfigFault::new(
+        path,
+        format!("{text:?} is not a conformance block; give 6 hex digits such as \"001E1D\" (as the meter's AARE carries them)"),
+    ))
 }
 
 impl RawAuth {

@@ -228,6 +228,20 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
     }
+    if m.pre_established.is_some() {
+        if m.auth != Auth::None {
+            return Err(ConfigFault::new(
+                path.key("pre_established"),
+                "a pre-established association has no authentication (there is no AARQ to carry it); set auth level \"none\" or remove pre_established",
+            ));
+        }
+        if m.security.policy != Policy::None {
+            return Err(ConfigFault::new(
+                path.key("pre_established"),
+                "a ciphered pre-established association is not supported; set security policy \"none\" or remove pre_established",
+            ));
+        }
+    }
     if m.interface == InterfaceKind::Hdlc && matches!(connection.link, Link::Udp { .. }) {
         return Err(ConfigFault::new(
             path.key("interface"),

@@ -194,6 +194,18 @@ fn meter(m: &Meter) -> Fields {
     f.set_if(m.timeout_ms != d.timeout_ms, "timeout_ms", &m.timeout_ms);
     f.set_if(m.retries != d.retries, "retries", &m.retries);
     f.set_if(!m.enabled, "enabled", &m.enabled);
+    if let Some(pre) = &m.pre_established {
+        f.set("pre_established", &true);
+        if let Some(bits) = pre.conformance {
+            f.set("conformance", &format!("{bits:06X}"));
+        }
+        f.set_if(
+            pre.max_pdu != crate::queue::PreEstablished::DEFAULT_MAX_PDU,
+            "max_pdu",
+            &pre.max_pdu,
+        );
+    }
+    f.set_if(!m.release, "release", &m.release);
     f
 }
 

@@ -78,6 +78,8 @@ pub struct SimConfig {
     pub test_objects: bool,
     /// Serve WRAPPER PDUs over UDP (one per datagram) instead of TCP.
     pub udp: bool,
+    /// The client SAP whose association is pre-established (served without an AARQ).
+    pub pre_established: Option<u16>,
 }
 
 impl Default for SimConfig {
@@ -107,6 +109,7 @@ impl Default for SimConfig {
             test_objects: false,
             hdlc_max_info: 1024,
             udp: false,
+            pre_established: None,
         }
     }
 }
@@ -303,6 +306,7 @@ async fn serve_connection<S: crate::transport::Stream>(
             settings.max_pdu = config.max_pdu;
             settings.authentication = config.authentication.clone();
             settings.ciphering = config.ciphering.clone();
+            settings.pre_established = config.pre_established;
             let mut meter = SimMeter::new(
                 index + k,
                 Local::now().fixed_offset(),

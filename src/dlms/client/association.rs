@@ -379,6 +379,43 @@ impl ClientSession {
         })
     }
 
+    /// Takes the pre-established association of the settings as the current one: no AARQ is
+    /// sent, the meter accepts this client's APDUs without one. Only unauthenticated and plain:
+    /// without an AARE there are no challenges, and no meter system title to decipher with.
+    pub fn pre_establish(&mut self) -> Result<&Association, SessionError> {
+        let Some(pre) = self.settings.pre_established else {
+            return Err(SessionError::Settings(
+                "no pre-established association is configured".into(),
+            ));
+        };
+        if !matches!(self.settings.authentication, Authentication::None) {
+            return Err(SessionError::Settings(
+                "a pre-established association has no authentication: there is no AARQ to carry it"
+                    .into(),
+            ));
+        }
+        if self
+            .settings
+            .ciphering
+            .as_ref()
+            .is_some_and(|c| c.policy != crate::dlms::security::Policy::None)
+        {
+            return Err(SessionError::Settings(
+                "a ciphered pre-established association is not supported".into(),
+            ));
+        }
+        self.protection = None;
+        Ok(self.association.insert(Association {
+            conformance: pre.conformance,
+            max_pdu: pre.max_pdu,
+            vaa_name: match self.settings.referencing {
+                Referencing::Ln => 0x0007,
+                Referencing::Sn => 0xFA00,
+            },
+            server_system_title: None,
+        }))
+    }
+
     /// The RLRQ that releases the association.
     pub fn rlrq(&self) -> Vec<u8> {
         Rlrq {

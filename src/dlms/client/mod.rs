@@ -25,7 +25,7 @@ pub use error::{ReadError, SessionError};
 pub use read_op::{ReadOp, Step};
 pub use scaling::{apply_scaler_units, scaler_unit_attribute, with_scaler_units, Reading};
 pub use session::ClientSession;
-pub use settings::{Authentication, Ciphering, ClientSettings, Referencing};
+pub use settings::{Authentication, Ciphering, ClientSettings, PreEstablished, Referencing};
 
 #[cfg(test)]
 mod change_tests;

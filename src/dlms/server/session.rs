@@ -174,6 +174,16 @@ impl ServerSession {
         };
         let response = match apdu {
             Apdu::Aarq(aarq) => return Some(self.associate(&aarq)),
+            // A pre-established association needs no AARQ: it exists from the start.
+            _ if self.granted.is_none() && self.settings.pre_established == Some(self.client) => {
+                self.granted = Some(Granted {
+                    conformance: self.settings.conformance,
+                    send_limit: usize::from(self.settings.max_pdu),
+                });
+                self.public = false;
+                self.writer = false;
+                return self.handle(request, model);
+            }
             Apdu::Rlrq(_) => {
                 self.reset();
                 return Some(
