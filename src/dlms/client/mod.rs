@@ -18,7 +18,7 @@ mod scaling;
 mod session;
 mod settings;
 
-pub use association::Association;
+pub use association::{Association, ASSOCIATION_SN, REPLY_TO_HLS_SN};
 pub use attribute::{parse_object_list, sn_attribute_name, AttributeRef, ObjectListEntry};
 pub use change::{Change, ChangeOp, ChangeOutcome, MethodRef};
 pub use error::{ReadError, SessionError};

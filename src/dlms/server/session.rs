@@ -195,7 +195,16 @@ impl ServerSession {
                 );
             }
             _ if self.granted.is_none() => return Some(exception(1, 1)),
-            Apdu::ActionRequest(a) if self.pending_hls.is_some() => self.hls_pass3(a),
+            Apdu::ActionRequest(a)
+                if self.pending_hls.is_some() && self.settings.referencing == Referencing::Ln =>
+            {
+                self.hls_pass3(a)
+            }
+            Apdu::ReadRequest(r)
+                if self.pending_hls.is_some() && self.settings.referencing == Referencing::Sn =>
+            {
+                self.hls_pass3_sn(r)
+            }
             _ if self.pending_hls.is_some() => return Some(exception(1, 1)),
             Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
                 self.get(g, model)
