@@ -57,9 +57,20 @@ fn next_read_size(len: usize, n: usize) -> usize {
     }
 }
 
-/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
+/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered),
+/// event notifications (plain, glo- or ded-ciphered) and information reports.
 fn is_push(apdu: &[u8]) -> bool {
-    matches!(apdu.first(), Some(&t) if t == 0x0F || t == crate::dlms::security::GENERAL_GLO)
+    use crate::dlms::security::{ded_tag, glo_tag, GENERAL_GLO};
+    use crate::dlms::xdlms::{
+        DataNotification, EventNotificationRequest, InformationReportRequest,
+    };
+    let event = EventNotificationRequest::TAG;
+    matches!(apdu.first(), Some(&t) if t == DataNotification::TAG
+        || t == GENERAL_GLO
+        || t == event
+        || Some(t) == glo_tag(event)
+        || Some(t) == ded_tag(event)
+        || t == InformationReportRequest::TAG)
 }
 
 impl<S: Stream> Session<S> {
@@ -198,13 +209,28 @@ impl<S: Stream> Session<S> {
         }
     }
 
-    /// DataNotifications the meter pushed while we waited for answers (deciphered when the
-    /// association is ciphered; raw APDUs otherwise), oldest first.
+    /// What the meter sent unasked while we waited for answers — DataNotifications, event
+    /// notifications, information reports — deciphered when ciphered (one that does not
+    /// decipher is dropped with a warning), raw APDUs otherwise, oldest first.
     pub fn take_pushes(&mut self) -> Vec<Vec<u8>> {
+        use crate::dlms::security::{ded_tag, glo_tag, GENERAL_GLO};
+        let event = crate::dlms::xdlms::EventNotificationRequest::TAG;
         let raw = std::mem::take(&mut self.pushes);
         raw.into_iter()
             .filter_map(|a| match a.first() {
-                Some(&crate::dlms::security::GENERAL_GLO) => self.dlms.unprotect(&a).ok(),
+                Some(&t)
+                    if t == GENERAL_GLO
+                        || Some(t) == glo_tag(event)
+                        || Some(t) == ded_tag(event) =>
+                {
+                    match self.dlms.unprotect(&a) {
+                        Ok(plain) => Some(plain),
+                        Err(e) => {
+                            tracing::warn!("a ciphered report from the meter is dropped: {e}");
+                            None
+                        }
+                    }
+                }
                 _ => Some(a),
             })
             .collect()
