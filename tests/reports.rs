@@ -141,3 +141,111 @@ async fn an_information_report_over_sn_is_named_by_the_object_list() {
     // A DataNotification is not a report: push_rows handles it.
     assert!(report_rows(&s, "m1", &hex("0F 00000001 00 11 05"), 3).is_none());
 }
+
+#[tokio::test]
+async fn the_simulator_reports_events_between_requests_and_reads_stay_right() {
+    use dlms_logger::sim::{self, SimConfig};
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        event_every: Some(Duration::from_millis(20)),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(2))
+            .await
+            .unwrap();
+    let mut s = Session::open(
+        stream,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(3),
+        None,
+    )
+    .await
+    .unwrap();
+    let items = [
+        AttributeRef::new(1, "0.0.96.1.0.255".parse().unwrap(), 2),
+        AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2),
+    ];
+    for _ in 0..3 {
+        // Events pile up on the link while we are idle.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = s.read(&items).await.unwrap();
+        assert!(
+            matches!(r[0], Ok(Data::OctetString(_) | Data::VisibleString(_))),
+            "{r:?}"
+        );
+        assert!(matches!(r[1], Ok(Data::DoubleLongUnsigned(_))), "{r:?}");
+    }
+    let reports = s.take_pushes();
+    assert!(reports.len() >= 3, "{} events", reports.len());
+    for a in &reports {
+        let rows = report_rows(&s, "m1", a, 1).expect("an event notification");
+        assert_eq!(rows[0].item, "1.0.1.8.0.255:2");
+        assert!(rows[0].value.is_some_and(|v| v > 0.0), "{rows:?}");
+    }
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logger_stores_events_that_arrive_on_its_kept_association() {
+    use dlms_logger::runner::Runner;
+    use dlms_logger::sim::{self, SimConfig};
+    use dlms_logger::store::{Store, Writer};
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        event_every: Some(Duration::from_millis(50)),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = addrs[0].port();
+    let config = dlms_logger::queue::Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "m1"
+connection = "lab"
+[[request]]
+name = "energy"
+meters = ["m1"]
+schedule = {{ every = "1s" }}
+items = [ {{ name = "kwh", obis = "1.0.1.8.0.255" }} ]
+"#
+        ),
+        "events.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(config, handle, 1);
+    let h = runner.handle();
+    for _ in 0..300 {
+        if h.status()
+            .requests
+            .get("energy")
+            .is_some_and(|r| r.completed >= 2)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let rows = Store::open(&db).unwrap().latest_per_item().unwrap();
+    let kwh = rows.iter().find(|r| r.record.item == "kwh").expect("kwh");
+    assert_eq!(kwh.record.status, "ok");
+    let event = rows
+        .iter()
+        .find(|r| r.record.request == "event")
+        .unwrap_or_else(|| panic!("an event row in {rows:?}"));
+    assert_eq!(event.record.item, "1.0.1.8.0.255:2");
+    assert_eq!(event.record.obis, "1.0.1.8.0.255");
+    assert_eq!(event.record.class, 3);
+}

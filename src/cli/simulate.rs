@@ -131,6 +131,10 @@ pub struct SimulateArgs {
     /// with no AARQ first (a pre-established association; reading only, never ciphered).
     #[arg(long, value_name = "CLIENT")]
     pub pre_established: Option<u16>,
+    /// Send an event notification (the energy register 1.0.1.8.0.255:2 with the time) every
+    /// MS milliseconds on each plain WRAPPER association, unasked, between the client's requests.
+    #[arg(long, value_name = "MS", conflicts_with = "hdlc", value_parser = clap::value_parser!(u64).range(1..))]
+    pub event_every: Option<u64>,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: u16,
@@ -179,6 +183,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         udp: args.udp,
         pre_established: args.pre_established,
+        event_every: args.event_every.map(std::time::Duration::from_millis),
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {

@@ -80,6 +80,9 @@ pub struct SimConfig {
     pub udp: bool,
     /// The client SAP whose association is pre-established (served without an AARQ).
     pub pre_established: Option<u16>,
+    /// Send an event notification (the energy register's value) on every plain WRAPPER
+    /// association this often, unasked, as meters report events between requests.
+    pub event_every: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -110,6 +113,7 @@ impl Default for SimConfig {
             hdlc_max_info: 1024,
             udp: false,
             pre_established: None,
+            event_every: None,
         }
     }
 }
@@ -338,12 +342,31 @@ async fn serve_connection<S: crate::transport::Stream>(
         })
         .collect();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut last_heard = tokio::time::Instant::now();
+    let every = config
+        .event_every
+        .filter(|p| config.interface == Interface::Wrapper && !p.is_zero());
+    let mut next_event = every.map(|p| tokio::time::Instant::now() + p);
     loop {
-        let n = match tokio::time::timeout(idle, stream.read(&mut buf)).await {
-            Err(_) => return Ok(Ended::Idle),
-            Ok(Ok(0)) => return Ok(Ended::Closed),
-            Ok(r) => r?,
+        let read = tokio::select! {
+            r = tokio::time::timeout_at(last_heard + idle, stream.read(&mut buf)) => Some(r),
+            _ = sleep_until_or_never(next_event) => None,
         };
+        let n = match read {
+            None => {
+                for d in &mut drops {
+                    if let Some(pdu) = event(d) {
+                        stream.write_all(&pdu).await?;
+                    }
+                }
+                next_event = next_event.zip(every).map(|(at, p)| at + p);
+                continue;
+            }
+            Some(Err(_)) => return Ok(Ended::Idle),
+            Some(Ok(Ok(0))) => return Ok(Ended::Closed),
+            Some(Ok(r)) => r?,
+        };
+        last_heard = tokio::time::Instant::now();
         for d in &mut drops {
             let events = match d.link.receive(&buf[..n]) {
                 Ok(ev) => ev,
@@ -462,6 +485,38 @@ async fn serve_connection<S: crate::transport::Stream>(
             }
         }
     }
+}
+
+/// Sleeps until `at`, or forever when there is none.
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An event notification from a meter with a plain association: its energy register now.
+fn event(d: &mut Drop) -> Option<Vec<u8>> {
+    use crate::dlms::server::CosemServer;
+    use crate::dlms::xdlms::{AttributeDescriptor, EventNotificationRequest};
+    if !d.session.is_associated() || d.session.is_ciphered() {
+        return None;
+    }
+    let attribute = AttributeDescriptor {
+        class_id: 3,
+        instance: crate::dlms::obis::Obis::new(1, 0, 1, 8, 0, 255),
+        attribute: 2,
+    };
+    let now = Local::now().fixed_offset();
+    d.meter.set_host_time(now);
+    let value = d.meter.get(&attribute, None).ok()?;
+    let apdu = EventNotificationRequest {
+        time: Some(crate::dlms::datetime::CosemDateTime::from_chrono(&now, 0)),
+        attribute,
+        value,
+    }
+    .encode();
+    d.link.send_apdu(&apdu).ok()
 }
 
 /// The exception-response a ciphered request that fails its checks gets (state error,

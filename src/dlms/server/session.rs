@@ -128,6 +128,13 @@ impl ServerSession {
         self.granted.is_some()
     }
 
+    /// True when the association ciphers its APDUs.
+    pub fn is_ciphered(&self) -> bool {
+        self.protection
+            .as_ref()
+            .is_some_and(|p| p.policy != Policy::None)
+    }
+
     /// Forgets the association (the link closed).
     pub fn reset(&mut self) {
         if let Some(p) = self.protection.take() {
