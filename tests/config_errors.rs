@@ -30,7 +30,7 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}\n[[request]\n", "t.toml:9:11: this is not valid TOML: unclosed array table, expected `]`"),
     // Unknown fields: top level, meter, item.
     ("flavour = 1\n{HEAD}", "t.toml:1: flavour: unknown field; allowed fields: connection, meter or request"),
-    ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, device_name, logical, address_size, referencing, auth, security, timeout_ms, retries, enabled, pre_established, conformance, max_pdu or release"),
+    ("{HEAD}clinet = 1\n", "t.toml:8: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, device_name, logical, address_size, referencing, auth, security, timeout_ms, retries, enabled, pre_established, conformance, max_pdu, release or hdlc_window"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.2.8.0.255\", atribute = 3 },\n]\n", "t.toml:15: request \"r1\".items[2].atribute: unknown field; allowed fields: name, obis, class, attribute, type, scale, unit, entries, since, until or enabled"),
     // Missing name.
     ("{HEAD}\n[[meter]]\nconnection = \"c1\"\n", "t.toml:9: meter[2].name: is required"),
@@ -78,6 +78,7 @@ const CASES: &[(&str, &str)] = &[
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"\", port = 1 }\n", "t.toml:3: connection \"c1\".tcp.host: is empty; give a host name or IP address"),
     ("[[connection]]\nname = \"c1\"\ntcp = { host = \"h\", port = 1 }\nserial = { port = \"/dev/ttyS0\" }\n", "t.toml:4: connection \"c1\".serial: a connection has one of tcp, udp, serial or listen; remove the others"),
     ("[[connection]]\nname = \"c1\"\nlisten = { port = 4060 }\ntcp = { host = \"h\", port = 1 }\n", "t.toml:3: connection \"c1\".listen: a connection has one of tcp, udp, serial or listen; remove the others"),
+    ("{HEAD}interface = \"hdlc\"\nhdlc_window = 8\n", "t.toml:9: meter \"m1\".hdlc_window: 8 is not allowed; use 1 to 7"),
     ("{HEAD}pre_established = true\nconformance = \"1E1D\"\n", "t.toml:9: meter \"m1\".conformance: \"1E1D\" is not a conformance block; give 6 hex digits such as \"001E1D\" (as the meter's AARE carries them)"),
     ("{HEAD}pre_established = true\nmax_pdu = 12\n", "t.toml:9: meter \"m1\".max_pdu: 12 is not allowed; use 64 to 65535"),
     ("{HEAD}max_pdu = 512\n", "t.toml:8: meter \"m1\".max_pdu: is only used with pre_established = true; remove it or set that"),

@@ -174,6 +174,10 @@ pub struct ConnectionArgs {
     /// With --pre-established: the largest APDU the meter accepts.
     #[arg(long, value_name = "BYTES", requires = "pre_established", value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: Option<u16>,
+    /// HDLC window to propose (1 to 7 frames sent before an acknowledgement); the meter's UA
+    /// decides.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub hdlc_window: u8,
     /// Leave the association open at the meter when done (send no release request).
     #[arg(long)]
     pub no_release: bool,
@@ -296,6 +300,7 @@ impl ConnectionArgs {
             max_pdu: self.max_pdu.unwrap_or(PreEstablished::DEFAULT_MAX_PDU),
         });
         m.release = !self.no_release;
+        m.hdlc_window = self.hdlc_window;
         let secret = |level: &str| -> Result<Secret> {
             match &self.secret {
                 Some(x) => Ok(Secret::new(x.clone())),

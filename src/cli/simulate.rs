@@ -59,6 +59,10 @@ pub struct SimulateArgs {
     /// client's proposal).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(32..=2030))]
     pub hdlc_max_info: u16,
+    /// The largest HDLC window accepted (1 to 7; the UA answers the smaller of this and the
+    /// client's proposal).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub hdlc_window: u8,
     /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
@@ -180,6 +184,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         clock_status: args.clock_status,
         test_objects: args.test_objects,
         hdlc_max_info: args.hdlc_max_info,
+        hdlc_window: args.hdlc_window,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         udp: args.udp,
         pre_established: args.pre_established,

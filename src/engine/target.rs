@@ -184,6 +184,7 @@ fn address(m: &Meter) -> MeterAddress {
         physical: m.physical,
         logical: m.logical,
         address_size: m.address_size,
+        hdlc_window: m.hdlc_window,
     }
 }
 

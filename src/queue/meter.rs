@@ -45,6 +45,8 @@ pub struct Meter {
     /// Release the association (RLRQ) when done; false leaves it open at the meter and only
     /// closes the link.
     pub release: bool,
+    /// HDLC window we propose both ways, 1..=7 (the meter's UA decides; 1 by default).
+    pub hdlc_window: u8,
 }
 
 /// A pre-established association as the meter was configured for it.
@@ -83,6 +85,7 @@ impl Meter {
             enabled: true,
             pre_established: None,
             release: true,
+            hdlc_window: 1,
         }
     }
 

@@ -113,6 +113,7 @@ struct RawMeter {
     conformance: Option<String>,
     max_pdu: Option<i64>,
     release: Option<bool>,
+    hdlc_window: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -422,6 +423,7 @@ impl RawMeter {
             enabled: self.enabled.unwrap_or(d.enabled),
             pre_established,
             release: self.release.unwrap_or(d.release),
+            hdlc_window: self.hdlc_window.unwrap_or(d.hdlc_window),
             ..d
         })
     }

@@ -228,6 +228,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
     }
+    in_range(m.hdlc_window, 1..=7, path.key("hdlc_window"))?;
     if m.pre_established.is_some() {
         if m.auth != Auth::None {
             return Err(ConfigFault::new(

@@ -206,6 +206,11 @@ fn meter(m: &Meter) -> Fields {
         );
     }
     f.set_if(!m.release, "release", &m.release);
+    f.set_if(
+        m.hdlc_window != d.hdlc_window,
+        "hdlc_window",
+        &m.hdlc_window,
+    );
     f
 }
 

@@ -83,6 +83,9 @@ pub struct SimConfig {
     /// Send an event notification (the energy register's value) on every plain WRAPPER
     /// association this often, unasked, as meters report events between requests.
     pub event_every: Option<Duration>,
+    /// The largest HDLC window the meters accept (their UA answers the smaller of this and
+    /// the client's proposal); 1 by default, as most meters.
+    pub hdlc_window: u8,
 }
 
 impl Default for SimConfig {
@@ -114,6 +117,7 @@ impl Default for SimConfig {
             udp: false,
             pre_established: None,
             event_every: None,
+            hdlc_window: 1,
         }
     }
 }
@@ -213,7 +217,11 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
             // Like most current meters, it accepts information fields larger than the default 128.
             ServerLink::Hdlc(HdlcServer::new(
                 filter,
-                HdlcParameters::with_max_info(config.hdlc_max_info.max(32)),
+                HdlcParameters {
+                    window_tx: config.hdlc_window.clamp(1, 7),
+                    window_rx: config.hdlc_window.clamp(1, 7),
+                    ..HdlcParameters::with_max_info(config.hdlc_max_info.max(32))
+                },
             ))
         }
     }
