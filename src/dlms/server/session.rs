@@ -150,6 +150,13 @@ impl ServerSession {
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
     pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
+        // The negotiated PDU size binds the client too: a longer request is refused (service
+        // not allowed / PDU too long), as meters do; an AARQ comes before any negotiation.
+        if request.len() > usize::from(self.settings.max_pdu)
+            && !matches!(request.first(), Some(0x60 | 0x62))
+        {
+            return Some(exception(1, 4));
+        }
         let ciphered = self
             .protection
             .as_ref()

@@ -213,3 +213,37 @@ fn a_pre_established_association_refuses_authentication_and_ciphering() {
         .unwrap_err();
     assert!(none.to_string().contains("no pre-established"), "{none}");
 }
+
+#[test]
+fn a_request_longer_than_the_negotiated_pdu_is_refused() {
+    let mut settings = ServerSettings::new(Referencing::Ln);
+    settings.max_pdu = 64;
+    let mut server = ServerSession::new(settings);
+    let mut client = ClientSession::new(ClientSettings::new(Referencing::Ln));
+    let aare = server
+        .handle(&client.aarq().unwrap(), &mut model())
+        .unwrap();
+    client.handle_aare(&aare).unwrap();
+    assert_eq!(client.association().unwrap().max_pdu, 64);
+    // Our client keeps to it: twenty items go in lists that fit 64 bytes, and all are read.
+    let items: Vec<AttributeRef> = (0..20)
+        .map(|_| AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2))
+        .collect();
+    let mut op = client.read(&items).unwrap();
+    let mut step = op.start();
+    while let Step::Send(req) = step {
+        assert!(req.len() <= 64, "a request of {} bytes", req.len());
+        step = op
+            .handle(&server.handle(&req, &mut model()).unwrap())
+            .unwrap();
+    }
+    assert!(op.into_results().iter().all(|r| r.is_ok()));
+    // A longer request (a GET-with-list of 8 items, 84 bytes) is refused: PDU too long.
+    let mut long = vec![0xC0, 0x03, 0xC1, 0x08];
+    for _ in 0..8 {
+        long.extend([0x00, 0x03, 1, 0, 1, 8, 0, 255, 2, 0]);
+    }
+    assert!(long.len() > 64);
+    let refused = server.handle(&long, &mut model()).unwrap();
+    assert_eq!(refused, [0xD8, 0x01, 0x04]);
+}
