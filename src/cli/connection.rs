@@ -10,7 +10,7 @@ use dlms_logger::engine::Session;
 use dlms_logger::engine::Target;
 use dlms_logger::queue::{
     Auth, Config, Connection, Flow, InterfaceKind, KeySecret, Link, LinkMode, Meter, Parity,
-    Policy as QueuePolicy, ReferencingKind, Secret, SerialSettings,
+    Policy as QueuePolicy, PreEstablished, ReferencingKind, Secret, SerialSettings,
 };
 use dlms_logger::transport::BoxStream;
 use std::path::PathBuf;
@@ -80,9 +80,13 @@ pub struct ConnectionArgs {
     /// Meter host name or IP address.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// TCP port (1 to 65535).
+    /// TCP port (1 to 65535); the UDP port with --udp.
     #[arg(long, default_value_t = 4059, value_parser = super::meter_port)]
     pub port: u16,
+    /// UDP instead of TCP: one WRAPPER PDU per datagram to --host and --port, as GPRS and
+    /// NB-IoT meters speak (IEC 62056-47).
+    #[arg(long, conflicts_with_all = ["serial", "hdlc"])]
+    pub udp: bool,
     /// Serial device instead of TCP (e.g. /dev/ttyUSB0); HDLC is then the usual framing.
     #[arg(long, value_name = "DEV")]
     pub serial: Option<String>,
@@ -164,12 +168,41 @@ pub struct ConnectionArgs {
     /// The invocation counter store shared by every command (default: $XDG_DATA_HOME or ~/.local/share, dlms-logger/counters.db).
     #[arg(long, value_name = "FILE", env = "DLMS_COUNTER_DB")]
     pub counter_db: Option<PathBuf>,
+    /// No AARQ: the meter accepts this client's requests without an association (it is
+    /// pre-established in the meter); no authentication or ciphering, and no release.
+    #[arg(long)]
+    pub pre_established: bool,
+    /// With --pre-established: the conformance the meter was configured with, 6 hex digits as an
+    /// AARE carries them (default: what we would propose).
+    #[arg(long, value_name = "HEX", requires = "pre_established", value_parser = parse_conformance)]
+    pub conformance: Option<u32>,
+    /// With --pre-established: the largest APDU the meter accepts.
+    #[arg(long, value_name = "BYTES", requires = "pre_established", value_parser = clap::value_parser!(u16).range(64..))]
+    pub max_pdu: Option<u16>,
+    /// HDLC window to propose (1 to 7 frames sent before an acknowledgement); the meter's UA
+    /// decides.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub hdlc_window: u8,
+    /// Leave the association open at the meter when done (send no release request).
+    #[arg(long)]
+    pub no_release: bool,
     /// Print every frame exchanged (hex and a decoded summary) to stderr.
     #[arg(long)]
     pub trace: bool,
     /// Timeout for every answer, in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout: u64,
+}
+
+/// A conformance block: 6 hex digits (`001E1D`), as an AARE carries it.
+fn parse_conformance(s: &str) -> Result<u32, String> {
+    let t = s.strip_prefix("0x").unwrap_or(s);
+    match u32::from_str_radix(t, 16) {
+        Ok(bits) if t.len() == 6 && t.chars().all(|c| c.is_ascii_hexdigit()) => Ok(bits),
+        _ => Err(format!(
+            "{s:?} is not a conformance block; give 6 hex digits such as 001E1D"
+        )),
+    }
 }
 
 fn parse_address_size(s: &str) -> Result<u8, String> {
@@ -221,6 +254,10 @@ impl ConnectionArgs {
                 line.frame_gap_ms = self.frame_gap;
                 Link::Serial(line)
             }
+            None if self.udp => Link::Udp {
+                host: self.host.clone(),
+                port: self.port,
+            },
             None => Link::Tcp {
                 host: self.host.clone(),
                 port: self.port,
@@ -263,6 +300,12 @@ impl ConnectionArgs {
             ReferencingKind::Ln
         };
         m.timeout_ms = self.timeout;
+        m.pre_established = self.pre_established.then(|| PreEstablished {
+            conformance: self.conformance,
+            max_pdu: self.max_pdu.unwrap_or(PreEstablished::DEFAULT_MAX_PDU),
+        });
+        m.release = !self.no_release;
+        m.hdlc_window = self.hdlc_window;
         let secret = |level: &str| -> Result<Secret> {
             match &self.secret {
                 Some(x) => Ok(Secret::new(x.clone())),

@@ -219,6 +219,7 @@ fn describe(c: &Connection) -> String {
         Link::Tcp { host, port, .. } => format!("{host}:{port}"),
         Link::Serial(s) => s.port.clone(),
         Link::Listen { host, port } => format!("{host}:{port}"),
+        Link::Udp { host, port } => format!("udp {host}:{port}"),
     }
 }
 

@@ -38,7 +38,9 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
     };
     let connection = Connection::new("link1", link);
     // --hdlc and --wrapper are plain switches, so either one set was given on purpose.
-    let only = match (conn.hdlc, conn.wrapper) {
+    // UDP carries WRAPPER PDUs only.
+    let udp = matches!(connection.link, Link::Udp { .. });
+    let only = match (conn.hdlc, conn.wrapper || udp) {
         (true, _) => Some(Interface::Hdlc),
         (_, true) => Some(Interface::Wrapper),
         _ => None,

@@ -59,6 +59,10 @@ pub struct SimulateArgs {
     /// client's proposal).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(32..=2030))]
     pub hdlc_max_info: u16,
+    /// The largest HDLC window accepted (1 to 7; the UA answers the smaller of this and the
+    /// client's proposal).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub hdlc_window: u8,
     /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
@@ -84,6 +88,9 @@ pub struct SimulateArgs {
     /// Serve HDLC frames.
     #[arg(long, conflicts_with = "wrapper")]
     pub hdlc: bool,
+    /// Serve over UDP instead of TCP: one WRAPPER PDU per datagram, on the same ports.
+    #[arg(long, conflicts_with_all = ["hdlc", "serial", "dial"])]
+    pub udp: bool,
     /// Serve WRAPPER frames (the default).
     #[arg(long)]
     pub wrapper: bool,
@@ -128,6 +135,14 @@ pub struct SimulateArgs {
         hide_default_value = true
     )]
     pub auth_key: String,
+    /// Serve this client address (SAP) without an association: its requests are answered
+    /// with no AARQ first (a pre-established association; reading only, never ciphered).
+    #[arg(long, value_name = "CLIENT")]
+    pub pre_established: Option<u16>,
+    /// Send an event notification (the energy register 1.0.1.8.0.255:2 with the time) every
+    /// MS milliseconds on each plain WRAPPER association, unasked, between the client's requests.
+    #[arg(long, value_name = "MS", conflicts_with = "hdlc", value_parser = clap::value_parser!(u64).range(1..))]
+    pub event_every: Option<u64>,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: u16,
@@ -174,7 +189,11 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         test_objects: args.test_objects,
         hdlc_max_info: args.hdlc_max_info,
         han_every: args.han,
+        hdlc_window: args.hdlc_window,
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
+        udp: args.udp,
+        pre_established: args.pre_established,
+        event_every: args.event_every.map(std::time::Duration::from_millis),
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {
@@ -201,6 +220,21 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         println!("listening on serial {dev} at {} baud", args.baud);
         tokio::select! {
             _ = sim::serve_serial(port, &line, &config, args.iec) => {}
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
+    if config.udp {
+        let sockets = sim::bind_udp(&config).await?;
+        {
+            let mut out = std::io::stdout().lock();
+            for s in &sockets {
+                writeln!(out, "listening on udp {}", s.local_addr()?)?;
+            }
+            out.flush()?;
+        }
+        tokio::select! {
+            _ = sim::serve_udp(config, sockets) => {}
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -30,6 +30,8 @@ pub struct MeterAddress {
     pub logical: u16,
     /// HDLC server address size in bytes: 1, 2 or 4.
     pub address_size: u8,
+    /// HDLC window we propose both ways (1..=7); the meter's UA decides.
+    pub hdlc_window: u8,
 }
 
 impl Default for MeterAddress {
@@ -40,6 +42,7 @@ impl Default for MeterAddress {
             physical: 1,
             logical: 1,
             address_size: 1,
+            hdlc_window: 1,
         }
     }
 }
@@ -74,7 +77,11 @@ pub fn client_link(addr: &MeterAddress) -> Result<ClientLink, EngineError> {
                 HdlcClient::new(
                     client,
                     server,
-                    HdlcParameters::with_max_info(PROPOSED_MAX_INFO),
+                    HdlcParameters {
+                        window_tx: addr.hdlc_window.clamp(1, 7),
+                        window_rx: addr.hdlc_window.clamp(1, 7),
+                        ..HdlcParameters::with_max_info(PROPOSED_MAX_INFO)
+                    },
                 )
                 .map_err(|e| EngineError::Address(e.to_string()))?,
             )

@@ -50,6 +50,7 @@ impl Candidate {
             physical: self.physical,
             logical: self.logical,
             address_size: self.address_size,
+            hdlc_window: 1,
         }
     }
 

@@ -64,6 +64,91 @@ pub fn push_rows(meter: &str, body: Data, poll: i64) -> Vec<Record> {
         .collect()
 }
 
+/// The rows of a report the meter sent unasked on an association (an APDU from
+/// [`Session::take_pushes`]): an event notification (LN) gives one row of request `event`,
+/// an information report (SN) one per variable, named `OBIS:attribute` (over SN by the object
+/// list's base names, else `sn 0xNNNN`), at the meter's time when it gave a usable one (a
+/// time with a warning clock status is kept in `meter_time`). `None` for any other APDU (a
+/// DataNotification is `push_rows`' business). Each report is logged.
+pub fn report_rows<S: crate::transport::Stream>(
+    session: &Session<S>,
+    meter: &str,
+    apdu: &[u8],
+    poll: i64,
+) -> Option<Vec<Record>> {
+    use crate::dlms::obis::Obis;
+    use crate::dlms::xdlms::{Apdu, VariableAccess};
+    /// One reported value: its row name, object (when known), class, attribute and value.
+    struct Reported<'a>(String, Option<Obis>, u16, i8, &'a Data);
+    let (time, values): (_, Vec<Reported>);
+    let decoded = Apdu::decode(apdu).ok()?;
+    match &decoded {
+        Apdu::EventNotificationRequest(e) => {
+            let a = &e.attribute;
+            time = e.time;
+            values = vec![Reported(
+                format!("{}:{}", a.instance, a.attribute),
+                Some(a.instance),
+                a.class_id,
+                a.attribute,
+                &e.value,
+            )];
+        }
+        Apdu::InformationReportRequest(r) => {
+            time = r.time;
+            let named = |v: &VariableAccess, d| {
+                let name = match v {
+                    VariableAccess::Name(n) | VariableAccess::Parameterized { name: n, .. } => *n,
+                    VariableAccess::BlockNumber(n) => *n,
+                };
+                match session.dlms().attribute_of_short_name(name) {
+                    Some((obis, a)) => Reported(format!("{obis}:{a}"), Some(obis), 0, a, d),
+                    None => Reported(format!("sn 0x{name:04X}"), None, 0, 0, d),
+                }
+            };
+            values = r
+                .variables
+                .iter()
+                .zip(&r.values)
+                .map(|(v, d)| named(v, d))
+                .collect();
+        }
+        _ => return None,
+    }
+    tracing::info!(
+        "meter {}: {}",
+        crate::text::escape(meter),
+        crate::text::escape(&decoded.summary())
+    );
+    let stamped = time.and_then(|t| t.to_chrono().map(|c| (t, c)));
+    let ts_ms = stamped.map_or_else(
+        || Utc::now().timestamp_millis(),
+        |(_, c)| c.timestamp_millis(),
+    );
+    let meter_time = stamped
+        .filter(|(t, _)| t.warns())
+        .map(|(t, _)| t.to_string());
+    Some(
+        values
+            .into_iter()
+            .map(|Reported(item, obis, class, attribute, d)| {
+                let mut row = blank("event", meter, item, poll, ts_ms);
+                if let Some(obis) = obis {
+                    row.obis = obis.to_string();
+                }
+                row.class = class;
+                row.attribute = attribute;
+                row.meter_time = meter_time.clone();
+                match d.as_decimal() {
+                    Some(n) => row.set_decimal(n),
+                    None => row.text = Some(text(d)),
+                }
+                row
+            })
+            .collect(),
+    )
+}
+
 /// A failure row for every item (the meter could not be read at all).
 pub fn failure_rows(req: &Request, m: &Meter, poll: i64, error: &str) -> Vec<Record> {
     let now = Utc::now().timestamp_millis();

@@ -34,6 +34,9 @@ pub struct Session<S: Stream> {
     pub(super) counters: Option<SessionCounters>,
     /// How long to poll for an answer before parking (see [`Session::set_busy_poll`]).
     pub(super) busy_poll: Duration,
+    /// Whether closing sends an RLRQ (off for a pre-established association, which cannot be
+    /// released, and for meters configured `release = false`).
+    pub(super) send_rlrq: bool,
 }
 
 /// Most bytes read from the stream at a time; frames longer than this are reassembled by
@@ -56,9 +59,20 @@ fn next_read_size(len: usize, n: usize) -> usize {
     }
 }
 
-/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered).
+/// True for APDUs a meter sends unasked: DataNotification (plain or general-glo-ciphered),
+/// event notifications (plain, glo- or ded-ciphered) and information reports.
 fn is_push(apdu: &[u8]) -> bool {
-    matches!(apdu.first(), Some(&t) if t == 0x0F || t == crate::dlms::security::GENERAL_GLO)
+    use crate::dlms::security::{ded_tag, glo_tag, GENERAL_GLO};
+    use crate::dlms::xdlms::{
+        DataNotification, EventNotificationRequest, InformationReportRequest,
+    };
+    let event = EventNotificationRequest::TAG;
+    matches!(apdu.first(), Some(&t) if t == DataNotification::TAG
+        || t == GENERAL_GLO
+        || t == event
+        || Some(t) == glo_tag(event)
+        || Some(t) == ded_tag(event)
+        || t == InformationReportRequest::TAG)
 }
 
 impl<S: Stream> Session<S> {
@@ -105,6 +119,7 @@ impl<S: Stream> Session<S> {
             pushes: Vec::new(),
             pending: std::collections::VecDeque::new(),
             counters,
+            send_rlrq: true,
         };
         if let Some(snrm) = s.link.connect() {
             s.send(&snrm, "SNRM").await?;
@@ -117,6 +132,12 @@ impl<S: Stream> Session<S> {
         if let ClientLink::Hdlc(h) = &s.link {
             s.dlms
                 .set_max_frame_info(Some(usize::from(h.parameters().max_info_tx)));
+        }
+        if s.dlms.settings().pre_established.is_some() {
+            // The association exists already in the meter: no AARQ, and no RLRQ at the end.
+            s.dlms.pre_establish()?;
+            s.send_rlrq = false;
+            return Ok(s);
         }
         let aarq = s.with_counters(ClientSession::aarq)?;
         let aare = s
@@ -191,16 +212,38 @@ impl<S: Stream> Session<S> {
         }
     }
 
-    /// DataNotifications the meter pushed while we waited for answers (deciphered when the
-    /// association is ciphered; raw APDUs otherwise), oldest first.
+    /// What the meter sent unasked while we waited for answers — DataNotifications, event
+    /// notifications, information reports — deciphered when ciphered (one that does not
+    /// decipher is dropped with a warning), raw APDUs otherwise, oldest first.
     pub fn take_pushes(&mut self) -> Vec<Vec<u8>> {
+        use crate::dlms::security::{ded_tag, glo_tag, GENERAL_GLO};
+        let event = crate::dlms::xdlms::EventNotificationRequest::TAG;
         let raw = std::mem::take(&mut self.pushes);
         raw.into_iter()
             .filter_map(|a| match a.first() {
-                Some(&crate::dlms::security::GENERAL_GLO) => self.dlms.unprotect(&a).ok(),
+                Some(&t)
+                    if t == GENERAL_GLO
+                        || Some(t) == glo_tag(event)
+                        || Some(t) == ded_tag(event) =>
+                {
+                    match self.dlms.unprotect(&a) {
+                        Ok(plain) => Some(plain),
+                        Err(e) => {
+                            tracing::warn!("a ciphered report from the meter is dropped: {e}");
+                            None
+                        }
+                    }
+                }
                 _ => Some(a),
             })
             .collect()
+    }
+
+    /// Whether closing releases the association with an RLRQ (the default). Off, the
+    /// association is left open at the meter and only the link closes (HDLC DISC, the socket);
+    /// a pre-established association is never released.
+    pub fn set_release(&mut self, release: bool) {
+        self.send_rlrq = release && self.dlms.settings().pre_established.is_none();
     }
 
     /// Sets the minimal interval between frames we send (slow serial meters and converters).
@@ -501,13 +544,18 @@ impl<S: Stream> Session<S> {
     /// association over the same connection (a meter that dialed in); the second value is
     /// the release's own outcome.
     pub async fn release(mut self) -> Result<(S, Result<(), EngineError>), EngineError> {
-        let rlrq = self.dlms.rlrq();
-        let rlre = self
-            .transact(&rlrq, "the RLRE (answer to the release request)", false)
-            .await;
-        if let Ok(r) = &rlre {
-            self.dlms.handle_rlre(r)?;
-        }
+        let rlre = if self.send_rlrq {
+            let rlrq = self.dlms.rlrq();
+            let rlre = self
+                .transact(&rlrq, "the RLRE (answer to the release request)", false)
+                .await;
+            if let Ok(r) = &rlre {
+                self.dlms.handle_rlre(r)?;
+            }
+            rlre.map(drop)
+        } else {
+            Ok(())
+        };
         self.keep_meter_floor();
         if let Some(disc) = self.link.disconnect() {
             self.send(&disc, "DISC").await?;
@@ -516,7 +564,7 @@ impl<S: Stream> Session<S> {
             })
             .await?;
         }
-        Ok((self.stream, rlre.map(|_| ())))
+        Ok((self.stream, rlre))
     }
 }
 

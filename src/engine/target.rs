@@ -5,7 +5,8 @@
 
 use super::{secure, EngineError, Interface, MeterAddress, Session, TraceSink};
 use crate::counters::CounterStore;
-use crate::dlms::client::{Authentication, Ciphering, ClientSettings, Referencing};
+use crate::dlms::acse::Conformance;
+use crate::dlms::client::{Authentication, Ciphering, ClientSettings, PreEstablished, Referencing};
 use crate::dlms::security::{HlsMechanism, Key, SystemTitle};
 use crate::queue::{
     Auth, Config, Connection, InterfaceKind, KeySecret, Link, LinkMode, Meter, Policy,
@@ -104,6 +105,7 @@ impl Target {
         if let Link::Serial(line) = &self.connection.link {
             session.set_frame_gap(Duration::from_millis(line.frame_gap_ms));
         }
+        session.set_release(self.meter.release);
         Ok(session)
     }
 
@@ -128,7 +130,7 @@ impl Target {
         if let Some(c) = settings.ciphering.as_mut() {
             c.invocation_counter = 0;
         }
-        secure::open(
+        let mut session = secure::open(
             link,
             &self.address,
             settings,
@@ -137,16 +139,22 @@ impl Target {
             self.timeout,
             trace,
         )
-        .await
+        .await?;
+        session.set_release(self.meter.release);
+        Ok(session)
     }
 }
 
-/// Opens a connection's link: a TCP connection or the serial port (after the IEC 62056-21
+/// Opens a connection's link: a TCP connection, a UDP socket or the serial port (after the IEC 62056-21
 /// mode E sign-on when the connection asks for it).
 pub async fn connect(conn: &Connection, timeout: Duration) -> Result<BoxStream, EngineError> {
     let io = |e: &dyn std::fmt::Display| EngineError::Io(std::io::Error::other(e.to_string()));
     match &conn.link {
         Link::Tcp { host, port, .. } => crate::transport::tcp::connect(host, *port, timeout)
+            .await
+            .map(|s| Box::new(s) as BoxStream)
+            .map_err(|e| io(&e)),
+        Link::Udp { host, port } => crate::transport::udp::connect(host, *port, timeout)
             .await
             .map(|s| Box::new(s) as BoxStream)
             .map_err(|e| io(&e)),
@@ -176,6 +184,7 @@ fn address(m: &Meter) -> MeterAddress {
         physical: m.physical,
         logical: m.logical,
         address_size: m.address_size,
+        hdlc_window: m.hdlc_window,
     }
 }
 
@@ -201,6 +210,10 @@ fn settings(m: &Meter) -> ClientSettings {
             secret: Vec::new(),
         },
     };
+    s.pre_established = m.pre_established.map(|p| PreEstablished {
+        conformance: p.conformance.map_or(s.conformance, Conformance),
+        max_pdu: p.max_pdu,
+    });
     let sec = &m.security;
     let key = |k: &KeySecret| Key(k.expose());
     let sha256 = matches!(m.auth, Auth::Sha256(_));

@@ -1,5 +1,5 @@
-//! A connection: how bytes reach one or more meters (a TCP socket, a serial port, or a
-//! listening socket the meters dial in to).
+//! A connection: how bytes reach one or more meters (a TCP socket, UDP datagrams, a serial
+//! port, or a listening socket the meters dial in to).
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,14 @@ pub enum Link {
     },
     /// A serial port (optical probe, RS-485).
     Serial(SerialSettings),
+    /// UDP datagrams to a meter (IEC 62056-47, as GPRS and NB-IoT meters speak): one WRAPPER
+    /// PDU per datagram; a datagram lost is a timeout.
+    Udp {
+        /// Host name or address.
+        host: String,
+        /// Port, 1..=65535 (4059 is DLMS's).
+        port: u16,
+    },
     /// A TCP socket the meters dial in to; each is recognised by its identity (device name,
     /// serial number or system title).
     Listen {

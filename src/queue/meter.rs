@@ -42,6 +42,29 @@ pub struct Meter {
     /// The HAN list layout its pushes follow (a built-in name such as `kaifa-no`, or a file):
     /// names and units for lists sent without OBIS codes, on a passive connection.
     pub han_preset: Option<String>,
+    /// No AARQ: the meter accepts this client's APDUs without an association
+    /// (`pre_established = true`), with this configuration.
+    pub pre_established: Option<PreEstablished>,
+    /// Release the association (RLRQ) when done; false leaves it open at the meter and only
+    /// closes the link.
+    pub release: bool,
+    /// HDLC window we propose both ways, 1..=7 (the meter's UA decides; 1 by default).
+    pub hdlc_window: u8,
+}
+
+/// A pre-established association as the meter was configured for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreEstablished {
+    /// The conformance block (24 bits as the AARE carries them); `None`: what the client
+    /// would propose for its referencing.
+    pub conformance: Option<u32>,
+    /// The largest APDU the meter accepts.
+    pub max_pdu: u16,
+}
+
+impl PreEstablished {
+    /// The PDU size when none is configured: the standard's common meter size.
+    pub const DEFAULT_MAX_PDU: u16 = 1024;
 }
 
 impl Meter {
@@ -64,6 +87,9 @@ impl Meter {
             retries: 2,
             enabled: true,
             han_preset: None,
+            pre_established: None,
+            release: true,
+            hdlc_window: 1,
         }
     }
 

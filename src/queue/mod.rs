@@ -37,7 +37,7 @@ pub use connection::{
 };
 pub use error::ConfigError;
 pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
-pub use meter::{Auth, InterfaceKind, Meter, ReferencingKind};
+pub use meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;
 pub use secret::{KeySecret, Secret, SecretSource};

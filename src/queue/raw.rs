@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings, LISTEN_HOST};
 use super::error::or_list;
 use super::item::Item;
-use super::meter::{Auth, InterfaceKind, Meter, ReferencingKind};
+use super::meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
@@ -64,6 +64,7 @@ struct RawConnection {
     tcp: Option<RawTcp>,
     serial: Option<RawSerial>,
     listen: Option<RawListen>,
+    udp: Option<RawUdp>,
     mode: Option<LinkMode>,
     enabled: Option<bool>,
     passive: Option<bool>,
@@ -79,6 +80,17 @@ struct RawTcp {
     // Wider than the model so 70000 gets the same message as 0.
     port: i64,
     persistent: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { host = \"10.0.0.5\", port = 4059 }"
+)]
+struct RawUdp {
+    host: String,
+    // Wider than the model so 70000 gets the same message as 0.
+    port: i64,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +140,11 @@ struct RawMeter {
     retries: Option<u32>,
     enabled: Option<bool>,
     han_preset: Option<String>,
+    pre_established: Option<bool>,
+    conformance: Option<String>,
+    max_pdu: Option<i64>,
+    release: Option<bool>,
+    hdlc_window: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -341,33 +358,39 @@ impl RawSink {
 
 impl RawConnection {
     fn into_model(self, path: FieldPath) -> Result<Connection, ConfigFault> {
-        let link = match (self.tcp, self.serial, self.listen) {
-            (Some(tcp), None, None) => Link::Tcp {
+        let link = match (self.tcp, self.serial, self.listen, self.udp) {
+            (Some(tcp), None, None, None) => Link::Tcp {
                 host: tcp.host,
                 port: port(tcp.port, path.key("tcp").key("port"))?,
                 persistent: tcp.persistent.unwrap_or(true),
             },
-            (None, Some(serial), None) => Link::Serial(serial.into_model(path.key("serial"))?),
-            (None, None, Some(listen)) => Link::Listen {
+            (None, Some(serial), None, None) => Link::Serial(serial.into_model(path.key("serial"))?),
+            (None, None, Some(listen), None) => Link::Listen {
                 host: listen.host.unwrap_or_else(|| LISTEN_HOST.into()),
                 port: port(listen.port, path.key("listen").key("port"))?,
             },
-            (None, None, None) => {
+            (None, None, None, Some(udp)) => Link::Udp {
+                host: udp.host,
+                port: port(udp.port, path.key("udp").key("port"))?,
+            },
+            (None, None, None, None) => {
                 return Err(ConfigFault::new(
                     path.key("tcp"),
-                    "is missing; give tcp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
+                    "is missing; give tcp = { host = \"..\", port = 4059 }, udp = { host = \"..\", port = 4059 }, serial = { port = \"/dev/ttyUSB0\" } or listen = { port = 4060 }",
                 ))
             }
-            // Two or more: placed at the second of tcp, serial and listen.
-            (tcp, serial, _) => {
+            // Two or more: placed at the second of tcp, serial, listen and udp.
+            (tcp, serial, listen, _) => {
                 let extra = if tcp.is_some() && serial.is_some() {
                     "serial"
-                } else {
+                } else if listen.is_some() && (tcp.is_some() || serial.is_some()) {
                     "listen"
+                } else {
+                    "udp"
                 };
                 return Err(ConfigFault::new(
                     path.key(extra),
-                    "a connection has one of tcp, serial or listen; remove the others",
+                    "a connection has one of tcp, udp, serial or listen; remove the others",
                 ));
             }
         };
@@ -419,6 +442,37 @@ impl RawMeter {
             Some(security) => security.into_model(path.key("security"))?,
             None => Security::default(),
         };
+        let pre_established = match (self.pre_established, self.conformance, self.max_pdu) {
+            (Some(true), conformance, max_pdu) => Some(PreEstablished {
+                conformance: conformance
+                    .map(|c| conformance_bits(&c, path.key("conformance")))
+                    .transpose()?,
+                max_pdu: max_pdu
+                    .map(|n| {
+                        u16::try_from(n).ok().filter(|n| *n >= 64).ok_or_else(|| {
+                            ConfigFault::new(
+                                path.key("max_pdu"),
+                                format!("{n} is not allowed; use 64 to 65535"),
+                            )
+                        })
+                    })
+                    .transpose()?
+                    .unwrap_or(PreEstablished::DEFAULT_MAX_PDU),
+            }),
+            (_, Some(_), _) => {
+                return Err(ConfigFault::new(
+                    path.key("conformance"),
+                    "is only used with pre_established = true; remove it or set that",
+                ))
+            }
+            (_, _, Some(_)) => {
+                return Err(ConfigFault::new(
+                    path.key("max_pdu"),
+                    "is only used with pre_established = true; remove it or set that",
+                ))
+            }
+            _ => None,
+        };
         let d = Meter::new(self.name, self.connection);
         // Serial-number addresses need more than one byte, so they change the default size.
         let size = if self.serial_number.is_some() {
@@ -444,9 +498,27 @@ impl RawMeter {
             retries: self.retries.unwrap_or(d.retries),
             enabled: self.enabled.unwrap_or(d.enabled),
             han_preset: self.han_preset,
+            pre_established,
+            release: self.release.unwrap_or(d.release),
+            hdlc_window: self.hdlc_window.unwrap_or(d.hdlc_window),
             ..d
         })
     }
+}
+
+/// A conformance block as 6 hex digits (the 24 bits an AARE carries, e.g. `"001E1D"`).
+fn conformance_bits(text: &str, path: FieldPath) -> Result<u32, ConfigFault> {
+    let t = text.trim();
+    let t = t.strip_prefix("0x").unwrap_or(t);
+    if t.len() == 6 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        if let Ok(bits) = u32::from_str_radix(t, 16) {
+            return Ok(bits);
+        }
+    }
+    Err(ConfigFault::new(
+        path,
+        format!("{text:?} is not a conformance block; give 6 hex digits such as \"001E1D\" (as the meter's AARE carries them)"),
+    ))
 }
 
 impl RawAuth {

@@ -225,6 +225,16 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
             in_range(s.frame_gap_ms, 0..=10_000, serial.key("frame_gap_ms"))?;
             one_of(s.stop_bits, &[1, 2], serial.key("stop_bits"))
         }
+        Link::Udp { host, port } => {
+            let udp = path.key("udp");
+            if host.trim().is_empty() {
+                return Err(ConfigFault::new(
+                    udp.key("host"),
+                    "is empty; give a host name or IP address",
+                ));
+            }
+            in_range(*port, 1..=u16::MAX, udp.key("port"))
+        }
         Link::Listen { host, port } => {
             let listen = path.key("listen");
             if host.trim().is_empty() {
@@ -294,6 +304,27 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
                 ),
             ));
         }
+    }
+    in_range(m.hdlc_window, 1..=7, path.key("hdlc_window"))?;
+    if m.pre_established.is_some() {
+        if m.auth != Auth::None {
+            return Err(ConfigFault::new(
+                path.key("pre_established"),
+                "a pre-established association has no authentication (there is no AARQ to carry it); set auth level \"none\" or remove pre_established",
+            ));
+        }
+        if m.security.policy != Policy::None {
+            return Err(ConfigFault::new(
+                path.key("pre_established"),
+                "a ciphered pre-established association is not supported; set security policy \"none\" or remove pre_established",
+            ));
+        }
+    }
+    if m.interface == InterfaceKind::Hdlc && matches!(connection.link, Link::Udp { .. }) {
+        return Err(ConfigFault::new(
+            path.key("interface"),
+            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
+        ));
     }
     if m.interface == InterfaceKind::Hdlc {
         in_range(m.client, 0..=127, path.key("client"))

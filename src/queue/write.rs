@@ -159,6 +159,12 @@ fn connection(c: &Connection) -> Fields {
             tcp.set_if(!persistent, "persistent", persistent);
             f.table("tcp", &tcp);
         }
+        Link::Udp { host, port } => {
+            let mut udp = Fields::default();
+            udp.set("host", host);
+            udp.set("port", port);
+            f.table("udp", &udp);
+        }
         Link::Serial(s) => f.table("serial", &serial(s)),
         // The host is written even as the default: it decides who can reach the socket.
         Link::Listen { host, port } => {
@@ -231,6 +237,23 @@ fn meter(m: &Meter) -> Fields {
     f.set_if(m.retries != d.retries, "retries", &m.retries);
     f.set_if(!m.enabled, "enabled", &m.enabled);
     f.set_some("han_preset", m.han_preset.as_ref());
+    if let Some(pre) = &m.pre_established {
+        f.set("pre_established", &true);
+        if let Some(bits) = pre.conformance {
+            f.set("conformance", &format!("{bits:06X}"));
+        }
+        f.set_if(
+            pre.max_pdu != crate::queue::PreEstablished::DEFAULT_MAX_PDU,
+            "max_pdu",
+            &pre.max_pdu,
+        );
+    }
+    f.set_if(!m.release, "release", &m.release);
+    f.set_if(
+        m.hdlc_window != d.hdlc_window,
+        "hdlc_window",
+        &m.hdlc_window,
+    );
     f
 }
 

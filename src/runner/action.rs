@@ -225,6 +225,10 @@ async fn test_link(c: &Connection, links: &mut Links) -> Result<String, RunnerEr
         Link::Tcp { host, port, .. } => format!("connected to {host}:{port} in {ms} ms"),
         Link::Serial(s) => format!("opened serial port {} at {} baud", s.port, s.baud),
         Link::Listen { host, port } => format!("listening on {host}:{port}"),
+        // Nothing is sent yet: a UDP socket is ready whether or not a meter is there.
+        Link::Udp { host, port } => format!(
+            "UDP socket to {host}:{port} ready in {ms} ms (test the meter to know it answers)"
+        ),
     })
 }
 

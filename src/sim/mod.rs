@@ -1,13 +1,15 @@
-//! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP by the same
-//! `dlms` codec the client uses (server side).
+//! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP, UDP (`udp.rs`)
+//! or a serial line by the same `dlms` codec the client uses (server side).
 mod dial_in;
 pub mod fault;
 pub mod han;
 pub mod meter;
 mod serial;
+mod udp;
 
 pub use dial_in::{dial_in, push_frame};
 pub use serial::serve_serial;
+pub use udp::{bind_udp, serve_udp};
 
 use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::hdlc::{AddressSize, HdlcParameters, HdlcServer, ServerAddressFilter};
@@ -77,6 +79,16 @@ pub struct SimConfig {
     pub test_objects: bool,
     /// A HAN/P1 port: answer nothing, push a three-phase list this often (`simulate --han`).
     pub han_every: Option<Duration>,
+    /// Serve WRAPPER PDUs over UDP (one per datagram) instead of TCP.
+    pub udp: bool,
+    /// The client SAP whose association is pre-established (served without an AARQ).
+    pub pre_established: Option<u16>,
+    /// Send an event notification (the energy register's value) on every plain WRAPPER
+    /// association this often, unasked, as meters report events between requests.
+    pub event_every: Option<Duration>,
+    /// The largest HDLC window the meters accept (their UA answers the smaller of this and
+    /// the client's proposal); 1 by default, as most meters.
+    pub hdlc_window: u8,
 }
 
 impl Default for SimConfig {
@@ -106,21 +118,30 @@ impl Default for SimConfig {
             test_objects: false,
             hdlc_max_info: 1024,
             han_every: None,
+            udp: false,
+            pre_established: None,
+            event_every: None,
+            hdlc_window: 1,
         }
     }
+}
+
+/// The port meter `i` serves on: `config.port + i`, or 0 (any free port).
+fn port_of(config: &SimConfig, i: u32) -> std::io::Result<u16> {
+    if config.port == 0 {
+        return Ok(0);
+    }
+    u16::try_from(i)
+        .ok()
+        .and_then(|i| config.port.checked_add(i))
+        .ok_or_else(|| std::io::Error::other(format!("port {} + {i} is beyond 65535", config.port)))
 }
 
 /// Binds one listener per meter; returns their addresses and the listeners.
 pub async fn bind(config: &SimConfig) -> std::io::Result<Vec<TcpListener>> {
     let mut out = Vec::with_capacity(config.meters as usize);
     for i in 0..config.meters {
-        let port = if config.port == 0 {
-            0
-        } else {
-            config.port.checked_add(i as u16).ok_or_else(|| {
-                std::io::Error::other(format!("port {} + {i} is beyond 65535", config.port))
-            })?
-        };
+        let port = port_of(config, i)?;
         let l = TcpListener::bind((config.host.as_str(), port))
             .await
             .map_err(|e| {
@@ -160,10 +181,19 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
     while tasks.join_next().await.is_some() {}
 }
 
-/// Starts the simulator in the background; returns the meters' addresses.
+/// Starts the simulator in the background (over UDP when `config.udp`); returns the meters'
+/// addresses.
 pub async fn start(
     config: SimConfig,
 ) -> std::io::Result<(Vec<SocketAddr>, tokio::task::JoinHandle<()>)> {
+    if config.udp {
+        let sockets = udp::bind_udp(&config).await?;
+        let addrs = sockets
+            .iter()
+            .map(|s| s.local_addr())
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok((addrs, tokio::spawn(udp::serve_udp(config, sockets))));
+    }
     let listeners = bind(&config).await?;
     let addrs = listeners
         .iter()
@@ -191,7 +221,11 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
             // Like most current meters, it accepts information fields larger than the default 128.
             ServerLink::Hdlc(HdlcServer::new(
                 filter,
-                HdlcParameters::with_max_info(config.hdlc_max_info.max(32)),
+                HdlcParameters {
+                    window_tx: config.hdlc_window.clamp(1, 7),
+                    window_rx: config.hdlc_window.clamp(1, 7),
+                    ..HdlcParameters::with_max_info(config.hdlc_max_info.max(32))
+                },
             ))
         }
     }
@@ -291,6 +325,7 @@ async fn serve_connection<S: crate::transport::Stream>(
             settings.max_pdu = config.max_pdu;
             settings.authentication = config.authentication.clone();
             settings.ciphering = config.ciphering.clone();
+            settings.pre_established = config.pre_established;
             let mut meter = SimMeter::new(
                 index + k,
                 Local::now().fixed_offset(),
@@ -322,12 +357,31 @@ async fn serve_connection<S: crate::transport::Stream>(
         })
         .collect();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut last_heard = tokio::time::Instant::now();
+    let every = config
+        .event_every
+        .filter(|p| config.interface == Interface::Wrapper && !p.is_zero());
+    let mut next_event = every.map(|p| tokio::time::Instant::now() + p);
     loop {
-        let n = match tokio::time::timeout(idle, stream.read(&mut buf)).await {
-            Err(_) => return Ok(Ended::Idle),
-            Ok(Ok(0)) => return Ok(Ended::Closed),
-            Ok(r) => r?,
+        let read = tokio::select! {
+            r = tokio::time::timeout_at(last_heard + idle, stream.read(&mut buf)) => Some(r),
+            _ = sleep_until_or_never(next_event) => None,
         };
+        let n = match read {
+            None => {
+                for d in &mut drops {
+                    if let Some(pdu) = event(d) {
+                        stream.write_all(&pdu).await?;
+                    }
+                }
+                next_event = next_event.zip(every).map(|(at, p)| at + p);
+                continue;
+            }
+            Some(Err(_)) => return Ok(Ended::Idle),
+            Some(Ok(Ok(0))) => return Ok(Ended::Closed),
+            Some(Ok(r)) => r?,
+        };
+        last_heard = tokio::time::Instant::now();
         for d in &mut drops {
             let events = match d.link.receive(&buf[..n]) {
                 Ok(ev) => ev,
@@ -446,6 +500,38 @@ async fn serve_connection<S: crate::transport::Stream>(
             }
         }
     }
+}
+
+/// Sleeps until `at`, or forever when there is none.
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An event notification from a meter with a plain association: its energy register now.
+fn event(d: &mut Drop) -> Option<Vec<u8>> {
+    use crate::dlms::server::CosemServer;
+    use crate::dlms::xdlms::{AttributeDescriptor, EventNotificationRequest};
+    if !d.session.is_associated() || d.session.is_ciphered() {
+        return None;
+    }
+    let attribute = AttributeDescriptor {
+        class_id: 3,
+        instance: crate::dlms::obis::Obis::new(1, 0, 1, 8, 0, 255),
+        attribute: 2,
+    };
+    let now = Local::now().fixed_offset();
+    d.meter.set_host_time(now);
+    let value = d.meter.get(&attribute, None).ok()?;
+    let apdu = EventNotificationRequest {
+        time: Some(crate::dlms::datetime::CosemDateTime::from_chrono(&now, 0)),
+        attribute,
+        value,
+    }
+    .encode();
+    d.link.send_apdu(&apdu).ok()
 }
 
 /// The exception-response a ciphered request that fails its checks gets (state error,

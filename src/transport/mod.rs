@@ -1,8 +1,9 @@
-//! Moving bytes: TCP today; serial and meter-initiated links come with their issue.
+//! Moving bytes: TCP, UDP (datagrams kept whole), serial ports and the mode E sign-on.
 pub mod iec;
 pub mod retry;
 pub mod serial;
 pub mod tcp;
+pub mod udp;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 

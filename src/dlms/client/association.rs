@@ -13,7 +13,16 @@ use crate::dlms::security::{
 };
 use crate::dlms::xdlms::{
     ActionRequest, ActionResponse, Apdu, DataAccessResult, GetDataResult, MethodDescriptor,
+    ReadRequest, ReadResponse, ReadResult, VariableAccess,
 };
+
+/// The base name of the Association SN object (IEC 62056-6-2: always 0xFA00).
+pub const ASSOCIATION_SN: u16 = 0xFA00;
+
+/// The short name of the Association SN's method 8, reply_to_HLS_authentication: base name +
+/// the class's first method offset (0x20) + (8 − 1) × 8 = 0xFA58 (Green Book; Gurux and
+/// jDLMS agree).
+pub const REPLY_TO_HLS_SN: u16 = ASSOCIATION_SN + 0x20 + 7 * 8;
 
 /// What the meter granted in its AARE.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +49,20 @@ impl ClientSession {
             return Ok(None);
         };
         let f = self.hls_function(mechanism, &secret, &stoc, true)?;
-        let (class_id, method) = match self.settings.referencing {
-            Referencing::Ln => (15, 1),
-            Referencing::Sn => {
-                return Err(SessionError::Settings(
-                    "high-level authentication with short-name referencing is not supported".into(),
-                ))
-            }
-        };
+        if self.settings.referencing == Referencing::Sn {
+            // Over SN a method that returns data is invoked by a READ of its short name with
+            // parameterized access (selector 0, the method's parameter); the answer is the
+            // READ's data.
+            return Ok(Some(
+                ReadRequest(vec![VariableAccess::Parameterized {
+                    name: REPLY_TO_HLS_SN,
+                    selector: 0,
+                    parameters: Data::OctetString(f),
+                }])
+                .encode(),
+            ));
+        }
+        let (class_id, method) = (15, 1);
         Ok(Some(
             ActionRequest::Normal {
                 invoke_id: self.settings.invoke_id,
@@ -153,10 +168,37 @@ impl ClientSession {
                     }
                 }
             }
+            Apdu::ReadResponse(ReadResponse(results))
+                if self.settings.referencing == Referencing::Sn =>
+            {
+                match results.as_slice() {
+                    [ReadResult::Data(Data::OctetString(b))] => b.clone(),
+                    // Some meters (Gurux) answer a wrong f(StoC) with null-data.
+                    [ReadResult::Data(Data::Null)] => {
+                        self.association = None;
+                        return Err(SessionError::MeterFailedAuthentication(
+                            "the meter refused our answer to its challenge (it answered null-data)"
+                                .into(),
+                        ));
+                    }
+                    [ReadResult::Error(result)] => {
+                        self.association = None;
+                        return Err(SessionError::MeterFailedAuthentication(format!(
+                            "the meter refused our answer to its challenge ({result})"
+                        )));
+                    }
+                    _ => {
+                        self.association = None;
+                        return Err(SessionError::MeterFailedAuthentication(
+                            "the meter did not answer our challenge".into(),
+                        ));
+                    }
+                }
+            }
             Apdu::ExceptionResponse(e) => return Err(SessionError::Exception(e)),
             other => {
                 return Err(SessionError::Unexpected {
-                    expected: "the ACTION response of HLS pass 4",
+                    expected: "the ACTION response (LN) or READ response (SN) of HLS pass 4",
                     got: other.name().to_string(),
                 })
             }
@@ -377,6 +419,43 @@ impl ClientSession {
             vaa_name,
             server_system_title: aare.responding_ap_title.clone(),
         })
+    }
+
+    /// Takes the pre-established association of the settings as the current one: no AARQ is
+    /// sent, the meter accepts this client's APDUs without one. Only unauthenticated and plain:
+    /// without an AARE there are no challenges, and no meter system title to decipher with.
+    pub fn pre_establish(&mut self) -> Result<&Association, SessionError> {
+        let Some(pre) = self.settings.pre_established else {
+            return Err(SessionError::Settings(
+                "no pre-established association is configured".into(),
+            ));
+        };
+        if !matches!(self.settings.authentication, Authentication::None) {
+            return Err(SessionError::Settings(
+                "a pre-established association has no authentication: there is no AARQ to carry it"
+                    .into(),
+            ));
+        }
+        if self
+            .settings
+            .ciphering
+            .as_ref()
+            .is_some_and(|c| c.policy != crate::dlms::security::Policy::None)
+        {
+            return Err(SessionError::Settings(
+                "a ciphered pre-established association is not supported".into(),
+            ));
+        }
+        self.protection = None;
+        Ok(self.association.insert(Association {
+            conformance: pre.conformance,
+            max_pdu: pre.max_pdu,
+            vaa_name: match self.settings.referencing {
+                Referencing::Ln => 0x0007,
+                Referencing::Sn => 0xFA00,
+            },
+            server_system_title: None,
+        }))
     }
 
     /// The RLRQ that releases the association.

@@ -18,14 +18,14 @@ mod scaling;
 mod session;
 mod settings;
 
-pub use association::Association;
+pub use association::{Association, ASSOCIATION_SN, REPLY_TO_HLS_SN};
 pub use attribute::{parse_object_list, sn_attribute_name, AttributeRef, ObjectListEntry};
 pub use change::{Change, ChangeOp, ChangeOutcome, MethodRef};
 pub use error::{ReadError, SessionError};
 pub use read_op::{ReadOp, Step};
 pub use scaling::{apply_scaler_units, scaler_unit_attribute, with_scaler_units, Reading};
 pub use session::ClientSession;
-pub use settings::{Authentication, Ciphering, ClientSettings, Referencing};
+pub use settings::{Authentication, Ciphering, ClientSettings, PreEstablished, Referencing};
 
 #[cfg(test)]
 mod change_tests;

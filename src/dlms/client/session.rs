@@ -122,6 +122,18 @@ impl ClientSession {
             .collect();
     }
 
+    /// SN referencing: the object and attribute a variable name stands for (attribute a of an
+    /// object at base name b is b + (a − 1) × 8), when the object list named its base.
+    pub fn attribute_of_short_name(&self, name: u16) -> Option<(Obis, i8)> {
+        self.short_names
+            .iter()
+            .filter(|(_, base)| **base <= name && (name - **base).is_multiple_of(8))
+            .map(|(obis, base)| (*obis, (name - base) / 8 + 1))
+            .filter(|(_, a)| *a <= 32)
+            .min_by_key(|(_, a)| *a)
+            .map(|(obis, a)| (obis, a as i8))
+    }
+
     /// True when SN base names are known (or not needed).
     pub fn has_short_names(&self) -> bool {
         self.settings.referencing == Referencing::Ln || !self.short_names.is_empty()

@@ -89,6 +89,17 @@ pub struct Ciphering {
     pub meter_counter_floor: u32,
 }
 
+/// An association that exists without an AARQ: the meter was configured to accept this
+/// client's APDUs (IEC 62056-5-3 "pre-established application association") with this
+/// conformance and PDU size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreEstablished {
+    /// The conformance the meter was configured with.
+    pub conformance: Conformance,
+    /// The largest APDU the meter accepts.
+    pub max_pdu: u16,
+}
+
 /// What the client proposes when it associates.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
@@ -114,6 +125,8 @@ pub struct ClientSettings {
     /// frames, LLC header included), when the link has such a limit: with-list requests are
     /// split so that each, ciphered, fits one frame and never needs segmentation.
     pub max_frame_info: Option<usize>,
+    /// No AARQ: the association is pre-established in the meter with these parameters.
+    pub pre_established: Option<PreEstablished>,
 }
 
 impl ClientSettings {
@@ -151,6 +164,7 @@ impl ClientSettings {
             challenge: Vec::new(),
             with_list: true,
             max_frame_info: None,
+            pre_established: None,
         }
     }
 }

@@ -89,8 +89,8 @@ impl HdlcClient {
         if self.state != State::Open {
             return Err(HdlcError::NotOpen);
         }
-        let segment = self.transfer.send(apdu, self.negotiated.max_info_tx)?;
-        self.encode(segment)
+        let window = self.transfer.send(apdu, self.negotiated.max_info_tx)?;
+        self.encode_all(window)
     }
 
     /// How many bytes of a frame that has not completed yet are buffered.
@@ -127,6 +127,8 @@ impl HdlcClient {
             (Control::Ua { .. }, State::Connecting) => {
                 let theirs = HdlcParameters::decode(&frame.info)?;
                 self.negotiated = self.ours.negotiate(&theirs);
+                self.transfer
+                    .set_windows(self.negotiated.window_tx, self.negotiated.window_rx);
                 self.state = State::Open;
                 self.transfer.reset();
                 events.push(LinkEvent::Opened);
@@ -140,16 +142,21 @@ impl HdlcClient {
                 return Err(HdlcError::DisconnectedMode);
             }
             (Control::Frmr { .. }, _) => return Err(HdlcError::FrameReject(frame.info)),
-            (Control::I { ns, .. }, State::Open) => {
-                match self.transfer.receive(ns, frame.segmented, &frame.info)? {
+            (Control::I { ns, poll, .. }, State::Open) => {
+                match self
+                    .transfer
+                    .receive(ns, frame.segmented, poll, &frame.info)?
+                {
                     Incoming::Ack(rr) => events.push(LinkEvent::Transmit(self.encode(rr)?)),
                     Incoming::Apdu(apdu) => events.push(LinkEvent::Apdu(apdu)),
+                    Incoming::Nothing => {}
                 }
             }
-            (Control::Rr { .. }, State::Open) => {
+            (Control::Rr { nr, .. }, State::Open) => {
                 // An RR with nothing left to send only acknowledges.
-                if let Some(segment) = self.transfer.next_segment() {
-                    events.push(LinkEvent::Transmit(self.encode(segment)?));
+                let window = self.transfer.acknowledged(nr);
+                if !window.is_empty() {
+                    events.push(LinkEvent::Transmit(self.encode_all(window)?));
                 }
             }
             // The meter is busy; its next RR asks for the segment.
@@ -171,6 +178,15 @@ impl HdlcClient {
 
     fn encode(&self, segment: Segment) -> Result<Vec<u8>, HdlcError> {
         segment.encode(self.server, self.address)
+    }
+
+    /// The frames of a window, back to back in one write.
+    fn encode_all(&self, window: Vec<Segment>) -> Result<Vec<u8>, HdlcError> {
+        let mut out = Vec::new();
+        for segment in window {
+            out.extend(self.encode(segment)?);
+        }
+        Ok(out)
     }
 
     fn unnumbered(&self, control: Control, info: Vec<u8>) -> Vec<u8> {

@@ -132,7 +132,7 @@ pub enum HdlcError {
     /// A DM response while we were not disconnecting.
     #[error("meter is in disconnected mode (DM)")]
     DisconnectedMode,
-    /// A FRMR response, which window-1 links cannot recover from.
+    /// A FRMR response, which the link cannot recover from.
     #[error("HDLC peer rejected a frame (FRMR), information field {0:02X?}")]
     FrameReject(Vec<u8>),
     /// A frame that makes no sense in the link's current state.

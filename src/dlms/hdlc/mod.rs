@@ -1,4 +1,4 @@
-//! HDLC (IEC 62056-46) framing and the window-1 link state machines, sans-IO.
+//! HDLC (IEC 62056-46) framing and the link state machines (windows as negotiated), sans-IO.
 //!
 //! Frame format type 3 is delimited by its length field, never by byte stuffing, so the
 //! decoder reads the length and checks HCS/FCS instead of escaping 0x7E.

@@ -132,9 +132,9 @@ impl HdlcParameters {
         Self {
             max_info_tx: self.max_info_tx.min(peer.max_info_rx),
             max_info_rx: self.max_info_rx.min(peer.max_info_tx),
-            // We only implement window 1: every I-frame waits for its answer or RR.
-            window_tx: 1,
-            window_rx: 1,
+            // Windows as both accept, 1 to 7 (modulo-8 sequence numbers).
+            window_tx: self.window_tx.min(peer.window_rx).clamp(1, 7),
+            window_rx: self.window_rx.min(peer.window_tx).clamp(1, 7),
         }
     }
 }

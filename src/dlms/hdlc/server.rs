@@ -94,8 +94,8 @@ impl HdlcServer {
     /// The first frame carrying `apdu` to the connected client; the rest on its RRs.
     pub fn send_apdu(&mut self, apdu: &[u8]) -> Result<Vec<u8>, HdlcError> {
         let (client, us) = self.peer.ok_or(HdlcError::NotOpen)?;
-        let segment = self.transfer.send(apdu, self.negotiated.max_info_tx)?;
-        segment.encode(client, us)
+        let window = self.transfer.send(apdu, self.negotiated.max_info_tx)?;
+        encode_all(window, client, us)
     }
 
     /// Takes in received bytes; frames for other servers are ignored, as meters do.
@@ -126,6 +126,8 @@ impl HdlcServer {
             Control::Snrm { .. } => {
                 let theirs = HdlcParameters::decode(&frame.info)?;
                 self.negotiated = self.ours.negotiate(&theirs);
+                self.transfer
+                    .set_windows(self.negotiated.window_tx, self.negotiated.window_rx);
                 self.peer = Some((frame.source, frame.destination));
                 self.transfer.reset();
                 let ua = Control::Ua { final_: true };
@@ -139,16 +141,22 @@ impl HdlcServer {
                 events.push(LinkEvent::Transmit(reply(ua)?));
                 events.push(LinkEvent::Closed);
             }
-            Control::I { ns, .. } if connected => {
-                match self.transfer.receive(ns, frame.segmented, &frame.info)? {
+            Control::I { ns, poll, .. } if connected => {
+                match self
+                    .transfer
+                    .receive(ns, frame.segmented, poll, &frame.info)?
+                {
                     Incoming::Ack(rr) => events.push(LinkEvent::Transmit(reply(rr)?)),
                     Incoming::Apdu(apdu) => events.push(LinkEvent::Apdu(apdu)),
+                    Incoming::Nothing => {}
                 }
             }
-            Control::Rr { .. } if connected => {
+            Control::Rr { nr, .. } if connected => {
                 // An RR with nothing left to send only acknowledges.
-                if let Some(segment) = self.transfer.next_segment() {
-                    events.push(LinkEvent::Transmit(reply(segment)?));
+                let window = self.transfer.acknowledged(nr);
+                if !window.is_empty() {
+                    let bytes = encode_all(window, frame.source, frame.destination)?;
+                    events.push(LinkEvent::Transmit(bytes));
                 }
             }
             // The client is busy; its next RR asks for the segment.
@@ -172,6 +180,19 @@ impl HdlcServer {
         }
         Ok(())
     }
+}
+
+/// The frames of a window, back to back in one write.
+fn encode_all(
+    window: Vec<Segment>,
+    destination: RawAddress,
+    source: RawAddress,
+) -> Result<Vec<u8>, HdlcError> {
+    let mut out = Vec::new();
+    for segment in window {
+        out.extend(segment.encode(destination, source)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

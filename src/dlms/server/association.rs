@@ -7,6 +7,7 @@ use crate::dlms::acse::{
     InitiateResponse, Mechanism,
 };
 use crate::dlms::client::{Authentication, Referencing};
+use crate::dlms::client::{ASSOCIATION_SN, REPLY_TO_HLS_SN};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
 use crate::dlms::protection::Protection;
@@ -14,25 +15,14 @@ use crate::dlms::security::{
     hls_response, hls_verify, GmacParams, HlsMechanism, Key, Policy, Sha256Params, SystemTitle,
 };
 use crate::dlms::xdlms::{
-    ActionRequest, ActionResponse, Apdu, ConfirmedServiceError, DataAccessResult,
+    ActionRequest, ActionResponse, Apdu, ConfirmedServiceError, DataAccessResult, ReadRequest,
+    ReadResponse, ReadResult, VariableAccess,
 };
 
-const ASSOCIATION_SN: u16 = 0xFA00;
-
 impl ServerSession {
-    /// HLS pass 3 (the client's f(StoC)) and pass 4 (our f(CtoS)).
+    /// HLS pass 3 over LN (an ACTION on 0.0.40.0.0.255 method 1 with the client's f(StoC))
+    /// and pass 4 (our f(CtoS) in the ACTION response).
     pub(super) fn hls_pass3(&mut self, a: ActionRequest) -> Vec<u8> {
-        let Some((mech, secret, ctos, stoc)) = self.pending_hls.take() else {
-            return exception(1, 1);
-        };
-        let deny = |invoke_id| {
-            ActionResponse::Normal {
-                invoke_id,
-                result: DataAccessResult::ReadWriteDenied,
-                return_parameters: None,
-            }
-            .encode()
-        };
         let ActionRequest::Normal {
             invoke_id,
             method,
@@ -42,9 +32,56 @@ impl ServerSession {
             return exception(1, 1);
         };
         let is_reply = method.method == 1 && method.instance == Obis::new(0, 0, 40, 0, 0, 255);
-        let Some(Data::OctetString(answer)) = parameters.filter(|_| is_reply) else {
+        let answer = match parameters.filter(|_| is_reply) {
+            Some(Data::OctetString(answer)) => Some(answer),
+            _ => None,
+        };
+        match self.hls_reply(answer) {
+            Ok(f) => ActionResponse::Normal {
+                invoke_id,
+                result: DataAccessResult::Success,
+                return_parameters: Some(crate::dlms::xdlms::GetDataResult::Data(
+                    Data::OctetString(f),
+                )),
+            }
+            .encode(),
+            Err(()) => ActionResponse::Normal {
+                invoke_id,
+                result: DataAccessResult::ReadWriteDenied,
+                return_parameters: None,
+            }
+            .encode(),
+        }
+    }
+
+    /// HLS pass 3 over SN: a READ with parameterized access of the Association SN's
+    /// reply_to_HLS_authentication (0xFA58) carrying the client's f(StoC); pass 4 is our
+    /// f(CtoS) as the READ's data.
+    pub(super) fn hls_pass3_sn(&mut self, r: ReadRequest) -> Vec<u8> {
+        let answer = match r.0.as_slice() {
+            [VariableAccess::Parameterized {
+                name,
+                parameters: Data::OctetString(answer),
+                ..
+            }] if *name == REPLY_TO_HLS_SN => Some(answer.clone()),
+            _ => None,
+        };
+        let result = match self.hls_reply(answer) {
+            Ok(f) => ReadResult::Data(Data::OctetString(f)),
+            Err(()) => ReadResult::Error(DataAccessResult::ReadWriteDenied),
+        };
+        ReadResponse(vec![result]).encode()
+    }
+
+    /// Checks the client's f(StoC) and makes our f(CtoS); a missing or wrong answer ends the
+    /// association.
+    fn hls_reply(&mut self, answer: Option<Vec<u8>>) -> Result<Vec<u8>, ()> {
+        let Some((mech, secret, ctos, stoc)) = self.pending_hls.take() else {
+            return Err(());
+        };
+        let Some(answer) = answer else {
             self.granted = None;
-            return deny(invoke_id);
+            return Err(());
         };
         let p = self.protection.as_ref();
         let gmac_client = p.and_then(|p| {
@@ -73,12 +110,12 @@ impl ServerSession {
         if !ok {
             // The client failed authentication: the association ends.
             self.granted = None;
-            return deny(invoke_id);
+            return Err(());
         }
         let f = match (mech, self.protection.as_mut()) {
             (HlsMechanism::Gmac, Some(p)) => {
                 let Ok(ic) = p.take_ic() else {
-                    return deny(invoke_id);
+                    return Err(());
                 };
                 hls_response(
                     mech,
@@ -105,21 +142,11 @@ impl ServerSession {
                         own_challenge: &stoc,
                     }),
                 ),
-                None => return deny(invoke_id),
+                None => return Err(()),
             },
             _ => hls_response(mech, &secret, &ctos, None, None),
         };
-        match f {
-            Ok(f) => ActionResponse::Normal {
-                invoke_id,
-                result: DataAccessResult::Success,
-                return_parameters: Some(crate::dlms::xdlms::GetDataResult::Data(
-                    Data::OctetString(f),
-                )),
-            }
-            .encode(),
-            Err(_) => deny(invoke_id),
-        }
+        f.map_err(drop)
     }
 
     pub(super) fn associate(&mut self, aarq: &Aarq) -> Vec<u8> {

@@ -25,18 +25,49 @@ impl CosemServer for One {
     }
 }
 
+/// `One` with the register listed under a short name, for SN reads.
+struct OneSn;
+impl CosemServer for OneSn {
+    fn objects(&self) -> Vec<ObjectListEntry> {
+        vec![ObjectListEntry {
+            class_id: 3,
+            version: 0,
+            obis: Obis::new(1, 0, 1, 8, 0, 255),
+            short_name: Some(0x100),
+            access: None,
+        }]
+    }
+    fn get(
+        &mut self,
+        _: &AttributeDescriptor,
+        _: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        Ok(Data::DoubleLongUnsigned(42))
+    }
+}
+
 fn keys() -> (Key, Key) {
     (BK.parse().unwrap(), AK.parse().unwrap())
 }
 
-/// Associates (with HLS when asked) and returns both ends.
+/// Associates over LN (with HLS when asked) and returns both ends.
 fn associate(
     auth: Authentication,
     policy: Policy,
     client_secret: Option<&[u8]>,
 ) -> Result<(ClientSession, ServerSession), SessionError> {
+    associate_as(Referencing::Ln, auth, policy, client_secret)
+}
+
+/// Associates with `referencing` (with HLS when asked) and returns both ends.
+fn associate_as(
+    referencing: Referencing,
+    auth: Authentication,
+    policy: Policy,
+    client_secret: Option<&[u8]>,
+) -> Result<(ClientSession, ServerSession), SessionError> {
     let (bk, ak) = keys();
-    let mut ss = ServerSettings::new(Referencing::Ln);
+    let mut ss = ServerSettings::new(referencing);
     ss.authentication = auth.clone();
     ss.ciphering = Some(ServerCiphering {
         policy,
@@ -47,7 +78,7 @@ fn associate(
     let mut server = ServerSession::new(ss);
     server.set_client(18);
     server.next_challenge = b"P6wRJ21F".to_vec();
-    let mut cs = ClientSettings::new(Referencing::Ln);
+    let mut cs = ClientSettings::new(referencing);
     cs.authentication = match (auth, client_secret) {
         (Authentication::High { mechanism, .. }, Some(s)) => Authentication::High {
             mechanism,
@@ -75,6 +106,9 @@ fn associate(
         let plain = client.unprotect(&reply)?;
         client.handle_hls_response(&plain)?;
     }
+    if referencing == Referencing::Sn {
+        client.set_short_names(&OneSn.objects());
+    }
     Ok((client, server))
 }
 
@@ -84,15 +118,18 @@ fn read(client: &mut ClientSession, server: &mut ServerSession) -> Result<Data, 
         panic!()
     };
     let wire = client.protect(&req)?;
-    let answer = server.handle(&wire, &mut One).unwrap();
+    let answer = match client.settings().referencing {
+        Referencing::Ln => server.handle(&wire, &mut One),
+        Referencing::Sn => server.handle(&wire, &mut OneSn),
+    }
+    .unwrap();
     let plain = client.unprotect(&answer)?;
     assert_eq!(op.handle(&plain)?, Step::Done);
     Ok(op.into_results().remove(0).unwrap())
 }
 
-#[test]
-fn every_mechanism_with_every_policy() {
-    let mechs = [
+fn mechanisms() -> [Authentication; 7] {
+    [
         Authentication::None,
         Authentication::Low(b"12345678".to_vec()),
         Authentication::High {
@@ -115,40 +152,92 @@ fn every_mechanism_with_every_policy() {
             mechanism: HlsMechanism::Gmac,
             secret: Vec::new(),
         },
-    ];
-    for auth in mechs {
-        for policy in [Policy::None, Policy::Auth, Policy::Enc, Policy::AuthEnc] {
-            let (mut c, mut s) = associate(auth.clone(), policy, None)
-                .unwrap_or_else(|e| panic!("{auth:?} {policy:?}: {e}"));
-            assert_eq!(
-                read(&mut c, &mut s).unwrap(),
-                Data::DoubleLongUnsigned(42),
-                "{auth:?} {policy:?}"
-            );
-            assert_eq!(c.is_ciphered(), policy != Policy::None);
+    ]
+}
+
+#[test]
+fn every_mechanism_with_every_policy() {
+    for referencing in [Referencing::Ln, Referencing::Sn] {
+        for auth in mechanisms() {
+            for policy in [Policy::None, Policy::Auth, Policy::Enc, Policy::AuthEnc] {
+                let (mut c, mut s) = associate_as(referencing, auth.clone(), policy, None)
+                    .unwrap_or_else(|e| panic!("{referencing:?} {auth:?} {policy:?}: {e}"));
+                assert_eq!(
+                    read(&mut c, &mut s).unwrap(),
+                    Data::DoubleLongUnsigned(42),
+                    "{referencing:?} {auth:?} {policy:?}"
+                );
+                assert_eq!(c.is_ciphered(), policy != Policy::None);
+            }
         }
     }
 }
 
 #[test]
+fn hls_pass_3_over_sn_reads_the_association_method_by_its_short_name() {
+    let auth = Authentication::High {
+        mechanism: HlsMechanism::Md5,
+        secret: b"Gurux".to_vec(),
+    };
+    let mut cs = ClientSettings::new(Referencing::Sn);
+    cs.authentication = auth.clone();
+    cs.challenge = b"K56iVagY".to_vec();
+    let mut ss = ServerSettings::new(Referencing::Sn);
+    ss.authentication = auth;
+    let mut server = ServerSession::new(ss);
+    server.set_client(18);
+    server.next_challenge = b"P6wRJ21F".to_vec();
+    let mut client = ClientSession::new(cs);
+    let aare = server.handle(&client.aarq().unwrap(), &mut One).unwrap();
+    client.handle_aare(&aare).unwrap();
+    let pass3 = client.hls_request().unwrap().unwrap();
+    // READ, one item, parameterized access of 0xFA58, selector 0, an octet-string of 16 bytes.
+    assert_eq!(pass3[..8], [0x05, 0x01, 0x04, 0xFA, 0x58, 0x00, 0x09, 0x10]);
+    assert_eq!(pass3.len(), 8 + 16);
+    let pass4 = server.handle(&pass3, &mut One).unwrap();
+    assert_eq!(
+        pass4[..5],
+        [0x0C, 0x01, 0x00, 0x09, 0x10],
+        "READ-response data"
+    );
+    client.handle_hls_response(&pass4).unwrap();
+    // A wrong f(StoC) is refused with read-write-denied, and the association ends.
+    let mut server2 = ServerSession::new(server.settings.clone());
+    server2.set_client(18);
+    server2.next_challenge = b"P6wRJ21F".to_vec();
+    let mut c2 = ClientSession::new(client.settings().clone());
+    let aare = server2.handle(&c2.aarq().unwrap(), &mut One).unwrap();
+    c2.handle_aare(&aare).unwrap();
+    let mut bad = c2.hls_request().unwrap().unwrap();
+    *bad.last_mut().unwrap() ^= 1;
+    let refused = server2.handle(&bad, &mut One).unwrap();
+    assert_eq!(refused, [0x0C, 0x01, 0x01, 0x03]);
+    assert!(!server2.is_associated());
+    let e = c2.handle_hls_response(&refused).unwrap_err().to_string();
+    assert!(e.contains("refused our answer"), "{e}");
+}
+
+#[test]
 fn wrong_hls_secret_fails_both_ways() {
-    for mechanism in [
-        HlsMechanism::Manufacturer,
-        HlsMechanism::Md5,
-        HlsMechanism::Sha1,
-        HlsMechanism::Sha256,
-    ] {
-        let auth = Authentication::High {
-            mechanism,
-            secret: b"Gurux0123456789A".to_vec(),
-        };
-        let e = associate(auth, Policy::None, Some(b"wrong-secret"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("meter failed authentication") || e.contains("refused"),
-            "{mechanism:?}: {e}"
-        );
+    for referencing in [Referencing::Ln, Referencing::Sn] {
+        for mechanism in [
+            HlsMechanism::Manufacturer,
+            HlsMechanism::Md5,
+            HlsMechanism::Sha1,
+            HlsMechanism::Sha256,
+        ] {
+            let auth = Authentication::High {
+                mechanism,
+                secret: b"Gurux0123456789A".to_vec(),
+            };
+            let e = associate_as(referencing, auth, Policy::None, Some(b"wrong-secret"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("meter failed authentication") || e.contains("refused"),
+                "{referencing:?} {mechanism:?}: {e}"
+            );
+        }
     }
 }
 

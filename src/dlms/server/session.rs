@@ -128,6 +128,13 @@ impl ServerSession {
         self.granted.is_some()
     }
 
+    /// True when the association ciphers its APDUs.
+    pub fn is_ciphered(&self) -> bool {
+        self.protection
+            .as_ref()
+            .is_some_and(|p| p.policy != Policy::None)
+    }
+
     /// Forgets the association (the link closed).
     pub fn reset(&mut self) {
         if let Some(p) = self.protection.take() {
@@ -143,6 +150,13 @@ impl ServerSession {
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
     pub fn handle(&mut self, request: &[u8], model: &mut dyn CosemServer) -> Option<Vec<u8>> {
+        // The negotiated PDU size binds the client too: a longer request is refused (service
+        // not allowed / PDU too long), as meters do; an AARQ comes before any negotiation.
+        if request.len() > usize::from(self.settings.max_pdu)
+            && !matches!(request.first(), Some(0x60 | 0x62))
+        {
+            return Some(exception(1, 4));
+        }
         let ciphered = self
             .protection
             .as_ref()
@@ -174,6 +188,16 @@ impl ServerSession {
         };
         let response = match apdu {
             Apdu::Aarq(aarq) => return Some(self.associate(&aarq)),
+            // A pre-established association needs no AARQ: it exists from the start.
+            _ if self.granted.is_none() && self.settings.pre_established == Some(self.client) => {
+                self.granted = Some(Granted {
+                    conformance: self.settings.conformance,
+                    send_limit: usize::from(self.settings.max_pdu),
+                });
+                self.public = false;
+                self.writer = false;
+                return self.handle(request, model);
+            }
             Apdu::Rlrq(_) => {
                 self.reset();
                 return Some(
@@ -185,7 +209,16 @@ impl ServerSession {
                 );
             }
             _ if self.granted.is_none() => return Some(exception(1, 1)),
-            Apdu::ActionRequest(a) if self.pending_hls.is_some() => self.hls_pass3(a),
+            Apdu::ActionRequest(a)
+                if self.pending_hls.is_some() && self.settings.referencing == Referencing::Ln =>
+            {
+                self.hls_pass3(a)
+            }
+            Apdu::ReadRequest(r)
+                if self.pending_hls.is_some() && self.settings.referencing == Referencing::Sn =>
+            {
+                self.hls_pass3_sn(r)
+            }
             _ if self.pending_hls.is_some() => return Some(exception(1, 1)),
             Apdu::GetRequest(g) if self.settings.referencing == Referencing::Ln => {
                 self.get(g, model)

@@ -18,6 +18,10 @@ pub struct ServerSettings {
     pub authentication: Authentication,
     /// Ciphering required from clients other than the public one.
     pub ciphering: Option<ServerCiphering>,
+    /// The client SAP whose association is pre-established: its requests are served without
+    /// an AARQ, with this server's conformance and PDU size and no authentication (it reads
+    /// only, like any unauthenticated association). It is never ciphered.
+    pub pre_established: Option<u16>,
 }
 
 /// The meter's side of ciphering.
@@ -66,6 +70,7 @@ impl ServerSettings {
             max_pdu: 1024,
             authentication: Authentication::None,
             ciphering: None,
+            pre_established: None,
         }
     }
 }

@@ -147,3 +147,103 @@ fn requests_before_association_get_an_exception() {
         .unwrap();
     assert_eq!(r[0], 0xD8);
 }
+
+#[test]
+fn a_pre_established_client_is_served_without_an_aarq_and_others_are_not() {
+    for r in [Referencing::Ln, Referencing::Sn] {
+        let mut settings = ServerSettings::new(r);
+        settings.pre_established = Some(102);
+        settings.max_pdu = 128;
+        let mut server = ServerSession::new(settings);
+        let mut m = model();
+        let mut cs = ClientSettings::new(r);
+        cs.pre_established = Some(crate::dlms::client::PreEstablished {
+            conformance: ServerSettings::new(r).conformance,
+            max_pdu: 128,
+        });
+        let mut client = ClientSession::new(cs);
+        client.pre_establish().unwrap();
+        if r == Referencing::Sn {
+            client.set_short_names(&m.objects);
+        }
+        // Another client gets nothing without associating first.
+        server.set_client(16);
+        let probe = client
+            .read(&[AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2)])
+            .unwrap()
+            .start();
+        let Step::Send(req) = probe else {
+            panic!("a request")
+        };
+        assert_eq!(server.handle(&req, &mut m).unwrap()[0], 0xD8, "{r:?}");
+        assert!(!server.is_associated());
+        // The pre-established one reads at once, blocks of at most 128 bytes included.
+        server.set_client(102);
+        let got = run(
+            &client,
+            &mut server,
+            &mut m,
+            &[
+                AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2),
+                AttributeRef::new(7, "1.0.99.1.0.255".parse().unwrap(), 2),
+            ],
+        );
+        assert_eq!(got[0], Ok(Data::DoubleLongUnsigned(42)), "{r:?}");
+        assert!(
+            matches!(&got[1], Ok(Data::Array(a)) if a.len() == 3000),
+            "{r:?}"
+        );
+        assert!(server.is_associated());
+    }
+}
+
+#[test]
+fn a_pre_established_association_refuses_authentication_and_ciphering() {
+    let mut cs = ClientSettings::new(Referencing::Ln);
+    cs.pre_established = Some(crate::dlms::client::PreEstablished {
+        conformance: cs.conformance,
+        max_pdu: 1024,
+    });
+    cs.authentication = Authentication::Low(b"secret".to_vec());
+    let e = ClientSession::new(cs).pre_establish().unwrap_err();
+    assert!(e.to_string().contains("no authentication"), "{e}");
+    assert!(!e.to_string().contains("secret\""), "{e}");
+    let none = ClientSession::new(ClientSettings::new(Referencing::Ln))
+        .pre_establish()
+        .unwrap_err();
+    assert!(none.to_string().contains("no pre-established"), "{none}");
+}
+
+#[test]
+fn a_request_longer_than_the_negotiated_pdu_is_refused() {
+    let mut settings = ServerSettings::new(Referencing::Ln);
+    settings.max_pdu = 64;
+    let mut server = ServerSession::new(settings);
+    let mut client = ClientSession::new(ClientSettings::new(Referencing::Ln));
+    let aare = server
+        .handle(&client.aarq().unwrap(), &mut model())
+        .unwrap();
+    client.handle_aare(&aare).unwrap();
+    assert_eq!(client.association().unwrap().max_pdu, 64);
+    // Our client keeps to it: twenty items go in lists that fit 64 bytes, and all are read.
+    let items: Vec<AttributeRef> = (0..20)
+        .map(|_| AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2))
+        .collect();
+    let mut op = client.read(&items).unwrap();
+    let mut step = op.start();
+    while let Step::Send(req) = step {
+        assert!(req.len() <= 64, "a request of {} bytes", req.len());
+        step = op
+            .handle(&server.handle(&req, &mut model()).unwrap())
+            .unwrap();
+    }
+    assert!(op.into_results().iter().all(|r| r.is_ok()));
+    // A longer request (a GET-with-list of 8 items, 84 bytes) is refused: PDU too long.
+    let mut long = vec![0xC0, 0x03, 0xC1, 0x08];
+    for _ in 0..8 {
+        long.extend([0x00, 0x03, 1, 0, 1, 8, 0, 255, 2, 0]);
+    }
+    assert!(long.len() > 64);
+    let refused = server.handle(&long, &mut model()).unwrap();
+    assert_eq!(refused, [0xD8, 0x01, 0x04]);
+}

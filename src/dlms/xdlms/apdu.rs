@@ -5,6 +5,7 @@ use super::exception::ExceptionResponse;
 use super::get::{GetDataResult, GetRequest, GetResponse};
 use super::notification::DataNotification;
 use super::read::{ReadRequest, ReadResponse, ReadResult, VariableAccess};
+use super::report::{EventNotificationRequest, InformationReportRequest};
 use super::service_error::ConfirmedServiceError;
 use super::set::{SetRequest, SetResponse};
 use super::write::{WriteRequest, WriteResponse, WriteResult};
@@ -53,6 +54,10 @@ pub enum Apdu {
     ConfirmedServiceError(ConfirmedServiceError),
     /// 0x0F data notification.
     DataNotification(DataNotification),
+    /// 0xC2 event notification (LN, unsolicited on an association).
+    EventNotificationRequest(EventNotificationRequest),
+    /// 0x18 information report (SN, unsolicited on an association).
+    InformationReportRequest(InformationReportRequest),
     /// A glo-/ded-/general-ciphered APDU, not deciphered here; `bytes` include the tag.
     Ciphered {
         /// The tag byte.
@@ -122,6 +127,12 @@ impl Apdu {
                 Apdu::ConfirmedServiceError(ConfirmedServiceError::decode(bytes)?)
             }
             DataNotification::TAG => Apdu::DataNotification(DataNotification::decode(bytes)?),
+            EventNotificationRequest::TAG => {
+                Apdu::EventNotificationRequest(EventNotificationRequest::decode(bytes)?)
+            }
+            InformationReportRequest::TAG => {
+                Apdu::InformationReportRequest(InformationReportRequest::decode(bytes)?)
+            }
             tag if ciphered_name(tag).is_some() => Apdu::Ciphered {
                 tag,
                 bytes: bytes.to_vec(),
@@ -152,6 +163,8 @@ impl Apdu {
             Apdu::ExceptionResponse(a) => a.encode(),
             Apdu::ConfirmedServiceError(a) => a.encode(),
             Apdu::DataNotification(a) => a.encode(),
+            Apdu::EventNotificationRequest(a) => a.encode(),
+            Apdu::InformationReportRequest(a) => a.encode(),
             Apdu::Ciphered { bytes, .. } => bytes.clone(),
         }
     }
@@ -178,6 +191,8 @@ impl Apdu {
             Apdu::ExceptionResponse(_) => "exception-response",
             Apdu::ConfirmedServiceError(_) => "confirmed-service-error",
             Apdu::DataNotification(_) => "data-notification",
+            Apdu::EventNotificationRequest(_) => "event-notification-request",
+            Apdu::InformationReportRequest(_) => "information-report-request",
             Apdu::Ciphered { tag, .. } => ciphered_name(*tag).unwrap_or("ciphered APDU"),
         }
     }
@@ -231,6 +246,25 @@ impl Apdu {
                     brief(&n.body)
                 ),
             },
+            Apdu::EventNotificationRequest(e) => {
+                let a = &e.attribute;
+                let at = e.time.map(|t| format!(" at {t}")).unwrap_or_default();
+                format!(
+                    "event-notification {}:{} (class {}){at}: {}",
+                    a.instance,
+                    a.attribute,
+                    a.class_id,
+                    brief(&e.value)
+                )
+            }
+            Apdu::InformationReportRequest(r) => format!(
+                "information-report {}",
+                join(r.variables.iter().zip(&r.values).map(|(v, d)| format!(
+                    "{} = {}",
+                    variable(v),
+                    brief(d)
+                )))
+            ),
             Apdu::Ciphered { bytes, .. } => format!("{} ({} bytes)", self.name(), bytes.len()),
         }
     }

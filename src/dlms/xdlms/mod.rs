@@ -11,6 +11,7 @@ pub mod exception;
 pub mod get;
 pub mod notification;
 pub mod read;
+pub mod report;
 pub mod service_error;
 pub mod set;
 pub mod write;
@@ -27,6 +28,7 @@ pub use notification::DataNotification;
 pub use read::{
     encode_read_response_single_raw, ReadRequest, ReadResponse, ReadResult, VariableAccess,
 };
+pub use report::{EventNotificationRequest, InformationReportRequest};
 pub use service_error::ConfirmedServiceError;
 pub use set::{SetRequest, SetResponse};
 pub use write::{UnconfirmedWriteRequest, WriteRequest, WriteResponse, WriteResult};

@@ -110,18 +110,24 @@ pub(super) fn accept_push(
     }
 }
 
-/// The rows of the pushes a session set aside (DataNotifications that came between answers).
+/// The rows of what a session set aside: DataNotifications, event notifications and
+/// information reports that came between answers.
 pub(in crate::runner) fn session_pushes(
     session: &mut Session<BoxStream>,
     meter: &str,
     poll: i64,
 ) -> Vec<Record> {
-    session
-        .take_pushes()
+    let apdus = session.take_pushes();
+    apdus
         .into_iter()
-        .filter_map(|a| match Push::from_apdu(a) {
-            Ok(Push::Plain(n)) => Some(crate::engine::read::push_rows(meter, n.body, poll)),
-            _ => None,
+        .filter_map(|a| {
+            if let Some(rows) = crate::engine::read::report_rows(session, meter, &a, poll) {
+                return Some(rows);
+            }
+            match Push::from_apdu(a) {
+                Ok(Push::Plain(n)) => Some(crate::engine::read::push_rows(meter, n.body, poll)),
+                _ => None,
+            }
         })
         .flatten()
         .collect()

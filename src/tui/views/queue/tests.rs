@@ -376,6 +376,8 @@ async fn cycling_the_link_to_listen_shows_its_host_and_port() {
 async fn a_listen_meter_without_identity_shows_the_problem_in_its_form() {
     let mut h = Harness::new();
     h.open(Node::Connection(0), Field::Kind);
+    // Back from tcp: udp, then listen.
+    h.press(KeyCode::Left);
     h.press(KeyCode::Left);
     h.open(Node::Meter(0), Field::DeviceName);
     let screen = h.screen_sized(200, 30);

@@ -54,6 +54,7 @@ fn row(config: &Config, node: Node, problems: &Problems) -> Line<'static> {
                 Link::Tcp { host, port, .. } => format!("tcp {host}:{port}"),
                 Link::Serial(s) => format!("serial {}", s.port),
                 Link::Listen { host, port } => format!("listen {host}:{port}"),
+                Link::Udp { host, port } => format!("udp {host}:{port}"),
             }),
         ),
         Node::Meter(i) => (

@@ -25,7 +25,7 @@ pub use show::{choices, text};
 pub enum Field {
     /// Any node's name.
     Name,
-    /// Connection: tcp, serial or listen.
+    /// Connection: tcp, serial, listen or udp.
     Kind,
     /// TCP or listening host.
     Host,
@@ -240,7 +240,7 @@ const INTERFACES: [(&str, InterfaceKind); 2] = [
 ];
 const REFERENCINGS: [(&str, ReferencingKind); 2] =
     [("ln", ReferencingKind::Ln), ("sn", ReferencingKind::Sn)];
-const LINKS: [&str; 3] = ["tcp", "serial", "listen"];
+const LINKS: [&str; 4] = ["tcp", "serial", "listen", "udp"];
 const ADDRESSINGS: [&str; 2] = ["server", "serial number"];
 const POLICIES: [(&str, Policy); 4] = Policy::NAMES;
 
@@ -258,7 +258,7 @@ pub fn fields(config: &Config, node: Node) -> Vec<Field> {
                 Link::Serial(_) => &[
                     SerialPort, Baud, DataBits, Parity, StopBits, Flow, FullDuplex, FrameGap,
                 ],
-                Link::Listen { .. } => &[Host, Port],
+                Link::Listen { .. } | Link::Udp { .. } => &[Host, Port],
             };
             [&[Name, Kind], link, &[Mode, Enabled]].concat()
         }

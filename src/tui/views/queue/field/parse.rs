@@ -170,7 +170,8 @@ fn set_connection(c: &mut Connection, field: Field, text: &str) -> Result<(), Fi
             *link = match (word, &*link) {
                 ("tcp", Link::Tcp { .. })
                 | ("serial", Link::Serial(_))
-                | ("listen", Link::Listen { .. }) => return Ok(()),
+                | ("listen", Link::Listen { .. })
+                | ("udp", Link::Udp { .. }) => return Ok(()),
                 ("tcp", _) => Link::Tcp {
                     host: "127.0.0.1".into(),
                     port: 4059,
@@ -181,13 +182,21 @@ fn set_connection(c: &mut Connection, field: Field, text: &str) -> Result<(), Fi
                     host: LISTEN_HOST.into(),
                     port: 4060,
                 },
-                _ => return Err(not_allowed(word, "tcp, serial or listen")),
+                ("udp", _) => Link::Udp {
+                    host: "127.0.0.1".into(),
+                    port: 4059,
+                },
+                _ => return Err(not_allowed(word, "tcp, serial, listen or udp")),
             }
         }
-        (Field::Host, Link::Tcp { host, .. } | Link::Listen { host, .. }) => *host = word.into(),
-        (Field::Port, Link::Tcp { port, .. } | Link::Listen { port, .. }) => {
-            *port = number(text, "from 1 to 65535")?
-        }
+        (
+            Field::Host,
+            Link::Tcp { host, .. } | Link::Listen { host, .. } | Link::Udp { host, .. },
+        ) => *host = word.into(),
+        (
+            Field::Port,
+            Link::Tcp { port, .. } | Link::Listen { port, .. } | Link::Udp { port, .. },
+        ) => *port = number(text, "from 1 to 65535")?,
         (Field::Persistent, Link::Tcp { persistent, .. }) => *persistent = pick(&YES_NO, text)?,
         (Field::SerialPort, Link::Serial(s)) => s.port = word.into(),
         (Field::Baud, Link::Serial(s)) => s.baud = number(text, "such as 9600")?,

@@ -24,8 +24,15 @@ fn connection_text(c: &Connection, field: Field) -> String {
         (Link::Tcp { .. }, Field::Kind) => LINKS[0].into(),
         (Link::Serial(_), Field::Kind) => LINKS[1].into(),
         (Link::Listen { .. }, Field::Kind) => LINKS[2].into(),
-        (Link::Tcp { host, .. } | Link::Listen { host, .. }, Field::Host) => host.clone(),
-        (Link::Tcp { port, .. } | Link::Listen { port, .. }, Field::Port) => port.to_string(),
+        (Link::Udp { .. }, Field::Kind) => LINKS[3].into(),
+        (
+            Link::Tcp { host, .. } | Link::Listen { host, .. } | Link::Udp { host, .. },
+            Field::Host,
+        ) => host.clone(),
+        (
+            Link::Tcp { port, .. } | Link::Listen { port, .. } | Link::Udp { port, .. },
+            Field::Port,
+        ) => port.to_string(),
         (Link::Tcp { persistent, .. }, Field::Persistent) => name_of(&YES_NO, persistent),
         (Link::Serial(s), Field::SerialPort) => s.port.clone(),
         (Link::Serial(s), Field::Baud) => s.baud.to_string(),
