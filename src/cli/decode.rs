@@ -121,7 +121,7 @@ fn report(
         out,
         json,
         line,
-        r.map_err(anyhow::Error::from),
+        r.map_err(|e| anyhow!(e.to_string())),
         preset,
         decoder,
     )?;

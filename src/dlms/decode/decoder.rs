@@ -17,7 +17,7 @@ use crate::dlms::security::{
 };
 use crate::dlms::wrapper;
 use crate::dlms::xdlms::apdu::ciphered_name;
-use crate::dlms::xdlms::{Apdu, ApduError, DataNotification, GetDataResult, GetResponse};
+use crate::dlms::xdlms::{Apdu, ApduError, DataNotification};
 
 /// How deep APDUs may nest (a ciphered APDU in a block in a ciphered APDU …).
 const MAX_NESTING: usize = 4;
@@ -358,16 +358,13 @@ impl Decoder {
                 Ok(apdu) => {
                     let summary = apdu.summary();
                     out.apdus.push(summary.clone());
-                    let mut node = Node::group(apdu.name(), &bytes[..1], summary);
-                    node.push(Node::leaf("body", &bytes[1..], ""));
-                    if let Apdu::GetResponse(GetResponse::Normal {
-                        result: GetDataResult::Data(d),
-                        ..
-                    }) = &apdu
-                    {
-                        let b = d.to_bytes();
-                        if let Ok((n, _)) = data_node(&mut Reader::new(&b), "data") {
-                            node.push(n);
+                    // The service's fields when we read them; else the body as bytes.
+                    let mut node = Node::group(apdu.name(), &[], summary);
+                    match super::service::fields(bytes) {
+                        Some(fields) => node.children = fields,
+                        None => {
+                            node.bytes = bytes[..1].to_vec();
+                            node.push(Node::leaf("body", &bytes[1..], ""));
                         }
                     }
                     Ok(node)

@@ -17,6 +17,7 @@ mod data;
 mod decoder;
 mod error;
 mod layout;
+mod service;
 mod tree;
 mod values;
 
