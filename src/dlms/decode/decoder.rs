@@ -362,15 +362,9 @@ impl Decoder {
                 Ok(apdu) => {
                     let summary = apdu.summary();
                     out.apdus.push(summary.clone());
-                    // The service's fields when we read them; else the body as bytes.
-                    let mut node = Node::group(apdu.name(), &[], summary);
-                    match super::service::fields(bytes) {
-                        Some(fields) => node.children = fields,
-                        None => {
-                            node.bytes = bytes[..1].to_vec();
-                            node.push(Node::leaf("body", &bytes[1..], ""));
-                        }
-                    }
+                    let mut node = Node::group(apdu.name(), &bytes[..1], summary);
+                    node.push(Node::leaf("body", &bytes[1..], ""));
+                    node.children.extend(super::service::service_nodes(&apdu));
                     Ok(node)
                 }
                 Err(ApduError::UnknownTag(tag)) => Err(DecodeError::UnknownApdu { tag }),

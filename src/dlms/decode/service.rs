@@ -1,336 +1,204 @@
-//! The fields of xDLMS service APDUs (GET, SET, ACTION, event-notification), for the tree:
-//! invoke-id, attribute or method descriptors, access selection, data, results. Values are
-//! decoded by `xdlms::Apdu` first, so the tree never says more than the codec accepted.
+//! The fields of the xDLMS services (GET, SET, ACTION requests and responses) as tree nodes:
+//! what was asked for, the values sent and returned, each result. The Trace view shows them.
 
 use super::data::data_node;
 use super::tree::Node;
-use crate::dlms::axdr::{DecodeError, Reader};
-use crate::dlms::xdlms::DataAccessResult;
+use crate::dlms::axdr::Reader;
+use crate::dlms::data::Data;
+use crate::dlms::xdlms::{
+    ActionRequest, ActionResponse, Apdu, GetDataResult, GetRequest, GetResponse, SetRequest,
+    SetResponse,
+};
 
-/// The field nodes of a GET/SET/ACTION/event-notification APDU, or `None` for other APDUs
-/// and forms these fields are not read for.
-pub fn fields(bytes: &[u8]) -> Option<Vec<Node>> {
-    let mut f = Fields {
-        r: Reader::new(bytes),
-        bytes,
-        nodes: Vec::new(),
-    };
-    let ok = match bytes {
-        [0xC0, 1, ..] => f.get_request_normal(),
-        [0xC0, 2, ..] => f.get_request_next(),
-        [0xC0, 3, ..] => f.get_request_with_list(),
-        [0xC4, 1, ..] => f.get_response_normal(),
-        [0xC4, 2, ..] => f.get_response_with_block(),
-        [0xC4, 3, ..] => f.get_response_with_list(),
-        [0xC1, 1, ..] => f.set_request_normal(),
-        [0xC5, 1, ..] => f.set_response_normal(),
-        [0xC3, 1, ..] => f.action_request_normal(),
-        [0xC7, 1, ..] => f.action_response_normal(),
-        [0xC2, ..] => f.event_notification(),
-        _ => return None,
-    };
-    (ok.is_ok() && f.r.is_empty()).then_some(f.nodes)
-}
-
-struct Fields<'a> {
-    r: Reader<'a>,
-    bytes: &'a [u8],
-    nodes: Vec<Node>,
-}
-
-type Step = Result<(), DecodeError>;
-
-impl Fields<'_> {
-    /// A leaf over the bytes read by `f`.
-    fn leaf<T>(
-        &mut self,
-        name: &'static str,
-        f: impl FnOnce(&mut Reader) -> Result<T, DecodeError>,
-        text: impl FnOnce(&T) -> String,
-    ) -> Result<T, DecodeError> {
-        let at = self.r.position();
-        let v = f(&mut self.r)?;
-        self.nodes.push(Node::leaf(
-            name,
-            &self.bytes[at..self.r.position()],
-            text(&v),
-        ));
-        Ok(v)
-    }
-
-    fn head(&mut self, service: &'static str) -> Step {
-        self.leaf("tag", |r| r.u8("tag"), |_| String::new())?;
-        self.leaf("choice", |r| r.u8("choice"), |_| service.to_string())?;
-        self.leaf(
+/// The nodes under an APDU's header: its fields decoded, or nothing for other APDUs.
+pub fn service_nodes(apdu: &Apdu) -> Vec<Node> {
+    let mut out = Vec::new();
+    let invoke = |id: u8| {
+        Node::leaf(
             "invoke-id-and-priority",
-            |r| r.u8("invoke-id-and-priority"),
-            |b| {
-                format!(
-                    "invoke id {}, {}, {}",
-                    b & 0x0F,
-                    if b & 0x40 != 0 {
-                        "confirmed"
-                    } else {
-                        "unconfirmed"
-                    },
-                    if b & 0x80 != 0 {
-                        "high priority"
-                    } else {
-                        "normal priority"
-                    }
-                )
-            },
-        )?;
-        Ok(())
-    }
-
-    fn descriptor(&mut self, last: &'static str) -> Step {
-        self.leaf("class-id", |r| r.u16("class-id"), u16::to_string)?;
-        self.leaf(
-            "instance-id",
-            |r| r.array::<6>("instance-id"),
-            |b| format!("{}.{}.{}.{}.{}.{}", b[0], b[1], b[2], b[3], b[4], b[5]),
-        )?;
-        self.leaf(last, |r| r.u8(last), |a| (*a as i8).to_string())?;
-        Ok(())
-    }
-
-    fn access_selection(&mut self) -> Step {
-        let present = self.leaf(
-            "access-selection",
-            |r| r.u8("access-selection"),
-            |p| if *p == 0 { "none" } else { "given" }.to_string(),
-        )?;
-        if present != 0 {
-            self.leaf(
-                "access-selector",
-                |r| r.u8("access-selector"),
-                u8::to_string,
-            )?;
-            self.data("access-parameters")?;
-        }
-        Ok(())
-    }
-
-    fn data(&mut self, name: &'static str) -> Step {
-        let (node, _) = data_node(&mut self.r, name)?;
-        self.nodes.push(node);
-        Ok(())
-    }
-
-    fn dar(&mut self) -> Step {
-        self.leaf(
-            "data-access-result",
-            |r| r.u8("data-access-result"),
-            |d| DataAccessResult::from_u8(*d).to_string(),
-        )?;
-        Ok(())
-    }
-
-    /// get-data-result: `00 data` or `01 data-access-result`.
-    fn get_data_result(&mut self) -> Step {
-        let choice = self.leaf(
-            "result",
-            |r| r.u8("result"),
-            |c| {
-                if *c == 0 {
-                    "data"
+            &[id],
+            format!(
+                "invoke id {}, {}, {}",
+                id & 0x0F,
+                if id & 0x40 != 0 {
+                    "confirmed"
                 } else {
-                    "data-access-result"
-                }
-                .to_string()
-            },
-        )?;
-        if choice == 0 {
-            self.data("data")
-        } else {
-            self.dar()
-        }
-    }
-
-    fn get_request_normal(&mut self) -> Step {
-        self.head("get-request-normal")?;
-        self.descriptor("attribute-id")?;
-        self.access_selection()
-    }
-
-    fn get_request_next(&mut self) -> Step {
-        self.head("get-request-next")?;
-        self.leaf("block-number", |r| r.u32("block-number"), u32::to_string)?;
-        Ok(())
-    }
-
-    fn get_request_with_list(&mut self) -> Step {
-        self.head("get-request-with-list")?;
-        let n = self.leaf("count", |r| r.length("count"), usize::to_string)?;
-        for _ in 0..n {
-            self.descriptor("attribute-id")?;
-            self.access_selection()?;
-        }
-        Ok(())
-    }
-
-    fn get_response_normal(&mut self) -> Step {
-        self.head("get-response-normal")?;
-        self.get_data_result()
-    }
-
-    fn get_response_with_block(&mut self) -> Step {
-        self.head("get-response-with-datablock")?;
-        self.leaf(
-            "last-block",
-            |r| r.u8("last-block"),
-            |b| (*b != 0).to_string(),
-        )?;
-        self.leaf("block-number", |r| r.u32("block-number"), u32::to_string)?;
-        let choice = self.leaf(
-            "result",
-            |r| r.u8("result"),
-            |c| {
-                if *c == 0 {
-                    "raw-data"
-                } else {
-                    "data-access-result"
-                }
-                .to_string()
-            },
-        )?;
-        if choice == 0 {
-            let len = self.leaf(
-                "raw-data length",
-                |r| r.length("raw-data length"),
-                usize::to_string,
-            )?;
-            self.leaf(
-                "raw-data",
-                |r| r.bytes(len, "raw-data").map(<[u8]>::to_vec),
-                |_| String::new(),
-            )?;
-            Ok(())
-        } else {
-            self.dar()
-        }
-    }
-
-    fn get_response_with_list(&mut self) -> Step {
-        self.head("get-response-with-list")?;
-        let n = self.leaf("count", |r| r.length("count"), usize::to_string)?;
-        for _ in 0..n {
-            self.get_data_result()?;
-        }
-        Ok(())
-    }
-
-    fn set_request_normal(&mut self) -> Step {
-        self.head("set-request-normal")?;
-        self.descriptor("attribute-id")?;
-        self.access_selection()?;
-        self.data("value")
-    }
-
-    fn set_response_normal(&mut self) -> Step {
-        self.head("set-response-normal")?;
-        self.dar()
-    }
-
-    fn action_request_normal(&mut self) -> Step {
-        self.head("action-request-normal")?;
-        self.descriptor("method-id")?;
-        let present = self.leaf(
-            "method-invocation-parameters",
-            |r| r.u8("parameters"),
-            |p| if *p == 0 { "none" } else { "given" }.to_string(),
-        )?;
-        if present != 0 {
-            self.data("parameters")?;
-        }
-        Ok(())
-    }
-
-    fn action_response_normal(&mut self) -> Step {
-        self.head("action-response-normal")?;
-        self.leaf(
-            "action-result",
-            |r| r.u8("action-result"),
-            |d| DataAccessResult::from_u8(*d).to_string(),
-        )?;
-        let present = self.leaf(
-            "return-parameters",
-            |r| r.u8("return-parameters"),
-            |p| if *p == 0 { "none" } else { "given" }.to_string(),
-        )?;
-        if present != 0 {
-            self.get_data_result()?;
-        }
-        Ok(())
-    }
-
-    fn event_notification(&mut self) -> Step {
-        self.leaf(
-            "tag",
-            |r| r.u8("tag"),
-            |_| "event-notification-request".into(),
-        )?;
-        let present = self.leaf(
-            "time",
-            |r| r.u8("time"),
-            |p| if *p == 0 { "not given" } else { "given" }.to_string(),
-        )?;
-        if present != 0 {
-            let len = self.leaf("time length", |r| r.length("time length"), usize::to_string)?;
-            self.leaf(
-                "time value",
-                |r| r.bytes(len, "time").map(<[u8]>::to_vec),
-                |b| {
-                    crate::dlms::datetime::CosemDateTime::from_octets(b)
-                        .map_or_else(String::new, |t| t.to_string())
+                    "unconfirmed"
                 },
-            )?;
+                if id & 0x80 != 0 {
+                    "high priority"
+                } else {
+                    "normal priority"
+                }
+            ),
+        )
+    };
+    match apdu {
+        Apdu::GetRequest(r) => match r {
+            GetRequest::Normal {
+                invoke_id,
+                attribute,
+                access,
+            } => {
+                out.push(invoke(*invoke_id));
+                out.push(Node::leaf("attribute", &[], attribute.to_string()));
+                if let Some(a) = access {
+                    out.push(Node::leaf(
+                        "selective access",
+                        &[],
+                        format!("selector {}", a.selector),
+                    ));
+                }
+            }
+            GetRequest::Next {
+                invoke_id,
+                block_number,
+            } => {
+                out.push(invoke(*invoke_id));
+                out.push(Node::leaf("block number", &[], block_number.to_string()));
+            }
+            GetRequest::WithList {
+                invoke_id,
+                attributes,
+            } => {
+                out.push(invoke(*invoke_id));
+                for (i, (a, access)) in attributes.iter().enumerate() {
+                    let sel = access
+                        .as_ref()
+                        .map(|a| format!(", selector {}", a.selector))
+                        .unwrap_or_default();
+                    out.push(Node::leaf(
+                        format!("attribute {}", i + 1),
+                        &[],
+                        format!("{a}{sel}"),
+                    ));
+                }
+            }
+        },
+        Apdu::GetResponse(r) => match r {
+            GetResponse::Normal { invoke_id, result } => {
+                out.push(invoke(*invoke_id));
+                out.push(result_node("result", result));
+            }
+            GetResponse::WithDataBlock {
+                invoke_id,
+                last_block,
+                block_number,
+                result,
+            } => {
+                out.push(invoke(*invoke_id));
+                out.push(Node::leaf("last block", &[], last_block.to_string()));
+                out.push(Node::leaf("block number", &[], block_number.to_string()));
+                out.push(match result {
+                    Ok(raw) => Node::leaf("raw data", raw, format!("{} bytes", raw.len())),
+                    Err(e) => Node::leaf("data-access-result", &[], e.to_string()),
+                });
+            }
+            GetResponse::WithList { invoke_id, results } => {
+                out.push(invoke(*invoke_id));
+                for (i, r) in results.iter().enumerate() {
+                    out.push(result_node(format!("result {}", i + 1), r));
+                }
+            }
+        },
+        Apdu::SetRequest(SetRequest::Normal {
+            invoke_id,
+            attribute,
+            value,
+            ..
+        }) => {
+            out.push(invoke(*invoke_id));
+            out.push(Node::leaf("attribute", &[], attribute.to_string()));
+            out.push(value_node("value", value));
         }
-        self.descriptor("attribute-id")?;
-        self.data("attribute-value")
+        Apdu::SetResponse(SetResponse::Normal { invoke_id, result }) => {
+            out.push(invoke(*invoke_id));
+            out.push(Node::leaf("result", &[], result.to_string()));
+        }
+        Apdu::ActionRequest(ActionRequest::Normal {
+            invoke_id,
+            method,
+            parameters,
+        }) => {
+            out.push(invoke(*invoke_id));
+            out.push(Node::leaf("method", &[], method.to_string()));
+            if let Some(p) = parameters {
+                out.push(value_node("parameter", p));
+            }
+        }
+        Apdu::ActionResponse(ActionResponse::Normal {
+            invoke_id,
+            result,
+            return_parameters,
+        }) => {
+            out.push(invoke(*invoke_id));
+            out.push(Node::leaf("result", &[], result.to_string()));
+            if let Some(r) = return_parameters {
+                out.push(result_node("return data", r));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A value as its tree (tags, lengths, every element), named `name`.
+fn value_node(name: impl Into<String>, d: &Data) -> Node {
+    let name = name.into();
+    let b = d.to_bytes();
+    match data_node(&mut Reader::new(&b), name.clone()) {
+        Ok((n, _)) => n,
+        Err(_) => Node::leaf(name, &b, d.to_string()),
+    }
+}
+
+fn result_node(name: impl Into<String>, r: &GetDataResult) -> Node {
+    match r {
+        GetDataResult::Data(d) => value_node(name, d),
+        GetDataResult::Error(e) => Node::leaf(name.into(), &[], format!("data-access-result: {e}")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dlms::data::tests::unhex;
-    use proptest::prelude::*;
+    use crate::dlms::decode::{decode_frame, Keys};
 
     #[test]
-    fn get_request_and_response_fields() {
-        let n = fields(&unhex("C0 01 C1 00 03 01 00 01 08 00 FF 02 00")).unwrap();
-        let names: Vec<&str> = n.iter().map(|n| n.name.as_ref()).collect();
-        assert_eq!(
-            names,
-            [
-                "tag",
-                "choice",
-                "invoke-id-and-priority",
-                "class-id",
-                "instance-id",
-                "attribute-id",
-                "access-selection"
-            ]
-        );
-        assert_eq!(n[4].value, "1.0.1.8.0.255");
-        let n = fields(&unhex("C4 01 C1 00 06 00 00 04 62")).unwrap();
-        assert_eq!(n.last().unwrap().value, "double-long-unsigned 1122");
-        let n = fields(&unhex("C4 01 C1 01 04")).unwrap();
+    fn get_set_and_action_show_what_was_asked_and_what_came_back() {
+        // GET-response with-list: a date-time octet string, and an error.
+        let apdu = [
+            0xC4, 0x03, 0xC1, 0x02, 0x00, 0x06, 0x00, 0x00, 0x04, 0xD2, 0x01, 0x04,
+        ];
+        let text = decode_frame(&apdu, &Keys::default())
+            .unwrap()
+            .tree
+            .to_text();
+        assert!(text.contains("result 1") && text.contains("1234"), "{text}");
         assert!(
-            n.last().unwrap().value.contains("object-undefined")
-                || !n.last().unwrap().value.is_empty()
+            text.contains("result 2: data-access-result: object undefined"),
+            "{text}"
         );
-        assert!(fields(&unhex("C4 01 C1 00 06 00")).is_none());
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_bytes_never_panic(tag in prop::sample::select(vec![0xC0u8, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC7]), b in proptest::collection::vec(any::<u8>(), 0..60)) {
-            let mut v = vec![tag];
-            v.extend_from_slice(&b);
-            let _ = fields(&v);
+        // SET-request normal of 1.0.1.8.0.255:2 = double-long-unsigned 123456.
+        let set = crate::dlms::xdlms::SetRequest::Normal {
+            invoke_id: 0xC1,
+            attribute: crate::dlms::xdlms::AttributeDescriptor {
+                class_id: 3,
+                instance: crate::dlms::obis::Obis::new(1, 0, 1, 8, 0, 255),
+                attribute: 2,
+            },
+            access: None,
+            value: Data::DoubleLongUnsigned(123_456),
         }
+        .encode();
+        let text = decode_frame(&set, &Keys::default()).unwrap().tree.to_text();
+        assert!(
+            text.contains("1.0.1.8.0.255") && text.contains("123456"),
+            "{text}"
+        );
+        assert!(
+            text.contains("invoke id 1, confirmed, high priority"),
+            "{text}"
+        );
     }
 }
