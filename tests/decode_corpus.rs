@@ -175,6 +175,14 @@ fn a_damaged_frame_or_a_wrong_key_is_an_error_never_a_reading() {
     let e = o["error"].as_str().unwrap();
     assert!(e.contains("probably wrong"), "{e}");
     assert!(!e.contains(wrong) && !e.contains("A89AE6"), "{e}");
+    // One byte changed in an M-Bus frame: its checksum says so.
+    let mut damaged = lines[0].clone();
+    damaged.replace_range(40..41, if &damaged[40..41] == "0" { "1" } else { "0" });
+    let o = &decode(
+        &[damaged],
+        &["--block-key", "A89AE6C225E45130298B3CC3F4D23463"],
+    )[0];
+    assert!(o["error"].as_str().unwrap().contains("checksum"), "{o}");
     // Truncated: the first M-Bus frame alone waits for the second, and says so.
     let first = &lines[0][..(4 + 0xFA + 2) * 2];
     let o = &decode(

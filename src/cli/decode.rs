@@ -50,7 +50,7 @@ pub struct DecodeArgs {
     #[arg(long, value_name = "HEX")]
     pub system_title: Option<String>,
     /// A HAN list preset (built in: aidon-no, aidon-se, kaifa-no, kaifa-se, kamstrup-no,
-    /// evn-at, vse-ch; or a TOML file): names, units, and OBIS codes for positional lists.
+    /// evn-at, vse-ch, iskra-si; or a TOML file): names, units, and OBIS codes for positional lists.
     #[arg(long, value_name = "NAME|FILE")]
     pub preset: Option<String>,
 }
@@ -121,7 +121,7 @@ fn report(
         out,
         json,
         line,
-        r.map_err(anyhow::Error::from),
+        r.map_err(|e| anyhow!(e.to_string())),
         preset,
         decoder,
     )?;

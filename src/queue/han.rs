@@ -36,6 +36,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("evn-at", include_str!("../../presets/han/evn-at.toml")),
     ("vse-ch", include_str!("../../presets/han/vse-ch.toml")),
+    ("iskra-si", include_str!("../../presets/han/iskra-si.toml")),
 ];
 
 /// Why a HAN preset cannot be used.

@@ -276,7 +276,11 @@ impl Decoder {
         out.tree.push(node);
         let (expected, mut joined) = self.mbus.take().unwrap_or((segment.sequence, Vec::new()));
         if segment.sequence != expected {
-            return Err(bad(mbus::MbusError::NotDlms(frame.ci)));
+            return Err(DecodeError::SegmentOutOfOrder {
+                at,
+                expected,
+                got: segment.sequence,
+            });
         }
         joined.extend_from_slice(data);
         if segment.last {

@@ -108,6 +108,18 @@ pub enum DecodeError {
         /// The block number that came.
         got: u16,
     },
+    /// An M-Bus DLMS segment out of order.
+    #[error(
+        "the M-Bus frame at byte {at} carries segment {got} while segment {expected} was awaited"
+    )]
+    SegmentOutOfOrder {
+        /// Offset of the frame.
+        at: usize,
+        /// The segment number awaited.
+        expected: u8,
+        /// The segment number that came.
+        got: u8,
+    },
     /// APDUs nested in APDUs (ciphering, block transfer) deeper than any meter sends.
     #[error("APDUs are nested more than {0} deep")]
     TooDeep(usize),

@@ -155,3 +155,38 @@ proptest! {
         let _ = decode_frame(&v, &Keys { block_key: Some(Key([1; 16])), ..Keys::default() });
     }
 }
+
+#[test]
+fn joins_m_bus_segments_and_refuses_them_out_of_order() {
+    use crate::dlms::mbus::LongFrame;
+    let apdu = notification().encode();
+    let (a, b) = apdu.split_at(6);
+    let seg = |ci: u8, data: &[u8]| {
+        let mut user_data = vec![0x01, 0x67];
+        user_data.extend_from_slice(data);
+        LongFrame {
+            control: 0x53,
+            address: 0xFF,
+            ci,
+            user_data,
+        }
+        .encode()
+    };
+    let both = [seg(0x00, a), seg(0x11, b)].concat();
+    let d = decode_frame(&both, &Keys::default()).unwrap();
+    assert_eq!(d.values.len(), 1);
+    assert_eq!(d.tree.children[0].name, "M-Bus long frame");
+    let wrong = [seg(0x00, a), seg(0x12, b)].concat();
+    assert!(matches!(
+        decode_frame(&wrong, &Keys::default()),
+        Err(DecodeError::SegmentOutOfOrder {
+            expected: 1,
+            got: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        decode_frame(&seg(0x00, a), &Keys::default()),
+        Err(DecodeError::Incomplete(_))
+    ));
+}

@@ -9,7 +9,9 @@ pub struct Node {
     /// The field's name, in the standard's words (`security control`, `long-invoke-id-and-priority`).
     pub name: Cow<'static, str>,
     /// The bytes this node itself stands for: all of them for a leaf, the header (tag, length)
-    /// for a node with children, so every byte of the input shows once.
+    /// for a node with children. A frame's information field shows its bytes as they came;
+    /// the APDU read from it (segments and blocks joined, deciphered) follows as a node of
+    /// its own.
     pub bytes: Vec<u8>,
     /// What the bytes say, in words (`UI frame, final`, `1122`, `2019-12-16T07:59:40`).
     pub value: String,
