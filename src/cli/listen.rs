@@ -62,7 +62,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "HEX")]
     pub system_title: Option<String>,
     /// A HAN list preset (aidon-no, aidon-se, kaifa-no, kaifa-se, kamstrup-no, evn-at,
-    /// vse-ch, or a file): names, units, OBIS codes for lists sent without them.
+    /// vse-ch, iskra-si, or a file): names, units, OBIS codes for lists sent without them.
     #[arg(long, value_name = "NAME|FILE")]
     pub preset: Option<String>,
     /// One JSON object per notification: time, meter_time, values.

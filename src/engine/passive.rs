@@ -87,7 +87,7 @@ impl PassiveMeter {
     pub fn with(keys: Keys, layout: Option<Layout>) -> Self {
         PassiveMeter {
             splitter: FrameSplitter::new(),
-            decoder: Decoder::new(keys),
+            decoder: Decoder::values_only(keys),
             layout,
             stats: PassiveStats::default(),
         }
