@@ -31,6 +31,9 @@ pub struct ExportArgs {
     /// Only rows before this time: RFC 3339, or an age like 1h.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Only this request.
+    #[arg(long)]
+    pub request: Option<String>,
     /// Only this meter.
     #[arg(long)]
     pub meter: Option<String>,
@@ -70,6 +73,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         bail!("no database at {} (give --db FILE)", args.db.display());
     }
     let filter = LogFilter {
+        request: args.request.clone(),
         meter: args.meter.clone(),
         item: args.item.clone(),
         status: None,

@@ -15,6 +15,8 @@ pub enum StatusFilter {
 /// Selects rows of the log; every `None` field matches everything.
 #[derive(Default, Clone, Debug)]
 pub struct LogFilter {
+    /// Request name.
+    pub request: Option<String>,
     /// Meter name.
     pub meter: Option<String>,
     /// Item name or OBIS code.
@@ -30,7 +32,7 @@ pub struct LogFilter {
 impl LogFilter {
     /// True if the filter narrows the series (meter or item), which changes how the log is scanned.
     pub(super) fn selects_series(&self) -> bool {
-        self.meter.is_some() || self.item.is_some()
+        self.request.is_some() || self.meter.is_some() || self.item.is_some()
     }
 
     /// Conditions on the `reading` table (alias `r`) for the status, the time range and

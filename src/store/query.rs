@@ -105,9 +105,9 @@ impl Store {
         let filter = LogFilter {
             meter: Some(meter.to_owned()),
             item: Some(item.to_owned()),
-            status: None,
             since_ms: Some(since_ms),
             until_ms: Some(until_ms),
+            ..LogFilter::default()
         };
         let mut rows = Vec::new();
         self.scan(&filter, None, Order::OldestFirst, limit, |row| {
@@ -165,9 +165,11 @@ impl Store {
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM series WHERE (?1 IS NULL OR meter = ?1) \
-             AND (?2 IS NULL OR item = ?2 OR obis = ?2)",
+             AND (?2 IS NULL OR item = ?2 OR obis = ?2) AND (?3 IS NULL OR request = ?3)",
         )?;
-        let ids = stmt.query_map([&filter.meter, &filter.item], |row| row.get(0))?;
+        let ids = stmt.query_map([&filter.meter, &filter.item, &filter.request], |row| {
+            row.get(0)
+        })?;
         ids.collect::<rusqlite::Result<_>>().map(Some)
     }
 
@@ -471,6 +473,22 @@ mod tests {
                 .collect();
             assert_eq!(ids(&merged), ids(&from_all), "page size {page}");
         }
+    }
+
+    #[test]
+    fn a_request_filter_selects_that_requests_rows() {
+        let mut other = sample::ok("m1", "energy", 20, 2.0);
+        other.request = "nightly".into();
+        let store = store_with(&[sample::ok("m1", "energy", 10, 1.0), other]);
+        let page = |request: &str| -> Vec<i64> {
+            let f = LogFilter {
+                request: Some(request.into()),
+                ..LogFilter::default()
+            };
+            ids(&store.log_page(&f, None, 100).unwrap())
+        };
+        assert_eq!(page("nightly"), vec![2]);
+        assert_eq!(page("nobody"), Vec::<i64>::new());
     }
 
     #[test]

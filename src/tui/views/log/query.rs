@@ -26,6 +26,7 @@ pub enum FilterError {
 /// The applied filter; ages such as `24h` stay ages, so the window slides with the clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
+    request: Option<String>,
     meter: Option<String>,
     item: Option<String>,
     status: Option<StatusFilter>,
@@ -56,6 +57,7 @@ impl Query {
                 InputField::choice("status", STATUSES, status),
                 InputField::text("since", &bound(&self.since)),
                 InputField::text("until", &bound(&self.until)),
+                InputField::text("request", &text(&self.request)),
             ],
         )
     }
@@ -70,6 +72,7 @@ impl Query {
                 .map_err(|source| FilterError::Bound { field, source })
         };
         let query = Query {
+            request: text("request"),
             meter: text("meter"),
             item: text("item"),
             status: match form.value("status").as_str() {
@@ -93,6 +96,7 @@ impl Query {
     pub fn filter(&self, now: DateTime<Utc>) -> LogFilter {
         let ms = |b: &Option<TimeBound>| b.as_ref().map(|b| b.resolve(now).timestamp_millis());
         LogFilter {
+            request: self.request.clone(),
             meter: self.meter.clone(),
             item: self.item.clone(),
             status: self.status,
@@ -109,6 +113,7 @@ impl Query {
         });
         let bound = |b: &Option<TimeBound>| b.as_ref().map(ToString::to_string);
         [
+            ("request", self.request.clone()),
             ("meter", self.meter.clone()),
             ("item", self.item.clone()),
             ("status", status),
