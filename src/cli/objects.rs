@@ -30,8 +30,16 @@ pub async fn read_preset(conn: &ConnectionArgs, progress: bool) -> Result<Preset
 
 /// Runs `objects`.
 pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> Result<()> {
-    let preset = read_preset(conn, true).await?;
+    // Progress only where someone watches it: a terminal, not a pipe or a log.
+    let preset = read_preset(conn, std::io::IsTerminal::is_terminal(&std::io::stderr())).await?;
     let mut out = std::io::stdout().lock();
+    // Text in columns: the name column as wide as the widest name.
+    let name_width = preset
+        .objects
+        .iter()
+        .map(|o| o.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for o in &preset.objects {
         if as_json {
             writeln!(
@@ -43,19 +51,16 @@ pub async fn run(conn: &ConnectionArgs, save: Option<&Path>, as_json: bool) -> R
                 }))})
             )?;
         } else {
-            writeln!(
-                out,
-                "{:<16} {:>3} v{} {}{}{}",
-                o.obis,
+            let line = format!(
+                "{:<16} {:>3} v{} {:<name_width$} {:<5}{}",
+                o.obis.to_string(),
                 o.class,
                 o.version,
                 o.name,
-                o.unit
-                    .as_deref()
-                    .map(|u| format!(" [{u}]"))
-                    .unwrap_or_default(),
+                o.unit.as_deref().unwrap_or(""),
                 changes(o.access.as_ref())
-            )?;
+            );
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
     if let Some(path) = save {
