@@ -542,7 +542,10 @@ impl<S: Stream> Session<S> {
         loop {
             let resp = match step {
                 Step::Send(req) => self.transact(&req, "the object list", true).await?,
-                Step::Receive => self.receive("the next block of the object list", true).await?,
+                Step::Receive => {
+                    self.receive("the next block of the object list", true)
+                        .await?
+                }
                 Step::Done => break,
             };
             step = op.handle(&resp)?;

@@ -189,8 +189,7 @@ impl ServerSession {
             Ok(tx) => {
                 let blocks = tx.first_window();
                 self.gbt = Some(tx);
-                self.queue_window(blocks)
-                    .unwrap_or_else(|| exception(1, 1))
+                self.queue_window(blocks).unwrap_or_else(|| exception(1, 1))
             }
             Err(_) => exception(1, 1),
         }
