@@ -55,7 +55,7 @@ async fn read_profile(
             ..MeterAddress::default()
         },
         settings,
-        Duration::from_secs(5),
+        Duration::from_millis(700),
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),
     )
     .await
@@ -112,6 +112,10 @@ async fn gbt_over_hdlc_reads_the_same_profile() {
     let (gbt, acks, _) = read_profile(Interface::Hdlc, Some(4), true, None).await;
     assert_eq!(gbt[0], plain[0]);
     assert!(acks > 100, "{acks} acknowledgements (window 1 over HDLC)");
+    // A lost block (a whole window of 1) is asked for again after the timeout.
+    let (recovered, _, _) =
+        read_profile(Interface::Hdlc, Some(4), true, Some(Fault::GbtDrop(3))).await;
+    assert_eq!(recovered[0], plain[0]);
 }
 
 #[tokio::test]
@@ -124,6 +128,15 @@ async fn a_dropped_block_is_asked_for_again() {
         acks_drop > acks,
         "the lost block costs an acknowledgement: {acks_drop} vs {acks}"
     );
+}
+
+#[tokio::test]
+async fn a_lost_window_end_is_asked_for_again_after_a_timeout() {
+    let (plain, _, _) = read_profile(Interface::Wrapper, Some(4), true, None).await;
+    // Block 4 ends the first window: nothing tells the client it is missing but the silence.
+    let (recovered, _, _) =
+        read_profile(Interface::Wrapper, Some(4), true, Some(Fault::GbtDrop(4))).await;
+    assert_eq!(recovered[0], plain[0]);
 }
 
 #[test]

@@ -465,10 +465,21 @@ impl<S: Stream> Session<S> {
             let resp = match step {
                 Step::Send(req) => {
                     self.transact(&req, "the answer to a read request", true)
-                        .await?
+                        .await
                 }
-                Step::Receive => self.receive("the next block of the answer", true).await?,
+                Step::Receive => self.receive("the next block of the answer", true).await,
                 Step::Done => break,
+            };
+            let resp = match resp {
+                // The end of a general-block-transfer window was lost: ask again.
+                Err(e @ EngineError::Timeout { .. }) => match op.on_timeout() {
+                    Some(s) => {
+                        step = s;
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+                r => r?,
             };
             step = op.handle(&resp)?;
         }

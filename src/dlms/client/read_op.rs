@@ -13,6 +13,8 @@ use crate::dlms::xdlms::{
 
 /// The largest APDU joined from general-block-transfer blocks.
 const GBT_LIMIT: usize = 16 << 20;
+/// Timeouts in a row after which a general-block-transfer is given up.
+pub const GBT_TIMEOUTS: u32 = 3;
 
 /// Bytes of one request APDU besides its attribute descriptors: GET-with-list tag, choice,
 /// invoke-id and a one-byte count (SN Read: tag and count).
@@ -113,6 +115,7 @@ impl ClientSession {
             fallback_reason: None,
             gbt_window: self.settings.gbt_window,
             gbt_recoveries: 0,
+            gbt_timeouts: 0,
         })
     }
 }
@@ -168,6 +171,8 @@ pub struct ReadOp {
     gbt_window: u8,
     /// How many lost general-block-transfer blocks were asked for again.
     gbt_recoveries: u32,
+    /// Timeouts in a row while general-block-transfer blocks were arriving.
+    gbt_timeouts: u32,
 }
 
 /// True when a with-list answer that gives every item this same error is a failure of the
@@ -195,6 +200,19 @@ impl ReadOp {
             idx.iter()
                 .any(|&i| matches!(self.results.get(i), Some(Some(Ok(_)))))
         })
+    }
+
+    /// No answer came in time. While general-block-transfer blocks are arriving, the end of
+    /// a window may have been lost: the acknowledgement that asks again for everything after
+    /// the last block received in order (at most [`GBT_TIMEOUTS`] times in a row). `None`:
+    /// nothing to recover, the timeout fails the read.
+    pub fn on_timeout(&mut self) -> Option<Step> {
+        let rx = self.current.as_mut()?.gbt.as_mut()?;
+        if self.gbt_timeouts >= GBT_TIMEOUTS {
+            return None;
+        }
+        self.gbt_timeouts += 1;
+        Some(Step::Send(rx.on_timeout().encode()))
     }
 
     /// How many lost general-block-transfer blocks were asked for again in this read.
@@ -332,6 +350,7 @@ impl ReadOp {
             });
         };
         if apdu.first() == Some(&gbt::TAG) {
+            self.gbt_timeouts = 0;
             return self.on_gbt(apdu);
         }
         let decoded = Apdu::decode(apdu);
