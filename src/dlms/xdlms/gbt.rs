@@ -69,6 +69,19 @@ impl GeneralBlockTransfer {
         })
     }
 
+    /// A one-line summary for traces.
+    pub fn summary(&self) -> String {
+        format!(
+            "general-block-transfer block {}{}{}, ack {}, window {}, {} bytes",
+            self.block_number,
+            if self.last { " (last)" } else { "" },
+            if self.streaming { " streaming" } else { "" },
+            self.ack,
+            self.window,
+            self.data.len()
+        )
+    }
+
     /// Bytes a block adds to its data: tag, control, numbers and a length of up to 3 bytes.
     pub const OVERHEAD: usize = 1 + 1 + 2 + 2 + 3;
 }
@@ -92,7 +105,11 @@ mod tests {
             b.encode(),
             [0xE0, 0x45, 0x00, 0x02, 0x00, 0x00, 0x02, 0xAA, 0xBB]
         );
-        assert_eq!(GeneralBlockTransfer::decode(&b.encode()), Ok(b));
+        assert_eq!(GeneralBlockTransfer::decode(&b.encode()), Ok(b.clone()));
+        assert_eq!(
+            crate::dlms::xdlms::summarize(&b.encode()),
+            "general-block-transfer block 2 streaming, ack 0, window 5, 2 bytes"
+        );
     }
 
     #[test]
