@@ -183,6 +183,12 @@ pub struct ConnectionArgs {
     /// decides.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
     pub hdlc_window: u8,
+    /// Propose general-block-transfer: the meter may answer long GETs in GBT blocks.
+    #[arg(long)]
+    pub gbt: bool,
+    /// With --gbt: the window we take (blocks the meter may stream before we acknowledge).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=63))]
+    pub gbt_window: u8,
     /// Leave the association open at the meter when done (send no release request).
     #[arg(long)]
     pub no_release: bool,
@@ -306,6 +312,8 @@ impl ConnectionArgs {
         });
         m.release = !self.no_release;
         m.hdlc_window = self.hdlc_window;
+        m.gbt = self.gbt;
+        m.gbt_window = self.gbt_window;
         let secret = |level: &str| -> Result<Secret> {
             match &self.secret {
                 Some(x) => Ok(Secret::new(x.clone())),

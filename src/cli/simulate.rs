@@ -63,7 +63,13 @@ pub struct SimulateArgs {
     /// client's proposal).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
     pub hdlc_window: u8,
-    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error.
+    /// Answer long GETs in general-block-transfer blocks to clients that propose it.
+    #[arg(long)]
+    pub gbt: bool,
+    /// With --gbt: blocks sent a window (WRAPPER; over HDLC the window is 1).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=63))]
+    pub gbt_window: u8,
+    /// Misbehave: drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, reject, inactivity=MS, bad-list, list-error, gbt-drop=N.
     #[arg(long, value_name = "KIND[=ARG]")]
     pub fault: Option<sim::fault::Fault>,
     /// Milliseconds the meter waits before each frame it sends.
@@ -190,6 +196,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         hdlc_max_info: args.hdlc_max_info,
         han_every: args.han,
         hdlc_window: args.hdlc_window,
+        gbt_window: args.gbt.then_some(args.gbt_window),
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
         udp: args.udp,
         pre_established: args.pre_established,

@@ -404,6 +404,25 @@ impl<S: Stream> Session<S> {
             _ => summarize(apdu),
         };
         self.send(&first, &summary).await?;
+        self.answer(waiting_for, protect, started).await
+    }
+
+    /// Waits for the next APDU without sending (general-block-transfer blocks streaming in).
+    async fn receive(
+        &mut self,
+        waiting_for: &'static str,
+        protect: bool,
+    ) -> Result<Vec<u8>, EngineError> {
+        self.answer(waiting_for, protect, Instant::now()).await
+    }
+
+    /// The next APDU from the meter that is not a push.
+    async fn answer(
+        &mut self,
+        waiting_for: &'static str,
+        protect: bool,
+        started: Instant,
+    ) -> Result<Vec<u8>, EngineError> {
         let ev = loop {
             let ev = self
                 .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
@@ -442,11 +461,33 @@ impl<S: Stream> Session<S> {
         }
         let mut op = self.dlms.read(items)?;
         let mut step = op.start();
-        while let Step::Send(req) = step {
-            let resp = self
-                .transact(&req, "the answer to a read request", true)
-                .await?;
+        loop {
+            let resp = match step {
+                Step::Send(req) => {
+                    self.transact(&req, "the answer to a read request", true)
+                        .await
+                }
+                Step::Receive => self.receive("the next block of the answer", true).await,
+                Step::Done => break,
+            };
+            let resp = match resp {
+                // The end of a general-block-transfer window was lost: ask again.
+                Err(e @ EngineError::Timeout { .. }) => match op.on_timeout() {
+                    Some(s) => {
+                        step = s;
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+                r => r?,
+            };
             step = op.handle(&resp)?;
+        }
+        if op.gbt_recoveries() > 0 {
+            tracing::info!(
+                "general block transfer: {} lost blocks were asked for again",
+                op.gbt_recoveries()
+            );
         }
         self.note_list_fallback(&op);
         Ok(op.into_results())
@@ -509,8 +550,15 @@ impl<S: Stream> Session<S> {
         let attr = self.dlms.object_list_attribute();
         let mut op = self.dlms.read(std::slice::from_ref(&attr))?;
         let mut step = op.start();
-        while let Step::Send(req) = step {
-            let resp = self.transact(&req, "the object list", true).await?;
+        loop {
+            let resp = match step {
+                Step::Send(req) => self.transact(&req, "the object list", true).await?,
+                Step::Receive => {
+                    self.receive("the next block of the object list", true)
+                        .await?
+                }
+                Step::Done => break,
+            };
             step = op.handle(&resp)?;
         }
         let data = op

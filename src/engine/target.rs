@@ -214,6 +214,8 @@ fn settings(m: &Meter) -> ClientSettings {
         conformance: p.conformance.map_or(s.conformance, Conformance),
         max_pdu: p.max_pdu,
     });
+    s.gbt = m.gbt;
+    s.gbt_window = m.gbt_window;
     let sec = &m.security;
     let key = |k: &KeySecret| Key(k.expose());
     let sha256 = matches!(m.auth, Auth::Sha256(_));

@@ -50,6 +50,10 @@ pub struct Meter {
     pub release: bool,
     /// HDLC window we propose both ways, 1..=7 (the meter's UA decides; 1 by default).
     pub hdlc_window: u8,
+    /// Propose general-block-transfer (`gbt = true`): long answers may come in GBT blocks.
+    pub gbt: bool,
+    /// The GBT window we take, 1..=63 (8 by default).
+    pub gbt_window: u8,
 }
 
 /// A pre-established association as the meter was configured for it.
@@ -90,6 +94,8 @@ impl Meter {
             pre_established: None,
             release: true,
             hdlc_window: 1,
+            gbt: false,
+            gbt_window: 8,
         }
     }
 

@@ -145,6 +145,8 @@ struct RawMeter {
     max_pdu: Option<i64>,
     release: Option<bool>,
     hdlc_window: Option<u8>,
+    gbt: Option<bool>,
+    gbt_window: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -501,6 +503,8 @@ impl RawMeter {
             pre_established,
             release: self.release.unwrap_or(d.release),
             hdlc_window: self.hdlc_window.unwrap_or(d.hdlc_window),
+            gbt: self.gbt.unwrap_or(d.gbt),
+            gbt_window: self.gbt_window.unwrap_or(d.gbt_window),
             ..d
         })
     }

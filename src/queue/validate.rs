@@ -306,6 +306,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
         }
     }
     in_range(m.hdlc_window, 1..=7, path.key("hdlc_window"))?;
+    in_range(m.gbt_window, 1..=63, path.key("gbt_window"))?;
     if m.pre_established.is_some() {
         if m.auth != Auth::None {
             return Err(ConfigFault::new(

@@ -254,6 +254,8 @@ fn meter(m: &Meter) -> Fields {
         "hdlc_window",
         &m.hdlc_window,
     );
+    f.set_if(m.gbt, "gbt", &m.gbt);
+    f.set_if(m.gbt_window != d.gbt_window, "gbt_window", &m.gbt_window);
     f
 }
 

@@ -34,11 +34,13 @@ pub enum Fault {
     BadList,
     /// Answer every GET-with-list with other-reason for each item; single GETs are answered.
     ListError,
+    /// Drop general-block-transfer block N once (the client must ask for it again).
+    GbtDrop(u16),
 }
 
 /// The fault kinds, for messages.
 pub const KINDS: &str = "drop=N, garbage, bad-fcs, truncate, slow=MS, silent, reboot, exception, \
-     reject, inactivity=MS, bad-list, list-error";
+     reject, inactivity=MS, bad-list, list-error, gbt-drop=N";
 
 /// Why a `--fault` text names no fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,14 @@ impl FromStr for Fault {
             "inactivity" => Fault::Inactivity(Duration::from_millis(number("milliseconds")?)),
             "bad-list" => Fault::BadList,
             "list-error" => Fault::ListError,
+            "gbt-drop" => {
+                Fault::GbtDrop(u16::try_from(number("a block number")?).map_err(|_| {
+                    FaultError::NeedsNumber {
+                        kind: kind.to_string(),
+                        what: "a block number",
+                    }
+                })?)
+            }
             _ => return Err(FaultError::Unknown(s.to_string())),
         })
     }
@@ -104,8 +114,14 @@ impl fmt::Display for Fault {
             Fault::Inactivity(d) => write!(f, "inactivity={}", d.as_millis()),
             Fault::BadList => f.write_str("bad-list"),
             Fault::ListError => f.write_str("list-error"),
+            Fault::GbtDrop(n) => write!(f, "gbt-drop={n}"),
         }
     }
+}
+
+/// True when `apdu` is general-block-transfer block `n`.
+pub fn is_gbt_block(apdu: &[u8], n: u16) -> bool {
+    crate::dlms::xdlms::GeneralBlockTransfer::decode(apdu).is_ok_and(|b| b.block_number == n)
 }
 
 /// The answer a list fault gives a plain GET-with-list request, `None` for other requests.

@@ -89,6 +89,10 @@ pub struct SimConfig {
     /// The largest HDLC window the meters accept (their UA answers the smaller of this and
     /// the client's proposal); 1 by default, as most meters.
     pub hdlc_window: u8,
+    /// Answer long GETs in general-block-transfer blocks, this many a window, to clients that
+    /// propose it (`simulate --gbt`). Over HDLC the window is 1: a secondary station sends one
+    /// block per poll.
+    pub gbt_window: Option<u8>,
 }
 
 impl Default for SimConfig {
@@ -122,6 +126,7 @@ impl Default for SimConfig {
             pre_established: None,
             event_every: None,
             hdlc_window: 1,
+            gbt_window: None,
         }
     }
 }
@@ -308,6 +313,8 @@ async fn serve_connection<S: crate::transport::Stream>(
         return han::push_forever(&mut stream, config, index, &counter, every).await;
     }
     let mut requests = 0usize;
+    // The general-block-transfer block dropped once (fault gbt-drop=N), when done.
+    let mut gbt_dropped = false;
     let mut seed = 0x2545_F491_4F6C_DD1D_u64 ^ index as u64;
     let idle = match config.fault {
         Some(fault::Fault::Inactivity(d)) => d,
@@ -326,6 +333,14 @@ async fn serve_connection<S: crate::transport::Stream>(
             settings.authentication = config.authentication.clone();
             settings.ciphering = config.ciphering.clone();
             settings.pre_established = config.pre_established;
+            if let Some(w) = config.gbt_window {
+                settings.conformance =
+                    settings.conformance | crate::dlms::acse::Conformance::GENERAL_BLOCK_TRANSFER;
+                settings.gbt_window = Some(match config.interface {
+                    Interface::Hdlc => 1,
+                    _ => w,
+                });
+            }
             let mut meter = SimMeter::new(
                 index + k,
                 Local::now().fixed_offset(),
@@ -471,7 +486,23 @@ async fn serve_connection<S: crate::transport::Stream>(
                                 d.meter.index
                             );
                         }
-                        if let Some(resp) = resp {
+                        // The rest of a general-block-transfer window streams after the answer.
+                        let mut outgoing: Vec<Vec<u8>> = resp.into_iter().collect();
+                        while let Some(b) = d.session.next_streamed() {
+                            outgoing.push(b);
+                        }
+                        for resp in outgoing {
+                            if let Some(fault::Fault::GbtDrop(n)) = config.fault {
+                                if !gbt_dropped && fault::is_gbt_block(&resp, n) {
+                                    gbt_dropped = true;
+                                    tracing::info!(
+                                        "simulated meter {}: dropping general-block-transfer \
+                                         block {n} (fault)",
+                                        d.meter.index
+                                    );
+                                    continue;
+                                }
+                            }
                             match d.link.send_apdu(&resp) {
                                 Ok(first) => {
                                     pause(config).await;

@@ -291,7 +291,11 @@ impl ClientSession {
             response_allowed: true,
             proposed_quality_of_service: None,
             proposed_dlms_version: 6,
-            proposed_conformance: s.conformance,
+            proposed_conformance: if s.gbt {
+                s.conformance | Conformance::GENERAL_BLOCK_TRANSFER
+            } else {
+                s.conformance
+            },
             client_max_receive_pdu_size: s.max_receive_pdu,
         }
         .encode();

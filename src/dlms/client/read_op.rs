@@ -7,9 +7,14 @@ use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
 use crate::dlms::security::Policy;
 use crate::dlms::xdlms::{
-    Apdu, DataAccessResult, GetDataResult, GetRequest, GetResponse, ReadRequest, ReadResponse,
-    ReadResult, VariableAccess,
+    gbt, Apdu, DataAccessResult, GbtReceiver, GeneralBlockTransfer, GetDataResult, GetRequest,
+    GetResponse, ReadRequest, ReadResponse, ReadResult, Received, VariableAccess,
 };
+
+/// The largest APDU joined from general-block-transfer blocks.
+const GBT_LIMIT: usize = 16 << 20;
+/// Timeouts in a row after which a general-block-transfer is given up.
+pub const GBT_TIMEOUTS: u32 = 3;
 
 /// Bytes of one request APDU besides its attribute descriptors: GET-with-list tag, choice,
 /// invoke-id and a one-byte count (SN Read: tag and count).
@@ -108,6 +113,9 @@ impl ClientSession {
             current: None,
             probes: Vec::new(),
             fallback_reason: None,
+            gbt_window: self.settings.gbt_window,
+            gbt_recoveries: 0,
+            gbt_timeouts: 0,
         })
     }
 }
@@ -131,6 +139,8 @@ struct InFlight {
     /// Raw data of a block transfer so far, and the last block number received.
     blocks: Vec<u8>,
     last_block: u32,
+    /// The general-block-transfer blocks of the answer joined so far.
+    gbt: Option<GbtReceiver>,
 }
 
 /// What the driver must do next.
@@ -138,6 +148,9 @@ struct InFlight {
 pub enum Step {
     /// Send this APDU and feed back the answer.
     Send(Vec<u8>),
+    /// Send nothing: feed back the next APDU that arrives (more general-block-transfer blocks
+    /// of the window are streaming in).
+    Receive,
     /// Every item has a result.
     Done,
 }
@@ -154,6 +167,12 @@ pub struct ReadOp {
     probes: Vec<Vec<usize>>,
     /// Why the first with-list request failed as a whole.
     fallback_reason: Option<String>,
+    /// The general-block-transfer window we take.
+    gbt_window: u8,
+    /// How many lost general-block-transfer blocks were asked for again.
+    gbt_recoveries: u32,
+    /// Timeouts in a row while general-block-transfer blocks were arriving.
+    gbt_timeouts: u32,
 }
 
 /// True when a with-list answer that gives every item this same error is a failure of the
@@ -181,6 +200,64 @@ impl ReadOp {
             idx.iter()
                 .any(|&i| matches!(self.results.get(i), Some(Some(Ok(_)))))
         })
+    }
+
+    /// No answer came in time. While general-block-transfer blocks are arriving, the end of
+    /// a window may have been lost: the acknowledgement that asks again for everything after
+    /// the last block received in order (at most [`GBT_TIMEOUTS`] times in a row). `None`:
+    /// nothing to recover, the timeout fails the read.
+    pub fn on_timeout(&mut self) -> Option<Step> {
+        let rx = self.current.as_mut()?.gbt.as_mut()?;
+        if self.gbt_timeouts >= GBT_TIMEOUTS {
+            return None;
+        }
+        self.gbt_timeouts += 1;
+        Some(Step::Send(rx.on_timeout().encode()))
+    }
+
+    /// How many lost general-block-transfer blocks were asked for again in this read.
+    pub fn gbt_recoveries(&self) -> u32 {
+        self.gbt_recoveries
+    }
+
+    /// One general-block-transfer block of the answer: joined; the window acknowledged;
+    /// a lost block asked for again; the whole APDU handled as the answer.
+    fn on_gbt(&mut self, apdu: &[u8]) -> Result<Step, SessionError> {
+        let window = self.gbt_window;
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(Step::Done);
+        };
+        let indices = chunk_indices(&cur.chunk);
+        let received = GeneralBlockTransfer::decode(apdu)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                cur.gbt
+                    .get_or_insert_with(|| GbtReceiver::new(window, GBT_LIMIT))
+                    .receive(b)
+                    .map_err(|e| e.to_string())
+            });
+        match received {
+            Ok(Received::Wait) => Ok(Step::Receive),
+            Ok(Received::Ack(a)) => Ok(Step::Send(a.encode())),
+            Ok(Received::Complete(whole)) => {
+                if let Some(rx) = cur.gbt.take() {
+                    self.gbt_recoveries += rx.recoveries();
+                }
+                // The joined APDU is the answer (never itself a block transfer).
+                if whole.first() == Some(&gbt::TAG) {
+                    self.fail(
+                        &indices,
+                        ReadError::Block("a general-block-transfer inside another".into()),
+                    );
+                    return Ok(self.next_chunk());
+                }
+                self.handle(&whole)
+            }
+            Err(e) => {
+                self.fail(&indices, ReadError::Block(e));
+                Ok(self.next_chunk())
+            }
+        }
     }
 
     /// Why a with-list request failed as a whole, when one did (for the log).
@@ -254,6 +331,7 @@ impl ReadOp {
             chunk,
             blocks: Vec::new(),
             last_block: 0,
+            gbt: None,
         });
         Step::Send(apdu)
     }
@@ -271,6 +349,10 @@ impl ReadOp {
                     .unwrap_or_default(),
             });
         };
+        if apdu.first() == Some(&gbt::TAG) {
+            self.gbt_timeouts = 0;
+            return self.on_gbt(apdu);
+        }
         let decoded = Apdu::decode(apdu);
         let indices = chunk_indices(&cur.chunk);
         let list = matches!(&cur.chunk, Chunk::Ln(v) if v.len() > 1);

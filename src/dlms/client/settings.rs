@@ -127,6 +127,11 @@ pub struct ClientSettings {
     pub max_frame_info: Option<usize>,
     /// No AARQ: the association is pre-established in the meter with these parameters.
     pub pre_established: Option<PreEstablished>,
+    /// Propose general-block-transfer: a meter that grants it may answer long GETs in GBT
+    /// blocks, which are joined, acknowledged every window and asked for again when lost.
+    pub gbt: bool,
+    /// The GBT window we take (blocks the meter may stream before our acknowledgement), 1..=63.
+    pub gbt_window: u8,
 }
 
 impl ClientSettings {
@@ -165,6 +170,8 @@ impl ClientSettings {
             with_list: true,
             max_frame_info: None,
             pre_established: None,
+            gbt: false,
+            gbt_window: 1,
         }
     }
 }

@@ -74,6 +74,8 @@ pub trait CosemServer {
 #[cfg(test)]
 mod change_tests;
 #[cfg(test)]
+mod gbt_tests;
+#[cfg(test)]
 mod security_tests;
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,8 @@ impl ServerSession {
                         let normal = encode_get_response_normal_raw(invoke_id, &bytes);
                         if normal.len() <= g.send_limit {
                             normal
+                        } else if self.gbt_granted() {
+                            self.start_gbt(&normal)
                         } else {
                             self.start_blocks(invoke_id, bytes, false)
                         }
@@ -57,6 +59,8 @@ impl ServerSession {
                 whole.extend_from_slice(&raw);
                 if whole.len() <= g.send_limit {
                     whole
+                } else if self.gbt_granted() {
+                    self.start_gbt(&whole)
                 } else {
                     self.start_blocks(invoke_id, raw, false)
                 }

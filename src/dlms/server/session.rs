@@ -7,8 +7,10 @@ use crate::dlms::client::{Authentication, Referencing};
 use crate::dlms::protection::Protection;
 use crate::dlms::security::{HlsMechanism, Policy, SystemTitle};
 use crate::dlms::xdlms::{
-    Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse, UnconfirmedWriteRequest,
+    gbt, Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse, GbtSender,
+    GeneralBlockTransfer, UnconfirmedWriteRequest,
 };
+use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Granted {
@@ -48,6 +50,10 @@ pub struct ServerSession {
     pub(super) writer: bool,
     pub(super) long_change: Option<LongChange>,
     pub(super) long_return: Option<LongReturn>,
+    /// The long answer being sent in general-block-transfer blocks.
+    pub(super) gbt: Option<GbtSender>,
+    /// Blocks of the current window still to send (streaming), encoded.
+    pub(super) gbt_queue: VecDeque<Vec<u8>>,
 }
 
 impl ServerSession {
@@ -67,6 +73,8 @@ impl ServerSession {
             writer: false,
             long_change: None,
             long_return: None,
+            gbt: None,
+            gbt_queue: VecDeque::new(),
         }
     }
 
@@ -146,6 +154,73 @@ impl ServerSession {
         self.writer = false;
         self.long_change = None;
         self.long_return = None;
+        self.gbt = None;
+        self.gbt_queue.clear();
+    }
+
+    /// The next block of a general-block-transfer window that streams after the answer
+    /// [`handle`](Self::handle) returned: the caller sends each in turn until `None`.
+    pub fn next_streamed(&mut self) -> Option<Vec<u8>> {
+        self.gbt_queue.pop_front()
+    }
+
+    /// True when long GET answers go as general-block-transfer blocks.
+    pub(super) fn gbt_granted(&self) -> bool {
+        self.settings.gbt_window.is_some()
+            && self
+                .granted
+                .is_some_and(|g| g.conformance.contains(Conformance::GENERAL_BLOCK_TRANSFER))
+            && !self
+                .protection
+                .as_ref()
+                .is_some_and(|p| p.policy != Policy::None)
+    }
+
+    /// Starts sending `whole` (a GET response longer than the PDU) in blocks: the first block;
+    /// the rest of the first window waits in [`next_streamed`](Self::next_streamed).
+    pub(super) fn start_gbt(&mut self, whole: &[u8]) -> Vec<u8> {
+        let size = self
+            .granted()
+            .send_limit
+            .saturating_sub(GeneralBlockTransfer::OVERHEAD)
+            .max(1);
+        let window = self.settings.gbt_window.unwrap_or(1);
+        match GbtSender::new(whole, size, window) {
+            Ok(tx) => {
+                let blocks = tx.first_window();
+                self.gbt = Some(tx);
+                self.queue_window(blocks).unwrap_or_else(|| exception(1, 1))
+            }
+            Err(_) => exception(1, 1),
+        }
+    }
+
+    /// The client acknowledged blocks: the next window (from the block after its ack, so a
+    /// lost block goes again); nothing once every block is acknowledged.
+    fn gbt_ack(&mut self, plain: &[u8]) -> Option<Vec<u8>> {
+        let Ok(b) = GeneralBlockTransfer::decode(plain) else {
+            return Some(exception(2, 2));
+        };
+        let Some(tx) = self.gbt.as_mut() else {
+            // No transfer in progress: a GBT request we do not take.
+            return Some(exception(1, 1));
+        };
+        match tx.on_ack(b.ack, b.block_number, b.window) {
+            Ok(blocks) if blocks.is_empty() => {
+                self.gbt = None;
+                None
+            }
+            Ok(blocks) => self.queue_window(blocks),
+            Err(_) => Some(exception(2, 2)),
+        }
+    }
+
+    fn queue_window(&mut self, blocks: Vec<GeneralBlockTransfer>) -> Option<Vec<u8>> {
+        self.gbt_queue.clear();
+        let mut it = blocks.into_iter().map(|b| b.encode());
+        let first = it.next();
+        self.gbt_queue.extend(it);
+        first
     }
 
     /// Handles one request APDU; returns the response APDU, if the request has one.
@@ -182,6 +257,12 @@ impl ServerSession {
             }
             return None;
         }
+        if plain.first() == Some(&gbt::TAG) && self.granted.is_some() {
+            return self.gbt_ack(&plain);
+        }
+        // Any other request ends a general-block-transfer in progress.
+        self.gbt = None;
+        self.gbt_queue.clear();
         let apdu = match Apdu::decode(&plain) {
             Ok(a) => a,
             Err(_) => return Some(exception(2, 2)),

@@ -22,6 +22,9 @@ pub struct ServerSettings {
     /// an AARQ, with this server's conformance and PDU size and no authentication (it reads
     /// only, like any unauthenticated association). It is never ciphered.
     pub pre_established: Option<u16>,
+    /// General-block-transfer window, when the server answers long GETs in GBT blocks (to a
+    /// client whose association granted it, unciphered); `None`: GET data blocks only.
+    pub gbt_window: Option<u8>,
 }
 
 /// The meter's side of ciphering.
@@ -71,6 +74,7 @@ impl ServerSettings {
             authentication: Authentication::None,
             ciphering: None,
             pre_established: None,
+            gbt_window: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::dlms::client::{
 use crate::dlms::obis::Obis;
 
 /// A model with one register and one large array, for exercising blocks.
-struct Model {
+pub(super) struct Model {
     objects: Vec<ObjectListEntry>,
 }
 
@@ -32,7 +32,7 @@ impl CosemServer for Model {
     }
 }
 
-fn model() -> Model {
+pub(super) fn model() -> Model {
     let e = |c, o: &str, sn| ObjectListEntry {
         class_id: c,
         version: 0,

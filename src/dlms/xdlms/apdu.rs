@@ -273,6 +273,9 @@ impl Apdu {
 /// One-line human summary of an APDU for traces ("GET 1.0.1.8.0.255:2", "GET-next block 3",
 /// "AARQ LN mechanism none"); never includes authentication values.
 pub fn summarize(bytes: &[u8]) -> String {
+    if let Ok(b) = super::GeneralBlockTransfer::decode(bytes) {
+        return b.summary();
+    }
     match Apdu::decode(bytes) {
         Ok(apdu) => apdu.summary(),
         Err(e) => format!("undecodable APDU ({} bytes): {e}", bytes.len()),

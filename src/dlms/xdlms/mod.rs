@@ -8,6 +8,8 @@ pub mod dar;
 pub mod descriptor;
 pub mod error;
 pub mod exception;
+pub mod gbt;
+pub mod gbt_window;
 pub mod get;
 pub mod notification;
 pub mod read;
@@ -23,6 +25,8 @@ pub use dar::DataAccessResult;
 pub use descriptor::{AttributeDescriptor, MethodDescriptor, SelectiveAccess};
 pub use error::ApduError;
 pub use exception::ExceptionResponse;
+pub use gbt::GeneralBlockTransfer;
+pub use gbt_window::{GbtReceiver, GbtSender, Received};
 pub use get::{encode_get_response_normal_raw, GetDataResult, GetRequest, GetResponse};
 pub use notification::DataNotification;
 pub use read::{

@@ -1,0 +1,179 @@
+//! General-block-transfer of GET answers: our client against our simulator reads the 2,880-row
+//! load profile with a small PDU over WRAPPER (windows streamed) and HDLC (window 1), the same
+//! values as without GBT; a block the meter drops is asked for again and the read still
+//! succeeds. Command line too.
+mod common;
+
+use common::*;
+use dlms_logger::dlms::client::{AttributeRef, ClientSettings, Referencing};
+use dlms_logger::dlms::data::Data;
+use dlms_logger::engine::{Direction, Interface, MeterAddress, Session, TraceEntry};
+use dlms_logger::sim::{self, fault::Fault, SimConfig};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// True when a traced frame carries a general-block-transfer APDU (WRAPPER: after the 8-byte
+/// header; HDLC: after the LLC header).
+fn is_gbt(e: &TraceEntry) -> bool {
+    e.bytes.get(8) == Some(&0xE0)
+        || e.bytes.windows(4).any(|w| w == [0xE6, 0xE7, 0x00, 0xE0])
+        || e.bytes.windows(4).any(|w| w == [0xE6, 0xE6, 0x00, 0xE0])
+}
+
+/// Reads the profile and the energy register; returns the values and how many GBT
+/// acknowledgements the client sent and GBT frames it received.
+async fn read_profile(
+    interface: Interface,
+    meter_gbt: Option<u8>,
+    client_gbt: bool,
+    fault: Option<Fault>,
+) -> (Vec<Data>, usize, usize) {
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        interface,
+        max_pdu: 256,
+        hdlc_max_info: 128,
+        gbt_window: meter_gbt,
+        fault,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(2))
+            .await
+            .unwrap();
+    let trace: Arc<Mutex<Vec<TraceEntry>>> = Arc::default();
+    let sink = trace.clone();
+    let mut settings = ClientSettings::new(Referencing::Ln);
+    settings.gbt = client_gbt;
+    settings.gbt_window = 8;
+    let mut s = Session::open(
+        stream,
+        &MeterAddress {
+            interface,
+            ..MeterAddress::default()
+        },
+        settings,
+        Duration::from_millis(700),
+        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
+    )
+    .await
+    .unwrap();
+    let r = s
+        .read(&[
+            AttributeRef::new(7, "1.0.99.1.0.255".parse().unwrap(), 2),
+            AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2),
+        ])
+        .await
+        .unwrap();
+    s.close().await.unwrap();
+    let values: Vec<Data> = r.into_iter().map(|v| v.unwrap()).collect();
+    assert!(
+        matches!(&values[0], Data::Array(rows) if rows.len() == 2880),
+        "the whole profile"
+    );
+    let t = trace.lock().unwrap();
+    let acks = t
+        .iter()
+        .filter(|e| e.direction == Direction::Tx && is_gbt(e))
+        .count();
+    let blocks = t
+        .iter()
+        .filter(|e| e.direction == Direction::Rx && is_gbt(e))
+        .count();
+    (values, acks, blocks)
+}
+
+/// The energy register counts on between reads: compare the profile (the first value).
+#[tokio::test]
+async fn gbt_over_wrapper_reads_the_same_profile_in_windows() {
+    let (plain, acks, _) = read_profile(Interface::Wrapper, None, true, None).await;
+    assert_eq!(acks, 0, "a meter without GBT answers in GET data blocks");
+    let (not_proposed, acks, _) = read_profile(Interface::Wrapper, Some(4), false, None).await;
+    assert_eq!(acks, 0, "GBT is used only when the client proposed it");
+    assert_eq!(not_proposed[0], plain[0]);
+    let (one, acks_one, _) = read_profile(Interface::Wrapper, Some(1), true, None).await;
+    assert_eq!(one[0], plain[0]);
+    let (gbt, acks, blocks) = read_profile(Interface::Wrapper, Some(4), true, None).await;
+    assert_eq!(gbt[0], plain[0]);
+    assert!(blocks > 0);
+    // One acknowledgement per window: a quarter of them at window 4.
+    assert!(acks_one > 100, "{acks_one} acknowledgements at window 1");
+    assert!(
+        acks * 3 < acks_one,
+        "{acks} acknowledgements at window 4, {acks_one} at window 1"
+    );
+}
+
+#[tokio::test]
+async fn gbt_over_hdlc_reads_the_same_profile() {
+    let (plain, _, _) = read_profile(Interface::Hdlc, None, true, None).await;
+    let (gbt, acks, _) = read_profile(Interface::Hdlc, Some(4), true, None).await;
+    assert_eq!(gbt[0], plain[0]);
+    assert!(acks > 100, "{acks} acknowledgements (window 1 over HDLC)");
+    // A lost block (a whole window of 1) is asked for again after the timeout.
+    let (recovered, _, _) =
+        read_profile(Interface::Hdlc, Some(4), true, Some(Fault::GbtDrop(3))).await;
+    assert_eq!(recovered[0], plain[0]);
+}
+
+#[tokio::test]
+async fn a_dropped_block_is_asked_for_again() {
+    let (plain, acks, _) = read_profile(Interface::Wrapper, Some(4), true, None).await;
+    let (recovered, acks_drop, _) =
+        read_profile(Interface::Wrapper, Some(4), true, Some(Fault::GbtDrop(6))).await;
+    assert_eq!(recovered[0], plain[0]);
+    assert!(
+        acks_drop > acks,
+        "the lost block costs an acknowledgement: {acks_drop} vs {acks}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_window_end_is_asked_for_again_after_a_timeout() {
+    let (plain, _, _) = read_profile(Interface::Wrapper, Some(4), true, None).await;
+    // Block 4 ends the first window: nothing tells the client it is missing but the silence.
+    let (recovered, _, _) =
+        read_profile(Interface::Wrapper, Some(4), true, Some(Fault::GbtDrop(4))).await;
+    assert_eq!(recovered[0], plain[0]);
+}
+
+#[test]
+fn the_command_line_reads_with_gbt() {
+    let (_sim, port) = start_sim(&["--gbt", "--gbt-window", "5", "--max-pdu", "256"]);
+    let port = port.to_string();
+    let read = |gbt: bool| {
+        let mut args = vec!["read", "--port", &port, "--json", "1.0.99.1.0.255"];
+        if gbt {
+            args.push("--gbt");
+        }
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+    };
+    let with = read(true);
+    let without = read(false);
+    assert_eq!(with.len(), 2880);
+    assert!(with.iter().all(|l| l["error"].is_null()));
+    assert_eq!(with, without);
+    let (_sim, port) = start_sim(&["--gbt", "--max-pdu", "256", "--fault", "gbt-drop=3"]);
+    let out = run(&[
+        "read",
+        "--port",
+        &port.to_string(),
+        "--json",
+        "--gbt",
+        "1.0.99.1.0.255",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out), without);
+}
