@@ -3,9 +3,8 @@
 
 use anyhow::{anyhow, Context, Result};
 use dlms_logger::dlms::data::{octets_to_text, Data};
-use dlms_logger::dlms::decode::{Decoded, Decoder, Keys, Node, Value};
-use dlms_logger::dlms::security::{Key, SystemTitle};
-use dlms_logger::queue::han::{self, HanPreset};
+use dlms_logger::dlms::decode::{Decoded, Decoder, Node, Value};
+use dlms_logger::queue::han::HanPreset;
 use dlms_logger::text::escape;
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, Write};
@@ -21,54 +20,15 @@ pub struct DecodeArgs {
     /// One JSON object per capture: values (obis, value, …), the date-time, the tree.
     #[arg(long)]
     pub json: bool,
-    /// The global unicast (block) key, 32 hex digits (or env DLMS_BLOCK_KEY).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "DLMS_BLOCK_KEY",
-        hide_env_values = true
-    )]
-    pub block_key: Option<String>,
-    /// The authentication key, 32 hex digits (or env DLMS_AUTH_KEY): checks the tag; without
-    /// it a ciphered APDU is deciphered with the block key alone and marked not verified.
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "DLMS_AUTH_KEY",
-        hide_env_values = true
-    )]
-    pub auth_key: Option<String>,
-    /// The dedicated key, for ded- and general-ded-ciphering (or env DLMS_DEDICATED_KEY).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "DLMS_DEDICATED_KEY",
-        hide_env_values = true
-    )]
-    pub dedicated_key: Option<String>,
-    /// The meter's system title (16 hex digits), for glo-/ded- APDUs that carry none.
-    #[arg(long, value_name = "HEX")]
-    pub system_title: Option<String>,
-    /// A HAN list preset (built in: aidon-no, aidon-se, kaifa-no, kaifa-se, kamstrup-no,
-    /// evn-at, vse-ch, iskra-si; or a TOML file): names, units, and OBIS codes for positional lists.
-    #[arg(long, value_name = "NAME|FILE")]
-    pub preset: Option<String>,
+    /// Keys and preset.
+    #[command(flatten)]
+    pub keys: super::push_keys::PushKeyArgs,
 }
 
 /// Runs `decode`; false when a capture did not decode.
 pub fn run(args: &DecodeArgs) -> Result<bool> {
-    let keys = Keys {
-        block_key: key(args.block_key.as_deref(), "--block-key")?,
-        auth_key: key(args.auth_key.as_deref(), "--auth-key")?,
-        dedicated_key: key(args.dedicated_key.as_deref(), "--dedicated-key")?,
-        system_title: args
-            .system_title
-            .as_deref()
-            .map(str::parse::<SystemTitle>)
-            .transpose()
-            .context("--system-title")?,
-    };
-    let preset = args.preset.as_deref().map(han::load).transpose()?;
+    let keys = args.keys.keys()?;
+    let preset = args.keys.preset()?;
     let mut decoder = Decoder::new(keys);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -101,12 +61,6 @@ pub fn run(args: &DecodeArgs) -> Result<bool> {
         ok = false;
     }
     Ok(ok)
-}
-
-pub(super) fn key(text: Option<&str>, flag: &str) -> Result<Option<Key>> {
-    // The key's own error never repeats the text, so a typo does not print the secret.
-    text.map(|t| t.parse::<Key>().map_err(|e| anyhow!("{flag}: {e}")))
-        .transpose()
 }
 
 fn report(

@@ -1,12 +1,11 @@
 //! `dlms-logger listen --passive`: print what a meter that only talks (a HAN/P1 port) pushes,
 //! one notification at a time, sending nothing.
 
-use super::decode::{key, value_json};
+use super::decode::value_json;
 use anyhow::{bail, Context, Result};
-use dlms_logger::dlms::decode::{Keys, Value};
-use dlms_logger::dlms::security::SystemTitle;
+use dlms_logger::dlms::decode::Value;
 use dlms_logger::engine::passive::{Heard, Notification, PassiveMeter};
-use dlms_logger::queue::{han, Config, Connection, Link, Parity, SerialSettings};
+use dlms_logger::queue::{Config, Connection, Link, Parity, SerialSettings};
 use dlms_logger::transport::BoxStream;
 use serde_json::json;
 use std::io::Write;
@@ -42,29 +41,9 @@ pub struct ListenArgs {
     /// Wait for meters (or bridges) that connect to ADDR:PORT and push.
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "config")]
     pub bind: Option<String>,
-    /// The global unicast (block) key, 32 hex digits (or env DLMS_BLOCK_KEY).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "DLMS_BLOCK_KEY",
-        hide_env_values = true
-    )]
-    pub block_key: Option<String>,
-    /// The authentication key (or env DLMS_AUTH_KEY): checks each push's tag.
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "DLMS_AUTH_KEY",
-        hide_env_values = true
-    )]
-    pub auth_key: Option<String>,
-    /// The meter's system title (16 hex digits), for pushes that carry none.
-    #[arg(long, value_name = "HEX")]
-    pub system_title: Option<String>,
-    /// A HAN list preset (aidon-no, aidon-se, kaifa-no, kaifa-se, kamstrup-no, evn-at,
-    /// vse-ch, iskra-si, or a file): names, units, OBIS codes for lists sent without them.
-    #[arg(long, value_name = "NAME|FILE")]
-    pub preset: Option<String>,
+    /// Keys and HAN preset.
+    #[command(flatten)]
+    pub keys: super::push_keys::PushKeyArgs,
     /// One JSON object per notification: time, meter_time, values.
     #[arg(long)]
     pub json: bool,
@@ -151,23 +130,8 @@ async fn setup(args: &ListenArgs) -> Result<(Source, PassiveMeter)> {
         };
         return Ok((source, meter));
     }
-    let keys = Keys {
-        block_key: key(args.block_key.as_deref(), "--block-key")?,
-        auth_key: key(args.auth_key.as_deref(), "--auth-key")?,
-        dedicated_key: None,
-        system_title: args
-            .system_title
-            .as_deref()
-            .map(str::parse::<SystemTitle>)
-            .transpose()
-            .context("--system-title")?,
-    };
-    let layout = args
-        .preset
-        .as_deref()
-        .map(han::load)
-        .transpose()?
-        .map(|p| p.layout);
+    let keys = args.keys.keys()?;
+    let layout = args.keys.preset()?.map(|p| p.layout);
     let meter = PassiveMeter::with(keys, layout);
     let source = match (&args.serial, &args.tcp, &args.bind) {
         (Some(dev), None, None) => {

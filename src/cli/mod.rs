@@ -6,6 +6,7 @@ pub mod export;
 pub mod listen;
 pub mod objects;
 pub mod probe;
+pub mod push_keys;
 pub mod read;
 pub mod run;
 pub mod schedule;
