@@ -106,11 +106,6 @@ pub(super) async fn read_one(opened: &mut Opened, attr: &AttributeRef) -> Result
     })
 }
 
-/// The text of a value for people and the `writes` table: a clock as its date-time.
-pub(super) fn shown(d: &Data) -> String {
-    dlms_logger::engine::change::shown(d)
-}
-
 /// One change, made: recorded, sent, read back, printed; returns the exit code.
 pub(super) struct Apply<'a> {
     pub(super) conn: &'a ConnectionArgs,
@@ -190,7 +185,7 @@ impl<'a> Apply<'a> {
             class,
             member,
             request: self.change.describe(),
-            old_value: self.old.as_ref().map(shown),
+            old_value: self.old.as_ref().map(Data::shown),
             new_value: None,
             outcome: WriteOutcome::Sent,
             result: None,
@@ -252,7 +247,7 @@ impl<'a> Apply<'a> {
             },
             None => None,
         };
-        record.new_value = new.as_ref().map(shown);
+        record.new_value = new.as_ref().map(Data::shown);
         if let (Some(s), Some(id)) = (store.as_mut(), id) {
             s.finish_write(id, &record)?;
         }
@@ -277,9 +272,9 @@ impl<'a> Apply<'a> {
             None => obis.to_string(),
         };
         let arrow = match (&self.old, &new) {
-            (Some(o), Some(n)) => format!(": {} → {}", shown(o), shown(n)),
-            (None, Some(n)) => format!(": now {}", shown(n)),
-            (Some(o), None) => format!(": was {}, not read back", shown(o)),
+            (Some(o), Some(n)) => format!(": {} → {}", o.shown(), n.shown()),
+            (None, Some(n)) => format!(": now {}", n.shown()),
+            (Some(o), None) => format!(": was {}, not read back", o.shown()),
             (None, None) => String::new(),
         };
         let mut text = vec![
@@ -307,7 +302,7 @@ impl<'a> Apply<'a> {
 
 fn returned_text(o: &ChangeOutcome) -> Option<String> {
     o.returned.as_ref().map(|r| match r {
-        Ok(d) => shown(d),
+        Ok(d) => d.shown(),
         Err(e) => format!("error: {e}"),
     })
 }
@@ -351,7 +346,7 @@ pub async fn write(
                 format!(
                     "VALUE {value:?} for {obis}:{attribute}, which holds {} {}",
                     old.type_name(),
-                    shown(old)
+                    old.shown()
                 )
             })?,
             (None, None) => bail!(

@@ -2,9 +2,7 @@
 //! `disconnect open|close|status`, `reset OBIS`, `capture OBIS`. Each is a SET or ACTION made
 //! like `write` and `call` (`change.rs`), with what it changes read before and after.
 
-use super::change::{
-    call_method, dry_run, host_now, read_one, shown, Apply, ChangeOpts, EXIT_DONE,
-};
+use super::change::{call_method, dry_run, host_now, read_one, Apply, ChangeOpts, EXIT_DONE};
 use super::connection::ConnectionArgs;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -199,11 +197,11 @@ pub async fn clock(conn: &ConnectionArgs, action: ClockAction, opts: &ChangeOpts
         match (&old, opts.json) {
             (Some(v), true) => println!(
                 "{}",
-                json!({"obis": CLOCK.to_string(), "clock": shown(v), "drift_s": before})
+                json!({"obis": CLOCK.to_string(), "clock": v.shown(), "drift_s": before})
             ),
             (Some(v), false) => println!(
                 "meter clock {}  (drift from this computer: {})",
-                shown(v),
+                v.shown(),
                 say(before)
             ),
             (None, _) => bail!("the meter's clock could not be read"),

@@ -27,11 +27,6 @@ pub struct StepsOutcome {
     pub read_back: Option<AttributeRef>,
 }
 
-/// A value as the writes table shows it: a clock as its date-time.
-pub fn shown(d: &Data) -> String {
-    d.shown()
-}
-
 /// The drift of a clock value from `host`, in seconds (meter − host).
 pub fn drift(d: &Data, host: DateTime<FixedOffset>) -> Option<f64> {
     let t = match d {
@@ -129,7 +124,7 @@ pub async fn run_steps<S: Stream>(
             },
             None => None,
         };
-        record.old_value = old.as_ref().map(shown);
+        record.old_value = old.as_ref().map(Data::shown);
         let (now, dst) = host_now();
         let change = match (step, &old) {
             (Step::ClockSync { when_drift_over }, Some(current)) => {
@@ -204,7 +199,7 @@ pub async fn run_steps<S: Stream>(
                 };
                 record.result = Some(o.result.to_string());
                 record.returned = o.returned.map(|r| match r {
-                    Ok(d) => shown(&d),
+                    Ok(d) => d.shown(),
                     Err(e) => format!("error: {e}"),
                 });
             }
@@ -224,7 +219,7 @@ pub async fn run_steps<S: Stream>(
             }
         }
         if let Some(a) = &watch {
-            record.new_value = read_one(session, a).await.ok().flatten().map(|d| shown(&d));
+            record.new_value = read_one(session, a).await.ok().flatten().map(|d| d.shown());
         }
         journal.ended(&record);
         out.records.push(record);

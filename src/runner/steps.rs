@@ -6,7 +6,7 @@
 use super::action::{read_back, with_session};
 use super::worker::MeterRun;
 use super::*;
-use crate::engine::change::{run_steps, shown, Journal, StepsOutcome};
+use crate::engine::change::{run_steps, Journal, StepsOutcome};
 use crate::engine::EngineError;
 use crate::queue::{Connection, Meter, Step};
 use crate::store::{WriteOutcome, WriteRecord};
@@ -104,7 +104,7 @@ pub(super) async fn change_meter(
     match (lost, records.last_mut()) {
         // After a lost answer the meter's state is unknown: read it back over a new association.
         (Some(attr), Some(last)) => {
-            last.new_value = read_back(shared, conn, m, &attr).await.map(|d| shown(&d));
+            last.new_value = read_back(shared, conn, m, &attr).await.map(|d| d.shown());
             lock(&journal.0).amend_last(last);
         }
         // A run that never reached the meter has one record the steps never saw.

@@ -3,6 +3,9 @@
 //! hidden — while values keep their full width. Names cut short lose their middle (`sim-…-12`),
 //! so both ends stay readable; messages lose their end.
 
+use ratatui::layout::Constraint;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::Row;
 use unicode_width::UnicodeWidthStr;
 
 /// How a column gives way.
@@ -96,6 +99,38 @@ pub fn fit(columns: &[Column], width: u16, spacing: u16) -> Vec<u16> {
         .zip(&shown)
         .map(|(w, s)| if *s { *w } else { 0 })
         .collect()
+}
+
+/// The columns of a table fitted to a width: which are shown, and how wide each is.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// Every column's width (0 for a hidden one), by column index.
+    pub widths: Vec<u16>,
+    /// The indices of the columns shown, in order.
+    pub shown: Vec<usize>,
+}
+
+impl Fitted {
+    /// `columns` fitted inside a bordered block `outer` cells wide (ratatui's spacing of 1).
+    pub fn new(columns: &[Column], outer: u16) -> Fitted {
+        let widths = fit(columns, outer.saturating_sub(2), 1);
+        let shown = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
+        Fitted { widths, shown }
+    }
+
+    /// The bold header row of the shown columns.
+    pub fn header(&self, columns: &[Column]) -> Row<'static> {
+        Row::new(self.shown.iter().map(|&i| columns[i].header))
+            .style(Style::default().add_modifier(Modifier::BOLD))
+    }
+
+    /// The shown columns' widths, for `Table::new`.
+    pub fn constraints(&self) -> Vec<Constraint> {
+        self.shown
+            .iter()
+            .map(|&i| Constraint::Length(self.widths[i]))
+            .collect()
+    }
 }
 
 /// `text` in at most `width` cells, its middle replaced by `…` when it is longer.

@@ -16,7 +16,7 @@ mod query;
 use super::form::{InputField, InputForm, Outcome};
 use crate::store::Row as LogRow;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
-use crate::tui::columns::{elide_end, elide_middle, fit, Column, Give};
+use crate::tui::columns::{elide_end, elide_middle, Column, Fitted, Give};
 use crate::tui::keymap::{self, Help};
 use chrono::{DateTime, Local, Utc};
 use keys::{Action, KEYS};
@@ -139,10 +139,9 @@ impl LogView {
             Column::new("value", col(5), 60, Give::Never),
             Column::new("status", col(6), 200, Give::Shrink { min: 4, rank: 5 }),
         ];
-        let widths = fit(&columns, area.width.saturating_sub(2), 1);
-        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
-        let header = Row::new(shown.iter().map(|&i| columns[i].header))
-            .style(Style::default().add_modifier(Modifier::BOLD));
+        let fitted = Fitted::new(&columns, area.width);
+        let (widths, shown) = (&fitted.widths, &fitted.shown);
+        let header = fitted.header(&columns);
         let red = Style::default().fg(Color::Red);
         let rows = cells.into_iter().map(|(c, failed)| {
             Row::new(shown.iter().map(|&i| {
@@ -161,10 +160,7 @@ impl LogView {
                 }
             }))
         });
-        let constraints: Vec<Constraint> = shown
-            .iter()
-            .map(|&i| Constraint::Length(widths[i]))
-            .collect();
+        let constraints = fitted.constraints();
         let table = Table::new(rows, constraints)
             .header(header)
             .block(block)

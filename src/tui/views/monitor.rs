@@ -15,7 +15,7 @@ use crate::schedule::Schedule;
 use crate::store::QueryError;
 use crate::store::Row;
 use crate::tui::app::{Ctx, Tab, TaskResult, View};
-use crate::tui::columns::{elide_end, elide_middle, fit, Column, Give};
+use crate::tui::columns::{elide_end, elide_middle, Column, Fitted, Give};
 use crate::tui::keymap::{self, Help};
 use chrono::{Local, TimeZone, Utc};
 use keys::{Action, KEYS};
@@ -234,10 +234,9 @@ impl MonitorView {
             Column::new("age", col(4), 8, Give::Hide { rank: 4 }),
             Column::new("status", col(5), 200, Give::Shrink { min: 4, rank: 5 }),
         ];
-        let widths = fit(&columns, area.width.saturating_sub(2), 1);
-        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
-        let header = TableRow::new(shown.iter().map(|&i| columns[i].header))
-            .style(Style::default().add_modifier(Modifier::BOLD));
+        let fitted = Fitted::new(&columns, area.width);
+        let (widths, shown) = (&fitted.widths, &fitted.shown);
+        let header = fitted.header(&columns);
         let rows: Vec<TableRow> = cells
             .into_iter()
             .map(|(c, style)| {
@@ -251,10 +250,7 @@ impl MonitorView {
                 .style(style)
             })
             .collect();
-        let constraints: Vec<Constraint> = shown
-            .iter()
-            .map(|&i| Constraint::Length(widths[i]))
-            .collect();
+        let constraints = fitted.constraints();
         let title = match &self.error {
             Some(e) => format!(" Items — {e} "),
             None => format!(" Items ({}) ", self.rows.len()),
@@ -319,10 +315,9 @@ impl MonitorView {
             Column::new("next", col(3), 8, Give::Hide { rank: 1 }),
             Column::new("last error", col(4), 300, Give::Shrink { min: 10, rank: 4 }),
         ];
-        let widths = fit(&columns, area.width.saturating_sub(2), 1);
-        let shown: Vec<usize> = (0..columns.len()).filter(|&i| widths[i] > 0).collect();
-        let header = TableRow::new(shown.iter().map(|&i| columns[i].header))
-            .style(Style::default().add_modifier(Modifier::BOLD));
+        let fitted = Fitted::new(&columns, area.width);
+        let (widths, shown) = (&fitted.widths, &fitted.shown);
+        let header = fitted.header(&columns);
         let rows: Vec<TableRow> = cells
             .into_iter()
             .map(|(c, style)| {
@@ -334,10 +329,7 @@ impl MonitorView {
                 .style(style)
             })
             .collect();
-        let constraints: Vec<Constraint> = shown
-            .iter()
-            .map(|&i| Constraint::Length(widths[i]))
-            .collect();
+        let constraints = fitted.constraints();
         let table = Table::new(rows, constraints)
             .header(header)
             .block(Block::default().borders(Borders::ALL).title(" Meters "));

@@ -3,8 +3,8 @@
 use crate::dlms::obis::Obis;
 use crate::dlms::obis_names::class_name;
 use crate::queue::{Preset, PresetObject};
-use crate::tui::columns::{elide_middle, fit, Column, Give};
-use ratatui::layout::{Constraint, Rect};
+use crate::tui::columns::{elide_middle, Column, Fitted, Give};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Row, Table, TableState};
 use ratatui::Frame;
@@ -155,17 +155,14 @@ impl ObjectList {
             Column::new("name", col(4), 48, Give::Shrink { min: 12, rank: 2 }),
             Column::new("unit", col(5), 8, Give::Never),
         ];
-        let fitted = fit(&columns, area.width.saturating_sub(2), 1);
-        let shown: Vec<usize> = (0..columns.len())
-            .filter(|&i| fitted[i] > 0 || i == 0)
-            .collect();
-        let header = Row::new(shown.iter().map(|&i| columns[i].header))
-            .style(Style::default().add_modifier(Modifier::BOLD));
+        let fitted = Fitted::new(&columns, area.width);
+        let header = fitted.header(&columns);
+        let (widths, shown) = (&fitted.widths, &fitted.shown);
         let rows: Vec<Row> = cells
             .into_iter()
             .map(|(c, mark)| {
                 let row = Row::new(shown.iter().map(|&i| match i {
-                    2 | 4 => elide_middle(&c[i], fitted[i]),
+                    2 | 4 => elide_middle(&c[i], widths[i]),
                     _ => c[i].clone(),
                 }));
                 if mark {
@@ -175,11 +172,7 @@ impl ObjectList {
                 }
             })
             .collect();
-        let widths: Vec<Constraint> = shown
-            .iter()
-            .map(|&i| Constraint::Length(fitted[i]))
-            .collect();
-        let table = Table::new(rows, widths)
+        let table = Table::new(rows, fitted.constraints())
             .header(header)
             .block(block)
             .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
