@@ -2,6 +2,8 @@
 //! binary, and the Gurux peers from `../shared/peers` (or `$DLMS_PEERS`).
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
