@@ -64,14 +64,6 @@ pub enum NotStored {
         /// Rows waiting in memory now.
         waiting: usize,
     },
-    /// The writer thread is gone, which only a bug does.
-    #[error("{lost} rows lost: the writer task failed: {error}")]
-    WriterGone {
-        /// Rows lost.
-        lost: usize,
-        /// Why the task failed.
-        error: String,
-    },
 }
 
 impl NotStored {
@@ -79,7 +71,7 @@ impl NotStored {
     /// disk stays full, so it is logged once).
     pub fn cause(&self) -> &str {
         match self {
-            NotStored::Parked { error, .. } | NotStored::WriterGone { error, .. } => error,
+            NotStored::Parked { error, .. } => error,
         }
     }
 }

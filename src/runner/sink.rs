@@ -59,25 +59,13 @@ pub(super) async fn persist(shared: &Arc<Shared>, rows: Vec<Record>) -> Result<u
     let feeding = lock(&shared.sinks).as_ref().is_some_and(|s| !s.is_empty());
     let earlier_copy = (feeding && !earlier.is_empty()).then(|| earlier.clone());
     let rows_copy = feeding.then(|| rows.clone());
-    let (n_earlier, n) = (earlier.len(), rows.len());
-    let writer = shared.writer.clone();
     let earlier_failed = earlier.iter().filter(|r| r.is_failure()).count() as u64;
-    let done = tokio::task::spawn_blocking(move || {
-        let first = (!earlier.is_empty()).then(|| writer.write_or_return(earlier));
-        (first, writer.write_or_return(rows))
-    })
-    .await;
-    let (first, now) = match done {
-        Ok(d) => d,
-        Err(e) => {
-            let lost = n + n_earlier;
-            tracing::error!("{lost} rows LOST: the writer task failed: {e}");
-            return Err(NotStored::WriterGone {
-                lost,
-                error: e.to_string(),
-            });
-        }
+    // Awaited, not waited for in a blocking task: see `WriterHandle::store`.
+    let first = match earlier.is_empty() {
+        true => None,
+        false => Some(shared.writer.store(earlier).await),
     };
+    let now = shared.writer.store(rows).await;
     match first {
         Some(Ok(k)) => {
             let mut st = lock(&shared.status);
