@@ -52,7 +52,15 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         ctx.error(w);
     }
 
-    let result = tui::run(ctx, rx, |config| runner.reload(config), shutdown_signal()).await;
+    // A queue saved with the built-in simulator comes back without its address of this run.
+    let sim_addr = loaded.sim_addr;
+    let reload = |mut config: dlms_logger::queue::Config| {
+        if let Some(addr) = sim_addr {
+            config.point_at_simulator(addr);
+        }
+        runner.reload(config)
+    };
+    let result = tui::run(ctx, rx, reload, shutdown_signal()).await;
     control.abort();
     eprintln!("dlms-logger: finishing the runs in progress…");
     runner.shutdown().await;
