@@ -857,10 +857,7 @@ async fn a_typed_value_is_checked_at_every_key_before_enter() {
     h.retype("1.0.x");
     // Not committed, already refused.
     let screen = h.screen();
-    assert!(
-        screen.contains("✗ invalid OBIS code \"1.0.x\""),
-        "{screen}"
-    );
+    assert!(screen.contains("✗ invalid OBIS code \"1.0.x\""), "{screen}");
     assert!(h.view.problems.invalid.is_empty());
     h.retype("1.0.2.8.0.255");
     assert!(!h.screen().contains("invalid OBIS"), "{}", h.screen());
@@ -868,7 +865,10 @@ async fn a_typed_value_is_checked_at_every_key_before_enter() {
     h.press(KeyCode::Esc);
     h.open(Node::Meter(1), Field::Interface);
     h.press(KeyCode::Right);
-    assert_eq!(h.view.work.meters[1].interface, crate::queue::InterfaceKind::Hdlc);
+    assert_eq!(
+        h.view.work.meters[1].interface,
+        crate::queue::InterfaceKind::Hdlc
+    );
     h.open(Node::Meter(1), Field::Client);
     h.press(KeyCode::Enter);
     h.retype("200");
@@ -880,7 +880,11 @@ async fn a_typed_value_is_checked_at_every_key_before_enter() {
     h.press(KeyCode::Backspace);
     h.press(KeyCode::Backspace);
     h.keys("7");
-    assert!(!h.screen_sized(200, 30).contains("✗"), "{}", h.screen_sized(200, 30));
+    assert!(
+        !h.screen_sized(200, 30).contains("✗"),
+        "{}",
+        h.screen_sized(200, 30)
+    );
     assert_eq!(h.view.work.meters[1].client, 16, "nothing committed yet");
 }
 
