@@ -11,11 +11,16 @@ use dlms_logger::runner::{control, open_store, Runner, RunnerOptions};
 use dlms_logger::tui::{self, Ctx};
 use std::path::PathBuf;
 
-/// Runs the full-screen UI; without a terminal (piped, cron) it runs headless instead.
-pub async fn tui(args: RunArgs) -> Result<()> {
+/// Whether the UI can run: stdin and stdout are a terminal.
+pub fn has_terminal() -> bool {
     use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Runs the full-screen UI; without a terminal (piped, cron, systemd) it runs headless instead.
+pub async fn tui(args: RunArgs) -> Result<()> {
+    if !has_terminal() {
+        tracing::info!("no terminal: running headless (as `dlms-logger run`)");
         return run(args).await;
     }
     let loaded = load(args.config.as_deref()).await?;

@@ -434,10 +434,16 @@ impl QueueView {
                 ));
             }
             Err(e) => {
-                // Shown once per version of the file.
+                // Shown once per version of the file; every problem, on the one status line.
                 self.disk = Some(text);
+                let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
+                let count = match problems.len() {
+                    1 => String::new(),
+                    n => format!("{n} problems: "),
+                };
                 ctx.error(format!(
-                    "{path} changed on disk but does not load, so the running queue stays: {e}"
+                    "{path} changed on disk but does not load, so the running queue stays: {count}{}",
+                    problems.join(" · ")
                 ));
             }
         }
