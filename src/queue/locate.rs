@@ -10,6 +10,10 @@ use toml::Spanned;
 use super::error::{or_list, ConfigError};
 use super::path::{ConfigFault, FieldPath};
 
+/// The entries of a section that read, and the errors of those that did not, each with its
+/// index in the file.
+pub(crate) type Entries<T> = (Vec<(usize, T)>, Vec<(usize, ConfigError)>);
+
 /// A TOML text with its tree of spans, for placing errors.
 pub(crate) struct Doc<'a> {
     text: &'a str,
@@ -56,10 +60,7 @@ impl<'a> Doc<'a> {
     /// The entries of the top-level array `section`, each deserialized on its own so that a
     /// broken one does not hide the others: `(index in the file, entry)` for those that read,
     /// and the error of each that did not (with its index).
-    pub(crate) fn entries<T: DeserializeOwned>(
-        &self,
-        section: &str,
-    ) -> (Vec<(usize, T)>, Vec<(usize, ConfigError)>) {
+    pub(crate) fn entries<T: DeserializeOwned>(&self, section: &str) -> Entries<T> {
         let Some(value) = self.root.get_ref().get(section) else {
             return (Vec::new(), Vec::new());
         };

@@ -312,29 +312,34 @@ impl Origins {
 pub(super) fn read(doc: &Doc) -> (Config, Origins, Vec<ConfigError>) {
     let mut errors = doc.unknown_keys(&SECTIONS);
     let mut origins = Origins::default();
-    let mut config = Config::default();
-    config.connections = section(
+    let connections = section(
         doc,
         "connection",
         RawConnection::into_model,
         &mut origins,
         &mut errors,
     );
-    config.meters = section(
+    let meters = section(
         doc,
         "meter",
         RawMeter::into_model,
         &mut origins,
         &mut errors,
     );
-    config.requests = section(
+    let requests = section(
         doc,
         "request",
         RawRequest::into_model,
         &mut origins,
         &mut errors,
     );
-    config.sinks = section(doc, "sink", RawSink::into_model, &mut origins, &mut errors);
+    let sinks = section(doc, "sink", RawSink::into_model, &mut origins, &mut errors);
+    let config = Config {
+        connections,
+        meters,
+        requests,
+        sinks,
+    };
     (config, origins, errors)
 }
 

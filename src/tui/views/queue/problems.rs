@@ -33,15 +33,26 @@ pub struct Rule {
 pub struct Problems {
     /// Unparsed texts by node and field.
     pub invalid: BTreeMap<(Node, Field), Invalid>,
-    /// Every broken rule, in queue order.
+    /// Every broken rule, in queue order (the first hundred).
     pub rules: Vec<Rule>,
+    /// How many more rules are broken than `rules` holds.
+    pub more: usize,
 }
 
-/// The rules `config` breaks, each placed on its node and field.
-fn rules(config: &Config) -> Vec<Rule> {
-    config
-        .problems()
-        .into_iter()
+/// At most this many broken rules are placed on nodes (each costs a walk of the tree); the
+/// rest are counted.
+const PLACED: usize = 100;
+
+/// The rules `config` breaks, each placed on its node and field (the first [`PLACED`]), and
+/// how many more there are.
+fn rules(config: &Config) -> (Vec<Rule>, usize) {
+    let problems = config.problems();
+    let more = problems.len().saturating_sub(PLACED);
+    (placed(config, problems.into_iter().take(PLACED)), more)
+}
+
+fn placed(config: &Config, problems: impl Iterator<Item = ConfigError>) -> Vec<Rule> {
+    problems
         .map(|e| match &e {
             ConfigError::Field { field, problem, .. } => Rule {
                 at: locate(config, field),
@@ -65,8 +76,10 @@ pub fn live(config: &Config, node: Node, field: Field, text: &str) -> Option<Str
         return Some(e.to_string());
     }
     // A rename moves the node's messages to its new name; the node stays where it is.
-    rules(&trial)
+    trial
+        .problems()
         .into_iter()
+        .flat_map(|e| placed(&trial, std::iter::once(e)))
         .find(|r| r.at == Some((node, Some(field))))
         .map(|r| r.problem)
 }
@@ -74,13 +87,14 @@ pub fn live(config: &Config, node: Node, field: Field, text: &str) -> Option<Str
 impl Problems {
     /// Re-runs the validation of `config`.
     pub fn check(&mut self, config: &Config) {
-        self.rules = rules(config);
+        (self.rules, self.more) = rules(config);
     }
 
     /// Forgets everything (after undo).
     pub fn clear(&mut self) {
         self.invalid.clear();
         self.rules.clear();
+        self.more = 0;
     }
 
     /// Moves kept texts along with their nodes after a structural edit.
@@ -130,7 +144,7 @@ impl Problems {
             return Some(format!("{title} {}: {}", f.label(), invalid.problem));
         }
         let first = self.rules.first()?;
-        Some(match self.rules.len() {
+        Some(match self.rules.len() + self.more {
             1 => first.message.clone(),
             n => format!("{} (and {} more problems)", first.message, n - 1),
         })
