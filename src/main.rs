@@ -197,7 +197,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The logger reports its work at info level; one-shot commands only warn.
-    let style = cli::journal::Style::for_stderr();
+    // The logger's lines suit journald without a terminal; one-shot commands keep theirs.
+    let style = match cli.command {
+        None | Some(Command::Run(_) | Command::Tui(_)) => cli::journal::Style::for_logger(),
+        _ => cli::journal::Style::Plain,
+    };
     let default_level = match cli.command {
         Some(Command::Run(_)) => "info",
         // Without a terminal the UI runs headless: it logs like `run` (never silently).

@@ -13,8 +13,9 @@ use tracing_subscriber::registry::LookupSpan;
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// On a terminal: tracing's own lines, with time and colours.
-    Terminal,
+    /// tracing's own lines, with the time (and colours on a terminal): a terminal, and the
+    /// one-shot commands, whose errors scripts read.
+    Plain,
     /// Without one: sd-daemon priority prefixes; `stamped` adds the time (not under journald).
     Journal {
         /// Whether each line carries the time.
@@ -23,11 +24,12 @@ pub enum Style {
 }
 
 impl Style {
-    /// The style for stderr: a terminal, journald (systemd sets `JOURNAL_STREAM` for a
-    /// service whose stderr goes to the journal, systemd.exec(5)), or any other file or pipe.
-    pub fn for_stderr() -> Style {
+    /// The logger's style for stderr: a terminal, journald (systemd sets `JOURNAL_STREAM`
+    /// for a service whose stderr goes to the journal, systemd.exec(5)), or any other file or
+    /// pipe.
+    pub fn for_logger() -> Style {
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            Style::Terminal
+            Style::Plain
         } else {
             Style::Journal {
                 stamped: std::env::var_os("JOURNAL_STREAM").is_none(),
@@ -38,7 +40,7 @@ impl Style {
     /// The prefix of a line of this level: `<3>` for an error, nothing on a terminal.
     pub fn prefix(self, level: Level) -> String {
         match self {
-            Style::Terminal => String::new(),
+            Style::Plain => String::new(),
             Style::Journal { .. } => format!("<{}>", priority(level)),
         }
     }
@@ -76,10 +78,10 @@ pub fn init(default_level: &str, style: Style) {
                 .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(style == Style::Terminal)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .fmt_fields(fields);
     match style {
-        Style::Terminal => builder.init(),
+        Style::Plain => builder.init(),
         Style::Journal { stamped } => builder.event_format(JournalFormat { stamped }).init(),
     }
 }
@@ -130,6 +132,6 @@ mod tests {
             Style::Journal { stamped: false }.prefix(Level::ERROR),
             "<3>"
         );
-        assert_eq!(Style::Terminal.prefix(Level::ERROR), "");
+        assert_eq!(Style::Plain.prefix(Level::ERROR), "");
     }
 }
