@@ -137,6 +137,12 @@ enum Command {
     Tui(cli::run::RunArgs),
     /// Run the logger headless: schedule the queue and log to SQLite until SIGINT/SIGTERM.
     Run(cli::run::RunArgs),
+    /// Check a queue file and print every problem (file:line:column, in file order); exit 1 if any.
+    Check {
+        /// The queue (TOML). Default: ./dlms-logger.toml.
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Print the next fire times of a schedule ("every 15s", "at 11:00:00;11:20:00", cron).
     Schedule {
         /// The schedule expression.
@@ -339,6 +345,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
         .map(|_| true),
         Some(Command::Tui(args)) => cli::tui::tui(args).await.map(|_| true),
         Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
+        Some(Command::Check { config }) => cli::run::check(config.as_deref()).map(|_| true),
         Some(Command::Schedule { expr, from, count }) => {
             cli::schedule::run(&expr, from.as_deref(), count as usize).map(|_| true)
         }

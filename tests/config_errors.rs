@@ -390,3 +390,38 @@ fn one_problem_is_reported_alone() {
         "t.toml:8:1: meter \"m1\".retries: 11 is not allowed; use 0 to 10"
     );
 }
+
+#[test]
+fn check_prints_every_problem_or_what_the_queue_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_dlms-logger");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!("{HEAD}retries = 11\n\n[[meter]]\nname = \"m2\"\nconnection = \"c9\"\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["check", "-c"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let path = bad.display();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error: 2 problems:\n{path}:8:1: meter \"m1\".retries: 11 is not allowed; use 0 to 10\n{path}:12:1: meter \"m2\".connection: there is no connection named \"c9\"; use \"c1\"\n")
+    );
+    let good = dir.path().join("dlms-logger.toml");
+    std::fs::write(&good, format!("{HEAD}{REQ}")).unwrap();
+    let out = std::process::Command::new(exe)
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "dlms-logger.toml: ok: 1 connection(s), 1 meter(s), 1 request(s) (1 enabled), 0 sink(s)\n"
+    );
+}

@@ -131,6 +131,23 @@ pub async fn load(config: Option<&Path>) -> Result<Loaded> {
     })
 }
 
+/// `check`: loads the queue file as `run` would (without starting anything) and says what it
+/// holds; every problem is the error.
+pub fn check(config: Option<&Path>) -> Result<()> {
+    let path = config.unwrap_or(Path::new("dlms-logger.toml"));
+    let queue = Config::load(path)?;
+    let enabled = queue.requests.iter().filter(|r| r.enabled).count();
+    println!(
+        "{}: ok: {} connection(s), {} meter(s), {} request(s) ({enabled} enabled), {} sink(s)",
+        path.display(),
+        queue.connections.len(),
+        queue.meters.len(),
+        queue.requests.len(),
+        queue.sinks.len()
+    );
+    Ok(())
+}
+
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
     let loaded = load(args.config.as_deref()).await?;
