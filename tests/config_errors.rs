@@ -425,3 +425,18 @@ fn check_prints_every_problem_or_what_the_queue_holds() {
         "dlms-logger.toml: ok: 1 connection(s), 1 meter(s), 1 request(s) (1 enabled), 0 sink(s)\n"
     );
 }
+
+#[test]
+fn several_problems_of_one_meter_are_all_reported() {
+    let text = format!("{HEAD}retries = 11\ntimeout_ms = 0\nhdlc_window = 9\n");
+    let error = Config::parse(&text, "t.toml").unwrap_err();
+    let got: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "t.toml:8:1: meter \"m1\".retries: 11 is not allowed; use 0 to 10",
+            "t.toml:9:1: meter \"m1\".timeout_ms: 0 is not allowed; use 1 to 600000",
+            "t.toml:10:1: meter \"m1\".hdlc_window: 9 is not allowed; use 1 to 7",
+        ]
+    );
+}

@@ -40,7 +40,7 @@ pub(super) fn check_all(config: &Config, origins: &Origins) -> Vec<ConfigFault> 
         out.extend(connection(c, FieldPath::entry("connection", i)).err());
     }
     for (i, m) in config.meters.iter().enumerate() {
-        out.extend(meter(config, m, FieldPath::entry("meter", i), origins).err());
+        meter(config, m, FieldPath::entry("meter", i), origins, &mut out);
     }
     for (i, r) in config.requests.iter().enumerate() {
         request(config, r, FieldPath::entry("request", i), origins, &mut out);
@@ -263,15 +263,46 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
     }
 }
 
+/// A meter's problems: one per group of related fields (its connection and identity, HAN
+/// preset, windows, pre-established association, addresses, secret, keys, timeout, retries).
 fn meter(
     config: &Config,
     m: &Meter,
     path: FieldPath,
     origins: &Origins,
-) -> Result<(), ConfigFault> {
+    out: &mut Vec<ConfigFault>,
+) {
     // A connection that did not load has its own problem reported; the rules that depend
     // on it are left until it loads.
     let connection = config.connection(&m.connection);
+    let groups = [
+        meter_link(config, m, connection, &path, origins),
+        m.han_preset.as_ref().map_or(Ok(()), |name| {
+            super::han::load(name)
+                .map(drop)
+                .map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))
+        }),
+        in_range(m.hdlc_window, 1..=7, path.key("hdlc_window")),
+        in_range(m.gbt_window, 1..=63, path.key("gbt_window")),
+        pre_established(m, &path),
+        addresses(m, &path),
+        auth_secret(m, &path),
+        security(m, path.key("security")),
+        in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms")),
+        in_range(m.retries, 0..=10, path.key("retries")),
+    ];
+    out.extend(groups.into_iter().filter_map(Result::err));
+}
+
+/// The meter's connection, and what it asks of the meter: an identity to be recognised
+/// when it dials in, one meter on a passive port, WRAPPER over UDP.
+fn meter_link(
+    config: &Config,
+    m: &Meter,
+    connection: Option<&Connection>,
+    path: &FieldPath,
+    origins: &Origins,
+) -> Result<(), ConfigFault> {
     if connection.is_none() && !origins.is_broken("connection", &m.connection) {
         return Err(ConfigFault::new(
             path.key("connection"),
@@ -304,13 +335,9 @@ fn meter(
     let listening = connection.is_some_and(|c| matches!(c.link, Link::Listen { .. }));
     if listening && !identified {
         return Err(ConfigFault::new(
-            path,
+            path.clone(),
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
-    }
-    if let Some(name) = &m.han_preset {
-        super::han::load(name)
-            .map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))?;
     }
     if connection.is_some_and(|c| c.passive) {
         let others = config
@@ -329,8 +356,18 @@ fn meter(
             ));
         }
     }
-    in_range(m.hdlc_window, 1..=7, path.key("hdlc_window"))?;
-    in_range(m.gbt_window, 1..=63, path.key("gbt_window"))?;
+    let udp = connection.is_some_and(|c| matches!(c.link, Link::Udp { .. }));
+    if m.interface == InterfaceKind::Hdlc && udp {
+        return Err(ConfigFault::new(
+            path.key("interface"),
+            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
+        ));
+    }
+    Ok(())
+}
+
+/// A pre-established association has no AARQ: no authentication, no ciphering.
+fn pre_established(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if m.pre_established.is_some() {
         if m.auth != Auth::None {
             return Err(ConfigFault::new(
@@ -345,13 +382,11 @@ fn meter(
             ));
         }
     }
-    let udp = connection.is_some_and(|c| matches!(c.link, Link::Udp { .. }));
-    if m.interface == InterfaceKind::Hdlc && udp {
-        return Err(ConfigFault::new(
-            path.key("interface"),
-            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
-        ));
-    }
+    Ok(())
+}
+
+/// The client and server addresses the interface can carry.
+fn addresses(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if m.interface == InterfaceKind::Hdlc {
         in_range(m.client, 0..=127, path.key("client"))
             .map_err(|f| ConfigFault::new(f.path, f.problem + " with interface = \"hdlc\""))?;
@@ -384,6 +419,11 @@ fn meter(
             in_range(m.physical, 0..=max, physical_field).map_err(with_size)?;
         }
     }
+    Ok(())
+}
+
+/// A password or secret that is there is not empty.
+fn auth_secret(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if let (Some(secret), Some(key)) = (m.auth.secret(), m.auth.secret_key()) {
         if secret.expose().is_empty() {
             return Err(ConfigFault::new(
@@ -395,9 +435,7 @@ fn meter(
             ));
         }
     }
-    security(m, path.key("security"))?;
-    in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms"))?;
-    in_range(m.retries, 0..=10, path.key("retries"))
+    Ok(())
 }
 
 /// Ciphering and GMAC authentication need the block and authentication keys.
