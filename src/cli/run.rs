@@ -97,10 +97,9 @@ pub async fn load(config: Option<&Path>) -> Result<Loaded> {
     let default = Path::new("dlms-logger.toml");
     let (mut config, origin) = match config.or(default.exists().then_some(default)) {
         Some(path) => {
+            // A file others can read that holds secrets is warned about by `Config::load`
+            // (a log line, `<4>` without a terminal) and in the UI's status bar.
             let config = Config::load(path)?;
-            if let Some(warning) = dlms_logger::queue::secrets_exposed(path) {
-                eprintln!("warning: {warning}");
-            }
             (config, path.display().to_string())
         }
         None => (
