@@ -137,6 +137,12 @@ enum Command {
     Tui(cli::run::RunArgs),
     /// Run the logger headless: schedule the queue and log to SQLite until SIGINT/SIGTERM.
     Run(cli::run::RunArgs),
+    /// Check a queue file and print every problem (file:line:column, in file order); exit 1 if any.
+    Check {
+        /// The queue (TOML). Default: ./dlms-logger.toml.
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Print the next fire times of a schedule ("every 15s", "at 11:00:00;11:20:00", cron).
     Schedule {
         /// The schedule expression.
@@ -197,33 +203,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The logger reports its work at info level; one-shot commands only warn.
+    // The logger's lines suit journald without a terminal; one-shot commands keep theirs.
+    let style = match cli.command {
+        None | Some(Command::Run(_) | Command::Tui(_)) => cli::journal::Style::for_logger(),
+        _ => cli::journal::Style::Plain,
+    };
     let default_level = match cli.command {
         Some(Command::Run(_)) => "info",
+        // Without a terminal the UI runs headless: it logs like `run` (never silently).
+        None | Some(Command::Tui(_)) if !cli::tui::has_terminal() => "info",
         // The UI owns the screen: only warnings, and only when it is not running.
         None | Some(Command::Tui(_)) => "error",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DLMS_LOG")
-                .unwrap_or_else(|_| default_level.into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        // Meter names and strings from meters may hold control characters or bidi
-        // overrides: every logged value is escaped (the level colours are not values).
-        .fmt_fields(tracing_subscriber::field::MakeExt::delimited(
-            tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-                let text = format!("{value:?}");
-                let text = dlms_logger::text::escape(&text);
-                match field.name() {
-                    "message" => write!(w, "{text}"),
-                    name => write!(w, "{name}={text}"),
-                }
-            }),
-            " ",
-        ))
-        .init();
+    cli::journal::init(default_level, style);
     // The simulator answers one request at a time per link, and a one-shot read is one
     // association: one thread serves them faster, since with several every answer must wake
     // another thread (tens of microseconds on an idle VM). The logger and the UI keep a pool.
@@ -259,7 +252,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            // Each line (a config with several problems has one per problem) with its priority.
+            let prefix = style.prefix(tracing::Level::ERROR);
+            for line in format!("error: {}", one_line(&e)).lines() {
+                eprintln!("{prefix}{line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -348,6 +345,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
         .map(|_| true),
         Some(Command::Tui(args)) => cli::tui::tui(args).await.map(|_| true),
         Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
+        Some(Command::Check { config }) => cli::run::check(config.as_deref()).map(|_| true),
         Some(Command::Schedule { expr, from, count }) => {
             cli::schedule::run(&expr, from.as_deref(), count as usize).map(|_| true)
         }

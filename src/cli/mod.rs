@@ -3,6 +3,7 @@ pub mod change;
 pub mod connection;
 pub mod decode;
 pub mod export;
+pub mod journal;
 pub mod listen;
 pub mod objects;
 pub mod probe;

@@ -5,7 +5,7 @@ use super::simulate::shutdown_signal;
 use anyhow::{Context, Result};
 use clap::Args;
 use dlms_logger::metrics::{Metrics, SinkNumbers, Snapshot};
-use dlms_logger::queue::{Config, Link};
+use dlms_logger::queue::Config;
 use dlms_logger::runner::{control, Runner};
 use dlms_logger::sim::{self, SimConfig};
 use std::path::{Path, PathBuf};
@@ -77,47 +77,74 @@ pub async fn serve_metrics(
     Ok(())
 }
 
-/// A loaded queue, and the simulator serving it when it is the demo.
+/// A loaded queue, and the simulator serving it when it has a `simulator = true` connection.
 pub struct Loaded {
     /// The queue.
     pub config: Config,
     /// Where it came from, for messages.
     pub origin: String,
-    /// The in-process simulator of the demo (dropped = stopped).
+    /// The in-process simulator (dropped = stopped).
     pub sim: Option<tokio::task::JoinHandle<()>>,
+    /// Where the in-process simulator listens: queues loaded later (a reload, a file changed
+    /// on disk) are pointed at it too.
+    pub sim_addr: Option<std::net::SocketAddr>,
 }
 
-/// Loads `-c FILE`, else ./dlms-logger.toml, else the demo with an in-process simulator.
+/// Loads `-c FILE`, else ./dlms-logger.toml, else the demo; a queue with a `simulator = true`
+/// connection (the demo, or a demo saved from the UI) gets the simulator started in-process
+/// on a free loopback port.
 pub async fn load(config: Option<&Path>) -> Result<Loaded> {
     let default = Path::new("dlms-logger.toml");
-    if let Some(path) = config.or(default.exists().then_some(default)) {
-        let config = Config::load(path)?;
-        if let Some(warning) = dlms_logger::queue::secrets_exposed(path) {
-            eprintln!("warning: {warning}");
+    let (mut config, origin) = match config.or(default.exists().then_some(default)) {
+        Some(path) => {
+            // A file others can read that holds secrets is warned about by `Config::load`
+            // (a log line, `<4>` without a terminal) and in the UI's status bar.
+            let config = Config::load(path)?;
+            (config, path.display().to_string())
         }
+        None => (
+            Config::parse(DEMO_CONFIG, "built-in demo config")?,
+            "the built-in demo".to_string(),
+        ),
+    };
+    if !config.uses_simulator() {
         return Ok(Loaded {
             config,
-            origin: path.display().to_string(),
+            origin,
             sim: None,
+            sim_addr: None,
         });
     }
-    let mut config = Config::parse(DEMO_CONFIG, "built-in demo config")?;
     let (addrs, handle) = sim::start(SimConfig {
         port: 0,
         ..SimConfig::default()
     })
     .await
-    .context("cannot start the demo's simulated meter")?;
-    for c in &mut config.connections {
-        if let Link::Tcp { port, .. } = &mut c.link {
-            *port = addrs[0].port();
-        }
-    }
+    .context("cannot start the built-in simulated meter (simulator = true)")?;
+    config.point_at_simulator(addrs[0]);
     Ok(Loaded {
         config,
-        origin: format!("the built-in demo (simulated meter on {})", addrs[0]),
+        origin: format!("{origin} (simulated meter on {})", addrs[0]),
         sim: Some(handle),
+        sim_addr: Some(addrs[0]),
     })
+}
+
+/// `check`: loads the queue file as `run` would (without starting anything) and says what it
+/// holds; every problem is the error.
+pub fn check(config: Option<&Path>) -> Result<()> {
+    let path = config.unwrap_or(Path::new("dlms-logger.toml"));
+    let queue = Config::load(path)?;
+    let enabled = queue.requests.iter().filter(|r| r.enabled).count();
+    println!(
+        "{}: ok: {} connection(s), {} meter(s), {} request(s) ({enabled} enabled), {} sink(s)",
+        path.display(),
+        queue.connections.len(),
+        queue.meters.len(),
+        queue.requests.len(),
+        queue.sinks.len()
+    );
+    Ok(())
 }
 
 /// Runs until SIGINT/SIGTERM.

@@ -11,11 +11,16 @@ use dlms_logger::runner::{control, open_store, Runner, RunnerOptions};
 use dlms_logger::tui::{self, Ctx};
 use std::path::PathBuf;
 
-/// Runs the full-screen UI; without a terminal (piped, cron) it runs headless instead.
-pub async fn tui(args: RunArgs) -> Result<()> {
+/// Whether the UI can run: stdin and stdout are a terminal.
+pub fn has_terminal() -> bool {
     use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Runs the full-screen UI; without a terminal (piped, cron, systemd) it runs headless instead.
+pub async fn tui(args: RunArgs) -> Result<()> {
+    if !has_terminal() {
+        tracing::info!("no terminal: running headless (as `dlms-logger run`)");
         return run(args).await;
     }
     let loaded = load(args.config.as_deref()).await?;
@@ -52,7 +57,15 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         ctx.error(w);
     }
 
-    let result = tui::run(ctx, rx, |config| runner.reload(config), shutdown_signal()).await;
+    // A queue saved with the built-in simulator comes back without its address of this run.
+    let sim_addr = loaded.sim_addr;
+    let reload = |mut config: dlms_logger::queue::Config| {
+        if let Some(addr) = sim_addr {
+            config.point_at_simulator(addr);
+        }
+        runner.reload(config)
+    };
+    let result = tui::run(ctx, rx, reload, shutdown_signal()).await;
     control.abort();
     eprintln!("dlms-logger: finishing the runs in progress…");
     runner.shutdown().await;

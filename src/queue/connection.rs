@@ -17,9 +17,29 @@ pub struct Connection {
     /// Nothing is sent: the meter pushes (a HAN/P1 port); every notification that arrives is
     /// decoded and its values matched to the items of the meter's requests.
     pub passive: bool,
+    /// The built-in simulated meter: `run` and the UI start it in-process on a free loopback
+    /// port and point this TCP link at that port. Written as `simulator = true` (no address,
+    /// which changes at every start), so a saved demo starts again.
+    pub simulator: bool,
 }
 
 impl Connection {
+    /// The built-in simulator's connection, until it is started: a TCP link whose port
+    /// [`Config::point_at_simulator`](super::Config::point_at_simulator) sets.
+    pub fn simulator(name: impl Into<String>) -> Self {
+        Connection {
+            simulator: true,
+            ..Connection::new(
+                name,
+                Link::Tcp {
+                    host: SIMULATOR_HOST.into(),
+                    port: SIMULATOR_PORT,
+                    persistent: true,
+                },
+            )
+        }
+    }
+
     /// An enabled DLMS connection.
     pub fn new(name: impl Into<String>, link: Link) -> Self {
         Connection {
@@ -28,6 +48,7 @@ impl Connection {
             mode: LinkMode::Dlms,
             enabled: true,
             passive: false,
+            simulator: false,
         }
     }
 }
@@ -64,6 +85,13 @@ pub enum Link {
         port: u16,
     },
 }
+
+/// Where the built-in simulator listens: loopback.
+pub const SIMULATOR_HOST: &str = "127.0.0.1";
+
+/// The port a simulator connection has until the simulator is started (the simulator's
+/// usual port; the started one's is free and changes at every start).
+pub const SIMULATOR_PORT: u16 = 4059;
 
 /// The address a listening connection binds when none is given: loopback only, so a meter
 /// network is never opened by accident.

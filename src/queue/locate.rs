@@ -3,11 +3,16 @@
 use std::ops::Range;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::error::{or_list, ConfigError};
 use super::path::{ConfigFault, FieldPath};
+
+/// The entries of a section that read, and the errors of those that did not, each with its
+/// index in the file.
+pub(crate) type Entries<T> = (Vec<(usize, T)>, Vec<(usize, ConfigError)>);
 
 /// A TOML text with its tree of spans, for placing errors.
 pub(crate) struct Doc<'a> {
@@ -33,30 +38,73 @@ impl<'a> Doc<'a> {
 
     /// Deserializes the file form; serde's error is placed at the field it concerns.
     pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        toml::from_str(self.text).map_err(|e| {
-            let at = e.span();
-            let path = at
-                .as_ref()
-                .map_or_else(FieldPath::default, |s| self.path_at(s.start));
-            let (missing, problem) = explain(e.message());
-            let fault = match missing {
-                Some(key) => ConfigFault::new(path.key(key), "is required"),
-                // serde quotes the value it rejects, which must not be a password or key.
-                None if (path.has_key("auth")
-                    || path.has_key("security")
-                    || path.has_key("password"))
-                    && e.message().starts_with("invalid") =>
-                {
-                    let expected = e.message().split_once(", expected ").map(|(_, x)| x);
-                    let problem = expected.map_or("is not valid".into(), |x| {
-                        format!("is not valid; expected {x}")
-                    });
-                    ConfigFault::new(path, problem)
-                }
-                None => ConfigFault::new(path, problem),
-            };
-            self.place(fault, at)
-        })
+        toml::from_str(self.text).map_err(|e| self.serde_error(&e))
+    }
+
+    /// The top-level keys not in `allowed`, each an error at its key.
+    pub(crate) fn unknown_keys(&self, allowed: &[&str]) -> Vec<ConfigError> {
+        self.root
+            .get_ref()
+            .iter()
+            .filter(|(key, _)| !allowed.contains(&key.get_ref().as_ref()))
+            .map(|(key, _)| {
+                let fault = ConfigFault::new(
+                    FieldPath::default().key(key.get_ref()),
+                    format!("unknown field; allowed fields: {}", or_list(allowed)),
+                );
+                self.place(fault, Some(key.span()))
+            })
+            .collect()
+    }
+
+    /// The entries of the top-level array `section`, each deserialized on its own so that a
+    /// broken one does not hide the others: `(index in the file, entry)` for those that read,
+    /// and the error of each that did not (with its index).
+    pub(crate) fn entries<T: DeserializeOwned>(&self, section: &str) -> Entries<T> {
+        let Some(value) = self.root.get_ref().get(section) else {
+            return (Vec::new(), Vec::new());
+        };
+        let Some(array) = value.get_ref().as_array() else {
+            // Not an array: serde says so in its words.
+            let whole = Vec::<T>::deserialize(toml::de::ValueDeserializer::from(value.clone()));
+            let error = whole.err().map(|e| (0, self.serde_error(&e)));
+            return (Vec::new(), error.into_iter().collect());
+        };
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for (i, entry) in array.iter().enumerate() {
+            match T::deserialize(toml::de::ValueDeserializer::from(entry.clone())) {
+                Ok(t) => good.push((i, t)),
+                Err(e) => bad.push((i, self.serde_error(&e))),
+            }
+        }
+        (good, bad)
+    }
+
+    /// serde's error placed at the field it concerns, in the words of this file format.
+    fn serde_error(&self, e: &toml::de::Error) -> ConfigError {
+        let at = e.span();
+        let path = at
+            .as_ref()
+            .map_or_else(FieldPath::default, |s| self.path_at(s.start));
+        let (missing, problem) = explain(e.message());
+        let fault = match missing {
+            Some(key) => ConfigFault::new(path.key(key), "is required"),
+            // serde quotes the value it rejects, which must not be a password or key.
+            None if (path.has_key("auth")
+                || path.has_key("security")
+                || path.has_key("password"))
+                && e.message().starts_with("invalid") =>
+            {
+                let expected = e.message().split_once(", expected ").map(|(_, x)| x);
+                let problem = expected.map_or("is not valid".into(), |x| {
+                    format!("is not valid; expected {x}")
+                });
+                ConfigFault::new(path, problem)
+            }
+            None => ConfigFault::new(path, problem),
+        };
+        self.place(fault, at)
     }
 
     /// The error for a problem found after deserializing, at the line of its field.
@@ -66,16 +114,18 @@ impl<'a> Doc<'a> {
     }
 
     fn place(&self, fault: ConfigFault, span: Option<Range<usize>>) -> ConfigError {
+        let at = span.map(|s| line_col(self.text, s.start));
         ConfigError::Field {
             origin: Some(self.origin.to_string()),
-            line: span.map(|s| line_col(self.text, s.start).0),
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
             field: fault.path.render(|section, i| self.entry_name(section, i)),
             problem: fault.problem,
         }
     }
 
     /// The `name` of entry `index` of a top-level array, as written.
-    fn entry_name(&self, section: &str, index: usize) -> Option<String> {
+    pub(crate) fn entry_name(&self, section: &str, index: usize) -> Option<String> {
         let entry = self.root.get_ref().get(section)?.get_ref().get(index)?;
         Some(entry.get_ref().get("name")?.get_ref().as_str()?.to_string())
     }

@@ -34,6 +34,7 @@ use std::path::Path;
 
 pub use connection::{
     Connection, Flow, Link, LinkMode, Parity, SerialSettings, BAUD_RATES, LISTEN_HOST,
+    SIMULATOR_HOST, SIMULATOR_PORT,
 };
 pub use error::ConfigError;
 pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
@@ -78,13 +79,28 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses and validates a config text; `origin` names it in messages.
+    /// Parses and validates a config text; `origin` names it in messages. Every problem is
+    /// reported, not only the first: a broken entry is left out and the others are still read
+    /// and checked (one error, or [`ConfigError::Several`] in file order).
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let doc = Doc::parse(text, origin)?;
-        let raw: raw::RawConfig = doc.deserialize()?;
-        let config = raw.into_config().map_err(|f| doc.error(f))?;
-        validate::check(&config).map_err(|f| doc.error(f))?;
-        Ok(config)
+        let (config, origins, mut errors) = raw::read(&doc);
+        let faults = validate::check_all(&config, &origins);
+        errors.extend(faults.into_iter().map(|f| {
+            let path = origins.in_file(&f.path);
+            doc.error(ConfigFault::new(path, f.problem))
+        }));
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::from_all(errors))
+        }
+    }
+
+    /// Every rule a config edited in memory breaks, in queue order; messages name the field but no line.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let faults = validate::check_all(self, &raw::Origins::default());
+        faults.into_iter().map(|f| self.error(f, None)).collect()
     }
 
     /// Checks a config edited in memory; messages name the field but no line.
@@ -107,12 +123,39 @@ impl Config {
         if let Ok(old) = std::fs::read_to_string(path) {
             if let Some(merged) = layout::keep_layout(&old, &text) {
                 let name = path.display().to_string();
-                if Config::parse(&merged, &name).is_ok_and(|c| c == *self) {
+                if Config::parse(&merged, &name).is_ok_and(|c| c.same_on_disk(self)) {
                     text = merged;
                 }
             }
         }
         atomic::write_atomic(path, &text, self.holds_inline_secret())
+    }
+
+    /// Whether a connection is the built-in simulator (`simulator = true`).
+    pub fn uses_simulator(&self) -> bool {
+        self.connections.iter().any(|c| c.simulator)
+    }
+
+    /// Points every simulator connection at the simulator started on `addr`.
+    pub fn point_at_simulator(&mut self, addr: std::net::SocketAddr) {
+        for c in self.connections.iter_mut().filter(|c| c.simulator) {
+            if let Link::Tcp { host, port, .. } = &mut c.link {
+                *host = addr.ip().to_string();
+                *port = addr.port();
+            }
+        }
+    }
+
+    /// Equal as written to a file: the simulator's address of this run is not written.
+    pub fn same_on_disk(&self, other: &Config) -> bool {
+        let unpointed = |c: &Config| {
+            let mut c = c.clone();
+            for conn in c.connections.iter_mut().filter(|c| c.simulator) {
+                conn.link = Connection::simulator("").link;
+            }
+            c
+        };
+        unpointed(self) == unpointed(other)
     }
 
     /// Whether a meter has a password, secret or key written in the config itself.
@@ -151,6 +194,7 @@ impl Config {
         ConfigError::Field {
             origin: file.map(|p| p.display().to_string()),
             line: None,
+            column: None,
             field: fault.path.render(name_of),
             problem: fault.problem,
         }

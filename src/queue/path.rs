@@ -38,6 +38,15 @@ impl FieldPath {
         self.0.len()
     }
 
+    /// This path with its entry index (the second step, after the section) mapped by `f`.
+    pub(crate) fn map_entry(&self, f: impl Fn(&str, usize) -> usize) -> FieldPath {
+        let mut segs = self.0.clone();
+        if let [Seg::Key(section), Seg::Index(i), ..] = segs.as_mut_slice() {
+            *i = f(section, *i);
+        }
+        FieldPath(segs)
+    }
+
     /// Whether a step is this key (e.g. to keep secrets out of messages).
     pub(crate) fn has_key(&self, key: &str) -> bool {
         self.0.iter().any(|s| matches!(s, Seg::Key(k) if k == key))

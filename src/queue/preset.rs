@@ -233,12 +233,12 @@ name = ""
         let e = Preset::parse(&SIM.replace("scaler = 0", "scale = 0"), "sim.toml").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "sim.toml:16: object \"Active energy import (+A)\".scale: unknown field; allowed fields: obis, class, version, name, unit or scaler"
+            "sim.toml:16:1: object \"Active energy import (+A)\".scale: unknown field; allowed fields: obis, class, version, name, unit or scaler"
         );
         let e = Preset::parse(&SIM.replace("1.0.99.2.0.255", "1.0.99.2"), "sim.toml").unwrap_err();
         assert!(
             e.to_string().starts_with(
-                "sim.toml:25: object \"Profile generic\".obis: invalid OBIS code \"1.0.99.2\""
+                "sim.toml:25:1: object \"Profile generic\".obis: invalid OBIS code \"1.0.99.2\""
             ),
             "{e}"
         );

@@ -1,10 +1,14 @@
 //! The file form of the config: serde structs with optional fields, turned into the model.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Deserializer};
 
 use super::connection::{Connection, Flow, Link, LinkMode, Parity, SerialSettings, LISTEN_HOST};
 use super::error::or_list;
+use super::error::ConfigError;
 use super::item::Item;
+use super::locate::Doc;
 use super::meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
@@ -17,19 +21,6 @@ use super::Config;
 use super::ValueError;
 use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a table")]
-pub(super) struct RawConfig {
-    #[serde(default)]
-    connection: Vec<RawConnection>,
-    #[serde(default)]
-    meter: Vec<RawMeter>,
-    #[serde(default)]
-    request: Vec<RawRequest>,
-    #[serde(default)]
-    sink: Vec<RawSink>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
@@ -68,6 +59,7 @@ struct RawConnection {
     mode: Option<LinkMode>,
     enabled: Option<bool>,
     passive: Option<bool>,
+    simulator: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -285,26 +277,117 @@ struct RawItem {
     enabled: Option<bool>,
 }
 
-impl RawConfig {
-    /// The model, with defaults filled in; refuses what the model cannot hold.
-    pub(super) fn into_config(self) -> Result<Config, ConfigFault> {
-        fn each<R, T>(
-            raws: Vec<R>,
-            section: &str,
-            convert: impl Fn(R, FieldPath) -> Result<T, ConfigFault>,
-        ) -> Result<Vec<T>, ConfigFault> {
-            raws.into_iter()
-                .enumerate()
-                .map(|(i, raw)| convert(raw, FieldPath::entry(section, i)))
-                .collect()
-        }
-        Ok(Config {
-            connections: each(self.connection, "connection", RawConnection::into_model)?,
-            meters: each(self.meter, "meter", RawMeter::into_model)?,
-            requests: each(self.request, "request", RawRequest::into_model)?,
-            sinks: each(self.sink, "sink", RawSink::into_model)?,
+/// The top-level tables of a config file.
+const SECTIONS: [&str; 4] = ["connection", "meter", "request", "sink"];
+
+/// Where the model's entries came from in the file, and which entries did not load.
+#[derive(Debug, Default)]
+pub(super) struct Origins {
+    /// Per section, the file index of each model entry.
+    files: HashMap<&'static str, Vec<usize>>,
+    /// Per section, the names of the entries that did not load (references to them are not
+    /// reported again as unknown names).
+    broken: HashMap<&'static str, HashSet<String>>,
+}
+
+impl Origins {
+    /// Whether an entry of `section` named `name` is in the file but did not load.
+    pub(super) fn is_broken(&self, section: &str, name: &str) -> bool {
+        self.broken.get(section).is_some_and(|b| b.contains(name))
+    }
+
+    /// `path` with its entry index changed from the model's to the file's.
+    pub(super) fn in_file(&self, path: &FieldPath) -> FieldPath {
+        path.map_entry(|section, i| {
+            self.files
+                .get(section)
+                .and_then(|f| f.get(i).copied())
+                .unwrap_or(i)
         })
     }
+}
+
+/// Reads every entry of the file into the model, going on past broken ones: the model of
+/// the entries that read, where each came from, and the problem of each that did not.
+pub(super) fn read(doc: &Doc) -> (Config, Origins, Vec<ConfigError>) {
+    let mut errors = doc.unknown_keys(&SECTIONS);
+    let mut origins = Origins::default();
+    let connections = section(
+        doc,
+        "connection",
+        RawConnection::into_model,
+        &mut origins,
+        &mut errors,
+    );
+    let meters = section(
+        doc,
+        "meter",
+        RawMeter::into_model,
+        &mut origins,
+        &mut errors,
+    );
+    let requests = section(
+        doc,
+        "request",
+        RawRequest::into_model,
+        &mut origins,
+        &mut errors,
+    );
+    let sinks = section(doc, "sink", RawSink::into_model, &mut origins, &mut errors);
+    let config = Config {
+        connections,
+        meters,
+        requests,
+        sinks,
+    };
+    (config, origins, errors)
+}
+
+/// A raw entry that knows its name before it is turned into the model.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($t:ty),*) => {$(impl Named for $t {
+        fn name(&self) -> &str {
+            &self.name
+        }
+    })*};
+}
+named!(RawConnection, RawMeter, RawRequest, RawSink);
+
+fn section<R: serde::de::DeserializeOwned + Named, T>(
+    doc: &Doc,
+    section: &'static str,
+    convert: impl Fn(R, FieldPath) -> Result<T, ConfigFault>,
+    origins: &mut Origins,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<T> {
+    let (good, bad) = doc.entries::<R>(section);
+    let mut broken = HashSet::new();
+    for (i, error) in bad {
+        broken.extend(doc.entry_name(section, i));
+        errors.push(error);
+    }
+    let mut files = Vec::new();
+    let mut out = Vec::new();
+    for (i, raw) in good {
+        let name = raw.name().to_string();
+        match convert(raw, FieldPath::entry(section, i)) {
+            Ok(model) => {
+                files.push(i);
+                out.push(model);
+            }
+            Err(fault) => {
+                broken.insert(name);
+                errors.push(doc.error(fault));
+            }
+        }
+    }
+    origins.files.insert(section, files);
+    origins.broken.insert(section, broken);
+    out
 }
 
 /// A TCP port as the model holds it: 1 to 65535 (the same range validation names).
@@ -360,6 +443,27 @@ impl RawSink {
 
 impl RawConnection {
     fn into_model(self, path: FieldPath) -> Result<Connection, ConfigFault> {
+        if self.simulator == Some(true) {
+            let given = [
+                ("tcp", self.tcp.is_some()),
+                ("serial", self.serial.is_some()),
+                ("listen", self.listen.is_some()),
+                ("udp", self.udp.is_some()),
+            ];
+            if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+                return Err(ConfigFault::new(
+                    path.key(key),
+                    "simulator = true is the built-in simulated meter, started on a free loopback port; remove this or remove simulator",
+                ));
+            }
+            let d = Connection::simulator(self.name);
+            return Ok(Connection {
+                mode: self.mode.unwrap_or(d.mode),
+                enabled: self.enabled.unwrap_or(d.enabled),
+                passive: self.passive.unwrap_or(d.passive),
+                ..d
+            });
+        }
         let link = match (self.tcp, self.serial, self.listen, self.udp) {
             (Some(tcp), None, None, None) => Link::Tcp {
                 host: tcp.host,

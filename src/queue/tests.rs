@@ -683,10 +683,10 @@ outbox_limit = 5000
     };
     assert_eq!(
         bad("topic", "\"dlms/{meter}\""),
-        "t.toml:20: sink \"s\".topic: must hold {meter} and {item} (or {obis}) so that each \
+        "t.toml:20:1: sink \"s\".topic: must hold {meter} and {item} (or {obis}) so that each \
          meter's item has its own topic"
     );
-    assert!(bad("port", "70000").starts_with("t.toml:20: sink \"s\".port: 70000 is not allowed"));
+    assert!(bad("port", "70000").starts_with("t.toml:20:1: sink \"s\".port: 70000 is not allowed"));
     assert!(bad("password", "\"x\"").contains("sink \"s\".password: is given without a username"));
     assert!(bad("ca_file", "\"/x\"").contains("without tls = true"));
     assert!(
@@ -715,4 +715,54 @@ outbox_limit = 5000
     ))
     .unwrap();
     assert!(inline.holds_inline_secret());
+}
+
+#[test]
+fn the_built_in_simulator_is_saved_without_this_runs_address() {
+    let text = "[[connection]]\nname = \"demo\"\nsimulator = true\n\n[[meter]]\nname = \"m\"\nconnection = \"demo\"\n";
+    let mut config = Config::parse(text, "t.toml").unwrap();
+    assert!(config.uses_simulator());
+    assert_eq!(config.connections[0], Connection::simulator("demo"));
+    let before = config.to_toml();
+    assert!(before.contains("simulator = true"), "{before}");
+    assert!(!before.contains("tcp"), "{before}");
+    // Started on a free port: the queue connects there, and is written as before.
+    let addr: std::net::SocketAddr = "127.0.0.1:40123".parse().unwrap();
+    config.point_at_simulator(addr);
+    assert!(matches!(
+        &config.connections[0].link,
+        Link::Tcp { host, port: 40123, .. } if host == "127.0.0.1"
+    ));
+    assert_eq!(config.to_toml(), before);
+    let back = Config::parse(&config.to_toml(), "t.toml").unwrap();
+    assert!(back.same_on_disk(&config));
+    assert_ne!(back, config);
+    // Saved over a commented file, the comments stay (the address is not a change).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.toml");
+    std::fs::write(&path, format!("# my demo\n{text}")).unwrap();
+    config.save(&path).unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.starts_with("# my demo\n"), "{saved}");
+    assert!(!saved.contains("40123"), "{saved}");
+}
+
+#[test]
+fn in_memory_problems_are_all_reported() {
+    let mut config = Config::parse(
+        "[[connection]]\nname = \"c\"\ntcp = { host = \"h\", port = 1 }\n\n[[meter]]\nname = \"a\"\nconnection = \"c\"\n\n[[meter]]\nname = \"b\"\nconnection = \"c\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    config.meters[0].retries = 11;
+    config.meters[1].timeout_ms = 0;
+    let got: Vec<String> = config.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "meter \"a\".retries: 11 is not allowed; use 0 to 10",
+            "meter \"b\".timeout_ms: 0 is not allowed; use 1 to 600000"
+        ]
+    );
+    assert_eq!(config.validate().unwrap_err().to_string(), got[0]);
 }

@@ -8,6 +8,7 @@ use super::error::or_list;
 use super::item::{check_unit, data_type_names, Item, PROFILE_GENERIC};
 use super::meter::{Auth, InterfaceKind, Meter};
 use super::path::{ConfigFault, FieldPath};
+use super::raw::Origins;
 use super::request::Request;
 use super::security::Policy;
 use super::sink::{check_topic, Sink, SinkKind};
@@ -18,23 +19,38 @@ use crate::schedule::Schedule;
 
 /// The first rule the config breaks.
 pub(super) fn check(config: &Config) -> Result<(), ConfigFault> {
-    unique_names("connection", config.connections.iter().map(|c| &c.name))?;
-    unique_names("meter", config.meters.iter().map(|m| &m.name))?;
-    unique_names("request", config.requests.iter().map(|r| &r.name))?;
+    match check_all(config, &Origins::default()).into_iter().next() {
+        Some(fault) => Err(fault),
+        None => Ok(()),
+    }
+}
+
+/// Every rule the config breaks, in config order: per entry (and per item) the first rule
+/// it breaks. References to entries that did not load (`origins`) are not reported again.
+pub(super) fn check_all(config: &Config, origins: &Origins) -> Vec<ConfigFault> {
+    let mut out = Vec::new();
+    unique_names(
+        "connection",
+        config.connections.iter().map(|c| &c.name),
+        &mut out,
+    );
+    unique_names("meter", config.meters.iter().map(|m| &m.name), &mut out);
+    unique_names("request", config.requests.iter().map(|r| &r.name), &mut out);
     for (i, c) in config.connections.iter().enumerate() {
-        connection(c, FieldPath::entry("connection", i))?;
+        out.extend(connection(c, FieldPath::entry("connection", i)).err());
     }
     for (i, m) in config.meters.iter().enumerate() {
-        meter(config, m, FieldPath::entry("meter", i))?;
+        meter(config, m, FieldPath::entry("meter", i), origins, &mut out);
     }
     for (i, r) in config.requests.iter().enumerate() {
-        request(config, r, FieldPath::entry("request", i))?;
+        request(config, r, FieldPath::entry("request", i), origins, &mut out);
     }
-    unique_names("sink", config.sinks.iter().map(|s| &s.name))?;
+    unique_names("sink", config.sinks.iter().map(|s| &s.name), &mut out);
     for (i, s) in config.sinks.iter().enumerate() {
-        sink(s, FieldPath::entry("sink", i))?;
+        out.extend(sink(s, FieldPath::entry("sink", i)).err());
     }
-    event_cycles(config)
+    out.extend(event_cycles(config).err());
+    out
 }
 
 /// A sink's fields: a broker to reach, a topic template that names each item, bounds.
@@ -145,24 +161,23 @@ fn event_cycles(config: &Config) -> Result<(), ConfigFault> {
 fn unique_names<'a>(
     section: &str,
     names: impl Iterator<Item = &'a String>,
-) -> Result<(), ConfigFault> {
+    out: &mut Vec<ConfigFault>,
+) {
     let mut seen = HashSet::new();
     for (i, name) in names.enumerate() {
         let path = FieldPath::entry(section, i).key("name");
         if name.trim().is_empty() {
-            return Err(ConfigFault::new(
+            out.push(ConfigFault::new(
                 path,
                 format!("is empty; give each {section} a unique name"),
             ));
-        }
-        if !seen.insert(name) {
-            return Err(ConfigFault::new(
+        } else if !seen.insert(name) {
+            out.push(ConfigFault::new(
                 path,
                 format!("another {section} is already named {name:?}; names must be unique"),
             ));
         }
     }
-    Ok(())
 }
 
 fn in_range<T: PartialOrd + std::fmt::Display>(
@@ -248,8 +263,47 @@ fn connection(c: &Connection, path: FieldPath) -> Result<(), ConfigFault> {
     }
 }
 
-fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault> {
-    let Some(connection) = config.connection(&m.connection) else {
+/// A meter's problems: one per group of related fields (its connection and identity, HAN
+/// preset, windows, pre-established association, addresses, secret, keys, timeout, retries).
+fn meter(
+    config: &Config,
+    m: &Meter,
+    path: FieldPath,
+    origins: &Origins,
+    out: &mut Vec<ConfigFault>,
+) {
+    // A connection that did not load has its own problem reported; the rules that depend
+    // on it are left until it loads.
+    let connection = config.connection(&m.connection);
+    let groups = [
+        meter_link(config, m, connection, &path, origins),
+        m.han_preset.as_ref().map_or(Ok(()), |name| {
+            super::han::load(name)
+                .map(drop)
+                .map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))
+        }),
+        in_range(m.hdlc_window, 1..=7, path.key("hdlc_window")),
+        in_range(m.gbt_window, 1..=63, path.key("gbt_window")),
+        pre_established(m, &path),
+        addresses(m, &path),
+        auth_secret(m, &path),
+        security(m, path.key("security")),
+        in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms")),
+        in_range(m.retries, 0..=10, path.key("retries")),
+    ];
+    out.extend(groups.into_iter().filter_map(Result::err));
+}
+
+/// The meter's connection, and what it asks of the meter: an identity to be recognised
+/// when it dials in, one meter on a passive port, WRAPPER over UDP.
+fn meter_link(
+    config: &Config,
+    m: &Meter,
+    connection: Option<&Connection>,
+    path: &FieldPath,
+    origins: &Origins,
+) -> Result<(), ConfigFault> {
+    if connection.is_none() && !origins.is_broken("connection", &m.connection) {
         return Err(ConfigFault::new(
             path.key("connection"),
             format!(
@@ -258,7 +312,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
                 names(config.connections.iter().map(|c| &c.name))
             ),
         ));
-    };
+    }
     if let Some(name) = &m.device_name {
         let at = path.key("device_name");
         if name.trim().is_empty() {
@@ -278,17 +332,14 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
     let identified = m.device_name.is_some()
         || m.serial_number.is_some()
         || m.security.server_system_title.is_some();
-    if matches!(connection.link, Link::Listen { .. }) && !identified {
+    let listening = connection.is_some_and(|c| matches!(c.link, Link::Listen { .. }));
+    if listening && !identified {
         return Err(ConfigFault::new(
-            path,
+            path.clone(),
             format!("a meter on the listening connection {:?} needs device_name, serial_number or security.server_system_title to be recognised when it dials in", m.connection),
         ));
     }
-    if let Some(name) = &m.han_preset {
-        super::han::load(name)
-            .map_err(|e| ConfigFault::new(path.key("han_preset"), e.to_string()))?;
-    }
-    if connection.passive {
+    if connection.is_some_and(|c| c.passive) {
         let others = config
             .meters
             .iter()
@@ -305,8 +356,18 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             ));
         }
     }
-    in_range(m.hdlc_window, 1..=7, path.key("hdlc_window"))?;
-    in_range(m.gbt_window, 1..=63, path.key("gbt_window"))?;
+    let udp = connection.is_some_and(|c| matches!(c.link, Link::Udp { .. }));
+    if m.interface == InterfaceKind::Hdlc && udp {
+        return Err(ConfigFault::new(
+            path.key("interface"),
+            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
+        ));
+    }
+    Ok(())
+}
+
+/// A pre-established association has no AARQ: no authentication, no ciphering.
+fn pre_established(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if m.pre_established.is_some() {
         if m.auth != Auth::None {
             return Err(ConfigFault::new(
@@ -321,12 +382,11 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             ));
         }
     }
-    if m.interface == InterfaceKind::Hdlc && matches!(connection.link, Link::Udp { .. }) {
-        return Err(ConfigFault::new(
-            path.key("interface"),
-            format!("is \"hdlc\", but the connection {:?} is UDP, which carries WRAPPER PDUs; use interface = \"wrapper\"", m.connection),
-        ));
-    }
+    Ok(())
+}
+
+/// The client and server addresses the interface can carry.
+fn addresses(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if m.interface == InterfaceKind::Hdlc {
         in_range(m.client, 0..=127, path.key("client"))
             .map_err(|f| ConfigFault::new(f.path, f.problem + " with interface = \"hdlc\""))?;
@@ -359,6 +419,11 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             in_range(m.physical, 0..=max, physical_field).map_err(with_size)?;
         }
     }
+    Ok(())
+}
+
+/// A password or secret that is there is not empty.
+fn auth_secret(m: &Meter, path: &FieldPath) -> Result<(), ConfigFault> {
     if let (Some(secret), Some(key)) = (m.auth.secret(), m.auth.secret_key()) {
         if secret.expose().is_empty() {
             return Err(ConfigFault::new(
@@ -370,9 +435,7 @@ fn meter(config: &Config, m: &Meter, path: FieldPath) -> Result<(), ConfigFault>
             ));
         }
     }
-    security(m, path.key("security"))?;
-    in_range(m.timeout_ms, 1..=600_000, path.key("timeout_ms"))?;
-    in_range(m.retries, 0..=10, path.key("retries"))
+    Ok(())
 }
 
 /// Ciphering and GMAC authentication need the block and authentication keys.
@@ -412,7 +475,27 @@ fn event(name: Option<&str>, path: FieldPath) -> Result<(), ConfigFault> {
     }
 }
 
-fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFault> {
+fn request(
+    config: &Config,
+    r: &Request,
+    path: FieldPath,
+    origins: &Origins,
+    out: &mut Vec<ConfigFault>,
+) {
+    match request_fields(config, r, &path, origins) {
+        Err(fault) => out.push(fault),
+        Ok(()) if !r.steps.is_empty() => out.extend(steps(r, path).err()),
+        Ok(()) => items(r, path, out),
+    }
+}
+
+/// The request's own fields and whether it has items or steps as it should.
+fn request_fields(
+    config: &Config,
+    r: &Request,
+    path: &FieldPath,
+    origins: &Origins,
+) -> Result<(), ConfigFault> {
     if r.meters.is_empty() {
         return Err(ConfigFault::new(
             path.key("meters"),
@@ -422,6 +505,9 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFa
     let mut seen = HashSet::new();
     for (i, name) in r.meters.iter().enumerate() {
         let at = path.key("meters").index(i);
+        if config.meter(name).is_none() && origins.is_broken("meter", name) {
+            continue; // the meter's own problem is reported
+        }
         if config.meter(name).is_none() {
             let all = names(config.meters.iter().map(|m| &m.name));
             return Err(ConfigFault::new(
@@ -449,42 +535,43 @@ fn request(config: &Config, r: &Request, path: FieldPath) -> Result<(), ConfigFa
     in_range(r.timeout_ms, 1..=86_400_000, path.key("timeout_ms"))?;
     event(r.on_success.as_deref(), path.key("on_success"))?;
     event(r.on_failure.as_deref(), path.key("on_failure"))?;
-    if !r.steps.is_empty() {
-        if !r.items.is_empty() {
-            return Err(ConfigFault::new(
-                path.key("items"),
-                "an action request (with steps) reads no items; put them in a request of their own",
-            ));
-        }
-        return steps(r, path);
+    if !r.steps.is_empty() && !r.items.is_empty() {
+        return Err(ConfigFault::new(
+            path.key("items"),
+            "an action request (with steps) reads no items; put them in a request of their own",
+        ));
     }
-    if r.items.is_empty() {
+    if r.steps.is_empty() && r.items.is_empty() {
         return Err(ConfigFault::new(
             path.key("items"),
             "is empty; give at least one item (or steps, for an action request)",
         ));
     }
+    Ok(())
+}
+
+/// Each item's first problem.
+fn items(r: &Request, path: FieldPath, out: &mut Vec<ConfigFault>) {
     let mut seen = HashSet::new();
     for (i, item_) in r.items.iter().enumerate() {
         let at = path.key("items").index(i);
         if item_.name.trim().is_empty() {
-            return Err(ConfigFault::new(
+            out.push(ConfigFault::new(
                 at.key("name"),
                 "is empty; give each item a unique name",
             ));
-        }
-        if !seen.insert(&item_.name) {
-            return Err(ConfigFault::new(
+        } else if !seen.insert(&item_.name) {
+            out.push(ConfigFault::new(
                 at.key("name"),
                 format!(
                     "another item of this request is already named {:?}; names must be unique",
                     item_.name
                 ),
             ));
+        } else {
+            out.extend(item(item_, at).err());
         }
-        item(item_, at)?;
     }
-    Ok(())
 }
 
 fn item(item: &Item, path: FieldPath) -> Result<(), ConfigFault> {

@@ -148,6 +148,8 @@ fn connection(c: &Connection) -> Fields {
     let mut f = Fields::default();
     f.set("name", &c.name);
     match &c.link {
+        // Its address is this run's free port: the next start picks another.
+        _ if c.simulator => f.set("simulator", &true),
         Link::Tcp {
             host,
             port,

@@ -36,13 +36,36 @@ fn rows() -> Vec<Record> {
 
 /// The lines of `view` at every size, with ages and local times as placeholders.
 fn shots(h: &mut Harness, view: &mut dyn View, name: &str) {
+    shots_with(h, view, name, &[]);
+}
+
+/// The schedule preview's fire times (local, with their weekday, and wrapped between date
+/// and time in a narrow form) as placeholders too.
+fn preview_shots(h: &mut Harness, view: &mut dyn View, name: &str) {
+    let more = [
+        (
+            r"\[local time\] (Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b",
+            "[local time]",
+        ),
+        (r"\b\d{4}-\d\d-\d\d\b", "[date]"),
+        (
+            r"\b\d\d:\d\d:\d\d( (Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b)?",
+            "[time]",
+        ),
+    ];
+    shots_with(h, view, name, &more);
+}
+
+fn shots_with(h: &mut Harness, view: &mut dyn View, name: &str, more: &[(&str, &str)]) {
     for (w, height) in SIZES {
         let screen = h.screen(view, w, height).join("\n");
+        let mut filters = vec![
+            (r"\b\d+d\d\dh\b", "[age]"),
+            (r"(\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d", "[local time]"),
+        ];
+        filters.extend_from_slice(more);
         insta::with_settings!({
-            filters => vec![
-                (r"\b\d+d\d\dh\b", "[age]"),
-                (r"(\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d", "[local time]"),
-            ],
+            filters => filters,
             prepend_module_to_snapshot => false,
         }, {
             insta::assert_snapshot!(format!("{name}_{w}x{height}"), screen);
@@ -71,6 +94,71 @@ async fn queue() {
     let mut h = harness(config(4059, &["m1", "a-meter-with-a-long-name"]), &[]);
     let mut view = QueueView::new(&h.ctx);
     shots(&mut h, &mut view, "queue");
+}
+
+/// The demo-like queue of the form snapshots: a request with one item.
+fn queue_with_a_request() -> crate::queue::Config {
+    let mut config = config(4059, &["m1"]);
+    let text = "[[request]]\nname = \"energy\"\nmeters = [\"m1\"]\nschedule = { every = \"15min\" }\nitems = [{ name = \"import\", obis = \"1.0.1.8.0.255\" }]\n";
+    let request =
+        crate::queue::Config::parse(&format!("{}\n{text}", config.to_toml()), "test.toml")
+            .unwrap_or_else(|e| panic!("{e}"));
+    config.requests = request.requests;
+    config
+}
+
+/// Keys that open row `row` of the tree, then field `field` of its form, for editing.
+fn edit(row: usize, field: usize) -> Vec<ratatui::crossterm::event::KeyEvent> {
+    let mut keys = vec![key(KeyCode::Home)];
+    keys.extend(std::iter::repeat_n(key(KeyCode::Down), row));
+    keys.push(key(KeyCode::Enter));
+    keys.extend(std::iter::repeat_n(key(KeyCode::Down), field));
+    keys.push(key(KeyCode::Enter));
+    keys
+}
+
+#[tokio::test]
+async fn queue_form_checks_an_obis_while_typing() {
+    let mut h = harness(queue_with_a_request(), &[]);
+    let mut view = QueueView::new(&h.ctx);
+    // Rows: lab, m1, energy, import; the item's fields: name, OBIS.
+    h.keys(&mut view, &edit(3, 1));
+    h.keys(&mut view, &[key(KeyCode::End)]);
+    for _ in 0..5 {
+        h.keys(&mut view, &[key(KeyCode::Backspace)]);
+    }
+    h.type_text(&mut view, "x.0");
+    shots(&mut h, &mut view, "queue_form_obis");
+}
+
+#[tokio::test]
+async fn queue_form_previews_a_cron_while_typing() {
+    let mut h = harness(queue_with_a_request(), &[]);
+    let mut view = QueueView::new(&h.ctx);
+    // The request's fields: name, enabled, meters, schedule.
+    h.keys(&mut view, &edit(2, 3));
+    let ctrl_u = ratatui::crossterm::event::KeyEvent::new(
+        KeyCode::Char('u'),
+        ratatui::crossterm::event::KeyModifiers::CONTROL,
+    );
+    h.keys(&mut view, &[ctrl_u]);
+    h.type_text(&mut view, "0 6 * * mon-fri");
+    preview_shots(&mut h, &mut view, "queue_form_cron");
+}
+
+#[tokio::test]
+async fn queue_form_checks_an_address_while_typing() {
+    let mut h = harness(queue_with_a_request(), &[]);
+    let mut view = QueueView::new(&h.ctx);
+    // The meter's fields: name, connection, interface (← makes it HDLC), client.
+    let mut keys = edit(1, 2);
+    keys.pop();
+    keys.push(key(KeyCode::Right));
+    keys.push(key(KeyCode::Down));
+    keys.push(key(KeyCode::Enter));
+    h.keys(&mut view, &keys);
+    h.type_text(&mut view, "0");
+    shots(&mut h, &mut view, "queue_form_address");
 }
 
 #[tokio::test]

@@ -29,6 +29,8 @@ pub struct FormPane<'a> {
     pub selected: Option<usize>,
     /// The text being edited (of the selected field).
     pub editing: Option<&'a LineEdit>,
+    /// What is wrong with that text, checked as it is typed.
+    pub live: Option<&'a str>,
     /// Problems of the working copy.
     pub problems: &'a Problems,
     /// The last test of this node: `None` while it runs.
@@ -51,8 +53,11 @@ pub fn render(f: &mut Frame, area: Rect, form: &FormPane) {
             selected = first..lines.len();
         }
     }
-    if let Some(problem) = form.problems.at_bottom(form.node) {
+    let bottom = form.problems.at_bottom(form.node);
+    if !bottom.is_empty() {
         lines.push(Line::default());
+    }
+    for problem in bottom {
         lines.extend(wrapped(&format!("✗ {problem}"), width, 1, red()));
     }
     if let Some(test) = form.test {
@@ -119,7 +124,13 @@ fn field_lines(
     }
     out.push(Line::from(spans));
     let indent = LABEL + 2;
-    if let Some(problem) = form.problems.at_field(form.node, field) {
+    let problem = match editing {
+        // While typing: the typed text's problem (the schedule's preview says its own).
+        Some(edit) if field == Field::Schedule && edit.text().parse::<Schedule>().is_err() => None,
+        Some(_) => form.live,
+        None => form.problems.at_field(form.node, field),
+    };
+    if let Some(problem) = problem {
         out.extend(wrapped(&format!("✗ {problem}"), width, indent, red()));
     }
     match field {
@@ -157,7 +168,7 @@ fn field_lines(
     }
 }
 
-/// The next five fire times of a schedule text, or why there are none.
+/// The next three fire times of a schedule text, or why there are none.
 fn preview(text: &str, form: &FormPane) -> Vec<(String, Style)> {
     let schedule = match text.parse::<Schedule>() {
         Ok(s) => s,
@@ -166,7 +177,7 @@ fn preview(text: &str, form: &FormPane) -> Vec<(String, Style)> {
     if let Schedule::Event(name) = &schedule {
         return vec![(format!("fires when event {name} is raised"), dim())];
     }
-    let times = schedule.preview(&form.now, &form.start, 5);
+    let times = schedule.preview(&form.now, &form.start, 3);
     if times.is_empty() {
         return vec![("does not fire again".into(), dim())];
     }

@@ -72,6 +72,8 @@ pub struct QueueView {
     /// The selected form field.
     field: usize,
     editing: Option<LineEdit>,
+    /// What is wrong with the text being edited, checked at every key (before Enter).
+    live: Option<String>,
     confirm: Option<Confirm>,
     problems: Problems,
     /// Test outcomes by node (`meter m1`); `None` while running.
@@ -96,6 +98,7 @@ impl QueueView {
             focus: Focus::Tree,
             field: 0,
             editing: None,
+            live: None,
             confirm: None,
             problems: Problems::default(),
             tests: HashMap::new(),
@@ -196,9 +199,22 @@ impl QueueView {
             (None, _) => field::text(&self.work, node, field),
         };
         self.editing = Some(LineEdit::new(text));
+        self.check_live();
+    }
+
+    /// Checks the text being edited as if Enter were pressed now: its form, then the rules of
+    /// the queue that name this field.
+    fn check_live(&mut self) {
+        self.live = match (&self.editing, self.selected_field()) {
+            (Some(edit), Some((node, field))) => {
+                problems::live(&self.work, node, field, edit.text())
+            }
+            _ => None,
+        };
     }
 
     fn commit(&mut self) {
+        self.live = None;
         let (Some(edit), Some((node, field))) = (self.editing.take(), self.selected_field()) else {
             return;
         };
@@ -209,8 +225,14 @@ impl QueueView {
     fn edit_key(&mut self, key: KeyEvent, ctx: &mut Ctx) {
         match keymap::action(keys::EDIT, &key) {
             Some(keys::EditKey::Keep) => self.commit(),
-            Some(keys::EditKey::Cancel) => self.editing = None,
-            Some(keys::EditKey::Clear) => self.editing = Some(LineEdit::default()),
+            Some(keys::EditKey::Cancel) => {
+                self.editing = None;
+                self.live = None;
+            }
+            Some(keys::EditKey::Clear) => {
+                self.editing = Some(LineEdit::default());
+                self.check_live();
+            }
             Some(keys::EditKey::KeepAndSave) => {
                 self.commit();
                 self.save(ctx);
@@ -219,6 +241,7 @@ impl QueueView {
                 if let Some(edit) = &mut self.editing {
                     edit.key(key);
                 }
+                self.check_live();
             }
         }
     }
@@ -411,10 +434,16 @@ impl QueueView {
                 ));
             }
             Err(e) => {
-                // Shown once per version of the file.
+                // Shown once per version of the file; every problem, on the one status line.
                 self.disk = Some(text);
+                let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
+                let count = match problems.len() {
+                    1 => String::new(),
+                    n => format!("{n} problems: "),
+                };
                 ctx.error(format!(
-                    "{path} changed on disk but does not load, so the running queue stays: {e}"
+                    "{path} changed on disk but does not load, so the running queue stays: {count}{}",
+                    problems.join(" · ")
                 ));
             }
         }
@@ -654,6 +683,7 @@ impl View for QueueView {
                 fields: &fields,
                 selected: (self.focus == Focus::Form).then_some(self.field),
                 editing: self.editing.as_ref(),
+                live: self.live.as_deref(),
                 problems: &self.problems,
                 test: self.tests.get(&test_key),
                 now: chrono::Local::now(),

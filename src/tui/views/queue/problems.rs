@@ -1,5 +1,6 @@
-//! What is wrong with the working copy: texts that did not parse, and the first rule
-//! `Config::validate` finds broken, placed on the node and field it names.
+//! What is wrong with the working copy: texts that did not parse, and every rule
+//! `Config::problems` finds broken, each placed on the node and field it names; and what is
+//! wrong with a text while it is typed.
 
 use super::field::{self, Field};
 use super::node::{self, Node};
@@ -32,34 +33,68 @@ pub struct Rule {
 pub struct Problems {
     /// Unparsed texts by node and field.
     pub invalid: BTreeMap<(Node, Field), Invalid>,
-    /// The first broken rule.
-    pub rule: Option<Rule>,
+    /// Every broken rule, in queue order (the first hundred).
+    pub rules: Vec<Rule>,
+    /// How many more rules are broken than `rules` holds.
+    pub more: usize,
+}
+
+/// At most this many broken rules are placed on nodes (each costs a walk of the tree); the
+/// rest are counted.
+const PLACED: usize = 100;
+
+/// The rules `config` breaks, each placed on its node and field (the first [`PLACED`]), and
+/// how many more there are.
+fn rules(config: &Config) -> (Vec<Rule>, usize) {
+    let problems = config.problems();
+    let more = problems.len().saturating_sub(PLACED);
+    (placed(config, problems.into_iter().take(PLACED)), more)
+}
+
+fn placed(config: &Config, problems: impl Iterator<Item = ConfigError>) -> Vec<Rule> {
+    problems
+        .map(|e| match &e {
+            ConfigError::Field { field, problem, .. } => Rule {
+                at: locate(config, field),
+                message: e.to_string(),
+                problem: problem.clone(),
+            },
+            _ => Rule {
+                at: None,
+                message: e.to_string(),
+                problem: e.to_string(),
+            },
+        })
+        .collect()
+}
+
+/// What is wrong with `text` typed into `field` of `node`, as if it were committed now: why
+/// it does not parse, or the first rule of the queue it would break at that field.
+pub fn live(config: &Config, node: Node, field: Field, text: &str) -> Option<String> {
+    let mut trial = config.clone();
+    if let Err(e) = field::set(&mut trial, node, field, text) {
+        return Some(e.to_string());
+    }
+    // A rename moves the node's messages to its new name; the node stays where it is.
+    trial
+        .problems()
+        .into_iter()
+        .flat_map(|e| placed(&trial, std::iter::once(e)))
+        .find(|r| r.at == Some((node, Some(field))))
+        .map(|r| r.problem)
 }
 
 impl Problems {
     /// Re-runs the validation of `config`.
     pub fn check(&mut self, config: &Config) {
-        self.rule = match config.validate() {
-            Ok(()) => None,
-            Err(e) => Some(match &e {
-                ConfigError::Field { field, problem, .. } => Rule {
-                    at: locate(config, field),
-                    message: e.to_string(),
-                    problem: problem.clone(),
-                },
-                _ => Rule {
-                    at: None,
-                    message: e.to_string(),
-                    problem: e.to_string(),
-                },
-            }),
-        };
+        (self.rules, self.more) = rules(config);
     }
 
     /// Forgets everything (after undo).
     pub fn clear(&mut self) {
         self.invalid.clear();
-        self.rule = None;
+        self.rules.clear();
+        self.more = 0;
     }
 
     /// Moves kept texts along with their nodes after a structural edit.
@@ -75,29 +110,31 @@ impl Problems {
         if let Some(invalid) = self.invalid.get(&(node, field)) {
             return Some(&invalid.problem);
         }
-        self.rule
-            .as_ref()
-            .filter(|r| r.at == Some((node, Some(field))))
+        self.rules
+            .iter()
+            .find(|r| r.at == Some((node, Some(field))))
             .map(|r| r.problem.as_str())
     }
 
-    /// The problem to show at the bottom of a node's form: about the node as a whole, or placed nowhere.
-    pub fn at_bottom(&self, node: Node) -> Option<&str> {
-        let rule = self.rule.as_ref()?;
-        match rule.at {
-            Some((n, None)) if n == node => Some(&rule.problem),
-            None => Some(&rule.message),
-            _ => None,
-        }
+    /// The problems to show at the bottom of a node's form: about the node as a whole, or placed nowhere.
+    pub fn at_bottom(&self, node: Node) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter_map(|rule| match rule.at {
+                Some((n, None)) if n == node => Some(rule.problem.as_str()),
+                None => Some(rule.message.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the tree should mark this node.
     pub fn on_node(&self, node: Node) -> bool {
         self.invalid.keys().any(|(n, _)| *n == node)
             || self
-                .rule
-                .as_ref()
-                .is_some_and(|r| matches!(r.at, Some((n, _)) if n == node))
+                .rules
+                .iter()
+                .any(|r| matches!(r.at, Some((n, _)) if n == node))
     }
 
     /// The first problem in words, naming the node and field, or `None` when saving is allowed.
@@ -106,7 +143,11 @@ impl Problems {
             let title = node.title(config);
             return Some(format!("{title} {}: {}", f.label(), invalid.problem));
         }
-        self.rule.as_ref().map(|r| r.message.clone())
+        let first = self.rules.first()?;
+        Some(match self.rules.len() + self.more {
+            1 => first.message.clone(),
+            n => format!("{} (and {} more problems)", first.message, n - 1),
+        })
     }
 }
 

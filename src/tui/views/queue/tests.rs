@@ -198,7 +198,7 @@ async fn a_bad_address_size_is_shown_inline_and_blocks_saving() {
 }
 
 #[tokio::test]
-async fn the_schedule_shows_the_next_five_fires_while_typing() {
+async fn the_schedule_shows_the_next_three_fires_while_typing() {
     let mut h = Harness::new();
     h.open(Node::Request(0), Field::Schedule);
     let fires = |s: &str| s.lines().filter(|l| l.contains("· 20")).count();
@@ -207,18 +207,18 @@ async fn the_schedule_shows_the_next_five_fires_while_typing() {
     h.retype("every 1h");
     let screen = h.screen();
     assert!(screen.contains("next fires:"), "{screen}");
-    assert_eq!(fires(&screen), 5, "{screen}");
+    assert_eq!(fires(&screen), 3, "{screen}");
     h.press(KeyCode::Enter);
     let schedule = &h.view.work.requests[0].schedule;
     assert_eq!(*schedule, Schedule::Every(Duration::from_secs(3600)));
-    assert_eq!(fires(&h.screen()), 5);
+    assert_eq!(fires(&h.screen()), 3);
     h.press(KeyCode::Enter);
     h.retype("every 0s");
     let screen = h.screen();
     assert!(screen.contains("greater than zero"), "{screen}");
     assert_eq!(fires(&screen), 0);
     h.press(KeyCode::Esc);
-    assert_eq!(fires(&h.screen()), 5);
+    assert_eq!(fires(&h.screen()), 3);
 }
 
 #[tokio::test]
@@ -393,8 +393,8 @@ async fn a_listen_meter_without_identity_shows_the_problem_in_its_form() {
         h.view.work.meters[0].device_name.as_deref(),
         Some("DLG0000000000001")
     );
-    let rule = h.view.problems.rule.as_ref().map(|r| r.at);
-    assert_eq!(rule, Some(Some((Node::Meter(1), None))));
+    let rules: Vec<_> = h.view.problems.rules.iter().map(|r| r.at).collect();
+    assert_eq!(rules, [Some((Node::Meter(1), None))]);
 }
 
 #[tokio::test]
@@ -847,4 +847,80 @@ async fn a_file_changed_on_disk_is_followed_or_never_clobbered_silently() {
     );
     assert_eq!(h.view.work.meters[1].client, 16);
     assert!(!h.view.dirty());
+}
+
+#[tokio::test]
+async fn a_typed_value_is_checked_at_every_key_before_enter() {
+    let mut h = Harness::new();
+    h.open(Node::Item(0, 0), Field::Obis);
+    h.press(KeyCode::Enter);
+    h.retype("1.0.x");
+    // Not committed, already refused.
+    let screen = h.screen();
+    assert!(screen.contains("✗ invalid OBIS code \"1.0.x\""), "{screen}");
+    assert!(h.view.problems.invalid.is_empty());
+    h.retype("1.0.2.8.0.255");
+    assert!(!h.screen().contains("invalid OBIS"), "{}", h.screen());
+    // A value that parses but breaks a rule of the queue: a client address HDLC cannot carry.
+    h.press(KeyCode::Esc);
+    h.open(Node::Meter(1), Field::Interface);
+    h.press(KeyCode::Right);
+    assert_eq!(
+        h.view.work.meters[1].interface,
+        crate::queue::InterfaceKind::Hdlc
+    );
+    h.open(Node::Meter(1), Field::Client);
+    h.press(KeyCode::Enter);
+    h.retype("200");
+    let screen = h.screen_sized(200, 30);
+    assert!(
+        screen.contains("✗ 200 is not allowed; use 0 to 127 with interface = \"hdlc\""),
+        "{screen}"
+    );
+    h.press(KeyCode::Backspace);
+    h.press(KeyCode::Backspace);
+    h.keys("7");
+    assert!(
+        !h.screen_sized(200, 30).contains("✗"),
+        "{}",
+        h.screen_sized(200, 30)
+    );
+    assert_eq!(h.view.work.meters[1].client, 16, "nothing committed yet");
+}
+
+#[tokio::test]
+async fn every_broken_rule_is_shown_not_only_the_first() {
+    let mut h = Harness::new();
+    h.view.work.meters[0].retries = 11;
+    h.view.work.meters[1].timeout_ms = 0;
+    h.view.changed();
+    let at: Vec<_> = h.view.problems.rules.iter().map(|r| r.at).collect();
+    assert_eq!(
+        at,
+        [
+            Some((Node::Meter(0), Some(Field::Retries))),
+            Some((Node::Meter(1), Some(Field::Timeout)))
+        ]
+    );
+    let first = h.view.problems.first(&h.view.work).unwrap();
+    assert!(first.ends_with("(and 1 more problems)"), "{first}");
+}
+
+#[tokio::test]
+async fn a_key_is_checked_while_typed_and_never_shown() {
+    let mut h = Harness::new();
+    h.view.work.meters[1].security.policy = Policy::Auth;
+    h.view.changed();
+    h.open(Node::Meter(1), Field::BlockKey);
+    h.press(KeyCode::Enter);
+    h.keys("00A1");
+    let screen = h.screen_sized(200, 40);
+    assert!(
+        screen.contains("✗ must be 32 hex digits (a 128-bit key); got 4 characters"),
+        "{screen}"
+    );
+    assert!(!screen.contains("00A1"), "{screen}");
+    h.keys("0102030405060708090A0B0C0D0E");
+    let screen = h.screen_sized(200, 40);
+    assert!(!screen.contains("✗ must be 32 hex digits"), "{screen}");
 }

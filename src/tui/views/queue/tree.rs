@@ -51,6 +51,9 @@ fn row(config: &Config, node: Node, problems: &Problems) -> Line<'static> {
         Node::Connection(i) => (
             "▸ ",
             config.connections.get(i).map(|c| match &c.link {
+                Link::Tcp { host, port, .. } if c.simulator => {
+                    format!("built-in simulator {host}:{port}")
+                }
                 Link::Tcp { host, port, .. } => format!("tcp {host}:{port}"),
                 Link::Serial(s) => format!("serial {}", s.port),
                 Link::Listen { host, port } => format!("listen {host}:{port}"),

@@ -241,6 +241,8 @@ const INTERFACES: [(&str, InterfaceKind); 2] = [
 const REFERENCINGS: [(&str, ReferencingKind); 2] =
     [("ln", ReferencingKind::Ln), ("sn", ReferencingKind::Sn)];
 const LINKS: [&str; 4] = ["tcp", "serial", "listen", "udp"];
+/// The link of a `simulator = true` connection (not a choice: the simulator is started with the logger).
+const SIMULATOR: &str = "built-in simulator";
 const ADDRESSINGS: [&str; 2] = ["server", "serial number"];
 const POLICIES: [(&str, Policy); 4] = Policy::NAMES;
 

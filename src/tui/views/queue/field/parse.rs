@@ -165,6 +165,18 @@ fn optional<T, E: Into<FieldError>>(
 
 fn set_connection(c: &mut Connection, field: Field, text: &str) -> Result<(), FieldError> {
     let word = text.trim();
+    if c.simulator && matches!(field, Field::Kind | Field::Host | Field::Port) {
+        if field == Field::Kind && word == SIMULATOR {
+            return Ok(());
+        }
+        // Given an address of its own, it is no longer the built-in simulator (it keeps this
+        // run's address until changed).
+        let mut plain = c.clone();
+        plain.simulator = false;
+        set_connection(&mut plain, field, text)?;
+        *c = plain;
+        return Ok(());
+    }
     match (field, &mut c.link) {
         (Field::Kind, link) => {
             *link = match (word, &*link) {

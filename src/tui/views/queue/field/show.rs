@@ -21,6 +21,7 @@ fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> String {
 fn connection_text(c: &Connection, field: Field) -> String {
     match (&c.link, field) {
         (_, Field::Name) => c.name.clone(),
+        (_, Field::Kind) if c.simulator => SIMULATOR.into(),
         (Link::Tcp { .. }, Field::Kind) => LINKS[0].into(),
         (Link::Serial(_), Field::Kind) => LINKS[1].into(),
         (Link::Listen { .. }, Field::Kind) => LINKS[2].into(),
