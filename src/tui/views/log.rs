@@ -175,8 +175,27 @@ impl LogView {
 
     fn render_table(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let mut title = format!(" Log · page {} ", self.pager.number());
+        let summary = self.query.summary();
+        // A filter too long for the title gets lines of its own above the table, whole.
+        let mut area = area;
         if !self.query.is_empty() {
-            title.push_str(&format!("· {} ", self.query.summary()));
+            let whole = format!("{title}· {summary} ");
+            if whole.chars().count() + 2 <= usize::from(area.width) {
+                title = whole;
+            } else {
+                title.push_str("· filtered ");
+                let text = format!("filter: {summary}");
+                let lines = wrapped_lines(&text, area.width).min(area.height / 3);
+                let [bar, rest] =
+                    Layout::vertical([Constraint::Length(lines), Constraint::Min(0)]).areas(area);
+                f.render_widget(
+                    Paragraph::new(text)
+                        .style(Style::default().fg(Color::Yellow))
+                        .wrap(Wrap { trim: true }),
+                    bar,
+                );
+                area = rest;
+            }
         }
         let hints = format!(" {} ", keymap::footer(KEYS, " · "));
         let block = Block::default()
@@ -495,6 +514,25 @@ impl View for LogView {
     }
 }
 
+/// How many lines `text` takes wrapped at spaces to `width` columns (a word longer than a
+/// line takes lines of its own).
+fn wrapped_lines(text: &str, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            lines += 1 + (w.saturating_sub(1)) / width;
+            used = if w == 0 { 0 } else { (w - 1) % width + 1 };
+        }
+    }
+    u16::try_from(lines).unwrap_or(u16::MAX)
+}
+
 /// The kind of a failure: its error text up to the first number, quote or detail in
 /// parentheses or after a colon (`timed out after`, `cannot connect to`), so failures that
 /// differ only in numbers and addresses are one kind.
@@ -799,6 +837,33 @@ pub(crate) mod tests {
         );
         assert_eq!(failure_kind("timed out after 5000 ms"), "timed out after");
         assert_eq!(failure_kind("42"), "42");
+    }
+
+    #[test]
+    fn counts_wrapped_lines() {
+        assert_eq!(wrapped_lines("filter: meter=m1", 80), 1);
+        assert_eq!(wrapped_lines("aaaa bbbb cccc", 9), 2);
+        assert_eq!(wrapped_lines("aaaa bbbb cccc", 4), 3);
+        assert_eq!(wrapped_lines("x 0123456789", 4), 4);
+    }
+
+    #[tokio::test]
+    async fn a_long_filter_is_shown_whole_above_the_table() {
+        let (mut h, mut view) = setup();
+        view.query = Query::from_form(
+            &{
+                let mut q = Query::default();
+                q.set_failure_kind("a rather long kind of failure text that will not fit".into());
+                q.form()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        let screen = h.screen(&mut view, 80, 24);
+        let all = screen.join("\n");
+        assert!(screen[0].starts_with("filter: status=failed"), "{all}");
+        assert!(screen[1].starts_with("fit\""), "the whole filter:\n{all}");
+        assert!(screen[2].contains("Log · page 1 · filtered"), "{all}");
     }
 
     #[tokio::test]

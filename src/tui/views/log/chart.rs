@@ -211,8 +211,8 @@ fn render_chart(f: &mut Frame, area: Rect, numeric: &[&Row], failed: &[&Row]) {
         .map(|r| r.record.ts_ms)
         .max()
         .unwrap_or(0);
-    // One point (or one instant) still gets a minute of axis.
-    let span_ms = (last - first).max(60_000);
+    // One instant still gets a minute of axis.
+    let span_ms = if last > first { last - first } else { 60_000 };
     let x = |ts: i64| (ts - first) as f64 / 1000.0;
     let points: Vec<(f64, f64)> = numeric
         .iter()

@@ -156,7 +156,8 @@ impl FrameTree {
         &self.nodes[self.selected].name
     }
 
-    /// The visible lines as text (`▾ name: value`), for tests and captures.
+    /// The visible lines as text (`▾ name: value`), for tests.
+    #[cfg(test)]
     pub fn lines(&self) -> Vec<String> {
         self.visible().into_iter().map(|i| self.label(i)).collect()
     }
