@@ -357,7 +357,10 @@ fn table_rows(screen: &str) -> Vec<String> {
         .skip_while(|l| !l.contains("time "))
         .skip(1)
         .take_while(|l| l.starts_with('│'))
-        .filter(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()) != "")
+        .filter(|l| {
+            !l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                .is_empty()
+        })
         .map(String::from)
         .collect()
 }

@@ -100,8 +100,8 @@ pub enum TaskResult {
         seq: u64,
         /// Older (`f`) or newer (`F`) than the row.
         older: bool,
-        /// The failed row.
-        row: Result<Option<Row>, QueryError>,
+        /// The failed row (boxed: a row is large beside the other events).
+        row: Result<Option<Box<Row>>, QueryError>,
     },
 }
 

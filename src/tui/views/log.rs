@@ -88,10 +88,12 @@ impl LogView {
         let seq = self.asked_failure;
         let mut filter = self.query.filter(Utc::now());
         filter.status = Some(crate::store::StatusFilter::Failed);
-        let answer = ctx.answer(Tab::Log, move |row| TaskResult::LogFailure {
-            seq,
-            older,
-            row,
+        let answer = ctx.answer(Tab::Log, move |row: Result<Option<LogRow>, _>| {
+            TaskResult::LogFailure {
+                seq,
+                older,
+                row: row.map(|r| r.map(Box::new)),
+            }
         });
         ctx.queries
             .log_neighbour(filter, self.query.error(), row.cursor(), older, answer);

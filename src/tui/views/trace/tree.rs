@@ -152,6 +152,7 @@ impl FrameTree {
     }
 
     /// The selected node's name.
+    #[cfg(test)]
     pub fn selected_name(&self) -> &str {
         &self.nodes[self.selected].name
     }
