@@ -272,6 +272,8 @@ items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}]
     s.keys("5");
     s.wait_for("Trace · secured", 5);
     s.wait_for("Enter tree", 5);
+    s.wait_for("glo-get-response", 10);
+    eprintln!("{}", s.text());
     // Search the frames for a field that only the deciphered APDU has.
     s.keys("/get-response\r");
     s.wait_for("frame(s) match", 5);

@@ -142,7 +142,10 @@ impl TraceView {
     /// The frames decoded in order with the meter's keys.
     fn trees(&self, ctx: &Ctx) -> Vec<Node> {
         let meter = ctx.config().meters.get(self.meter).cloned();
-        frames::decode_all(&self.entries, meter.as_ref())
+        let learned = meter
+            .as_ref()
+            .and_then(|m| ctx.runner.meter_system_title(&m.name));
+        frames::decode_all(&self.entries, meter.as_ref(), learned)
     }
 
     /// Opens the selected frame as a tree, with the frames' search applied to it.

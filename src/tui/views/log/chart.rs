@@ -223,8 +223,13 @@ fn render_chart(f: &mut Frame, area: Rect, numeric: &[&Row], failed: &[&Row]) {
         .fold((f64::MAX, f64::MIN), |(lo, hi), (_, y)| {
             (lo.min(*y), hi.max(*y))
         });
-    let pad = ((hi - lo) * 0.1).max(hi.abs() * 1e-6).max(1e-9);
-    let floor = lo - pad;
+    // A flat line sits in the middle of a band 2 % of its value wide (or 2 wide at 0).
+    let pad = if hi - lo > hi.abs() * 1e-9 {
+        (hi - lo) * 0.1
+    } else {
+        (hi.abs() * 0.01).max(1.0)
+    };
+    let (floor, top) = (lo - pad, hi + pad);
     let fails: Vec<(f64, f64)> = failed.iter().map(|r| (x(r.record.ts_ms), floor)).collect();
     let format = if span_ms > 86_400_000 {
         "%m-%d %H:%M"
@@ -267,11 +272,11 @@ fn render_chart(f: &mut Frame, area: Rect, numeric: &[&Row], failed: &[&Row]) {
         .y_axis(
             Axis::default()
                 .title(crate::text::escape(&unit).into_owned())
-                .bounds([floor, hi + pad])
+                .bounds([floor, top])
                 .labels([
-                    Line::from(short(lo)),
-                    Line::from(short((lo + hi) / 2.0)),
-                    Line::from(short(hi)),
+                    Line::from(short(floor)),
+                    Line::from(short((floor + top) / 2.0)),
+                    Line::from(short(top)),
                 ]),
         );
     f.render_widget(chart, area);

@@ -1,11 +1,10 @@
 //! The frames of a meter decoded in the order they crossed the link: one decoder per
 //! direction, so HDLC segments and general-block-transfer blocks join into their APDU, and
-//! ciphered APDUs are opened with the meter's keys (which are never shown).
+//! ciphered APDUs are opened with the meter's keys (which are never shown) and its system
+//! title (from the queue, else from its last AARE, which the runner remembers).
 
-use crate::dlms::acse::Aare;
 use crate::dlms::decode::{Decoder, Keys, Node};
 use crate::dlms::security::{Key, SystemTitle};
-use crate::dlms::xdlms::apdu::Apdu;
 use crate::engine::{Direction, TraceEntry};
 use crate::queue::Meter;
 
@@ -29,12 +28,19 @@ pub fn keys(meter: Option<&Meter>, direction: Direction) -> Keys {
 
 /// Every entry's tree, in order. A frame that carries a segment shows the segment and what
 /// the decoder waits for; the frame that completes an APDU shows the whole APDU. A frame
-/// that does not decode shows why and its bytes. The meter's system title, when the queue
-/// does not give it, is taken from its AARE (the responding-AP-title), as the engine does.
-pub fn decode_all(entries: &[TraceEntry], meter: Option<&Meter>) -> Vec<Node> {
+/// that does not decode shows why and its bytes. `learned` is the meter's system title as
+/// its last AARE gave it (the runner keeps it), used when the queue does not give one.
+pub fn decode_all(
+    entries: &[TraceEntry],
+    meter: Option<&Meter>,
+    learned: Option<[u8; 8]>,
+) -> Vec<Node> {
     let mut tx = Decoder::new(keys(meter, Direction::Tx));
     let mut rx_keys = keys(meter, Direction::Rx);
-    let mut rx = Decoder::new(rx_keys.clone());
+    if rx_keys.system_title.is_none() {
+        rx_keys.system_title = learned.map(SystemTitle);
+    }
+    let mut rx = Decoder::new(rx_keys);
     entries
         .iter()
         .map(|e| {
@@ -42,7 +48,7 @@ pub fn decode_all(entries: &[TraceEntry], meter: Option<&Meter>) -> Vec<Node> {
                 Direction::Tx => &mut tx,
                 Direction::Rx => &mut rx,
             };
-            let node = match decoder.feed(&e.bytes) {
+            match decoder.feed(&e.bytes) {
                 Ok(d) => {
                     let mut tree = d.tree;
                     if let Some(what) = decoder.waiting_for() {
@@ -51,14 +57,7 @@ pub fn decode_all(entries: &[TraceEntry], meter: Option<&Meter>) -> Vec<Node> {
                     tree
                 }
                 Err(err) => undecoded(e, &err.to_string()),
-            };
-            if e.direction == Direction::Rx && rx_keys.system_title.is_none() {
-                if let Some(title) = responding_title(&node) {
-                    rx_keys.system_title = Some(title);
-                    rx = Decoder::new(rx_keys.clone());
-                }
             }
-            node
         })
         .collect()
 }
@@ -72,20 +71,4 @@ fn undecoded(e: &TraceEntry, why: &str) -> Node {
     )
     .with(Node::leaf("why", &[], why.to_string()))
     .with(Node::leaf("bytes", &e.bytes, ""))
-}
-
-/// The meter's system title from an AARE in `tree` (its tag and body nodes put back together).
-fn responding_title(tree: &Node) -> Option<SystemTitle> {
-    let aare = tree.find("AARE")?;
-    let body = aare.children.iter().find(|c| c.name == "body")?;
-    let mut bytes = aare.bytes.clone();
-    bytes.extend_from_slice(&body.bytes);
-    let Ok(Apdu::Aare(Aare {
-        responding_ap_title: Some(title),
-        ..
-    })) = Apdu::decode(&bytes)
-    else {
-        return None;
-    };
-    <[u8; 8]>::try_from(title.as_slice()).ok().map(SystemTitle)
 }
