@@ -301,6 +301,11 @@ items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}]
     s.wait_for("\"invocation counter\": match 1 of", 5);
     let row = s.selected_row().expect("a selected field");
     assert!(row.contains("invocation counter"), "{row}");
+    // The values the meter answered with, by the result's name.
+    s.keys("/result 1\r");
+    s.wait_for("\"result 1\": match 1 of", 5);
+    let row = s.selected_row().expect("a selected field");
+    assert!(row.contains("result 1: "), "a value: {row}");
     // Fold everything: the tree is one line under its root.
     s.keys("-");
     s.wait_until("everything folded", 5, |t| !t.contains("deciphered APDU"));
@@ -367,9 +372,9 @@ fn table_rows(screen: &str) -> Vec<String> {
         .collect()
 }
 
-/// Log: filter by status and meter, step the time range, jump from failure to failure.
+/// Log: filter by status and meter, step the time range, type one.
 #[test]
-fn log_filters_by_status_meter_and_time_and_jumps_to_failures() {
+fn log_filters_by_status_meter_and_time() {
     let (_sim, port) = common::start_sim(&[]);
     let dir = tempfile::tempdir().unwrap();
     let queue = failing_queue(dir.path(), port);
@@ -420,8 +425,25 @@ fn log_filters_by_status_meter_and_time_and_jumps_to_failures() {
     s.wait_for("until=2001-01-02T00:00:00Z", 5);
     s.wait_for("No rows match the filter", 10);
 
-    // Clear the filter; jump to failures with f (older) and F (newer).
-    s.keys("\x1b");
+    quit(&mut s, child);
+}
+
+/// Log: `f`/`F` go from failure to failure (older, newer) on any page; `E` keeps the
+/// failures of the selected one's kind.
+#[test]
+fn log_jumps_from_failure_to_failure() {
+    let (_sim, port) = common::start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let queue = failing_queue(dir.path(), port);
+    let (mut s, child) = launch(dir.path(), &["tui", "-c", &queue, "--db", "log.db"], 80, 24);
+    s.wait_for("1 Monitor", 20);
+    s.keys("3");
+    s.wait_for("Log · page", 5);
+    s.wait_until("two polls of both meters", 30, |t| {
+        let rows = table_rows(t);
+        rows.iter().filter(|r| r.contains("down")).count() >= 4
+            && rows.iter().any(|r| r.contains("sim-1"))
+    });
     s.wait_until("the unfiltered log", 5, |t| t.contains("Log · page 1 ─"));
     s.wait_until("an ok row at the top", 10, |t| {
         table_rows(t).first().is_some_and(|r| r.contains("sim-1"))

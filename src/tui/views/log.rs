@@ -135,11 +135,10 @@ impl LogView {
 
     /// Keys while the chart is open: `t` steps the range, Esc (or `c`) closes it.
     fn handle_chart(&mut self, key: KeyEvent, ctx: &mut Ctx) {
-        use ratatui::crossterm::event::KeyCode;
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('c') | KeyCode::Enter => self.chart = None,
-            KeyCode::Char('t') => self.next_range(ctx),
-            _ => {}
+        match keymap::action(chart::KEYS, &key) {
+            Some(chart::Key::Close) => self.chart = None,
+            Some(chart::Key::Range) => self.next_range(ctx),
+            None => {}
         }
     }
 
@@ -313,6 +312,7 @@ fn table_cells(row: &LogRow) -> (Vec<String>, bool) {
 impl View for LogView {
     fn bindings(&self) -> Vec<Help> {
         keymap::help(KEYS)
+            .chain(keymap::help(chart::KEYS))
             .chain(keymap::help(super::detail::KEYS))
             .chain(keymap::help(InputForm::KEYS))
             .collect()

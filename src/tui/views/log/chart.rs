@@ -15,7 +15,9 @@
 
 use crate::store::{QueryError, Row};
 use crate::tui::app::{Ctx, Tab, TaskResult};
+use crate::tui::keymap::{Binding, KeyPress};
 use chrono::{DateTime, Local, Utc};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
@@ -25,6 +27,33 @@ use ratatui::Frame;
 
 /// The most rows a chart reads: the newest of a range that holds more.
 pub const LIMIT: usize = 5000;
+
+/// What the chart's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Close,
+    Range,
+}
+
+/// The chart's keys.
+pub const KEYS: &[Binding<Key>] = &[
+    Binding {
+        keys: &[
+            (KeyPress::new(KeyCode::Esc), Key::Close),
+            (KeyPress::ch('c'), Key::Close),
+            (KeyPress::new(KeyCode::Enter), Key::Close),
+        ],
+        label: "Esc, c",
+        help: "in the chart: close it",
+        hint: None,
+    },
+    Binding {
+        keys: &[(KeyPress::ch('t'), Key::Range)],
+        label: "t",
+        help: "in the chart: the next time range (the Log's filter follows)",
+        hint: None,
+    },
+];
 
 /// One item's chart.
 #[derive(Debug)]
@@ -285,6 +314,12 @@ fn render_chart(f: &mut Frame, area: Rect, numeric: &[&Row], failed: &[&Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        use crate::tui::keymap;
+        assert_eq!(keymap::bound_twice(&keymap::keys(KEYS)), []);
+    }
 
     #[test]
     fn axis_numbers_are_short() {
