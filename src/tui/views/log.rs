@@ -166,7 +166,13 @@ impl LogView {
                         form.set_error("type a file name");
                         return;
                     }
-                    ctx.info(format!("exporting to {file}…"));
+                    ctx.info(match self.query.error() {
+                        None => format!("exporting to {file}…"),
+                        Some(_) => format!(
+                            "exporting to {file}… (every row of the other filters: the error \
+                             text filter is not applied to exports)"
+                        ),
+                    });
                     export::start(ctx, self.query.filter(Utc::now()), PathBuf::from(file));
                     self.dialog = None;
                 }
