@@ -1,5 +1,10 @@
 //! The real binary in a pseudo-terminal: open the demo, visit every tab, add an item through
 //! the Queue form, save, and see the new item logged; quitting restores the terminal.
+//! Then the reading points, each driven like an operator at a terminal (launch, keys, read
+//! the screen, assert): the Trace's frame tree (a ciphered meter's APDUs deciphered, folding,
+//! search), and the Log's filters (status, meter, time range), chart and failure jumps.
+
+mod common;
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
@@ -9,6 +14,8 @@ use std::time::{Duration, Instant};
 struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
+    /// The terminal's master end, kept open as long as the screen.
+    _master: Option<Box<dyn portable_pty::MasterPty + Send>>,
 }
 
 impl Screen {
@@ -26,6 +33,33 @@ impl Screen {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the screen never showed {needle:?}:\n{}", self.text());
+    }
+
+    /// The text of the selected (reverse-video) row, if one is on screen.
+    fn selected_row(&self) -> Option<String> {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        let (rows, cols) = (rows.get(), cols.get());
+        let lines: Vec<String> = screen.rows(0, cols).collect();
+        (0..rows).find_map(|r| {
+            let inverse = (1..cols.min(20))
+                .filter(|&c| screen.cell(r, c).is_some_and(|cell| cell.inverse()))
+                .count();
+            (inverse >= 10).then(|| lines[usize::from(r)].clone())
+        })
+    }
+
+    /// Waits until `check` holds for the screen; panics with the screen after `secs`.
+    fn wait_until(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if check(&self.text()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the screen never showed {what}:\n{}", self.text());
     }
 
     fn keys(&mut self, keys: &str) {
@@ -71,6 +105,7 @@ fn demo_tabs_add_an_item_and_see_it_logged() {
     let mut s = Screen {
         parser,
         writer: pty.master.take_writer().unwrap(),
+        _master: None,
     };
 
     // The demo opens on Monitor with live values.
@@ -127,10 +162,7 @@ fn demo_tabs_add_an_item_and_see_it_logged() {
     );
 }
 
-// Issue 19, editing and outside the TUI: checks while typing, the cron preview, a saved demo
-// that starts again, and the headless logger's lines.
-
-/// The UI in a pseudo-terminal of `cols`×`rows` in `dir`, with `args`.
+/// The binary in a `cols`×`rows` pseudo-terminal in `dir`, with `args`, its own counter store.
 fn launch(
     dir: &std::path::Path,
     args: &[&str],
@@ -149,6 +181,7 @@ fn launch(
     cmd.args(args);
     cmd.cwd(dir);
     cmd.env("TERM", "xterm-256color");
+    cmd.env("DLMS_COUNTER_DB", dir.join("counters.db"));
     let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let parser = Arc::new(Mutex::new(vt100::Parser::new(
@@ -168,43 +201,333 @@ fn launch(
         }
     });
     let writer = pty.master.take_writer().unwrap();
-    // The master must outlive the child: keep it in the reader thread's company.
-    std::mem::forget(pty.master);
-    (Screen { parser, writer }, child)
+    let screen = Screen {
+        parser,
+        writer,
+        _master: Some(pty.master),
+    };
+    (screen, child)
 }
 
-impl Screen {
-    /// Waits until `check` holds for the screen; panics with the screen after `secs`.
-    fn wait_until(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if check(&self.text()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the screen never showed {what}:\n{}", self.text());
-    }
-}
-
-/// Quits with q and checks the exit status.
-fn quit(s: &mut Screen, child: &mut Box<dyn portable_pty::Child + Send + Sync>) {
+/// Quits with `q` and checks the binary ends well.
+fn quit(s: &mut Screen, mut child: Box<dyn portable_pty::Child + Send + Sync>) {
     s.keys("q");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status:?}");
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.success(), "{st:?}");
             return;
         }
-        assert!(Instant::now() < deadline, "the UI did not quit");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the UI did not quit");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
+const BK: &str = "000102030405060708090A0B0C0D0E0F";
+const AK: &str = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+
+/// Writes a queue (0600, it holds keys) to `dir/q.toml`.
+fn write_queue(dir: &std::path::Path, text: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("q.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
+}
+
+/// Trace: a ciphered meter's frames are searched, opened as a tree with the plain APDU
+/// deciphered beside the ciphered bytes, folded with Enter and searched with `/`; the keys
+/// never show.
+#[test]
+fn trace_opens_a_ciphered_frame_as_a_tree_folds_and_searches() {
+    let (_sim, port) =
+        common::start_sim(&["--security", "authenc", "--block-key", BK, "--auth-key", AK]);
+    let dir = tempfile::tempdir().unwrap();
+    let queue = write_queue(
+        dir.path(),
+        &format!(
+            r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "secured"
+connection = "lab"
+client = 17
+security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}" }}
+[[request]]
+name = "instant"
+meters = ["secured"]
+schedule = {{ every = "2s" }}
+items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}]
+"#
+        ),
+    );
+    let (mut s, child) = launch(dir.path(), &["tui", "-c", &queue, "--db", "log.db"], 80, 24);
+    s.wait_for("1 Monitor", 20);
+    s.wait_for("voltage L1", 30);
+    s.keys("5");
+    s.wait_for("Trace · secured", 5);
+    s.wait_for("Enter tree", 5);
+    s.wait_for("glo-get-response", 10);
+    eprintln!("{}", s.text());
+    // Search the frames for a field that only the deciphered APDU has.
+    s.keys("/get-response\r");
+    s.wait_for("frame(s) match", 5);
+    s.keys("\r");
+    s.wait_for("deciphered APDU", 5);
+    s.wait_for("match 1 of", 5);
+    let tree = s.text();
+    eprintln!("{tree}");
+    assert!(tree.contains("tag verified"), "{tree}");
+    assert!(
+        tree.contains("ciphered text"),
+        "the ciphered bytes are in the tree too:\n{tree}"
+    );
+    // The match is selected: Enter folds it, and again unfolds it.
+    let before = s.selected_row().expect("a selected field");
+    assert!(before.contains("get-response"), "{before}");
+    s.keys("\r");
+    s.wait_until("the match folded", 5, |t| t.contains("▸ glo-get-response"));
+    s.keys("\r");
+    s.wait_until("the match unfolded", 5, |t| {
+        t.contains("▾ glo-get-response")
+    });
+    // Search within the tree: a field of the ciphered APDU, by name.
+    s.keys("/invocation counter\r");
+    s.wait_for("\"invocation counter\": match 1 of", 5);
+    let row = s.selected_row().expect("a selected field");
+    assert!(row.contains("invocation counter"), "{row}");
+    // The values the meter answered with, by the result's name.
+    s.keys("/result 1\r");
+    s.wait_for("\"result 1\": match 1 of", 5);
+    let row = s.selected_row().expect("a selected field");
+    assert!(row.contains("result 1: "), "a value: {row}");
+    // Fold everything: the tree is one line under its root.
+    s.keys("-");
+    s.wait_until("everything folded", 5, |t| !t.contains("deciphered APDU"));
+    let shown = s.text();
+    assert!(
+        !shown.contains(BK) && !shown.contains(AK),
+        "a key on screen:\n{shown}"
+    );
+    assert!(
+        !shown.contains("00 01 02 03 04 05 06 07"),
+        "a key on screen:\n{shown}"
+    );
+    s.keys("\x1b");
+    s.wait_for("Enter tree", 5);
+    quit(&mut s, child);
+}
+
+/// A queue of the simulator's meter and one whose port is closed (every poll fails), read
+/// every second: voltage (numbers, volts) and the clock (text).
+fn failing_queue(dir: &std::path::Path, port: u16) -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write_queue(
+        dir,
+        &format!(
+            r#"
+[[connection]]
+name = "lab"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[connection]]
+name = "nowhere"
+tcp = {{ host = "127.0.0.1", port = {closed} }}
+[[meter]]
+name = "sim-1"
+connection = "lab"
+[[meter]]
+name = "down"
+connection = "nowhere"
+[[request]]
+name = "instant"
+meters = ["sim-1", "down"]
+schedule = {{ every = "1s" }}
+items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}, {{ name = "clock", obis = "0.0.1.0.0.255" }}]
+"#
+        ),
+    )
+}
+
+/// The lines of the Log's table (between its header and its bottom border).
+fn table_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("time "))
+        .skip(1)
+        .take_while(|l| l.starts_with('│'))
+        .filter(|l| {
+            !l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                .is_empty()
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// Log: filter by status and meter, step the time range, type one.
+#[test]
+fn log_filters_by_status_meter_and_time() {
+    let (_sim, port) = common::start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let queue = failing_queue(dir.path(), port);
+    let (mut s, child) = launch(dir.path(), &["tui", "-c", &queue, "--db", "log.db"], 80, 24);
+    s.wait_for("1 Monitor", 20);
+    s.keys("3");
+    s.wait_for("Log · page", 5);
+    // Wait for both meters' rows, ok and failed.
+    s.wait_until("rows of both meters", 30, |t| {
+        let rows = table_rows(t);
+        rows.iter().any(|r| r.contains("down")) && rows.iter().any(|r| r.contains("sim-1"))
+    });
+
+    // Failures only: the status field is the third; ← cycles any → failed.
+    s.keys("/");
+    s.wait_for("filter", 5);
+    s.keys("\t\t\x1b[D\r");
+    s.wait_for("status=failed", 5);
+    s.wait_until("only failures", 10, |t| {
+        let rows = table_rows(t);
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.contains("down") && !r.ends_with("ok  │"))
+    });
+    // And the meter: only sim-1's failures, which there are none of.
+    s.keys("/");
+    s.wait_for("filter", 5);
+    s.keys("\x15sim-1\r");
+    s.wait_for("meter=sim-1 status=failed", 5);
+    s.wait_for("No rows match the filter", 10);
+    // The other meter's.
+    s.keys("/\x15down\r");
+    s.wait_for("meter=down status=failed", 5);
+    s.wait_until("down's failures", 10, |t| {
+        let rows = table_rows(t);
+        !rows.is_empty() && rows.iter().all(|r| r.contains("down"))
+    });
+    eprintln!("{}", s.text());
+
+    // The time range: t steps to the last 15 min; every row logged so far is in it.
+    s.keys("t");
+    s.wait_for("since=15min", 5);
+    s.wait_until("rows in the last 15 min", 10, |t| !table_rows(t).is_empty());
+    // A range that ended before anything was logged: typed since..until.
+    s.keys("/\t\t\t\x15");
+    s.keys("2001-01-01T00:00:00Z\t\x152001-01-02T00:00:00Z\r");
+    s.wait_for("until=2001-01-02T00:00:00Z", 5);
+    s.wait_for("No rows match the filter", 10);
+
+    quit(&mut s, child);
+}
+
+/// Log: `f`/`F` go from failure to failure (older, newer) on any page; `E` keeps the
+/// failures of the selected one's kind.
+#[test]
+fn log_jumps_from_failure_to_failure() {
+    let (_sim, port) = common::start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let queue = failing_queue(dir.path(), port);
+    let (mut s, child) = launch(dir.path(), &["tui", "-c", &queue, "--db", "log.db"], 80, 24);
+    s.wait_for("1 Monitor", 20);
+    s.keys("3");
+    s.wait_for("Log · page", 5);
+    s.wait_until("two polls of both meters", 30, |t| {
+        let rows = table_rows(t);
+        rows.iter().filter(|r| r.contains("down")).count() >= 4
+            && rows.iter().any(|r| r.contains("sim-1"))
+    });
+    s.wait_until("the unfiltered log", 5, |t| t.contains("Log · page 1 ─"));
+    s.wait_until("an ok row at the top", 10, |t| {
+        table_rows(t).first().is_some_and(|r| r.contains("sim-1"))
+    });
+    s.keys("f");
+    s.wait_until("a failed row selected", 5, |_| {
+        s.selected_row().is_some_and(|r| r.contains("down"))
+    });
+    let first = s.selected_row().unwrap();
+    s.keys("f");
+    s.wait_until("the next failed row selected", 5, |_| {
+        s.selected_row()
+            .is_some_and(|r| r.contains("down") && r != first)
+    });
+    s.keys("F");
+    s.wait_until("back to the newer failure", 5, |_| {
+        s.selected_row().is_some_and(|r| r == first)
+    });
+    // E: only failures of this kind.
+    s.keys("E");
+    s.wait_for("status=failed error=", 5);
+    s.wait_until("failures of that kind", 10, |t| {
+        let rows = table_rows(t);
+        !rows.is_empty() && rows.iter().all(|r| r.contains("down"))
+    });
+    quit(&mut s, child);
+}
+
+/// Log: `c` charts the selected row's item over the time range, with its unit; an item
+/// whose values are text says why there is no chart.
+#[test]
+fn log_charts_an_item_over_the_time_range() {
+    let (_sim, port) = common::start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let queue = failing_queue(dir.path(), port);
+    let (mut s, child) = launch(dir.path(), &["tui", "-c", &queue, "--db", "log.db"], 80, 24);
+    s.wait_for("1 Monitor", 20);
+    s.keys("3");
+    s.wait_for("Log · page", 5);
+    // The voltage of sim-1, from a few polls.
+    s.keys("/sim-1\tvoltage L1\r");
+    s.wait_for("meter=sim-1 item=voltage L1", 5);
+    s.wait_until("three readings", 20, |t| table_rows(t).len() >= 3);
+    s.keys("c");
+    s.wait_for("sim-1 · voltage L1 · every row", 5);
+    s.wait_until("the chart", 10, |t| {
+        t.contains(" values · min ") && t.contains("local time")
+    });
+    let chart = s.text();
+    eprintln!("{chart}");
+    assert!(
+        chart.lines().any(|l| l.contains("│V ")),
+        "the unit names the value axis:\n{chart}"
+    );
+    assert!(
+        chart
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28FF}').contains(&c)),
+        "a line is drawn:\n{chart}"
+    );
+    // t steps the chart's range too.
+    s.keys("t");
+    s.wait_for("sim-1 · voltage L1 · the last 15min", 5);
+    s.keys("\x1b");
+    s.wait_until("the chart closed", 5, |t| !t.contains("local time"));
+    // The clock is text: no chart, and why.
+    s.keys("/\t\x15clock\r");
+    s.wait_for("meter=sim-1 item=clock", 5);
+    s.wait_until("clock rows", 10, |t| {
+        table_rows(t).iter().any(|r| r.contains("clock"))
+    });
+    s.keys("c");
+    s.wait_for("its values are text", 10);
+    s.keys("\x1b");
+    quit(&mut s, child);
+}
+
+// Issue 19, editing and outside the TUI: checks while typing, the cron preview, a saved demo
+// that starts again, and the headless logger's lines.
+
 #[test]
 fn a_bad_obis_is_refused_while_typing_and_a_cron_shows_its_next_fires() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut s, mut child) = launch(dir.path(), &[], 100, 30);
+    let (mut s, child) = launch(dir.path(), &[], 100, 30);
     s.wait_for("1 Monitor", 20);
     s.keys("2");
     s.wait_for("voltage L1", 5);
@@ -240,19 +563,19 @@ fn a_bad_obis_is_refused_while_typing_and_a_cron_shows_its_next_fires() {
     s.wait_for("never fire: day 31 does not exist in", 5);
     s.keys("\x1b");
     s.keys("\x1b");
-    quit(&mut s, &mut child);
+    quit(&mut s, child);
 }
 
 #[test]
 fn a_saved_demo_starts_again_later() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut s, mut child) = launch(dir.path(), &[], 100, 30);
+    let (mut s, child) = launch(dir.path(), &[], 100, 30);
     s.wait_for("1 Monitor", 20);
     s.keys("2");
     s.wait_for("demo", 5);
     s.keys("s");
     s.wait_for("saved to", 5);
-    quit(&mut s, &mut child);
+    quit(&mut s, child);
     let saved = std::fs::read_to_string(dir.path().join("dlms-logger.toml")).unwrap();
     // The built-in simulator, not this run's random port.
     assert!(saved.contains("simulator = true"), "{saved}");
@@ -263,14 +586,14 @@ fn a_saved_demo_starts_again_later() {
 
     // A later start loads the saved file (not the built-in demo) and reads the meter again:
     // on a fresh database, the Log fills with readings.
-    let (mut s, mut child) = launch(dir.path(), &["tui", "--db", "again.db"], 100, 30);
+    let (mut s, child) = launch(dir.path(), &["tui", "--db", "again.db"], 100, 30);
     s.wait_for("1 Monitor", 20);
     s.keys("3");
     s.wait_until("a voltage read after the restart", 30, |t| {
         t.lines()
             .any(|l| l.contains("voltage L1") && l.contains(" V ") && l.contains("ok"))
     });
-    quit(&mut s, &mut child);
+    quit(&mut s, child);
 }
 
 /// Lines of `child`'s stderr until one holds `until` (then the rest arrives on the receiver).

@@ -169,6 +169,12 @@ impl RunnerHandle {
         lock(&self.shared.trace).get(meter)
     }
 
+    /// `meter`'s system title from its last AARE (for the Trace view to decipher its
+    /// glo- APDUs, which name no sender), if one was seen.
+    pub fn meter_system_title(&self, meter: &str) -> Option<[u8; 8]> {
+        lock(&self.shared.trace).system_title(meter)
+    }
+
     /// The queue being run.
     pub fn config(&self) -> Arc<Config> {
         self.shared.config()

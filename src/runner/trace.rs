@@ -40,6 +40,32 @@ pub struct TraceStore {
     budget: usize,
     /// Watched meters with their own ring, most recently asked for last.
     watched: Vec<(Arc<str>, VecDeque<TraceEntry>)>,
+    /// Each meter's system title from its last AARE (the responding-AP-title), kept after
+    /// the AARE itself has left the ring: the Trace view deciphers the meter's glo- APDUs,
+    /// which name no sender, with it. Eight bytes a meter.
+    titles: std::collections::HashMap<Arc<str>, [u8; 8]>,
+}
+
+/// The responding-AP-title of an AARE in `e` (a received frame whose summary says AARE).
+fn responding_title(e: &TraceEntry) -> Option<[u8; 8]> {
+    use crate::dlms::acse::Aare;
+    use crate::dlms::decode::{decode_frame, Keys};
+    use crate::dlms::xdlms::apdu::Apdu;
+    if e.direction != crate::engine::Direction::Rx || !e.summary.starts_with("AARE") {
+        return None;
+    }
+    let tree = decode_frame(&e.bytes, &Keys::default()).ok()?.tree;
+    let aare = tree.find("AARE")?;
+    let body = aare.children.iter().find(|c| c.name == "body")?;
+    let mut bytes = aare.bytes.clone();
+    bytes.extend_from_slice(&body.bytes);
+    match Apdu::decode(&bytes) {
+        Ok(Apdu::Aare(Aare {
+            responding_ap_title: Some(title),
+            ..
+        })) => title.as_slice().try_into().ok(),
+        _ => None,
+    }
 }
 
 impl Default for TraceStore {
@@ -56,11 +82,15 @@ impl TraceStore {
             bytes: 0,
             budget,
             watched: Vec::new(),
+            titles: std::collections::HashMap::new(),
         }
     }
 
     /// Records a frame exchanged with `meter`.
     pub fn push(&mut self, meter: &Arc<str>, entry: TraceEntry) {
+        if let Some(title) = responding_title(&entry) {
+            self.titles.insert(meter.clone(), title);
+        }
         if let Some((_, q)) = self.watched.iter_mut().find(|(m, _)| m == meter) {
             if q.len() >= TRACE_FRAMES {
                 q.pop_front();
@@ -130,6 +160,11 @@ impl TraceStore {
         out
     }
 
+    /// `meter`'s system title from its last AARE, if one was seen.
+    pub fn system_title(&self, meter: &str) -> Option<[u8; 8]> {
+        self.titles.get(meter).copied()
+    }
+
     /// Bytes held by the shared ring (see [`TRACE_BUDGET`]).
     #[cfg(test)]
     fn shared_bytes(&self) -> usize {
@@ -161,6 +196,52 @@ mod tests {
                     .as_millis() as u64
             })
             .collect()
+    }
+
+    #[test]
+    fn keeps_each_meters_system_title_from_its_aare_after_the_frame_is_gone() {
+        use crate::dlms::acse::{Aare, ApplicationContext, AssociationResult, Diagnostic};
+        use crate::dlms::push::{frame as wrap, Framing};
+        let aare = Aare {
+            context: ApplicationContext::LogicalNamesCiphered,
+            result: AssociationResult::Accepted,
+            diagnostic: Diagnostic::User(0),
+            responding_ap_title: Some(b"MMM\x00\x00\x00\x00\x07".to_vec()),
+            mechanism: None,
+            responding_authentication_value: None,
+            user_information: None,
+        };
+        let bytes = wrap(
+            &aare.encode(),
+            &Framing::Wrapper {
+                source: 1,
+                destination: 16,
+            },
+        )
+        .unwrap();
+        let mut t = TraceStore::with_budget(1000);
+        let m: Arc<str> = Arc::from("m");
+        let entry = TraceEntry {
+            bytes,
+            summary: "AARE accepted".into(),
+            ..frame(0, 0)
+        };
+        // Sent by us, it would not count.
+        t.push(
+            &m,
+            TraceEntry {
+                direction: Direction::Tx,
+                ..entry.clone()
+            },
+        );
+        assert_eq!(t.system_title("m"), None);
+        t.push(&m, entry);
+        for i in 1..100 {
+            t.push(&m, frame(i, 100));
+        }
+        assert!(t.get("m").iter().all(|e| !e.summary.starts_with("AARE")));
+        assert_eq!(t.system_title("m"), Some(*b"MMM\x00\x00\x00\x00\x07"));
+        assert_eq!(t.system_title("other"), None);
     }
 
     #[test]

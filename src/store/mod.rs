@@ -29,6 +29,7 @@
 //!
 //! The schema version is `PRAGMA user_version`; a file from a newer dlms-logger is refused.
 
+mod browse;
 mod db;
 mod error;
 mod export;

@@ -155,6 +155,53 @@ impl ReaderHandle {
         self.run(move |s| s.writes(limit), reply);
     }
 
+    /// A page of the log as [`ReaderHandle::log_page`], of the rows whose status contains
+    /// `error` (any case) when given.
+    pub fn log_page_with_error(
+        &self,
+        filter: LogFilter,
+        error: Option<String>,
+        after: Option<Cursor>,
+        limit: usize,
+        reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
+    ) {
+        self.run(
+            move |s| s.log_page_with_error(&filter, error.as_deref(), after, limit),
+            reply,
+        );
+    }
+
+    /// The nearest row matching `filter` and `error` strictly older (`older`) or newer than `from`.
+    pub fn log_neighbour(
+        &self,
+        filter: LogFilter,
+        error: Option<String>,
+        from: Cursor,
+        older: bool,
+        reply: impl FnOnce(Result<Option<Row>, QueryError>) + Send + 'static,
+    ) {
+        self.run(
+            move |s| s.log_neighbour(&filter, error.as_deref(), from, older),
+            reply,
+        );
+    }
+
+    /// The newest `limit` rows of one item within [since, until) (either open), oldest first.
+    pub fn history_newest(
+        &self,
+        meter: String,
+        item: String,
+        since_ms: Option<i64>,
+        until_ms: Option<i64>,
+        limit: usize,
+        reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
+    ) {
+        self.run(
+            move |s| s.history_newest(&meter, &item, since_ms, until_ms, limit),
+            reply,
+        );
+    }
+
     /// Calls `reply` once every request sent before has been answered.
     pub fn sync(&self, reply: impl FnOnce() + Send + 'static) {
         let job: Job = Box::new(move |_| reply());

@@ -94,6 +94,15 @@ pub enum TaskResult {
         /// The rows, oldest first.
         rows: Result<Vec<Row>, QueryError>,
     },
+    /// The nearest failure older or newer than a Log row (`f`/`F`), or none.
+    LogFailure {
+        /// The request it answers; older answers are dropped.
+        seq: u64,
+        /// Older (`f`) or newer (`F`) than the row.
+        older: bool,
+        /// The failed row (boxed: a row is large beside the other events).
+        row: Result<Option<Box<Row>>, QueryError>,
+    },
 }
 
 /// Events the loop handles.

@@ -1,13 +1,16 @@
-//! The Log view: the logged rows, newest first, keyset-paged, filtered, exported to CSV.
+//! The Log view: the logged rows, newest first, keyset-paged, filtered (meter, item, request,
+//! status, the text of a failure, a time range stepped with `t` or typed), exported to CSV;
+//! `f`/`F` jump from failure to failure and `c` charts the selected row's item (`chart.rs`).
 //!
 //! ```text
 //! ┌ Log · page 2 · meter=m1 status=failed ───────────────────────────────────────┐
 //! │ time                request meter item      OBIS            value    status  │
 //! │ 2024-05-01 12:00:00 billing m1    energy    1.0.1.8.0.255   12.5 kWh ok      │
-//! └──────────────────────────────────────────────────────────────────────────────┘
+//! └ Enter row · w changes · / filter · f/F failure · t time · c chart ───────────┘
 //! ```
 
 mod changes;
+mod chart;
 mod export;
 mod keys;
 mod pager;
@@ -52,6 +55,10 @@ pub struct LogView {
     changes: Option<changes::Changes>,
     /// The row opened in full (Enter).
     detail: Option<super::detail::RowDetail>,
+    /// The chart of an item (`c`).
+    chart: Option<chart::ItemChart>,
+    /// The number of the last failure search (`f`/`F`); older answers are dropped.
+    asked_failure: u64,
 }
 
 impl LogView {
@@ -61,8 +68,78 @@ impl LogView {
         let seq = self.asked;
         let (after, limit) = self.pager.request();
         let answer = ctx.answer(Tab::Log, move |rows| TaskResult::LogPage { seq, rows });
+        ctx.queries.log_page_with_error(
+            self.query.filter(Utc::now()),
+            self.query.error(),
+            after,
+            limit,
+            answer,
+        );
+    }
+
+    /// Asks for the failure nearest the selected row, older or newer; the answer comes as
+    /// [`TaskResult::LogFailure`] and shows its page.
+    fn find_failure(&mut self, older: bool, ctx: &mut Ctx) {
+        let Some(row) = self.pager.page().get(self.pager.selected()) else {
+            ctx.error("no rows to search from");
+            return;
+        };
+        self.asked_failure += 1;
+        let seq = self.asked_failure;
+        let mut filter = self.query.filter(Utc::now());
+        filter.status = Some(crate::store::StatusFilter::Failed);
+        let answer = ctx.answer(Tab::Log, move |row: Result<Option<LogRow>, _>| {
+            TaskResult::LogFailure {
+                seq,
+                older,
+                row: row.map(|r| r.map(Box::new)),
+            }
+        });
         ctx.queries
-            .log_page(self.query.filter(Utc::now()), after, limit, answer);
+            .log_neighbour(filter, self.query.error(), row.cursor(), older, answer);
+    }
+
+    /// Opens the chart of the selected row's item over the filter's time range.
+    fn open_chart(&mut self, ctx: &mut Ctx) {
+        let Some(row) = self.pager.page().get(self.pager.selected()) else {
+            ctx.error("no row selected: the chart is of the selected row's item");
+            return;
+        };
+        let (meter, item) = (row.record.meter.clone(), row.record.item.clone());
+        self.chart = Some(self.chart_of(ctx, meter, item));
+    }
+
+    fn chart_of(&self, ctx: &Ctx, meter: String, item: String) -> chart::ItemChart {
+        let filter = self.query.filter(Utc::now());
+        chart::ItemChart::load(
+            ctx,
+            meter,
+            item,
+            self.query.range_text(),
+            (filter.since_ms, filter.until_ms),
+        )
+    }
+
+    /// Steps the time range; the chart, when open, follows it.
+    fn next_range(&mut self, ctx: &mut Ctx) {
+        let range = self.query.next_range();
+        ctx.info(format!("showing {range}"));
+        self.pager.home();
+        self.reload(ctx);
+        if let Some(c) = &self.chart {
+            let (meter, item) = c.item();
+            let (meter, item) = (meter.to_string(), item.to_string());
+            self.chart = Some(self.chart_of(ctx, meter, item));
+        }
+    }
+
+    /// Keys while the chart is open: `t` steps the range, Esc (or `c`) closes it.
+    fn handle_chart(&mut self, key: KeyEvent, ctx: &mut Ctx) {
+        match keymap::action(chart::KEYS, &key) {
+            Some(chart::Key::Close) => self.chart = None,
+            Some(chart::Key::Range) => self.next_range(ctx),
+            None => {}
+        }
     }
 
     fn handle_dialog(&mut self, key: KeyEvent, ctx: &mut Ctx) {
@@ -89,7 +166,13 @@ impl LogView {
                         form.set_error("type a file name");
                         return;
                     }
-                    ctx.info(format!("exporting to {file}…"));
+                    ctx.info(match self.query.error() {
+                        None => format!("exporting to {file}…"),
+                        Some(_) => format!(
+                            "exporting to {file}… (every row of the other filters: the error \
+                             text filter is not applied to exports)"
+                        ),
+                    });
                     export::start(ctx, self.query.filter(Utc::now()), PathBuf::from(file));
                     self.dialog = None;
                 }
@@ -99,10 +182,36 @@ impl LogView {
 
     fn render_table(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let mut title = format!(" Log · page {} ", self.pager.number());
+        let summary = self.query.summary();
+        // A filter too long for the title gets lines of its own above the table, whole.
+        let mut area = area;
         if !self.query.is_empty() {
-            title.push_str(&format!("· {} ", self.query.summary()));
+            let whole = format!("{title}· {summary} ");
+            if whole.chars().count() + 2 <= usize::from(area.width) {
+                title = whole;
+            } else {
+                title.push_str("· filtered ");
+                let text = format!("filter: {summary}");
+                let lines = wrapped_lines(&text, area.width).min(area.height / 3);
+                let [bar, rest] =
+                    Layout::vertical([Constraint::Length(lines), Constraint::Min(0)]).areas(area);
+                f.render_widget(
+                    Paragraph::new(text)
+                        .style(Style::default().fg(Color::Yellow))
+                        .wrap(Wrap { trim: true }),
+                    bar,
+                );
+                area = rest;
+            }
         }
-        let block = Block::default().borders(Borders::ALL).title(title);
+        let hints = format!(" {} ", keymap::footer(KEYS, " · "));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .title_bottom(ratatui::text::Line::styled(
+                hints,
+                Style::default().fg(Color::DarkGray),
+            ));
         let note = |f: &mut Frame, text: String, style: Style| {
             let text = Paragraph::new(text).style(style).wrap(Wrap { trim: true });
             f.render_widget(text.block(block.clone()), area);
@@ -209,6 +318,7 @@ fn table_cells(row: &LogRow) -> (Vec<String>, bool) {
 impl View for LogView {
     fn bindings(&self) -> Vec<Help> {
         keymap::help(KEYS)
+            .chain(keymap::help(chart::KEYS))
             .chain(keymap::help(super::detail::KEYS))
             .chain(keymap::help(InputForm::KEYS))
             .collect()
@@ -219,6 +329,10 @@ impl View for LogView {
             if !d.handle_key(key) {
                 self.detail = None;
             }
+            return true;
+        }
+        if self.chart.is_some() {
+            self.handle_chart(key, ctx);
             return true;
         }
         if self.dialog.is_some() {
@@ -242,6 +356,19 @@ impl View for LogView {
                 }
                 None => ctx.error("no row to open"),
             }
+            return true;
+        }
+        if self.changes.is_some()
+            && matches!(
+                action,
+                Action::NextFailure
+                    | Action::PreviousFailure
+                    | Action::FailureKind
+                    | Action::TimeRange
+                    | Action::Chart
+            )
+        {
+            ctx.error("that key works on the readings; w goes back to them");
             return true;
         }
         if action == Action::Changes {
@@ -278,6 +405,32 @@ impl View for LogView {
                 false
             }
             Action::Changes | Action::Detail => false,
+            Action::NextFailure | Action::PreviousFailure => {
+                self.find_failure(action == Action::NextFailure, ctx);
+                false
+            }
+            Action::FailureKind => match self.pager.page().get(self.pager.selected()) {
+                Some(row) if row.record.is_failure() => {
+                    let kind = failure_kind(&row.record.status);
+                    ctx.info(format!("showing the failures that say \"{kind}\""));
+                    self.query.set_failure_kind(kind);
+                    self.pager.home();
+                    true
+                }
+                Some(_) => {
+                    ctx.error("the selected row did not fail: E filters by a failure's kind");
+                    false
+                }
+                None => false,
+            },
+            Action::TimeRange => {
+                self.next_range(ctx);
+                false
+            }
+            Action::Chart => {
+                self.open_chart(ctx);
+                false
+            }
             Action::Export => {
                 let file = export::default_file(Local::now());
                 let form = InputForm::new(
@@ -315,6 +468,24 @@ impl View for LogView {
                     list.apply(rows.map_err(|e| e.to_string()));
                 }
             }
+            TaskResult::LogFailure { seq, older, row } if seq == self.asked_failure => match row {
+                Ok(Some(row)) => {
+                    if self.pager.jump_to(&row) {
+                        self.reload(ctx);
+                    }
+                }
+                Ok(None) => ctx.info(if older {
+                    "no older failure"
+                } else {
+                    "no newer failure"
+                }),
+                Err(e) => ctx.error(e.to_string()),
+            },
+            TaskResult::History { item, now_ms, rows } => {
+                if let Some(c) = &mut self.chart {
+                    c.apply(&item, now_ms, rows);
+                }
+            }
             TaskResult::Export(file, Ok(rows)) => ctx.info(export::done(&file, rows)),
             TaskResult::Export(_, Err(e)) => ctx.error(format!("export failed: {e}")),
             _ => {}
@@ -338,13 +509,50 @@ impl View for LogView {
             Some(Dialog::Export(form)) => form.render_popup(f, area),
             None => {}
         }
+        if let Some(c) = &self.chart {
+            c.render(f, area);
+        }
         if let Some(d) = &self.detail {
             d.render(f, area);
         }
     }
 
     fn captures_keys(&self) -> bool {
-        self.dialog.is_some() || self.detail.is_some()
+        self.dialog.is_some() || self.detail.is_some() || self.chart.is_some()
+    }
+}
+
+/// How many lines `text` takes wrapped at spaces to `width` columns (a word longer than a
+/// line takes lines of its own).
+fn wrapped_lines(text: &str, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            lines += 1 + (w.saturating_sub(1)) / width;
+            used = if w == 0 { 0 } else { (w - 1) % width + 1 };
+        }
+    }
+    u16::try_from(lines).unwrap_or(u16::MAX)
+}
+
+/// The kind of a failure: its error text up to the first number, quote or detail in
+/// parentheses or after a colon (`timed out after`, `cannot connect to`), so failures that
+/// differ only in numbers and addresses are one kind.
+fn failure_kind(status: &str) -> String {
+    let end = status
+        .find(|c: char| c.is_ascii_digit() || matches!(c, ':' | '(' | '"' | '\''))
+        .unwrap_or(status.len());
+    let kind = status[..end].trim();
+    if kind.is_empty() {
+        status.trim().to_string()
+    } else {
+        kind.to_string()
     }
 }
 
@@ -563,6 +771,169 @@ pub(crate) mod tests {
             "item39",
             "Esc clears the filter"
         );
+    }
+
+    /// The item of the selected row.
+    fn selected_item(view: &LogView) -> String {
+        view.pager.page()[view.pager.selected()].record.item.clone()
+    }
+
+    #[tokio::test]
+    async fn f_and_shift_f_jump_from_failure_to_failure_across_pages() {
+        let (mut h, mut view) = setup();
+        // Ten rows a page: items 39..30 on the first.
+        assert_eq!(items(&mut h, &mut view).len(), 10);
+        let f = key(KeyCode::Char('f'));
+        let shift_f = key(KeyCode::Char('F'));
+        h.keys(&mut view, &[f]);
+        assert_eq!(selected_item(&view), "item35");
+        h.keys(&mut view, &[f]);
+        assert_eq!(selected_item(&view), "item30");
+        // The next is on an older page: that page is shown, starting at it.
+        h.keys(&mut view, &[f]);
+        h.screen(&mut view, 120, 13);
+        assert_eq!(selected_item(&view), "item25");
+        assert_eq!(items(&mut h, &mut view)[0], "item25");
+        h.keys(&mut view, &[shift_f]);
+        h.screen(&mut view, 120, 13);
+        assert_eq!(selected_item(&view), "item30");
+        h.keys(&mut view, &[shift_f, shift_f]);
+        h.screen(&mut view, 120, 13);
+        assert_eq!(selected_item(&view), "item35");
+        assert_eq!(h.ctx.message(), Some(("no newer failure", false)));
+        // PgUp goes back to where the jumps started from.
+        h.keys(&mut view, &[key(KeyCode::PageUp)]);
+        h.screen(&mut view, 120, 13);
+        assert!(view.pager.number() >= 1);
+        // The changes list has no failures to jump to.
+        h.keys(&mut view, &[key(KeyCode::Char('w')), f]);
+        let (message, is_error) = h.ctx.message().unwrap();
+        assert!(is_error && message.contains("w goes back"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn shift_e_keeps_the_failures_of_the_selected_kind() {
+        let mut rows = rows();
+        for r in rows.iter_mut().filter(|r| r.is_failure()) {
+            if r.ts_ms % 10_000 == 0 {
+                r.status = "cannot connect to 127.0.0.1:4059: connection refused".into();
+            } else {
+                r.status = "timed out after 5000 ms".into();
+            }
+        }
+        let mut h = harness(config(1, &["m1", "m2"]), &rows);
+        let mut view = LogView::default();
+        h.refresh(&mut view);
+        h.screen(&mut view, 120, 13);
+        // item35 timed out, item30 could not connect.
+        h.keys(&mut view, &[key(KeyCode::Char('E'))]);
+        assert!(h.ctx.message().unwrap().1, "the top row did not fail");
+        h.keys(
+            &mut view,
+            &[key(KeyCode::Char('f')), key(KeyCode::Char('f'))],
+        );
+        assert_eq!(selected_item(&view), "item30");
+        h.keys(&mut view, &[key(KeyCode::Char('E'))]);
+        assert_eq!(
+            items(&mut h, &mut view),
+            ["item30", "item20", "item10", "item0"]
+        );
+        let title = h.screen(&mut view, 120, 13)[0].clone();
+        assert!(
+            title.contains("status=failed error=\"cannot connect to\""),
+            "{title}"
+        );
+        assert_eq!(failure_kind("timed out after 5000 ms"), "timed out after");
+        assert_eq!(failure_kind("42"), "42");
+    }
+
+    #[test]
+    fn counts_wrapped_lines() {
+        assert_eq!(wrapped_lines("filter: meter=m1", 80), 1);
+        assert_eq!(wrapped_lines("aaaa bbbb cccc", 9), 2);
+        assert_eq!(wrapped_lines("aaaa bbbb cccc", 4), 3);
+        assert_eq!(wrapped_lines("x 0123456789", 4), 4);
+    }
+
+    #[tokio::test]
+    async fn a_long_filter_is_shown_whole_above_the_table() {
+        let (mut h, mut view) = setup();
+        view.query = Query::from_form(
+            &{
+                let mut q = Query::default();
+                q.set_failure_kind("a rather long kind of failure text that will not fit".into());
+                q.form()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        let screen = h.screen(&mut view, 80, 24);
+        let all = screen.join("\n");
+        assert!(screen[0].starts_with("filter: status=failed"), "{all}");
+        assert!(screen[1].starts_with("fit\""), "the whole filter:\n{all}");
+        assert!(screen[2].contains("Log · page 1 · filtered"), "{all}");
+    }
+
+    #[tokio::test]
+    async fn t_steps_the_time_range() {
+        let (mut h, mut view) = setup();
+        let t = key(KeyCode::Char('t'));
+        for want in ["since=15min", "since=1h", "since=1d", "since=1w"] {
+            h.keys(&mut view, &[t]);
+            let screen = h.screen(&mut view, 120, 13).join("\n");
+            assert!(screen.contains(want), "{want} in {screen}");
+            // The rows are from 2023.
+            assert!(screen.contains("No rows match the filter"), "{screen}");
+        }
+        h.keys(&mut view, &[t]);
+        assert_eq!(items(&mut h, &mut view).len(), 10, "every row again");
+        assert_eq!(h.ctx.message(), Some(("showing every row", false)));
+    }
+
+    #[tokio::test]
+    async fn c_charts_the_item_or_says_why_not() {
+        let mut rows: Vec<Record> = (0..5)
+            .map(|i| {
+                let mut r = reading(
+                    "m1",
+                    "voltage",
+                    1_700_000_000_000 + i * 60_000,
+                    230.0 + i as f64,
+                );
+                r.unit = Some("V".into());
+                r
+            })
+            .collect();
+        let mut clock = reading("m1", "clock", 1_700_000_400_000, 0.0);
+        clock.value = None;
+        clock.text = Some("2023-11-14T22:20:00+00:00".into());
+        rows.push(clock);
+        let mut h = harness(config(1, &["m1"]), &rows);
+        let mut view = LogView::default();
+        h.refresh(&mut view);
+        // The clock is on top: text, no chart.
+        h.keys(&mut view, &[key(KeyCode::Char('c'))]);
+        let screen = h.screen(&mut view, 80, 24).join("\n");
+        assert!(screen.contains("its values are text"), "{screen}");
+        h.keys(
+            &mut view,
+            &[
+                key(KeyCode::Esc),
+                key(KeyCode::Down),
+                key(KeyCode::Char('c')),
+            ],
+        );
+        let screen = h.screen(&mut view, 80, 24).join("\n");
+        for want in [
+            "m1 · voltage · every row",
+            "5 values · min 230 V · max 234 V",
+            "local time",
+        ] {
+            assert!(screen.contains(want), "{want} in\n{screen}");
+        }
+        assert!(view.captures_keys());
+        h.keys(&mut view, &[key(KeyCode::Esc)]);
+        assert!(!view.captures_keys());
     }
 
     #[tokio::test]

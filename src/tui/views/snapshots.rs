@@ -178,3 +178,44 @@ async fn trace() {
     h.refresh(&mut view);
     shots(&mut h, &mut view, "trace");
 }
+
+#[tokio::test]
+async fn trace_tree() {
+    use super::trace::tests::{ciphered_config, ciphered_push};
+    let mut h = harness(ciphered_config(), &[]);
+    let mut view = super::trace::with_entries(vec![ciphered_push()]);
+    h.keys(&mut view, &[key(KeyCode::Enter), key(KeyCode::Char('/'))]);
+    h.type_text(&mut view, "1234");
+    h.keys(&mut view, &[key(KeyCode::Enter)]);
+    shots(&mut h, &mut view, "trace_tree");
+}
+
+/// A voltage read every 10 s for five minutes, one read failed.
+fn voltages() -> Vec<Record> {
+    let t = 1_700_000_000_000;
+    (0..30)
+        .map(|i| {
+            let mut r = reading(
+                "m1",
+                "voltage L1",
+                t + i * 10_000,
+                228.0 + ((i * 7) % 11) as f64 / 2.0,
+            );
+            r.unit = Some("V".into());
+            if i == 17 {
+                r.value = None;
+                r.status = "timed out after 5000 ms waiting for the meter's answer".into();
+            }
+            r
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn log_chart() {
+    let mut h = harness(config(1, &["m1"]), &voltages());
+    let mut view = LogView::default();
+    h.refresh(&mut view);
+    h.keys(&mut view, &[key(KeyCode::Char('c'))]);
+    shots(&mut h, &mut view, "log_chart");
+}

@@ -105,7 +105,8 @@ impl Harness {
                     AppEvent::Task(_, r @ TaskResult::LogPage { .. })
                     | AppEvent::Task(_, r @ TaskResult::Latest(_))
                     | AppEvent::Task(_, r @ TaskResult::History { .. })
-                    | AppEvent::Task(_, r @ TaskResult::Writes(_)) => {
+                    | AppEvent::Task(_, r @ TaskResult::Writes(_))
+                    | AppEvent::Task(_, r @ TaskResult::LogFailure { .. }) => {
                         view.on_task(r, &mut self.ctx);
                         answered = true;
                     }

@@ -16,6 +16,11 @@ pub enum Action {
     Export,
     Changes,
     Detail,
+    NextFailure,
+    PreviousFailure,
+    FailureKind,
+    TimeRange,
+    Chart,
 }
 
 /// The Log view's keys.
@@ -38,7 +43,7 @@ pub const KEYS: &[Binding<Action>] = &[
         ],
         label: "Enter, i",
         help: "the row in full: its whole error and the frames behind it, decoded",
-        hint: None,
+        hint: Some("Enter row"),
     },
     Binding {
         keys: &[
@@ -62,19 +67,46 @@ pub const KEYS: &[Binding<Action>] = &[
         keys: &[(KeyPress::ch('w'), Action::Changes)],
         label: "w",
         help: "the changes made to meters (writes: set, action, clock sync) / back to readings",
-        hint: Some("changes"),
+        hint: Some("w changes"),
     },
     Binding {
         keys: &[(KeyPress::ch('/'), Action::Filter)],
         label: "/",
-        help: "filter: meter, item, status, since, until",
-        hint: None,
+        help: "filter: meter, item, status, since, until, request, error (a text in the failure)",
+        hint: Some("/ filter"),
     },
     Binding {
         keys: &[(KeyPress::new(KeyCode::Esc), Action::ClearFilter)],
         label: "Esc",
         help: "clear the filter",
         hint: None,
+    },
+    Binding {
+        keys: &[
+            (KeyPress::ch('f'), Action::NextFailure),
+            (KeyPress::ch('F'), Action::PreviousFailure),
+        ],
+        label: "f/F",
+        help: "the next older / newer failure (of the filtered rows), on whatever page it is",
+        hint: Some("f/F failure"),
+    },
+    Binding {
+        keys: &[(KeyPress::ch('E'), Action::FailureKind)],
+        label: "E",
+        help: "on a failed row: only the failures of its kind (the start of its error text)",
+        hint: None,
+    },
+    Binding {
+        keys: &[(KeyPress::ch('t'), Action::TimeRange)],
+        label: "t",
+        help: "time range: every row, the last 15 min, 1 h, 24 h, 7 d (/ types since..until)",
+        hint: Some("t time"),
+    },
+    Binding {
+        keys: &[(KeyPress::ch('c'), Action::Chart)],
+        label: "c",
+        help: "chart the selected row's item over the time range (Esc closes)",
+        hint: Some("c chart"),
     },
     Binding {
         keys: &[(KeyPress::ch('x'), Action::Export)],

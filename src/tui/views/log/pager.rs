@@ -101,6 +101,25 @@ impl Pager {
         true
     }
 
+    /// Shows `row` (found by a search, older or newer): selected where it is when it is on
+    /// this page; otherwise a page starting at it, and PgUp comes back here. True when a
+    /// reload is due.
+    pub fn jump_to(&mut self, row: &Row) -> bool {
+        if let Some(i) = self.page().iter().position(|r| r.id == row.id) {
+            self.selected = i;
+            return false;
+        }
+        self.back.push(self.after);
+        // Strictly older than this is the row itself and what follows it.
+        self.after = Some(Cursor {
+            ts_ms: row.record.ts_ms,
+            id: row.id.saturating_add(1),
+        });
+        self.rows.clear();
+        self.selected = 0;
+        true
+    }
+
     /// Moves to the newer page; true when it moved (reload then).
     pub fn prev_page(&mut self) -> bool {
         let Some(after) = self.back.pop() else {

@@ -7,6 +7,14 @@ use chrono::{DateTime, Utc};
 
 const STATUSES: &[&str] = &["any", "ok", "failed"];
 
+/// The time ranges `t` steps through (then back to every row).
+const RANGES: [std::time::Duration; 4] = [
+    std::time::Duration::from_secs(15 * 60),
+    std::time::Duration::from_secs(3600),
+    std::time::Duration::from_secs(86_400),
+    std::time::Duration::from_secs(7 * 86_400),
+];
+
 /// Why the filter bar cannot be applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FilterError {
@@ -32,6 +40,8 @@ pub struct Query {
     status: Option<StatusFilter>,
     since: Option<TimeBound>,
     until: Option<TimeBound>,
+    /// A text the status must contain (any case): the kind of failure.
+    error: Option<String>,
 }
 
 impl Query {
@@ -50,7 +60,7 @@ impl Query {
             Some(StatusFilter::Failed) => 2,
         };
         InputForm::new(
-            "filter · item: name or OBIS · since/until: RFC 3339 or an age (30min, 24h, 7d)",
+            "filter · since/until: RFC 3339 or an age (30min, 24h) · error: text of a failure",
             vec![
                 InputField::text("meter", &text(&self.meter)),
                 InputField::text("item", &text(&self.item)),
@@ -58,6 +68,7 @@ impl Query {
                 InputField::text("since", &bound(&self.since)),
                 InputField::text("until", &bound(&self.until)),
                 InputField::text("request", &text(&self.request)),
+                InputField::text("error", &text(&self.error)),
             ],
         )
     }
@@ -82,6 +93,7 @@ impl Query {
             },
             since: bound("since")?,
             until: bound("until")?,
+            error: text("error"),
         };
         let filter = query.filter(now);
         if let (Some(since), Some(until)) = (filter.since_ms, filter.until_ms) {
@@ -105,6 +117,56 @@ impl Query {
         }
     }
 
+    /// The text the status must contain, if any.
+    pub fn error(&self) -> Option<String> {
+        self.error.clone()
+    }
+
+    /// Only failures whose status contains `kind` (`E` on a failed row).
+    pub fn set_failure_kind(&mut self, kind: String) {
+        self.status = Some(StatusFilter::Failed);
+        self.error = Some(kind);
+    }
+
+    /// Steps the time range: every row, then the last 15 min, 1 h, 24 h, 7 d, and back to
+    /// every row; a typed `until` is dropped (the window ends now). Returns the new range
+    /// in words.
+    pub fn next_range(&mut self) -> String {
+        let current = match (&self.since, &self.until) {
+            (Some(TimeBound::Ago(d)), None) => RANGES.iter().position(|r| r == d),
+            (None, None) => None,
+            // A typed range starts the cycle again.
+            _ => Some(RANGES.len() - 1),
+        };
+        let next = match current {
+            None => Some(0),
+            Some(i) if i + 1 < RANGES.len() => Some(i + 1),
+            Some(_) => None,
+        };
+        self.until = None;
+        self.since = next.map(|i| TimeBound::Ago(RANGES[i]));
+        self.range_text()
+    }
+
+    /// The time range in words: `every row`, `the last 1h`, `since …`, `… to …`.
+    pub fn range_text(&self) -> String {
+        match (&self.since, &self.until) {
+            (None, None) => "every row".into(),
+            (Some(TimeBound::Ago(_)), None) => {
+                format!(
+                    "the last {}",
+                    self.since
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            }
+            (Some(s), None) => format!("since {s}"),
+            (None, Some(u)) => format!("until {u}"),
+            (Some(s), Some(u)) => format!("{s} to {u}"),
+        }
+    }
+
     /// A short description for the view's title (`meter=m1 status=failed since=24h`).
     pub fn summary(&self) -> String {
         let status = self.status.map(|s| match s {
@@ -119,6 +181,7 @@ impl Query {
             ("status", status),
             ("since", bound(&self.since)),
             ("until", bound(&self.until)),
+            ("error", self.error.as_ref().map(|e| format!("{e:?}"))),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
