@@ -3,7 +3,8 @@
 mod cli;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use cli::lazy::Lazy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,108 +22,23 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Read attributes from a meter: OBIS[:CLASS[:ATTR]]...
-    Read {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// Items as OBIS[:CLASS[:ATTR]] (class defaults: 3 for registers, 8 clock, 7 profiles, 1 otherwise; attribute 2).
-        #[arg(required = true, value_name = "OBIS[:CLASS[:ATTR]]")]
-        items: Vec<String>,
-        /// One JSON object per item and line (per captured row for profiles).
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        profile: cli::read::ProfileArgs,
-    },
+    Read(Lazy<ReadArgs>),
     /// Read a meter's object list; optionally save it as a preset.
-    Objects {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// Save the list as a preset TOML file (e.g. presets/mymeter.toml).
-        #[arg(long, value_name = "FILE")]
-        save: Option<PathBuf>,
-        /// One JSON object per object and line.
-        #[arg(long)]
-        json: bool,
-    },
+    Objects(Lazy<ObjectsArgs>),
     /// Change an attribute: OBIS[:ATTR] VALUE (typed like the meter's current value, or --type); prints old → new.
-    Write {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// The attribute, OBIS[:ATTR] (attribute 2 when not given).
-        #[arg(value_name = "OBIS[:ATTR]")]
-        target: String,
-        /// The new value: a number, text, hex for octet strings, now[+-SECONDS] or ISO 8601 for date-times, JSON for structures.
-        value: String,
-        /// The object's class (default from the OBIS code: 3 registers, 8 clock, 7 profiles, 1 data).
-        #[arg(long)]
-        class: Option<u16>,
-        /// The value's type when it should not follow the meter's current value.
-        #[arg(long = "type", value_name = "TYPE")]
-        ty: Option<String>,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Write(Lazy<WriteArgs>),
     /// Invoke a method: OBIS:METHOD [PARAM] (PARAM defaults to integer 0); prints what it returned.
-    Call {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// The method, OBIS:METHOD.
-        #[arg(value_name = "OBIS:METHOD")]
-        target: String,
-        /// The parameter (an integer unless --type says otherwise).
-        param: Option<String>,
-        /// The object's class (default from the OBIS code).
-        #[arg(long)]
-        class: Option<u16>,
-        /// The parameter's type.
-        #[arg(long = "type", value_name = "TYPE")]
-        ty: Option<String>,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Call(Lazy<CallArgs>),
     /// Set the meter's clock from this computer's (sync), or show its drift (show).
-    Clock {
-        /// sync or show.
-        #[arg(value_enum)]
-        action: cli::shortcuts::ClockAction,
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Clock(Lazy<ClockArgs>),
     /// Open or close the breaker (disconnect control 0.0.96.3.10.255, class 70), or show its state.
-    Disconnect {
-        /// open, close or status.
-        #[arg(value_enum)]
-        action: cli::shortcuts::DisconnectAction,
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Disconnect(Lazy<DisconnectArgs>),
     /// Reset a register, demand register or profile (method 1); shows the value before and after.
-    Reset {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// The object.
-        obis: String,
-        /// Its class (default from the OBIS code).
-        #[arg(long)]
-        class: Option<u16>,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Reset(Lazy<ResetArgs>),
     /// Capture a profile row now (class 7 method 2); shows the entries in use before and after.
-    Capture {
-        #[command(flatten)]
-        conn: cli::connection::ConnectionArgs,
-        /// The profile.
-        obis: String,
-        #[command(flatten)]
-        opts: cli::change::ChangeOpts,
-    },
+    Capture(Lazy<CaptureArgs>),
     /// Find a meter's interface, addresses and referencing; print them as a [[meter]] to paste.
-    Probe(cli::probe::ProbeArgs),
+    Probe(Lazy<cli::probe::ProbeArgs>),
     /// Serve simulated meters (the built-in simulator).
     ///
     /// Writable by an authenticated client (LLS or HLS; the public client 16 only reads, and
@@ -132,72 +48,209 @@ enum Command {
     /// reset (1) and capture (2); disconnect control 0.0.96.3.10.255 remote_disconnect (1) and
     /// remote_reconnect (2), control mode 1. Methods take integer 0. Changes last as long as
     /// the simulator, across connections; anything else answers read-write-denied.
-    Simulate(cli::simulate::SimulateArgs),
+    Simulate(Lazy<cli::simulate::SimulateArgs>),
     /// The full-screen UI (the default): monitor, edit the queue, review the log.
-    Tui(cli::run::RunArgs),
+    Tui(Lazy<cli::run::RunArgs>),
     /// Run the logger headless: schedule the queue and log to SQLite until SIGINT/SIGTERM.
-    Run(cli::run::RunArgs),
+    Run(Lazy<cli::run::RunArgs>),
     /// Check a queue file and print every problem (file:line:column, in file order); exit 1 if any.
-    Check {
-        /// The queue (TOML). Default: ./dlms-logger.toml.
-        #[arg(short = 'c', long = "config", value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
+    Check(Lazy<CheckArgs>),
     /// Print the next fire times of a schedule ("every 15s", "at 11:00:00;11:20:00", cron).
-    Schedule {
-        /// The schedule expression.
-        expr: String,
-        /// Start from this time (RFC 3339) instead of now; it also stands for the logger's start (`?` in cron).
-        #[arg(long, value_name = "RFC3339")]
-        from: Option<String>,
-        /// How many fire times to print (at least 1).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        count: u32,
-    },
+    Schedule(Lazy<ScheduleArgs>),
     /// Export logged rows as CSV or JSON lines.
-    Export(cli::export::ExportArgs),
+    Export(Lazy<cli::export::ExportArgs>),
     /// Print a [[request]] built from a preset (from `objects --save`), to add to a config.
-    PresetRequest {
-        /// The preset file.
-        preset: PathBuf,
-        /// Name of the new request.
-        #[arg(long)]
-        name: String,
-        /// Meter(s) the request reads (repeat for several meters on one bus).
-        #[arg(long = "meter", required = true)]
-        meters: Vec<String>,
-        /// Schedule: "every 15min", "at 00:00:00", a cron expression, "once", "event NAME".
-        #[arg(long, default_value = "every 15min")]
-        schedule: String,
-        /// Only these objects (OBIS codes); default every object of the preset.
-        #[arg(long = "only", value_name = "OBIS")]
-        only: Vec<String>,
-    },
+    PresetRequest(Lazy<PresetRequestArgs>),
     /// Decode captured frames offline (HDLC, WRAPPER, M-Bus or a bare APDU; ciphered or not): a named tree, or JSON with the values.
-    Decode(cli::decode::DecodeArgs),
+    Decode(Lazy<cli::decode::DecodeArgs>),
     /// Print what a meter that only talks pushes (a HAN/P1 port), sending nothing: --passive.
-    Listen(cli::listen::ListenArgs),
+    Listen(Lazy<cli::listen::ListenArgs>),
     /// Fire an event in the running logger (requests with schedule = { event = "NAME" }).
     #[command(visible_alias = "fire")]
-    Trigger {
-        /// The event name.
-        name: String,
-        /// The logger's control socket (default: the database path + `.sock`).
-        #[arg(long, value_name = "PATH")]
-        socket: Option<PathBuf>,
-        /// The logger's database, to find its socket.
-        #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-        db: PathBuf,
-    },
+    Trigger(Lazy<TriggerArgs>),
     /// Show the sinks (MQTT brokers) of the logger logging to a database: connected, queued, dropped.
-    Status(cli::status::StatusArgs),
+    Status(Lazy<cli::status::StatusArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
+    Completions(Lazy<CompletionsArgs>),
     /// Print the man page (roff); e.g. `dlms-logger man > dlms-logger.1`.
     Man,
+}
+
+/// The arguments of `read`.
+#[derive(Debug, Args)]
+struct ReadArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// Items as OBIS[:CLASS[:ATTR]] (class defaults: 3 for registers, 8 clock, 7 profiles, 1 otherwise; attribute 2).
+    #[arg(required = true, value_name = "OBIS[:CLASS[:ATTR]]")]
+    pub items: Vec<String>,
+    /// One JSON object per item and line (per captured row for profiles).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub profile: cli::read::ProfileArgs,
+}
+
+/// The arguments of `objects`.
+#[derive(Debug, Args)]
+struct ObjectsArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// Save the list as a preset TOML file (e.g. presets/mymeter.toml).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// One JSON object per object and line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `write`.
+#[derive(Debug, Args)]
+struct WriteArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// The attribute, OBIS[:ATTR] (attribute 2 when not given).
+    #[arg(value_name = "OBIS[:ATTR]")]
+    pub target: String,
+    /// The new value: a number, text, hex for octet strings, now[+-SECONDS] or ISO 8601 for date-times, JSON for structures.
+    pub value: String,
+    /// The object's class (default from the OBIS code: 3 registers, 8 clock, 7 profiles, 1 data).
+    #[arg(long)]
+    pub class: Option<u16>,
+    /// The value's type when it should not follow the meter's current value.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub ty: Option<String>,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `call`.
+#[derive(Debug, Args)]
+struct CallArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// The method, OBIS:METHOD.
+    #[arg(value_name = "OBIS:METHOD")]
+    pub target: String,
+    /// The parameter (an integer unless --type says otherwise).
+    pub param: Option<String>,
+    /// The object's class (default from the OBIS code).
+    #[arg(long)]
+    pub class: Option<u16>,
+    /// The parameter's type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub ty: Option<String>,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `clock`.
+#[derive(Debug, Args)]
+struct ClockArgs {
+    /// sync or show.
+    #[arg(value_enum)]
+    pub action: cli::shortcuts::ClockAction,
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `disconnect`.
+#[derive(Debug, Args)]
+struct DisconnectArgs {
+    /// open, close or status.
+    #[arg(value_enum)]
+    pub action: cli::shortcuts::DisconnectAction,
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `reset`.
+#[derive(Debug, Args)]
+struct ResetArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// The object.
+    pub obis: String,
+    /// Its class (default from the OBIS code).
+    #[arg(long)]
+    pub class: Option<u16>,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `capture`.
+#[derive(Debug, Args)]
+struct CaptureArgs {
+    #[command(flatten)]
+    pub conn: cli::connection::ConnectionArgs,
+    /// The profile.
+    pub obis: String,
+    #[command(flatten)]
+    pub opts: cli::change::ChangeOpts,
+}
+
+/// The arguments of `check`.
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The queue (TOML). Default: ./dlms-logger.toml.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The arguments of `schedule`.
+#[derive(Debug, Args)]
+struct ScheduleArgs {
+    /// The schedule expression.
+    pub expr: String,
+    /// Start from this time (RFC 3339) instead of now; it also stands for the logger's start (`?` in cron).
+    #[arg(long, value_name = "RFC3339")]
+    pub from: Option<String>,
+    /// How many fire times to print (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+}
+
+/// The arguments of `preset-request`.
+#[derive(Debug, Args)]
+struct PresetRequestArgs {
+    /// The preset file.
+    pub preset: PathBuf,
+    /// Name of the new request.
+    #[arg(long)]
+    pub name: String,
+    /// Meter(s) the request reads (repeat for several meters on one bus).
+    #[arg(long = "meter", required = true)]
+    pub meters: Vec<String>,
+    /// Schedule: "every 15min", "at 00:00:00", a cron expression, "once", "event NAME".
+    #[arg(long, default_value = "every 15min")]
+    pub schedule: String,
+    /// Only these objects (OBIS codes); default every object of the preset.
+    #[arg(long = "only", value_name = "OBIS")]
+    pub only: Vec<String>,
+}
+
+/// The arguments of `trigger`.
+#[derive(Debug, Args)]
+struct TriggerArgs {
+    /// The event name.
+    pub name: String,
+    /// The logger's control socket (default: the database path + `.sock`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The logger's database, to find its socket.
+    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
+    pub db: PathBuf,
+}
+
+/// The arguments of `completions`.
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 fn main() -> ExitCode {
@@ -223,13 +276,13 @@ fn main() -> ExitCode {
     let mut builder = match cli.command {
         Some(
             Command::Simulate(_)
-            | Command::Read { .. }
-            | Command::Write { .. }
-            | Command::Call { .. }
-            | Command::Clock { .. }
-            | Command::Disconnect { .. }
-            | Command::Reset { .. }
-            | Command::Capture { .. },
+            | Command::Read(_)
+            | Command::Write(_)
+            | Command::Call(_)
+            | Command::Clock(_)
+            | Command::Disconnect(_)
+            | Command::Reset(_)
+            | Command::Capture(_),
         ) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
@@ -295,33 +348,37 @@ async fn run(cli: Cli) -> Result<u8> {
 /// The change commands (`write`, `call`, `clock`, `disconnect`, `reset`, `capture`).
 async fn change_command(command: &Option<Command>) -> Option<Result<u8>> {
     Some(match command.as_ref()? {
-        Command::Write {
+        Command::Write(Lazy(WriteArgs {
             conn,
             target,
             value,
             class,
             ty,
             opts,
-        } => cli::change::write(conn, target, value, *class, ty.as_deref(), opts).await,
-        Command::Call {
+        })) => cli::change::write(conn, target, value, *class, ty.as_deref(), opts).await,
+        Command::Call(Lazy(CallArgs {
             conn,
             target,
             param,
             class,
             ty,
             opts,
-        } => cli::change::call(conn, target, param.as_deref(), *class, ty.as_deref(), opts).await,
-        Command::Clock { action, conn, opts } => cli::shortcuts::clock(conn, *action, opts).await,
-        Command::Disconnect { action, conn, opts } => {
+        })) => cli::change::call(conn, target, param.as_deref(), *class, ty.as_deref(), opts).await,
+        Command::Clock(Lazy(ClockArgs { action, conn, opts })) => {
+            cli::shortcuts::clock(conn, *action, opts).await
+        }
+        Command::Disconnect(Lazy(DisconnectArgs { action, conn, opts })) => {
             cli::shortcuts::disconnect(conn, *action, opts).await
         }
-        Command::Reset {
+        Command::Reset(Lazy(ResetArgs {
             conn,
             obis,
             class,
             opts,
-        } => cli::shortcuts::reset(conn, obis, *class, opts).await,
-        Command::Capture { conn, obis, opts } => cli::shortcuts::capture(conn, obis, opts).await,
+        })) => cli::shortcuts::reset(conn, obis, *class, opts).await,
+        Command::Capture(Lazy(CaptureArgs { conn, obis, opts })) => {
+            cli::shortcuts::capture(conn, obis, opts).await
+        }
         _ => return None,
     })
 }
@@ -343,20 +400,22 @@ async fn run_other(cli: Cli) -> Result<bool> {
         })
         .await
         .map(|_| true),
-        Some(Command::Tui(args)) => cli::tui::tui(args).await.map(|_| true),
-        Some(Command::Run(args)) => cli::run::run(args).await.map(|_| true),
-        Some(Command::Check { config }) => cli::run::check(config.as_deref()).map(|_| true),
-        Some(Command::Schedule { expr, from, count }) => {
+        Some(Command::Tui(Lazy(args))) => cli::tui::tui(args).await.map(|_| true),
+        Some(Command::Run(Lazy(args))) => cli::run::run(args).await.map(|_| true),
+        Some(Command::Check(Lazy(CheckArgs { config }))) => {
+            cli::run::check(config.as_deref()).map(|_| true)
+        }
+        Some(Command::Schedule(Lazy(ScheduleArgs { expr, from, count }))) => {
             cli::schedule::run(&expr, from.as_deref(), count as usize).map(|_| true)
         }
-        Some(Command::Export(args)) => cli::export::run(&args).map(|_| true),
-        Some(Command::PresetRequest {
+        Some(Command::Export(Lazy(args))) => cli::export::run(&args).map(|_| true),
+        Some(Command::PresetRequest(Lazy(PresetRequestArgs {
             preset,
             name,
             meters,
             schedule,
             only,
-        }) => {
+        }))) => {
             let preset = dlms_logger::queue::Preset::load(&preset)?;
             let schedule: dlms_logger::schedule::Schedule = schedule.parse()?;
             let only = only
@@ -374,51 +433,54 @@ async fn run_other(cli: Cli) -> Result<bool> {
             print!("{}", config.to_toml());
             Ok(true)
         }
-        Some(Command::Trigger { name, socket, db }) => {
+        Some(Command::Trigger(Lazy(TriggerArgs { name, socket, db }))) => {
             let socket =
                 socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));
             let n = dlms_logger::runner::control::trigger(&socket, &name).await?;
             println!("event {name:?} fired {n} request(s)");
             Ok(true)
         }
-        Some(Command::Status(args)) => cli::status::run(&args).await,
-        Some(Command::Completions { shell }) => {
+        Some(Command::Status(Lazy(args))) => cli::status::run(&args).await,
+        Some(Command::Completions(Lazy(CompletionsArgs { shell }))) => {
             // Into memory first: clap_complete panics on a write error (`| head`).
             let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Every subcommand's arguments, which are otherwise built only when used (`Lazy`).
+            cmd.build();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut cmd, "dlms-logger", &mut script);
             std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(true)
         }
         Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            cmd.build();
             let mut page = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut page)?;
             std::io::Write::write_all(&mut std::io::stdout(), &page)?;
             Ok(true)
         }
-        Some(Command::Read {
+        Some(Command::Read(Lazy(ReadArgs {
             conn,
             items,
             json,
             profile,
-        }) => cli::read::run(&conn, &items, json, &profile).await,
-        Some(Command::Objects { conn, save, json }) => {
+        }))) => cli::read::run(&conn, &items, json, &profile).await,
+        Some(Command::Objects(Lazy(ObjectsArgs { conn, save, json }))) => {
             cli::objects::run(&conn, save.as_deref(), json)
                 .await
                 .map(|_| true)
         }
-        Some(Command::Probe(args)) => cli::probe::run(&args).await,
-        Some(Command::Decode(args)) => cli::decode::run(&args),
-        Some(Command::Listen(args)) => cli::listen::run(&args).await,
-        Some(Command::Simulate(args)) => cli::simulate::run(args).await.map(|_| true),
+        Some(Command::Probe(Lazy(args))) => cli::probe::run(&args).await,
+        Some(Command::Decode(Lazy(args))) => cli::decode::run(&args),
+        Some(Command::Listen(Lazy(args))) => cli::listen::run(&args).await,
+        Some(Command::Simulate(Lazy(args))) => cli::simulate::run(args).await.map(|_| true),
         Some(
-            Command::Write { .. }
-            | Command::Call { .. }
-            | Command::Clock { .. }
-            | Command::Disconnect { .. }
-            | Command::Reset { .. }
-            | Command::Capture { .. },
+            Command::Write(_)
+            | Command::Call(_)
+            | Command::Clock(_)
+            | Command::Disconnect(_)
+            | Command::Reset(_)
+            | Command::Capture(_),
         ) => unreachable_change(),
     }
 }

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod decode;
 pub mod export;
 pub mod journal;
+pub mod lazy;
 pub mod listen;
 pub mod objects;
 pub mod probe;
