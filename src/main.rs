@@ -343,6 +343,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
             counter_db: None,
             spill: None,
             metrics: None,
+            fleet: Default::default(),
         })
         .await
         .map(|_| true),

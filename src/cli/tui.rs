@@ -18,6 +18,9 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         eprintln!("dlms-logger: no terminal, running headless (as `dlms-logger run`)");
         return run(args).await;
     }
+    if args.fleet.database.is_some() {
+        anyhow::bail!("the full-screen UI does not join a fleet: run the fleet's loggers with `dlms-logger run --fleet URL`");
+    }
     let loaded = load(args.config.as_deref()).await?;
     let config_path = args
         .config
