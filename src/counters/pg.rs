@@ -123,7 +123,16 @@ impl Postgres {
         self.asks
             .send(make(tx))
             .map_err(|_| fail("its thread is gone".into()))?;
-        match rx.recv_timeout(ANSWER) {
+        // On a multi-threaded runtime the wait hands this worker's other tasks to another
+        // thread, so thousands of sessions waiting for counters never stall the logger.
+        let wait = || rx.recv_timeout(ANSWER);
+        let answer = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        match answer {
             Ok(r) => r.map_err(fail),
             Err(_) => Err(fail(format!("no answer within {} s", ANSWER.as_secs()))),
         }

@@ -62,7 +62,9 @@ pub struct Fleet {
     leases: Leases,
     runner: RunnerHandle,
     stop: watch::Sender<bool>,
-    tasks: tokio::task::JoinSet<()>,
+    /// The coordinator's thread: renewals and the guard on a runtime of their own, so a
+    /// logger busy with thousands of meters never delays a renewal or a stop.
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Connects to the database (the connection is driven by a task of its own).
@@ -144,31 +146,38 @@ impl Fleet {
             crate::text::escape(&settings.instance),
             connections.len()
         );
+        drop(db);
         let leases: Leases = Arc::new(Mutex::new(HashMap::new()));
         let (stop, stop_rx) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(guard(
+        // Workers are started on the logger's runtime; the coordinator runs on its own.
+        let main = tokio::runtime::Handle::current();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FleetError::Settings(format!("no runtime for the coordinator: {e}")))?;
+        let (s, l, r, t) = (
             settings.clone(),
             leases.clone(),
             runner.clone(),
-            stop_rx.clone(),
-        ));
-        tasks.spawn(coordinate(
-            settings.clone(),
             token.clone(),
-            db,
-            leases.clone(),
-            runner.clone(),
-            connections,
-            stop_rx,
-        ));
+        );
+        let thread = std::thread::Builder::new()
+            .name("fleet".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let g = tokio::spawn(guard(s.clone(), l.clone(), r.clone(), stop_rx.clone()));
+                    coordinate(s, t, main, l, r, connections, stop_rx).await;
+                    let _ = g.await;
+                });
+            })
+            .map_err(|e| FleetError::Settings(format!("no thread for the coordinator: {e}")))?;
         Ok(Fleet {
             settings,
             token,
             leases,
             runner,
             stop,
-            tasks,
+            thread: Some(thread),
         })
     }
 
@@ -183,7 +192,9 @@ impl Fleet {
     /// leases and deletes its row, so the others take over at their next renewal.
     pub async fn shutdown(mut self, patience: Duration) {
         let _ = self.stop.send(true);
-        while self.tasks.join_next().await.is_some() {}
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
         let held: Vec<(String, i64)> = lock(&self.leases)
             .iter()
             .map(|(n, h)| (n.clone(), h.epoch))
@@ -243,14 +254,15 @@ fn rand_u64() -> u64 {
 async fn coordinate(
     s: FleetSettings,
     token: String,
-    db: Client,
+    main: tokio::runtime::Handle,
     leases: Leases,
     runner: RunnerHandle,
     connections: Vec<String>,
     mut stop: watch::Receiver<bool>,
 ) {
     let expiry_ms = s.expiry.as_millis() as i64;
-    let mut db = Some(Arc::new(db));
+    // Connected on this thread's runtime, which drives the connection.
+    let mut db: Option<Arc<Client>> = None;
     let mut tick = tokio::time::interval(s.renew);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is now; loggers that start together see each other before claiming
@@ -296,6 +308,7 @@ async fn coordinate(
             &client,
             &leases,
             &runner,
+            &main,
             &connections,
             expiry_ms,
         )
@@ -324,6 +337,7 @@ fn note(said: &mut Option<String>, e: String) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// One renewal: heartbeat, leases, then claim or give back to stay at this logger's share.
 async fn round(
     s: &FleetSettings,
@@ -331,6 +345,7 @@ async fn round(
     db: &Arc<Client>,
     leases: &Leases,
     runner: &RunnerHandle,
+    main: &tokio::runtime::Handle,
     connections: &[String],
     expiry_ms: i64,
 ) -> Result<(), FleetError> {
@@ -422,7 +437,10 @@ async fn round(
                         stopping: false,
                     },
                 );
-                if runner.start_connection(&name, Some(gate)) {
+                let on_main = main.enter();
+                let ok = runner.start_connection(&name, Some(gate));
+                drop(on_main);
+                if ok {
                     started += 1;
                 }
             }

@@ -142,7 +142,7 @@ fn logger(plan: &Plan, name: &str) -> Kid {
         .args(["--fleet-renew", &secs(plan.renew)])
         .args(["--fleet-expiry", &secs(plan.expiry)])
         .args(["--fleet-margin", &secs(plan.margin)])
-        .env("RUST_LOG", "warn,dlms_logger::fleet=info")
+        .env("DLMS_LOG", "warn,dlms_logger::fleet=info")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
