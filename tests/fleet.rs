@@ -60,6 +60,7 @@ async fn three_loggers_share_a_fleet_and_take_over_a_killed_one() {
     assert_eq!(o.duplicated, 0, "{o}");
     assert_eq!(o.lost, 0, "{o}");
     assert_eq!((o.reused, o.refused), (0, 0), "{o}");
+    assert_eq!(o.failed_runs, 0, "{o}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

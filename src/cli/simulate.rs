@@ -118,8 +118,8 @@ pub struct SimulateArgs {
     /// Ciphering required from clients other than the public client 16.
     #[arg(long, value_enum, default_value = "none")]
     pub security: SecurityArg,
-    /// The meter's system title (16 hex digits). Default: 4D4D4D and five random bytes, new at
-    /// each start, because the simulator's invocation counter starts again at 0 (a meter that
+    /// The meter's system title (16 hex digits; with --meters, meter i uses it plus i in its
+    /// last four bytes). Default: 4D4D4D and five random bytes, new at each start, because the simulator's invocation counter starts again at 0 (a meter that
     /// did that under its old title would be refused as a replay).
     #[arg(long)]
     pub system_title: Option<String>,

@@ -100,9 +100,27 @@ impl Postgres {
                     }
                 };
                 rt.block_on(async move {
+                    // Writes one at a time on one connection; reads (the top of the counters,
+                    // a meter's floor) at once on another, so sessions starting together
+                    // do not queue behind each other.
                     let mut client: Option<Client> = None;
+                    let mut reader: Option<std::sync::Arc<Client>> = None;
                     while let Some(ask) = rx.recv().await {
-                        serve(&url, &mut client, ask).await;
+                        match ask {
+                            Ask::Top { .. } | Ask::Floor { .. } => {
+                                match read_connection(&url, &mut reader).await {
+                                    Ok(c) => {
+                                        let url = url.clone();
+                                        tokio::spawn(async move {
+                                            let mut c = Some(c);
+                                            serve_read(&url, &mut c, ask).await
+                                        });
+                                    }
+                                    Err(e) => fail(ask, e),
+                                }
+                            }
+                            ask => serve(&url, &mut client, ask).await,
+                        }
                     }
                 });
             });
@@ -217,6 +235,67 @@ async fn connected<'a>(
     client.as_mut().ok_or_else(|| "not connected".to_string())
 }
 
+/// The connection for reads, made when missing or closed.
+async fn read_connection(
+    url: &str,
+    reader: &mut Option<std::sync::Arc<Client>>,
+) -> Result<std::sync::Arc<Client>, String> {
+    if let Some(c) = reader.as_ref().filter(|c| !c.is_closed()) {
+        return Ok(c.clone());
+    }
+    let mut fresh = None;
+    connected(url, &mut fresh).await?;
+    let c = std::sync::Arc::new(fresh.ok_or_else(|| "not connected".to_string())?);
+    *reader = Some(c.clone());
+    Ok(c)
+}
+
+/// Answers a read with an error.
+fn fail(ask: Ask, e: String) {
+    match ask {
+        Ask::Top { reply, .. } => drop(reply.send(Err(e))),
+        Ask::Floor { reply, .. } => drop(reply.send(Err(e))),
+        Ask::Reserve { reply, .. } => drop(reply.send(Err(e))),
+        Ask::Flush { reply, .. } | Ask::Legacy { reply, .. } => drop(reply.send(Err(e))),
+    }
+}
+
+/// A read on the shared read connection.
+async fn serve_read(_url: &str, client: &mut Option<std::sync::Arc<Client>>, ask: Ask) {
+    let Some(c) = client.as_ref() else {
+        return fail(ask, "not connected".into());
+    };
+    match ask {
+        Ask::Top { title, key, reply } => {
+            let r = c
+                .query_opt(
+                    "SELECT next FROM counter_ours WHERE system_title = $1 AND key_id = $2",
+                    &[&title, &key],
+                )
+                .await
+                .map(|row| {
+                    row.map_or(0, |r| {
+                        r.get::<_, i64>(0).clamp(0, i64::from(u32::MAX)) as u32
+                    })
+                })
+                .map_err(|e| e.to_string());
+            let _ = reply.send(r);
+        }
+        Ask::Floor { title, key, reply } => {
+            let r = c
+                .query_opt(
+                    "SELECT floor FROM counter_meter_floor WHERE system_title = $1 AND key_id = $2",
+                    &[&title, &key],
+                )
+                .await
+                .map(|row| row.map(|r| r.get::<_, i64>(0)))
+                .map_err(|e| e.to_string());
+            let _ = reply.send(r);
+        }
+        other => fail(other, "not a read".into()),
+    }
+}
+
 async fn serve(url: &str, client: &mut Option<Client>, ask: Ask) {
     match ask {
         Ask::Reserve {
@@ -236,37 +315,8 @@ async fn serve(url: &str, client: &mut Option<Client>, ask: Ask) {
             .await;
             let _ = reply.send(r);
         }
-        Ask::Top { title, key, reply } => {
-            let r = async {
-                let c = connected(url, client).await?;
-                c.query_opt(
-                    "SELECT next FROM counter_ours WHERE system_title = $1 AND key_id = $2",
-                    &[&title, &key],
-                )
-                .await
-                .map(|row| {
-                    row.map_or(0, |r| {
-                        r.get::<_, i64>(0).clamp(0, i64::from(u32::MAX)) as u32
-                    })
-                })
-                .map_err(|e| e.to_string())
-            }
-            .await;
-            let _ = reply.send(r);
-        }
-        Ask::Floor { title, key, reply } => {
-            let r = async {
-                let c = connected(url, client).await?;
-                c.query_opt(
-                    "SELECT floor FROM counter_meter_floor WHERE system_title = $1 AND key_id = $2",
-                    &[&title, &key],
-                )
-                .await
-                .map(|row| row.map(|r| r.get::<_, i64>(0)))
-                .map_err(|e| e.to_string())
-            }
-            .await;
-            let _ = reply.send(r);
+        read @ (Ask::Top { .. } | Ask::Floor { .. }) => {
+            fail(read, "reads go to the read connection".into())
         }
         Ask::Flush {
             floors,

@@ -371,7 +371,12 @@ async fn serve_tracked<S: crate::transport::Stream>(
             let mut settings = ServerSettings::new(config.referencing);
             settings.max_pdu = config.max_pdu;
             settings.authentication = config.authentication.clone();
-            settings.ciphering = config.ciphering.clone();
+            // Each meter its own system title (meter i: the configured one plus i in its last
+            // four bytes), as real meters have: the logger keeps counter floors per title.
+            settings.ciphering = config.ciphering.clone().map(|mut c| {
+                c.system_title = meter_title(c.system_title, index + k);
+                c
+            });
             settings.pre_established = config.pre_established;
             if let Some(w) = config.gbt_window {
                 settings.conformance =
@@ -583,6 +588,18 @@ async fn serve_tracked<S: crate::transport::Stream>(
             }
         }
     }
+}
+
+/// The system title of meter `index`: `title` plus `index` in its last four bytes (meter 0
+/// keeps `title`).
+pub fn meter_title(
+    title: crate::dlms::security::SystemTitle,
+    index: u32,
+) -> crate::dlms::security::SystemTitle {
+    let mut t = title.0;
+    let low = u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(index);
+    t[4..].copy_from_slice(&low.to_be_bytes());
+    crate::dlms::security::SystemTitle(t)
 }
 
 /// Sleeps until `at`, or forever when there is none.

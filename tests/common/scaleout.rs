@@ -67,6 +67,8 @@ pub struct Outcome {
     pub stored: u64,
     pub lost: u64,
     pub duplicated: u64,
+    /// Runs stored as failures (timeouts under load, refusals), all loggers.
+    pub failed_runs: u64,
     pub reused: usize,
     pub refused: usize,
     pub errors: Vec<String>,
@@ -121,7 +123,7 @@ fn queue(plan: &Plan, port: u16) -> String {
     }
     let meters: Vec<String> = (0..plan.meters).map(|i| format!("\"m{i:05}\"")).collect();
     t.push_str(&format!(
-        "[[request]]\nname = \"regs\"\nschedule = {{ every = \"{}\" }}\ntimeout_ms = 5000\nmeters = [{}]\nitems = [\n  \
+        "[[request]]\nname = \"regs\"\nschedule = {{ every = \"{}\" }}\ntimeout_ms = 20000\nmeters = [{}]\nitems = [\n  \
          {{ name = \"energy_import\", obis = \"1.0.1.8.0.255\" }},\n  {{ name = \"energy_export\", obis = \"1.0.2.8.0.255\" }},\n  \
          {{ name = \"voltage_l1\", obis = \"1.0.32.7.0.255\" }},\n  {{ name = \"current_l1\", obis = \"1.0.31.7.0.255\" }},\n  \
          {{ name = \"power_l1\", obis = \"1.0.21.7.0.255\" }},\n]\n",
@@ -449,6 +451,15 @@ fn analyse(plan: &Plan, log: &Path, kill_ms: i64, killed: &HashSet<String>, out:
                 *stored.entry(m).or_default() += n as u64;
             }
         }
+        let failed: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT r.poll || ' ' || s.meter) FROM reading r JOIN series s ON s.id = r.series \
+                 WHERE r.status <> 'ok' AND s.item = 'energy_import'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        out.failed_runs += failed as u64;
     }
     for m in 0..plan.meters as u32 {
         let a = answered.get(&m).copied().unwrap_or(0);
