@@ -504,6 +504,7 @@ impl std::fmt::Display for Outcome {
             "readings lost / duplicated:    {} / {}",
             self.lost, self.duplicated
         )?;
+        writeln!(f, "runs stored as failures:       {}", self.failed_runs)?;
         writeln!(
             f,
             "counters reused / refused:     {} / {}",
