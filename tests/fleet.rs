@@ -149,4 +149,17 @@ async fn an_unreachable_coordinator_stops_every_worker_before_its_lease_expires(
         o.reopened_after,
         "polling resumed once the database answered: {o:?}"
     );
+    // Who holds what, as an operator sees it.
+    let text = &o.status_text;
+    assert!(
+        text.contains("1 logger(s) alive, 20 connection(s) leased"),
+        "{text}"
+    );
+    assert!(text.contains("  logger i1 ("), "{text}");
+    assert!(text.contains("alive, holds 20 connection(s)"), "{text}");
+    assert!(
+        text.contains("  connection c00000: i1 (epoch 1), lease expires in "),
+        "{text}"
+    );
+    assert!(text.contains(": running"), "{text}");
 }

@@ -528,6 +528,8 @@ pub struct OutageOutcome {
     pub opened_after_expiry: usize,
     /// Associations opened after the database answered again.
     pub reopened_after: bool,
+    /// `dlms-logger status --fleet URL` while the logger ran.
+    pub status_text: String,
     pub errors: Vec<String>,
 }
 
@@ -566,6 +568,13 @@ pub fn outage(plan: &Plan, lock_for: Duration) -> OutageOutcome {
         return out;
     }
     std::thread::sleep(plan.period * 2);
+    let status = Command::new(&plan.bin)
+        .args(["status", "--db"])
+        .arg(plan.dir.join("i1.db"))
+        .args(["--fleet", &plan.url])
+        .output()
+        .expect("dlms-logger status runs");
+    out.status_text = String::from_utf8_lossy(&status.stdout).into_owned();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
