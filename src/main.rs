@@ -373,6 +373,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 meters: vec![],
                 requests: vec![request],
                 sinks: vec![],
+                fleet: None,
             };
             print!("{}", config.to_toml());
             Ok(true)

@@ -11,7 +11,9 @@
 //!   processes) take counters at once; no value twice.
 //! * `an_unreachable_coordinator_stops_every_worker_before_its_lease_expires`: the lease
 //!   tables locked (renewals hang, as in an outage): the logger's meters are released before
-//!   their leases could expire, and nothing is opened until the database answers again.
+//!   their leases could expire, and nothing is opened until the database answers again
+//!   (this logger joins through the queue's `[fleet]` section, the URL from the environment);
+//!   `status --fleet` shows who holds what.
 
 mod common;
 #[path = "common/scaleout.rs"]

@@ -54,28 +54,43 @@ pub struct FleetArgs {
     )]
     pub database: Option<String>,
     /// This logger's name in the fleet (default: hostname-pid).
-    #[arg(long, value_name = "NAME", requires = "database")]
+    #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
-    /// How often the fleet's leases are renewed.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = fleet_duration)]
-    pub fleet_renew: std::time::Duration,
+    /// How often the fleet's leases are renewed [default: 3s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_renew: Option<std::time::Duration>,
     /// How long a lease lasts without renewal (a dead logger's connections are taken over
-    /// within this plus one renewal).
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = fleet_duration)]
-    pub fleet_expiry: std::time::Duration,
-    /// A connection whose lease was not renewed stops this long before it could expire.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = fleet_duration)]
-    pub fleet_margin: std::time::Duration,
+    /// within this plus one renewal) [default: 15s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_expiry: Option<std::time::Duration>,
+    /// A connection whose lease was not renewed stops this long before it could expire
+    /// [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_margin: Option<std::time::Duration>,
 }
 
 impl FleetArgs {
-    /// The fleet settings, when `--fleet` is given.
-    pub fn settings(&self) -> Option<dlms_logger::fleet::FleetSettings> {
-        let url = self.database.clone()?;
-        let mut s = dlms_logger::fleet::FleetSettings::new(url, self.instance.clone());
-        s.renew = self.fleet_renew;
-        s.expiry = self.fleet_expiry;
-        s.margin = self.fleet_margin;
+    /// The fleet settings, when `--fleet` is given or the queue has a `[fleet]` section (the
+    /// flags win, field by field).
+    pub fn settings(
+        &self,
+        queue: Option<&dlms_logger::queue::FleetConfig>,
+    ) -> Option<dlms_logger::fleet::FleetSettings> {
+        let url = self
+            .database
+            .clone()
+            .or_else(|| queue.map(|q| q.database.expose().to_string()))?;
+        let instance = self
+            .instance
+            .clone()
+            .or_else(|| queue.and_then(|q| q.instance.clone()));
+        let mut s = dlms_logger::fleet::FleetSettings::new(url, instance);
+        let pick = |flag: Option<std::time::Duration>,
+                    file: Option<std::time::Duration>,
+                    default| { flag.or(file).unwrap_or(default) };
+        s.renew = pick(self.fleet_renew, queue.and_then(|q| q.renew), s.renew);
+        s.expiry = pick(self.fleet_expiry, queue.and_then(|q| q.expiry), s.expiry);
+        s.margin = pick(self.fleet_margin, queue.and_then(|q| q.margin), s.margin);
         Some(s)
     }
 }
@@ -184,7 +199,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         args.db.display()
     );
     let metrics = metrics_for(&args);
-    let fleet = args.fleet.settings();
+    let fleet = args.fleet.settings(config.fleet.as_ref());
     if let Some(f) = &fleet {
         f.check()?;
     }

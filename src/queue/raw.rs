@@ -29,6 +29,50 @@ pub(super) struct RawConfig {
     request: Vec<RawRequest>,
     #[serde(default)]
     sink: Vec<RawSink>,
+    fleet: Option<RawFleet>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { database = { env = \"DLMS_FLEET_URL\" } }"
+)]
+struct RawFleet {
+    database: RawSecret,
+    instance: Option<String>,
+    renew: Option<String>,
+    expiry: Option<String>,
+    margin: Option<String>,
+}
+
+impl RawFleet {
+    fn into_model(self) -> Result<crate::queue::FleetConfig, ConfigFault> {
+        let path = FieldPath::default().key("fleet");
+        let duration = |text: Option<String>, key: &str| {
+            text.map(|t| {
+                crate::schedule::parse_duration(&t)
+                    .map_err(|e| ConfigFault::new(path.key(key), e.to_string()))
+            })
+            .transpose()
+        };
+        if self
+            .instance
+            .as_deref()
+            .is_some_and(|i| i.is_empty() || i.len() > 100 || i.chars().any(char::is_control))
+        {
+            return Err(ConfigFault::new(
+                path.key("instance"),
+                "must be 1 to 100 characters, none of them control characters",
+            ));
+        }
+        Ok(crate::queue::FleetConfig {
+            database: self.database.secret(&path.key("database"))?,
+            instance: self.instance,
+            renew: duration(self.renew, "renew")?,
+            expiry: duration(self.expiry, "expiry")?,
+            margin: duration(self.margin, "margin")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -303,6 +347,7 @@ impl RawConfig {
             meters: each(self.meter, "meter", RawMeter::into_model)?,
             requests: each(self.request, "request", RawRequest::into_model)?,
             sinks: each(self.sink, "sink", RawSink::into_model)?,
+            fleet: self.fleet.map(RawFleet::into_model).transpose()?,
         })
     }
 }

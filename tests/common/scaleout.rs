@@ -152,6 +152,25 @@ fn logger(plan: &Plan, name: &str) -> Kid {
     Kid(child)
 }
 
+/// A logger whose fleet comes from the queue's `[fleet]` section (the URL from the
+/// environment, as `{ env = "DLMS_SCALEOUT_FLEET" }`), not from flags.
+fn logger_from_queue(plan: &Plan, name: &str) -> Kid {
+    let log = std::fs::File::create(plan.dir.join(format!("{name}.log"))).expect("log file");
+    let child = Command::new(&plan.bin)
+        .args(["run", "-c"])
+        .arg(plan.dir.join("queue.toml"))
+        .arg("--db")
+        .arg(plan.dir.join(format!("{name}.db")))
+        .env("DLMS_SCALEOUT_FLEET", &plan.url)
+        .env_remove("DLMS_FLEET_URL")
+        .env("DLMS_LOG", "warn,dlms_logger::fleet=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("dlms-logger run starts");
+    Kid(child)
+}
+
 /// Leases valid now: connection → holder (`status --fleet --json`, as an operator sees it).
 fn holders(plan: &Plan) -> HashMap<String, String> {
     let out = Command::new(&plan.bin)
@@ -538,7 +557,14 @@ pub struct OutageOutcome {
 pub fn outage(plan: &Plan, lock_for: Duration) -> OutageOutcome {
     let mut out = OutageOutcome::default();
     let port = free_ports(plan.meters);
-    std::fs::write(plan.dir.join("queue.toml"), queue(plan, port)).expect("queue written");
+    let section = format!(
+        "\n[fleet]\ndatabase = {{ env = \"DLMS_SCALEOUT_FLEET\" }}\ninstance = \"i1\"\nrenew = \"{}\"\nexpiry = \"{}\"\nmargin = \"{}\"\n",
+        secs(plan.renew),
+        secs(plan.expiry),
+        secs(plan.margin)
+    );
+    std::fs::write(plan.dir.join("queue.toml"), queue(plan, port) + &section)
+        .expect("queue written");
     let log_path = plan.dir.join("associations.log");
     let mut sim = Kid(Command::new(&plan.bin)
         .args([
@@ -561,7 +587,7 @@ pub fn outage(plan: &Plan, lock_for: Duration) -> OutageOutcome {
     }
     std::thread::spawn(move || for _ in lines {});
     let names = vec!["i1".to_string()];
-    let mut l = logger(plan, "i1");
+    let mut l = logger_from_queue(plan, "i1");
     if wait_balanced(plan, &names, Duration::from_secs(30)).is_none() {
         out.errors
             .push("the logger did not claim its meters".into());
