@@ -130,15 +130,28 @@ impl Fleet {
             u64::from(std::process::id()) << 32 ^ rand_u64()
         );
         let expiry_ms = settings.expiry.as_millis() as i64;
-        let alive = timed(
-            &settings,
-            "registering this logger",
-            settings.renew,
-            instance::heartbeat(&db, &settings.instance, &token, expiry_ms),
-        )
-        .await?;
-        if alive.is_none() {
-            return Err(FleetError::InstanceTaken(settings.instance.clone()));
+        // A process that just died under this name (a quick restart) still has a live row:
+        // wait until it expires rather than refuse; a live one keeps renewing it.
+        let waited = Instant::now();
+        loop {
+            let alive = timed(
+                &settings,
+                "registering this logger",
+                settings.renew,
+                instance::heartbeat(&db, &settings.instance, &token, expiry_ms),
+            )
+            .await?;
+            if alive.is_some() {
+                break;
+            }
+            if waited.elapsed() > settings.expiry + settings.renew {
+                return Err(FleetError::InstanceTaken(settings.instance.clone()));
+            }
+            tracing::info!(
+                "instance name {} is held by another process; waiting until its heartbeat expires",
+                crate::text::escape(&settings.instance)
+            );
+            tokio::time::sleep(settings.renew).await;
         }
         tracing::info!(
             "joined the fleet on {} as {} ({} connection(s) to share)",
