@@ -5,6 +5,7 @@
 pub mod counters;
 pub mod dlms;
 pub mod engine;
+pub mod fleet;
 pub mod metrics;
 pub mod queue;
 pub mod runner;

@@ -397,6 +397,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
             counter_db: None,
             spill: None,
             metrics: None,
+            fleet: Default::default(),
         })
         .await
         .map(|_| true),
@@ -429,6 +430,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 meters: vec![],
                 requests: vec![request],
                 sinks: vec![],
+                fleet: None,
             };
             print!("{}", config.to_toml());
             Ok(true)

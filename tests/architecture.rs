@@ -92,6 +92,8 @@ fn each_layer_uses_only_the_layers_below_it() {
         ("sink", &["queue", "store", "transport", "text"]),
         // Metrics use nothing of ours: the runner records, the command line snapshots.
         ("metrics", &[]),
+        // The fleet starts and stops the runner's connections; the command line wires it.
+        ("fleet", &["runner", "text"]),
     ];
     let mut wrong = Vec::new();
     for (module, may) in allowed {
@@ -142,6 +144,7 @@ fn only_the_store_and_the_counter_store_use_sqlite_and_only_the_tui_draws() {
         "sim",
         "sink",
         "metrics",
+        "fleet",
         "cli",
         "main.rs",
     ] {
@@ -208,7 +211,7 @@ fn only_a_connections_worker_opens_its_link() {
         }
     }
     // Nothing outside the runner's workers and the command line opens a meter's link either.
-    for part in ["tui", "store", "sim", "queue", "schedule"] {
+    for part in ["tui", "store", "sim", "queue", "schedule", "fleet"] {
         wrong.extend(naming(
             part,
             &["Target", "target::connect", "Session::open"],

@@ -36,6 +36,67 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Flags that make `run` one logger of a fleet sharing a queue's connections.
+#[derive(Debug, Clone, Args, Default)]
+pub struct FleetArgs {
+    /// Share the queue's connections with the other loggers using this PostgreSQL database
+    /// (postgres://user:password@host:port/db, or DLMS_FLEET_URL): each connection is run by
+    /// one of them; our invocation counters live there too.
+    #[arg(
+        long = "fleet",
+        value_name = "URL",
+        env = "DLMS_FLEET_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// This logger's name in the fleet (default: hostname-pid).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// How often the fleet's leases are renewed [default: 3s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_renew: Option<std::time::Duration>,
+    /// How long a lease lasts without renewal (a dead logger's connections are taken over
+    /// within this plus one renewal) [default: 15s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_expiry: Option<std::time::Duration>,
+    /// A connection whose lease was not renewed stops this long before it could expire
+    /// [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = fleet_duration)]
+    pub fleet_margin: Option<std::time::Duration>,
+}
+
+impl FleetArgs {
+    /// The fleet settings, when `--fleet` is given or the queue has a `[fleet]` section (the
+    /// flags win, field by field).
+    pub fn settings(
+        &self,
+        queue: Option<&dlms_logger::queue::FleetConfig>,
+    ) -> Option<dlms_logger::fleet::FleetSettings> {
+        let url = self
+            .database
+            .clone()
+            .or_else(|| queue.map(|q| q.database.expose().to_string()))?;
+        let instance = self
+            .instance
+            .clone()
+            .or_else(|| queue.and_then(|q| q.instance.clone()));
+        let mut s = dlms_logger::fleet::FleetSettings::new(url, instance);
+        let pick = |flag: Option<std::time::Duration>,
+                    file: Option<std::time::Duration>,
+                    default| { flag.or(file).unwrap_or(default) };
+        s.renew = pick(self.fleet_renew, queue.and_then(|q| q.renew), s.renew);
+        s.expiry = pick(self.fleet_expiry, queue.and_then(|q| q.expiry), s.expiry);
+        s.margin = pick(self.fleet_margin, queue.and_then(|q| q.margin), s.margin);
+        Some(s)
+    }
+}
+
+fn fleet_duration(text: &str) -> Result<std::time::Duration, String> {
+    dlms_logger::schedule::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// The metrics to record into when `--metrics` is given (before the runner starts).
@@ -165,13 +226,44 @@ pub async fn run(args: RunArgs) -> Result<()> {
         args.db.display()
     );
     let metrics = metrics_for(&args);
+    let fleet = args.fleet.settings(config.fleet.as_ref());
+    if let Some(f) = &fleet {
+        f.check()?;
+    }
+    // In a fleet our counters live in its database, shared by every logger of it.
+    let counters = match &fleet {
+        Some(f) => dlms_logger::counters::CounterStore::postgres(
+            &f.database,
+            &dlms_logger::fleet::masked(&f.database),
+        ),
+        None => super::connection::counter_store(args.counter_db.clone()),
+    };
+    let connections: Vec<String> = config
+        .connections
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.name.clone())
+        .collect();
     let options = dlms_logger::runner::RunnerOptions {
         spill: args.spill.clone(),
-        counters: Some(super::connection::counter_store(args.counter_db.clone())),
+        counters: Some(counters),
         metrics: metrics.clone(),
+        leased: fleet.is_some(),
         ..Default::default()
     };
     let runner = Runner::start_with(config, handle, first_poll, options);
+    let fleet = match fleet {
+        None => None,
+        Some(f) => match dlms_logger::fleet::Fleet::start(f, runner.handle(), connections).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                runner.shutdown().await;
+                writer.shutdown()?;
+                let _ = std::fs::remove_file(&socket);
+                return Err(e).context("cannot join the fleet");
+            }
+        },
+    };
     serve_metrics(&args, metrics, runner.handle()).await?;
     let events = runner.handle();
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |name| {
@@ -180,6 +272,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping: finishing the runs in progress");
     control.abort();
+    // The fleet first: every worker stops, then its leases are freed for the others.
+    if let Some(f) = fleet {
+        f.shutdown(dlms_logger::runner::STOP_GRACE).await;
+    }
     // Read after the shutdown: runs that finish after "stopping" are counted too.
     let handle = runner.handle();
     runner.shutdown().await;

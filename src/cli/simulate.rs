@@ -118,8 +118,8 @@ pub struct SimulateArgs {
     /// Ciphering required from clients other than the public client 16.
     #[arg(long, value_enum, default_value = "none")]
     pub security: SecurityArg,
-    /// The meter's system title (16 hex digits). Default: 4D4D4D and five random bytes, new at
-    /// each start, because the simulator's invocation counter starts again at 0 (a meter that
+    /// The meter's system title (16 hex digits; with --meters, meter i uses it plus i in its
+    /// last four bytes). Default: 4D4D4D and five random bytes, new at each start, because the simulator's invocation counter starts again at 0 (a meter that
     /// did that under its old title would be refused as a replay).
     #[arg(long)]
     pub system_title: Option<String>,
@@ -149,6 +149,10 @@ pub struct SimulateArgs {
     /// MS milliseconds on each plain WRAPPER association, unasked, between the client's requests.
     #[arg(long, value_name = "MS", conflicts_with = "hdlc", value_parser = clap::value_parser!(u64).range(1..))]
     pub event_every: Option<u64>,
+    /// Log every association as the meters see it (open, close with the requests answered,
+    /// invocation counters seen twice) to FILE, one tab-separated line per event.
+    #[arg(long, value_name = "FILE")]
+    pub association_log: Option<std::path::PathBuf>,
     /// Largest APDU the meter accepts (smaller values force block transfer sooner).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(64..))]
     pub max_pdu: u16,
@@ -201,6 +205,14 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         udp: args.udp,
         pre_established: args.pre_established,
         event_every: args.event_every.map(std::time::Duration::from_millis),
+        association_log: match &args.association_log {
+            Some(path) => Some(std::sync::Arc::new(
+                sim::association_log::AssociationLog::create(path).map_err(|e| {
+                    anyhow::anyhow!("cannot create the association log {}: {e}", path.display())
+                })?,
+            )),
+            None => None,
+        },
         ..SimConfig::default()
     };
     if let Some(target) = &args.dial {

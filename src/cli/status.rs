@@ -1,6 +1,7 @@
 //! `dlms-logger status`: the sinks of the logger logging to a database, as the running logger
 //! last reported them (its outbox file, `<db>.outbox`, updated every second), and whether that
-//! logger is running (its control socket answers).
+//! logger is running (its control socket answers). With `--fleet URL`: the loggers of the
+//! fleet and which one holds which connection (with its lease's expiry).
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -20,9 +21,19 @@ pub struct StatusArgs {
     /// The logger's control socket (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// One JSON object: `running` and `sinks` (each with `age_ms`, how old its report is).
+    /// One JSON object: `running` and `sinks` (each with `age_ms`, how old its report is),
+    /// and `fleet` with `--fleet`.
     #[arg(long)]
     pub json: bool,
+    /// Also show the fleet on this PostgreSQL database (or DLMS_FLEET_URL): its loggers and
+    /// which one holds which connection.
+    #[arg(
+        long = "fleet",
+        value_name = "URL",
+        env = "DLMS_FLEET_URL",
+        hide_env_values = true
+    )]
+    pub fleet: Option<String>,
 }
 
 /// Prints the state; false when a sink is disconnected or has dropped messages.
@@ -44,6 +55,10 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
     let healthy = sinks
         .iter()
         .all(|(s, age)| !running || (s.connected && s.dropped == 0 && *age < STALE_MS));
+    let fleet = match &args.fleet {
+        Some(url) => Some(dlms_logger::fleet::report(url).await?),
+        None => None,
+    };
     if args.json {
         let list: Vec<serde_json::Value> = sinks
             .iter()
@@ -53,11 +68,15 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
                 v
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "db": args.db, "running": running, "sinks": list })
-        );
+        let mut out = serde_json::json!({ "db": args.db, "running": running, "sinks": list });
+        if let Some(f) = &fleet {
+            out["fleet"] = serde_json::to_value(f)?;
+        }
+        println!("{out}");
         return Ok(healthy);
+    }
+    if let Some(f) = &fleet {
+        print_fleet(f);
     }
     println!(
         "logger on {}: {}",
@@ -99,4 +118,40 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
         }
     }
     Ok(healthy)
+}
+
+/// The fleet's loggers and leases, one line each.
+fn print_fleet(f: &dlms_logger::fleet::FleetReport) {
+    use dlms_logger::text::{duration, escape};
+    let ms = |v: i64| duration(std::time::Duration::from_millis(v.unsigned_abs()));
+    let alive = f.instances.iter().filter(|i| i.alive).count();
+    println!(
+        "fleet on {}: {alive} logger(s) alive, {} connection(s) leased",
+        f.database,
+        f.leases.iter().filter(|l| l.expires_in_ms > 0).count()
+    );
+    for i in &f.instances {
+        println!(
+            "  logger {} ({} pid {}): {}, holds {} connection(s), last heartbeat {} ago",
+            escape(&i.name),
+            escape(&i.host),
+            i.pid,
+            if i.alive { "alive" } else { "gone" },
+            i.holds,
+            ms(i.seen_ms_ago)
+        );
+    }
+    for l in &f.leases {
+        let state = if l.expires_in_ms > 0 {
+            format!("lease expires in {}", ms(l.expires_in_ms))
+        } else {
+            format!("lease expired {} ago (free)", ms(l.expires_in_ms))
+        };
+        println!(
+            "  connection {}: {} (epoch {}), {state}",
+            escape(&l.connection),
+            escape(&l.holder),
+            l.epoch
+        );
+    }
 }

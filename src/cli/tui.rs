@@ -23,7 +23,13 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         tracing::info!("no terminal: running headless (as `dlms-logger run`)");
         return run(args).await;
     }
+    if args.fleet.database.is_some() {
+        anyhow::bail!("the full-screen UI does not join a fleet: run the fleet's loggers with `dlms-logger run --fleet URL`");
+    }
     let loaded = load(args.config.as_deref()).await?;
+    if loaded.config.fleet.is_some() {
+        anyhow::bail!("{} is shared by a fleet of loggers ([fleet]): the full-screen UI would run its connections beside them; run it with `dlms-logger run`", loaded.origin);
+    }
     let config_path = args
         .config
         .clone()

@@ -16,7 +16,9 @@
 //! lease for the next process of the same boot (`lease.rs`), so a short-lived command that
 //! finds one costs no fsync at all; meter floors are written without an fsync too.
 //!
-//! `file.rs` opens the SQLite file (created private) and holds its schema.
+//! `file.rs` opens the SQLite file (created private) and holds its schema. `pg.rs` keeps the
+//! same counters in PostgreSQL instead, for a fleet of loggers sharing one database
+//! ([`CounterStore::postgres`]): the same reservation rules, no leases.
 
 use crate::dlms::security::{Key, SystemTitle};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -29,6 +31,7 @@ use thiserror::Error;
 
 mod file;
 mod lease;
+mod pg;
 #[cfg(test)]
 mod tests;
 
@@ -75,6 +78,16 @@ pub enum CounterError {
         title: SystemTitle,
         /// The key's fingerprint.
         key_id: String,
+    },
+    /// The PostgreSQL database (a fleet's) failed or did not answer.
+    #[error("invocation counter store {url}: {action}: {message}")]
+    Postgres {
+        /// The database's URL, password masked.
+        url: String,
+        /// What was being done.
+        action: &'static str,
+        /// The database's error.
+        message: String,
     },
     /// The store's file was written by a newer dlms-logger.
     #[error("invocation counter store {path} has schema version {found}; this build knows {known}: use a newer dlms-logger")]
@@ -135,14 +148,14 @@ impl Counters {
     /// What a caller does not use it may give back at once with [`Counters::give_back`].
     pub fn take(&self, at_least: u32, count: u32) -> Result<u32, CounterError> {
         loop {
-            let (floor, block) = {
+            let (floor, block, skipped) = {
                 let mut p = self.pool();
                 let first = p.next.max(at_least);
                 if first <= p.end && p.end - first >= count {
                     p.next = first + count;
                     return Ok(first);
                 }
-                (p.end.max(at_least), p.block)
+                (p.end.max(at_least), p.block, at_least > p.end)
             };
             // Not under the pool's lock: the file may take a while (another process's lock).
             let (first, end) = self.store.refill(&self.id, floor, block, count)?;
@@ -152,9 +165,29 @@ impl Counters {
             if first >= p.end {
                 p.next = first;
                 p.end = end;
-                p.block = block.saturating_mul(4).min(MAX_BLOCK).max(block);
+                // A block left because the session had to start above it (a meter that
+                // moved between loggers) says nothing about use: start small again.
+                p.block = if skipped {
+                    FIRST_BLOCK
+                } else {
+                    block.saturating_mul(4).min(MAX_BLOCK).max(block)
+                };
             }
         }
+    }
+
+    /// The lowest counter a new session (association) may start at. In a store shared by a
+    /// fleet (PostgreSQL), a meter may have moved here from another logger, which used values
+    /// up to the highest block reserved: when somebody reserved above our block, a session
+    /// starts above that. Sessions on one meter never overlap (the fleet's leases), so each
+    /// meter sees our counter only increase. 0 for the file (one logger per meter).
+    pub fn session_floor(&self) -> Result<u32, CounterError> {
+        let Some(pg) = &self.store.pg else {
+            return Ok(0);
+        };
+        let top = pg.top(self.id.0.to_string(), self.id.1.clone())?;
+        let end = self.pool().end;
+        Ok(if top > end { top } else { 0 })
     }
 
     /// Gives back the values `[from, end)` taken last; nothing happens if others were taken since.
@@ -188,6 +221,8 @@ pub struct CounterStore {
     state: Mutex<State>,
     /// The kernel's boot id, read on first use (`None`: no leases).
     boot: std::sync::OnceLock<Option<String>>,
+    /// The counters live in PostgreSQL instead of the file (a fleet's database).
+    pg: Option<pg::Postgres>,
 }
 
 impl std::fmt::Debug for CounterStore {
@@ -210,6 +245,21 @@ impl CounterStore {
                 ..State::default()
             }),
             boot: std::sync::OnceLock::new(),
+            pg: None,
+        })
+    }
+
+    /// A store in the PostgreSQL database at `url` (a fleet's), shared by every logger and
+    /// process using it; `shown` names it in messages (the URL with its password masked).
+    pub fn postgres(url: &str, shown: &str) -> Arc<Self> {
+        Arc::new(CounterStore {
+            path: PathBuf::from(shown),
+            state: Mutex::new(State {
+                last_floor_flush: Some(Instant::now()),
+                ..State::default()
+            }),
+            boot: std::sync::OnceLock::new(),
+            pg: Some(pg::Postgres::start(url.to_string(), shown.to_string())),
         })
     }
 
@@ -336,6 +386,10 @@ impl CounterStore {
         let id = (meter, key_id(key));
         let mut st = self.state();
         let mem = st.floors.get(&id).map_or(0, |f| f.value);
+        if let Some(pg) = &self.pg {
+            let stored = pg.floor(id.0.to_string(), id.1.clone())?;
+            return Ok(mem.max(stored.map_or(0, clamp_u32)));
+        }
         let path = self.path.clone();
         let conn = self.conn(&mut st)?;
         let stored: Option<i64> = conn
@@ -391,6 +445,9 @@ impl CounterStore {
         if rows.is_empty() {
             return Ok(());
         }
+        if let Some(pg) = &self.pg {
+            return pg.legacy(rows.to_vec());
+        }
         let mut st = self.state();
         let path = self.path.clone();
         let conn = self.conn(&mut st)?;
@@ -432,6 +489,25 @@ impl CounterStore {
             Vec::new()
         };
         if floors.is_empty() && pools.is_empty() {
+            st.last_floor_flush = Some(Instant::now());
+            return Ok(());
+        }
+        if let Some(pg) = &self.pg {
+            pg.flush(
+                floors
+                    .iter()
+                    .map(|((t, k), f)| (t.to_string(), k.clone(), *f))
+                    .collect(),
+                pools
+                    .iter()
+                    .map(|((t, k), next, end)| (t.to_string(), k.clone(), *next, *end))
+                    .collect(),
+            )?;
+            for (k, _) in floors {
+                if let Some(f) = st.floors.get_mut(&k) {
+                    f.dirty = false;
+                }
+            }
             st.last_floor_flush = Some(Instant::now());
             return Ok(());
         }
@@ -503,6 +579,14 @@ impl CounterStore {
         want: u32,
         need: u32,
     ) -> Result<(u32, u32), CounterError> {
+        if let Some(pg) = &self.pg {
+            return pg
+                .reserve(id.0.to_string(), id.1.clone(), at_least, want, need)?
+                .ok_or_else(|| CounterError::Exhausted {
+                    title: id.0,
+                    key_id: id.1.clone(),
+                });
+        }
         if let Some(got) = self.claim_lease(st, id, at_least, need)? {
             return Ok(got);
         }

@@ -49,9 +49,16 @@ impl<S: Stream> Session<S> {
         ) else {
             return Ok(f(&mut self.dlms)?);
         };
-        let ours = c
-            .ours
-            .get_or_insert_with(|| c.store.counters(cipher.system_title, &cipher.block_key));
+        if c.ours.is_none() {
+            let ours = c.store.counters(cipher.system_title, &cipher.block_key);
+            // A store shared by a fleet: start above what other loggers used since (the meter
+            // may have moved here from one of them).
+            c.at_least = c.at_least.max(ours.session_floor()?);
+            c.ours = Some(ours);
+        }
+        let Some(ours) = c.ours.as_ref() else {
+            return Ok(f(&mut self.dlms)?);
+        };
         let first = ours.take(c.at_least, SPAN)?;
         let end = first + SPAN;
         self.dlms.set_counter_window(first, end);

@@ -57,6 +57,15 @@ impl<'a> Doc<'a> {
             .collect()
     }
 
+    /// The top-level table `key` deserialized, if the file has it.
+    pub(crate) fn table<T: DeserializeOwned>(&self, key: &str) -> Option<Result<T, ConfigError>> {
+        let value = self.root.get_ref().get(key)?;
+        Some(
+            T::deserialize(toml::de::ValueDeserializer::from(value.clone()))
+                .map_err(|e| self.serde_error(&e)),
+        )
+    }
+
     /// The entries of the top-level array `section`, each deserialized on its own so that a
     /// broken one does not hide the others: `(index in the file, entry)` for those that read,
     /// and the error of each that did not (with its index).

@@ -8,6 +8,7 @@
 mod atomic;
 mod connection;
 mod error;
+mod fleet;
 pub mod han;
 pub mod input;
 mod item;
@@ -37,6 +38,7 @@ pub use connection::{
     SIMULATOR_HOST, SIMULATOR_PORT,
 };
 pub use error::ConfigError;
+pub use fleet::FleetConfig;
 pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
@@ -65,6 +67,8 @@ pub struct Config {
     pub requests: Vec<Request>,
     /// Where readings go besides the log (MQTT brokers).
     pub sinks: Vec<Sink>,
+    /// The fleet of loggers sharing this queue (`[fleet]`), if any.
+    pub fleet: Option<FleetConfig>,
 }
 
 impl Config {
@@ -162,6 +166,10 @@ impl Config {
     pub fn holds_inline_secret(&self) -> bool {
         self.meters.iter().any(Meter::holds_inline_secret)
             || self.sinks.iter().any(Sink::holds_inline_secret)
+            || self
+                .fleet
+                .as_ref()
+                .is_some_and(FleetConfig::holds_inline_secret)
     }
 
     /// The meter with this name.

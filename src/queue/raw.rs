@@ -23,6 +23,49 @@ use crate::dlms::obis::Obis;
 use crate::schedule::Schedule;
 
 #[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { database = { env = \"DLMS_FLEET_URL\" } }"
+)]
+struct RawFleet {
+    database: RawSecret,
+    instance: Option<String>,
+    renew: Option<String>,
+    expiry: Option<String>,
+    margin: Option<String>,
+}
+
+impl RawFleet {
+    fn into_model(self) -> Result<crate::queue::FleetConfig, ConfigFault> {
+        let path = FieldPath::default().key("fleet");
+        let duration = |text: Option<String>, key: &str| {
+            text.map(|t| {
+                crate::schedule::parse_duration(&t)
+                    .map_err(|e| ConfigFault::new(path.key(key), e.to_string()))
+            })
+            .transpose()
+        };
+        if self
+            .instance
+            .as_deref()
+            .is_some_and(|i| i.is_empty() || i.len() > 100 || i.chars().any(char::is_control))
+        {
+            return Err(ConfigFault::new(
+                path.key("instance"),
+                "must be 1 to 100 characters, none of them control characters",
+            ));
+        }
+        Ok(crate::queue::FleetConfig {
+            database: self.database.secret(&path.key("database"))?,
+            instance: self.instance,
+            renew: duration(self.renew, "renew")?,
+            expiry: duration(self.expiry, "expiry")?,
+            margin: duration(self.margin, "margin")?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 struct RawSink {
     name: String,
@@ -278,7 +321,7 @@ struct RawItem {
 }
 
 /// The top-level tables of a config file.
-const SECTIONS: [&str; 4] = ["connection", "meter", "request", "sink"];
+const SECTIONS: [&str; 5] = ["connection", "meter", "request", "sink", "fleet"];
 
 /// Where the model's entries came from in the file, and which entries did not load.
 #[derive(Debug, Default)]
@@ -334,11 +377,23 @@ pub(super) fn read(doc: &Doc) -> (Config, Origins, Vec<ConfigError>) {
         &mut errors,
     );
     let sinks = section(doc, "sink", RawSink::into_model, &mut origins, &mut errors);
+    let fleet = match doc.table::<RawFleet>("fleet") {
+        None => None,
+        Some(Ok(raw)) => raw
+            .into_model()
+            .map_err(|fault| errors.push(doc.error(fault)))
+            .ok(),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+    };
     let config = Config {
         connections,
         meters,
         requests,
         sinks,
+        fleet,
     };
     (config, origins, errors)
 }

@@ -606,6 +606,7 @@ fn config() -> impl Strategy<Value = Config> {
             meters,
             requests,
             sinks: vec![],
+            fleet: None,
         }
     })
 }

@@ -96,6 +96,23 @@ pub(super) fn config(config: &Config) -> String {
     for s in &config.sinks {
         table(&mut out, "sink", sink(s));
     }
+    if let Some(f) = &config.fleet {
+        let mut fields = Fields::default();
+        fields.secret("database", f.database.expose(), f.database.source());
+        fields.set_some("instance", f.instance.as_ref());
+        for (key, d) in [
+            ("renew", f.renew),
+            ("expiry", f.expiry),
+            ("margin", f.margin),
+        ] {
+            fields.set_some(key, d.map(crate::schedule::format_duration));
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("[fleet]\n");
+        fields.lines(&mut out);
+    }
     out
 }
 

@@ -19,6 +19,9 @@ pub enum RunnerError {
     /// The connection is disabled, so it has no worker to do it.
     #[error("connection {0:?} is disabled, so nothing is sent over it")]
     Disabled(String),
+    /// In a fleet: another logger holds the connection's lease, so this one does not run it.
+    #[error("connection {0:?} is run by another logger of the fleet now, not by this one")]
+    NotHeld(String),
     /// The connection is passive: it only listens, so nothing can be asked of its meter.
     #[error(
         "connection {0:?} is passive: it only listens to what the meter pushes, and sends nothing"

@@ -150,6 +150,9 @@ impl RunnerHandle {
         }
         let worker = lock(&self.shared.workers).get(connection).cloned();
         let Some(worker) = worker else {
+            if self.shared.leased {
+                return Err(RunnerError::NotHeld(connection.to_string()));
+            }
             return Err(RunnerError::Disabled(connection.to_string()));
         };
         let (tx, rx) = oneshot::channel();
@@ -196,6 +199,26 @@ impl RunnerHandle {
     /// Invocation counter values left per (our system title, key fingerprint) used so far.
     pub fn counter_space(&self) -> Vec<(String, String, u64)> {
         self.shared.counters.space_left()
+    }
+
+    /// Starts a connection of the running queue (a logger in a fleet starts those whose lease
+    /// it holds); false when it is not in the queue, disabled, or running already.
+    /// With a `gate`, its worker starts a job only while the gate's instant is at least
+    /// [`super::LEASE_MARGIN`] ahead (a lease that is being renewed).
+    pub fn start_connection(&self, name: &str, gate: Option<super::LeaseGate>) -> bool {
+        super::held::start(&self.shared, name, gate)
+    }
+
+    /// Stops a connection started with [`RunnerHandle::start_connection`] and returns once
+    /// nothing of it runs any more: its run in progress gets `patience`, then is cut; its links
+    /// are closed. False when it was not started.
+    pub async fn stop_connection(&self, name: &str, patience: Duration) -> bool {
+        super::held::stop(&self.shared, name, patience).await
+    }
+
+    /// The connections started one by one (a logger in a fleet: those it holds), sorted.
+    pub fn started_connections(&self) -> Vec<String> {
+        super::held::names(&self.shared)
     }
 
     /// A snapshot of meters, requests and store counters.

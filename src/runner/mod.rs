@@ -15,6 +15,7 @@ pub mod control;
 mod error;
 mod fire;
 mod handle;
+mod held;
 mod job;
 mod listen;
 pub mod parked;
@@ -28,6 +29,7 @@ mod worker;
 pub use error::RunnerError;
 use fire::*;
 pub use handle::RunnerHandle;
+pub use held::{LeaseGate, LEASE_MARGIN};
 use job::Job;
 use sink::*;
 pub use status::{Cause, MeterStatus, RequestStatus, Status};
@@ -56,6 +58,9 @@ pub struct RunnerOptions {
     pub counters: Option<Arc<crate::counters::CounterStore>>,
     /// Where polls, failures and latencies are counted (`--metrics`).
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Start no connection by itself: only those started through
+    /// [`RunnerHandle::start_connection`] run (a logger in a fleet, `fleet/`).
+    pub leased: bool,
 }
 
 impl Default for RunnerOptions {
@@ -65,6 +70,7 @@ impl Default for RunnerOptions {
             max_parked_rows: parked::MAX_PARKED_ROWS,
             counters: None,
             metrics: None,
+            leased: false,
         }
     }
 }
@@ -112,6 +118,10 @@ struct Shared {
     metrics: Option<Arc<crate::metrics::Metrics>>,
     /// When each poll in flight was fired (for the queue lag; only with metrics).
     fired_at: Mutex<HashMap<(String, String), std::time::Instant>>,
+    /// Connections start only when started one by one (`held.rs`).
+    leased: bool,
+    /// The connections started one by one, with their tasks.
+    held: Mutex<HashMap<String, held::Held>>,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -193,6 +203,8 @@ impl Runner {
             sinks: Mutex::new(Some(sinks)),
             metrics: options.metrics.clone(),
             fired_at: Mutex::new(HashMap::new()),
+            leased: options.leased,
+            held: Mutex::new(HashMap::new()),
         });
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
@@ -254,6 +266,14 @@ impl Runner {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         self.shared.stopping.send_replace(true);
+        let mut stops = JoinSet::new();
+        for name in held::names(&self.shared) {
+            let shared = self.shared.clone();
+            stops.spawn(async move {
+                held::stop(&shared, &name, STOP_GRACE + Duration::from_millis(500)).await
+            });
+        }
+        while stops.join_next().await.is_some() {}
         while self.tasks.join_next().await.is_some() {}
         for mut d in self.draining.drain(..) {
             while d.join_next().await.is_some() {}
@@ -331,7 +351,9 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
     let mut tasks = JoinSet::new();
     let config = shared.config();
     let mut workers = HashMap::new();
-    for c in config.connections.iter().filter(|c| c.enabled) {
+    // In a fleet, connections start one by one as their leases are granted (`held.rs`).
+    let own = !shared.leased;
+    for c in config.connections.iter().filter(|c| c.enabled && own) {
         if c.passive {
             // No worker: nothing is ever sent on it, fires for its meter find nobody to run them.
             tasks.spawn(passive::run(
@@ -343,7 +365,13 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
         }
         let (tx, rx) = mpsc::unbounded_channel();
         workers.insert(c.name.clone(), tx);
-        tasks.spawn(worker(shared.clone(), c.name.clone(), rx, stop_rx.clone()));
+        tasks.spawn(worker(
+            shared.clone(),
+            c.name.clone(),
+            rx,
+            stop_rx.clone(),
+            None,
+        ));
         if let crate::queue::Link::Listen { host, port } = &c.link {
             tasks.spawn(listen::serve(
                 shared.clone(),
@@ -354,7 +382,9 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
             ));
         }
     }
-    *lock(&shared.workers) = workers;
+    if own {
+        *lock(&shared.workers) = workers;
+    }
     let start = shared.start;
     let before = start - chrono::Duration::milliseconds(1);
     for r in config.requests.iter().filter(|r| r.enabled) {

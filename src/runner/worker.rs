@@ -8,6 +8,7 @@ pub(super) async fn worker(
     connection: String,
     mut jobs: mpsc::UnboundedReceiver<Box<Job>>,
     mut stop: watch::Receiver<bool>,
+    gate: Option<super::LeaseGate>,
 ) {
     let mut links = Links::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -30,6 +31,19 @@ pub(super) async fn worker(
         };
         if *stop.borrow() {
             break;
+        }
+        // In a fleet: nothing starts on a lease about to expire (the coordinator stops the
+        // worker then; this holds even if it is late).
+        if let Some(g) = &gate {
+            if *g.borrow() <= tokio::time::Instant::now() + super::LEASE_MARGIN {
+                if let JobKind::Poll { key, .. } = &job.kind {
+                    lock(&shared.in_flight).remove(key);
+                }
+                tracing::debug!(
+                    "connection {connection}: its lease is about to expire; job dropped"
+                );
+                continue;
+            }
         }
         // Boxed: the run's state exists only while it runs, so 10,000 idle workers stay small.
         let Job { config, kind } = *job;

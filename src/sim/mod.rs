@@ -1,5 +1,6 @@
 //! The built-in meter simulator: [`meter::SimMeter`] objects served over TCP, UDP (`udp.rs`)
 //! or a serial line by the same `dlms` codec the client uses (server side).
+pub mod association_log;
 mod dial_in;
 pub mod fault;
 pub mod han;
@@ -93,6 +94,8 @@ pub struct SimConfig {
     /// propose it (`simulate --gbt`). Over HDLC the window is 1: a secondary station sends one
     /// block per poll.
     pub gbt_window: Option<u8>,
+    /// Where every association is logged as the meters saw it (`simulate --association-log`).
+    pub association_log: Option<Arc<association_log::AssociationLog>>,
 }
 
 impl Default for SimConfig {
@@ -127,6 +130,7 @@ impl Default for SimConfig {
             event_every: None,
             hdlc_window: 1,
             gbt_window: None,
+            association_log: None,
         }
     }
 }
@@ -169,14 +173,15 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
         let life = MeterLife::default();
         tasks.spawn(async move {
             loop {
-                let Ok((stream, _)) = l.accept().await else {
+                let Ok((stream, peer)) = l.accept().await else {
                     continue;
                 };
                 let config = config.clone();
                 let life = life.clone();
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, &config, i as u32, life).await {
+                    let peer = peer.to_string();
+                    if let Err(e) = serve_logged(stream, &config, i as u32, life, &peer).await {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
                     }
                 });
@@ -301,10 +306,45 @@ enum Ended {
 }
 
 async fn serve_connection<S: crate::transport::Stream>(
+    stream: S,
+    config: &SimConfig,
+    index: u32,
+    life: MeterLife,
+) -> std::io::Result<Ended> {
+    serve_logged(stream, config, index, life, "-").await
+}
+
+/// [`serve_connection`], with `peer` (the client's address) for the association log.
+async fn serve_logged<S: crate::transport::Stream>(
+    stream: S,
+    config: &SimConfig,
+    index: u32,
+    life: MeterLife,
+    peer: &str,
+) -> std::io::Result<Ended> {
+    let count = if config.interface == Interface::Hdlc {
+        config.bus.max(1)
+    } else {
+        1
+    };
+    let mut tracked: Vec<association_log::Tracked> =
+        (0..count).map(|_| Default::default()).collect();
+    let r = serve_tracked(stream, config, index, life, peer, &mut tracked).await;
+    if let Some(log) = &config.association_log {
+        for (k, t) in tracked.iter_mut().enumerate() {
+            t.end(log, index + k as u32, peer);
+        }
+    }
+    r
+}
+
+async fn serve_tracked<S: crate::transport::Stream>(
     mut stream: S,
     config: &SimConfig,
     index: u32,
     life: MeterLife,
+    peer: &str,
+    tracked: &mut [association_log::Tracked],
 ) -> std::io::Result<Ended> {
     let MeterLife {
         counter, dropped, ..
@@ -331,7 +371,12 @@ async fn serve_connection<S: crate::transport::Stream>(
             let mut settings = ServerSettings::new(config.referencing);
             settings.max_pdu = config.max_pdu;
             settings.authentication = config.authentication.clone();
-            settings.ciphering = config.ciphering.clone();
+            // Each meter its own system title (meter i: the configured one plus i in its last
+            // four bytes), as real meters have: the logger keeps counter floors per title.
+            settings.ciphering = config.ciphering.clone().map(|mut c| {
+                c.system_title = meter_title(c.system_title, index + k);
+                c
+            });
             settings.pre_established = config.pre_established;
             if let Some(w) = config.gbt_window {
                 settings.conformance =
@@ -397,7 +442,7 @@ async fn serve_connection<S: crate::transport::Stream>(
             Some(Ok(r)) => r?,
         };
         last_heard = tokio::time::Instant::now();
-        for d in &mut drops {
+        for (k, d) in drops.iter_mut().enumerate() {
             let events = match d.link.receive(&buf[..n]) {
                 Ok(ev) => ev,
                 Err(e) => {
@@ -479,6 +524,14 @@ async fn serve_connection<S: crate::transport::Stream>(
                         };
                         counter.fetch_max(d.session.invocation_counter(), Ordering::SeqCst);
                         life.note_client(&d.session);
+                        if let (Some(log), Some(t)) = (&config.association_log, tracked.get_mut(k))
+                        {
+                            let client = d.link.client_address().unwrap_or(0);
+                            t.after(log, d.meter.index, peer, client, &req, &d.session);
+                            if resp.as_deref() == Some(&REFUSED_CIPHERED[..]) {
+                                log.refused(d.meter.index, client);
+                            }
+                        }
                         if resp.as_deref() == Some(&REFUSED_CIPHERED[..]) {
                             tracing::warn!(
                                 "simulated meter {}: refused a request that does not decipher \
@@ -522,6 +575,10 @@ async fn serve_connection<S: crate::transport::Stream>(
                     }
                     LinkEvent::Closed => {
                         d.session.reset();
+                        if let (Some(log), Some(t)) = (&config.association_log, tracked.get_mut(k))
+                        {
+                            t.end(log, d.meter.index, peer);
+                        }
                         if config.end_on_disconnect {
                             return Ok(Ended::Done);
                         }
@@ -531,6 +588,18 @@ async fn serve_connection<S: crate::transport::Stream>(
             }
         }
     }
+}
+
+/// The system title of meter `index`: `title` plus `index` in its last four bytes (meter 0
+/// keeps `title`).
+pub fn meter_title(
+    title: crate::dlms::security::SystemTitle,
+    index: u32,
+) -> crate::dlms::security::SystemTitle {
+    let mut t = title.0;
+    let low = u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(index);
+    t[4..].copy_from_slice(&low.to_be_bytes());
+    crate::dlms::security::SystemTitle(t)
 }
 
 /// Sleeps until `at`, or forever when there is none.

@@ -40,12 +40,17 @@ pub async fn fresh_database(label: &str) -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("the PostgreSQL at DLMS_TEST_PG={url} does not answer: {e}"));
     let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    // One statement per call: several in one simple query run as one transaction, and
+    // CREATE DATABASE refuses to run inside a transaction.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e:?}"));
+    }
     drop(client);
     let _ = task.await;
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
