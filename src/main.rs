@@ -338,7 +338,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
     match cli.command {
         None => cli::tui::tui(cli::run::RunArgs {
             config: None,
-            db: "dlms-logger.db".into(),
+            store: None,
             socket: None,
             counter_db: None,
             spill: None,
@@ -372,6 +372,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 meters: vec![],
                 requests: vec![request],
                 sinks: vec![],
+                store: None,
             };
             print!("{}", config.to_toml());
             Ok(true)

@@ -73,6 +73,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
                 meters: vec![],
                 requests: vec![],
                 sinks: vec![],
+                store: None,
             };
             print!("{}\n{snippet}", config.to_toml());
             Ok(true)

@@ -64,6 +64,9 @@ pub struct Config {
     pub requests: Vec<Request>,
     /// Where readings go besides the log (MQTT brokers).
     pub sinks: Vec<Sink>,
+    /// Where the log is kept (`store = "…"`, top level): an SQLite file or a `postgres://`
+    /// URL; `--store` wins over it. `None`: the command line's default.
+    pub store: Option<String>,
 }
 
 impl Config {
@@ -119,6 +122,7 @@ impl Config {
     pub fn holds_inline_secret(&self) -> bool {
         self.meters.iter().any(Meter::holds_inline_secret)
             || self.sinks.iter().any(Sink::holds_inline_secret)
+            || self.store.as_deref().is_some_and(url_has_password)
     }
 
     /// The meter with this name.
@@ -185,4 +189,16 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         action: "read",
         source,
     })
+}
+
+/// True when a store URL carries a password (`scheme://user:password@host`, `password=`).
+fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let in_user = authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'));
+    in_user || url.to_ascii_lowercase().contains("password=")
 }

@@ -29,6 +29,7 @@ pub(super) struct RawConfig {
     request: Vec<RawRequest>,
     #[serde(default)]
     sink: Vec<RawSink>,
+    store: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +304,7 @@ impl RawConfig {
             meters: each(self.meter, "meter", RawMeter::into_model)?,
             requests: each(self.request, "request", RawRequest::into_model)?,
             sinks: each(self.sink, "sink", RawSink::into_model)?,
+            store: self.store,
         })
     }
 }

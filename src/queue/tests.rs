@@ -606,6 +606,7 @@ fn config() -> impl Strategy<Value = Config> {
             meters,
             requests,
             sinks: vec![],
+            store: None,
         }
     })
 }
@@ -715,4 +716,17 @@ outbox_limit = 5000
     ))
     .unwrap();
     assert!(inline.holds_inline_secret());
+}
+
+#[test]
+fn the_store_is_a_top_level_key_that_saves_back() {
+    let c = Config::parse("store = \"postgres://logger@db.example/meters\"\n", "t.toml").unwrap();
+    assert_eq!(
+        c.store.as_deref(),
+        Some("postgres://logger@db.example/meters")
+    );
+    assert_eq!(Config::parse(&c.to_toml(), "again").unwrap(), c);
+    assert!(!c.holds_inline_secret());
+    let c = Config::parse("store = \"postgres://logger:pw@db/meters\"\n", "t.toml").unwrap();
+    assert!(c.holds_inline_secret(), "a password in the URL makes the file private");
 }

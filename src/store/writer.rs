@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Record, Store, StoreError};
+use super::{Database, Record, StoreError, StoreLocation};
 
 /// Batches waiting for the writer; when full, submitters block, which slows polling down
 /// to the disk's pace instead of buffering without bound.
@@ -72,7 +72,11 @@ pub struct Writer {
 #[derive(Clone)]
 pub struct WriterHandle {
     queue: SyncSender<Job>,
+    /// The log as named in messages (the masked URL for PostgreSQL).
     path: Arc<Path>,
+    location: Arc<StoreLocation>,
+    /// The file the log's companions are named after ([`StoreLocation::local_path`]).
+    local: Arc<Path>,
 }
 
 /// A submitted batch whose commit has not been awaited yet.
@@ -92,9 +96,20 @@ impl Writer {
         path: &Path,
         policy: RetryPolicy,
     ) -> Result<(Writer, WriterHandle), StoreError> {
+        Writer::spawn_at(&StoreLocation::from(path), policy)
+    }
+
+    /// Opens the log at `location` (an SQLite file or a PostgreSQL database) and starts the
+    /// writer thread.
+    pub fn spawn_at(
+        location: &StoreLocation,
+        policy: RetryPolicy,
+    ) -> Result<(Writer, WriterHandle), StoreError> {
         // Opened here so that a bad path or database is reported to the caller directly.
-        let store = Store::open(path)?;
+        let store = Database::open(location)?;
         store.set_busy_timeout(policy.busy_timeout)?;
+        let path = location.shown_path();
+        let path = path.as_path();
         let (queue, jobs) = sync_channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
@@ -107,6 +122,8 @@ impl Writer {
         let handle = WriterHandle {
             queue: queue.clone(),
             path: Arc::clone(&path),
+            location: Arc::new(location.clone()),
+            local: Arc::from(location.local_path().as_path()),
         };
         let writer = Writer {
             queue,
@@ -196,9 +213,15 @@ impl WriterHandle {
 }
 
 impl WriterHandle {
-    /// The database this writer writes.
+    /// The database file this writer writes; for PostgreSQL the file its companions (spill
+    /// file, outbox, control socket) are named after, see [`StoreLocation::local_path`].
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.local
+    }
+
+    /// Where the log is: an SQLite file or a PostgreSQL database.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
     }
 }
 
@@ -223,7 +246,7 @@ impl Pending {
     }
 }
 
-fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
+fn run(mut store: Database, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
     let mut next: Option<Job> = None;
     loop {
         let Some(job) = next.take().or_else(|| jobs.recv().ok()) else {
@@ -260,7 +283,7 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
 /// Commits a group of batches in one transaction (with retries); if the group fails, each
 /// batch is tried on its own so that one bad batch cannot fail the others.
 fn write_group(
-    store: &mut Store,
+    store: &mut Database,
     group: Vec<(Vec<Record>, SyncSender<Outcome>)>,
     policy: &RetryPolicy,
 ) {
@@ -282,7 +305,7 @@ fn write_group(
 
 /// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
 fn write_with_retry(
-    store: &mut Store,
+    store: &mut Database,
     batch: &[Record],
     policy: &RetryPolicy,
 ) -> Result<usize, StoreError> {
@@ -315,7 +338,7 @@ fn write_with_retry(
 #[cfg(test)]
 mod tests {
     use super::super::record::sample;
-    use super::super::LogFilter;
+    use super::super::{LogFilter, Store};
     use super::*;
 
     #[test]
