@@ -74,7 +74,7 @@ pub enum StoreError {
     #[error("cannot reach the PostgreSQL server {server}: {reason}")]
     Unreachable { server: String, reason: String },
     /// A PostgreSQL operation failed.
-    #[error("PostgreSQL database {server}: {action} failed: {source}")]
+    #[error("PostgreSQL database {server}: {action} failed: {}", postgres_text(source))]
     Postgres {
         server: String,
         action: &'static str,
@@ -157,4 +157,20 @@ fn postgres_transient(e: &tokio_postgres::Error) -> bool {
         SqlState::CONNECTION_FAILURE,
     ]
     .contains(code)
+}
+
+/// A PostgreSQL error in words: the server's message (tokio-postgres shows only "db error"),
+/// else the client's error and its cause.
+pub(super) fn postgres_text(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} ({})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; {detail}"));
+        }
+        return text;
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }

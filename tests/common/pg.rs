@@ -40,12 +40,17 @@ pub async fn fresh_database(label: &str) -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("the PostgreSQL at DLMS_TEST_PG={url} does not answer: {e}"));
     let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    // One statement per call: several in one query string run as one transaction, which
+    // CREATE DATABASE refuses.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&sql).await.unwrap_or_else(|e| {
+            let why = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+            panic!("cannot create test database {name}: {why}")
+        });
+    }
     drop(client);
     let _ = task.await;
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);

@@ -133,7 +133,7 @@ impl PgStore {
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.pool.get().await.map_err(|e| {
             let reason = match e {
-                deadpool_postgres::PoolError::Backend(e) => e.to_string(),
+                deadpool_postgres::PoolError::Backend(e) => super::error::postgres_text(&e),
                 deadpool_postgres::PoolError::Timeout(_) => {
                     "no connection within 10 s (server down or too busy)".into()
                 }
