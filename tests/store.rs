@@ -163,10 +163,20 @@ fn fifty_thousand_rows_page_and_export_in_order() {
         let mut store = Database::open(&b.at).unwrap();
         let all: Vec<Record> = (0..ROWS).map(reading).collect();
         for batch in all.chunks(BATCH) {
-            assert_eq!(store.insert_batch(batch).unwrap(), batch.len(), "{}", b.name);
+            assert_eq!(
+                store.insert_batch(batch).unwrap(),
+                batch.len(),
+                "{}",
+                b.name
+            );
         }
         let failures = all.iter().filter(|r| r.is_failure()).count() as u64;
-        assert_eq!(store.counts().unwrap(), (ROWS as u64, failures), "{}", b.name);
+        assert_eq!(
+            store.counts().unwrap(),
+            (ROWS as u64, failures),
+            "{}",
+            b.name
+        );
 
         let everything = page_all(&store, &LogFilter::default(), 1000);
         assert_eq!(everything.len(), ROWS);
@@ -213,7 +223,12 @@ fn failures_are_rows_and_poll_ids_keep_increasing() {
         let mut store = Database::open(&b.at).unwrap();
         assert_eq!(store.next_poll_id().unwrap(), 1, "{}", b.name);
         assert_eq!(store.next_poll_id().unwrap(), 2);
-        let failure = failed("m1", "energy", 10, "no response from meter m1 after 3 tries");
+        let failure = failed(
+            "m1",
+            "energy",
+            10,
+            "no response from meter m1 after 3 tries",
+        );
         let mut r = ok("m1", "energy", 5, 1.0);
         r.poll = 41;
         store.insert_batch(&[r, failure.clone()]).unwrap();
@@ -293,9 +308,15 @@ fn filters_select_meter_item_status_and_time() {
             ])
             .unwrap();
         store.insert_batch(&[other]).unwrap();
-        let page = |filter: LogFilter| -> Vec<i64> { ids(&store.log_page(&filter, None, 100).unwrap()) };
+        let page =
+            |filter: LogFilter| -> Vec<i64> { ids(&store.log_page(&filter, None, 100).unwrap()) };
         let name = |m: &str| Some(String::from(m));
-        assert_eq!(page(LogFilter::default()), vec![5, 4, 3, 2, 1, 6], "{}", b.name);
+        assert_eq!(
+            page(LogFilter::default()),
+            vec![5, 4, 3, 2, 1, 6],
+            "{}",
+            b.name
+        );
         assert_eq!(
             page(LogFilter {
                 meter: name("m1"),
@@ -431,7 +452,14 @@ fn latest_per_item_is_the_newest_row_of_each_item() {
             .latest_per_item()
             .unwrap()
             .into_iter()
-            .map(|r| (r.record.meter, r.record.item, r.record.ts_ms, r.record.status))
+            .map(|r| {
+                (
+                    r.record.meter,
+                    r.record.item,
+                    r.record.ts_ms,
+                    r.record.status,
+                )
+            })
             .collect();
         let expect = |m: &str, i: &str, ts, s: &str| (m.into(), i.into(), ts, s.into());
         assert_eq!(
@@ -489,8 +517,16 @@ fn values_round_trip_exactly_and_export_alike() {
         exports.push((b.name, csv, json));
     }
     for pair in exports.windows(2) {
-        assert_eq!(pair[0].1, pair[1].1, "CSV of {} and {}", pair[0].0, pair[1].0);
-        assert_eq!(pair[0].2, pair[1].2, "JSON of {} and {}", pair[0].0, pair[1].0);
+        assert_eq!(
+            pair[0].1, pair[1].1,
+            "CSV of {} and {}",
+            pair[0].0, pair[1].0
+        );
+        assert_eq!(
+            pair[0].2, pair[1].2,
+            "JSON of {} and {}",
+            pair[0].0, pair[1].0
+        );
     }
 }
 
@@ -542,7 +578,8 @@ fn a_newer_schema_is_refused() {
         ] {
             assert!(matches!(err, StoreError::NewerSchema { .. }), "{err:?}");
             assert!(
-                err.to_string().contains("was written by a newer dlms-logger (schema 99"),
+                err.to_string()
+                    .contains("was written by a newer dlms-logger (schema 99"),
                 "{err}"
             );
             assert!(err.to_string().contains(&b.at.to_string()), "{err}");
@@ -557,7 +594,11 @@ fn the_writer_and_the_query_service_work_alike() {
         assert_eq!(handle.location(), &b.at);
         assert_eq!(handle.write(vec![ok("m1", "energy", 1, 1.0)]).unwrap(), 1);
         let pending: Vec<_> = (0..5)
-            .map(|i| handle.submit(vec![ok("m1", "energy", 10 + i, 1.0)]).unwrap())
+            .map(|i| {
+                handle
+                    .submit(vec![ok("m1", "energy", 10 + i, 1.0)])
+                    .unwrap()
+            })
             .collect();
         for p in pending {
             assert_eq!(p.wait().unwrap(), 1);
@@ -722,7 +763,9 @@ fn a_server_that_goes_down_is_retried_and_never_loses_a_batch() {
     assert_eq!(handle.write(vec![ok("m1", "e", 1, 1.0)]).unwrap(), 1);
 
     relay.down();
-    let pending = handle.submit(vec![ok("m1", "e", 2, 2.0), ok("m1", "e", 3, 3.0)]).unwrap();
+    let pending = handle
+        .submit(vec![ok("m1", "e", 2, 2.0), ok("m1", "e", 3, 3.0)])
+        .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     relay.up();
     assert_eq!(pending.wait().unwrap(), 2, "stored once the server is back");
@@ -744,7 +787,10 @@ fn a_server_that_goes_down_is_retried_and_never_loses_a_batch() {
     assert!(refused.error.is_transient(), "{:?}", refused.error);
     let text = refused.error.to_string();
     assert!(!text.contains("s3cret"), "{text}");
-    assert!(text.contains(&format!("postgres://postgres:***@127.0.0.1:{}", relay.port)), "{text}");
+    assert!(
+        text.contains(&format!("postgres://postgres:***@127.0.0.1:{}", relay.port)),
+        "{text}"
+    );
     relay.up();
     assert_eq!(h2.write_or_return(refused.rows).unwrap(), 1);
     w2.shutdown().unwrap();

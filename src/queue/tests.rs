@@ -720,7 +720,11 @@ outbox_limit = 5000
 
 #[test]
 fn the_store_is_a_top_level_key_that_saves_back() {
-    let c = Config::parse("store = \"postgres://logger@db.example/meters\"\n", "t.toml").unwrap();
+    let c = Config::parse(
+        "store = \"postgres://logger@db.example/meters\"\n",
+        "t.toml",
+    )
+    .unwrap();
     assert_eq!(
         c.store.as_deref(),
         Some("postgres://logger@db.example/meters")
@@ -728,5 +732,8 @@ fn the_store_is_a_top_level_key_that_saves_back() {
     assert_eq!(Config::parse(&c.to_toml(), "again").unwrap(), c);
     assert!(!c.holds_inline_secret());
     let c = Config::parse("store = \"postgres://logger:pw@db/meters\"\n", "t.toml").unwrap();
-    assert!(c.holds_inline_secret(), "a password in the URL makes the file private");
+    assert!(
+        c.holds_inline_secret(),
+        "a password in the URL makes the file private"
+    );
 }

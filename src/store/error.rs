@@ -74,7 +74,10 @@ pub enum StoreError {
     #[error("cannot reach the PostgreSQL server {server}: {reason}")]
     Unreachable { server: String, reason: String },
     /// A PostgreSQL operation failed.
-    #[error("PostgreSQL database {server}: {action} failed: {}", postgres_text(source))]
+    #[error(
+        "PostgreSQL database {server}: {action} failed: {}",
+        postgres_text(source)
+    )]
     Postgres {
         server: String,
         action: &'static str,

@@ -67,9 +67,7 @@ impl StoreLocation {
                         let host = match c.get_hosts().first() {
                             Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
                             #[cfg(unix)]
-                            Some(tokio_postgres::config::Host::Unix(p)) => {
-                                p.display().to_string()
-                            }
+                            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
                             None => "localhost".into(),
                         };
                         let port = c.get_ports().first().copied().unwrap_or(5432);

@@ -47,7 +47,9 @@ pub async fn fresh_database(label: &str) -> Option<String> {
         format!("CREATE DATABASE {name}"),
     ] {
         client.batch_execute(&sql).await.unwrap_or_else(|e| {
-            let why = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+            let why = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string());
             panic!("cannot create test database {name}: {why}")
         });
     }

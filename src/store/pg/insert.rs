@@ -88,7 +88,11 @@ impl PgStore {
             )
             .await
             .map_err(&fail)?;
-        for r in batches.iter().flat_map(|b| b.iter()).collect::<Vec<&Record>>() {
+        for r in batches
+            .iter()
+            .flat_map(|b| b.iter())
+            .collect::<Vec<&Record>>()
+        {
             let id = match self.series.get(r).or_else(|| fresh.get(r)) {
                 Some(id) => id,
                 None => {

@@ -118,7 +118,10 @@ impl PgStore {
                  ORDER BY s.request COLLATE \"C\", s.meter COLLATE \"C\", s.item COLLATE \"C\""
             );
             let rows = client.query(&sql, &[]).await.map_err(&fail)?;
-            rows.iter().map(decode).collect::<Result<_, _>>().map_err(fail)
+            rows.iter()
+                .map(decode)
+                .collect::<Result<_, _>>()
+                .map_err(fail)
         })
     }
 
@@ -298,7 +301,10 @@ impl PgStore {
         bound.push(&limit);
         let statement = client.prepare_cached(&sql).await.map_err(&fail)?;
         let rows = client.query(&statement, &bound).await.map_err(&fail)?;
-        rows.iter().map(decode).collect::<Result<_, _>>().map_err(fail)
+        rows.iter()
+            .map(decode)
+            .collect::<Result<_, _>>()
+            .map_err(fail)
     }
 
     /// Records a change about to be sent; returns its id.
@@ -405,7 +411,10 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_in_order() {
         assert_eq!(
-            numbered(&["r.ts >= ?", "(r.ts < ? OR r.id < ?)", "r.status = 'ok'"], 2),
+            numbered(
+                &["r.ts >= ?", "(r.ts < ? OR r.id < ?)", "r.status = 'ok'"],
+                2
+            ),
             ["r.ts >= $2", "(r.ts < $3 OR r.id < $4)", "r.status = 'ok'"]
         );
     }

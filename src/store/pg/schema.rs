@@ -118,9 +118,11 @@ impl PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
             .await
             .map_err(&fail)?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS dlms_logger_schema (version integer NOT NULL)")
-            .await
-            .map_err(&fail)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS dlms_logger_schema (version integer NOT NULL)",
+        )
+        .await
+        .map_err(&fail)?;
         let found: Option<i32> = tx
             .query_opt("SELECT max(version) FROM dlms_logger_schema", &[])
             .await
@@ -148,7 +150,10 @@ impl PgStore {
                 });
             }
         }
-        for (done, sql) in (1..).zip(MIGRATIONS).skip(usize::try_from(version).unwrap_or(0)) {
+        for (done, sql) in (1..)
+            .zip(MIGRATIONS)
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
             tx.batch_execute(sql).await.map_err(&fail)?;
             tx.execute("DELETE FROM dlms_logger_schema", &[])
                 .await
