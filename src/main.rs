@@ -179,9 +179,14 @@ enum Command {
         /// The logger's control socket (default: the database path + `.sock`).
         #[arg(long, value_name = "PATH")]
         socket: Option<PathBuf>,
-        /// The logger's database, to find its socket.
-        #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-        db: PathBuf,
+        /// The logger's store (SQLite file or PostgreSQL URL), to find its socket.
+        #[arg(
+            long = "store",
+            visible_alias = "db",
+            value_name = "URL|FILE",
+            default_value = "dlms-logger.db"
+        )]
+        db: String,
     },
     /// Show the sinks (MQTT brokers) of the logger logging to a database: connected, queued, dropped.
     Status(cli::status::StatusArgs),
@@ -378,8 +383,12 @@ async fn run_other(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Some(Command::Trigger { name, socket, db }) => {
-            let socket =
-                socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));
+            let socket = match socket {
+                Some(s) => s,
+                None => dlms_logger::runner::control::default_socket(
+                    &dlms_logger::store::StoreLocation::parse(&db)?.local_path(),
+                ),
+            };
             let n = dlms_logger::runner::control::trigger(&socket, &name).await?;
             println!("event {name:?} fired {n} request(s)");
             Ok(true)

@@ -116,8 +116,9 @@ impl PgUrl {
     pub(super) fn config(&self) -> Result<tokio_postgres::Config, StoreError> {
         let mut config: tokio_postgres::Config = self.url.parse().map_err(|e| {
             StoreError::BadLocation(format!(
-                "{} is not a PostgreSQL URL this client understands: {e}",
-                self.shown
+                "{} is not a PostgreSQL URL this client understands: {}",
+                self.shown,
+                super::error::postgres_text(&e)
             ))
         })?;
         if config.get_password().is_none() {

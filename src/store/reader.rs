@@ -76,9 +76,14 @@ pub fn spawn_reader_at(location: &StoreLocation) -> Result<ReaderHandle, StoreEr
     std::thread::Builder::new()
         .name("store-reader".into())
         .spawn(move || {
-            let store =
-                Database::open_read_only(&db).map_err(|e| QueryError::Unavailable(Arc::new(e)));
+            let open =
+                || Database::open_read_only(&db).map_err(|e| QueryError::Unavailable(Arc::new(e)));
+            let mut store = open();
             for job in queue {
+                // A server that was down (PostgreSQL) is tried again at the next request.
+                if matches!(&store, Err(QueryError::Unavailable(e)) if e.is_transient()) {
+                    store = open();
+                }
                 job(store.as_ref());
             }
         })

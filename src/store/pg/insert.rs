@@ -10,8 +10,8 @@ use super::super::Record;
 use super::{block, to_pg, PgStore, StoreError};
 
 /// The columns COPY fills, and their types in that order.
-const COPY: &str = "COPY reading (id, ts, series, value, text, unit, status, poll, profile, \
-                    exact, meter_time) FROM STDIN (FORMAT binary)";
+const COPY_COLUMNS: &str =
+    "(id, ts, series, value, text, unit, status, poll, profile, exact, meter_time)";
 const COPY_TYPES: [Type; 11] = [
     Type::INT8,
     Type::INT8,
@@ -51,15 +51,23 @@ impl PgStore {
             return Ok(vec![0; batches.len()]);
         }
         let mut months: Vec<i64> = Vec::new();
+        let mut outside = false;
         for batch in batches {
             for r in batch.iter() {
-                if let Some(m) = super::schema::month_of(r.ts_ms) {
-                    if months.last() != Some(&m) {
-                        months.push(m);
-                    }
+                match super::schema::month_of(r.ts_ms) {
+                    Some(m) if months.last() != Some(&m) => months.push(m),
+                    Some(_) => {}
+                    None => outside = true,
                 }
             }
         }
+        // A group within one month (the usual case) goes straight into its partition, which
+        // spares the server routing each row.
+        let into = match months.as_slice() {
+            [m] if !outside => super::schema::partition_name(*m),
+            _ => None,
+        }
+        .unwrap_or_else(|| "reading".to_string());
         self.ensure_partitions(months).await?;
         let mut client = self.client().await?;
         let fail = self.fail("inserting a batch of readings");
@@ -142,7 +150,8 @@ impl PgStore {
             }
         }
 
-        let sink = tx.copy_in(COPY).await.map_err(&fail)?;
+        let copy = format!("COPY {into} {COPY_COLUMNS} FROM STDIN (FORMAT binary)");
+        let sink = tx.copy_in(&copy).await.map_err(&fail)?;
         let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
         let mut writer = std::pin::pin!(writer);
         let mut counts = Vec::with_capacity(batches.len());

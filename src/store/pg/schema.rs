@@ -93,6 +93,11 @@ pub(super) fn month_of(ts_ms: i64) -> Option<i64> {
         .then(|| i64::from(t.year() - 1970) * 12 + i64::from(t.month0()))
 }
 
+/// The name of a month's partition.
+pub(super) fn partition_name(month: i64) -> Option<String> {
+    partition(month).map(|(name, _, _)| name)
+}
+
 /// A month's partition: its name and its range of times [from, to).
 fn partition(month: i64) -> Option<(String, i64, i64)> {
     let start = |m: i64| {
