@@ -30,9 +30,12 @@ impl StoreLocation {
     pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
         let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            // The client reads the scheme in lower case only.
+            let (scheme, rest) = text.split_once("://").unwrap_or((text, ""));
+            let text = format!("{}://{rest}", scheme.to_ascii_lowercase());
             let url = PgUrl {
-                url: text.to_string(),
-                shown: mask(text),
+                shown: mask(&text),
+                url: text,
             };
             // Checked now, so a typo is reported before anything starts.
             url.config()?;

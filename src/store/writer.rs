@@ -73,7 +73,7 @@ pub struct Writer {
 pub struct WriterHandle {
     queue: SyncSender<Job>,
     /// The log as named in messages (the masked URL for PostgreSQL).
-    path: Arc<Path>,
+    shown: Arc<Path>,
     location: Arc<StoreLocation>,
     /// The file the log's companions are named after ([`StoreLocation::local_path`]).
     local: Arc<Path>,
@@ -121,7 +121,7 @@ impl Writer {
         let path: Arc<Path> = Arc::from(path);
         let handle = WriterHandle {
             queue: queue.clone(),
-            path: Arc::clone(&path),
+            shown: Arc::clone(&path),
             location: Arc::new(location.clone()),
             local: Arc::from(location.local_path().as_path()),
         };
@@ -182,14 +182,14 @@ impl WriterHandle {
         }
         Pending {
             reply: outcome,
-            path: Arc::clone(&self.path),
+            path: Arc::clone(&self.shown),
         }
         .wait_or_return()
     }
 
     fn stopped(&self) -> StoreError {
         StoreError::WriterStopped {
-            path: self.path.to_path_buf(),
+            path: self.shown.to_path_buf(),
         }
     }
 
@@ -203,11 +203,11 @@ impl WriterHandle {
         self.queue
             .send(Job::Write { batch, reply })
             .map_err(|_| StoreError::WriterStopped {
-                path: self.path.to_path_buf(),
+                path: self.shown.to_path_buf(),
             })?;
         Ok(Pending {
             reply: outcome,
-            path: Arc::clone(&self.path),
+            path: Arc::clone(&self.shown),
         })
     }
 }

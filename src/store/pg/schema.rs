@@ -165,7 +165,7 @@ impl PgStore {
                 .map_err(&fail)?;
             tx.execute(
                 "INSERT INTO dlms_logger_schema (version) VALUES ($1)",
-                &[&(done as i32)],
+                &[&done],
             )
             .await
             .map_err(&fail)?;
