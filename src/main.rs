@@ -241,9 +241,14 @@ struct TriggerArgs {
     /// The logger's control socket (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// The logger's database, to find its socket.
-    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-    pub db: PathBuf,
+    /// The logger's store (SQLite file or PostgreSQL URL), to find its socket.
+    #[arg(
+        long = "store",
+        visible_alias = "db",
+        value_name = "URL|FILE",
+        default_value = "dlms-logger.db"
+    )]
+    pub db: String,
 }
 
 /// The arguments of `completions`.
@@ -392,7 +397,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
     match cli.command {
         None => cli::tui::tui(cli::run::RunArgs {
             config: None,
-            db: "dlms-logger.db".into(),
+            store: None,
             socket: None,
             counter_db: None,
             spill: None,
@@ -431,13 +436,18 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 requests: vec![request],
                 sinks: vec![],
                 fleet: None,
+                store: None,
             };
             print!("{}", config.to_toml());
             Ok(true)
         }
         Some(Command::Trigger(Lazy(TriggerArgs { name, socket, db }))) => {
-            let socket =
-                socket.unwrap_or_else(|| dlms_logger::runner::control::default_socket(&db));
+            let socket = match socket {
+                Some(s) => s,
+                None => dlms_logger::runner::control::default_socket(
+                    &dlms_logger::store::StoreLocation::parse(&db)?.local_path(),
+                ),
+            };
             let n = dlms_logger::runner::control::trigger(&socket, &name).await?;
             println!("event {name:?} fired {n} request(s)");
             Ok(true)

@@ -162,6 +162,54 @@ fn only_the_store_and_the_counter_store_use_sqlite_and_only_the_tui_draws() {
 }
 
 #[test]
+fn the_postgres_client_stays_in_the_store_and_each_backend_in_its_files() {
+    // The layers above the store take a `StoreLocation` and never name the client.
+    let mut outside = Vec::new();
+    for part in [
+        "dlms",
+        "engine",
+        "transport",
+        "queue",
+        "schedule",
+        "runner",
+        "sim",
+        "sink",
+        "metrics",
+        "tui",
+        "cli",
+        "main.rs",
+    ] {
+        outside.extend(naming(part, &["tokio_postgres", "deadpool"]));
+    }
+    assert!(
+        outside.is_empty(),
+        "the PostgreSQL client outside the store: {outside:#?}"
+    );
+    // Inside the store: SQL for PostgreSQL in pg/, SQLite's outside it; location.rs parses
+    // URLs and error.rs words the client's errors.
+    let sqlite_in_pg = naming("store/pg", &["rusqlite"]);
+    assert!(
+        sqlite_in_pg.is_empty(),
+        "SQLite in store/pg: {sqlite_in_pg:#?}"
+    );
+    let mut pg_elsewhere = Vec::new();
+    for f in std::fs::read_dir(src("store")).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().to_string();
+        if name == "pg" || name == "location.rs" || name == "error.rs" {
+            continue;
+        }
+        pg_elsewhere.extend(naming(
+            &format!("store/{name}"),
+            &["tokio_postgres", "deadpool"],
+        ));
+    }
+    assert!(
+        pg_elsewhere.is_empty(),
+        "the PostgreSQL client outside store/pg: {pg_elsewhere:#?}"
+    );
+}
+
+#[test]
 fn the_engine_writes_nothing_itself() {
     // The engine turns answers into rows; the runner decides when and where they are stored.
     let hits = naming(
@@ -256,7 +304,10 @@ fn shipped_naming(part: &str, needles: &[&str]) -> Vec<String> {
 /// What opens a link or the database, starts the logger, or runs SQL.
 const OPENING: &[&str] = &[
     "rusqlite",
+    "tokio_postgres",
+    "deadpool",
     "Store::open",
+    "Database::open",
     "open_read_only",
     "spawn_reader",
     "Writer::spawn",

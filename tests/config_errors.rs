@@ -29,7 +29,7 @@ const CASES: &[(&str, &str)] = &[
     // TOML syntax.
     ("{HEAD}\n[[request]\n", "t.toml:9:11: this is not valid TOML: unclosed array table, expected `]`"),
     // Unknown fields: top level, meter, item.
-    ("flavour = 1\n{HEAD}", "t.toml:1:1: flavour: unknown field; allowed fields: connection, meter, request, sink or fleet"),
+    ("flavour = 1\n{HEAD}", "t.toml:1:1: flavour: unknown field; allowed fields: connection, meter, request, sink, fleet or store"),
     ("{HEAD}clinet = 1\n", "t.toml:8:1: meter \"m1\".clinet: unknown field; allowed fields: name, connection, interface, client, server, serial_number, device_name, logical, address_size, referencing, auth, security, timeout_ms, retries, enabled, han_preset, pre_established, conformance, max_pdu, release, hdlc_window, gbt or gbt_window"),
     ("{HEAD}\n[[request]]\nname = \"r1\"\nmeters = [\"m1\"]\nschedule = { once = true }\nitems = [\n  { name = \"e\", obis = \"1.0.1.8.0.255\" },\n  { name = \"f\", obis = \"1.0.2.8.0.255\", atribute = 3 },\n]\n", "t.toml:15:41: request \"r1\".items[2].atribute: unknown field; allowed fields: name, obis, class, attribute, type, scale, unit, entries, since, until or enabled"),
     // Missing name.

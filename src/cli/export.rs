@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use dlms_logger::store::{ExportFormat, LogFilter, Store};
+use dlms_logger::store::{Database, ExportFormat, LogFilter, StoreLocation};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -19,9 +19,13 @@ pub enum Format {
 /// Flags of `export`.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// The database written by `dlms-logger run`.
-    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-    pub db: PathBuf,
+    /// The log written by `dlms-logger run`: an SQLite file or a PostgreSQL URL. Default: the
+    /// `store` of the queue (-c FILE or ./dlms-logger.toml), else dlms-logger.db.
+    #[arg(long = "store", visible_alias = "db", value_name = "URL|FILE")]
+    pub store: Option<String>,
+    /// The queue whose `store` names the log (default ./dlms-logger.toml when present).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
@@ -69,8 +73,18 @@ pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
 
 /// Runs `export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
-    if !args.db.exists() {
-        bail!("no database at {} (give --db FILE)", args.db.display());
+    let configured = match &args.store {
+        Some(_) => None,
+        None => super::store::store_in_config(args.config.as_deref())?,
+    };
+    let at = super::store::location(args.store.as_deref(), configured.as_deref())?;
+    if let StoreLocation::Sqlite(path) = &at {
+        if !path.exists() {
+            bail!(
+                "no database at {} (give --store FILE or --store postgres://…)",
+                path.display()
+            );
+        }
     }
     let filter = LogFilter {
         request: args.request.clone(),
@@ -88,7 +102,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             .map(|t| parse_time("--until", t))
             .transpose()?,
     };
-    let store = Store::open(&args.db)?;
+    // An SQLite file of an older version is brought up to date as before; a PostgreSQL
+    // database is only read (nothing is created on a server by an export).
+    let store = match &at {
+        StoreLocation::Sqlite(_) => Database::open(&at)?,
+        StoreLocation::Postgres(_) => Database::open_read_only(&at)?,
+    };
     let format = match args.format {
         Format::Csv => ExportFormat::Csv,
         Format::Json => ExportFormat::Json,

@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod shortcuts;
 pub mod simulate;
 pub mod status;
+pub mod store;
 pub mod tui;
 
 /// `--port` of a meter to connect to: 1 to 65535, said in words when out of range.

@@ -74,6 +74,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
                 requests: vec![],
                 sinks: vec![],
                 fleet: None,
+                store: None,
             };
             print!("{}\n{snippet}", config.to_toml());
             Ok(true)

@@ -1,5 +1,5 @@
 //! `dlms-logger run`: the headless logger. Loads the queue, schedules it, logs every reading
-//! and failure to SQLite until SIGINT/SIGTERM, then finishes the writes in flight.
+//! and failure to SQLite or PostgreSQL until SIGINT/SIGTERM, then finishes the writes in flight.
 
 use super::simulate::shutdown_signal;
 use anyhow::{Context, Result};
@@ -19,9 +19,10 @@ pub struct RunArgs {
     /// The queue (TOML). Default: ./dlms-logger.toml if present, else the built-in demo.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The SQLite database to log to.
-    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-    pub db: PathBuf,
+    /// Where to log: an SQLite file, or a PostgreSQL URL (postgres://USER@HOST/DB; the
+    /// password from the URL or PGPASSWORD). Default: the queue's `store`, else dlms-logger.db.
+    #[arg(long = "store", visible_alias = "db", value_name = "URL|FILE")]
+    pub store: Option<String>,
     /// The control socket for `dlms-logger trigger` (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -211,11 +212,15 @@ pub fn check(config: Option<&Path>) -> Result<()> {
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
     let loaded = load(args.config.as_deref()).await?;
-    let (writer, handle, first_poll) = dlms_logger::runner::open_store(&args.db)?;
+    let at = super::store::location(args.store.as_deref(), loaded.config.store.as_deref())?;
+    let (writer, handle, first_poll) = {
+        let at = at.clone();
+        tokio::task::spawn_blocking(move || dlms_logger::runner::open_store(&at)).await??
+    };
     let socket = args
         .socket
         .clone()
-        .unwrap_or_else(|| control::default_socket(&args.db));
+        .unwrap_or_else(|| control::default_socket(&at.local_path()));
     let listener = control::bind(&socket).await?;
     let config = loaded.config.clone();
     tracing::info!(
@@ -223,7 +228,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         config.requests.iter().filter(|r| r.enabled).count(),
         config.meters.len(),
         loaded.origin,
-        args.db.display()
+        at
     );
     let metrics = metrics_for(&args);
     let fleet = args.fleet.settings(config.fleet.as_ref());
@@ -286,7 +291,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         "stopped: {} rows stored ({} failures) in {}",
         status.rows_stored,
         status.failures_stored,
-        args.db.display()
+        at
     );
     if status.rows_dropped > 0 {
         tracing::error!(

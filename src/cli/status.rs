@@ -1,5 +1,6 @@
-//! `dlms-logger status`: the sinks of the logger logging to a database, as the running logger
-//! last reported them (its outbox file, `<db>.outbox`, updated every second), and whether that
+//! `dlms-logger status`: the store (SQLite file or PostgreSQL, with the URL's password masked)
+//! and whether it answers, the sinks of the logger logging to it, as the running logger last
+//! reported them (its outbox file, `<db>.outbox`, updated every second), and whether that
 //! logger is running (its control socket answers). With `--fleet URL`: the loggers of the
 //! fleet and which one holds which connection (with its lease's expiry).
 
@@ -7,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use dlms_logger::sink::SinkState;
 use dlms_logger::store::outbox::{outbox_path, sink_states};
+use dlms_logger::store::{Database, StoreLocation};
 use std::path::PathBuf;
 
 /// A report older than this means its logger is not running (or its sink thread is stuck).
@@ -15,9 +17,13 @@ const STALE_MS: i64 = 10_000;
 /// Flags of `status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// The logger's database.
-    #[arg(long, value_name = "FILE", default_value = "dlms-logger.db")]
-    pub db: PathBuf,
+    /// The logger's store: an SQLite file or a PostgreSQL URL. Default: the `store` of the
+    /// queue (-c FILE or ./dlms-logger.toml), else dlms-logger.db.
+    #[arg(long = "store", visible_alias = "db", value_name = "URL|FILE")]
+    pub store: Option<String>,
+    /// The queue whose `store` names the log (default ./dlms-logger.toml when present).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The logger's control socket (default: the database path + `.sock`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -38,12 +44,22 @@ pub struct StatusArgs {
 
 /// Prints the state; false when a sink is disconnected or has dropped messages.
 pub async fn run(args: &StatusArgs) -> Result<bool> {
+    let configured = match &args.store {
+        Some(_) => None,
+        None => super::store::store_in_config(args.config.as_deref())?,
+    };
+    let at = super::store::location(args.store.as_deref(), configured.as_deref())?;
+    let local = at.local_path();
     let socket = args
         .socket
         .clone()
-        .unwrap_or_else(|| dlms_logger::runner::control::default_socket(&args.db));
+        .unwrap_or_else(|| dlms_logger::runner::control::default_socket(&local));
     let running = tokio::net::UnixStream::connect(&socket).await.is_ok();
-    let path = outbox_path(&args.db);
+    let store = {
+        let at = at.clone();
+        tokio::task::spawn_blocking(move || store_state(&at)).await?
+    };
+    let path = outbox_path(&local);
     let now = chrono::Utc::now().timestamp_millis();
     let states = sink_states(&path).with_context(|| "reading the sinks' states".to_string())?;
     let mut sinks = Vec::new();
@@ -52,9 +68,10 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
             .with_context(|| format!("the state of sink {name:?} in {}", path.display()))?;
         sinks.push((state, now - updated));
     }
-    let healthy = sinks
-        .iter()
-        .all(|(s, age)| !running || (s.connected && s.dropped == 0 && *age < STALE_MS));
+    let healthy = store.reachable
+        && sinks
+            .iter()
+            .all(|(s, age)| !running || (s.connected && s.dropped == 0 && *age < STALE_MS));
     let fleet = match &args.fleet {
         Some(url) => Some(dlms_logger::fleet::report(url).await?),
         None => None,
@@ -68,7 +85,19 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
                 v
             })
             .collect();
-        let mut out = serde_json::json!({ "db": args.db, "running": running, "sinks": list });
+        let mut out = serde_json::json!({
+            "db": at.to_string(),
+            "store": {
+                "kind": at.kind(),
+                "location": at.to_string(),
+                "state": store.state,
+                "rows": store.rows,
+                "failures": store.failures,
+                "error": store.error,
+            },
+            "running": running,
+            "sinks": list,
+        });
         if let Some(f) = &fleet {
             out["fleet"] = serde_json::to_value(f)?;
         }
@@ -79,14 +108,28 @@ pub async fn run(args: &StatusArgs) -> Result<bool> {
         print_fleet(f);
     }
     println!(
-        "logger on {}: {}",
-        args.db.display(),
+        "logger on {at}: {}",
         if running {
             "running"
         } else {
             "not running (its control socket does not answer)"
         }
     );
+    match (&store.error, store.rows) {
+        (None, Some(rows)) => println!(
+            "store {} {at}: {}, {rows} rows ({} failures)",
+            at.kind(),
+            store.state,
+            store.failures.unwrap_or(0)
+        ),
+        (Some(e), _) => println!(
+            "store {} {at}: {}: {}",
+            at.kind(),
+            store.state,
+            dlms_logger::text::escape(e)
+        ),
+        (None, None) => println!("store {} {at}: {}", at.kind(), store.state),
+    }
     if sinks.is_empty() {
         println!("no sinks have reported (none configured, or the logger never ran with them)");
     }
@@ -153,5 +196,55 @@ fn print_fleet(f: &dlms_logger::fleet::FleetReport) {
             escape(&l.holder),
             l.epoch
         );
+    }
+}
+
+/// What `status` says about the store.
+struct StoreState {
+    /// `connected`, `unreachable`, `missing` (no SQLite file yet) or `unreadable`.
+    state: &'static str,
+    /// False when a PostgreSQL server does not answer.
+    reachable: bool,
+    rows: Option<u64>,
+    failures: Option<u64>,
+    /// Why it could not be read (the URL masked).
+    error: Option<String>,
+}
+
+/// Opens the store read-only and counts its rows.
+fn store_state(at: &StoreLocation) -> StoreState {
+    if let StoreLocation::Sqlite(path) = at {
+        if !path.exists() {
+            return StoreState {
+                state: "missing",
+                reachable: true,
+                rows: None,
+                failures: None,
+                error: None,
+            };
+        }
+    }
+    match Database::open_read_only(at).and_then(|db| db.counts()) {
+        Ok((rows, failures)) => StoreState {
+            state: "connected",
+            reachable: true,
+            rows: Some(rows),
+            failures: Some(failures),
+            error: None,
+        },
+        Err(e) => {
+            let unreachable = matches!(e, dlms_logger::store::StoreError::Unreachable { .. });
+            StoreState {
+                state: if unreachable {
+                    "unreachable"
+                } else {
+                    "unreadable"
+                },
+                reachable: !unreachable,
+                rows: None,
+                failures: None,
+                error: Some(e.to_string()),
+            }
+        }
     }
 }

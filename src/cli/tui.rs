@@ -34,13 +34,17 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("dlms-logger.toml"));
+    let at = super::store::location(args.store.as_deref(), loaded.config.store.as_deref())?;
     let socket = args
         .socket
         .clone()
-        .unwrap_or_else(|| control::default_socket(&args.db));
+        .unwrap_or_else(|| control::default_socket(&at.local_path()));
     let warning = dlms_logger::queue::secrets_exposed(&config_path);
 
-    let (writer, handle, first_poll) = open_store(&args.db)?;
+    let (writer, handle, first_poll) = {
+        let at = at.clone();
+        tokio::task::spawn_blocking(move || open_store(&at)).await??
+    };
     let listener = control::bind(&socket).await?;
     let metrics = metrics_for(&args);
     let options = RunnerOptions {
@@ -55,8 +59,8 @@ pub async fn tui(args: RunArgs) -> Result<()> {
     let control = tokio::spawn(control::serve(listener, socket.clone(), move |n| {
         events.fire_event(n)
     }));
-    let queries = dlms_logger::store::spawn_reader(&args.db)
-        .with_context(|| format!("starting the query service of {}", args.db.display()))?;
+    let queries = dlms_logger::store::spawn_reader_at(&at)
+        .with_context(|| format!("starting the query service of {at}"))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut ctx = Ctx::new(runner.handle(), queries, config_path, tx);
     if let Some(w) = warning {

@@ -69,6 +69,9 @@ pub struct Config {
     pub sinks: Vec<Sink>,
     /// The fleet of loggers sharing this queue (`[fleet]`), if any.
     pub fleet: Option<FleetConfig>,
+    /// Where the log is kept (`store = "…"`, top level): an SQLite file or a `postgres://`
+    /// URL; `--store` wins over it. `None`: the command line's default.
+    pub store: Option<String>,
 }
 
 impl Config {
@@ -170,6 +173,7 @@ impl Config {
                 .fleet
                 .as_ref()
                 .is_some_and(FleetConfig::holds_inline_secret)
+            || self.store.as_deref().is_some_and(url_has_password)
     }
 
     /// The meter with this name.
@@ -237,4 +241,16 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         action: "read",
         source,
     })
+}
+
+/// True when a store URL carries a password (`scheme://user:password@host`, `password=`).
+fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let in_user = authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'));
+    in_user || url.to_ascii_lowercase().contains("password=")
 }

@@ -321,7 +321,7 @@ struct RawItem {
 }
 
 /// The top-level tables of a config file.
-const SECTIONS: [&str; 5] = ["connection", "meter", "request", "sink", "fleet"];
+const SECTIONS: [&str; 6] = ["connection", "meter", "request", "sink", "fleet", "store"];
 
 /// Where the model's entries came from in the file, and which entries did not load.
 #[derive(Debug, Default)]
@@ -388,12 +388,21 @@ pub(super) fn read(doc: &Doc) -> (Config, Origins, Vec<ConfigError>) {
             None
         }
     };
+    let store = match doc.table::<String>("store") {
+        None => None,
+        Some(Ok(at)) => Some(at),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+    };
     let config = Config {
         connections,
         meters,
         requests,
         sinks,
         fleet,
+        store,
     };
     (config, origins, errors)
 }

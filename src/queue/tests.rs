@@ -607,6 +607,7 @@ fn config() -> impl Strategy<Value = Config> {
             requests,
             sinks: vec![],
             fleet: None,
+            store: None,
         }
     })
 }
@@ -766,4 +767,24 @@ fn in_memory_problems_are_all_reported() {
         ]
     );
     assert_eq!(config.validate().unwrap_err().to_string(), got[0]);
+}
+
+#[test]
+fn the_store_is_a_top_level_key_that_saves_back() {
+    let c = Config::parse(
+        "store = \"postgres://logger@db.example/meters\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.store.as_deref(),
+        Some("postgres://logger@db.example/meters")
+    );
+    assert_eq!(Config::parse(&c.to_toml(), "again").unwrap(), c);
+    assert!(!c.holds_inline_secret());
+    let c = Config::parse("store = \"postgres://logger:pw@db/meters\"\n", "t.toml").unwrap();
+    assert!(
+        c.holds_inline_secret(),
+        "a password in the URL makes the file private"
+    );
 }

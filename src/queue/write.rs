@@ -68,6 +68,13 @@ impl Fields {
 /// The whole config, in queue order.
 pub(super) fn config(config: &Config) -> String {
     let mut out = String::new();
+    if let Some(store) = &config.store {
+        // Top-level keys come before the first table.
+        let mut f = Fields::default();
+        f.set("store", store);
+        f.lines(&mut out);
+        out.push('\n');
+    }
     for c in &config.connections {
         table(&mut out, "connection", connection(c));
     }

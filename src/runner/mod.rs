@@ -90,7 +90,7 @@ struct Shared {
     /// Associations over links that meters opened (listening connections), per meter.
     dialed_in: Mutex<Links>,
     /// A read connection to the log, for incremental profile reads.
-    query: Mutex<Option<crate::store::Store>>,
+    query: Mutex<Option<crate::store::Database>>,
     /// Rows the store refused (locked, full): written before the next batch.
     parked: Mutex<parked::Parked>,
     /// Our invocation counters and the meters' floors (shared with every other process).
@@ -408,7 +408,7 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
 /// Counters older versions kept in the log database: ours start above them (once, before any
 /// session; a log without that table or rows costs one read).
 fn import_legacy_counters(writer: &WriterHandle, counters: &crate::counters::CounterStore) {
-    let rows = crate::store::Store::open(writer.path()).and_then(|s| s.legacy_counters());
+    let rows = crate::store::Database::open(writer.location()).and_then(|s| s.legacy_counters());
     match rows.map(|rows| counters.import_legacy(&rows)) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!("{e}"),
@@ -422,17 +422,20 @@ fn trace_sink(shared: &Arc<Shared>, meter: &str) -> crate::engine::TraceSink {
     Box::new(move |e| lock(&shared.trace).push(&meter, e))
 }
 
-/// Opens the log database for a run: returns the writer, its handle and the first poll id.
+/// Opens the log for a run (an SQLite file, or a PostgreSQL database given as
+/// [`crate::store::StoreLocation`]): returns the writer, its handle and the first poll id.
 pub fn open_store(
-    db: &std::path::Path,
+    at: impl Into<crate::store::StoreLocation>,
 ) -> Result<(crate::store::Writer, WriterHandle, i64), crate::store::StoreError> {
+    let at = at.into();
     let first_poll = {
-        let mut store = crate::store::Store::open(db)?;
+        let mut store = crate::store::Database::open(&at)?;
         let id = store.next_poll_id()?;
         store.close()?;
         id
     };
-    let (writer, handle) = crate::store::Writer::spawn(db)?;
+    let (writer, handle) =
+        crate::store::Writer::spawn_at(&at, crate::store::RetryPolicy::default())?;
     Ok((writer, handle, first_poll))
 }
 

@@ -68,8 +68,8 @@ pub(super) async fn change_meter(
     m: &Meter,
     links: &mut Links,
 ) -> (Vec<WriteRecord>, Option<EngineError>) {
-    let path = shared.writer.path().to_path_buf();
-    let journal = tokio::task::spawn_blocking(move || StoreJournal::open(&path))
+    let location = shared.writer.location().clone();
+    let journal = tokio::task::spawn_blocking(move || StoreJournal::open(&location))
         .await
         .unwrap_or(StoreJournal {
             store: None,
@@ -140,7 +140,7 @@ fn not_run(source: &str, steps: &[Step], m: &Meter, why: &str) -> WriteRecord {
 /// The `writes` table as the steps' journal: its own connection (the writer thread takes
 /// readings; changes are few and each must be on disk before it is sent).
 struct StoreJournal {
-    store: Option<crate::store::Store>,
+    store: Option<crate::store::Database>,
     /// The row of the change being sent.
     open: Option<i64>,
     /// The row of the last record.
@@ -148,8 +148,8 @@ struct StoreJournal {
 }
 
 impl StoreJournal {
-    fn open(path: &std::path::Path) -> Self {
-        let store = crate::store::Store::open(path)
+    fn open(location: &crate::store::StoreLocation) -> Self {
+        let store = crate::store::Database::open(location)
             .map_err(|e| tracing::error!("changes will not be recorded: {e}"))
             .ok();
         StoreJournal {

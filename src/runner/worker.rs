@@ -333,7 +333,7 @@ pub(super) fn last_captures(
     }
     let mut query = lock(&shared.query);
     if query.is_none() {
-        *query = crate::store::Store::open(shared.writer.path()).ok();
+        *query = crate::store::Database::open(shared.writer.location()).ok();
     }
     let Some(store) = query.as_ref() else {
         return HashMap::new();

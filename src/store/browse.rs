@@ -3,8 +3,9 @@
 //! history of an item in a window (a chart). Each is built on the ordered, index-range scan
 //! of `query.rs`, so none sorts or reads the whole log.
 
+use super::database::Database;
 use super::query::Order;
-use super::{Cursor, LogFilter, Row, Store, StoreError};
+use super::{Cursor, LogFilter, Row, StoreError};
 
 /// Rows scanned at a time when rows are kept by their error text.
 const CHUNK: usize = 512;
@@ -14,7 +15,22 @@ fn error_has(row: &Row, text: &str) -> bool {
     row.record.status.to_lowercase().contains(text)
 }
 
-impl Store {
+impl Database {
+    /// The ordered scan of either backend.
+    fn scan(
+        &self,
+        filter: &LogFilter,
+        after: Option<Cursor>,
+        order: Order,
+        limit: usize,
+        visit: impl FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        match self {
+            Database::Sqlite(s) => s.scan(filter, after, order, limit, visit),
+            Database::Postgres(s) => s.scan(filter, after, order, limit, visit),
+        }
+    }
+
     /// Up to `limit` rows matching `filter` strictly past `after` in `order`, of those whose
     /// status contains `error` (any case; `None`: every row). The error text is not indexed:
     /// the filter's rows (with a failed status filter, the index of failures) are read in
@@ -53,7 +69,7 @@ impl Store {
         Ok(out)
     }
 
-    /// A page of the log as [`Store::log_page`], of the rows whose status contains `error`
+    /// A page of the log as [`Database::log_page`], of the rows whose status contains `error`
     /// (any case) when given: the Log view's filter by the kind of failure.
     pub fn log_page_with_error(
         &self,
@@ -65,7 +81,7 @@ impl Store {
         self.scan_with_error(filter, error, after, Order::NewestFirst, limit)
     }
 
-    /// The nearest row matching `filter` (and `error`, as in [`Store::log_page_with_error`])
+    /// The nearest row matching `filter` (and `error`, as in [`Database::log_page_with_error`])
     /// strictly older (`older`) or newer than `from`: the next failure from a row.
     pub fn log_neighbour(
         &self,
@@ -115,7 +131,7 @@ mod tests {
     use super::*;
 
     /// 2000 rows a second apart; every 100th a timeout, every 250th (not a timeout) refused.
-    fn store() -> Store {
+    fn store() -> Database {
         let rows: Vec<Record> = (0..2000)
             .map(|i| {
                 let mut r = sample::ok(
@@ -134,9 +150,9 @@ mod tests {
                 r
             })
             .collect();
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = super::super::Store::open_in_memory().unwrap();
         store.insert_batch(&rows).unwrap();
-        store
+        Database::Sqlite(store)
     }
 
     fn times(rows: &[Row]) -> Vec<i64> {

@@ -67,6 +67,25 @@ pub enum StoreError {
     /// The writer thread is no longer running, so the batch was not stored.
     #[error("the writer of database {path} has stopped; the batch was not stored")]
     WriterStopped { path: PathBuf },
+    /// The store's location is neither a file name nor a PostgreSQL URL this build reads.
+    #[error("{0}")]
+    BadLocation(String),
+    /// The PostgreSQL server could not be reached (down, refused, wrong password).
+    #[error("cannot reach the PostgreSQL server {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    /// A PostgreSQL operation failed.
+    #[error(
+        "PostgreSQL database {server}: {action} failed: {}",
+        postgres_text(source)
+    )]
+    Postgres {
+        server: String,
+        action: &'static str,
+        source: tokio_postgres::Error,
+    },
+    /// The PostgreSQL database holds tables named like ours that are not a dlms-logger log.
+    #[error("PostgreSQL database {server} is not a dlms-logger log ({reason})")]
+    ForeignPostgres { server: String, reason: String },
 }
 
 impl StoreError {
@@ -93,18 +112,68 @@ impl StoreError {
 
     /// True when the disk (or the database's size limit) is full.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, StoreError::Sqlite { source, .. }
-            if source.sqlite_error_code() == Some(ErrorCode::DiskFull))
+        match self {
+            StoreError::Sqlite { source, .. } => {
+                source.sqlite_error_code() == Some(ErrorCode::DiskFull)
+            }
+            StoreError::Postgres { source, .. } => {
+                source.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL)
+            }
+            _ => false,
+        }
     }
 
-    /// True when retrying later may succeed: another connection holds the lock, or the disk is full.
+    /// True when retrying later may succeed: another connection holds the lock, the disk is
+    /// full, or (PostgreSQL) the server is down, restarting or lost the connection.
     pub fn is_transient(&self) -> bool {
-        let StoreError::Sqlite { source, .. } = self else {
-            return false;
-        };
-        matches!(
-            source.sqlite_error_code(),
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull)
-        )
+        match self {
+            StoreError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull)
+            ),
+            StoreError::Unreachable { .. } => true,
+            StoreError::Postgres { source, .. } => postgres_transient(source),
+            _ => false,
+        }
+    }
+}
+
+/// A PostgreSQL error that may pass: no answer from the server (the connection broke or was
+/// never made), or a state the server reports as temporary.
+fn postgres_transient(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let Some(code) = e.code() else {
+        // Not the server's answer: the connection, not the statement, failed.
+        return true;
+    };
+    [
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::LOCK_NOT_AVAILABLE,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::DISK_FULL,
+        SqlState::OUT_OF_MEMORY,
+        SqlState::CONNECTION_EXCEPTION,
+        SqlState::CONNECTION_FAILURE,
+    ]
+    .contains(code)
+}
+
+/// A PostgreSQL error in words: the server's message (tokio-postgres shows only "db error"),
+/// else the client's error and its cause.
+pub(super) fn postgres_text(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} ({})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; {detail}"));
+        }
+        return text;
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat};
 
 use super::query::Order;
-use super::{LogFilter, Record, Store, StoreError};
+use super::{LogFilter, Record, Row, Store, StoreError};
 
 /// The file format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,31 +105,47 @@ impl Store {
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<u64, StoreError> {
-        let failed = |source: std::io::Error| StoreError::Export {
-            path: self.path.clone(),
-            source,
-        };
-        match format {
-            ExportFormat::Csv => {
-                let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(CSV_HEADER).map_err(|e| failed(e.into()))?;
-                let written = self.scan(filter, None, Order::OldestFirst, usize::MAX, |row| {
-                    csv.write_record(csv_record(&row.record))
-                        .map_err(|e| failed(e.into()))
-                })?;
-                csv.flush().map_err(failed)?;
-                Ok(written)
-            }
-            ExportFormat::Json => {
-                let mut out = std::io::BufWriter::new(out);
-                let written = self.scan(filter, None, Order::OldestFirst, usize::MAX, |row| {
-                    serde_json::to_writer(&mut out, &json_line(&row.record))
-                        .map_err(|e| failed(e.into()))?;
-                    out.write_all(b"\n").map_err(failed)
-                })?;
-                out.flush().map_err(failed)?;
-                Ok(written)
-            }
+        write_export(&self.path, format, out, |visit| {
+            self.scan(filter, None, Order::OldestFirst, usize::MAX, visit)
+        })
+    }
+}
+
+/// A row handed to an export.
+pub(super) type Visit<'a> = &'a mut dyn FnMut(Row) -> Result<(), StoreError>;
+
+/// Writes the rows `scan` feeds (oldest first) as CSV or JSON lines to `out`; `database`
+/// names the store in errors. Every backend exports through this, so their files are equal.
+pub(super) fn write_export(
+    database: &std::path::Path,
+    format: ExportFormat,
+    out: &mut dyn Write,
+    scan: impl FnOnce(Visit<'_>) -> Result<u64, StoreError>,
+) -> Result<u64, StoreError> {
+    let failed = |source: std::io::Error| StoreError::Export {
+        path: database.to_path_buf(),
+        source,
+    };
+    match format {
+        ExportFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(CSV_HEADER).map_err(|e| failed(e.into()))?;
+            let written = scan(&mut |row| {
+                csv.write_record(csv_record(&row.record))
+                    .map_err(|e| failed(e.into()))
+            })?;
+            csv.flush().map_err(failed)?;
+            Ok(written)
+        }
+        ExportFormat::Json => {
+            let mut out = std::io::BufWriter::new(out);
+            let written = scan(&mut |row| {
+                serde_json::to_writer(&mut out, &json_line(&row.record))
+                    .map_err(|e| failed(e.into()))?;
+                out.write_all(b"\n").map_err(failed)
+            })?;
+            out.flush().map_err(failed)?;
+            Ok(written)
         }
     }
 }

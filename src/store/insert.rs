@@ -51,8 +51,27 @@ pub(super) struct SeriesIds {
 }
 
 impl SeriesIds {
-    fn get(&self, record: &Record) -> Option<i64> {
+    pub(super) fn get(&self, record: &Record) -> Option<i64> {
         self.ids.get(record as &dyn SeriesKey).copied()
+    }
+
+    /// Remembers `id` as the series of `record`.
+    pub(super) fn remember(&mut self, record: &Record, id: i64) {
+        let (request, meter, item, obis, class, attribute) = record.key();
+        let name = SeriesName {
+            request: request.to_owned(),
+            meter: meter.to_owned(),
+            item: item.to_owned(),
+            obis: obis.to_owned(),
+            class,
+            attribute,
+        };
+        self.ids.insert(name, id);
+    }
+
+    /// Takes over the ids of `other` (a committed transaction's new series).
+    pub(super) fn absorb(&mut self, other: SeriesIds) {
+        self.ids.extend(other.ids);
     }
 
     /// How many series are cached.

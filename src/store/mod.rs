@@ -1,4 +1,8 @@
-//! The SQLite log of every reading and failure.
+//! The log of every reading and failure: an SQLite file, or a PostgreSQL database
+//! (`pg/`: the same concepts and calls; see its doc). [`StoreLocation`] says which,
+//! [`Database`] opens either behind one set of calls, and the writer thread and the query
+//! service take either, so the runner, the UI and the command line never care which.
+//! What follows describes the SQLite backend.
 //!
 //! # Layout
 //!
@@ -30,12 +34,15 @@
 //! The schema version is `PRAGMA user_version`; a file from a newer dlms-logger is refused.
 
 mod browse;
+mod database;
 mod db;
 mod error;
 mod export;
 mod filter;
 mod insert;
+mod location;
 pub mod outbox;
+mod pg;
 mod query;
 mod reader;
 mod record;
@@ -43,11 +50,14 @@ mod schema;
 mod writer;
 mod writes;
 
+pub use database::Database;
 pub use db::Store;
 pub use error::StoreError;
 pub use export::ExportFormat;
 pub use filter::{LogFilter, StatusFilter};
-pub use reader::{spawn_reader, QueryError, ReaderHandle};
+pub use location::{PgUrl, StoreLocation};
+pub use pg::PgStore;
+pub use reader::{spawn_reader, spawn_reader_at, QueryError, ReaderHandle};
 pub use record::{decimal_json, Cursor, Record, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;
 pub use writer::{Pending, Refused, RetryPolicy, Writer, WriterHandle};

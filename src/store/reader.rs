@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use super::{Cursor, ExportFormat, LogFilter, Row, Store, StoreError};
+use super::{Cursor, Database, ExportFormat, LogFilter, Row, StoreError, StoreLocation};
 
 /// Why a query was not answered.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -43,13 +43,15 @@ impl From<StoreError> for QueryError {
     }
 }
 
-type Job = Box<dyn FnOnce(Result<&Store, &QueryError>) + Send>;
+type Job = Box<dyn FnOnce(Result<&Database, &QueryError>) + Send>;
 
 /// Sends queries to the query thread; cheap to clone. The thread ends when every handle is dropped.
 #[derive(Clone)]
 pub struct ReaderHandle {
     jobs: mpsc::Sender<Job>,
+    /// The log as shown (the masked URL for PostgreSQL).
     path: PathBuf,
+    location: Arc<StoreLocation>,
 }
 
 impl std::fmt::Debug for ReaderHandle {
@@ -63,36 +65,53 @@ impl std::fmt::Debug for ReaderHandle {
 /// Starts the query thread on the database at `path` (opened read-only on the thread; when
 /// that fails, every request is answered with [`QueryError::Unavailable`]).
 pub fn spawn_reader(path: &Path) -> Result<ReaderHandle, StoreError> {
+    spawn_reader_at(&StoreLocation::from(path))
+}
+
+/// Starts the query thread on the log at `location` (an SQLite file or a PostgreSQL database).
+pub fn spawn_reader_at(location: &StoreLocation) -> Result<ReaderHandle, StoreError> {
     let (jobs, queue) = mpsc::channel::<Job>();
-    let db = path.to_path_buf();
+    let db = location.clone();
+    let path = location.shown_path();
     std::thread::Builder::new()
         .name("store-reader".into())
         .spawn(move || {
-            let store =
-                Store::open_read_only(&db).map_err(|e| QueryError::Unavailable(Arc::new(e)));
+            let open =
+                || Database::open_read_only(&db).map_err(|e| QueryError::Unavailable(Arc::new(e)));
+            let mut store = open();
             for job in queue {
+                // A server that was down (PostgreSQL) is tried again at the next request.
+                if matches!(&store, Err(QueryError::Unavailable(e)) if e.is_transient()) {
+                    store = open();
+                }
                 job(store.as_ref());
             }
         })
         .map_err(|source| StoreError::Thread {
-            path: path.to_path_buf(),
+            path: path.clone(),
             source,
         })?;
     Ok(ReaderHandle {
         jobs,
-        path: path.to_path_buf(),
+        path,
+        location: Arc::new(location.clone()),
     })
 }
 
 impl ReaderHandle {
-    /// The database path.
+    /// The database path (for PostgreSQL its masked URL), as shown.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Where the log is.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
     fn run<T: 'static>(
         &self,
-        query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        query: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
         reply: impl FnOnce(Result<T, QueryError>) + Send + 'static,
     ) {
         let job: Job = Box::new(move |store| {
@@ -108,7 +127,7 @@ impl ReaderHandle {
 
     /// Total rows and failed rows.
     pub fn counts(&self, reply: impl FnOnce(Result<(u64, u64), QueryError>) + Send + 'static) {
-        self.run(Store::counts, reply);
+        self.run(Database::counts, reply);
     }
 
     /// The newest row of every (request, meter, item).
@@ -116,7 +135,7 @@ impl ReaderHandle {
         &self,
         reply: impl FnOnce(Result<Vec<Row>, QueryError>) + Send + 'static,
     ) {
-        self.run(Store::latest_per_item, reply);
+        self.run(Database::latest_per_item, reply);
     }
 
     /// History of one item within [since, until), oldest first, at most `limit` rows.
@@ -219,7 +238,7 @@ impl ReaderHandle {
         file: PathBuf,
         reply: impl FnOnce(Result<u64, QueryError>) + Send + 'static,
     ) {
-        let db = self.path.clone();
+        let db = Arc::clone(&self.location);
         // Held outside the thread too, so a thread that cannot start still gets its answer.
         let reply = Arc::new(std::sync::Mutex::new(Some(reply)));
         let answer = reply.clone();
@@ -243,12 +262,12 @@ impl ReaderHandle {
 }
 
 fn export_file(
-    db: &Path,
+    db: &StoreLocation,
     filter: &LogFilter,
     format: ExportFormat,
     file: &Path,
 ) -> Result<u64, QueryError> {
-    let store = Store::open_read_only(db).map_err(|e| QueryError::Unavailable(Arc::new(e)))?;
+    let store = Database::open_read_only(db).map_err(|e| QueryError::Unavailable(Arc::new(e)))?;
     let mut out = File::create_new(file).map_err(|e| QueryError::Create {
         path: file.to_path_buf(),
         source: Arc::new(e),
@@ -264,7 +283,7 @@ fn export_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Record, STATUS_OK};
+    use crate::store::{Record, Store, STATUS_OK};
 
     fn reading(ts_ms: i64) -> Record {
         Record {

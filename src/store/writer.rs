@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Record, Store, StoreError};
+use super::{Database, Record, StoreError, StoreLocation};
 
 /// Batches waiting for the writer; when full, submitters block, which slows polling down
 /// to the disk's pace instead of buffering without bound.
@@ -89,7 +89,11 @@ pub struct Writer {
 #[derive(Clone)]
 pub struct WriterHandle {
     queue: SyncSender<Job>,
-    path: Arc<Path>,
+    /// The log as named in messages (the masked URL for PostgreSQL).
+    shown: Arc<Path>,
+    location: Arc<StoreLocation>,
+    /// The file the log's companions are named after ([`StoreLocation::local_path`]).
+    local: Arc<Path>,
 }
 
 /// A submitted batch whose commit has not been awaited yet.
@@ -109,9 +113,20 @@ impl Writer {
         path: &Path,
         policy: RetryPolicy,
     ) -> Result<(Writer, WriterHandle), StoreError> {
+        Writer::spawn_at(&StoreLocation::from(path), policy)
+    }
+
+    /// Opens the log at `location` (an SQLite file or a PostgreSQL database) and starts the
+    /// writer thread.
+    pub fn spawn_at(
+        location: &StoreLocation,
+        policy: RetryPolicy,
+    ) -> Result<(Writer, WriterHandle), StoreError> {
         // Opened here so that a bad path or database is reported to the caller directly.
-        let store = Store::open(path)?;
+        let store = Database::open(location)?;
         store.set_busy_timeout(policy.busy_timeout)?;
+        let path = location.shown_path();
+        let path = path.as_path();
         let (queue, jobs) = sync_channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
@@ -123,7 +138,9 @@ impl Writer {
         let path: Arc<Path> = Arc::from(path);
         let handle = WriterHandle {
             queue: queue.clone(),
-            path: Arc::clone(&path),
+            shown: Arc::clone(&path),
+            location: Arc::new(location.clone()),
+            local: Arc::from(location.local_path().as_path()),
         };
         let writer = Writer {
             queue,
@@ -183,14 +200,14 @@ impl WriterHandle {
         }
         Pending {
             reply: outcome,
-            path: Arc::clone(&self.path),
+            path: Arc::clone(&self.shown),
         }
         .wait_or_return()
     }
 
     fn stopped(&self) -> StoreError {
         StoreError::WriterStopped {
-            path: self.path.to_path_buf(),
+            path: self.shown.to_path_buf(),
         }
     }
 
@@ -253,19 +270,25 @@ impl WriterHandle {
         self.queue
             .send(Job::Write { batch, reply })
             .map_err(|_| StoreError::WriterStopped {
-                path: self.path.to_path_buf(),
+                path: self.shown.to_path_buf(),
             })?;
         Ok(Pending {
             reply: outcome,
-            path: Arc::clone(&self.path),
+            path: Arc::clone(&self.shown),
         })
     }
 }
 
 impl WriterHandle {
-    /// The database this writer writes.
+    /// The database file this writer writes; for PostgreSQL the file its companions (spill
+    /// file, outbox, control socket) are named after, see [`StoreLocation::local_path`].
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.local
+    }
+
+    /// Where the log is: an SQLite file or a PostgreSQL database.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
     }
 }
 
@@ -290,7 +313,7 @@ impl Pending {
     }
 }
 
-fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
+fn run(mut store: Database, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(), StoreError> {
     let mut next: Option<Job> = None;
     loop {
         let Some(job) = next.take().or_else(|| jobs.recv().ok()) else {
@@ -326,7 +349,7 @@ fn run(mut store: Store, jobs: &Receiver<Job>, policy: &RetryPolicy) -> Result<(
 
 /// Commits a group of batches in one transaction (with retries); if the group fails, each
 /// batch is tried on its own so that one bad batch cannot fail the others.
-fn write_group(store: &mut Store, group: Vec<(Vec<Record>, Reply)>, policy: &RetryPolicy) {
+fn write_group(store: &mut Database, group: Vec<(Vec<Record>, Reply)>, policy: &RetryPolicy) {
     if group.len() > 1 {
         let batches: Vec<&[Record]> = group.iter().map(|(b, _)| b.as_slice()).collect();
         if let Ok(counts) = store.insert_batches(&batches) {
@@ -345,7 +368,7 @@ fn write_group(store: &mut Store, group: Vec<(Vec<Record>, Reply)>, policy: &Ret
 
 /// Inserts a batch, retrying transient failures with exponential backoff until the policy gives up.
 fn write_with_retry(
-    store: &mut Store,
+    store: &mut Database,
     batch: &[Record],
     policy: &RetryPolicy,
 ) -> Result<usize, StoreError> {
@@ -378,7 +401,7 @@ fn write_with_retry(
 #[cfg(test)]
 mod tests {
     use super::super::record::sample;
-    use super::super::LogFilter;
+    use super::super::{LogFilter, Store};
     use super::*;
 
     #[test]

@@ -33,6 +33,18 @@ impl WriteOutcome {
             WriteOutcome::Skipped => "skipped",
         }
     }
+
+    /// The outcome a stored word names (`sent` for a word this build does not know).
+    pub fn from_name(name: &str) -> WriteOutcome {
+        match name {
+            "done" => WriteOutcome::Done,
+            "refused" => WriteOutcome::Refused,
+            "unknown outcome" => WriteOutcome::Unknown,
+            "failed" => WriteOutcome::Failed,
+            "skipped" => WriteOutcome::Skipped,
+            _ => WriteOutcome::Sent,
+        }
+    }
 }
 
 /// One change as recorded.
@@ -133,14 +145,7 @@ impl Store {
                         request: r.get(8)?,
                         old_value: r.get(9)?,
                         new_value: r.get(10)?,
-                        outcome: match outcome.as_str() {
-                            "done" => WriteOutcome::Done,
-                            "refused" => WriteOutcome::Refused,
-                            "unknown outcome" => WriteOutcome::Unknown,
-                            "failed" => WriteOutcome::Failed,
-                            "skipped" => WriteOutcome::Skipped,
-                            _ => WriteOutcome::Sent,
-                        },
+                        outcome: WriteOutcome::from_name(&outcome),
                         result: r.get(12)?,
                         returned: r.get(13)?,
                     },

@@ -40,16 +40,18 @@ pub async fn fresh_database(label: &str) -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("the PostgreSQL at DLMS_TEST_PG={url} does not answer: {e}"));
     let task = tokio::spawn(conn);
-    // One statement per call: several in one simple query run as one transaction, and
-    // CREATE DATABASE refuses to run inside a transaction.
+    // One statement per call: several in one query string run as one transaction, which
+    // CREATE DATABASE refuses.
     for sql in [
         format!("DROP DATABASE IF EXISTS {name}"),
         format!("CREATE DATABASE {name}"),
     ] {
-        client
-            .batch_execute(&sql)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e:?}"));
+        client.batch_execute(&sql).await.unwrap_or_else(|e| {
+            let why = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string());
+            panic!("cannot create test database {name}: {why}")
+        });
     }
     drop(client);
     let _ = task.await;
