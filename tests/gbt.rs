@@ -290,3 +290,70 @@ fn ciphered_gbt_with_hls_over_a_serial_line() {
     assert_whole_profile(&rows, blocks, "serial");
     drop(client_end);
 }
+
+/// The Gurux client (through `tests/peers/gurux_gbt_client.py`, which only adds GBT to the
+/// conformance it proposes) reads the whole profile from our simulator in GBT blocks, plain and
+/// ciphered with HLS-GMAC, over WRAPPER and HDLC: Gurux joins the blocks and deciphers the
+/// joined APDU as we do. (The Gurux meter, meter.py, does not grant GBT, and client.py alone
+/// never proposes it; neither peer speaks UDP or a serial line.)
+#[test]
+fn the_gurux_client_reads_our_gbt_answers_plain_and_ciphered() {
+    let Some(py) = peer_python() else { return };
+    let shim =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/gurux_gbt_client.py");
+    for hdlc in [false, true] {
+        for ciphered in [false, true] {
+            let mut sim = vec!["--gbt", "--gbt-window", "4", "--max-pdu", "256"];
+            let mut client = vec!["--profile", "--timeout", "10"];
+            if hdlc {
+                sim.push("--hdlc");
+                client.extend(["--interface", "hdlc"]);
+            }
+            if ciphered {
+                sim.extend(secured());
+                client.extend([
+                    "--client-address",
+                    "18",
+                    "--auth",
+                    "gmac",
+                    "--security",
+                    "authenc",
+                ]);
+            }
+            let (_sim, port) = start_sim(&sim);
+            let trace = tempfile::NamedTempFile::new().unwrap();
+            let port = port.to_string();
+            let out = std::process::Command::new(&py)
+                .arg(&shim)
+                .arg(peers_dir())
+                .arg("4")
+                .args(["--port", &port, "--trace"])
+                .arg(trace.path())
+                .args(&client)
+                .output()
+                .expect("run the Gurux client");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let what = format!("hdlc={hdlc} ciphered={ciphered}");
+            assert!(
+                out.status.success() && !text.contains("ERROR"),
+                "{what}: {text}"
+            );
+            assert!(text.contains("profile rows=2880"), "{what}: {text}");
+            let frames = std::fs::read_to_string(trace.path()).unwrap();
+            // The blocks came (RX) and Gurux acknowledged them (TX), each a GBT APDU.
+            let gbt = |dir: &str| {
+                frames
+                    .lines()
+                    .filter(|l| l.starts_with(dir))
+                    .filter_map(|l| l.rsplit(' ').next())
+                    .filter(|hex| {
+                        hex.get(16..18) == Some("E0")
+                            || hex.contains("E6E700E0")
+                            || hex.contains("E6E600E0")
+                    })
+                    .count()
+            };
+            assert!(gbt("RX") > 20 && gbt("TX") > 5, "{what}: {frames}");
+        }
+    }
+}
