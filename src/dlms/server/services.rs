@@ -29,10 +29,8 @@ impl ServerSession {
                     Ok(d) => {
                         let bytes = d.to_bytes();
                         let normal = encode_get_response_normal_raw(invoke_id, &bytes);
-                        if normal.len() <= limit {
-                            normal
-                        } else if self.gbt_granted() && self.is_ciphered() {
-                            // Split into blocks once ciphered (`handle`).
+                        // Ciphered GBT: whole here, split into blocks once ciphered (`handle`).
+                        if normal.len() <= limit || (self.gbt_granted() && self.is_ciphered()) {
                             normal
                         } else if self.gbt_granted() {
                             self.start_gbt(&normal)
@@ -60,9 +58,7 @@ impl ServerSession {
                 );
                 let mut whole = vec![0xC4, 0x03, invoke_id];
                 whole.extend_from_slice(&raw);
-                if whole.len() <= limit {
-                    whole
-                } else if self.gbt_granted() && self.is_ciphered() {
+                if whole.len() <= limit || (self.gbt_granted() && self.is_ciphered()) {
                     whole
                 } else if self.gbt_granted() {
                     self.start_gbt(&whole)
