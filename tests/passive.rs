@@ -525,3 +525,58 @@ security = {{ keys = [
     );
     assert_eq!(sent.load(Ordering::Relaxed), 0, "nothing was sent");
 }
+
+/// The simulator's HAN port pushing compact data (the template_description, then the
+/// compact_buffer): a passive connection logs its values by position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compact_data_push_is_logged_by_position() {
+    let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+        port: 0,
+        han_every: Some(Duration::from_millis(100)),
+        han_compact: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = Config::parse(
+        &format!(
+            "[[connection]]\nname = \"han\"\ntcp = {{ host = \"127.0.0.1\", port = {} }}\n\
+             passive = true\n[[meter]]\nname = \"sim\"\nconnection = \"han\"\n",
+            addrs[0].port()
+        ),
+        "compact.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..200 {
+        if h.status().meters.get("sim").is_some_and(|s| s.ok >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = h.status();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let sim = &status.meters["sim"];
+    assert!(sim.ok >= 2 && sim.last_error.is_none(), "{sim:?}");
+    let rows = rows(&db);
+    // Seven values a notification (clock, energies, power, voltage, current, demand), named
+    // by position; the energy import (the second) is a number.
+    let second: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.item == "value[1]")
+        .collect();
+    assert!(
+        second.len() >= 2,
+        "{:?}",
+        rows.iter().map(|r| &r.record.item).collect::<Vec<_>>()
+    );
+    assert!(second
+        .iter()
+        .all(|r| r.record.value.is_some() && r.record.obis.is_empty()));
+    assert!(rows.iter().all(|r| r.record.item != "value[7]"));
+}
