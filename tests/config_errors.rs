@@ -128,7 +128,7 @@ const CASES: &[(&str, &str)] = &[
     ("{HEAD}security = { system_title = \"4C4752\" }\n", "t.toml:8:14: meter \"m1\".security.system_title: must be 16 hex digits (an 8-byte system title); got 6 characters"),
     ("{HEAD}security = { server_system_title = \"4C47520000000O01\" }\n", "t.toml:8:14: meter \"m1\".security.server_system_title: must be 16 hex digits (an 8-byte system title); character 14 is not a hex digit"),
     ("{HEAD}security = { ic_obis = \"0.0.43.1\" }\n", "t.toml:8:14: meter \"m1\".security.ic_obis: invalid OBIS code \"0.0.43.1\": it has 4 groups, not 6 (expected A.B.C.D.E.F like 1.0.1.8.0.255, or A-B:C.D.E*F like 1-0:1.8.0*255, each group 0..255)"),
-    ("{HEAD}security = { policy = \"none\", key = \"x\" }\n", "t.toml:8:31: meter \"m1\".security.key: unknown field; allowed fields: policy, system_title, block_key, auth_key, dedicated_key, ic_obis or server_system_title"),
+    ("{HEAD}security = { policy = \"none\", key = \"x\" }\n", "t.toml:8:31: meter \"m1\".security.key: unknown field; allowed fields: policy, system_title, block_key, auth_key, dedicated_key, ic_obis, server_system_title or keys"),
     // Secrets from the environment.
     ("{HEAD}security = { policy = \"authenc\", block_key = { env = \"DLMS_LOGGER_TEST_UNSET_BK\" }, auth_key = \"{K}\" }\n", "t.toml:8:34: meter \"m1\".security.block_key: environment variable DLMS_LOGGER_TEST_UNSET_BK is not set"),
     ("{HEAD}auth = { level = \"low\", password = { env = \"DLMS_LOGGER_TEST_UNSET_PW\" } }\n", "t.toml:8:25: meter \"m1\".auth.password: environment variable DLMS_LOGGER_TEST_UNSET_PW is not set"),

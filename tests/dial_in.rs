@@ -238,3 +238,36 @@ async fn an_hdlc_meter_pushes_in_a_ui_frame_and_is_read() {
     pushed_and_read(&rows, "h1", "DLG0000000000001");
     assert_eq!(rows.len(), 5, "{rows:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ciphered_push_in_general_block_transfer_blocks_is_joined_and_stored() {
+    for hdlc in [false, true] {
+        let interface = if hdlc { "\ninterface = \"hdlc\"" } else { "" };
+        let logger = Logger::start(
+            &format!(
+                r#"
+[[meter]]
+name = "gbt"
+connection = "inbound"{interface}
+security = {{ policy = "authenc", block_key = "{BK}", auth_key = "{AK}", server_system_title = "4D4D4D0000000001" }}
+"#
+            ),
+            &["gbt"],
+        )
+        .await;
+        let mut config = ciphering("4D4D4D0000000001", BK);
+        // The push goes in blocks of at most 64 − 9 bytes: two or more blocks.
+        config.gbt_window = Some(1);
+        config.max_pdu = 64;
+        if hdlc {
+            config.interface = dlms_logger::engine::Interface::Hdlc;
+        }
+        let push = sim::push_frame(&config, 0, chrono::Local::now().fixed_offset(), 9).unwrap();
+        let blocks = dlms_logger::dlms::push::apdus(&push).unwrap();
+        assert!(blocks.len() >= 2 && blocks.iter().all(|b| b[0] == 0xE0));
+        let call = tokio::spawn(dial_as(logger.port, 0, config));
+        let rows = logger.rows_after(1).await;
+        call.abort();
+        pushed_and_read(&rows, "gbt", "DLG0000000000001");
+    }
+}

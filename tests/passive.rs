@@ -360,3 +360,223 @@ items = [{{ name = "import", obis = "1.0.1.8.0.255" }}, {{ name = "voltage", obi
         .iter()
         .all(|r| r.record.unit.as_deref() == Some("V") && r.record.meter_time.is_some()));
 }
+
+/// The simulator's HAN port pushing ciphered notifications in general-block-transfer blocks
+/// over WRAPPER and HDLC: joined, deciphered and logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_han_push_in_gbt_blocks_is_joined_and_logged() {
+    use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
+    for interface in [
+        dlms_logger::engine::Interface::Wrapper,
+        dlms_logger::engine::Interface::Hdlc,
+    ] {
+        let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+            port: 0,
+            interface,
+            han_every: Some(Duration::from_millis(100)),
+            hdlc_max_info: 128,
+            gbt_window: Some(1),
+            max_pdu: 64,
+            ciphering: Some(dlms_logger::dlms::server::ServerCiphering {
+                policy: Policy::AuthEnc,
+                system_title: SystemTitle(*b"SIMHAN01"),
+                block_key: Key([0x11; 16]),
+                auth_key: Key([0x22; 16]),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let cfg = Config::parse(
+            &format!(
+                r#"
+[[connection]]
+name = "han"
+tcp = {{ host = "127.0.0.1", port = {} }}
+passive = true
+[[meter]]
+name = "sim"
+connection = "han"
+security = {{ block_key = "11111111111111111111111111111111", auth_key = "22222222222222222222222222222222" }}
+"#,
+                addrs[0].port()
+            ),
+            "han.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (writer, handle) = Writer::spawn(&db).unwrap();
+        let runner = Runner::start(cfg, handle, 1);
+        let h = runner.handle();
+        for _ in 0..200 {
+            if h.status().meters.get("sim").is_some_and(|s| s.ok >= 2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let status = h.status();
+        runner.shutdown().await;
+        writer.shutdown().unwrap();
+        let sim = &status.meters["sim"];
+        assert!(
+            sim.ok >= 2 && sim.last_error.is_none(),
+            "{interface:?}: {sim:?}"
+        );
+        let rows = rows(&db);
+        assert!(
+            rows.iter()
+                .any(|r| r.record.obis == "1.0.32.7.0.255" && r.record.unit.as_deref() == Some("V")),
+            "{interface:?}"
+        );
+    }
+}
+
+/// One link that carries two ciphered meters with keys of their own and a third whose keys
+/// are unknown: each notification is opened with the keys of the system title it carries and
+/// logged under the meter's name and that title; the unknown one is counted and shown, never
+/// logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_by_system_title_on_a_link_with_several_meters() {
+    use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
+    use dlms_logger::dlms::server::ServerCiphering;
+    use dlms_logger::sim::{han::han_frame, SimConfig};
+    let meter = |title: &[u8; 8], key: u8, gbt: bool| SimConfig {
+        interface: dlms_logger::engine::Interface::Hdlc,
+        hdlc_max_info: 128,
+        gbt_window: gbt.then_some(1),
+        max_pdu: 96,
+        ciphering: Some(ServerCiphering {
+            policy: Policy::AuthEnc,
+            system_title: SystemTitle(*title),
+            block_key: Key([key; 16]),
+            auth_key: Key([key + 1; 16]),
+        }),
+        ..SimConfig::default()
+    };
+    let now = chrono::Local::now().fixed_offset();
+    let a = meter(b"KFM\x10\x20\0\0\x01", 0x11, false);
+    let b = meter(b"KFM\x10\x20\0\0\x02", 0x33, true);
+    let c = meter(b"KFM\x10\x20\0\0\x03", 0x55, false);
+    let mut stream = Vec::new();
+    for ic in 1..=2 {
+        stream.extend(han_frame(&a, 0, now, ic).unwrap());
+        stream.extend(han_frame(&b, 1, now, ic).unwrap());
+        stream.extend(han_frame(&c, 2, now, ic).unwrap());
+    }
+    let (port, sent) = han_bridge(stream);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "bus"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+passive = true
+[[meter]]
+name = "bus"
+connection = "bus"
+security = {{ keys = [
+  {{ system_title = "4B464D1020000001", block_key = "11111111111111111111111111111111", auth_key = "12121212121212121212121212121212" }},
+  {{ system_title = "4B464D1020000002", block_key = "33333333333333333333333333333333", auth_key = "34343434343434343434343434343434" }},
+] }}
+"#
+        ),
+        "bus.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..250 {
+        if h.status().meters.get("bus").is_some_and(|s| s.ok >= 4) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = h.status();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let bus = &status.meters["bus"];
+    assert_eq!(bus.ok, 4, "two notifications of each known meter: {bus:?}");
+    let why = &bus
+        .last_error
+        .as_ref()
+        .expect("the unknown sender is shown")
+        .1;
+    assert!(
+        why.contains("no key for system title 4B464D1020000003"),
+        "{why}"
+    );
+    let rows = rows(&db);
+    let of = |m: &str| {
+        rows.iter()
+            .filter(|r| r.record.meter == m && r.record.obis == "1.0.1.8.0.255")
+            .count()
+    };
+    assert_eq!(of("bus:4B464D1020000001"), 2);
+    assert_eq!(of("bus:4B464D1020000002"), 2);
+    assert!(
+        rows.iter()
+            .all(|r| !r.record.meter.contains("4B464D1020000003")),
+        "nothing of the unknown meter is logged"
+    );
+    assert_eq!(sent.load(Ordering::Relaxed), 0, "nothing was sent");
+}
+
+/// The simulator's HAN port pushing compact data (the template_description, then the
+/// compact_buffer): a passive connection logs its values by position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compact_data_push_is_logged_by_position() {
+    let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+        port: 0,
+        han_every: Some(Duration::from_millis(100)),
+        han_compact: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = Config::parse(
+        &format!(
+            "[[connection]]\nname = \"han\"\ntcp = {{ host = \"127.0.0.1\", port = {} }}\n\
+             passive = true\n[[meter]]\nname = \"sim\"\nconnection = \"han\"\n",
+            addrs[0].port()
+        ),
+        "compact.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (writer, handle) = Writer::spawn(&db).unwrap();
+    let runner = Runner::start(cfg, handle, 1);
+    let h = runner.handle();
+    for _ in 0..200 {
+        if h.status().meters.get("sim").is_some_and(|s| s.ok >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = h.status();
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+    let sim = &status.meters["sim"];
+    assert!(sim.ok >= 2 && sim.last_error.is_none(), "{sim:?}");
+    let rows = rows(&db);
+    // Seven values a notification (clock, energies, power, voltage, current, demand), named
+    // by position; the energy import (the second) is a number.
+    let second: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.item == "value[1]")
+        .collect();
+    assert!(
+        second.len() >= 2,
+        "{:?}",
+        rows.iter().map(|r| &r.record.item).collect::<Vec<_>>()
+    );
+    assert!(second
+        .iter()
+        .all(|r| r.record.value.is_some() && r.record.obis.is_empty()));
+    assert!(rows.iter().all(|r| r.record.item != "value[7]"));
+}

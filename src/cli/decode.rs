@@ -2,8 +2,10 @@
 //! on stdin), every field named out, or JSON with the values and the tree.
 
 use anyhow::{anyhow, Context, Result};
+use dlms_logger::dlms::compact_data::CompactTemplate;
 use dlms_logger::dlms::data::{octets_to_text, Data};
 use dlms_logger::dlms::decode::{Decoded, Decoder, Node, Value};
+use dlms_logger::dlms::obis::Obis;
 use dlms_logger::queue::han::HanPreset;
 use dlms_logger::text::escape;
 use serde_json::{json, Value as Json};
@@ -23,6 +25,34 @@ pub struct DecodeArgs {
     /// Keys and preset.
     #[command(flatten)]
     pub keys: super::push_keys::PushKeyArgs,
+    /// A compact data template (class 62) to read compact buffers with:
+    /// `ID:DESCRIPTION` — the template_id, the template_description in hex (e.g. `020306120A`)
+    /// and, optionally, `:OBIS,OBIS,…` the capture objects. May be repeated.
+    #[arg(long, value_name = "ID:HEX[:OBIS,…]", value_parser = compact_template)]
+    pub compact_template: Vec<CompactTemplate>,
+}
+
+/// `ID:DESCRIPTION[:OBIS,…]` as a compact data template.
+fn compact_template(text: &str) -> Result<CompactTemplate, String> {
+    let mut parts = text.splitn(3, ':');
+    let id = parts
+        .next()
+        .and_then(|t| t.trim().parse::<u8>().ok())
+        .ok_or("the template_id (0 to 255) comes first, then a colon")?;
+    let description = parts
+        .next()
+        .map(|h| unhex(h).map_err(|e| e.to_string()))
+        .transpose()?
+        .ok_or("the template_description in hex follows the template_id")?;
+    let capture_objects = match parts.next() {
+        Some(list) => list
+            .split(',')
+            .map(|o| o.trim().parse::<Obis>().map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    CompactTemplate::new(id, &description, capture_objects)
+        .map_err(|e| format!("the template_description: {e}"))
 }
 
 /// Runs `decode`; false when a capture did not decode.
@@ -30,6 +60,7 @@ pub fn run(args: &DecodeArgs) -> Result<bool> {
     let keys = args.keys.keys()?;
     let preset = args.keys.preset()?;
     let mut decoder = Decoder::new(keys);
+    decoder.set_compact_templates(args.compact_template.clone());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.input != "-" {

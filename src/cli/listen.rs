@@ -197,6 +197,7 @@ fn print(out: &mut impl Write, note: &Notification, as_json: bool) -> Result<()>
             json!({
                 "time": now,
                 "meter_time": note.meter_time.map(|t| t.to_string()),
+                "system_title": note.sender.map(|t| t.to_string()),
                 "values": values,
             })
         )?;
@@ -204,9 +205,12 @@ fn print(out: &mut impl Write, note: &Notification, as_json: bool) -> Result<()>
         let when = note
             .meter_time
             .map_or("no time".to_string(), |t| t.to_string());
+        let from = note
+            .sender
+            .map_or(String::new(), |t| format!(" from system title {t}"));
         writeln!(
             out,
-            "{now}  notification of {when}, {} values",
+            "{now}  notification of {when}{from}, {} values",
             note.values.len()
         )?;
         for v in &note.values {

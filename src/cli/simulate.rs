@@ -82,6 +82,10 @@ pub struct SimulateArgs {
     /// current, demand with their units) this often, e.g. 10s; ciphered with --security.
     #[arg(long, value_name = "EVERY", value_parser = han_every)]
     pub han: Option<std::time::Duration>,
+    /// With --han: push the list as compact data (class 62): the template_description, then
+    /// the compact_buffer (template_id and the values without tags), no OBIS codes.
+    #[arg(long, requires = "han")]
+    pub han_compact: bool,
     /// With --dial: push a DataNotification (device name, clock, energy) right after connecting.
     #[arg(long, requires = "dial")]
     pub push: bool,
@@ -199,6 +203,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         test_objects: args.test_objects,
         hdlc_max_info: args.hdlc_max_info,
         han_every: args.han,
+        han_compact: args.han_compact,
         hdlc_window: args.hdlc_window,
         gbt_window: args.gbt.then_some(args.gbt_window),
         frame_gap: std::time::Duration::from_millis(args.frame_gap),

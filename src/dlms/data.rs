@@ -490,6 +490,99 @@ fn min_size(desc: &TypeDesc) -> usize {
     }
 }
 
+/// A TypeDescription (IEC 62056-6-2): the element type of a compact-array, and the template of
+/// a compact data object's buffer (`template_description`). Values described by one are sent
+/// as contents only: no tags, no structure or array counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeDescription(TypeDesc);
+
+impl TypeDescription {
+    /// Reads a whole TypeDescription (`02 <n> <types>…`, `01 <n u16> <type>`, or one type tag).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let d = decode_type_desc(&mut r, 0)?;
+        r.finish("type description")?;
+        Ok(TypeDescription(d))
+    }
+
+    /// The description of `data`'s type; `None` when it has none (an empty array, whose
+    /// element type is unknown, a compact-array, or arrays whose elements differ in type).
+    pub fn of(data: &Data) -> Option<Self> {
+        fn desc(d: &Data) -> Option<TypeDesc> {
+            Some(match d {
+                Data::Structure(v) => {
+                    TypeDesc::Structure(v.iter().map(desc).collect::<Option<_>>()?)
+                }
+                Data::Array(v) => {
+                    let first = desc(v.first()?)?;
+                    if v.iter().skip(1).any(|e| desc(e).as_ref() != Some(&first)) {
+                        return None;
+                    }
+                    TypeDesc::Array(u16::try_from(v.len()).ok()?, Box::new(first))
+                }
+                other => TypeDesc::Simple(other.tag()),
+            })
+        }
+        desc(data).map(TypeDescription)
+    }
+
+    /// The encoded description.
+    pub fn encode(&self) -> Vec<u8> {
+        fn enc(d: &TypeDesc, out: &mut Vec<u8>) {
+            match d {
+                TypeDesc::Simple(t) => out.push(*t),
+                TypeDesc::Structure(v) => {
+                    out.push(2);
+                    write_length(out, v.len());
+                    v.iter().for_each(|e| enc(e, out));
+                }
+                TypeDesc::Array(n, e) => {
+                    out.push(1);
+                    out.extend_from_slice(&n.to_be_bytes());
+                    enc(e, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        enc(&self.0, &mut out);
+        out
+    }
+
+    /// How many values a structure description describes (1 for any other).
+    pub fn elements(&self) -> usize {
+        match &self.0 {
+            TypeDesc::Structure(v) => v.len(),
+            _ => 1,
+        }
+    }
+
+    /// Reads one value of this type from contents (untagged).
+    pub fn decode_contents(&self, r: &mut Reader) -> Result<Data, DecodeError> {
+        decode_untagged(r, &self.0, 0)
+    }
+
+    /// Writes `data` as contents of this type (untagged); `false` (and nothing reliable
+    /// written) when `data` is not of this type.
+    pub fn encode_contents(&self, data: &Data, out: &mut Vec<u8>) -> bool {
+        fn enc(d: &TypeDesc, data: &Data, out: &mut Vec<u8>) -> bool {
+            match (d, data) {
+                (TypeDesc::Structure(ts), Data::Structure(v)) => {
+                    ts.len() == v.len() && ts.iter().zip(v).all(|(t, e)| enc(t, e, out))
+                }
+                (TypeDesc::Array(n, t), Data::Array(v)) => {
+                    usize::from(*n) == v.len() && v.iter().all(|e| enc(t, e, out))
+                }
+                (TypeDesc::Simple(t), d) if *t == d.tag() && !matches!(t, 1 | 2 | 19) => {
+                    d.encode_body(out);
+                    true
+                }
+                _ => false,
+            }
+        }
+        enc(&self.0, data, out)
+    }
+}
+
 /// `13 <TypeDescription> <length of contents> <contents>`, decoded into an [`Data::Array`].
 fn decode_compact_array(r: &mut Reader, depth: usize) -> Result<Data, DecodeError> {
     let at = r.position();

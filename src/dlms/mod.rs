@@ -5,6 +5,7 @@ pub mod access;
 pub mod acse;
 pub mod axdr;
 pub mod client;
+pub mod compact_data;
 pub mod data;
 pub mod datetime;
 pub mod decode;

@@ -6,8 +6,14 @@ use super::security::{
     SystemTitle,
 };
 
-/// Tags that may come back unciphered in a ciphered association (errors about the request).
-const PLAIN_ERRORS: [u8; 2] = [0xD8, 0x0E];
+/// Tags that may come unciphered in a ciphered association: errors about the request, and
+/// general-block-transfer blocks (never ciphered themselves: what they carry is the ciphered
+/// APDU, deciphered once the blocks are joined; a bare acknowledgement carries nothing).
+const PLAIN_TAGS: [u8; 3] = [0xD8, 0x0E, crate::dlms::xdlms::gbt::TAG];
+
+/// What glo-/ded-ciphering adds to an APDU at most: tag, a length of up to three bytes,
+/// security control, invocation counter and the 12-byte authentication tag.
+pub const CIPHERED_OVERHEAD: usize = 1 + 3 + 1 + 4 + 12;
 
 /// Keys and counters for ciphered APDUs (security suite 0).
 #[derive(Debug, Clone)]
@@ -115,7 +121,7 @@ impl Protection {
     /// Deciphers and checks an APDU from the peer; error answers may come plain.
     pub fn unprotect(&mut self, apdu: &[u8]) -> Result<Vec<u8>, SecurityError> {
         let tag = apdu.first().copied().unwrap_or(0);
-        if PLAIN_ERRORS.contains(&tag) {
+        if PLAIN_TAGS.contains(&tag) {
             return Ok(apdu.to_vec());
         }
         let title = self.peer_title.ok_or(SecurityError::UnknownPeerTitle)?;

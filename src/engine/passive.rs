@@ -7,7 +7,7 @@ use super::read::{blank, row};
 use super::value::fill;
 use crate::dlms::client::Reading as DlmsReading;
 use crate::dlms::datetime::CosemDateTime;
-use crate::dlms::decode::{Decoder, Keys, Layout, Value};
+use crate::dlms::decode::{Decoder, Keys, Layout, TitleKeys, Value};
 use crate::dlms::frames::FrameSplitter;
 use crate::dlms::obis::Obis;
 use crate::dlms::security::{Key, SystemTitle};
@@ -54,6 +54,9 @@ pub struct Notification {
     pub values: Vec<Value>,
     /// The time the meter gave it (its header, else a clock value in the list).
     pub meter_time: Option<CosemDateTime>,
+    /// The sender, when the link carries several and keys were picked by its system title
+    /// (`security.keys`): its rows are the meter's name and this title (`name:TITLE`).
+    pub sender: Option<SystemTitle>,
 }
 
 /// The decoding state of one passive meter.
@@ -62,6 +65,8 @@ pub struct PassiveMeter {
     splitter: FrameSplitter,
     decoder: Decoder,
     layout: Option<Layout>,
+    /// The other senders whose keys are given by system title.
+    senders: Vec<SystemTitle>,
     /// What came so far.
     pub stats: PassiveStats,
 }
@@ -80,7 +85,19 @@ impl PassiveMeter {
             Some(name) => Some(crate::queue::han::load(name)?.layout),
             None => None,
         };
-        Ok(PassiveMeter::with(keys, layout))
+        let mut passive = PassiveMeter::with(keys, layout);
+        passive.decoder.set_title_keys(
+            s.keys
+                .iter()
+                .map(|k| TitleKeys {
+                    system_title: SystemTitle(k.system_title),
+                    block_key: Key(k.block_key.expose()),
+                    auth_key: k.auth_key.as_ref().map(|a| Key(a.expose())),
+                })
+                .collect(),
+        );
+        passive.senders = s.keys.iter().map(|k| SystemTitle(k.system_title)).collect();
+        Ok(passive)
     }
 
     /// Decodes with `keys`, naming values by `layout` when given.
@@ -89,6 +106,7 @@ impl PassiveMeter {
             splitter: FrameSplitter::new(),
             decoder: Decoder::values_only(keys),
             layout,
+            senders: Vec::new(),
             stats: PassiveStats::default(),
         }
     }
@@ -125,7 +143,15 @@ impl PassiveMeter {
                                 .find(|v| v.obis == Some(CLOCK))
                                 .and_then(Value::date_time)
                         });
-                        out.push(Heard::Notification(Notification { values, meter_time }));
+                        let sender = d
+                            .protection
+                            .map(|p| p.system_title)
+                            .filter(|t| self.senders.contains(t));
+                        out.push(Heard::Notification(Notification {
+                            values,
+                            meter_time,
+                            sender,
+                        }));
                     }
                 }
                 Err(e) => {
@@ -159,6 +185,11 @@ pub fn notification_rows(
         .and_then(|t| t.to_chrono())
         .map_or(now_ms, |t| t.timestamp_millis());
     let meter_time = n.meter_time.map(|t| t.to_string());
+    // A sender heard through keys by system title is told apart by its title.
+    let meter_name = match n.sender {
+        Some(t) => format!("{}:{t}", meter.name),
+        None => meter.name.clone(),
+    };
     let reading = |v: &Value| DlmsReading {
         data: v.data.clone(),
         scaler_unit: v.scaler_unit,
@@ -185,7 +216,7 @@ pub fn notification_rows(
                 class: item.class_id,
                 attribute: item.attribute,
                 meter_time: meter_time.clone(),
-                ..blank("passive", &meter.name, name, poll, ts_ms)
+                ..blank("passive", &meter_name, name, poll, ts_ms)
             };
             out.push(fill(base, &item, Ok(reading(v))));
         }
@@ -200,6 +231,7 @@ pub fn notification_rows(
             });
             if let Some(v) = found {
                 let base = Record {
+                    meter: meter_name.clone(),
                     meter_time: meter_time.clone(),
                     ..row(req, meter, item, poll, ts_ms)
                 };

@@ -400,7 +400,7 @@ impl<S: Stream> Session<S> {
         // Only a trace shows it: no formatting per request otherwise.
         let summary = match () {
             _ if self.trace.is_none() => String::new(),
-            _ if self.dlms.is_ciphered() && protect => format!("{} (ciphered)", summarize(plain)),
+            _ if protect && wire.as_slice() != plain => format!("{} (ciphered)", summarize(plain)),
             _ => summarize(apdu),
         };
         self.send(&first, &summary).await?;
@@ -468,6 +468,11 @@ impl<S: Stream> Session<S> {
                         .await
                 }
                 Step::Receive => self.receive("the next block of the answer", true).await,
+                Step::Decipher(whole) => {
+                    let plain = self.dlms.unprotect(&whole)?;
+                    step = op.handle(&plain)?;
+                    continue;
+                }
                 Step::Done => break,
             };
             let resp = match resp {
@@ -557,6 +562,7 @@ impl<S: Stream> Session<S> {
                     self.receive("the next block of the object list", true)
                         .await?
                 }
+                Step::Decipher(whole) => self.dlms.unprotect(&whole)?,
                 Step::Done => break,
             };
             step = op.handle(&resp)?;

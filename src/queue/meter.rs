@@ -110,10 +110,16 @@ impl Meter {
     pub fn holds_inline_secret(&self) -> bool {
         let s = &self.security;
         let keys = [&s.block_key, &s.auth_key, &s.dedicated_key];
+        let by_title = s
+            .keys
+            .iter()
+            .flat_map(|k| [Some(&k.block_key), k.auth_key.as_ref()]);
         self.auth.secret().map(Secret::source) == Some(&SecretSource::Inline)
             || keys
                 .iter()
-                .any(|k| k.as_ref().map(KeySecret::source) == Some(&SecretSource::Inline))
+                .map(|k| k.as_ref())
+                .chain(by_title)
+                .any(|k| k.map(KeySecret::source) == Some(&SecretSource::Inline))
     }
 }
 

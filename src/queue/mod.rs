@@ -44,7 +44,7 @@ pub use meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
 pub use request::Request;
 pub use secret::{KeySecret, Secret, SecretSource};
-pub use security::{parse_system_title, Policy, Security, DEFAULT_SYSTEM_TITLE};
+pub use security::{parse_system_title, Policy, Security, TitleKey, DEFAULT_SYSTEM_TITLE};
 pub use sink::{
     check_topic, MqttSink, Sink, SinkKind, DEFAULT_DISCOVERY_PREFIX, DEFAULT_OUTBOX_LIMIT,
     DEFAULT_TOPIC, TOPIC_PLACEHOLDERS,

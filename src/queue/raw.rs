@@ -13,7 +13,7 @@ use super::meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 use super::path::{ConfigFault, FieldPath};
 use super::request::Request;
 use super::secret::{KeySecret, Secret, SecretSource};
-use super::security::{parse_system_title, Policy, Security};
+use super::security::{parse_system_title, Policy, Security, TitleKey};
 use super::sink::{MqttSink, Sink, SinkKind};
 use super::step::Step;
 use super::time_bound::TimeBound;
@@ -202,6 +202,19 @@ struct RawSecurity {
     dedicated_key: Option<RawSecret>,
     ic_obis: Option<String>,
     server_system_title: Option<String>,
+    #[serde(default)]
+    keys: Vec<RawTitleKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { system_title = \"…\", block_key = \"…\" }"
+)]
+struct RawTitleKey {
+    system_title: String,
+    block_key: RawSecret,
+    auth_key: Option<RawSecret>,
 }
 
 /// A secret as written: the value itself, or `{ env = "VAR" }`.
@@ -765,6 +778,20 @@ impl RawSecurity {
                 None => None,
             },
             server_system_title: title(self.server_system_title, "server_system_title")?,
+            keys: self
+                .keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let at = path.key("keys").index(i);
+                    Ok(TitleKey {
+                        system_title: parse_system_title(&k.system_title)
+                            .map_err(|e| ConfigFault::new(at.key("system_title"), e))?,
+                        block_key: k.block_key.key(at.key("block_key"))?,
+                        auth_key: k.auth_key.map(|a| a.key(at.key("auth_key"))).transpose()?,
+                    })
+                })
+                .collect::<Result<_, ConfigFault>>()?,
         })
     }
 }

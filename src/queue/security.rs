@@ -27,6 +27,20 @@ pub struct Security {
     pub ic_obis: Option<Obis>,
     /// The meter's system title when it is known: a meter answering with another is refused.
     pub server_system_title: Option<[u8; 8]>,
+    /// Keys of other senders a passive link hears, by system title (a data concentrator, or
+    /// a bus with several meters): `keys = [{ system_title = "…", block_key = …, auth_key = … }]`.
+    pub keys: Vec<TitleKey>,
+}
+
+/// The keys of one sender, named by the system title its pushes carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleKey {
+    /// The sender's system title.
+    pub system_title: [u8; 8],
+    /// Its global unicast (block) key.
+    pub block_key: KeySecret,
+    /// Its authentication key (pushes are then verified).
+    pub auth_key: Option<KeySecret>,
 }
 
 impl Default for Security {
@@ -40,6 +54,7 @@ impl Default for Security {
             dedicated_key: None,
             ic_obis: None,
             server_system_title: None,
+            keys: Vec::new(),
         }
     }
 }

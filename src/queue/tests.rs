@@ -513,6 +513,7 @@ fn auth_and_security() -> impl Strategy<Value = (Auth, Security)> {
                 dedicated_key: dk,
                 ic_obis: ic.map(Obis),
                 server_system_title: server,
+                keys: Vec::new(),
             };
             (auth, security)
         })
@@ -787,4 +788,41 @@ fn the_store_is_a_top_level_key_that_saves_back() {
         c.holds_inline_secret(),
         "a password in the URL makes the file private"
     );
+}
+
+#[test]
+fn keys_by_system_title_are_read_saved_masked_and_checked() {
+    std::env::set_var("DLMS_LOGGER_TEST_TK", KEY);
+    let text = MINIMAL.replace(
+        "connection = \"c\"\n",
+        "connection = \"c\"\nsecurity = { keys = [\
+         { system_title = \"4B464D1020000001\", block_key = \"000102030405060708090A0B0C0D0E0F\", auth_key = \"D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF\" }, \
+         { system_title = \"4B464D1020000002\", block_key = { env = \"DLMS_LOGGER_TEST_TK\" } }] }\n",
+    );
+    let c = parse(&text).unwrap();
+    let keys = &c.meters[0].security.keys;
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].system_title, *b"KFM\x10\x20\0\0\x01");
+    assert_eq!(keys[0].auth_key.as_ref().unwrap().expose()[0], 0xD0);
+    assert_eq!(keys[1].block_key.expose()[15], 15);
+    assert!(keys[1].auth_key.is_none());
+    assert!(c.holds_inline_secret());
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("D0D1") && !debug.contains("[208"),
+        "{debug}"
+    );
+    let saved = c.to_toml();
+    assert!(
+        saved.contains("block_key = { env = \"DLMS_LOGGER_TEST_TK\" }"),
+        "{saved}"
+    );
+    assert_eq!(parse(&saved).unwrap(), c);
+    let bad = MINIMAL.replace(
+        "connection = \"c\"\n",
+        "connection = \"c\"\nsecurity = { keys = [{ system_title = \"4B46\", block_key = \"000102030405060708090A0B0C0D0E0F\" }] }\n",
+    );
+    let e = parse(&bad).unwrap_err();
+    // Entries count from 1, as people count them.
+    assert!(e.contains("keys[1].system_title"), "{e}");
 }

@@ -308,6 +308,26 @@ fn security(s: &Security) -> Fields {
         "server_system_title",
         s.server_system_title.map(|t| hex(&t)),
     );
+    if !s.keys.is_empty() {
+        let tables: Vec<String> = s
+            .keys
+            .iter()
+            .map(|k| {
+                let mut t = Fields::default();
+                t.set("system_title", &hex(&k.system_title));
+                t.secret(
+                    "block_key",
+                    &hex(&k.block_key.expose()),
+                    k.block_key.source(),
+                );
+                if let Some(a) = &k.auth_key {
+                    t.secret("auth_key", &hex(&a.expose()), a.source());
+                }
+                t.inline()
+            })
+            .collect();
+        f.0.push(("keys", format!("[{}]", tables.join(", "))));
+    }
     f
 }
 

@@ -6,7 +6,7 @@ use super::{serve_connection, MeterLife, SimConfig};
 use crate::dlms::data::Data;
 use crate::dlms::hdlc::{AddressSize, HdlcAddress};
 use crate::dlms::obis::Obis;
-use crate::dlms::push::{build, Framing, Sealing};
+use crate::dlms::push::{build, build_in_blocks, Framing, Sealing};
 use crate::dlms::security::Policy;
 use crate::dlms::server::CosemServer;
 use crate::dlms::xdlms::{AttributeDescriptor, DataNotification};
@@ -63,7 +63,28 @@ pub fn push_frame(
             block_key: &c.block_key,
             auth_key: &c.auth_key,
         });
-    build(&notification, sealing.as_ref(), &framing(config)).map_err(std::io::Error::other)
+    push_bytes(config, &notification, sealing.as_ref())
+}
+
+/// The frames of a push: whole, or in general-block-transfer blocks when the meter does GBT
+/// (`--gbt`: blocks of the meter's PDU size less their header).
+pub(super) fn push_bytes(
+    config: &SimConfig,
+    notification: &DataNotification,
+    sealing: Option<&Sealing>,
+) -> std::io::Result<Vec<u8>> {
+    match config.gbt_window {
+        Some(_) => build_in_blocks(
+            notification,
+            sealing,
+            &framing(config),
+            usize::from(config.max_pdu)
+                .saturating_sub(crate::dlms::xdlms::GeneralBlockTransfer::OVERHEAD)
+                .max(16),
+        ),
+        None => build(notification, sealing, &framing(config)),
+    }
+    .map_err(std::io::Error::other)
 }
 
 /// How meter `config` frames its push: from its logical device (and physical address on HDLC).

@@ -80,6 +80,9 @@ pub struct SimConfig {
     pub test_objects: bool,
     /// A HAN/P1 port: answer nothing, push a three-phase list this often (`simulate --han`).
     pub han_every: Option<Duration>,
+    /// The HAN push's body as compact data (class 62: template_description, then the
+    /// compact_buffer) instead of OBIS pairs (`simulate --han-compact`).
+    pub han_compact: bool,
     /// Serve WRAPPER PDUs over UDP (one per datagram) instead of TCP.
     pub udp: bool,
     /// The client SAP whose association is pre-established (served without an AARQ).
@@ -125,6 +128,7 @@ impl Default for SimConfig {
             test_objects: false,
             hdlc_max_info: 1024,
             han_every: None,
+            han_compact: false,
             udp: false,
             pre_established: None,
             event_every: None,

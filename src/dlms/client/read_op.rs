@@ -5,7 +5,7 @@ use crate::dlms::acse::Conformance;
 use crate::dlms::axdr::Reader;
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
-use crate::dlms::security::Policy;
+use crate::dlms::security::{is_ciphered, Policy};
 use crate::dlms::xdlms::{
     gbt, Apdu, DataAccessResult, GbtReceiver, GeneralBlockTransfer, GetDataResult, GetRequest,
     GetResponse, ReadRequest, ReadResponse, ReadResult, Received, VariableAccess,
@@ -151,6 +151,9 @@ pub enum Step {
     /// Send nothing: feed back the next APDU that arrives (more general-block-transfer blocks
     /// of the window are streaming in).
     Receive,
+    /// The general-block-transfer blocks joined into this ciphered APDU: decipher it through
+    /// the session ([`ClientSession::unprotect`]) and feed the plain APDU back with `handle`.
+    Decipher(Vec<u8>),
     /// Every item has a result.
     Done,
 }
@@ -242,6 +245,10 @@ impl ReadOp {
             Ok(Received::Complete(whole)) => {
                 if let Some(rx) = cur.gbt.take() {
                     self.gbt_recoveries += rx.recoveries();
+                }
+                // A ciphered answer travels ciphered in the blocks: it is opened now.
+                if whole.first().is_some_and(|&t| is_ciphered(t)) {
+                    return Ok(Step::Decipher(whole));
                 }
                 // The joined APDU is the answer (never itself a block transfer).
                 if whole.first() == Some(&gbt::TAG) {

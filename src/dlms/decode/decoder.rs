@@ -5,9 +5,10 @@
 
 use super::data::data_node;
 use super::tree::Node;
-use super::values::{into_values, values, Value};
+use super::values::{into_values_with, Value};
 use super::DecodeError;
 use crate::dlms::axdr::{self, Reader};
+use crate::dlms::compact_data::CompactTemplate;
 use crate::dlms::data::Data;
 use crate::dlms::datetime::CosemDateTime;
 use crate::dlms::hdlc::{self, Control};
@@ -38,6 +39,55 @@ pub struct Keys {
     /// The sender's system title, for glo-/ded- APDUs that carry none; a general-ciphering
     /// APDU that carries another one is refused.
     pub system_title: Option<SystemTitle>,
+}
+
+/// The keys of one sender, named by its system title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleKeys {
+    /// The sender's system title.
+    pub system_title: SystemTitle,
+    /// Its global unicast (block) key.
+    pub block_key: Key,
+    /// Its authentication key (the tag is checked when given).
+    pub auth_key: Option<Key>,
+}
+
+impl Keys {
+    /// The block key, authentication key and title to open an APDU whose header carries
+    /// `carried` (general-ciphering) or none (glo-/ded-, which use the configured title);
+    /// `by_title`: other senders' keys (see [`Decoder::set_title_keys`]).
+    fn for_sender<'a>(
+        &'a self,
+        by_title: &'a [TitleKeys],
+        carried: Option<SystemTitle>,
+        dedicated: bool,
+    ) -> Result<(&'a Key, Option<&'a Key>, SystemTitle), DecodeError> {
+        if let Some(t) = carried.filter(|_| !dedicated) {
+            if let Some(k) = by_title.iter().find(|k| k.system_title == t) {
+                return Ok((&k.block_key, k.auth_key.as_ref(), t));
+            }
+            // Keys by title are given: one not among them is unknown unless it is the
+            // meter's own (or the meter's keys name no title).
+            let own = self.block_key.is_some() && self.system_title.is_none_or(|o| o == t);
+            if !by_title.is_empty() && !own {
+                return Err(DecodeError::NoKeyForTitle { title: t });
+            }
+        }
+        let system_title = match (carried, self.system_title) {
+            (Some(carried), Some(expected)) if carried != expected => {
+                return Err(DecodeError::WrongSystemTitle { carried, expected })
+            }
+            (Some(t), _) | (None, Some(t)) => t,
+            (None, None) => return Err(DecodeError::NoSystemTitle),
+        };
+        let key = if dedicated {
+            self.dedicated_key.as_ref()
+        } else {
+            self.block_key.as_ref()
+        }
+        .ok_or(DecodeError::NoKey)?;
+        Ok((key, self.auth_key.as_ref(), system_title))
+    }
 }
 
 /// How a deciphered APDU was protected.
@@ -105,6 +155,10 @@ pub struct Decoder {
     gbt: Option<(u16, Vec<u8>)>,
     /// Whether notification bodies get a node per element (off: values only, for speed).
     body_tree: bool,
+    /// Keys of other senders by their system title.
+    by_title: Vec<TitleKeys>,
+    /// Compact data templates, to read compact buffers in notification bodies.
+    compact: Vec<CompactTemplate>,
 }
 
 impl Decoder {
@@ -124,6 +178,22 @@ impl Decoder {
             keys,
             ..Decoder::default()
         }
+    }
+
+    /// Keys of other senders by their system title (a data concentrator, or a bus that
+    /// carries several meters): a general-ciphering APDU that carries one of these titles is
+    /// opened with its keys; once these are given, one that carries a title neither here nor
+    /// the meter's own (the keys' `system_title`, or any when that is not given and a block
+    /// key is) is refused with [`DecodeError::NoKeyForTitle`].
+    pub fn set_title_keys(&mut self, keys: Vec<TitleKeys>) {
+        self.by_title = keys;
+    }
+
+    /// Compact data templates (class 62's template_id, template_description and capture
+    /// objects): a compact buffer in a notification body whose first octet names one is read
+    /// into its values (a buffer sent right after its description needs none).
+    pub fn set_compact_templates(&mut self, templates: Vec<CompactTemplate>) {
+        self.compact = templates;
     }
 
     /// What the decoder is waiting for, if an APDU is incomplete.
@@ -353,7 +423,7 @@ impl Decoder {
         }
         match bytes.first() {
             None => Err(DecodeError::Empty),
-            Some(&DataNotification::TAG) => notification(bytes, out, self.body_tree),
+            Some(&DataNotification::TAG) => notification(bytes, out, self.body_tree, &self.compact),
             Some(&GENERAL_BLOCK_TRANSFER) => self.block(bytes, out, depth),
             Some(&tag) if is_ciphered(tag) => self.ciphered(bytes, out, depth),
             Some(&tag) => match Apdu::decode(bytes) {
@@ -534,20 +604,10 @@ impl Decoder {
             None => node.push(Node::leaf("ciphered text", text, "")),
         }
 
-        let system_title = match (header.system_title, self.keys.system_title) {
-            (Some(carried), Some(expected)) if carried != expected => {
-                return Err(DecodeError::WrongSystemTitle { carried, expected })
-            }
-            (Some(t), _) | (None, Some(t)) => t,
-            (None, None) => return Err(DecodeError::NoSystemTitle),
-        };
-        let key = if header.dedicated {
-            self.keys.dedicated_key.as_ref()
-        } else {
-            self.keys.block_key.as_ref()
-        }
-        .ok_or(DecodeError::NoKey)?;
-        let (policy, invocation_counter, plain, verified) = match &self.keys.auth_key {
+        let (key, auth_key, system_title) =
+            self.keys
+                .for_sender(&self.by_title, header.system_title, header.dedicated)?;
+        let (policy, invocation_counter, plain, verified) = match auth_key {
             Some(ak) => {
                 let (p, ic, plain) =
                     unprotect(&system_title, key, ak, body).map_err(DecodeError::Decipher)?;
@@ -589,7 +649,12 @@ impl Decoder {
 }
 
 /// The node of a data-notification; its values go to `out`.
-fn notification(bytes: &[u8], out: &mut Decoded, body_tree: bool) -> Result<Node, DecodeError> {
+fn notification(
+    bytes: &[u8],
+    out: &mut Decoded,
+    body_tree: bool,
+    compact: &[CompactTemplate],
+) -> Result<Node, DecodeError> {
     let bad = |source| DecodeError::Apdu {
         what: "data-notification",
         source,
@@ -646,10 +711,10 @@ fn notification(bytes: &[u8], out: &mut Decoded, body_tree: bool) -> Result<Node
         out.date_time = date_time;
     }
     if body_tree {
-        out.values.extend(values(&body));
+        out.values.extend(into_values_with(body.clone(), compact));
         out.body.get_or_insert(body);
     } else {
-        out.values.extend(into_values(body));
+        out.values.extend(into_values_with(body, compact));
     }
     Ok(node)
 }

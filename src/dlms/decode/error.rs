@@ -80,6 +80,12 @@ pub enum DecodeError {
          system title"
     )]
     NoSystemTitle,
+    /// Keys are given by system title, and none for the one the APDU carries.
+    #[error("no key for system title {title}")]
+    NoKeyForTitle {
+        /// The title carried.
+        title: SystemTitle,
+    },
     /// The APDU carries another sender than the keys belong to.
     #[error("the APDU carries system title {carried}, not the expected {expected}")]
     WrongSystemTitle {

@@ -23,12 +23,13 @@ mod values;
 
 pub use data::{data_node, date_time_octets, describe};
 pub use decoder::{
-    decode_frame, decode_values, Decoded, Decoder, Keys, Protection, GENERAL_BLOCK_TRANSFER,
+    decode_frame, decode_values, Decoded, Decoder, Keys, Protection, TitleKeys,
+    GENERAL_BLOCK_TRANSFER,
 };
 pub use error::DecodeError;
 pub use layout::{ItemLayout, Layout, ListLayout};
 pub use tree::{spaced_hex, Node};
-pub use values::{into_values, values, Value};
+pub use values::{into_values, into_values_with, values, Value};
 
 #[cfg(test)]
 mod tests;

@@ -190,3 +190,81 @@ fn joins_m_bus_segments_and_refuses_them_out_of_order() {
         Err(DecodeError::Incomplete(_))
     ));
 }
+
+#[test]
+fn keys_are_picked_by_the_system_title_the_push_carries() {
+    let wrapper = Framing::Wrapper {
+        source: 1,
+        destination: 16,
+    };
+    let meter = |n: u8| {
+        let title = SystemTitle([0x4B, 0x46, 0x4D, 0x10, 0x20, 0, 0, n]);
+        let (ek, ak) = (Key([n; 16]), Key([n + 0x10; 16]));
+        let bytes = build(
+            &notification(),
+            Some(&Sealing {
+                policy: Policy::AuthEnc,
+                system_title: title,
+                invocation_counter: 5,
+                block_key: &ek,
+                auth_key: &ak,
+            }),
+            &wrapper,
+        )
+        .unwrap();
+        (title, ek, ak, bytes)
+    };
+    let (t1, ek1, ak1, one) = meter(1);
+    let (t2, ek2, ak2, two) = meter(2);
+    let (t3, _, _, three) = meter(3);
+    let mut d = Decoder::new(Keys::default());
+    d.set_title_keys(vec![
+        TitleKeys {
+            system_title: t1,
+            block_key: ek1,
+            auth_key: Some(ak1),
+        },
+        TitleKeys {
+            system_title: t2,
+            block_key: ek2,
+            auth_key: Some(ak2.clone()),
+        },
+    ]);
+    for (t, bytes) in [(t1, &one), (t2, &two)] {
+        let got = d.feed(bytes).unwrap();
+        assert_eq!(got.values.len(), 1);
+        let p = got.protection.unwrap();
+        assert!(p.verified);
+        assert_eq!(p.system_title, t);
+    }
+    let e = d.feed(&three).unwrap_err();
+    assert_eq!(e, DecodeError::NoKeyForTitle { title: t3 });
+    assert_eq!(e.to_string(), "no key for system title 4B464D1020000003");
+    // The meter's own keys (naming no title) still open any other sender's push …
+    let mut own = Decoder::new(Keys {
+        block_key: Some(Key([3; 16])),
+        ..Keys::default()
+    });
+    own.set_title_keys(vec![TitleKeys {
+        system_title: t2,
+        block_key: Key([2; 16]),
+        auth_key: Some(ak2),
+    }]);
+    assert_eq!(own.feed(&three).unwrap().values.len(), 1);
+    assert_eq!(own.feed(&two).unwrap().values.len(), 1);
+    // … but not when they name their own title.
+    let mut named = Decoder::new(Keys {
+        block_key: Some(Key([3; 16])),
+        system_title: Some(t3),
+        ..Keys::default()
+    });
+    named.set_title_keys(vec![TitleKeys {
+        system_title: t2,
+        block_key: Key([2; 16]),
+        auth_key: None,
+    }]);
+    assert_eq!(
+        named.feed(&one).unwrap_err(),
+        DecodeError::NoKeyForTitle { title: t1 }
+    );
+}

@@ -10,7 +10,13 @@
 //! * **Descriptor then values**: a structure whose first element is the push object list
 //!   (`{class_id, logical_name, attribute_index, data_index}` per element) and whose other
 //!   elements are the values it describes (Landis+Gyr E450, Iskraemeco AM550).
+//! * **Compact data** (class 62): the values in one octet-string, contents only, read with a
+//!   template (`template_id` first, then as the `template_description` says): a configured
+//!   template ([`into_values_with`]), or a body that is `{template_description,
+//!   compact_buffer}` (the description sent first). A buffer of a capture object of class 62,
+//!   or one without a logical name, is read when its template_id names a template.
 
+use crate::dlms::compact_data::{self, CompactTemplate};
 use crate::dlms::data::Data;
 use crate::dlms::datetime::CosemDateTime;
 use crate::dlms::obis::Obis;
@@ -84,6 +90,58 @@ pub fn into_values(body: Data) -> Vec<Value> {
         other => out.push(Value::new(None, other)),
     }
     out
+}
+
+/// [`into_values`], reading compact data buffers with `templates` (see the module's text).
+pub fn into_values_with(body: Data, templates: &[CompactTemplate]) -> Vec<Value> {
+    if let Some(v) = self_described(&body) {
+        return v;
+    }
+    let values = into_values(body);
+    if templates.is_empty() {
+        return values;
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        let compact = matches!(v.data, Data::OctetString(_))
+            && (v.class_id == Some(compact_data::CLASS_ID) || v.obis.is_none());
+        let read = match &v.data {
+            Data::OctetString(b) if compact => compact_data::decode_buffer(b, templates).ok(),
+            _ => None,
+        };
+        match read {
+            Some((t, captured)) => out.extend(compact_values(t, captured)),
+            None => out.push(v),
+        }
+    }
+    out
+}
+
+/// A body `{template_description, compact_buffer}`: the buffer read with the description
+/// sent before it.
+fn self_described(body: &Data) -> Option<Vec<Value>> {
+    let Data::Structure(items) = body else {
+        return None;
+    };
+    let [Data::OctetString(description), Data::OctetString(buffer)] = items.as_slice() else {
+        return None;
+    };
+    // A description is a structure of types; a buffer starts with its template_id.
+    if description.first() != Some(&2) {
+        return None;
+    }
+    let t = CompactTemplate::new(*buffer.first()?, description, Vec::new()).ok()?;
+    let captured = t.decode(buffer).ok()?;
+    Some(compact_values(&t, captured))
+}
+
+/// The values of a compact buffer, named by the template's capture objects when it has them.
+fn compact_values(t: &CompactTemplate, captured: Vec<Data>) -> Vec<Value> {
+    captured
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| Value::new(t.capture_objects.get(i).copied(), d))
+        .collect()
 }
 
 /// The descriptor-then-values form, when the body has it (else the body back).
@@ -229,6 +287,64 @@ mod tests {
         assert_eq!(v[1].scaler_unit.unwrap().unit, 30);
         assert_eq!(v[2].data, Data::LongUnsigned(0x921));
         assert!(v[3].obis.is_none());
+    }
+
+    #[test]
+    fn compact_data_with_a_template_or_its_description_first() {
+        let t = CompactTemplate::new(
+            5,
+            &unhex("02 02 06 12"),
+            vec![
+                Obis::new(1, 0, 1, 8, 0, 255),
+                Obis::new(1, 0, 32, 7, 0, 255),
+            ],
+        )
+        .unwrap();
+        let buffer = unhex("05 00003039 08FD");
+        // A push object list (itself, then the compact data object's buffer), then the buffer.
+        let object = |class: u16, obis: [u8; 6]| {
+            Data::Structure(vec![
+                Data::LongUnsigned(class),
+                Data::OctetString(obis.to_vec()),
+                Data::Integer(2),
+                Data::LongUnsigned(0),
+            ])
+        };
+        let described = Data::Structure(vec![
+            Data::Array(vec![
+                object(40, [0, 0, 25, 9, 0, 255]),
+                object(62, [0, 0, 66, 0, 1, 255]),
+            ]),
+            Data::OctetString(buffer.clone()),
+        ]);
+        let v = into_values_with(described.clone(), std::slice::from_ref(&t));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].obis, Some(Obis::new(1, 0, 1, 8, 0, 255)));
+        assert_eq!(v[0].data, Data::DoubleLongUnsigned(12345));
+        assert_eq!(v[1].data, Data::LongUnsigned(2301));
+        // Without the template the buffer stays one octet-string.
+        let v = into_values_with(described, &[]);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].data, Data::OctetString(buffer.clone()));
+        // The description sent first: read without configuration, values by position.
+        let v = into_values_with(
+            Data::Structure(vec![
+                Data::OctetString(unhex("02 02 06 12")),
+                Data::OctetString(buffer.clone()),
+            ]),
+            &[],
+        );
+        assert_eq!(
+            v.iter().map(|v| v.data.clone()).collect::<Vec<_>>(),
+            [Data::DoubleLongUnsigned(12345), Data::LongUnsigned(2301)]
+        );
+        assert!(v[0].obis.is_none());
+        // A logical name's value is never taken for a buffer.
+        let pair = Data::Structure(vec![
+            Data::OctetString(vec![0, 0, 96, 1, 0, 255]),
+            Data::OctetString(buffer),
+        ]);
+        assert_eq!(into_values_with(pair, std::slice::from_ref(&t)).len(), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Building a push as a meter sends it: a DataNotification, ciphered as general-glo-ciphering
-//! when the meter ciphers, in WRAPPER or HDLC frames. The simulator pushes through this.
+//! when the meter ciphers, whole or in general-block-transfer blocks, in WRAPPER or HDLC frames. The simulator pushes through this.
 
 use super::framing::{frame, Framing};
 use super::PushError;
@@ -28,8 +28,32 @@ pub fn build(
     sealing: Option<&Sealing>,
     framing: &Framing,
 ) -> Result<Vec<u8>, PushError> {
+    frame(&push_apdu(notification, sealing)?, framing)
+}
+
+/// The bytes of `notification` pushed as general-block-transfer blocks of at most
+/// `block_size` bytes each, every block in its own frame(s): the push APDU (ciphered under
+/// `sealing` first, when given) is what the blocks carry.
+pub fn build_in_blocks(
+    notification: &DataNotification,
+    sealing: Option<&Sealing>,
+    framing: &Framing,
+    block_size: usize,
+) -> Result<Vec<u8>, PushError> {
+    let mut out = Vec::new();
+    for block in super::gbt::blocks(&push_apdu(notification, sealing)?, block_size)? {
+        out.extend(frame(&block, framing)?);
+    }
+    Ok(out)
+}
+
+/// The push APDU: the DataNotification, general-glo-ciphered under `sealing` when given.
+fn push_apdu(
+    notification: &DataNotification,
+    sealing: Option<&Sealing>,
+) -> Result<Vec<u8>, PushError> {
     let plain = notification.encode();
-    let apdu = match sealing {
+    Ok(match sealing {
         None => plain,
         Some(s) => general_glo_cipher(
             s.policy,
@@ -40,6 +64,5 @@ pub fn build(
             &plain,
         )
         .map_err(PushError::Seal)?,
-    };
-    frame(&apdu, framing)
+    })
 }

@@ -112,6 +112,42 @@ pub enum PushError {
     /// The push cannot be ciphered.
     #[error("cannot cipher the push: {0}")]
     Seal(SecurityError),
+    /// A general-block-transfer block that does not decode.
+    #[error("a general-block-transfer block of the push is bad: {0}")]
+    Block(ApduError),
+    /// General-block-transfer blocks out of order (one was lost).
+    #[error(
+        "general-block-transfer block {got} came where block {expected} was due: a block was lost"
+    )]
+    BlockOutOfOrder {
+        /// The block due.
+        expected: u16,
+        /// The block that came.
+        got: u16,
+    },
+    /// Something else came between the blocks of a push.
+    #[error("general-block-transfer block {expected} was due, but another APDU came")]
+    BlockMissing {
+        /// The block due.
+        expected: u16,
+    },
+    /// Blocks whose last one has not arrived.
+    #[error("{received} general-block-transfer blocks arrived, and not yet the last one")]
+    UnfinishedBlocks {
+        /// Blocks received so far.
+        received: usize,
+    },
+    /// Blocks that carry blocks again.
+    #[error("the general-block-transfer blocks carry another general-block-transfer")]
+    NestedBlocks,
+    /// A push too long for block numbers.
+    #[error("a push of {len} bytes needs more than 65535 blocks of {block_size} bytes")]
+    TooManyBlocks {
+        /// The push's length.
+        len: usize,
+        /// The block size asked for.
+        block_size: usize,
+    },
     /// The push does not fit a WRAPPER PDU.
     #[error("cannot frame the push for WRAPPER: {0}")]
     WrapperFrame(WrapperError),
@@ -128,6 +164,7 @@ impl PushError {
             PushError::TruncatedWrapper { .. }
                 | PushError::TruncatedHdlc { .. }
                 | PushError::UnfinishedSegments { .. }
+                | PushError::UnfinishedBlocks { .. }
         )
     }
 }

@@ -6,6 +6,7 @@ use crate::dlms::hdlc::frame::FLAG;
 use crate::dlms::hdlc::llc::{self, SERVER_LLC};
 use crate::dlms::hdlc::{self, Control, HdlcAddress, HdlcFrame, RawAddress};
 use crate::dlms::wrapper;
+use crate::dlms::xdlms::gbt;
 
 /// How a push travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,9 +126,14 @@ fn hdlc_apdus(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PushError> {
                 if frame.segmented {
                     joining = Some((first, info));
                 } else {
-                    // The LLC header opens the first segment only.
-                    let apdu = llc::strip(SERVER_LLC, &info)
-                        .map_err(|source| PushError::Hdlc { at: first, source })?;
+                    // The LLC header opens the first segment only; Landis+Gyr meters send
+                    // the general-block-transfer blocks after the first without one.
+                    let apdu = if info.first() == Some(&gbt::TAG) && !out.is_empty() {
+                        &info[..]
+                    } else {
+                        llc::strip(SERVER_LLC, &info)
+                            .map_err(|source| PushError::Hdlc { at: first, source })?
+                    };
                     out.push(apdu.to_vec());
                 }
                 at += used;

@@ -5,6 +5,7 @@
 //! caller's policy.
 //!
 //! ```text
+//! (general-block-transfer blocks are joined first: `gbt.rs`)
 //! Push::parse(bytes)? ── Plain(notification)
 //!                     └─ Ciphered(c) ── c.system_title()   (general-glo-ciphering names it)
 //!                                    └─ c.decipher(&keys)?.notification()?
@@ -12,11 +13,13 @@
 mod build;
 mod error;
 mod framing;
+mod gbt;
 mod parse;
 
-pub use build::{build, Sealing};
+pub use build::{build, build_in_blocks, Sealing};
 pub use error::PushError;
 pub use framing::{apdus, frame, Framing};
+pub use gbt::{blocks, join};
 pub use parse::{CipheredPush, DecipheredPush, Push, PushKeys};
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::{framing, PushError};
 use crate::dlms::security::{
     ciphered_header, decipher_apdu, is_ciphered, CipheredHeader, Key, Policy, SystemTitle,
 };
-use crate::dlms::xdlms::DataNotification;
+use crate::dlms::xdlms::{gbt, DataNotification};
 
 /// A push as it arrived, before any key is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +51,15 @@ pub struct DecipheredPush {
 }
 
 impl Push {
-    /// The push in the bytes a meter sent: the first APDU of their WRAPPER PDUs or HDLC frames.
+    /// The push in the bytes a meter sent: the first APDU of their WRAPPER PDUs or HDLC
+    /// frames, or the APDU the general-block-transfer blocks there carry, joined.
     pub fn parse(bytes: &[u8]) -> Result<Push, PushError> {
-        let apdu = framing::apdus(bytes)?
-            .into_iter()
-            .next()
-            .ok_or(PushError::NotFramed { len: bytes.len() })?;
-        Push::from_apdu(apdu)
+        let apdus = framing::apdus(bytes)?;
+        match apdus.first() {
+            None => Err(PushError::NotFramed { len: bytes.len() }),
+            Some(a) if a.first() == Some(&gbt::TAG) => Push::from_apdu(super::join(&apdus)?),
+            Some(_) => Push::from_apdu(apdus.into_iter().next().unwrap_or_default()),
+        }
     }
 
     /// The push in one APDU: a DataNotification (decoded), or a ciphered APDU (header read).

@@ -275,7 +275,7 @@ impl ServerSession {
             return_parameters: returned.clone().map(GetDataResult::Data),
         }
         .encode();
-        let Some(data) = returned.filter(|_| whole.len() > self.granted().send_limit) else {
+        let Some(data) = returned.filter(|_| whole.len() > self.plain_limit()) else {
             return whole;
         };
         if !self.granted_has(Conformance::BLOCK_TRANSFER_WITH_ACTION) {
@@ -297,7 +297,7 @@ impl ServerSession {
 
     fn emit_return_block(&mut self, invoke_id: u8) -> Vec<u8> {
         // Room for tag, choice, invoke id and the block header (last, number, length).
-        let size = self.granted().send_limit.saturating_sub(16).max(16);
+        let size = self.plain_limit().saturating_sub(16).max(16);
         let Some(lr) = self.long_return.as_mut() else {
             return exception(1, 1);
         };

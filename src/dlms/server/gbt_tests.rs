@@ -5,9 +5,10 @@ use super::tests::{model, Model};
 use super::*;
 use crate::dlms::acse::Conformance;
 use crate::dlms::client::{
-    AttributeRef, ClientSession, ClientSettings, ReadError, Referencing, Step,
+    AttributeRef, Ciphering, ClientSession, ClientSettings, ReadError, Referencing, Step,
 };
 use crate::dlms::obis::Obis;
+use crate::dlms::security::{Key, Policy};
 use crate::dlms::xdlms::GeneralBlockTransfer;
 
 struct Outcome {
@@ -20,6 +21,16 @@ struct Outcome {
 /// Associates (client proposing GBT with `client_window` when given, the server answering in
 /// windows of `server_window` when given), reads the profile, and loses block `lose` once.
 fn read(client_window: Option<u8>, server_window: Option<u8>, lose: Option<u16>) -> Outcome {
+    read_as(client_window, server_window, lose, Policy::None)
+}
+
+/// [`read`] in an association ciphered with `policy` (none: plain).
+fn read_as(
+    client_window: Option<u8>,
+    server_window: Option<u8>,
+    lose: Option<u16>,
+    policy: Policy,
+) -> Outcome {
     let mut cs = ClientSettings::new(Referencing::Ln);
     cs.gbt = client_window.is_some();
     cs.gbt_window = client_window.unwrap_or(1);
@@ -29,8 +40,29 @@ fn read(client_window: Option<u8>, server_window: Option<u8>, lose: Option<u16>)
         ss.conformance = ss.conformance | Conformance::GENERAL_BLOCK_TRANSFER;
     }
     ss.gbt_window = server_window;
+    if policy != Policy::None {
+        let bk: Key = "000102030405060708090A0B0C0D0E0F".parse().unwrap();
+        let ak: Key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF".parse().unwrap();
+        ss.ciphering = Some(ServerCiphering {
+            policy,
+            system_title: "4D4D4D0000BC614E".parse().unwrap(),
+            block_key: bk.clone(),
+            auth_key: ak.clone(),
+        });
+        cs.ciphering = Some(Ciphering {
+            policy,
+            system_title: "4142434445464748".parse().unwrap(),
+            block_key: bk,
+            auth_key: ak,
+            dedicated_key: None,
+            server_system_title: None,
+            invocation_counter: 7,
+            meter_counter_floor: 0,
+        });
+    }
     let mut c = ClientSession::new(cs);
     let mut s = ServerSession::new(ss);
+    s.set_client(18);
     let m: &mut Model = &mut model();
     let aare = s.handle(&c.aarq().unwrap(), m).unwrap();
     c.handle_aare(&aare).unwrap();
@@ -42,11 +74,18 @@ fn read(client_window: Option<u8>, server_window: Option<u8>, lose: Option<u16>)
     for _ in 0..10_000 {
         match step {
             Step::Done => break,
+            Step::Decipher(whole) => {
+                step = op.handle(&c.unprotect(&whole).unwrap()).unwrap();
+                continue;
+            }
             Step::Send(req) => {
                 if req.first() == Some(&0xE0) {
                     acks += 1;
                 }
-                inbox.extend(s.handle(&req, m));
+                // What goes on the wire: the GET ciphered, acknowledgements plain.
+                let wire = c.protect(&req).unwrap();
+                assert!(wire.len() <= 200, "a request of {} bytes", wire.len());
+                inbox.extend(s.handle(&wire, m));
                 while let Some(b) = s.next_streamed() {
                     inbox.push_back(b);
                 }
@@ -58,6 +97,7 @@ fn read(client_window: Option<u8>, server_window: Option<u8>, lose: Option<u16>)
             step = op.on_timeout().expect("a transfer to recover");
             continue;
         };
+        assert!(resp.len() <= 200, "an answer of {} bytes", resp.len());
         if let Ok(b) = GeneralBlockTransfer::decode(&resp) {
             gbt_blocks += 1;
             if Some(b.block_number) == lose && !lost {
@@ -66,7 +106,8 @@ fn read(client_window: Option<u8>, server_window: Option<u8>, lose: Option<u16>)
                 continue;
             }
         }
-        step = op.handle(&resp).unwrap();
+        // Blocks and plain errors pass unchanged; the rest is deciphered.
+        step = op.handle(&c.unprotect(&resp).unwrap()).unwrap();
     }
     assert!(inbox.is_empty(), "{} answers never read", inbox.len());
     Outcome {
@@ -123,6 +164,73 @@ fn a_lost_window_end_is_asked_for_again_on_timeout() {
     let o = read(Some(4), Some(4), Some(4));
     assert_eq!(o.results, whole.results);
     assert_eq!(o.recoveries, 1);
+}
+
+#[test]
+fn a_ciphered_answer_travels_ciphered_in_plain_blocks_and_is_opened_once_joined() {
+    let plain = read(Some(4), Some(4), None);
+    for policy in [Policy::AuthEnc, Policy::Enc, Policy::Auth] {
+        let o = read_as(Some(4), Some(4), None, policy);
+        assert_eq!(o.results, plain.results, "{policy:?}");
+        // Without GBT the ciphered answer comes in GET data blocks, each (ciphered) within
+        // the client's PDU size too (`read_as` checks every answer's length).
+        let blocks = read_as(None, Some(4), None, policy);
+        assert_eq!(blocks.results, plain.results, "{policy:?}");
+        assert_eq!(blocks.gbt_blocks, 0);
+        assert!(o.gbt_blocks > 50, "{} blocks", o.gbt_blocks);
+        // A lost block in the middle and a lost window end are recovered as when plain.
+        for lose in [6, 4] {
+            let o = read_as(Some(4), Some(4), Some(lose), policy);
+            assert_eq!(o.results, plain.results, "{policy:?}, block {lose} lost");
+            assert_eq!(o.recoveries, 1);
+        }
+    }
+}
+
+#[test]
+fn the_first_block_carries_the_ciphered_get_response() {
+    let mut cs = ClientSettings::new(Referencing::Ln);
+    cs.gbt = true;
+    let mut ss = ServerSettings::new(Referencing::Ln);
+    ss.max_pdu = 200;
+    ss.conformance = ss.conformance | Conformance::GENERAL_BLOCK_TRANSFER;
+    ss.gbt_window = Some(1);
+    let bk: Key = "000102030405060708090A0B0C0D0E0F".parse().unwrap();
+    let ak: Key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF".parse().unwrap();
+    ss.ciphering = Some(ServerCiphering {
+        policy: Policy::AuthEnc,
+        system_title: "4D4D4D0000BC614E".parse().unwrap(),
+        block_key: bk.clone(),
+        auth_key: ak.clone(),
+    });
+    cs.ciphering = Some(Ciphering {
+        policy: Policy::AuthEnc,
+        system_title: "4142434445464748".parse().unwrap(),
+        block_key: bk,
+        auth_key: ak,
+        dedicated_key: None,
+        server_system_title: None,
+        invocation_counter: 7,
+        meter_counter_floor: 0,
+    });
+    let mut c = ClientSession::new(cs);
+    let mut s = ServerSession::new(ss);
+    s.set_client(18);
+    let m: &mut Model = &mut model();
+    let aare = s.handle(&c.aarq().unwrap(), m).unwrap();
+    c.handle_aare(&aare).unwrap();
+    let mut op = c
+        .read(&[AttributeRef::new(7, Obis::new(1, 0, 99, 1, 0, 255), 2)])
+        .unwrap();
+    let Step::Send(get) = op.start() else {
+        panic!("a GET")
+    };
+    let first = s.handle(&c.protect(&get).unwrap(), m).unwrap();
+    let b = GeneralBlockTransfer::decode(&first).unwrap();
+    assert_eq!(b.block_number, 1);
+    // glo-get-response (CC), its length, security control 0x30 (authenticated and encrypted).
+    assert_eq!(b.data[0], 0xCC);
+    assert!(b.data[1..5].contains(&0x30));
 }
 
 #[test]

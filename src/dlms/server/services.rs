@@ -17,7 +17,7 @@ const ASSOCIATION_LN: Obis = Obis::new(0, 0, 40, 0, 0, 255);
 
 impl ServerSession {
     pub(super) fn get(&mut self, req: GetRequest, model: &mut dyn CosemServer) -> Vec<u8> {
-        let g = self.granted();
+        let limit = self.plain_limit();
         match req {
             GetRequest::Normal {
                 invoke_id,
@@ -29,7 +29,8 @@ impl ServerSession {
                     Ok(d) => {
                         let bytes = d.to_bytes();
                         let normal = encode_get_response_normal_raw(invoke_id, &bytes);
-                        if normal.len() <= g.send_limit {
+                        // Ciphered GBT: whole here, split into blocks once ciphered (`handle`).
+                        if normal.len() <= limit || (self.gbt_granted() && self.is_ciphered()) {
                             normal
                         } else if self.gbt_granted() {
                             self.start_gbt(&normal)
@@ -57,7 +58,7 @@ impl ServerSession {
                 );
                 let mut whole = vec![0xC4, 0x03, invoke_id];
                 whole.extend_from_slice(&raw);
-                if whole.len() <= g.send_limit {
+                if whole.len() <= limit || (self.gbt_granted() && self.is_ciphered()) {
                     whole
                 } else if self.gbt_granted() {
                     self.start_gbt(&whole)
@@ -107,7 +108,7 @@ impl ServerSession {
 
     fn block_size(&self) -> usize {
         // Room for the block header (tag, type, invoke id, last, number, choice, length).
-        self.granted().send_limit.saturating_sub(16).max(16)
+        self.plain_limit().saturating_sub(16).max(16)
     }
 
     fn start_blocks(&mut self, invoke_id: u8, raw: Vec<u8>, sn: bool) -> Vec<u8> {
@@ -249,7 +250,7 @@ impl ServerSession {
                 model.get(&attr, access.as_ref())
             })
             .collect();
-        let limit = self.granted().send_limit;
+        let limit = self.plain_limit();
         if let [single] = results.as_slice() {
             let raw = match single {
                 Ok(d) => d.to_bytes(),

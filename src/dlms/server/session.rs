@@ -4,7 +4,7 @@ use super::change::{LongChange, LongReturn};
 use super::{CosemServer, ServerSettings, PUBLIC_CLIENT};
 use crate::dlms::acse::{Conformance, Rlre};
 use crate::dlms::client::{Authentication, Referencing};
-use crate::dlms::protection::Protection;
+use crate::dlms::protection::{Protection, CIPHERED_OVERHEAD};
 use crate::dlms::security::{HlsMechanism, Policy, SystemTitle};
 use crate::dlms::xdlms::{
     gbt, Apdu, AttributeDescriptor, DataAccessResult, ExceptionResponse, GbtSender,
@@ -164,16 +164,25 @@ impl ServerSession {
         self.gbt_queue.pop_front()
     }
 
-    /// True when long GET answers go as general-block-transfer blocks.
+    /// True when long GET answers go as general-block-transfer blocks. In a ciphered
+    /// association the whole answer is ciphered first and the ciphered APDU is what the
+    /// blocks carry (the blocks themselves go plain), as meters do.
     pub(super) fn gbt_granted(&self) -> bool {
         self.settings.gbt_window.is_some()
             && self
                 .granted
                 .is_some_and(|g| g.conformance.contains(Conformance::GENERAL_BLOCK_TRANSFER))
-            && !self
-                .protection
-                .as_ref()
-                .is_some_and(|p| p.policy != Policy::None)
+    }
+
+    /// The largest plain answer we may build: the client's max receive PDU (capped by ours),
+    /// less what ciphering adds when the association ciphers, so a ciphered answer fits too.
+    pub(super) fn plain_limit(&self) -> usize {
+        let limit = self.granted().send_limit;
+        if self.is_ciphered() {
+            limit.saturating_sub(CIPHERED_OVERHEAD)
+        } else {
+            limit
+        }
     }
 
     /// Starts sending `whole` (a GET response longer than the PDU) in blocks: the first block;
@@ -319,7 +328,19 @@ impl ServerSession {
             _ => exception(2, 2),
         };
         match self.protection.as_mut() {
-            Some(p) if ciphered => Some(p.protect(&response).unwrap_or_else(|_| exception(1, 6))),
+            Some(p) if ciphered => {
+                let wire = p.protect(&response).unwrap_or_else(|_| exception(1, 6));
+                // A GET answer longer than the client takes goes in general-block-transfer
+                // blocks that carry the ciphered APDU (deciphered after the blocks are joined).
+                if wire.len() > self.granted().send_limit
+                    && self.gbt_granted()
+                    && response.first() == Some(&0xC4)
+                {
+                    Some(self.start_gbt(&wire))
+                } else {
+                    Some(wire)
+                }
+            }
             _ => Some(response),
         }
     }
