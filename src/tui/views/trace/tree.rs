@@ -429,16 +429,15 @@ impl FrameTree {
     fn render_side(&self, f: &mut Frame, area: Rect, wide: bool) {
         let n = &self.nodes[self.selected];
         let bytes = self.selected_bytes();
-        let hex = match &self.frame_hex {
-            Some(h) if self.selected == 0 => h.clone(),
-            _ => spaced_hex(&bytes),
+        // The whole frame for the root: its children's bytes overlap, so their sum is not its size.
+        let (hex, size) = match &self.frame_hex {
+            Some(h) if self.selected == 0 => (h.clone(), h.split_whitespace().count()),
+            _ => (spaced_hex(&bytes), bytes.len()),
         };
         let borders = if wide { Borders::LEFT } else { Borders::TOP };
-        let block = Block::default().borders(borders).title(format!(
-            " {} · {} bytes ",
-            n.name,
-            bytes.len()
-        ));
+        let block = Block::default()
+            .borders(borders)
+            .title(format!(" {} · {size} bytes ", n.name));
         let mut lines = Vec::new();
         if !n.value.is_empty() {
             lines.push(Line::from(n.value.clone()));
@@ -509,6 +508,23 @@ mod tests {
                     ),
             );
         FrameTree::new("RX".into(), &root)
+    }
+
+    #[test]
+    fn the_whole_frame_is_sized_by_its_own_bytes_not_its_fields_sum() {
+        let mut t = tree().with_frame_hex("00 01 CC AB CD".into());
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| t.render(f, f.area())).unwrap();
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        // The fields' bytes add up to more (the deciphered APDU repeats what the ciphered holds).
+        assert!(text.contains("capture · 5 bytes"), "{text}");
     }
 
     #[test]
