@@ -80,6 +80,7 @@ pub enum Tree {
     Toggle,
     Delete,
     Probe,
+    LastError,
 }
 
 pub const TREE: &[Binding<Tree>] = &[
@@ -137,6 +138,12 @@ pub const TREE: &[Binding<Tree>] = &[
         label: "d",
         help: "delete the node (asks first)",
         hint: Some("d delete"),
+    },
+    Binding {
+        keys: &[(KeyPress::ch('i'), Tree::LastError)],
+        label: "i",
+        help: "the last failure of the selected request, meter or item in full (error, frames, when, how often)",
+        hint: Some("i last error"),
     },
     Binding {
         keys: &[(KeyPress::ch('p'), Tree::Probe)],

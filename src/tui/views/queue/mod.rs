@@ -83,6 +83,10 @@ pub struct QueueView {
     disk: Option<String>,
     /// The file's queue when it changed on disk while there were unsaved edits.
     conflict: Option<Config>,
+    /// The last failure of a node, in full (`i`).
+    detail: Option<super::detail::RowDetail>,
+    /// The number of the last `i` asked; older answers are dropped.
+    asked_error: u64,
 }
 
 impl QueueView {
@@ -104,6 +108,8 @@ impl QueueView {
             tests: HashMap::new(),
             disk: std::fs::read_to_string(&ctx.config_path).ok(),
             conflict: None,
+            detail: None,
+            asked_error: 0,
         };
         view.changed();
         view
@@ -297,6 +303,7 @@ impl QueueView {
                 }
             }
             keys::Tree::Probe => self.probe(ctx),
+            keys::Tree::LastError => self.last_error(ctx),
         }
         true
     }
@@ -474,6 +481,33 @@ impl QueueView {
         format!("{} {}", node.kind(), node.name(config).unwrap_or_default())
     }
 
+    /// Asks the log for the newest failure of the selected request, meter or item; it opens
+    /// in full (the detail pane of the Log and Monitor) when it comes.
+    fn last_error(&mut self, ctx: &mut Ctx) {
+        let c = &self.work;
+        let mut filter = crate::store::LogFilter {
+            status: Some(crate::store::StatusFilter::Failed),
+            ..Default::default()
+        };
+        match self.selected() {
+            Some(Node::Request(i)) => filter.request = c.requests.get(i).map(|r| r.name.clone()),
+            Some(Node::Meter(i)) => filter.meter = c.meters.get(i).map(|m| m.name.clone()),
+            Some(Node::Item(r, i)) => {
+                let req = c.requests.get(r);
+                filter.request = req.map(|r| r.name.clone());
+                filter.item = req.and_then(|r| r.items.get(i)).map(|it| it.name.clone());
+            }
+            _ => {
+                ctx.error("i shows the last failure of a request, meter or item: select one");
+                return;
+            }
+        }
+        self.asked_error += 1;
+        let seq = self.asked_error;
+        let answer = ctx.answer(Tab::Queue, move |rows| TaskResult::LogPage { seq, rows });
+        ctx.queries.log_page(filter, None, 1, answer);
+    }
+
     /// Probes the selected connection (as saved and running) and adds the meter it finds.
     fn probe(&mut self, ctx: &mut Ctx) {
         let Some(Node::Connection(i)) = self.selected() else {
@@ -558,10 +592,17 @@ impl View for QueueView {
             .chain(keymap::help(keys::COMMON))
             .chain(keymap::help(keys::EDIT))
             .chain(keymap::help(keys::CONFIRM))
+            .chain(keymap::help(super::detail::KEYS))
             .collect()
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &mut Ctx) -> bool {
+        if let Some(d) = &mut self.detail {
+            if !d.handle_key(key) {
+                self.detail = None;
+            }
+            return true;
+        }
         if let Some(confirm) = self.confirm.take() {
             self.answer(confirm, key, ctx);
             return true;
@@ -623,6 +664,15 @@ impl View for QueueView {
                 ctx.info(format!("probe found a meter, added as {name} (unsaved: review, then s to save). {note}"));
             }
             TaskResult::Probe(Err(e)) => ctx.error(format!("probe: {e}")),
+            TaskResult::LogPage { seq, rows } if seq == self.asked_error => match rows {
+                Ok(rows) => match rows.first() {
+                    Some(r) => {
+                        self.detail = Some(super::detail::RowDetail::new(&r.record, ctx, (1, 1)))
+                    }
+                    None => ctx.info("no failure of it in the log"),
+                },
+                Err(e) => ctx.error(format!("reading the log: {e}")),
+            },
             _ => {}
         }
     }
@@ -695,10 +745,13 @@ impl View for QueueView {
             let keys = keymap::footer(keys::CONFIRM, " · ");
             confirm::render(f, area, &self.question(confirm), &keys);
         }
+        if let Some(d) = &self.detail {
+            d.render(f, area);
+        }
     }
 
     fn captures_keys(&self) -> bool {
-        self.editing.is_some() || self.confirm.is_some()
+        self.editing.is_some() || self.confirm.is_some() || self.detail.is_some()
     }
 }
 

@@ -924,3 +924,70 @@ async fn a_key_is_checked_while_typed_and_never_shown() {
     let screen = h.screen_sized(200, 40);
     assert!(!screen.contains("✗ must be 32 hex digits"), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i_opens_the_last_failure_of_a_request_meter_or_item_in_full() {
+    use crate::tui::views::testkit::{harness, key, reading};
+    let config = Config::parse(CONFIG, "test.toml").unwrap();
+    let row = |ts_ms: i64, item: &str, status: &str| {
+        let mut r = reading("m1", item, ts_ms, 1.0);
+        r.request = "r1".into();
+        if status != crate::store::STATUS_OK {
+            r.value = None;
+            r.status = status.into();
+        }
+        r
+    };
+    let long = "timed out after 5000 ms waiting for the answer to GET 1.0.1.7.0.255:2 (class 3): \
+                the meter sent nothing, not even a partial frame, so its link or address is wrong";
+    let rows = [
+        row(1_000, "energy", "connection refused"),
+        row(2_000, "power", long),
+        row(3_000, "energy", crate::store::STATUS_OK),
+    ];
+    let mut h = harness(config, &rows);
+    let mut v = QueueView::new(&h.ctx);
+    let text = |h: &mut crate::tui::views::testkit::Harness, v: &mut QueueView| {
+        h.screen(v, 80, 24).join("\n")
+    };
+    // The tree: c1, m1, r1 … ; select the request.
+    let to = |h: &mut crate::tui::views::testkit::Harness, v: &mut QueueView, name: &str| {
+        h.keys(v, &[key(KeyCode::Home)]);
+        for _ in 0..20 {
+            if v.selected()
+                .and_then(|n| n.name(&v.work).map(str::to_string))
+                .as_deref()
+                == Some(name)
+            {
+                return;
+            }
+            h.keys(v, &[key(KeyCode::Down)]);
+        }
+        panic!("no node {name} in the tree");
+    };
+    to(&mut h, &mut v, "r1");
+    h.keys(&mut v, &[key(KeyCode::Char('i'))]);
+    let shown = text(&mut h, &mut v);
+    // The newest failure of the request, whole (wrapped, not cut), though a later read went well.
+    assert!(shown.contains("power"), "{shown}");
+    assert!(shown.contains("not even a partial"), "{shown}");
+    assert!(shown.contains("address is wrong"), "{shown}");
+    h.keys(&mut v, &[key(KeyCode::Esc)]);
+    assert!(!text(&mut h, &mut v).contains("not even a partial"));
+    // An item: its own last failure.
+    to(&mut h, &mut v, "energy");
+    h.keys(&mut v, &[key(KeyCode::Char('i'))]);
+    let shown = text(&mut h, &mut v);
+    assert!(shown.contains("connection refused"), "{shown}");
+    h.keys(&mut v, &[key(KeyCode::Esc)]);
+    // A meter that never failed says so.
+    to(&mut h, &mut v, "m2");
+    h.keys(&mut v, &[key(KeyCode::Char('i'))]);
+    assert!(v.detail.is_none());
+    let said = h
+        .ctx
+        .message()
+        .map(|(m, _)| m.to_string())
+        .unwrap_or_default();
+    assert!(said.contains("no failure"), "{said}");
+}
