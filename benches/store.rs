@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{Cursor, LogFilter, Record, Store, STATUS_OK};
 
 /// Meters and items per meter: 500 series.

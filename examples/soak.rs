@@ -9,6 +9,7 @@
 use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
 use dlms_logger::sim::{self, fault::Fault, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{Store, Writer};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 use dlms_logger::queue::Config;
 use dlms_logger::runner::{Runner, RunnerHandle};
 use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Row, Store, Writer};
 use std::path::PathBuf;
 use std::time::Duration;

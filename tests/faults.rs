@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use dlms_logger::store::Scan;
 
 /// `read` against a simulator with `fault`; returns the error line (the read must fail).
 fn fails(sim_args: &[&str], read_args: &[&str]) -> String {

@@ -9,6 +9,7 @@
 use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
 use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Row, Store, Writer};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;

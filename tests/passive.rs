@@ -4,6 +4,7 @@
 
 use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Row, Store, Writer};
 use std::io::{Read, Write};
 use std::net::TcpListener;

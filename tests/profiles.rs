@@ -7,6 +7,7 @@ use common::*;
 use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
 use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Row, Store, Writer};
 use std::collections::BTreeMap;
 use std::path::Path;

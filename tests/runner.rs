@@ -4,6 +4,7 @@
 use dlms_logger::queue::Config;
 use dlms_logger::runner::{control, Runner};
 use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Row, Store, Writer};
 use std::path::Path;
 use std::time::Duration;

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use dlms_logger::store::Scan;
 use dlms_logger::store::{
     spawn_reader_at, Database, ExportFormat, LogFilter, Record, RetryPolicy, Row, StatusFilter,
     StoreError, StoreLocation, WriteOutcome, WriteRecord, Writer, STATUS_OK,

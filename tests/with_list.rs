@@ -8,6 +8,7 @@ use dlms_logger::queue::Config;
 use dlms_logger::runner::Runner;
 use dlms_logger::sim::fault::Fault;
 use dlms_logger::sim::{self, SimConfig};
+use dlms_logger::store::Scan;
 use dlms_logger::store::{LogFilter, Store, Writer};
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! of `query.rs`, so none sorts or reads the whole log.
 
 use super::database::Database;
-use super::query::Order;
+use super::query::{Order, Scan};
 use super::{Cursor, LogFilter, Row, StoreError};
 
 /// Rows scanned at a time when rows are kept by their error text.
@@ -15,22 +15,23 @@ fn error_has(row: &Row, text: &str) -> bool {
     row.record.status.to_lowercase().contains(text)
 }
 
-impl Database {
-    /// The ordered scan of either backend.
-    fn scan(
+impl Scan for Database {
+    fn scan_rows(
         &self,
         filter: &LogFilter,
         after: Option<Cursor>,
         order: Order,
         limit: usize,
-        visit: impl FnMut(Row) -> Result<(), StoreError>,
+        visit: &mut dyn FnMut(Row) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         match self {
             Database::Sqlite(s) => s.scan(filter, after, order, limit, visit),
             Database::Postgres(s) => s.scan(filter, after, order, limit, visit),
         }
     }
+}
 
+impl Database {
     /// Up to `limit` rows matching `filter` strictly past `after` in `order`, of those whose
     /// status contains `error` (any case; `None`: every row). The error text is not indexed:
     /// the filter's rows (with a failed status filter, the index of failures) are read in
@@ -45,7 +46,7 @@ impl Database {
     ) -> Result<Vec<Row>, StoreError> {
         let mut out = Vec::new();
         let Some(text) = error.map(str::to_lowercase) else {
-            self.scan(filter, after, order, limit, |row| {
+            self.scan_rows(filter, after, order, limit, &mut |row| {
                 out.push(row);
                 Ok(())
             })?;
@@ -54,7 +55,7 @@ impl Database {
         let mut cursor = after;
         while out.len() < limit {
             let mut last = None;
-            let read = self.scan(filter, cursor, order, CHUNK, |row| {
+            let read = self.scan_rows(filter, cursor, order, CHUNK, &mut |row| {
                 last = Some(row.cursor());
                 if out.len() < limit && error_has(&row, &text) {
                     out.push(row);

@@ -8,7 +8,7 @@ use super::export::write_export;
 use super::location::StoreLocation;
 use super::pg::PgStore;
 use super::query::Order;
-use super::{Cursor, ExportFormat, LogFilter, Record, Row, Store, StoreError, WriteRecord};
+use super::{ExportFormat, LogFilter, Record, Row, Store, StoreError, WriteRecord};
 
 /// An open log: an SQLite file or a PostgreSQL database.
 pub enum Database {
@@ -89,28 +89,6 @@ impl Database {
     /// The newest row of every (request, meter, item).
     pub fn latest_per_item(&self) -> Result<Vec<Row>, StoreError> {
         each!(self, s => s.latest_per_item())
-    }
-
-    /// History of one item within [since, until), oldest first.
-    pub fn history(
-        &self,
-        meter: &str,
-        item: &str,
-        since_ms: i64,
-        until_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
-        each!(self, s => s.history(meter, item, since_ms, until_ms, limit))
-    }
-
-    /// A page of the log, newest first, after `after`.
-    pub fn log_page(
-        &self,
-        filter: &LogFilter,
-        after: Option<Cursor>,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
-        each!(self, s => s.log_page(filter, after, limit))
     }
 
     /// The newest stored capture time of a profile item of a meter.

@@ -224,6 +224,7 @@ fn create_private(_path: &Path) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::super::record::sample;
+    use super::super::Scan;
     use super::*;
 
     fn user_version(store: &Store) -> i64 {

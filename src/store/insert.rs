@@ -259,6 +259,7 @@ fn series_id(tx: &Transaction<'_>, r: &Record, fresh: &mut SeriesIds) -> rusqlit
 mod tests {
     use super::super::record::sample;
     use super::super::LogFilter;
+    use super::super::Scan;
     use super::*;
 
     #[test]

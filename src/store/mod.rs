@@ -57,6 +57,7 @@ pub use export::ExportFormat;
 pub use filter::{LogFilter, StatusFilter};
 pub use location::{PgUrl, StoreLocation};
 pub use pg::PgStore;
+pub use query::{Order, Scan};
 pub use reader::{spawn_reader, spawn_reader_at, QueryError, ReaderHandle};
 pub use record::{decimal_json, Cursor, Record, Row, STATUS_OK};
 pub use schema::SCHEMA_VERSION;

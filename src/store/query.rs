@@ -8,8 +8,10 @@ use super::{Cursor, LogFilter, Record, Row, Store, StoreError};
 
 /// Direction of a scan through the log; ties in time are broken by row id in the same direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Order {
+pub enum Order {
+    /// Oldest row first.
     OldestFirst,
+    /// Newest row first.
     NewestFirst,
 }
 
@@ -84,17 +86,21 @@ pub(super) fn scan_sql(per_series: bool, conditions: &[&str], order: Order) -> S
     )
 }
 
-impl Store {
-    /// The newest row of every (request, meter, item).
-    pub fn latest_per_item(&self) -> Result<Vec<Row>, StoreError> {
-        let fail = self.fail("reading the latest values");
-        let mut stmt = self.conn.prepare_cached(&latest_sql()).map_err(&fail)?;
-        let rows = stmt.query_map([], decode).map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
-    }
+/// The reads every backend answers the same way, written once over its ordered scan.
+pub trait Scan {
+    /// Feeds up to `limit` rows matching `filter`, strictly past `after`, in `order` to
+    /// `visit`; returns how many (the backend's own scan).
+    fn scan_rows(
+        &self,
+        filter: &LogFilter,
+        after: Option<Cursor>,
+        order: Order,
+        limit: usize,
+        visit: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
 
     /// History of one item (name or OBIS code), oldest first, within [since, until).
-    pub fn history(
+    fn history(
         &self,
         meter: &str,
         item: &str,
@@ -110,7 +116,7 @@ impl Store {
             ..LogFilter::default()
         };
         let mut rows = Vec::new();
-        self.scan(&filter, None, Order::OldestFirst, limit, |row| {
+        self.scan_rows(&filter, None, Order::OldestFirst, limit, &mut |row| {
             rows.push(row);
             Ok(())
         })?;
@@ -118,18 +124,41 @@ impl Store {
     }
 
     /// A page of the log, newest first, keyset-paged: pass the last row's cursor to get the next page.
-    pub fn log_page(
+    fn log_page(
         &self,
         filter: &LogFilter,
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
         let mut rows = Vec::new();
-        self.scan(filter, after, Order::NewestFirst, limit, |row| {
+        self.scan_rows(filter, after, Order::NewestFirst, limit, &mut |row| {
             rows.push(row);
             Ok(())
         })?;
         Ok(rows)
+    }
+}
+
+impl Scan for Store {
+    fn scan_rows(
+        &self,
+        filter: &LogFilter,
+        after: Option<Cursor>,
+        order: Order,
+        limit: usize,
+        visit: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.scan(filter, after, order, limit, visit)
+    }
+}
+
+impl Store {
+    /// The newest row of every (request, meter, item).
+    pub fn latest_per_item(&self) -> Result<Vec<Row>, StoreError> {
+        let fail = self.fail("reading the latest values");
+        let mut stmt = self.conn.prepare_cached(&latest_sql()).map_err(&fail)?;
+        let rows = stmt.query_map([], decode).map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
     }
 
     /// The newest stored capture time of a profile item (name or OBIS code) for a meter (incremental profile reads).

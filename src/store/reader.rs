@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use super::{Cursor, Database, ExportFormat, LogFilter, Row, StoreError, StoreLocation};
+use super::{Cursor, Database, ExportFormat, LogFilter, Row, Scan, StoreError, StoreLocation};
 
 /// Why a query was not answered.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -151,6 +151,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
 
 #[cfg(test)]
 mod tests {
+    use super::super::Scan;
     use super::*;
 
     /// A database written by the build before version 3 opens with its rows intact; the new

@@ -401,6 +401,7 @@ fn write_with_retry(
 #[cfg(test)]
 mod tests {
     use super::super::record::sample;
+    use super::super::Scan;
     use super::super::{LogFilter, Store};
     use super::*;
 

@@ -125,45 +125,6 @@ impl PgStore {
         })
     }
 
-    /// History of one item (name or OBIS code), oldest first, within [since, until).
-    pub fn history(
-        &self,
-        meter: &str,
-        item: &str,
-        since_ms: i64,
-        until_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
-        let filter = LogFilter {
-            meter: Some(meter.to_owned()),
-            item: Some(item.to_owned()),
-            since_ms: Some(since_ms),
-            until_ms: Some(until_ms),
-            ..LogFilter::default()
-        };
-        let mut rows = Vec::new();
-        self.scan(&filter, None, Order::OldestFirst, limit, |row| {
-            rows.push(row);
-            Ok(())
-        })?;
-        Ok(rows)
-    }
-
-    /// A page of the log, newest first, keyset-paged.
-    pub fn log_page(
-        &self,
-        filter: &LogFilter,
-        after: Option<Cursor>,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
-        let mut rows = Vec::new();
-        self.scan(filter, after, Order::NewestFirst, limit, |row| {
-            rows.push(row);
-            Ok(())
-        })?;
-        Ok(rows)
-    }
-
     /// The newest stored capture time of a profile item (name or OBIS code) for a meter.
     pub fn last_profile_ts(&self, meter: &str, item: &str) -> Result<Option<i64>, StoreError> {
         block(async {
@@ -401,6 +362,19 @@ impl PgStore {
                 .collect::<Result<Vec<_>, tokio_postgres::Error>>()
                 .map_err(fail)
         })
+    }
+}
+
+impl super::super::query::Scan for PgStore {
+    fn scan_rows(
+        &self,
+        filter: &LogFilter,
+        after: Option<Cursor>,
+        order: Order,
+        limit: usize,
+        visit: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.scan(filter, after, order, limit, visit)
     }
 }
 

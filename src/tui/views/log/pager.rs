@@ -159,6 +159,7 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Scan;
     use crate::store::{LogFilter, Store};
     use crate::tui::views::testkit::reading;
 
