@@ -298,12 +298,13 @@ fn listen_passive_prints_each_notification_with_the_presets_names() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_simulators_han_port_is_logged_ciphered_over_hdlc() {
+/// The simulator's HAN port on `interface`, pushing every 100 ms, ciphered (authenc) with the
+/// keys of [`ciphered_han_queue`].
+fn ciphered_han_sim(interface: dlms_logger::engine::Interface) -> dlms_logger::sim::SimConfig {
     use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
-    let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+    dlms_logger::sim::SimConfig {
         port: 0,
-        interface: dlms_logger::engine::Interface::Hdlc,
+        interface,
         han_every: Some(Duration::from_millis(100)),
         hdlc_max_info: 128,
         ciphering: Some(dlms_logger::dlms::server::ServerCiphering {
@@ -313,38 +314,35 @@ async fn the_simulators_han_port_is_logged_ciphered_over_hdlc() {
             auth_key: Key([0x22; 16]),
         }),
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
-    let cfg = Config::parse(
-        &format!(
-            r#"
+    }
+}
+
+/// A passive connection to the simulator at `port` and its meter `sim` with the simulator's
+/// keys, then `rest` (requests).
+fn ciphered_han_queue(port: u16, rest: &str) -> Config {
+    let text = format!(
+        r#"
 [[connection]]
 name = "han"
-tcp = {{ host = "127.0.0.1", port = {} }}
+tcp = {{ host = "127.0.0.1", port = {port} }}
 passive = true
 [[meter]]
 name = "sim"
 connection = "han"
 security = {{ block_key = "11111111111111111111111111111111", auth_key = "22222222222222222222222222222222" }}
-[[request]]
-name = "energy"
-meters = ["sim"]
-schedule = {{ every = "1h" }}
-items = [{{ name = "import", obis = "1.0.1.8.0.255" }}, {{ name = "voltage", obis = "1.0.32.7.0.255" }}]
-"#,
-            addrs[0].port()
-        ),
-        "han.toml",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (writer, handle) = Writer::spawn(&db).unwrap();
+{rest}"#
+    );
+    Config::parse(&text, "han.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `cfg` logging into `db` until meter `sim` has `ok` notifications logged (or 4 s);
+/// the runner's status at that moment, after everything is stored.
+async fn log_until(cfg: Config, db: &Path, ok: u64) -> dlms_logger::runner::Status {
+    let (writer, handle) = Writer::spawn(db).unwrap();
     let runner = Runner::start(cfg, handle, 1);
     let h = runner.handle();
     for _ in 0..200 {
-        if h.status().meters.get("sim").is_some_and(|s| s.ok >= 3) {
+        if h.status().meters.get("sim").is_some_and(|s| s.ok >= ok) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -352,6 +350,27 @@ items = [{{ name = "import", obis = "1.0.1.8.0.255" }}, {{ name = "voltage", obi
     let status = h.status();
     runner.shutdown().await;
     writer.shutdown().unwrap();
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_han_port_is_logged_ciphered_over_hdlc() {
+    let (addrs, _sim) =
+        dlms_logger::sim::start(ciphered_han_sim(dlms_logger::engine::Interface::Hdlc))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let cfg = ciphered_han_queue(
+        addrs[0].port(),
+        r#"[[request]]
+name = "energy"
+meters = ["sim"]
+schedule = { every = "1h" }
+items = [{ name = "import", obis = "1.0.1.8.0.255" }, { name = "voltage", obis = "1.0.32.7.0.255" }]
+"#,
+    );
+    let status = log_until(cfg, &db, 3).await;
     let sim = &status.meters["sim"];
     assert!(sim.ok >= 3 && sim.last_error.is_none(), "{sim:?}");
     let rows = rows(&db);
@@ -366,59 +385,20 @@ items = [{{ name = "import", obis = "1.0.1.8.0.255" }}, {{ name = "voltage", obi
 /// over WRAPPER and HDLC: joined, deciphered and logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulators_han_push_in_gbt_blocks_is_joined_and_logged() {
-    use dlms_logger::dlms::security::{Key, Policy, SystemTitle};
     for interface in [
         dlms_logger::engine::Interface::Wrapper,
         dlms_logger::engine::Interface::Hdlc,
     ] {
         let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
-            port: 0,
-            interface,
-            han_every: Some(Duration::from_millis(100)),
-            hdlc_max_info: 128,
             gbt_window: Some(1),
             max_pdu: 64,
-            ciphering: Some(dlms_logger::dlms::server::ServerCiphering {
-                policy: Policy::AuthEnc,
-                system_title: SystemTitle(*b"SIMHAN01"),
-                block_key: Key([0x11; 16]),
-                auth_key: Key([0x22; 16]),
-            }),
-            ..Default::default()
+            ..ciphered_han_sim(interface)
         })
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("log.db");
-        let cfg = Config::parse(
-            &format!(
-                r#"
-[[connection]]
-name = "han"
-tcp = {{ host = "127.0.0.1", port = {} }}
-passive = true
-[[meter]]
-name = "sim"
-connection = "han"
-security = {{ block_key = "11111111111111111111111111111111", auth_key = "22222222222222222222222222222222" }}
-"#,
-                addrs[0].port()
-            ),
-            "han.toml",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let (writer, handle) = Writer::spawn(&db).unwrap();
-        let runner = Runner::start(cfg, handle, 1);
-        let h = runner.handle();
-        for _ in 0..200 {
-            if h.status().meters.get("sim").is_some_and(|s| s.ok >= 2) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let status = h.status();
-        runner.shutdown().await;
-        writer.shutdown().unwrap();
+        let status = log_until(ciphered_han_queue(addrs[0].port(), ""), &db, 2).await;
         let sim = &status.meters["sim"];
         assert!(
             sim.ok >= 2 && sim.last_error.is_none(),
