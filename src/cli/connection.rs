@@ -59,10 +59,11 @@ impl SecurityArg {
     }
 }
 
-/// How long a command polls for each answer before parking its thread: not at all. Polling
-/// 50 µs gave no gain on the shared 2-core VM (GET/floor 0.46 with it, 0.53 without, medians
-/// of three runs of `throughput`, which measures it with `--busy-poll-us N` elsewhere).
-pub const BUSY_POLL: std::time::Duration = std::time::Duration::ZERO;
+/// How long a command may poll for each answer before parking its thread. The session polls
+/// only while that proves faster than parking (`engine::spin`): on an idle machine a parked
+/// thread wakes tens of microseconds late, on a busy one polling takes the CPU the meter's
+/// process needs. `throughput --busy-poll-us N` measures other limits.
+pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// The default client system title ("DLG" + 1), when none is given.
 pub const DEFAULT_SYSTEM_TITLE: &str = "444C470000000001";

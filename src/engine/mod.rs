@@ -13,6 +13,7 @@ pub mod profile;
 pub mod read;
 pub mod secure;
 mod session;
+mod spin;
 pub mod target;
 mod trace;
 pub mod value;

@@ -2,6 +2,7 @@
 //! release; with timeouts and a trace of every frame.
 
 use super::address::{client_link, MeterAddress};
+use super::spin::SpinPolicy;
 use super::trace::{mask, Direction, TraceEntry, TraceSink};
 use super::{EngineError, SessionCounters};
 use crate::dlms::client::{
@@ -32,8 +33,14 @@ pub struct Session<S: Stream> {
     pub(super) pushes: Vec<Vec<u8>>,
     pub(super) pending: std::collections::VecDeque<LinkEvent>,
     pub(super) counters: Option<SessionCounters>,
-    /// How long to poll for an answer before parking (see [`Session::set_busy_poll`]).
-    pub(super) busy_poll: Duration,
+    /// Whether to poll for an answer before parking (see [`Session::set_busy_poll`]).
+    pub(super) spin: SpinPolicy,
+    /// How long the wait in progress polls before parking (chosen by `spin` per request).
+    pub(super) spin_now: Duration,
+    /// The timer of every wait, kept across waits and moved on only when it fires before the
+    /// wait's deadline: a new timer per read would touch the runtime's timer wheel twice per
+    /// request. (An idle session's timer fires once, `timeout` after its last wait.)
+    pub(super) timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     /// Whether closing sends an RLRQ (off for a pre-established association, which cannot be
     /// released, and for meters configured `release = false`).
     pub(super) send_rlrq: bool,
@@ -115,7 +122,9 @@ impl<S: Stream> Session<S> {
             last_rtt: Duration::ZERO,
             frame_gap: Duration::ZERO,
             last_send: None,
-            busy_poll: Duration::ZERO,
+            spin: SpinPolicy::new(Duration::ZERO),
+            spin_now: Duration::ZERO,
+            timer: None,
             pushes: Vec::new(),
             pending: std::collections::VecDeque::new(),
             counters,
@@ -252,19 +261,20 @@ impl<S: Stream> Session<S> {
     }
 
     /// Polls for an answer for up to `spin` (each poll a zero-timeout look at the runtime's
-    /// events) before parking until it comes. A meter on loopback or a LAN answers within
+    /// events) before parking until it comes, for the requests where that proves faster
+    /// ([`SpinPolicy`] measures both). A meter on loopback or a LAN answers within
     /// microseconds; a parked thread is woken tens of microseconds later on an idle VM, so a
     /// one-shot command that waits for nothing else may spin briefly (`cli::connection::
-    /// BUSY_POLL` says what the CLI does and why). Zero, the default, parks at once, as a
-    /// logger with many sessions on few threads should.
+    /// BUSY_POLL`). Zero, the default, parks at once, as a logger with many sessions on few
+    /// threads should.
     pub fn set_busy_poll(&mut self, spin: Duration) {
-        self.busy_poll = spin;
+        self.spin = SpinPolicy::new(spin);
     }
 
-    /// One read, polling up to `busy_poll` before parking; `None`: nothing came in that time.
+    /// One read, polling up to `spin_now` before parking; `None`: nothing came in that time.
     async fn read_spinning(&mut self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
         use std::task::Poll;
-        let until = Instant::now() + self.busy_poll;
+        let until = Instant::now() + self.spin_now;
         loop {
             let polled = std::future::poll_fn(|cx| {
                 let mut rb = tokio::io::ReadBuf::new(&mut *buf);
@@ -313,18 +323,38 @@ impl<S: Stream> Session<S> {
         let deadline = Instant::now() + self.timeout;
         let mut buf = vec![0u8; FIRST_READ];
         loop {
-            let spun = if self.busy_poll.is_zero() {
+            let spun = if self.spin_now.is_zero() {
                 None
             } else {
                 self.read_spinning(&mut buf).await
             };
-            let left = deadline.saturating_duration_since(Instant::now());
             let read = match spun {
                 Some(r) => Ok(r),
-                None => tokio::time::timeout(left, self.stream.read(&mut buf)).await,
+                None => {
+                    let at = tokio::time::Instant::from_std(deadline);
+                    let timer = self
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                    if timer.deadline() > at {
+                        timer.as_mut().reset(at);
+                    }
+                    loop {
+                        tokio::select! {
+                            biased;
+                            r = self.stream.read(&mut buf) => break Ok(r),
+                            _ = timer.as_mut() => {
+                                if Instant::now() >= deadline {
+                                    break Err(());
+                                }
+                                // Set by an earlier wait: moved on only now (see `timer`).
+                                timer.as_mut().reset(at);
+                            }
+                        }
+                    }
+                }
             };
             let n = match read {
-                Err(_) => {
+                Err(()) => {
                     let ms = self.timeout.as_millis();
                     return Err(match self.link.pending() {
                         0 => EngineError::Timeout { waiting_for, ms },
@@ -423,6 +453,7 @@ impl<S: Stream> Session<S> {
         protect: bool,
         started: Instant,
     ) -> Result<Vec<u8>, EngineError> {
+        self.spin_now = self.spin.begin();
         let ev = loop {
             let ev = self
                 .wait(waiting_for, |e| matches!(e, LinkEvent::Apdu(_)))
@@ -435,6 +466,8 @@ impl<S: Stream> Session<S> {
             }
         };
         self.last_rtt = started.elapsed();
+        self.spin.end(self.last_rtt);
+        self.spin_now = Duration::ZERO;
         match ev {
             LinkEvent::Apdu(a) => {
                 if let Some(p) = self.progress.as_mut() {

@@ -426,9 +426,20 @@ async fn serve_tracked<S: crate::transport::Stream>(
         .event_every
         .filter(|p| config.interface == Interface::Wrapper && !p.is_zero());
     let mut next_event = every.map(|p| tokio::time::Instant::now() + p);
+    // One idle timer for the connection, moved on only when it fires early: resetting it at
+    // every request would touch the runtime's timer wheel twice per request.
+    let mut idle_timer = std::pin::pin!(tokio::time::sleep_until(last_heard + idle));
     loop {
         let read = tokio::select! {
-            r = tokio::time::timeout_at(last_heard + idle, stream.read(&mut buf)) => Some(r),
+            biased;
+            r = stream.read(&mut buf) => Some(Ok(r)),
+            _ = &mut idle_timer => {
+                if tokio::time::Instant::now() < last_heard + idle {
+                    idle_timer.as_mut().reset(last_heard + idle);
+                    continue;
+                }
+                Some(Err(()))
+            }
             _ = sleep_until_or_never(next_event) => None,
         };
         let n = match read {
