@@ -14,7 +14,9 @@
 //! Several processes share the file: a reservation is one `BEGIN IMMEDIATE` transaction.
 //! Only a reservation is fsynced: what a process that stops cleanly did not use is left as a
 //! lease for the next process of the same boot (`lease.rs`), so a short-lived command that
-//! finds one costs no fsync at all; meter floors are written without an fsync too.
+//! finds one costs no fsync at all; meter floors are written without an fsync too. Leases and
+//! floors are kept in a small file beside the database (`lease_file.rs`), so such a command
+//! does not open SQLite at all: only a reservation does, and a process that has it open.
 //!
 //! `file.rs` opens the SQLite file (created private) and holds its schema. `pg.rs` keeps the
 //! same counters in PostgreSQL instead, for a fleet of loggers sharing one database
@@ -31,11 +33,13 @@ use thiserror::Error;
 
 mod file;
 mod lease;
+mod lease_file;
 mod pg;
 #[cfg(test)]
 mod tests;
 
 use file::{open, sqlite};
+use lease_file::LeaseFile;
 
 /// First block reserved for a (title, key) by a process; each next one is four times larger.
 const FIRST_BLOCK: u32 = 256;
@@ -58,6 +62,16 @@ pub enum CounterError {
         action: &'static str,
         /// SQLite's error.
         source: rusqlite::Error,
+    },
+    /// The lease file beside the store could not be read or written.
+    #[error("invocation counter store {path}: {action}: {source}")]
+    LeaseFile {
+        /// The lease file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
     },
     /// The folder of the store could not be created.
     #[error("cannot create the folder of the invocation counter store {path}: {source}")]
@@ -213,11 +227,15 @@ struct State {
     floors: HashMap<(SystemTitle, String), Floor>,
     last_floor_flush: Option<Instant>,
     warned: HashSet<(SystemTitle, String)>,
+    /// The lease file as last read or written by this process (its floors).
+    file: Option<lease_file::Contents>,
 }
 
 /// The counter store of this process (one per file; share it behind an `Arc`).
 pub struct CounterStore {
     path: PathBuf,
+    /// Leases and meter floors beside the file.
+    leases: LeaseFile,
     state: Mutex<State>,
     /// The kernel's boot id, read on first use (`None`: no leases).
     boot: std::sync::OnceLock<Option<String>>,
@@ -236,8 +254,10 @@ impl std::fmt::Debug for CounterStore {
 impl CounterStore {
     /// A store kept in `path`; the file is opened (and created, 0600) on first use.
     pub fn new(path: impl Into<PathBuf>) -> Arc<Self> {
+        let path = path.into();
         Arc::new(CounterStore {
-            path: path.into(),
+            leases: LeaseFile::beside(&path),
+            path,
             // A store counts as just written: a floor raised in its first seconds goes with
             // the next write (a one-shot command's flush at its end: one commit, not two).
             state: Mutex::new(State {
@@ -254,6 +274,7 @@ impl CounterStore {
     pub fn postgres(url: &str, shown: &str) -> Arc<Self> {
         Arc::new(CounterStore {
             path: PathBuf::from(shown),
+            leases: LeaseFile::beside(Path::new("")),
             state: Mutex::new(State {
                 last_floor_flush: Some(Instant::now()),
                 ..State::default()
@@ -390,6 +411,20 @@ impl CounterStore {
             let stored = pg.floor(id.0.to_string(), id.1.clone())?;
             return Ok(mem.max(stored.map_or(0, clamp_u32)));
         }
+        // The lease file has every floor written since it exists; SQLite only older ones.
+        let file = match &st.file {
+            Some(c) => c,
+            None => {
+                let (_, c) = self
+                    .leases
+                    .update(|_| ())
+                    .map_err(self.lease_error("reading the lease file"))?;
+                st.file.insert(c)
+            }
+        };
+        if let Some(f) = file.floors.get(&(id.0.to_string(), id.1.clone())) {
+            return Ok(mem.max(*f));
+        }
         let path = self.path.clone();
         let conn = self.conn(&mut st)?;
         let stored: Option<i64> = conn
@@ -463,7 +498,23 @@ impl CounterStore {
             .map_err(sqlite(&path, "importing older counters"))?;
         }
         tx.commit()
-            .map_err(sqlite(&path, "committing older counters"))
+            .map_err(sqlite(&path, "committing older counters"))?;
+        // A lease starts above the older counters of its key, as a reservation does.
+        let ((), contents) = self
+            .leases
+            .update(|c| {
+                for (key_id, next) in rows {
+                    c.leases.retain(|(_, k), (first, end)| {
+                        if k == key_id {
+                            *first = (*first).max(*next);
+                        }
+                        first < end
+                    });
+                }
+            })
+            .map_err(self.lease_error("writing the lease file"))?;
+        st.file = Some(contents);
+        Ok(())
     }
 
     fn flush_locked(&self, st: &mut State, give_back: bool) -> Result<(), CounterError> {
@@ -511,55 +562,58 @@ impl CounterStore {
             st.last_floor_flush = Some(Instant::now());
             return Ok(());
         }
-        let path = self.path.clone();
-        let conn = self.conn(st)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite(&path, "starting a write transaction"))?;
-        for ((title, key), floor) in &floors {
-            tx.execute(
-                "INSERT INTO meter_floor (system_title, key_id, floor) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (system_title, key_id) DO UPDATE SET floor = max(floor, excluded.floor)",
-                rusqlite::params![title.to_string(), key, floor],
-            )
-            .map_err(sqlite(&path, "raising a meter's counter floor"))?;
-        }
-        for ((title, key), next, end) in &pools {
-            let title = title.to_string();
-            // Only if no process reserved after us: values below `next` stay used, and the
-            // meter must never see our counter go back.
-            match self.boot() {
-                Some(boot) => {
-                    let top: Option<i64> = tx
-                        .query_row(
-                            "SELECT next FROM ours WHERE system_title = ?1 AND key_id = ?2",
-                            rusqlite::params![title, key],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(sqlite(&path, "reading an invocation counter"))?;
-                    if top == Some(i64::from(*end)) {
-                        let l = lease::Lease {
-                            next: i64::from(*next),
-                            end: i64::from(*end),
-                        };
-                        lease::leave(&tx, &title, key, boot, l)
-                            .map_err(sqlite(&path, "leaving unused counters"))?;
+        // The lease file first: floors, and the unused rest of each block as a lease while
+        // nobody reserved above it (values below `next` stay used, and the meter must never
+        // see our counter go back).
+        let boot = self.boot().map(str::to_string);
+        let ((), contents) = self
+            .leases
+            .update(|c| {
+                for ((title, key), floor) in &floors {
+                    c.raise_floor((title.to_string(), key.clone()), *floor);
+                }
+                if let Some(boot) = &boot {
+                    c.for_boot(boot);
+                    for ((title, key), next, end) in &pools {
+                        let id = (title.to_string(), key.clone());
+                        if c.tops.get(&id) == Some(end) {
+                            c.leases.insert(id, (*next, *end));
+                        }
                     }
                 }
-                // No boot id: give them back to the file; the next reservation is fsynced.
-                None => {
+            })
+            .map_err(self.lease_error("writing the lease file"))?;
+        st.file = Some(contents);
+        // SQLite too when this process has it open anyway (a logger), and without a boot id
+        // (no leases: unused values go back to the file, whose next reservation is fsynced).
+        let give_back = boot.is_none() && !pools.is_empty();
+        if st.conn.is_some() || give_back {
+            let path = self.path.clone();
+            let conn = self.conn(st)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite(&path, "starting a write transaction"))?;
+            for ((title, key), floor) in &floors {
+                tx.execute(
+                    "INSERT INTO meter_floor (system_title, key_id, floor) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (system_title, key_id) DO UPDATE SET floor = max(floor, excluded.floor)",
+                    rusqlite::params![title.to_string(), key, floor],
+                )
+                .map_err(sqlite(&path, "raising a meter's counter floor"))?;
+            }
+            if give_back {
+                for ((title, key), next, end) in &pools {
                     tx.execute(
                         "UPDATE ours SET next = ?3 WHERE system_title = ?1 AND key_id = ?2 \
                          AND next = ?4",
-                        rusqlite::params![title, key, next, end],
+                        rusqlite::params![title.to_string(), key, next, end],
                     )
                     .map_err(sqlite(&path, "giving back unused counters"))?;
                 }
             }
+            tx.commit()
+                .map_err(sqlite(&path, "committing the counter store"))?;
         }
-        tx.commit()
-            .map_err(sqlite(&path, "committing the counter store"))?;
         for (k, _) in floors {
             if let Some(f) = st.floors.get_mut(&k) {
                 f.dirty = false;
@@ -567,6 +621,15 @@ impl CounterStore {
         }
         st.last_floor_flush = Some(Instant::now());
         Ok(())
+    }
+
+    /// Maps an I/O error of the lease file to a [`CounterError`].
+    fn lease_error(&self, action: &'static str) -> impl Fn(std::io::Error) -> CounterError + '_ {
+        move |source| CounterError::LeaseFile {
+            path: self.leases.path().to_path_buf(),
+            action,
+            source,
+        }
     }
 
     /// Reserves up to `want` values (at least `need`) in the file, starting at least at
@@ -595,7 +658,23 @@ impl CounterStore {
         // This commit, and only this one, is fsynced before a value of it is used.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sqlite(&path, "setting synchronous"))?;
-        let r = Self::reserve_durably(conn, &path, id, at_least, want, need);
+        let r = Self::reserve_durably(conn, &path, id, at_least, want, need, |next| {
+            // Inside the transaction, before its commit: a lease below this block is dead
+            // from now on, and a process leaving one must see that somebody reserved above.
+            match self.boot() {
+                Some(boot) => self
+                    .leases
+                    .update(|c| {
+                        let key = (id.0.to_string(), id.1.clone());
+                        c.for_boot(boot);
+                        c.leases.remove(&key);
+                        c.tops.insert(key, next);
+                    })
+                    .map(drop)
+                    .map_err(self.lease_error("writing the lease file")),
+                None => Ok(()),
+            }
+        });
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite(&path, "setting synchronous"))?;
         // Into the file itself (not only its WAL), so a copy of `counters.db` alone never
@@ -604,8 +683,9 @@ impl CounterStore {
         r
     }
 
-    /// The live lease of `id` in this boot, claimed whole (without an fsync), when it holds
-    /// `need` values from `at_least` (and above the older counters); returns (first, count).
+    /// The live lease of `id` in this boot, claimed whole (from the lease file, without
+    /// SQLite or an fsync), when it holds `need` values from `at_least`; returns (first,
+    /// count). A lease too small is dropped all the same: its values are skipped, never reused.
     fn claim_lease(
         &self,
         st: &mut State,
@@ -616,40 +696,25 @@ impl CounterStore {
         let Some(boot) = self.boot() else {
             return Ok(None);
         };
-        let path = self.path.clone();
-        let conn = self.conn(st)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite(&path, "starting a write transaction"))?;
-        let title = id.0.to_string();
-        let current: Option<i64> = tx
-            .query_row(
-                "SELECT next FROM ours WHERE system_title = ?1 AND key_id = ?2",
-                rusqlite::params![title, id.1],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sqlite(&path, "reading an invocation counter"))?;
-        let Some(l) = lease::live(&tx, &title, &id.1, boot, current)
-            .map_err(sqlite(&path, "reading a lease"))?
-        else {
-            tx.commit().map_err(sqlite(&path, "committing a lease"))?;
-            return Ok(None);
-        };
-        let legacy: Option<i64> = tx
-            .query_row(
-                "SELECT next FROM legacy WHERE key_id = ?1",
-                rusqlite::params![id.1],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sqlite(&path, "reading older counters"))?;
-        let first = l.next.max(legacy.unwrap_or(0)).max(i64::from(at_least));
-        // Claimed whole, or dropped when too small (its values are skipped, never reused).
-        lease::remove(&tx, &title, &id.1).map_err(sqlite(&path, "claiming a lease"))?;
-        tx.commit().map_err(sqlite(&path, "committing a lease"))?;
-        let got = l.end - first;
-        Ok((got >= i64::from(need.max(1))).then(|| (clamp_u32(first), clamp_u32(got))))
+        let key = (id.0.to_string(), id.1.clone());
+        let (lease, contents) = self
+            .leases
+            .update(|c| {
+                c.for_boot(boot);
+                let live = c
+                    .leases
+                    .get(&key)
+                    .copied()
+                    .filter(|(_, end)| c.tops.get(&key) == Some(end));
+                c.leases.remove(&key);
+                live
+            })
+            .map_err(self.lease_error("claiming a lease"))?;
+        st.file = Some(contents);
+        Ok(lease.and_then(|(next, end)| {
+            let first = next.max(at_least);
+            (first < end && end - first >= need.max(1)).then(|| (first, end - first))
+        }))
     }
 
     /// A new block for `id`, committed with an fsync; any lease of `id` is dropped (it is
@@ -661,6 +726,7 @@ impl CounterStore {
         at_least: u32,
         want: u32,
         need: u32,
+        before_commit: impl FnOnce(u32) -> Result<(), CounterError>,
     ) -> Result<(u32, u32), CounterError> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -701,7 +767,9 @@ impl CounterStore {
             rusqlite::params![title, id.1, next],
         )
         .map_err(sqlite(path, "reserving invocation counters"))?;
+        // Leases an older dlms-logger left in the database (this one keeps them in the lease file).
         lease::remove(&tx, &title, &id.1).map_err(sqlite(path, "dropping a lease"))?;
+        before_commit(clamp_u32(next))?;
         tx.commit()
             .map_err(sqlite(path, "committing an invocation counter"))?;
         Ok((first as u32, got as u32))

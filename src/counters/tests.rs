@@ -203,3 +203,47 @@ fn space_left_is_what_each_key_has_not_handed_out() {
         ]
     );
 }
+
+#[test]
+fn a_command_with_a_lease_and_a_known_meter_never_opens_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    {
+        let s = CounterStore::with_boot(&path, Some("b"));
+        assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
+        s.raise_meter_floor(T2, &key(1), 42).unwrap();
+    } // leaves [3, 256) and the floor in the lease file
+    let s = CounterStore::with_boot(&path, Some("b"));
+    assert_eq!(s.take(T1, &key(1), 0, 2).unwrap(), 3);
+    assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+    s.raise_meter_floor(T2, &key(1), 50).unwrap();
+    s.flush().unwrap();
+    assert!(s.state().conn.is_none(), "SQLite was opened");
+    drop(s);
+    let s = CounterStore::with_boot(&path, Some("b"));
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 5);
+    assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 50);
+}
+
+#[test]
+fn a_lost_lease_file_costs_a_reservation_never_a_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    {
+        // Reserves, so it has the database open: its floor goes there as well.
+        let s = CounterStore::with_boot(&path, Some("b"));
+        assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
+        s.raise_meter_floor(T2, &key(1), 42).unwrap();
+    }
+    {
+        // Takes the lease: the file only.
+        let s = CounterStore::with_boot(&path, Some("b"));
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 3);
+        s.raise_meter_floor(T2, &key(1), 50).unwrap();
+    }
+    std::fs::remove_file(LeaseFile::beside(&path).path()).unwrap();
+    let s = CounterStore::with_boot(&path, Some("b"));
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), FIRST_BLOCK);
+    // The floor the database has (a check against replays, never a counter of ours).
+    assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
+}
