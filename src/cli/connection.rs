@@ -416,7 +416,10 @@ impl ConnectionArgs {
     /// Connects and associates (reading the meter's counter first when `ic_obis` says so),
     /// the same way the logger does: one path from a meter's settings to a session.
     pub async fn open(&self) -> Result<Opened> {
-        let target = self.resolve_target()?;
+        let mut target = self.resolve_target()?;
+        // A command waits for nothing but this meter: it may poll before parking, from the
+        // association's first answer.
+        target.busy_poll = BUSY_POLL;
         let sink: Option<dlms_logger::engine::TraceSink> = self.trace.then(|| {
             Box::new(|e: dlms_logger::engine::TraceEntry| {
                 let dir = match e.direction {
@@ -427,12 +430,10 @@ impl ConnectionArgs {
             }) as dlms_logger::engine::TraceSink
         });
         let counters = counter_store(self.counter_db.clone());
-        let mut session = target
+        let session = target
             .open(&counters, sink)
             .await
             .with_context(|| format!("cannot associate with the meter at {}", self.target()))?;
-        // A command waits for nothing but this meter: it may poll before parking.
-        session.set_busy_poll(BUSY_POLL);
         Ok(Opened {
             session,
             counters: target.ciphered().then_some(counters),

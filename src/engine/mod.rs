@@ -20,7 +20,7 @@ pub mod value;
 
 pub use address::{client_link, Interface, MeterAddress};
 pub use counters::SessionCounters;
-pub use session::Session;
+pub use session::{Session, Waits};
 pub use target::Target;
 pub use trace::{Direction, TraceEntry, TraceSink};
 

@@ -5,7 +5,7 @@
 use crate::counters::CounterStore;
 use crate::dlms::client::{AttributeRef, Authentication, ClientSettings};
 use crate::dlms::obis::Obis;
-use crate::engine::{EngineError, MeterAddress, Session, SessionCounters, TraceSink};
+use crate::engine::{EngineError, MeterAddress, Session, SessionCounters, TraceSink, Waits};
 use crate::transport::Stream;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub async fn open<S, F, Fut>(
     mut settings: ClientSettings,
     ic_obis: Option<Obis>,
     counters: Option<&Arc<CounterStore>>,
-    timeout: Duration,
+    waits: Waits,
     trace: Option<TraceSink>,
 ) -> Result<Session<S>, EngineError>
 where
@@ -40,6 +40,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<S, EngineError>>,
 {
+    let timeout = waits.timeout;
     if matches!(settings.authentication, Authentication::High { .. }) {
         settings.challenge = random_bytes(16);
     }
@@ -59,7 +60,7 @@ where
         (Some(store), true) => Some(SessionCounters::new(store.clone(), at_least)),
         _ => None,
     };
-    Session::open_with(connect().await?, addr, settings, timeout, trace, counters).await
+    Session::open_waiting(connect().await?, addr, settings, waits, trace, counters).await
 }
 
 /// The lowest counter the meter accepts next: its counter at `obis` (read over the public

@@ -17,6 +17,15 @@ use crate::transport::Stream;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// How a session waits for answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    /// How long to wait for each answer.
+    pub timeout: Duration,
+    /// How long to poll for an answer before parking (see [`Session::set_busy_poll`]).
+    pub busy_poll: Duration,
+}
+
 /// An open association with one meter over a stream.
 pub struct Session<S: Stream> {
     pub(super) stream: S,
@@ -105,6 +114,24 @@ impl<S: Stream> Session<S> {
         trace: Option<TraceSink>,
         counters: Option<SessionCounters>,
     ) -> Result<Self, EngineError> {
+        let waits = Waits {
+            timeout,
+            busy_poll: Duration::ZERO,
+        };
+        Self::open_waiting(stream, addr, settings, waits, trace, counters).await
+    }
+
+    /// [`Session::open_with`], polling for the answers from the first (AARQ, HLS) as
+    /// [`Session::set_busy_poll`] does after.
+    pub async fn open_waiting(
+        stream: S,
+        addr: &MeterAddress,
+        settings: ClientSettings,
+        waits: Waits,
+        trace: Option<TraceSink>,
+        counters: Option<SessionCounters>,
+    ) -> Result<Self, EngineError> {
+        let Waits { timeout, busy_poll } = waits;
         let secrets: Vec<Vec<u8>> = settings
             .authentication
             .secret()
@@ -122,7 +149,7 @@ impl<S: Stream> Session<S> {
             last_rtt: Duration::ZERO,
             frame_gap: Duration::ZERO,
             last_send: None,
-            spin: SpinPolicy::new(Duration::ZERO),
+            spin: SpinPolicy::new(busy_poll),
             spin_now: Duration::ZERO,
             timer: None,
             pushes: Vec::new(),

@@ -3,7 +3,7 @@
 //! logger takes those from its config; the command line builds the same types from its flags
 //! (or takes them from `-c FILE --meter NAME`), so both open sessions the same way.
 
-use super::{secure, EngineError, Interface, MeterAddress, Session, TraceSink};
+use super::{secure, EngineError, Interface, MeterAddress, Session, TraceSink, Waits};
 use crate::counters::CounterStore;
 use crate::dlms::acse::Conformance;
 use crate::dlms::client::{Authentication, Ciphering, ClientSettings, PreEstablished, Referencing};
@@ -46,6 +46,9 @@ pub struct Target {
     pub settings: ClientSettings,
     /// How long to wait for each answer.
     pub timeout: Duration,
+    /// How long a session may poll for each answer before parking (see
+    /// [`Session::set_busy_poll`]); zero for the logger, set by one-shot commands.
+    pub busy_poll: Duration,
 }
 
 impl Target {
@@ -57,6 +60,7 @@ impl Target {
             address: address(meter),
             settings: settings(meter),
             timeout: Duration::from_millis(meter.timeout_ms),
+            busy_poll: Duration::ZERO,
         }
     }
 
@@ -98,7 +102,10 @@ impl Target {
             self.settings.clone(),
             self.meter.security.ic_obis,
             Some(counters),
-            self.timeout,
+            Waits {
+                timeout: self.timeout,
+                busy_poll: self.busy_poll,
+            },
             trace,
         )
         .await?;
@@ -136,7 +143,10 @@ impl Target {
             settings,
             None,
             Some(counters),
-            self.timeout,
+            Waits {
+                timeout: self.timeout,
+                busy_poll: self.busy_poll,
+            },
             trace,
         )
         .await?;
