@@ -234,7 +234,16 @@ fn race_child() {
     let title = dlms_logger::dlms::security::SystemTitle(*b"DLMSRACE");
     let key = dlms_logger::dlms::security::Key([7; 16]);
     let mut taken = Vec::new();
-    {
+    if std::env::var_os("RACE_SHORT").is_some() {
+        // One-shot commands: each store lives for three takes, then stops cleanly (leaving
+        // a lease in the lease file for the next one, unless somebody reserved above it).
+        for i in 0..1_000u32 {
+            let store = CounterStore::new(&store);
+            for j in 0..3 {
+                taken.push(store.take(title, &key, 0, 1 + (3 * i + j) % 3).unwrap());
+            }
+        }
+    } else {
         let store = CounterStore::new(store);
         for i in 0..3_000u32 {
             taken.push(store.take(title, &key, 0, 1 + i % 3).unwrap());
@@ -249,6 +258,17 @@ fn race_child() {
 
 #[test]
 fn two_processes_racing_on_one_key_never_overlap() {
+    race(false);
+}
+
+#[test]
+fn short_lived_stores_racing_through_leases_never_overlap() {
+    race(true);
+}
+
+/// Three child processes take counters of one key at once (each store for the whole run, or
+/// one-shot stores that pass leases on); no value is handed out twice.
+fn race(short: bool) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
     let me = std::env::current_exe().unwrap();
@@ -258,6 +278,7 @@ fn two_processes_racing_on_one_key_never_overlap() {
                 .args(["--exact", "race_child", "--nocapture"])
                 .env("RACE_STORE", &store)
                 .env("RACE_OUT", dir.path().join(format!("out{i}")))
+                .envs(short.then_some(("RACE_SHORT", "1")))
                 .spawn()
                 .unwrap()
         })
