@@ -497,9 +497,8 @@ impl CounterStore {
             )
             .map_err(sqlite(&path, "importing older counters"))?;
         }
-        tx.commit()
-            .map_err(sqlite(&path, "committing older counters"))?;
-        // A lease starts above the older counters of its key, as a reservation does.
+        // A lease starts above the older counters of its key, as a reservation does; raised
+        // before the commit, so no claim can take a lease below them once they count.
         let ((), contents) = self
             .leases
             .update(|c| {
@@ -513,6 +512,8 @@ impl CounterStore {
                 }
             })
             .map_err(self.lease_error("writing the lease file"))?;
+        tx.commit()
+            .map_err(sqlite(&path, "committing older counters"))?;
         st.file = Some(contents);
         Ok(())
     }

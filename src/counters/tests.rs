@@ -247,3 +247,21 @@ fn a_lost_lease_file_costs_a_reservation_never_a_repeat() {
     // The floor the database has (a check against replays, never a counter of ours).
     assert_eq!(s.meter_floor(T2, &key(1)).unwrap(), 42);
 }
+
+#[test]
+fn older_counters_imported_later_raise_or_drop_a_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    {
+        let s = CounterStore::with_boot(&path, Some("b"));
+        assert_eq!(s.take(T1, &key(1), 0, 3).unwrap(), 0);
+    } // leaves [3, 256)
+    {
+        let s = CounterStore::with_boot(&path, Some("b"));
+        s.import_legacy(&[(key_id(&key(1)), 100)]).unwrap();
+        assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 100);
+    } // leaves [101, 256)
+    let s = CounterStore::with_boot(&path, Some("b"));
+    s.import_legacy(&[(key_id(&key(1)), 1_000)]).unwrap();
+    assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 1_000);
+}
