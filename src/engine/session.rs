@@ -347,7 +347,8 @@ impl<S: Stream> Session<S> {
                 return Ok(ev);
             }
         }
-        let deadline = Instant::now() + self.timeout;
+        // The runtime's clock, as the timer's (they differ when a test pauses time).
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let mut buf = vec![0u8; FIRST_READ];
         loop {
             let spun = if self.spin_now.is_zero() {
@@ -358,23 +359,22 @@ impl<S: Stream> Session<S> {
             let read = match spun {
                 Some(r) => Ok(r),
                 None => {
-                    let at = tokio::time::Instant::from_std(deadline);
                     let timer = self
                         .timer
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-                    if timer.deadline() > at {
-                        timer.as_mut().reset(at);
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    if timer.deadline() > deadline {
+                        timer.as_mut().reset(deadline);
                     }
                     loop {
                         tokio::select! {
                             biased;
                             r = self.stream.read(&mut buf) => break Ok(r),
                             _ = timer.as_mut() => {
-                                if Instant::now() >= deadline {
+                                if tokio::time::Instant::now() >= deadline {
                                     break Err(());
                                 }
                                 // Set by an earlier wait: moved on only now (see `timer`).
-                                timer.as_mut().reset(at);
+                                timer.as_mut().reset(deadline);
                             }
                         }
                     }
