@@ -322,13 +322,16 @@ impl<S: Stream> Session<S> {
     }
 
     async fn send(&mut self, bytes: &[u8], summary: &str) -> Result<(), EngineError> {
-        if let Some(last) = self.last_send {
-            let wait = (last + self.frame_gap).saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+        // Only a configured gap needs the clock (two reads per frame otherwise).
+        if !self.frame_gap.is_zero() {
+            if let Some(last) = self.last_send {
+                let wait = (last + self.frame_gap).saturating_duration_since(Instant::now());
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
             }
+            self.last_send = Some(Instant::now());
         }
-        self.last_send = Some(Instant::now());
         self.record(Direction::Tx, bytes, || summary.to_string());
         self.stream.write_all(bytes).await?;
         Ok(())
