@@ -285,6 +285,8 @@ impl<S: Stream> Session<S> {
     /// Sets the minimal interval between frames we send (slow serial meters and converters).
     pub fn set_frame_gap(&mut self, gap: Duration) {
         self.frame_gap = gap;
+        // Frames are timed only while a gap is set: count the last one as sent now.
+        self.last_send = Some(Instant::now());
     }
 
     /// Polls for an answer for up to `spin` (each poll a zero-timeout look at the runtime's
