@@ -278,8 +278,10 @@ impl SimMeter {
     }
 }
 
-impl CosemServer for SimMeter {
-    fn objects(&self) -> Vec<ObjectListEntry> {
+impl SimMeter {
+    /// The meter's objects in object-list order, built as they are looked at (a GET finds
+    /// its object without building the whole list).
+    fn object_entries(&self) -> impl Iterator<Item = ObjectListEntry> + '_ {
         let assoc_class = if self.short_names { 12 } else { 15 };
         let list: [(u16, u8, Obis); 13] = [
             (8, 0, CLOCK),
@@ -308,21 +310,16 @@ impl CosemServer for SimMeter {
             .hdlc_inactivity
             .is_some()
             .then_some((23u16, 1u8, HDLC_SETUP));
-        let tests: Vec<(u16, u8, Obis)> = if self.test_objects {
-            [
-                (1, 0, TEST_U64_MAX),
-                (1, 0, TEST_I64_MIN),
-                (3, 0, TEST_ENERGY),
-                (3, 0, TEST_FLOAT),
-            ]
-            .into_iter()
-            .chain(TEST_TIMES.map(|o| (1, 0, o)))
-            .collect()
-        } else {
-            Vec::new()
-        };
-        list.iter()
-            .copied()
+        let tests = [
+            (1, 0, TEST_U64_MAX),
+            (1, 0, TEST_I64_MIN),
+            (3, 0, TEST_ENERGY),
+            (3, 0, TEST_FLOAT),
+        ]
+        .into_iter()
+        .chain(TEST_TIMES.map(|o| (1, 0, o)))
+        .filter(|_| self.test_objects);
+        list.into_iter()
             .chain(counter)
             .chain(hdlc)
             .chain(tests)
@@ -340,7 +337,12 @@ impl CosemServer for SimMeter {
                 }),
                 access: None,
             })
-            .collect()
+    }
+}
+
+impl CosemServer for SimMeter {
+    fn objects(&self) -> Vec<ObjectListEntry> {
+        self.object_entries().collect()
     }
 
     fn get(
@@ -348,7 +350,7 @@ impl CosemServer for SimMeter {
         a: &AttributeDescriptor,
         access: Option<&SelectiveAccess>,
     ) -> Result<Data, DataAccessResult> {
-        let known = self.objects().into_iter().find(|o| o.obis == a.instance);
+        let known = self.object_entries().find(|o| o.obis == a.instance);
         let Some(obj) = known else {
             return Err(DataAccessResult::ObjectUndefined);
         };

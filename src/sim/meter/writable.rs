@@ -9,7 +9,7 @@ use super::SimMeter;
 use crate::dlms::client::ObjectListEntry;
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
-use crate::dlms::server::{class_shape, AttributeAccess, CosemServer, ObjectAccess};
+use crate::dlms::server::{class_shape, AttributeAccess, ObjectAccess};
 use crate::dlms::xdlms::{AttributeDescriptor, DataAccessResult, MethodDescriptor};
 use chrono::{DateTime, Duration, FixedOffset};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -219,7 +219,7 @@ impl SimMeter {
 
     /// The object `obis` exists with class `class_id`.
     fn known(&self, class_id: u16, obis: Obis) -> Result<(), DataAccessResult> {
-        match self.objects().into_iter().find(|o| o.obis == obis) {
+        match self.object_entries().find(|o| o.obis == obis) {
             None => Err(DataAccessResult::ObjectUndefined),
             Some(o) if o.class_id != class_id => Err(DataAccessResult::ObjectClassInconsistent),
             Some(_) => Ok(()),
@@ -249,6 +249,7 @@ mod tests {
     use super::super::PROFILE_ENTRIES;
     use super::*;
     use crate::dlms::datetime::CosemDateTime;
+    use crate::dlms::server::CosemServer;
 
     fn call(
         m: &mut SimMeter,
