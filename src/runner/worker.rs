@@ -148,7 +148,9 @@ async fn run_poll(
             )
             .await
         } else {
-            super::steps::run_on_meter(shared, req, conn, m, links).await
+            // Boxed: action requests are rare, and their state would otherwise make every
+            // read poll's future as large as theirs (8 KB instead of 3).
+            Box::pin(super::steps::run_on_meter(shared, req, conn, m, links)).await
         };
         all_ok &= run.error.is_none() && read::all_ok(&run.rows);
         if let Some(metrics) = &shared.metrics {
@@ -419,8 +421,9 @@ pub(super) async fn run_meter(
             };
         }
         let work = async {
+            // The session stays boxed (as it is kept), so this future holds a pointer to it.
             let (mut session, keepalive) = match cached {
-                Some(k) => (*k.session, k.keepalive),
+                Some(k) => (k.session, k.keepalive),
                 None => {
                     // Boxed, like the other rare steps, so a waiting worker stays small.
                     let mut s = Box::pin(
@@ -433,7 +436,7 @@ pub(super) async fn run_meter(
                     } else {
                         None
                     };
-                    (s, keepalive)
+                    (Box::new(s), keepalive)
                 }
             };
             if lock(&shared.no_with_list).contains(&m.name) {
@@ -458,13 +461,13 @@ pub(super) async fn run_meter(
                     rows?,
                     rtt,
                     Some(Kept {
-                        session: Box::new(session),
+                        session,
                         keepalive,
                         last_used: std::time::Instant::now(),
                     }),
                 ));
             }
-            Box::pin(close_link(session, &m.name)).await;
+            Box::pin(close_link(*session, &m.name)).await;
             Ok((rows?, rtt, None))
         };
         let mut stopping = shared.stopping.subscribe();
@@ -580,5 +583,107 @@ pub(super) async fn run_meter(
             }
         }
         attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    use super::*;
+    use crate::engine::Session;
+    use crate::transport::BoxStream;
+
+    fn fut<F: std::future::Future>(_: impl FnOnce() -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    fn print_sizes() {
+        let s: fn() -> &'static mut Session<BoxStream> = || todo!();
+        let sh: fn() -> &'static Arc<Shared> = || todo!();
+        let l: fn() -> &'static mut Links = || todo!();
+        eprintln!(
+            "Session<BoxStream> {}",
+            std::mem::size_of::<Session<BoxStream>>()
+        );
+        eprintln!("Kept {}", std::mem::size_of::<Kept>());
+        eprintln!(
+            "worker {}",
+            fut(|| worker(todo!(), todo!(), todo!(), todo!(), todo!()))
+        );
+        eprintln!(
+            "run_poll {}",
+            fut(|| run_poll(sh(), todo!(), "", RequestId(0), &[], l()))
+        );
+        eprintln!(
+            "run_meter {}",
+            fut(|| run_meter(todo!(), todo!(), todo!(), 0, todo!(), sh(), l()))
+        );
+        eprintln!(
+            "steps::run_on_meter {}",
+            fut(|| super::super::steps::run_on_meter(sh(), todo!(), todo!(), todo!(), l()))
+        );
+        eprintln!(
+            "read_items {}",
+            fut(|| crate::engine::read::read_items(s(), todo!(), todo!(), 0, todo!()))
+        );
+        eprintln!("Session::read {}", fut(|| s().read(&[])));
+        eprintln!("Session::read_scaled {}", fut(|| s().read_scaled(&[])));
+        eprintln!(
+            "Target::open {}",
+            fut(|| {
+                let t: &'static crate::engine::Target = todo!();
+                t.open(todo!(), None)
+            })
+        );
+        eprintln!("close_link {}", fut(|| close_link(todo!(), "")));
+        eprintln!("keepalive_of {}", fut(|| keepalive_of(s(), todo!())));
+        eprintln!("keep_alive {}", fut(|| keep_alive(sh(), "", l())));
+        eprintln!("store {}", fut(|| store(sh(), todo!(), 0, Vec::new())));
+        eprintln!(
+            "scheduler {}",
+            fut(|| super::super::fire::scheduler(todo!(), todo!(), todo!(), todo!()))
+        );
+        eprintln!(
+            "engine::connect {}",
+            fut(|| {
+                let c: &'static crate::queue::Connection = todo!();
+                crate::engine::target::connect(c, Duration::ZERO)
+            })
+        );
+        eprintln!(
+            "profile::read {}",
+            fut(|| crate::engine::profile::read(s(), todo!(), todo!()))
+        );
+        eprintln!(
+            "Session::open_with {}",
+            fut(|| {
+                let a: &'static crate::engine::MeterAddress = todo!();
+                Session::<BoxStream>::open_with(todo!(), a, todo!(), Duration::ZERO, None, None)
+            })
+        );
+        eprintln!(
+            "Session::close {}",
+            fut(|| {
+                let x: Session<BoxStream> = todo!();
+                x.close()
+            })
+        );
+        eprintln!(
+            "ClientSettings {}",
+            std::mem::size_of::<crate::dlms::client::ClientSettings>()
+        );
+        eprintln!(
+            "Item {} Meter {} Connection {} Request {}",
+            std::mem::size_of::<crate::queue::Item>(),
+            std::mem::size_of::<crate::queue::Meter>(),
+            std::mem::size_of::<crate::queue::Connection>(),
+            std::mem::size_of::<crate::queue::Request>()
+        );
+        eprintln!("Record {}", std::mem::size_of::<crate::store::Record>());
+        eprintln!(
+            "action::run {}",
+            fut(|| super::super::action::run(sh(), todo!(), "", todo!(), l()))
+        );
     }
 }
