@@ -11,20 +11,26 @@ pub(super) async fn worker(
     gate: Option<super::LeaseGate>,
 ) {
     let mut links = Links::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // Only a worker with links to keep alive has a timer: most have none, so 10,000 idle
+    // workers neither hold one nor wake four times a second for nothing.
+    let mut tick: Option<tokio::time::Interval> = None;
     let listening = shared
         .config()
         .connection(&connection)
         .is_some_and(|c| matches!(c.link, crate::queue::Link::Listen { .. }));
     loop {
+        if listening || links.values().any(|k| k.keepalive.is_some()) {
+            tick.get_or_insert_with(|| {
+                let every = Duration::from_millis(250);
+                tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+            });
+        } else {
+            tick = None;
+        }
         let job = tokio::select! {
             j = jobs.recv() => match j { Some(j) => j, None => break },
-            _ = tick.tick() => {
-                // Most workers keep nothing alive: no allocation, config or global lock on
-                // their tick.
-                if listening || links.values().any(|k| k.keepalive.is_some()) {
-                    Box::pin(keep_alive(&shared, &connection, &mut links)).await;
-                }
+            _ = next_tick(&mut tick) => {
+                Box::pin(keep_alive(&shared, &connection, &mut links)).await;
                 continue;
             }
             _ = stop.changed() => break,
@@ -106,6 +112,16 @@ pub(super) async fn worker(
     }
     for (meter, k) in links {
         Box::pin(close_link(*k.session, &meter)).await;
+    }
+}
+
+/// The next tick of `tick`; never, without one.
+async fn next_tick(tick: &mut Option<tokio::time::Interval>) {
+    match tick {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -352,6 +368,84 @@ pub(super) fn last_captures(
         .collect()
 }
 
+/// What one attempt at a meter needs besides its link.
+struct Attempt<'a> {
+    shared: &'a Shared,
+    req: &'a Request,
+    conn: &'a crate::queue::Connection,
+    m: &'a crate::queue::Meter,
+    poll: i64,
+    last: &'a HashMap<String, i64>,
+    persistent: bool,
+}
+
+/// One attempt at reading a meter: over the kept association `cached`, or a new one; returns
+/// the rows, the round-trip time and the association to keep (persistent links).
+async fn run_attempt(
+    a: Attempt<'_>,
+    cached: Option<Kept>,
+    sink: Arc<Mutex<crate::engine::TraceSink>>,
+) -> Result<(Vec<Record>, Duration, Option<Kept>), crate::engine::EngineError> {
+    let Attempt {
+        shared,
+        req,
+        conn,
+        m,
+        poll,
+        last,
+        persistent,
+    } = a;
+    let counters = &shared.counters;
+    // The session stays boxed (as it is kept), so this future holds a pointer to it.
+    let (mut session, keepalive) = match cached {
+        Some(k) => (k.session, k.keepalive),
+        None => {
+            // Boxed, like the other rare steps, so a waiting worker stays small.
+            let mut s = Box::pin(
+                crate::engine::Target::new(conn, m)
+                    .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
+            )
+            .await?;
+            let keepalive = if persistent {
+                Box::pin(keepalive_of(&mut s, m)).await
+            } else {
+                None
+            };
+            (Box::new(s), keepalive)
+        }
+    };
+    if lock(&shared.no_with_list).contains(&m.name) {
+        session.disable_with_list();
+    }
+    let rows = read::read_items(&mut session, req, m, poll, last)
+        .await
+        .map(|mut rows| {
+            // Pushes the meter sent meanwhile are logged with this run.
+            rows.extend(listen::session_pushes(&mut session, &m.name, poll));
+            rows
+        });
+    if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
+        tracing::warn!(
+                "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
+                m.name
+            );
+    }
+    let rtt = session.last_rtt;
+    if persistent && rows.is_ok() {
+        return Ok((
+            rows?,
+            rtt,
+            Some(Kept {
+                session,
+                keepalive,
+                last_used: std::time::Instant::now(),
+            }),
+        ));
+    }
+    Box::pin(close_link(*session, &m.name)).await;
+    Ok((rows?, rtt, None))
+}
+
 /// Reads one meter with retries inside the request's timeout.
 pub(super) async fn run_meter(
     req: &Request,
@@ -362,7 +456,7 @@ pub(super) async fn run_meter(
     shared: &Shared,
     links: &mut Links,
 ) -> MeterRun {
-    let (counters, dialed_in) = (&shared.counters, &shared.dialed_in);
+    let dialed_in = &shared.dialed_in;
     let last = last_captures(shared, req, m);
     // One sink for every attempt: the engine takes it by value, so share it behind a lock.
     let trace = Arc::new(Mutex::new(trace));
@@ -420,56 +514,19 @@ pub(super) async fn run_meter(
                 note: None,
             };
         }
-        let work = async {
-            // The session stays boxed (as it is kept), so this future holds a pointer to it.
-            let (mut session, keepalive) = match cached {
-                Some(k) => (k.session, k.keepalive),
-                None => {
-                    // Boxed, like the other rare steps, so a waiting worker stays small.
-                    let mut s = Box::pin(
-                        crate::engine::Target::new(conn, m)
-                            .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
-                    )
-                    .await?;
-                    let keepalive = if persistent {
-                        Box::pin(keepalive_of(&mut s, m)).await
-                    } else {
-                        None
-                    };
-                    (Box::new(s), keepalive)
-                }
-            };
-            if lock(&shared.no_with_list).contains(&m.name) {
-                session.disable_with_list();
-            }
-            let rows = read::read_items(&mut session, req, m, poll, &last)
-                .await
-                .map(|mut rows| {
-                    // Pushes the meter sent meanwhile are logged with this run.
-                    rows.extend(listen::session_pushes(&mut session, &m.name, poll));
-                    rows
-                });
-            if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
-                tracing::warn!(
-                    "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
-                    m.name
-                );
-            }
-            let rtt = session.last_rtt;
-            if persistent && rows.is_ok() {
-                return Ok::<_, crate::engine::EngineError>((
-                    rows?,
-                    rtt,
-                    Some(Kept {
-                        session,
-                        keepalive,
-                        last_used: std::time::Instant::now(),
-                    }),
-                ));
-            }
-            Box::pin(close_link(*session, &m.name)).await;
-            Ok((rows?, rtt, None))
-        };
+        let work = run_attempt(
+            Attempt {
+                shared,
+                req,
+                conn,
+                m,
+                poll,
+                last: &last,
+                persistent,
+            },
+            cached,
+            sink,
+        );
         let mut stopping = shared.stopping.subscribe();
         let cut_off = async move {
             let _ = stopping.wait_for(|s| *s).await;
@@ -639,6 +696,8 @@ mod size_probe {
         eprintln!("close_link {}", fut(|| close_link(todo!(), "")));
         eprintln!("keepalive_of {}", fut(|| keepalive_of(s(), todo!())));
         eprintln!("keep_alive {}", fut(|| keep_alive(sh(), "", l())));
+        eprintln!("attempt {}", fut(|| run_attempt(todo!(), None, todo!())));
+        eprintln!("Sleep {}", std::mem::size_of::<tokio::time::Sleep>());
         eprintln!("store {}", fut(|| store(sh(), todo!(), 0, Vec::new())));
         eprintln!(
             "scheduler {}",
