@@ -638,3 +638,42 @@ mod tests {
         assert_eq!(len, READ_CHUNK);
     }
 }
+
+#[cfg(test)]
+mod size_probe_tmp {
+    use super::*;
+    use crate::transport::BoxStream;
+    fn fut<F: std::future::Future>(_: impl FnOnce() -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+    #[test]
+    #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    fn print_sizes_tmp() {
+        let s: fn() -> &'static mut Session<BoxStream> = || todo!();
+        eprintln!("send {}", fut(|| s().send(&[], "")));
+        eprintln!("wait {}", fut(|| s().wait("", |_| true)));
+        eprintln!("answer {}", fut(|| s().answer("", true, Instant::now())));
+        eprintln!("transact {}", fut(|| s().transact(&[], "", true)));
+        eprintln!("receive {}", fut(|| s().receive("", true)));
+        eprintln!("read {}", fut(|| s().read(&[])));
+        eprintln!("object_list {}", fut(|| s().object_list()));
+        eprintln!("read_spinning {}", fut(|| s().read_spinning(todo!())));
+        eprintln!(
+            "ReadOp {}",
+            std::mem::size_of::<crate::dlms::client::ReadOp>()
+        );
+        eprintln!("Step {}", std::mem::size_of::<Step>());
+        eprintln!("EngineError {}", std::mem::size_of::<EngineError>());
+        eprintln!("LinkEvent {}", std::mem::size_of::<LinkEvent>());
+        eprintln!(
+            "ClientLink {} ClientSession {}",
+            std::mem::size_of::<ClientLink>(),
+            std::mem::size_of::<ClientSession>()
+        );
+        eprintln!(
+            "timeout(read) {}",
+            fut(|| tokio::time::timeout(Duration::ZERO, s().stream.read(todo!())))
+        );
+        eprintln!("write_all {}", fut(|| s().stream.write_all(&[])));
+    }
+}

@@ -6,7 +6,7 @@ use super::*;
 pub(super) async fn worker(
     shared: Arc<Shared>,
     connection: String,
-    mut jobs: mpsc::UnboundedReceiver<Box<Job>>,
+    mut jobs: super::mailbox::Receiver,
     mut stop: watch::Receiver<bool>,
     gate: Option<super::LeaseGate>,
 ) {
@@ -401,17 +401,19 @@ async fn run_attempt(
         Some(k) => (k.session, k.keepalive),
         None => {
             // Boxed, like the other rare steps, so a waiting worker stays small.
-            let mut s = Box::pin(
-                crate::engine::Target::new(conn, m)
-                    .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
-            )
-            .await?;
+            let mut s = Box::new(
+                Box::pin(
+                    crate::engine::Target::new(conn, m)
+                        .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
+                )
+                .await?,
+            );
             let keepalive = if persistent {
                 Box::pin(keepalive_of(&mut s, m)).await
             } else {
                 None
             };
-            (Box::new(s), keepalive)
+            (s, keepalive)
         }
     };
     if lock(&shared.no_with_list).contains(&m.name) {
@@ -444,6 +446,12 @@ async fn run_attempt(
     }
     Box::pin(close_link(*session, &m.name)).await;
     Ok((rows?, rtt, None))
+}
+
+/// Ends [`STOP_GRACE`] after the runner was told to stop.
+async fn stopped(stopping: &watch::Sender<bool>) {
+    let _ = stopping.subscribe().wait_for(|s| *s).await;
+    tokio::time::sleep(STOP_GRACE).await;
 }
 
 /// Reads one meter with retries inside the request's timeout.
@@ -514,27 +522,24 @@ pub(super) async fn run_meter(
                 note: None,
             };
         }
-        let work = run_attempt(
-            Attempt {
-                shared,
-                req,
-                conn,
-                m,
-                poll,
-                last: &last,
-                persistent,
-            },
-            cached,
-            sink,
-        );
-        let mut stopping = shared.stopping.subscribe();
-        let cut_off = async move {
-            let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(STOP_GRACE).await;
-        };
         let outcome = tokio::select! {
-            r = tokio::time::timeout_at(deadline, work) => Some(r),
-            _ = cut_off => None,
+            r = tokio::time::timeout_at(
+                deadline,
+                run_attempt(
+                    Attempt {
+                        shared,
+                        req,
+                        conn,
+                        m,
+                        poll,
+                        last: &last,
+                        persistent,
+                    },
+                    cached,
+                    sink,
+                ),
+            ) => Some(r),
+            _ = stopped(&shared.stopping) => None,
         };
         let Some(outcome) = outcome else {
             failed("stopped");
