@@ -136,15 +136,15 @@ mod tests {
     async fn jobs_come_in_order_and_end_when_every_sender_is_gone() {
         let (tx, mut rx) = channel();
         let tx2 = tx.clone();
-        tx.send(job(1)).unwrap();
-        tx2.send(job(2)).unwrap();
+        tx.send(job(1)).ok().unwrap();
+        tx2.send(job(2)).ok().unwrap();
         drop(tx);
         assert_eq!(rx.recv().await.map(|j| meter(&j)), Some(1));
         assert_eq!(rx.recv().await.map(|j| meter(&j)), Some(2));
         // One sender is left: nothing yet, and no end either.
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), rx.recv()).await;
         assert!(waiting.is_err());
-        tx2.send(job(3)).unwrap();
+        tx2.send(job(3)).ok().unwrap();
         drop(tx2);
         assert_eq!(rx.recv().await.map(|j| meter(&j)), Some(3));
         assert!(rx.recv().await.is_none());
@@ -161,9 +161,9 @@ mod tests {
             got
         });
         tokio::task::yield_now().await;
-        tx.send(job(7)).unwrap();
+        tx.send(job(7)).ok().unwrap();
         tokio::task::yield_now().await;
-        tx.send(job(8)).unwrap();
+        tx.send(job(8)).ok().unwrap();
         drop(tx);
         assert_eq!(worker.await.unwrap(), vec![7, 8]);
     }
@@ -179,6 +179,7 @@ mod tests {
                 reply,
             },
         }))
+        .ok()
         .unwrap();
         drop(rx);
         assert!(answer.await.is_err());
