@@ -667,10 +667,8 @@ mod tests {
         let links: fn() -> &'static mut Links = || unreachable!();
         let poll =
             future_size(|| run_poll(shared(), unreachable!(), "", RequestId(0), &[], links()));
-        let open = future_size(|| {
-            let t: &'static crate::engine::Target = unreachable!();
-            t.open(unreachable!(), None)
-        });
+        let target: fn() -> &'static crate::engine::Target = || unreachable!();
+        let open = future_size(|| target().open(unreachable!(), None));
         let idle = future_size(|| {
             worker(
                 unreachable!(),
