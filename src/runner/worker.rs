@@ -395,26 +395,12 @@ async fn run_attempt(
         last,
         persistent,
     } = a;
-    let counters = &shared.counters;
-    // The session stays boxed (as it is kept), so this future holds a pointer to it.
+    // The session stays boxed (as it is kept), so this future holds a pointer to it. Opening
+    // is a boxed function of its own: the session it makes would otherwise be held across
+    // every wait of this future, and make each poll in flight 0.9 KB larger.
     let (mut session, keepalive) = match cached {
         Some(k) => (k.session, k.keepalive),
-        None => {
-            // Boxed, like the other rare steps, so a waiting worker stays small.
-            let mut s = Box::new(
-                Box::pin(
-                    crate::engine::Target::new(conn, m)
-                        .open(counters, Some(Box::new(move |e| (lock(&sink))(e)))),
-                )
-                .await?,
-            );
-            let keepalive = if persistent {
-                Box::pin(keepalive_of(&mut s, m)).await
-            } else {
-                None
-            };
-            (s, keepalive)
-        }
+        None => Box::pin(open_link(shared, conn, m, persistent, sink)).await?,
     };
     if lock(&shared.no_with_list).contains(&m.name) {
         session.disable_with_list();
@@ -452,6 +438,31 @@ async fn run_attempt(
 async fn stopped(stopping: &watch::Sender<bool>) {
     let _ = stopping.subscribe().wait_for(|s| *s).await;
     tokio::time::sleep(STOP_GRACE).await;
+}
+
+/// Opens a new association with `m`; with the keep-alive interval it needs when kept.
+async fn open_link(
+    shared: &Shared,
+    conn: &crate::queue::Connection,
+    m: &crate::queue::Meter,
+    persistent: bool,
+    sink: Arc<Mutex<crate::engine::TraceSink>>,
+) -> Result<
+    (
+        Box<crate::engine::Session<crate::transport::BoxStream>>,
+        Option<Duration>,
+    ),
+    crate::engine::EngineError,
+> {
+    let target = crate::engine::Target::new(conn, m);
+    let open = target.open(&shared.counters, Some(Box::new(move |e| (lock(&sink))(e))));
+    let mut s = Box::new(Box::pin(open).await?);
+    let keepalive = if persistent {
+        Box::pin(keepalive_of(&mut s, m)).await
+    } else {
+        None
+    };
+    Ok((s, keepalive))
 }
 
 /// Reads one meter with retries inside the request's timeout.
@@ -659,7 +670,8 @@ mod tests {
 
     /// Every meter of a fleet has a poll in flight at once when they fire together, so these
     /// sizes are paid 10,000 times: action steps, profile reads and the rare steps of an open
-    /// are boxed so that they do not size every register read (run_poll was 8.2 KB with them).
+    /// are boxed so that they do not size every register read (run_poll was 8.2 KB with them,
+    /// 2.9 KB without).
     #[test]
     #[allow(unreachable_code, clippy::diverging_sub_expression)]
     fn a_register_poll_and_an_idle_worker_stay_small() {
@@ -678,7 +690,7 @@ mod tests {
                 None,
             )
         });
-        assert!(poll <= 4096, "a poll's future is {poll} bytes");
+        assert!(poll <= 3584, "a poll's future is {poll} bytes");
         assert!(open <= 4096, "an open's future is {open} bytes");
         assert!(idle <= 1024, "a worker's future is {idle} bytes");
     }
