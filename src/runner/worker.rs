@@ -414,9 +414,9 @@ async fn run_attempt(
         });
     if !session.uses_with_list() && lock(&shared.no_with_list).insert(m.name.clone()) {
         tracing::warn!(
-                "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
-                m.name
-            );
+            "meter {}: its GET-with-list answers are broken; its items are read one by one from now on",
+            m.name
+        );
     }
     let rtt = session.last_rtt;
     if persistent && rows.is_ok() {
