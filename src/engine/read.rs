@@ -190,7 +190,16 @@ pub async fn read_items(
         }
     }
     for item in profiles {
-        match read_profile(session, req, m, item, poll, last.get(&item.name).copied()).await {
+        // Boxed: most requests read no profile, and a register read's future stays small.
+        let read = Box::pin(read_profile(
+            session,
+            req,
+            m,
+            item,
+            poll,
+            last.get(&item.name).copied(),
+        ));
+        match read.await {
             Ok(rows) => out.extend(rows),
             Err(ProfileError::Engine(e)) => return Err(e),
             Err(ProfileError::Item(msg)) => out.push(Record {

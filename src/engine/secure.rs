@@ -48,7 +48,9 @@ where
     if let Some(c) = settings.ciphering.as_mut() {
         at_least = c.invocation_counter;
         if let Some(obis) = ic_obis {
-            at_least = at_least.max(meter_expects(&connect, addr, &settings, obis, timeout).await?);
+            // Boxed: a rare step whose session would otherwise enlarge every open's future.
+            let expects = Box::pin(meter_expects(&connect, addr, &settings, obis, timeout));
+            at_least = at_least.max(expects.await?);
         }
         if counters.is_none() {
             if let Some(c) = settings.ciphering.as_mut() {

@@ -45,7 +45,7 @@ pub(super) fn start(shared: &Arc<Shared>, name: &str, gate: Option<LeaseGate>) -
             stop_rx,
         )));
     } else {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = super::mailbox::channel();
         lock(&shared.workers).insert(c.name.clone(), tx);
         tasks.push(tokio::spawn(worker(
             shared.clone(),

@@ -18,6 +18,7 @@ mod handle;
 mod held;
 mod job;
 mod listen;
+mod mailbox;
 pub mod parked;
 mod passive;
 mod sink;
@@ -30,7 +31,6 @@ pub use error::RunnerError;
 use fire::*;
 pub use handle::RunnerHandle;
 pub use held::{LeaseGate, LEASE_MARGIN};
-use job::Job;
 use sink::*;
 pub use status::{Cause, MeterStatus, RequestStatus, Status};
 use worker::*;
@@ -44,7 +44,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// How the runner keeps rows the store refuses.
@@ -82,8 +82,8 @@ struct Shared {
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
-    /// Jobs are boxed: a channel allocates slots 32 at a time, and there is one per connection.
-    workers: Mutex<HashMap<String, mpsc::UnboundedSender<Box<Job>>>>,
+    /// Each connection's job queue (`mailbox.rs`).
+    workers: Mutex<HashMap<String, mailbox::Sender>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     status: Mutex<Status>,
     trace: Mutex<trace::TraceStore>,
@@ -363,7 +363,7 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
             ));
             continue;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mailbox::channel();
         workers.insert(c.name.clone(), tx);
         tasks.spawn(worker(
             shared.clone(),

@@ -57,16 +57,9 @@ impl SeriesIds {
 
     /// Remembers `id` as the series of `record`.
     pub(super) fn remember(&mut self, record: &Record, id: i64) {
-        let (request, meter, item, obis, class, attribute) = record.key();
-        let name = SeriesName {
-            request: request.to_owned(),
-            meter: meter.to_owned(),
-            item: item.to_owned(),
-            obis: obis.to_owned(),
-            class,
-            attribute,
-        };
-        self.ids.insert(name, id);
+        if let Some(name) = SeriesName::new(record.key()) {
+            self.ids.insert(name, id);
+        }
     }
 
     /// Takes over the ids of `other` (a committed transaction's new series).
@@ -81,14 +74,33 @@ impl SeriesIds {
     }
 }
 
-/// The identity of a series: which object of which meter, read by which request under which name.
+/// The identity of a series: which object of which meter, read by which request under which
+/// name. The four names are kept as one string (with the lengths of the first three), so a
+/// cached series is one small allocation: a fleet of 10,000 meters with 5 items each has 50,000
+/// series, about 5 MB cached this way instead of 13 MB as four strings each.
 struct SeriesName {
-    request: String,
-    meter: String,
-    item: String,
-    obis: String,
+    /// Request, meter, item and OBIS names, one after the other.
+    names: Box<str>,
+    /// Lengths of the request, meter and item names in `names`.
+    lengths: [u32; 3],
     class: u16,
     attribute: i8,
+}
+
+impl SeriesName {
+    /// The name of a series key; `None` for names too long to measure in 32 bits (such a
+    /// series is then looked up in the database each time, never cached).
+    fn new(
+        (request, meter, item, obis, class, attribute): (&str, &str, &str, &str, u16, i8),
+    ) -> Option<Self> {
+        let len = |s: &str| u32::try_from(s.len()).ok();
+        Some(SeriesName {
+            names: [request, meter, item, obis].concat().into_boxed_str(),
+            lengths: [len(request)?, len(meter)?, len(item)?],
+            class,
+            attribute,
+        })
+    }
 }
 
 /// A series identity borrowed from an owned name or from a reading, so that the cache is
@@ -99,8 +111,18 @@ trait SeriesKey {
 
 impl SeriesKey for SeriesName {
     fn key(&self) -> (&str, &str, &str, &str, u16, i8) {
-        let n = self;
-        (&n.request, &n.meter, &n.item, &n.obis, n.class, n.attribute)
+        // The lengths were taken from the very strings joined, so every cut is on one of
+        // their boundaries.
+        let [r, m, i] = self.lengths.map(|l| l as usize);
+        let part = |from: usize, to: usize| self.names.get(from..to).unwrap_or_default();
+        (
+            part(0, r),
+            part(r, r + m),
+            part(r + m, r + m + i),
+            part(r + m + i, self.names.len()),
+            self.class,
+            self.attribute,
+        )
     }
 }
 
@@ -243,15 +265,7 @@ fn series_id(tx: &Transaction<'_>, r: &Record, fresh: &mut SeriesIds) -> rusqlit
             tx.last_insert_rowid()
         }
     };
-    let name = SeriesName {
-        request: request.to_owned(),
-        meter: meter.to_owned(),
-        item: item.to_owned(),
-        obis: obis.to_owned(),
-        class,
-        attribute,
-    };
-    fresh.ids.insert(name, id);
+    fresh.remember(r, id);
     Ok(id)
 }
 
@@ -298,6 +312,30 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'test failure'); END",
             )
             .unwrap();
+    }
+
+    #[test]
+    fn a_cached_series_name_gives_back_its_key() {
+        for key in [
+            ("r", "m1", "energy", "1.0.1.8.0.255", 3, 2),
+            ("", "", "", "", 0, 0),
+            ("ré", "zähler", "", "1.0.1.8.0.255", 7, -1),
+            ("ab", "c", "de", "f", 1, 1),
+        ] {
+            let name = SeriesName::new(key).unwrap();
+            assert_eq!(name.key(), key);
+        }
+        // Names that differ only in where one ends and the next begins are other series.
+        let a = SeriesName::new(("ab", "c", "x", "o", 1, 2)).unwrap();
+        let b = SeriesName::new(("a", "bc", "x", "o", 1, 2)).unwrap();
+        assert!(a != b);
+        let mut ids = SeriesIds::default();
+        let mut r = sample::ok("m1", "energy", 1, 1.0);
+        ids.remember(&r, 7);
+        assert_eq!(ids.get(&r), Some(7));
+        r.meter = "m".into();
+        r.request = format!("{}1", r.request);
+        assert_eq!(ids.get(&r), None);
     }
 
     #[test]
