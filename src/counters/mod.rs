@@ -47,6 +47,11 @@ const FIRST_BLOCK: u32 = 256;
 const MAX_BLOCK: u32 = 65_536;
 /// Share of the counter space after which every reservation warns (90 %).
 const WARN_AT: u32 = (u32::MAX / 10) * 9;
+/// Most meter floors the lease file takes (each command reads and writes it whole).
+const FILE_FLOORS: usize = 1024;
+/// A process that has seen at most this many meters adds their floors to the lease file (a
+/// command); a logger's meters stay in SQLite unless a command put them there first.
+const FILE_FLOORS_PER_PROCESS: usize = 16;
 /// Meter floors raised in memory are written at the latest this long after.
 const FLOOR_FLUSH: Duration = Duration::from_secs(10);
 
@@ -566,12 +571,22 @@ impl CounterStore {
         // The lease file first: floors, and the unused rest of each block as a lease while
         // nobody reserved above it (values below `next` stay used, and the meter must never
         // see our counter go back).
+        // A floor already in the file is raised there by every writer, so it is never stale;
+        // a new one goes in only from a process of few meters (a command) and while the file
+        // is small, since every command reads and writes it whole. The rest is SQLite's.
         let boot = self.boot().map(str::to_string);
-        let ((), contents) = self
+        let few = st.floors.len() <= FILE_FLOORS_PER_PROCESS;
+        let (not_in_file, contents) = self
             .leases
             .update(|c| {
+                let mut not_in_file = false;
                 for ((title, key), floor) in &floors {
-                    c.raise_floor((title.to_string(), key.clone()), *floor);
+                    let id = (title.to_string(), key.clone());
+                    if c.floors.contains_key(&id) || (few && c.floors.len() < FILE_FLOORS) {
+                        c.raise_floor(id, *floor);
+                    } else {
+                        not_in_file = true;
+                    }
                 }
                 if let Some(boot) = &boot {
                     c.for_boot(boot);
@@ -582,13 +597,15 @@ impl CounterStore {
                         }
                     }
                 }
+                not_in_file
             })
             .map_err(self.lease_error("writing the lease file"))?;
         st.file = Some(contents);
-        // SQLite too when this process has it open anyway (a logger), and without a boot id
-        // (no leases: unused values go back to the file, whose next reservation is fsynced).
+        // SQLite too when this process has it open anyway (a logger), for floors the file
+        // does not take, and without a boot id (no leases: unused values go back to the
+        // database, whose next reservation is fsynced).
         let give_back = boot.is_none() && !pools.is_empty();
-        if st.conn.is_some() || give_back {
+        if st.conn.is_some() || give_back || not_in_file {
             let path = self.path.clone();
             let conn = self.conn(st)?;
             let tx = conn

@@ -265,3 +265,31 @@ fn older_counters_imported_later_raise_or_drop_a_lease() {
     s.import_legacy(&[(key_id(&key(1)), 1_000)]).unwrap();
     assert_eq!(s.take(T1, &key(1), 0, 1).unwrap(), 1_000);
 }
+
+#[test]
+fn a_logger_keeps_its_many_floors_in_the_database_and_those_of_commands_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let meter = |i: u8| SystemTitle([b'M', b'T', 0, 0, 0, 0, 0, i]);
+    {
+        // A command reads meter 1: its floor goes into the lease file.
+        let s = CounterStore::with_boot(&path, Some("b"));
+        s.take(T1, &key(1), 0, 1).unwrap();
+        s.raise_meter_floor(meter(1), &key(1), 10).unwrap();
+    }
+    {
+        // A logger of 40 meters: they stay in the database; meter 1's entry is raised.
+        let s = CounterStore::with_boot(&path, Some("b"));
+        s.take(T1, &key(1), 0, 1).unwrap();
+        for i in 1..=40 {
+            s.raise_meter_floor(meter(i), &key(1), 100 + u32::from(i))
+                .unwrap();
+        }
+    }
+    let (file, _) = LeaseFile::beside(&path).update(|c| c.clone()).unwrap();
+    assert_eq!(file.floors.len(), 1, "{:?}", file.floors);
+    assert_eq!(file.floors.values().next(), Some(&101));
+    let s = CounterStore::with_boot(&path, Some("b"));
+    assert_eq!(s.meter_floor(meter(1), &key(1)).unwrap(), 101);
+    assert_eq!(s.meter_floor(meter(40), &key(1)).unwrap(), 140);
+}
