@@ -239,8 +239,6 @@ struct State {
 /// The counter store of this process (one per file; share it behind an `Arc`).
 pub struct CounterStore {
     path: PathBuf,
-    /// Leases and meter floors beside the file.
-    leases: LeaseFile,
     state: Mutex<State>,
     /// The kernel's boot id, read on first use (`None`: no leases).
     boot: std::sync::OnceLock<Option<String>>,
@@ -259,10 +257,8 @@ impl std::fmt::Debug for CounterStore {
 impl CounterStore {
     /// A store kept in `path`; the file is opened (and created, 0600) on first use.
     pub fn new(path: impl Into<PathBuf>) -> Arc<Self> {
-        let path = path.into();
         Arc::new(CounterStore {
-            leases: LeaseFile::beside(&path),
-            path,
+            path: path.into(),
             // A store counts as just written: a floor raised in its first seconds goes with
             // the next write (a one-shot command's flush at its end: one commit, not two).
             state: Mutex::new(State {
@@ -279,7 +275,6 @@ impl CounterStore {
     pub fn postgres(url: &str, shown: &str) -> Arc<Self> {
         Arc::new(CounterStore {
             path: PathBuf::from(shown),
-            leases: LeaseFile::beside(Path::new("")),
             state: Mutex::new(State {
                 last_floor_flush: Some(Instant::now()),
                 ..State::default()
@@ -421,7 +416,7 @@ impl CounterStore {
             Some(c) => c,
             None => {
                 let (_, c) = self
-                    .leases
+                    .leases()
                     .update(|_| ())
                     .map_err(self.lease_error("reading the lease file"))?;
                 st.file.insert(c)
@@ -505,7 +500,7 @@ impl CounterStore {
         // A lease starts above the older counters of its key, as a reservation does; raised
         // before the commit, so no claim can take a lease below them once they count.
         let ((), contents) = self
-            .leases
+            .leases()
             .update(|c| {
                 for (key_id, next) in rows {
                     c.leases.retain(|(_, k), (first, end)| {
@@ -577,7 +572,7 @@ impl CounterStore {
         let boot = self.boot().map(str::to_string);
         let few = st.floors.len() <= FILE_FLOORS_PER_PROCESS;
         let (not_in_file, contents) = self
-            .leases
+            .leases()
             .update(|c| {
                 let mut not_in_file = false;
                 for ((title, key), floor) in &floors {
@@ -641,10 +636,15 @@ impl CounterStore {
         Ok(())
     }
 
+    /// The lease file beside the store's file (leases and meter floors).
+    fn leases(&self) -> LeaseFile {
+        LeaseFile::beside(&self.path)
+    }
+
     /// Maps an I/O error of the lease file to a [`CounterError`].
     fn lease_error(&self, action: &'static str) -> impl Fn(std::io::Error) -> CounterError + '_ {
         move |source| CounterError::LeaseFile {
-            path: self.leases.path().to_path_buf(),
+            path: self.leases().path().to_path_buf(),
             action,
             source,
         }
@@ -681,7 +681,7 @@ impl CounterStore {
             // from now on, and a process leaving one must see that somebody reserved above.
             match self.boot() {
                 Some(boot) => self
-                    .leases
+                    .leases()
                     .update(|c| {
                         let key = (id.0.to_string(), id.1.clone());
                         c.for_boot(boot);
@@ -716,7 +716,7 @@ impl CounterStore {
         };
         let key = (id.0.to_string(), id.1.clone());
         let (lease, contents) = self
-            .leases
+            .leases()
             .update(|c| {
                 c.for_boot(boot);
                 let live = c
