@@ -304,6 +304,23 @@ impl<S: Stream> Session<S> {
     async fn read_spinning(&mut self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
         use std::task::Poll;
         let until = Instant::now() + self.spin_now;
+        // A TCP socket is asked directly: the answer is read by the system call that finds
+        // it, instead of a look at the runtime's events, a wake-up and then the read.
+        loop {
+            match self.stream.read_now(buf) {
+                None => break,
+                Some(Err(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Some(read) => return Some(read),
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            std::hint::spin_loop();
+        }
         loop {
             let polled = std::future::poll_fn(|cx| {
                 let mut rb = tokio::io::ReadBuf::new(&mut *buf);

@@ -116,7 +116,7 @@ pub(super) fn framing(config: &SimConfig) -> Framing {
 
 /// Meter `index` calling a logger over `stream` (already connected): it pushes first when
 /// `push`, then answers requests on the same link until it closes.
-pub async fn dial_in<S: crate::transport::Stream>(
+pub async fn dial_in<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     mut stream: S,
     config: &SimConfig,
     index: u32,

@@ -116,7 +116,7 @@ fn compact(list: Vec<Data>) -> std::io::Result<Data> {
 }
 
 /// Pushes every `every` until the other end goes away; reads nothing.
-pub(super) async fn push_forever<S: crate::transport::Stream>(
+pub(super) async fn push_forever<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     stream: &mut S,
     config: &SimConfig,
     index: u32,

@@ -246,7 +246,7 @@ fn server_link(config: &SimConfig, k: u32) -> ServerLink {
 }
 
 /// Serves one simulated meter over any stream (a TCP connection, a serial port) until it closes.
-pub async fn serve_stream<S: crate::transport::Stream>(
+pub async fn serve_stream<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     stream: S,
     config: &SimConfig,
     index: u32,
@@ -309,7 +309,7 @@ enum Ended {
     Done,
 }
 
-async fn serve_connection<S: crate::transport::Stream>(
+async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     stream: S,
     config: &SimConfig,
     index: u32,
@@ -319,7 +319,7 @@ async fn serve_connection<S: crate::transport::Stream>(
 }
 
 /// [`serve_connection`], with `peer` (the client's address) for the association log.
-async fn serve_logged<S: crate::transport::Stream>(
+async fn serve_logged<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     stream: S,
     config: &SimConfig,
     index: u32,
@@ -342,7 +342,7 @@ async fn serve_logged<S: crate::transport::Stream>(
     r
 }
 
-async fn serve_tracked<S: crate::transport::Stream>(
+async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
     mut stream: S,
     config: &SimConfig,
     index: u32,

@@ -71,3 +71,68 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStre
         }),
     }
 }
+
+/// Reads what the socket holds now, straight from the OS (`WouldBlock` when nothing); see
+/// [`super::Stream::read_now`]. Bytes read here never pass through tokio, which at worst
+/// still believes the socket readable and finds it empty at its next read.
+pub fn read_now(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    // tokio's sockets are non-blocking, so this returns at once.
+    (&*socket2::SockRef::from(stream)).read(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn read_now_takes_what_arrived_and_never_waits() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = connect("127.0.0.1", port, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 16];
+        let e = read_now(&client, &mut buf).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        server.write_all(b"abc").await.unwrap();
+        let mut n = 0;
+        for _ in 0..1000 {
+            match read_now(&client, &mut buf) {
+                Ok(got) => {
+                    n = got;
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::time::sleep(Duration::from_millis(1)).await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(&buf[..n], b"abc");
+        // Through the trait, boxed as a session holds it.
+        let mut boxed: super::super::BoxStream = Box::new(client);
+        let e = boxed.read_now(&mut buf).unwrap().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        drop(server);
+        for _ in 0..1000 {
+            match boxed.read_now(&mut buf).unwrap() {
+                Ok(0) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::time::sleep(Duration::from_millis(1)).await
+                }
+                other => panic!("expected the end of the stream, got {other:?}"),
+            }
+        }
+        panic!("the closed connection never read as ended");
+    }
+
+    #[test]
+    fn streams_that_are_not_tcp_cannot_read_now() {
+        let (a, _b) = tokio::io::duplex(64);
+        let mut boxed: super::super::BoxStream = Box::new(a);
+        assert!(boxed.read_now(&mut [0u8; 4]).is_none());
+    }
+}
