@@ -10,6 +10,7 @@ mod connection;
 mod error;
 mod fleet;
 pub mod han;
+mod index;
 pub mod input;
 mod item;
 mod layout;
@@ -39,6 +40,7 @@ pub use connection::{
 };
 pub use error::ConfigError;
 pub use fleet::FleetConfig;
+pub use index::ConfigIndex;
 pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};

@@ -46,27 +46,26 @@ pub(super) fn fire_where(
     only: Option<&str>,
 ) -> bool {
     let config = shared.config();
-    let Some(rid) = config
-        .requests
-        .iter()
-        .position(|r| r.name == request && r.enabled)
-    else {
+    // By name through the index: a scan per fire and meter was a third of a 10,000-meter
+    // logger's CPU.
+    let index = shared.index();
+    let Some((rid, req)) = index.request(&config, request).filter(|(_, r)| r.enabled) else {
         return false;
     };
-    let req = &config.requests[rid];
     let mut by_conn: Vec<(String, Vec<MeterId>)> = Vec::new();
+    let mut conn_at: HashMap<&str, usize> = HashMap::new();
     for mname in req.meters.iter().filter(|m| only.is_none_or(|o| o == *m)) {
-        let Some(i) = config
-            .meters
-            .iter()
-            .position(|m| m.name == *mname && m.enabled)
-        else {
+        let Some((i, m)) = index.meter(&config, mname).filter(|(_, m)| m.enabled) else {
             continue;
         };
-        let m = &config.meters[i];
-        match by_conn.iter_mut().find(|(c, _)| *c == m.connection) {
-            Some((_, ms)) => ms.push(MeterId(i)),
-            None => by_conn.push((m.connection.clone(), vec![MeterId(i)])),
+        // In the order the request names them; one request over 10,000 meters on as many
+        // connections must not search its list of connections for each meter.
+        match conn_at.get(m.connection.as_str()) {
+            Some(&at) => by_conn[at].1.push(MeterId(i)),
+            None => {
+                conn_at.insert(&m.connection, by_conn.len());
+                by_conn.push((m.connection.clone(), vec![MeterId(i)]));
+            }
         }
     }
     for (conn, meters) in by_conn {

@@ -79,6 +79,8 @@ pub use trace::{TRACE_BUDGET, TRACE_FRAMES};
 
 struct Shared {
     config: RwLock<Arc<Config>>,
+    /// Names to positions in `config` (replaced with it; checked on every use).
+    index: RwLock<Arc<crate::queue::ConfigIndex>>,
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
@@ -138,6 +140,11 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// Where the names of the queue are (of the current queue; it checks any queue's).
+    fn index(&self) -> Arc<crate::queue::ConfigIndex> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// The running logger.
@@ -177,6 +184,7 @@ impl Runner {
             &crate::store::outbox::outbox_path(writer.path()),
         );
         let shared = Arc::new(Shared {
+            index: RwLock::new(Arc::new(crate::queue::ConfigIndex::new(&config))),
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
             writer,
@@ -242,11 +250,13 @@ impl Runner {
     pub fn reload(&mut self, config: Config) {
         let _ = self.stop.send(true);
         restart_sinks(&self.shared, &config);
+        let index = Arc::new(crate::queue::ConfigIndex::new(&config));
         *self
             .shared
             .config
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        *self.shared.index.write().unwrap_or_else(|e| e.into_inner()) = index;
         let (stop, tasks) = spawn_generation(&self.shared, false);
         self.stop = stop;
         self.draining

@@ -138,7 +138,7 @@ async fn run_poll(
     let Some(req) = config.requests.get(request.0) else {
         return (false, "the request is no longer in the queue".into());
     };
-    let Some(conn) = config.connection(connection) else {
+    let Some(conn) = shared.index().connection(config, connection) else {
         return (
             false,
             format!("connection {connection:?} is no longer in the queue"),
