@@ -546,3 +546,56 @@ async fn tests_and_object_reads_go_through_the_connections_worker_and_its_link()
     runner.shutdown().await;
     writer.shutdown().unwrap();
 }
+
+/// One scheduler task serves every request: each still fires on its own period, and each
+/// shows its own next fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scheduler_fires_each_request_on_its_own_period() {
+    let port = sim_port().await;
+    let cfg = config(&format!(
+        r#"
+[[connection]]
+name = "line"
+tcp = {{ host = "127.0.0.1", port = {port} }}
+[[meter]]
+name = "m"
+connection = "line"
+[[request]]
+name = "fast"
+meters = ["m"]
+schedule = {{ every = "100ms" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
+[[request]]
+name = "slow"
+meters = ["m"]
+schedule = {{ every = "400ms" }}
+items = [{{ name = "volts", obis = "1.0.32.7.0.255" }}]
+[[request]]
+name = "later"
+meters = ["m"]
+schedule = {{ every = "1h" }}
+items = [{{ name = "volts", obis = "1.0.32.7.0.255" }}]
+"#
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let status = run_for(cfg, &db, |s| {
+        s.requests.get("slow").is_some_and(|r| r.completed >= 4)
+    })
+    .await;
+    let (fast, slow, later) = (
+        &status.requests["fast"],
+        &status.requests["slow"],
+        &status.requests["later"],
+    );
+    // 4 slow runs take at least 1.2 s (at start, then every 400 ms): 12 fast fires or more.
+    assert!(fast.fired >= 3 * slow.fired, "fast {fast:?}, slow {slow:?}");
+    assert!(slow.fired <= slow.completed + 2, "slow {slow:?}");
+    // The hourly request fired at start and waits: its next fire is its own, an hour on.
+    assert_eq!(later.fired, 1, "{later:?}");
+    let (next_fast, next_later) = (fast.next_fire.unwrap(), later.next_fire.unwrap());
+    assert!(
+        next_later - next_fast > chrono::Duration::minutes(59),
+        "{next_fast} / {next_later}"
+    );
+}

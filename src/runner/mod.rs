@@ -397,6 +397,7 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
     }
     let start = shared.start;
     let before = start - chrono::Duration::milliseconds(1);
+    let mut scheduled = Vec::new();
     for r in config.requests.iter().filter(|r| r.enabled) {
         if matches!(r.schedule, Schedule::Event(_)) {
             continue;
@@ -404,14 +405,10 @@ fn spawn_generation(shared: &Arc<Shared>, startup: bool) -> (watch::Sender<bool>
         if startup && r.schedule.next_after(&before, &start) == Some(start) {
             fire(shared, &r.name, Cause::Schedule, None);
         }
-        let after = if startup { start } else { Local::now() };
-        tasks.spawn(scheduler(
-            shared.clone(),
-            r.name.clone(),
-            after,
-            stop_rx.clone(),
-        ));
+        scheduled.push((r.name.clone(), r.schedule.clone()));
     }
+    let after = if startup { start } else { Local::now() };
+    tasks.spawn(scheduler(shared.clone(), scheduled, after, stop_rx.clone()));
     (stop, tasks)
 }
 
