@@ -522,12 +522,14 @@ async fn main() -> Result<()> {
     if let Some(e) = &end.store_error {
         println!("last store error                 {e}");
     }
-    let targets_met = pct(within) >= 99.5
+    // The targets of 10,000 meters × 5 registers every 10 s (issue 20); earlier ones were
+    // ≥ 99.5 %, ≤ 256 MB and ≤ 1 core.
+    let targets_met = pct(within) >= 99.9
         && lost == 0
-        && peak_rss.is_some_and(|k| k <= 256 * 1024)
-        && logger_cpu / elapsed <= 1.0;
+        && peak_rss.is_some_and(|k| k <= 160 * 1024)
+        && logger_cpu / elapsed <= 0.3;
     println!(
-        "targets (≥ 99.5 % in period, 0 lost, RSS ≤ 256 MB, CPU ≤ 1 core): {}",
+        "targets at 10,000 meters (≥ 99.9 % in period, 0 lost, RSS ≤ 160 MB, CPU ≤ 0.3 cores): {}",
         if targets_met { "MET" } else { "MISSED" }
     );
     Ok(())
