@@ -11,6 +11,7 @@
 //! * Every run's rows are written in one transaction; "stored" is logged only after commit.
 
 mod action;
+mod budget;
 pub mod control;
 mod error;
 mod fire;
@@ -27,6 +28,7 @@ mod steps;
 mod trace;
 mod worker;
 
+pub use budget::{LinkBudget, RESERVE as LINK_RESERVE};
 pub use error::RunnerError;
 use fire::*;
 pub use handle::RunnerHandle;
@@ -61,6 +63,9 @@ pub struct RunnerOptions {
     /// Start no connection by itself: only those started through
     /// [`RunnerHandle::start_connection`] run (a logger in a fleet, `fleet/`).
     pub leased: bool,
+    /// Most links (sockets, serial ports) held at once (`run --link-budget`); default: the
+    /// open-file limit less [`LINK_RESERVE`] (`budget.rs`).
+    pub link_budget: Option<usize>,
 }
 
 impl Default for RunnerOptions {
@@ -71,6 +76,7 @@ impl Default for RunnerOptions {
             counters: None,
             metrics: None,
             leased: false,
+            link_budget: None,
         }
     }
 }
@@ -122,6 +128,8 @@ struct Shared {
     leased: bool,
     /// The connections started one by one, with their tasks.
     held: Mutex<HashMap<String, held::Held>>,
+    /// How many links may be open and kept at once (`budget.rs`).
+    link_budget: budget::Budget,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -205,7 +213,9 @@ impl Runner {
             fired_at: Mutex::new(HashMap::new()),
             leased: options.leased,
             held: Mutex::new(HashMap::new()),
+            link_budget: budget::Budget::new(options.link_budget),
         });
+        shared.link_budget.announce();
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
         let default_spill = parked::spill_path(w.path());

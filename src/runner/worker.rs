@@ -227,6 +227,9 @@ pub(super) struct MeterRun {
 pub(super) struct Kept {
     /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
     pub(super) session: Box<crate::engine::Session<crate::transport::BoxStream>>,
+    /// Its place in the link budget (`budget.rs`), given back when it is dropped (after the
+    /// session: fields drop in order); `None` for links meters opened (dial-in).
+    pub(super) slot: Option<super::budget::Slot>,
     /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
     pub(super) keepalive: Option<Duration>,
     pub(super) last_used: std::time::Instant,
@@ -398,9 +401,13 @@ async fn run_attempt(
     // The session stays boxed (as it is kept), so this future holds a pointer to it. Opening
     // is a boxed function of its own: the session it makes would otherwise be held across
     // every wait of this future, and make each poll in flight 0.9 KB larger.
-    let (mut session, keepalive) = match cached {
-        Some(k) => (k.session, k.keepalive),
-        None => Box::pin(open_link(shared, conn, m, persistent, sink)).await?,
+    let (mut session, keepalive, slot) = match cached {
+        Some(k) => (k.session, k.keepalive, k.slot),
+        None => {
+            let (s, keepalive, slot) =
+                Box::pin(open_link(shared, conn, m, persistent, sink)).await?;
+            (s, keepalive, Some(slot))
+        }
     };
     if lock(&shared.no_with_list).contains(&m.name) {
         session.disable_with_list();
@@ -419,18 +426,36 @@ async fn run_attempt(
         );
     }
     let rtt = session.last_rtt;
-    if persistent && rows.is_ok() {
-        return Ok((
-            rows?,
-            rtt,
-            Some(Kept {
-                session,
-                keepalive,
-                last_used: std::time::Instant::now(),
-            }),
-        ));
+    // Kept while the link budget has room; a link a meter opened (dial-in) has no slot and
+    // is always kept.
+    let slot = match (slot, persistent && rows.is_ok()) {
+        (Some(slot), true) => shared
+            .link_budget
+            .keep(slot, &m.name)
+            .map(Some)
+            .map_err(Some),
+        (None, true) => Ok(None),
+        (slot, false) => Err(slot),
+    };
+    match slot {
+        Ok(slot) => {
+            return Ok((
+                rows?,
+                rtt,
+                Some(Kept {
+                    session,
+                    slot,
+                    keepalive,
+                    last_used: std::time::Instant::now(),
+                }),
+            ))
+        }
+        Err(slot) => {
+            Box::pin(close_link(*session, &m.name)).await;
+            // The socket is closed: only now is its place in the budget given back.
+            drop(slot);
+        }
     }
-    Box::pin(close_link(*session, &m.name)).await;
     Ok((rows?, rtt, None))
 }
 
@@ -440,7 +465,8 @@ async fn stopped(stopping: &watch::Sender<bool>) {
     tokio::time::sleep(STOP_GRACE).await;
 }
 
-/// Opens a new association with `m`; with the keep-alive interval it needs when kept.
+/// Opens a new association with `m` once the link budget has room; with the keep-alive
+/// interval it needs when kept, and its slot in the budget.
 async fn open_link(
     shared: &Shared,
     conn: &crate::queue::Connection,
@@ -451,9 +477,11 @@ async fn open_link(
     (
         Box<crate::engine::Session<crate::transport::BoxStream>>,
         Option<Duration>,
+        super::budget::Slot,
     ),
     crate::engine::EngineError,
 > {
+    let slot = shared.link_budget.open().await;
     let target = crate::engine::Target::new(conn, m);
     let open = target.open(&shared.counters, Some(Box::new(move |e| (lock(&sink))(e))));
     let mut s = Box::new(Box::pin(open).await?);
@@ -462,7 +490,7 @@ async fn open_link(
     } else {
         None
     };
-    Ok((s, keepalive))
+    Ok((s, keepalive, slot))
 }
 
 /// Reads one meter with retries inside the request's timeout.
