@@ -148,7 +148,7 @@ impl Budget {
             Some(l) => format!(
                 "the open-file limit of {l} less {RESERVE} for the store, listeners and logs"
             ),
-            None => "as configured (--link-budget)".to_string(),
+            None => "set by --link-budget".to_string(),
         };
         format!(
             "{} links are kept open, all the link budget allows: {} links at once ({limit}), \
