@@ -446,6 +446,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 sinks: vec![],
                 fleet: None,
                 store: None,
+                index: Default::default(),
             };
             print!("{}", config.to_toml());
             Ok(true)

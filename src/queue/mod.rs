@@ -15,6 +15,7 @@ mod item;
 mod layout;
 mod locate;
 mod meter;
+mod names;
 mod path;
 pub mod preset;
 mod raw;
@@ -72,6 +73,8 @@ pub struct Config {
     /// Where the log is kept (`store = "…"`, top level): an SQLite file or a `postgres://`
     /// URL; `--store` wins over it. `None`: the command line's default.
     pub store: Option<String>,
+    /// Connections and meters by name (`names.rs`); `Default::default()` when building one.
+    pub index: names::NameIndex,
 }
 
 impl Config {
@@ -178,12 +181,31 @@ impl Config {
 
     /// The meter with this name.
     pub fn meter(&self, name: &str) -> Option<&Meter> {
-        self.meters.iter().find(|m| m.name == name)
+        self.meter_position(name).map(|i| &self.meters[i])
+    }
+
+    /// Where the meter with this name is in [`Config::meters`].
+    pub fn meter_position(&self, name: &str) -> Option<usize> {
+        let hit = self.index.meter(name, || {
+            Box::new(self.meters.iter().map(|m| m.name.as_str()))
+        });
+        match hit {
+            Some(i) if self.meters.get(i).is_some_and(|m| m.name == name) => Some(i),
+            _ => self.meters.iter().position(|m| m.name == name),
+        }
     }
 
     /// The connection with this name.
     pub fn connection(&self, name: &str) -> Option<&Connection> {
-        self.connections.iter().find(|c| c.name == name)
+        let hit = self.index.connection(name, || {
+            Box::new(self.connections.iter().map(|c| c.name.as_str()))
+        });
+        match hit {
+            Some(i) if self.connections.get(i).is_some_and(|c| c.name == name) => {
+                Some(&self.connections[i])
+            }
+            _ => self.connections.iter().find(|c| c.name == name),
+        }
     }
 
     /// The sink with this name.

@@ -122,6 +122,8 @@ pub struct Outcome {
     /// The simulators together: CPU cores over the window, peak RSS summed (MB).
     pub sim_cores: f64,
     pub sim_rss_mb: f64,
+    /// Processes named `postgres` on this machine: CPU cores over the window.
+    pub pg_cores: f64,
 }
 
 struct Kid(Child);
@@ -381,25 +383,30 @@ fn free_port() -> u16 {
         .map_or(0, |a| a.port())
 }
 
-/// CPU seconds process `pid` used so far (its threads' run time, /proc/PID/schedstat).
+/// CPU seconds process `pid` used so far, threads that ended included (utime + stime of
+/// /proc/PID/stat, in clock ticks: 100 per second on Linux).
 fn cpu_seconds(pid: u32) -> f64 {
-    let per_task = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-                .sum::<u64>()
-        })
-        .unwrap_or(0);
-    if per_task > 0 {
-        return per_task as f64 / 1e9;
-    }
-    // Without schedstat: utime + stime in clock ticks (100 per second on Linux).
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = after.split_whitespace().collect();
     let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     (t(11) + t(12)) as f64 / 100.0
+}
+
+/// CPU seconds used so far by every process named `postgres` on this machine (the server
+/// the fleet uses, when it runs here).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
 }
 
 /// Peak resident memory of process `pid` (VmHWM), MB.
@@ -424,7 +431,8 @@ fn scrape(port: u16) -> HashMap<String, f64> {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return out;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    // An overloaded logger answers late.
+    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
     let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
     let mut text = String::new();
     let _ = s.read_to_string(&mut text);
@@ -486,6 +494,7 @@ pub fn run(plan: &Plan) -> Outcome {
     let t0 = Instant::now();
     let cpu0: Vec<f64> = loggers.iter().map(|l| cpu_seconds(l.0.id())).collect();
     let sim_cpu0: f64 = sims.iter().map(|s| cpu_seconds(s.kid.0.id())).sum();
+    let pg_cpu0 = postgres_cpu_seconds();
     std::thread::sleep(plan.before_kill);
     // Kill in the middle of a period, when the runs of its start are done.
     let to_mid = (p / 2 - ms_now() % p).rem_euclid(p);
@@ -495,8 +504,21 @@ pub fn run(plan: &Plan) -> Outcome {
     let wall = t0.elapsed().as_secs_f64();
     out.window = t0.elapsed();
     let window_end = ms_now();
+    out.pg_cores = (postgres_cpu_seconds() - pg_cpu0) / wall;
+    // Scraped at once: each answers when its runtime gets to it.
+    let scrapes: Vec<_> = ports
+        .iter()
+        .map(|p| {
+            let p = *p;
+            std::thread::spawn(move || scrape(p))
+        })
+        .collect();
+    let scrapes: Vec<HashMap<String, f64>> = scrapes
+        .into_iter()
+        .map(|t| t.join().unwrap_or_default())
+        .collect();
     for (i, l) in loggers.iter().enumerate() {
-        let m = scrape(ports[i]);
+        let m = &scrapes[i];
         let get = |k: &str| m.get(k).copied().unwrap_or(0.0) as u64;
         out.instances.push(InstanceFigures {
             name: names[i].clone(),
@@ -783,8 +805,8 @@ impl std::fmt::Display for Outcome {
         }
         writeln!(
             f,
-            "  simulators: {:.2} cores, peak RSS {:.0} MB together",
-            self.sim_cores, self.sim_rss_mb
+            "  simulators: {:.2} cores, peak RSS {:.0} MB together; PostgreSQL (processes named postgres here): {:.2} cores",
+            self.sim_cores, self.sim_rss_mb, self.pg_cores
         )?;
         if self.killed {
             writeln!(
