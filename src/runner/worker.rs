@@ -382,12 +382,21 @@ struct Attempt<'a> {
     persistent: bool,
 }
 
+/// An association to release after a run, with its place in the link budget.
+pub(super) type ToClose = Option<(
+    Box<crate::engine::Session<crate::transport::BoxStream>>,
+    Option<super::budget::Slot>,
+)>;
+
 /// One attempt at reading a meter: over the kept association `cached`, or a new one; returns
-/// the rows, the round-trip time and the association to keep (persistent links).
+/// the rows, the round-trip time and the association to keep (persistent links). One not
+/// kept is left in `to_close`: its release is not part of the request's timeout, so rows
+/// read are not lost to a slow release (a fleet's counter floor written at release).
 async fn run_attempt(
     a: Attempt<'_>,
     cached: Option<Kept>,
     sink: Arc<Mutex<crate::engine::TraceSink>>,
+    to_close: &mut ToClose,
 ) -> Result<(Vec<Record>, Duration, Option<Kept>), crate::engine::EngineError> {
     let Attempt {
         shared,
@@ -450,11 +459,7 @@ async fn run_attempt(
                 }),
             ))
         }
-        Err(slot) => {
-            Box::pin(close_link(*session, &m.name)).await;
-            // The socket is closed: only now is its place in the budget given back.
-            drop(slot);
-        }
+        Err(slot) => *to_close = Some((session, slot)),
     }
     Ok((rows?, rtt, None))
 }
@@ -548,6 +553,7 @@ pub(super) async fn run_meter(
             _ => None,
         };
         let reused = cached.is_some();
+        let mut to_close: ToClose = None;
         if incoming && cached.is_none() {
             failed("link");
             let error = format!(
@@ -576,10 +582,23 @@ pub(super) async fn run_meter(
                     },
                     cached,
                     sink,
+                    &mut to_close,
                 ),
             ) => Some(r),
             _ = stopped(&shared.stopping) => None,
         };
+        if let Some((session, slot)) = to_close.take() {
+            // Bounded on its own (a release waits for its answer; the counter store may be
+            // slow), then the socket is closed and only then its place given back.
+            let close = Box::pin(close_link(*session, &m.name));
+            if tokio::time::timeout(Duration::from_millis(m.timeout_ms), close)
+                .await
+                .is_err()
+            {
+                tracing::debug!("meter {}: the release took too long; link closed", m.name);
+            }
+            drop(slot);
+        }
         let Some(outcome) = outcome else {
             failed("stopped");
             let error = "the logger stopped before the meter answered".to_string();
