@@ -145,7 +145,7 @@ pub(super) async fn with_session<T>(
             });
         }
         let trace = trace_sink(shared, &m.name);
-        let slot = shared.link_budget.open().await;
+        let slot = shared.link_budget.slot().await;
         let mut s = Target::new(conn, m)
             .open(&shared.counters, Some(trace))
             .await?;
@@ -181,7 +181,7 @@ pub(super) async fn read_back(
     attr: &crate::dlms::client::AttributeRef,
 ) -> Option<crate::dlms::data::Data> {
     let trace = trace_sink(shared, &m.name);
-    let slot = shared.link_budget.open().await;
+    let slot = shared.link_budget.slot().await;
     let mut s = Target::new(conn, m)
         .open(&shared.counters, Some(trace))
         .await

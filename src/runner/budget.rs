@@ -110,7 +110,7 @@ impl Budget {
     }
 
     /// A slot for a link about to be opened; waits while the budget is in use.
-    pub(super) async fn open(&self) -> Slot {
+    pub(super) async fn slot(&self) -> Slot {
         Slot {
             _permit: self.permits.clone().acquire_owned().await.ok(),
             kept: None,
@@ -197,26 +197,26 @@ mod tests {
         assert_eq!((b.budget, b.keep_limit), (6, 5));
         let mut kept = Vec::new();
         for i in 0..5 {
-            let s = b.open().await;
+            let s = b.slot().await;
             kept.push(b.keep(s, &format!("m{i}")).ok().expect("kept"));
         }
         assert_eq!(b.numbers().kept, 5);
         // The sixth is read per run: its slot comes back.
-        let s = b.open().await;
+        let s = b.slot().await;
         let s = b.keep(s, "m5").err().expect("not kept");
         assert_eq!(b.numbers().per_run, 1);
         // While it is open, no seventh open gets through.
-        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), b.open()).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), b.slot()).await;
         assert!(waiting.is_err(), "a seventh link was let open");
         drop(s);
-        let s = tokio::time::timeout(std::time::Duration::from_millis(50), b.open())
+        let s = tokio::time::timeout(std::time::Duration::from_millis(50), b.slot())
             .await
             .expect("the slot came back");
         drop(s);
         // A kept link dropped frees its place for the next one read.
         kept.pop();
         assert_eq!(b.numbers().kept, 4);
-        let s = b.open().await;
+        let s = b.slot().await;
         let again = b.keep(s, "m6").ok().expect("kept in the freed place");
         assert_eq!(b.numbers().kept, 5);
         drop(again);

@@ -486,7 +486,7 @@ async fn open_link(
     ),
     crate::engine::EngineError,
 > {
-    let slot = shared.link_budget.open().await;
+    let slot = shared.link_budget.slot().await;
     let target = crate::engine::Target::new(conn, m);
     let open = target.open(&shared.counters, Some(Box::new(move |e| (lock(&sink))(e))));
     let mut s = Box::new(Box::pin(open).await?);
