@@ -275,6 +275,14 @@ fn main() -> ExitCode {
         _ => "warn",
     };
     cli::journal::init(default_level, style);
+    // The logger keeps a socket per meter, the simulator two: both may use every file the hard
+    // limit allows (one-shot commands skip the two system calls).
+    if matches!(
+        cli.command,
+        None | Some(Command::Run(_) | Command::Tui(_) | Command::Simulate(_))
+    ) {
+        cli::file_limit::raise();
+    }
     // The simulator answers one request at a time per link, and a one-shot read is one
     // association: one thread serves them faster, since with several every answer must wake
     // another thread (tens of microseconds on an idle VM). The logger and the UI keep a pool.
@@ -402,6 +410,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
             counter_db: None,
             spill: None,
             metrics: None,
+            link_budget: None,
             fleet: Default::default(),
         })
         .await
@@ -437,6 +446,7 @@ async fn run_other(cli: Cli) -> Result<bool> {
                 sinks: vec![],
                 fleet: None,
                 store: None,
+                index: Default::default(),
             };
             print!("{}", config.to_toml());
             Ok(true)

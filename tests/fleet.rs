@@ -47,6 +47,9 @@ async fn three_loggers_share_a_fleet_and_take_over_a_killed_one() {
         before_kill: Duration::from_secs(3),
         after_takeover: Duration::from_secs(3),
         after_return: Duration::from_secs(3),
+        meters_per_sim: 0,
+        kill: true,
+        link_budget: None,
     };
     let o = tokio::task::spawn_blocking(move || scaleout::run(&plan))
         .await
@@ -132,6 +135,9 @@ async fn an_unreachable_coordinator_stops_every_worker_before_its_lease_expires(
         before_kill: Duration::ZERO,
         after_takeover: Duration::ZERO,
         after_return: Duration::ZERO,
+        meters_per_sim: 0,
+        kill: false,
+        link_budget: None,
     };
     let o = tokio::task::spawn_blocking(move || scaleout::outage(&plan, Duration::from_secs(9)))
         .await

@@ -3,6 +3,7 @@ pub mod change;
 pub mod connection;
 pub mod decode;
 pub mod export;
+pub mod file_limit;
 pub mod journal;
 pub mod lazy;
 pub mod listen;

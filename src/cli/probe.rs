@@ -75,6 +75,7 @@ pub async fn run(args: &ProbeArgs) -> Result<bool> {
                 sinks: vec![],
                 fleet: None,
                 store: None,
+                index: Default::default(),
             };
             print!("{}\n{snippet}", config.to_toml());
             Ok(true)

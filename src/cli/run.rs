@@ -4,7 +4,7 @@
 use super::simulate::shutdown_signal;
 use anyhow::{Context, Result};
 use clap::Args;
-use dlms_logger::metrics::{Metrics, SinkNumbers, Snapshot};
+use dlms_logger::metrics::{LinkNumbers, Metrics, SinkNumbers, Snapshot};
 use dlms_logger::queue::Config;
 use dlms_logger::runner::{control, Runner};
 use dlms_logger::sim::{self, SimConfig};
@@ -37,6 +37,13 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Most links (sockets, serial ports) open at once. Links of persistent connections are
+    /// kept open between runs while the budget has room (an eighth of it, at most 256, stays
+    /// for links opened per run); meters beyond it are read over a link opened and closed for
+    /// each run. Default: the open-file limit (raised to the hard limit at start, `ulimit -Hn`)
+    /// less 256 for the store, listeners and logs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub link_budget: Option<u32>,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }
@@ -132,6 +139,15 @@ pub async fn serve_metrics(
                 })
                 .collect(),
             counter_space: runner.counter_space(),
+            links: {
+                let b = runner.link_budget();
+                LinkNumbers {
+                    budget: b.budget as u64,
+                    keep_limit: b.keep_limit as u64,
+                    kept: b.kept as u64,
+                    per_run: b.per_run,
+                }
+            },
         }
     });
     let bound = dlms_logger::metrics::serve(addr, metrics).await?;
@@ -254,6 +270,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         counters: Some(counters),
         metrics: metrics.clone(),
         leased: fleet.is_some(),
+        link_budget: args.link_budget.map(|n| n as usize),
         ..Default::default()
     };
     let runner = Runner::start_with(config, handle, first_poll, options);

@@ -51,6 +51,7 @@ pub async fn tui(args: RunArgs) -> Result<()> {
         spill: args.spill.clone(),
         counters: Some(counter_store(args.counter_db.clone())),
         metrics: metrics.clone(),
+        link_budget: args.link_budget.map(|n| n as usize),
         ..Default::default()
     };
     let mut runner = Runner::start_with(loaded.config, handle, first_poll, options);

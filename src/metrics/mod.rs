@@ -52,6 +52,19 @@ pub struct SinkNumbers {
     pub published: u64,
 }
 
+/// The runner's link budget at a scrape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkNumbers {
+    /// Links held at most at once.
+    pub budget: u64,
+    /// Links kept open between runs at most.
+    pub keep_limit: u64,
+    /// Links kept open now.
+    pub kept: u64,
+    /// Runs read over a link opened for the run because the budget was full, since start.
+    pub per_run: u64,
+}
+
 /// What is read at each scrape rather than counted as it happens.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -65,6 +78,8 @@ pub struct Snapshot {
     pub sinks: Vec<SinkNumbers>,
     /// Invocation counter values left per (our system title, key fingerprint).
     pub counter_space: Vec<(String, String, u64)>,
+    /// The link budget.
+    pub links: LinkNumbers,
 }
 
 type SnapshotFn = Box<dyn Fn() -> Snapshot + Send + Sync>;
@@ -154,6 +169,38 @@ impl prometheus_client::collector::Collector for Snapshots {
             "Messages the broker acknowledged since start.",
             MetricType::Counter,
             &|s| s.published,
+        )?;
+        let gauge = |enc: &mut DescriptorEncoder, name, help, v: u64| {
+            ConstGauge::new(v as i64).encode(enc.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)
+        };
+        gauge(
+            &mut enc,
+            "dlms_link_budget",
+            "Links (sockets, serial ports) the logger holds at most at once (--link-budget; default the open-file limit less 256).",
+            s.links.budget,
+        )?;
+        gauge(
+            &mut enc,
+            "dlms_links_kept_limit",
+            "Links kept open between runs at most (the budget less the slots for links opened per run).",
+            s.links.keep_limit,
+        )?;
+        gauge(
+            &mut enc,
+            "dlms_links_kept",
+            "Links of persistent connections kept open now.",
+            s.links.kept,
+        )?;
+        counter(
+            &mut enc,
+            "dlms_per_run_links",
+            "Runs read over a link opened and closed for the run because the link budget was full.",
+            s.links.per_run,
         )?;
         let mut family = enc.encode_descriptor(
             "dlms_counter_space_left",
@@ -321,6 +368,12 @@ mod tests {
                 ..Default::default()
             }],
             counter_space: vec![("4C47520000000001".into(), "ab12".into(), 4_000_000_000)],
+            links: LinkNumbers {
+                budget: 19_744,
+                keep_limit: 19_488,
+                kept: 19_488,
+                per_run: 7,
+            },
             ..Default::default()
         });
         let text = m.encode();
@@ -335,6 +388,10 @@ mod tests {
             "dlms_sink_backlog{sink=\"ha\"} 5",
             "dlms_sink_connected{sink=\"ha\"} 1",
             "dlms_counter_space_left{system_title=\"4C47520000000001\",key=\"ab12\"} 4000000000",
+            "dlms_link_budget 19744",
+            "dlms_links_kept_limit 19488",
+            "dlms_links_kept 19488",
+            "dlms_per_run_links_total 7",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");

@@ -10,12 +10,12 @@ mod connection;
 mod error;
 mod fleet;
 pub mod han;
-mod index;
 pub mod input;
 mod item;
 mod layout;
 mod locate;
 mod meter;
+mod names;
 mod path;
 pub mod preset;
 mod raw;
@@ -40,7 +40,6 @@ pub use connection::{
 };
 pub use error::ConfigError;
 pub use fleet::FleetConfig;
-pub use index::ConfigIndex;
 pub use item::{check_unit, data_type_names, default_class, Item, MAX_UNIT_CHARS, PROFILE_GENERIC};
 pub use meter::{Auth, InterfaceKind, Meter, PreEstablished, ReferencingKind};
 pub use preset::{request_from_preset, Preset, PresetObject};
@@ -74,6 +73,8 @@ pub struct Config {
     /// Where the log is kept (`store = "…"`, top level): an SQLite file or a `postgres://`
     /// URL; `--store` wins over it. `None`: the command line's default.
     pub store: Option<String>,
+    /// Connections, meters and requests by name (`names.rs`); `Default::default()` when building one.
+    pub index: names::NameIndex,
 }
 
 impl Config {
@@ -180,12 +181,42 @@ impl Config {
 
     /// The meter with this name.
     pub fn meter(&self, name: &str) -> Option<&Meter> {
-        self.meters.iter().find(|m| m.name == name)
+        self.meter_position(name).map(|i| &self.meters[i])
+    }
+
+    /// Where the meter with this name is in [`Config::meters`].
+    pub fn meter_position(&self, name: &str) -> Option<usize> {
+        let hit = self.index.meter(name, || {
+            Box::new(self.meters.iter().map(|m| m.name.as_str()))
+        });
+        match hit {
+            Some(i) if self.meters.get(i).is_some_and(|m| m.name == name) => Some(i),
+            _ => self.meters.iter().position(|m| m.name == name),
+        }
+    }
+
+    /// Where the request with this name is in [`Config::requests`].
+    pub fn request_position(&self, name: &str) -> Option<usize> {
+        let hit = self.index.request(name, || {
+            Box::new(self.requests.iter().map(|r| r.name.as_str()))
+        });
+        match hit {
+            Some(i) if self.requests.get(i).is_some_and(|r| r.name == name) => Some(i),
+            _ => self.requests.iter().position(|r| r.name == name),
+        }
     }
 
     /// The connection with this name.
     pub fn connection(&self, name: &str) -> Option<&Connection> {
-        self.connections.iter().find(|c| c.name == name)
+        let hit = self.index.connection(name, || {
+            Box::new(self.connections.iter().map(|c| c.name.as_str()))
+        });
+        match hit {
+            Some(i) if self.connections.get(i).is_some_and(|c| c.name == name) => {
+                Some(&self.connections[i])
+            }
+            _ => self.connections.iter().find(|c| c.name == name),
+        }
     }
 
     /// The sink with this name.
@@ -195,7 +226,7 @@ impl Config {
 
     /// The request with this name.
     pub fn request(&self, name: &str) -> Option<&Request> {
-        self.requests.iter().find(|r| r.name == name)
+        self.request_position(name).map(|i| &self.requests[i])
     }
 
     fn error(&self, fault: ConfigFault, file: Option<&Path>) -> ConfigError {

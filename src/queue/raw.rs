@@ -416,6 +416,7 @@ pub(super) fn read(doc: &Doc) -> (Config, Origins, Vec<ConfigError>) {
         sinks,
         fleet,
         store,
+        index: Default::default(),
     };
     (config, origins, errors)
 }

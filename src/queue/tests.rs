@@ -609,6 +609,7 @@ fn config() -> impl Strategy<Value = Config> {
             sinks: vec![],
             fleet: None,
             store: None,
+            index: Default::default(),
         }
     })
 }

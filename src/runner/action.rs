@@ -145,11 +145,13 @@ pub(super) async fn with_session<T>(
             });
         }
         let trace = trace_sink(shared, &m.name);
+        let slot = shared.link_budget.slot().await;
         let mut s = Target::new(conn, m)
             .open(&shared.counters, Some(trace))
             .await?;
         let r = work(&mut s).await;
         close_link(s, &m.name).await;
+        drop(slot);
         return Ok(r?);
     };
     let r = work(&mut k.session).await;
@@ -179,12 +181,14 @@ pub(super) async fn read_back(
     attr: &crate::dlms::client::AttributeRef,
 ) -> Option<crate::dlms::data::Data> {
     let trace = trace_sink(shared, &m.name);
+    let slot = shared.link_budget.slot().await;
     let mut s = Target::new(conn, m)
         .open(&shared.counters, Some(trace))
         .await
         .ok()?;
     let v = s.read(std::slice::from_ref(attr)).await.ok();
     close_link(s, &m.name).await;
+    drop(slot);
     v?.into_iter().next()?.ok()
 }
 

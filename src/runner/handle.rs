@@ -221,6 +221,11 @@ impl RunnerHandle {
         super::held::names(&self.shared)
     }
 
+    /// The link budget: links held at most, kept at most, kept now, runs over per-run links.
+    pub fn link_budget(&self) -> super::LinkBudget {
+        self.shared.link_budget.numbers()
+    }
+
     /// A snapshot of meters, requests and store counters.
     pub fn status(&self) -> Status {
         let mut st = lock(&self.shared.status).clone();

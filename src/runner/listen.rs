@@ -164,6 +164,7 @@ async fn incoming(
     let keepalive = super::keepalive_of(&mut session, &meter).await;
     let kept = super::Kept {
         session: Box::new(session),
+        slot: None,
         keepalive,
         last_used: std::time::Instant::now(),
     };

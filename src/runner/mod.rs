@@ -11,6 +11,7 @@
 //! * Every run's rows are written in one transaction; "stored" is logged only after commit.
 
 mod action;
+mod budget;
 pub mod control;
 mod error;
 mod fire;
@@ -27,6 +28,7 @@ mod steps;
 mod trace;
 mod worker;
 
+pub use budget::{LinkBudget, RESERVE as LINK_RESERVE};
 pub use error::RunnerError;
 use fire::*;
 pub use handle::RunnerHandle;
@@ -61,6 +63,9 @@ pub struct RunnerOptions {
     /// Start no connection by itself: only those started through
     /// [`RunnerHandle::start_connection`] run (a logger in a fleet, `fleet/`).
     pub leased: bool,
+    /// Most links (sockets, serial ports) held at once (`run --link-budget`); default: the
+    /// open-file limit less [`LINK_RESERVE`] (`budget.rs`).
+    pub link_budget: Option<usize>,
 }
 
 impl Default for RunnerOptions {
@@ -71,6 +76,7 @@ impl Default for RunnerOptions {
             counters: None,
             metrics: None,
             leased: false,
+            link_budget: None,
         }
     }
 }
@@ -79,8 +85,6 @@ pub use trace::{TRACE_BUDGET, TRACE_FRAMES};
 
 struct Shared {
     config: RwLock<Arc<Config>>,
-    /// Names to positions in `config` (replaced with it; checked on every use).
-    index: RwLock<Arc<crate::queue::ConfigIndex>>,
     start: DateTime<Local>,
     writer: WriterHandle,
     poll: AtomicI64,
@@ -124,6 +128,8 @@ struct Shared {
     leased: bool,
     /// The connections started one by one, with their tasks.
     held: Mutex<HashMap<String, held::Held>>,
+    /// How many links may be open and kept at once (`budget.rs`).
+    link_budget: budget::Budget,
 }
 
 /// After the store refused rows, new rows are parked without asking it for this long.
@@ -139,11 +145,6 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Where the names of the queue are (of the current queue; it checks any queue's).
-    fn index(&self) -> Arc<crate::queue::ConfigIndex> {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -184,7 +185,6 @@ impl Runner {
             &crate::store::outbox::outbox_path(writer.path()),
         );
         let shared = Arc::new(Shared {
-            index: RwLock::new(Arc::new(crate::queue::ConfigIndex::new(&config))),
             config: RwLock::new(Arc::new(config)),
             start: Local::now(),
             writer,
@@ -213,7 +213,9 @@ impl Runner {
             fired_at: Mutex::new(HashMap::new()),
             leased: options.leased,
             held: Mutex::new(HashMap::new()),
+            link_budget: budget::Budget::new(options.link_budget),
         });
+        shared.link_budget.announce();
         // Rows an earlier run could not store wait in the spill file: store them first.
         let w = shared.writer.clone();
         let default_spill = parked::spill_path(w.path());
@@ -250,13 +252,11 @@ impl Runner {
     pub fn reload(&mut self, config: Config) {
         let _ = self.stop.send(true);
         restart_sinks(&self.shared, &config);
-        let index = Arc::new(crate::queue::ConfigIndex::new(&config));
         *self
             .shared
             .config
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-        *self.shared.index.write().unwrap_or_else(|e| e.into_inner()) = index;
         let (stop, tasks) = spawn_generation(&self.shared, false);
         self.stop = stop;
         self.draining

@@ -138,7 +138,7 @@ async fn run_poll(
     let Some(req) = config.requests.get(request.0) else {
         return (false, "the request is no longer in the queue".into());
     };
-    let Some(conn) = shared.index().connection(config, connection) else {
+    let Some(conn) = config.connection(connection) else {
         return (
             false,
             format!("connection {connection:?} is no longer in the queue"),
@@ -227,6 +227,9 @@ pub(super) struct MeterRun {
 pub(super) struct Kept {
     /// Boxed: the map of kept links (one per worker) then holds pointers, not sessions.
     pub(super) session: Box<crate::engine::Session<crate::transport::BoxStream>>,
+    /// Its place in the link budget (`budget.rs`), given back when it is dropped (after the
+    /// session: fields drop in order); `None` for links meters opened (dial-in).
+    pub(super) slot: Option<super::budget::Slot>,
     /// How often to touch the link so the meter's HDLC inactivity timeout never expires.
     pub(super) keepalive: Option<Duration>,
     pub(super) last_used: std::time::Instant,
@@ -379,12 +382,21 @@ struct Attempt<'a> {
     persistent: bool,
 }
 
+/// An association to release after a run, with its place in the link budget.
+pub(super) type ToClose = Option<(
+    Box<crate::engine::Session<crate::transport::BoxStream>>,
+    Option<super::budget::Slot>,
+)>;
+
 /// One attempt at reading a meter: over the kept association `cached`, or a new one; returns
-/// the rows, the round-trip time and the association to keep (persistent links).
+/// the rows, the round-trip time and the association to keep (persistent links). One not
+/// kept is left in `to_close`: its release is not part of the request's timeout, so rows
+/// read are not lost to a slow release (a fleet's counter floor written at release).
 async fn run_attempt(
     a: Attempt<'_>,
     cached: Option<Kept>,
     sink: Arc<Mutex<crate::engine::TraceSink>>,
+    to_close: &mut ToClose,
 ) -> Result<(Vec<Record>, Duration, Option<Kept>), crate::engine::EngineError> {
     let Attempt {
         shared,
@@ -398,9 +410,13 @@ async fn run_attempt(
     // The session stays boxed (as it is kept), so this future holds a pointer to it. Opening
     // is a boxed function of its own: the session it makes would otherwise be held across
     // every wait of this future, and make each poll in flight 0.9 KB larger.
-    let (mut session, keepalive) = match cached {
-        Some(k) => (k.session, k.keepalive),
-        None => Box::pin(open_link(shared, conn, m, persistent, sink)).await?,
+    let (mut session, keepalive, slot) = match cached {
+        Some(k) => (k.session, k.keepalive, k.slot),
+        None => {
+            let (s, keepalive, slot) =
+                Box::pin(open_link(shared, conn, m, persistent, sink)).await?;
+            (s, keepalive, Some(slot))
+        }
     };
     if lock(&shared.no_with_list).contains(&m.name) {
         session.disable_with_list();
@@ -419,18 +435,32 @@ async fn run_attempt(
         );
     }
     let rtt = session.last_rtt;
-    if persistent && rows.is_ok() {
-        return Ok((
-            rows?,
-            rtt,
-            Some(Kept {
-                session,
-                keepalive,
-                last_used: std::time::Instant::now(),
-            }),
-        ));
+    // Kept while the link budget has room; a link a meter opened (dial-in) has no slot and
+    // is always kept.
+    let slot = match (slot, persistent && rows.is_ok()) {
+        (Some(slot), true) => shared
+            .link_budget
+            .keep(slot, &m.name)
+            .map(Some)
+            .map_err(Some),
+        (None, true) => Ok(None),
+        (slot, false) => Err(slot),
+    };
+    match slot {
+        Ok(slot) => {
+            return Ok((
+                rows?,
+                rtt,
+                Some(Kept {
+                    session,
+                    slot,
+                    keepalive,
+                    last_used: std::time::Instant::now(),
+                }),
+            ))
+        }
+        Err(slot) => *to_close = Some((session, slot)),
     }
-    Box::pin(close_link(*session, &m.name)).await;
     Ok((rows?, rtt, None))
 }
 
@@ -440,7 +470,8 @@ async fn stopped(stopping: &watch::Sender<bool>) {
     tokio::time::sleep(STOP_GRACE).await;
 }
 
-/// Opens a new association with `m`; with the keep-alive interval it needs when kept.
+/// Opens a new association with `m` once the link budget has room; with the keep-alive
+/// interval it needs when kept, and its slot in the budget.
 async fn open_link(
     shared: &Shared,
     conn: &crate::queue::Connection,
@@ -451,9 +482,11 @@ async fn open_link(
     (
         Box<crate::engine::Session<crate::transport::BoxStream>>,
         Option<Duration>,
+        super::budget::Slot,
     ),
     crate::engine::EngineError,
 > {
+    let slot = shared.link_budget.slot().await;
     let target = crate::engine::Target::new(conn, m);
     let open = target.open(&shared.counters, Some(Box::new(move |e| (lock(&sink))(e))));
     let mut s = Box::new(Box::pin(open).await?);
@@ -462,7 +495,7 @@ async fn open_link(
     } else {
         None
     };
-    Ok((s, keepalive))
+    Ok((s, keepalive, slot))
 }
 
 /// Reads one meter with retries inside the request's timeout.
@@ -520,6 +553,7 @@ pub(super) async fn run_meter(
             _ => None,
         };
         let reused = cached.is_some();
+        let mut to_close: ToClose = None;
         if incoming && cached.is_none() {
             failed("link");
             let error = format!(
@@ -548,10 +582,23 @@ pub(super) async fn run_meter(
                     },
                     cached,
                     sink,
+                    &mut to_close,
                 ),
             ) => Some(r),
             _ = stopped(&shared.stopping) => None,
         };
+        if let Some((session, slot)) = to_close.take() {
+            // Bounded on its own (a release waits for its answer; the counter store may be
+            // slow), then the socket is closed and only then its place given back.
+            let close = Box::pin(close_link(*session, &m.name));
+            if tokio::time::timeout(Duration::from_millis(m.timeout_ms), close)
+                .await
+                .is_err()
+            {
+                tracing::debug!("meter {}: the release took too long; link closed", m.name);
+            }
+            drop(slot);
+        }
         let Some(outcome) = outcome else {
             failed("stopped");
             let error = "the logger stopped before the meter answered".to_string();
