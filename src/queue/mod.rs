@@ -186,37 +186,23 @@ impl Config {
 
     /// Where the meter with this name is in [`Config::meters`].
     pub fn meter_position(&self, name: &str) -> Option<usize> {
-        let hit = self.index.meter(name, || {
-            Box::new(self.meters.iter().map(|m| m.name.as_str()))
-        });
-        match hit {
-            Some(i) if self.meters.get(i).is_some_and(|m| m.name == name) => Some(i),
-            _ => self.meters.iter().position(|m| m.name == name),
-        }
+        self.index
+            .position(names::Kind::Meter, &self.meters, name, |m| &m.name)
     }
 
     /// Where the request with this name is in [`Config::requests`].
     pub fn request_position(&self, name: &str) -> Option<usize> {
-        let hit = self.index.request(name, || {
-            Box::new(self.requests.iter().map(|r| r.name.as_str()))
-        });
-        match hit {
-            Some(i) if self.requests.get(i).is_some_and(|r| r.name == name) => Some(i),
-            _ => self.requests.iter().position(|r| r.name == name),
-        }
+        self.index
+            .position(names::Kind::Request, &self.requests, name, |r| &r.name)
     }
 
     /// The connection with this name.
     pub fn connection(&self, name: &str) -> Option<&Connection> {
-        let hit = self.index.connection(name, || {
-            Box::new(self.connections.iter().map(|c| c.name.as_str()))
-        });
-        match hit {
-            Some(i) if self.connections.get(i).is_some_and(|c| c.name == name) => {
-                Some(&self.connections[i])
-            }
-            _ => self.connections.iter().find(|c| c.name == name),
-        }
+        self.index
+            .position(names::Kind::Connection, &self.connections, name, |c| {
+                &c.name
+            })
+            .map(|i| &self.connections[i])
     }
 
     /// The sink with this name.

@@ -19,43 +19,37 @@ pub struct NameIndex {
     requests: OnceLock<HashMap<String, usize>>,
 }
 
-impl NameIndex {
-    /// The position of connection `name` among `names`, as far as the index knows.
-    pub(super) fn connection<'a>(
-        &self,
-        name: &str,
-        names: impl Fn() -> Box<dyn Iterator<Item = &'a str> + 'a>,
-    ) -> Option<usize> {
-        self.connections
-            .get_or_init(|| index(names()))
-            .get(name)
-            .copied()
-    }
-
-    /// The position of meter `name` among `names`, as far as the index knows.
-    pub(super) fn meter<'a>(
-        &self,
-        name: &str,
-        names: impl Fn() -> Box<dyn Iterator<Item = &'a str> + 'a>,
-    ) -> Option<usize> {
-        self.meters
-            .get_or_init(|| index(names()))
-            .get(name)
-            .copied()
-    }
+/// Which entries of the queue a lookup is about.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kind {
+    Connection,
+    Meter,
+    Request,
 }
 
 impl NameIndex {
-    /// The position of request `name` among `names`, as far as the index knows.
-    pub(super) fn request<'a>(
+    /// The position of the entry named `name` among `entries` (the index of `kind`, built from
+    /// them on first use, checked; a scan when it does not know the name or is stale).
+    pub(super) fn position<T>(
         &self,
+        kind: Kind,
+        entries: &[T],
         name: &str,
-        names: impl Fn() -> Box<dyn Iterator<Item = &'a str> + 'a>,
+        name_of: impl Fn(&T) -> &str,
     ) -> Option<usize> {
-        self.requests
-            .get_or_init(|| index(names()))
+        let map = match kind {
+            Kind::Connection => &self.connections,
+            Kind::Meter => &self.meters,
+            Kind::Request => &self.requests,
+        };
+        let hit = map
+            .get_or_init(|| index(entries.iter().map(&name_of)))
             .get(name)
-            .copied()
+            .copied();
+        match hit {
+            Some(i) if entries.get(i).is_some_and(|e| name_of(e) == name) => Some(i),
+            _ => entries.iter().position(|e| name_of(e) == name),
+        }
     }
 }
 
