@@ -323,8 +323,8 @@ items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}]
     quit(&mut s, child);
 }
 
-/// A queue of the simulator's meter and one whose port is closed (every poll fails), read
-/// every second: voltage (numbers, volts) and the clock (text).
+/// A queue of the simulator's meter, read every second, and one whose port is closed (every
+/// poll fails), read every 3 s: voltage (numbers, volts) and the clock (text).
 fn failing_queue(dir: &std::path::Path, port: u16) -> String {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -349,8 +349,16 @@ name = "down"
 connection = "nowhere"
 [[request]]
 name = "instant"
-meters = ["sim-1", "down"]
+meters = ["sim-1"]
 schedule = {{ every = "1s" }}
+items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}, {{ name = "clock", obis = "0.0.1.0.0.255" }}]
+# The failing meter on a period of its own: the UI refreshes every second too, and with both
+# meters polled every second in phase with it the newest row could be a failure at every
+# refresh.
+[[request]]
+name = "instant-down"
+meters = ["down"]
+schedule = {{ every = "3s" }}
 items = [{{ name = "voltage L1", obis = "1.0.32.7.0.255" }}, {{ name = "clock", obis = "0.0.1.0.0.255" }}]
 "#
         ),
