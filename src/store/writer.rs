@@ -11,6 +11,9 @@ use super::{Database, Record, StoreError, StoreLocation};
 /// Batches waiting for the writer; when full, submitters block, which slows polling down
 /// to the disk's pace instead of buffering without bound.
 const QUEUE_DEPTH: usize = 1024;
+/// Places in the queue async submitters wait for without a thread; the rest are kept for
+/// blocking submitters and the shutdown, so an async one practically never finds it full.
+const ASYNC_PLACES: usize = QUEUE_DEPTH - 64;
 
 /// Most batches (and rows) one group commit takes.
 const GROUP_BATCHES: usize = 256;
@@ -61,7 +64,11 @@ enum Job {
 /// Where the writer answers a batch: a thread blocked on it, or a task awaiting it.
 enum Reply {
     Blocking(SyncSender<Outcome>),
-    Async(tokio::sync::oneshot::Sender<Outcome>),
+    /// With the task's place in the queue, given back once the batch is answered.
+    Async(
+        tokio::sync::oneshot::Sender<Outcome>,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
 }
 
 impl Reply {
@@ -71,8 +78,9 @@ impl Reply {
             Reply::Blocking(s) => {
                 let _ = s.send(outcome);
             }
-            Reply::Async(s) => {
+            Reply::Async(s, place) => {
                 let _ = s.send(outcome);
+                drop(place);
             }
         }
     }
@@ -89,6 +97,8 @@ pub struct Writer {
 #[derive(Clone)]
 pub struct WriterHandle {
     queue: SyncSender<Job>,
+    /// [`ASYNC_PLACES`] permits: an async batch waits for one before it is queued.
+    places: Arc<tokio::sync::Semaphore>,
     /// The log as named in messages (the masked URL for PostgreSQL).
     shown: Arc<Path>,
     location: Arc<StoreLocation>,
@@ -138,6 +148,7 @@ impl Writer {
         let path: Arc<Path> = Arc::from(path);
         let handle = WriterHandle {
             queue: queue.clone(),
+            places: Arc::new(tokio::sync::Semaphore::new(ASYNC_PLACES)),
             shown: Arc::clone(&path),
             location: Arc::new(location.clone()),
             local: Arc::from(location.local_path().as_path()),
@@ -215,13 +226,23 @@ impl WriterHandle {
     ///
     /// A fleet's runs all end their polls at about the same moment; waiting in blocking tasks
     /// took one thread per run (tokio's pool grew to 512 threads and ~100 MB at 10,000
-    /// meters). Only a full queue, which a healthy writer never has, waits off the runtime.
+    /// meters). A full queue did that still: 10,000 runs ending together overflow 1,024
+    /// places, and 200 threads were started at every period's end. So a task first waits for
+    /// one of [`ASYNC_PLACES`] places (a semaphore, no thread); only when blocking submitters
+    /// filled the places kept for them too does it wait off the runtime.
     pub async fn store(&self, batch: Vec<Record>) -> Outcome {
         use std::sync::mpsc::{SendError, TrySendError};
         let (reply, outcome) = tokio::sync::oneshot::channel();
+        // The semaphore is never closed.
+        let Ok(place) = self.places.clone().acquire_owned().await else {
+            return Err(Box::new(Refused {
+                error: self.stopped(),
+                rows: batch,
+            }));
+        };
         let job = Job::Write {
             batch,
-            reply: Reply::Async(reply),
+            reply: Reply::Async(reply, place),
         };
         let unsent = match self.queue.try_send(job) {
             Ok(()) => None,
