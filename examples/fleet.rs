@@ -428,12 +428,13 @@ async fn main() -> Result<()> {
         let cpu = cpu_seconds(&me, ticks).unwrap_or(0.0) - cpu_start;
         println!(
             "period {k:>3}: {good:>6}/{n} polls done in time, rows stored {:>8}, skipped {:>6}, \
-             meter failures {:>6}, logger CPU {:.2} cores, RSS {}",
+             meter failures {:>6}, logger CPU {:.2} cores, RSS {} (peak so far {})",
             st.rows_stored,
             now.iter().map(|c| c.skipped).sum::<u64>(),
             st.meters.values().map(|m| m.failed).sum::<u64>(),
             cpu / t0.elapsed().as_secs_f64(),
             mb(status_kb(&me, "VmRSS")),
+            mb(status_kb(&me, "VmHWM")),
         );
         if let Some(e) = &st.store_error {
             println!("            store error: {e}");
@@ -442,6 +443,7 @@ async fn main() -> Result<()> {
     }
 
     // Stop firing; runs in progress finish and are written.
+    let running_peak = status_kb(&me, "VmHWM");
     runner.shutdown().await;
     let elapsed = t0.elapsed().as_secs_f64();
     let logger_cpu = cpu_seconds(&me, ticks).unwrap_or(0.0) - cpu_start;
@@ -501,6 +503,7 @@ async fn main() -> Result<()> {
             " (includes the in-process simulator)"
         }
     );
+    println!("logger peak RSS while polling    {}", mb(running_peak));
     println!(
         "logger peak RSS (VmHWM)          {}{}",
         mb(peak_rss),

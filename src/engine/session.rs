@@ -557,7 +557,9 @@ impl<S: Stream> Session<S> {
         items: &[AttributeRef],
     ) -> Result<Vec<Result<Data, ReadError>>, EngineError> {
         if !self.dlms.has_short_names() {
-            let list = self.object_list().await?;
+            // Boxed: only an SN meter's first read lists its objects, and inline this state
+            // would make every read's future (one per meter in flight, in a fleet) 360 bytes larger.
+            let list = Box::pin(self.object_list()).await?;
             self.dlms.set_short_names(&list);
         }
         let mut op = self.dlms.read(items)?;
