@@ -100,15 +100,22 @@ struct Args {
     /// logger: 0).
     #[arg(long, default_value_t = connection::BUSY_POLL.as_micros() as u64)]
     busy_poll_us: u64,
+    /// Microseconds the simulator polls for the next request while the client keeps pace
+    /// (`simulate --busy-poll-us`; 0: it parks at once, as a meter's firmware would).
+    #[arg(long, default_value_t = 50)]
+    sim_busy_poll_us: u64,
     /// Internal: be the floor's echo process (answer REQ-byte messages with RESP bytes).
     #[arg(long, hide = true, value_name = "REQ,RESP")]
     floor_echo: Option<String>,
+    /// Internal: the echo polls for each message this many µs before blocking.
+    #[arg(long, hide = true, default_value_t = 0)]
+    floor_poll_us: u64,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(sizes) = &args.floor_echo {
-        return floor_echo(sizes);
+        return floor_echo(sizes, std::time::Duration::from_micros(args.floor_poll_us));
     }
     let rt = match args.runtime {
         Runtime::Current => tokio::runtime::Builder::new_current_thread(),
@@ -280,6 +287,7 @@ async fn run(mut args: Args) -> Result<()> {
             let mut cmd = Command::new(&bin);
             cmd.args(["simulate", "--port", "0", "--profile-entries"])
                 .arg(entries.max(1).to_string())
+                .args(["--busy-poll-us", &args.sim_busy_poll_us.to_string()])
                 .args(sim_flags(&args.conn));
             if args.conn.hdlc {
                 cmd.arg("--hdlc");
@@ -341,17 +349,20 @@ async fn run(mut args: Args) -> Result<()> {
     let resp = (rx.load(Ordering::Relaxed) - r0) / 100;
     println!("one GET on the wire: {req} bytes out, {resp} bytes back");
 
-    // The floor's echo process: a copy of this example.
-    let mut echo = Command::new(std::env::current_exe()?);
-    echo.arg("--floor-echo").arg(format!("{req},{resp}"));
-    let (_echo, echo_addr) = spawn_listening(echo)?;
-    let mut floor = TcpStream::connect(&echo_addr)?;
-    floor.set_nodelay(true)?;
+    // The floors' echo processes: copies of this example. The blocking floor parks in the
+    // kernel at every message on both ends; the polling floor polls for each message as
+    // long as our client and the `simulate` process do (`--busy-poll-us`,
+    // `--sim-busy-poll-us`), then blocks: the like-for-like floor of a pair that polls.
+    let poll = std::time::Duration::from_micros(args.busy_poll_us.max(args.sim_busy_poll_us));
+    let (_echo, mut floor) = connect_echo(req, resp, std::time::Duration::ZERO)?;
+    let (_polling_echo, mut polling_floor) = connect_echo(req, resp, poll)?;
+    polling_floor.set_nonblocking(true)?;
     let (mut out, mut back) = (vec![0x5Au8; req as usize], vec![0u8; resp as usize]);
 
     let mut gets = Vec::new();
     let mut floors = Vec::new();
     let mut ratios = Vec::new();
+    let mut polled_ratios = Vec::new();
     for round in 1..=args.rounds.max(1) {
         // Floor: the same number of round trips of the same sizes, blocking.
         let t = Instant::now();
@@ -362,6 +373,13 @@ async fn run(mut args: Args) -> Result<()> {
         }
         let f = f64::from(args.count) / t.elapsed().as_secs_f64();
         let t = Instant::now();
+        for i in 0..args.count {
+            out[0] = i as u8;
+            write_all_polling(&mut polling_floor, &out)?;
+            read_exact_polling(&mut polling_floor, &mut back, poll)?;
+        }
+        let pf = f64::from(args.count) / t.elapsed().as_secs_f64();
+        let t = Instant::now();
         for _ in 0..args.count {
             let r = s.read(&energy).await?;
             if let Some(Err(e)) = r.into_iter().next() {
@@ -370,15 +388,22 @@ async fn run(mut args: Args) -> Result<()> {
         }
         let g = f64::from(args.count) / t.elapsed().as_secs_f64();
         println!(
-            "round {round}: GET {g:.0}/s, floor {f:.0} round trips/s, ratio {:.3}",
-            g / f
+            "round {round}: GET {g:.0}/s, floor {f:.0} round trips/s, ratio {:.3}; \
+             polling floor {pf:.0}/s, ratio {:.3}",
+            g / f,
+            g / pf
         );
         gets.push(g);
         floors.push(f);
         ratios.push(g / f);
+        polled_ratios.push((pf, g / pf));
     }
     drop(floor);
+    drop(polling_floor);
     let (g, f, r) = (median(&mut gets), median(&mut floors), median(&mut ratios));
+    let mut pfs: Vec<f64> = polled_ratios.iter().map(|p| p.0).collect();
+    let mut prs: Vec<f64> = polled_ratios.iter().map(|p| p.1).collect();
+    let (pf, pr) = (median(&mut pfs), median(&mut prs));
     let what = match args.simulator {
         SimulatorKind::InProcess => "codec + runtime, simulator in this thread",
         _ => "across processes",
@@ -391,6 +416,11 @@ async fn run(mut args: Args) -> Result<()> {
     );
     println!("floor: {f:.0} round trips/s ({req}/{resp} bytes, two processes, blocking loopback)");
     println!("ratio GET/floor: {r:.3} (median of the rounds' ratios)");
+    println!(
+        "polling floor: {pf:.0} round trips/s (the same, each end polling {} µs before it blocks)",
+        poll.as_micros()
+    );
+    println!("ratio GET/polling floor: {pr:.3} (median of the rounds' ratios)");
 
     if entries > 0 {
         let selection = match (args.simulator, args.profile_entries) {
@@ -427,9 +457,22 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Starts a floor echo process (polling for `poll` before it blocks) and connects to it.
+fn connect_echo(req: u64, resp: u64, poll: std::time::Duration) -> Result<(Kid, TcpStream)> {
+    let mut echo = Command::new(std::env::current_exe()?);
+    echo.arg("--floor-echo")
+        .arg(format!("{req},{resp}"))
+        .arg("--floor-poll-us")
+        .arg(poll.as_micros().to_string());
+    let (child, addr) = spawn_listening(echo)?;
+    let s = TcpStream::connect(&addr)?;
+    s.set_nodelay(true)?;
+    Ok((child, s))
+}
+
 /// The floor's other process: accepts one connection and answers every `req` bytes with
-/// `resp` bytes until it closes.
-fn floor_echo(sizes: &str) -> Result<()> {
+/// `resp` bytes until it closes; with a `poll`, it polls for each message that long first.
+fn floor_echo(sizes: &str, poll: std::time::Duration) -> Result<()> {
     let (a, b) = sizes.split_once(',').context("REQ,RESP")?;
     let (req, resp): (usize, usize) = (a.parse()?, b.parse()?);
     let l = TcpListener::bind("127.0.0.1:0")?;
@@ -437,11 +480,60 @@ fn floor_echo(sizes: &str) -> Result<()> {
     std::io::stdout().flush()?;
     let (mut s, _) = l.accept()?;
     s.set_nodelay(true)?;
+    s.set_nonblocking(!poll.is_zero())?;
     let (mut inb, out) = (vec![0u8; req], vec![0xA5u8; resp]);
     loop {
-        if s.read_exact(&mut inb).is_err() {
+        if read_exact_polling(&mut s, &mut inb, poll).is_err() {
             return Ok(());
         }
-        s.write_all(&out)?;
+        write_all_polling(&mut s, &out)?;
     }
+}
+
+/// `read_exact` on a socket that is non-blocking when `poll` is not zero: polls for up to
+/// `poll`, then blocks for the rest.
+fn read_exact_polling(
+    s: &mut TcpStream,
+    mut buf: &mut [u8],
+    poll: std::time::Duration,
+) -> std::io::Result<()> {
+    if poll.is_zero() {
+        return s.read_exact(buf);
+    }
+    let until = Instant::now() + poll;
+    while !buf.is_empty() {
+        match s.read(buf) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => buf = &mut buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() >= until {
+                    s.set_nonblocking(false)?;
+                    let r = s.read_exact(buf);
+                    s.set_nonblocking(true)?;
+                    return r;
+                }
+                std::hint::spin_loop();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `write_all` that also works on a non-blocking socket.
+fn write_all_polling(s: &mut TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match s.write(buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

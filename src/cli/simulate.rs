@@ -75,6 +75,10 @@ pub struct SimulateArgs {
     /// Milliseconds the meter waits before each frame it sends.
     #[arg(long, default_value_t = 0)]
     pub frame_gap: u64,
+    /// Microseconds a TCP meter polls for the next request while its client sends each one
+    /// within that time (a client reading in a tight loop); 0: always park until it comes.
+    #[arg(long, value_name = "US", default_value_t = sim::BUSY_POLL.as_micros() as u64, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub busy_poll_us: u64,
     /// Dial out to a logger listening at HOST:PORT (a meter-initiated connection) instead of listening.
     #[arg(long, value_name = "HOST:PORT")]
     pub dial: Option<String>,
@@ -207,6 +211,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
         hdlc_window: args.hdlc_window,
         gbt_window: args.gbt.then_some(args.gbt_window),
         frame_gap: std::time::Duration::from_millis(args.frame_gap),
+        busy_poll: std::time::Duration::from_micros(args.busy_poll_us),
         udp: args.udp,
         pre_established: args.pre_established,
         event_every: args.event_every.map(std::time::Duration::from_millis),

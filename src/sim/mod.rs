@@ -6,7 +6,10 @@ pub mod fault;
 pub mod han;
 pub mod meter;
 mod serial;
+mod spin;
 mod udp;
+
+pub use spin::POLL as BUSY_POLL;
 
 pub use dial_in::{dial_in, push_frame};
 pub use serial::serve_serial;
@@ -99,6 +102,11 @@ pub struct SimConfig {
     pub gbt_window: Option<u8>,
     /// Where every association is logged as the meters saw it (`simulate --association-log`).
     pub association_log: Option<Arc<association_log::AssociationLog>>,
+    /// How long a TCP meter whose client sends its next request within this time polls for
+    /// it before parking (`spin.rs`). Zero by default: a simulator inside the client's
+    /// process would take the thread the client needs to send; `simulate` (a process of its
+    /// own) polls for [`BUSY_POLL`] unless told otherwise.
+    pub busy_poll: Duration,
 }
 
 impl Default for SimConfig {
@@ -135,6 +143,7 @@ impl Default for SimConfig {
             hdlc_window: 1,
             gbt_window: None,
             association_log: None,
+            busy_poll: Duration::ZERO,
         }
     }
 }
@@ -185,7 +194,16 @@ pub async fn serve(config: SimConfig, listeners: Vec<TcpListener>) {
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
                     let peer = peer.to_string();
-                    if let Err(e) = serve_logged(stream, &config, i as u32, life, &peer).await {
+                    if let Err(e) = serve_logged(
+                        stream,
+                        &config,
+                        i as u32,
+                        life,
+                        &peer,
+                        Some(crate::transport::tcp::read_now),
+                    )
+                    .await
+                    {
                         tracing::debug!("simulated meter {i}: connection ended: {e}");
                     }
                 });
@@ -315,7 +333,7 @@ async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpi
     index: u32,
     life: MeterLife,
 ) -> std::io::Result<Ended> {
-    serve_logged(stream, config, index, life, "-").await
+    serve_logged(stream, config, index, life, "-", None).await
 }
 
 /// [`serve_connection`], with `peer` (the client's address) for the association log.
@@ -325,6 +343,7 @@ async fn serve_logged<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 
     index: u32,
     life: MeterLife,
     peer: &str,
+    read_now: Option<ReadNow<S>>,
 ) -> std::io::Result<Ended> {
     let count = if config.interface == Interface::Hdlc {
         config.bus.max(1)
@@ -333,7 +352,7 @@ async fn serve_logged<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 
     };
     let mut tracked: Vec<association_log::Tracked> =
         (0..count).map(|_| Default::default()).collect();
-    let r = serve_tracked(stream, config, index, life, peer, &mut tracked).await;
+    let r = serve_tracked(stream, config, index, life, peer, &mut tracked, read_now).await;
     if let Some(log) = &config.association_log {
         for (k, t) in tracked.iter_mut().enumerate() {
             t.end(log, index + k as u32, peer);
@@ -349,6 +368,7 @@ async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin +
     life: MeterLife,
     peer: &str,
     tracked: &mut [association_log::Tracked],
+    read_now: Option<ReadNow<S>>,
 ) -> std::io::Result<Ended> {
     let MeterLife {
         counter, dropped, ..
@@ -429,8 +449,17 @@ async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin +
     // One idle timer for the connection, moved on only when it fires early: resetting it at
     // every request would touch the runtime's timer wheel twice per request.
     let mut idle_timer = std::pin::pin!(tokio::time::sleep_until(last_heard + idle));
+    let mut pace = spin::NextRequest::new(config.busy_poll);
     loop {
-        let read = tokio::select! {
+        let poll_for = pace.wait(std::time::Instant::now());
+        let polled = match read_now {
+            Some(f) if !poll_for.is_zero() => poll_request(&stream, f, &mut buf, poll_for),
+            _ => None,
+        };
+        let read = if let Some(r) = polled {
+            Some(Ok(r))
+        } else {
+            tokio::select! {
             biased;
             r = stream.read(&mut buf) => Some(Ok(r)),
             _ = &mut idle_timer => {
@@ -441,6 +470,7 @@ async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin +
                 Some(Err(()))
             }
             _ = sleep_until_or_never(next_event) => None,
+            }
         };
         let n = match read {
             None => {
@@ -457,6 +487,7 @@ async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin +
             Some(Ok(r)) => r?,
         };
         last_heard = tokio::time::Instant::now();
+        pace.heard(std::time::Instant::now());
         for (k, d) in drops.iter_mut().enumerate() {
             let events = match d.link.receive(&buf[..n]) {
                 Ok(ev) => ev,
@@ -615,6 +646,34 @@ pub fn meter_title(
     let low = u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(index);
     t[4..].copy_from_slice(&low.to_be_bytes());
     crate::dlms::security::SystemTitle(t)
+}
+
+/// A read that returns at once, bypassing the runtime (`transport::tcp::read_now`).
+type ReadNow<S> = fn(&S, &mut [u8]) -> std::io::Result<usize>;
+
+/// Reads the next request with `read_now` for up to `limit` (see `spin.rs`); `None` when
+/// nothing came in that time.
+fn poll_request<S>(
+    stream: &S,
+    read_now: ReadNow<S>,
+    buf: &mut [u8],
+    limit: Duration,
+) -> Option<std::io::Result<usize>> {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        match read_now(stream, buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) => {}
+            read => return Some(read),
+        }
+        if std::time::Instant::now() >= until {
+            return None;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 /// Sleeps until `at`, or forever when there is none.
