@@ -37,7 +37,7 @@ async fn three_loggers_share_a_fleet_and_take_over_a_killed_one() {
     let plan = scaleout::Plan {
         bin: bin(),
         dir: dir.path().to_path_buf(),
-        url,
+        url: url.clone(),
         meters: 150,
         instances: 3,
         period: Duration::from_secs(2),
@@ -66,6 +66,24 @@ async fn three_loggers_share_a_fleet_and_take_over_a_killed_one() {
     assert_eq!(o.lost, 0, "{o}");
     assert_eq!((o.reused, o.refused), (0, 0), "{o}");
     assert_eq!(o.failed_runs, 0, "{o}");
+    // Renewals rewrite every held lease: the lease table's pages are kept half empty so that
+    // they are HOT updates (`fleet/schema.rs`).
+    let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let options: Vec<String> = db
+        .query_one(
+            "SELECT coalesce(reloptions, '{}') FROM pg_class WHERE relname = 'fleet_lease'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        options.iter().any(|o| o == "fillfactor=50"),
+        "fleet_lease has {options:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
