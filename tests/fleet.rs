@@ -189,3 +189,106 @@ async fn an_unreachable_coordinator_stops_every_worker_before_its_lease_expires(
     );
     assert!(text.contains(": running"), "{text}");
 }
+
+/// A lease the database says this logger holds but that it does not run (a claim whose
+/// answer was lost, a row left by an earlier process of the same name) is freed at the next
+/// renewal, not renewed for ever with nobody polling the meter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_held_in_the_database_but_not_run_is_freed_at_the_next_renewal() {
+    let Some(url) = common::pg::fresh_database("fleet_stray").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (addrs, _sim) = dlms_logger::sim::start(dlms_logger::sim::SimConfig {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let config = dlms_logger::queue::Config::parse(
+        &format!(
+            r#"
+[[connection]]
+name = "c1"
+tcp = {{ host = "127.0.0.1", port = {} }}
+[[meter]]
+name = "m1"
+connection = "c1"
+[[request]]
+name = "regs"
+meters = ["m1"]
+schedule = {{ every = "1s" }}
+items = [{{ name = "energy", obis = "1.0.1.8.0.255" }}]
+"#,
+            addrs[0].port()
+        ),
+        "stray.toml",
+    )
+    .unwrap();
+    let (writer, handle, first) =
+        dlms_logger::runner::open_store(dir.path().join("log.db").as_path()).unwrap();
+    let runner = dlms_logger::runner::Runner::start_with(
+        config,
+        handle,
+        first,
+        dlms_logger::runner::RunnerOptions {
+            counters: Some(CounterStore::new(dir.path().join("counters.db"))),
+            leased: true,
+            ..Default::default()
+        },
+    );
+    let mut settings = dlms_logger::fleet::FleetSettings::new(url.clone(), Some("i1".into()));
+    settings.renew = Duration::from_millis(500);
+    settings.expiry = Duration::from_secs(15);
+    settings.margin = Duration::from_secs(2);
+    let fleet = dlms_logger::fleet::Fleet::start(settings, runner.handle(), vec!["c1".into()])
+        .await
+        .unwrap();
+    let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut waited = Duration::ZERO;
+    while fleet.held() != ["c1"] && waited < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert_eq!(fleet.held(), ["c1"], "the logger claimed its connection");
+    // A lease of ours nobody runs: a connection not in this logger's queue.
+    db.execute(
+        "INSERT INTO fleet_lease (connection, holder, epoch, claimed_at, renewed_at, expires_at) \
+         VALUES ('ghost', 'i1', 7, now(), now(), now() + interval '15 seconds')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let mut waited = Duration::ZERO;
+    while count("SELECT count(*) FROM fleet_lease WHERE connection = 'ghost'").await > 0
+        && waited < Duration::from_secs(5)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM fleet_lease WHERE connection = 'ghost'").await,
+        0,
+        "the stray lease was still held after {waited:?} (renewals every 500 ms)"
+    );
+    // The lease it runs is kept.
+    assert_eq!(
+        count("SELECT count(*) FROM fleet_lease WHERE connection = 'c1' AND holder = 'i1' AND expires_at > now()").await,
+        1
+    );
+    fleet.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(
+        count("SELECT count(*) FROM fleet_lease").await,
+        0,
+        "leaving the fleet frees every lease in one statement"
+    );
+    runner.shutdown().await;
+    writer.shutdown().unwrap();
+}

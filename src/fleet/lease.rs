@@ -1,8 +1,8 @@
 //! Leases in SQL: claim, renew, release — each one statement, atomic in the database, with
 //! the database's clock. A claim succeeds only on a connection nobody holds or whose lease has
 //! expired (`INSERT … ON CONFLICT … DO UPDATE … WHERE expires_at <= now()`), and raises the
-//! epoch; a renewal extends only leases still valid and held under the same epoch; a release
-//! frees only the epoch it names.
+//! epoch; a renewal extends only the holder's leases still valid, and the holder frees at
+//! once those it does not run under the same epoch; a release frees only the epoch it names.
 
 use tokio_postgres::Client;
 
@@ -49,31 +49,41 @@ pub(super) async fn claim(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// Renews the leases `held` (name, epoch) that are still valid and ours; returns the names
-/// renewed (the others are lost).
+/// Renews every lease `me` holds that is still valid (through the holder's index: no list
+/// of names is sent or joined); returns them with their epochs. The caller keeps those it
+/// runs under the same epoch and frees the others with [`release_all`] (a claim whose
+/// answer was lost, a lease its guard gave up on): a renewal never keeps a lease nobody runs.
 pub(super) async fn renew(
     db: &Client,
     me: &str,
-    held: &[(String, i64)],
     expiry_ms: i64,
-) -> Result<Vec<String>, tokio_postgres::Error> {
-    if held.is_empty() {
-        return Ok(Vec::new());
-    }
-    let names: Vec<&str> = held.iter().map(|(n, _)| n.as_str()).collect();
-    let epochs: Vec<i64> = held.iter().map(|(_, e)| *e).collect();
+) -> Result<Vec<(String, i64)>, tokio_postgres::Error> {
     let rows = db
         .query(
-            "UPDATE fleet_lease AS l SET renewed_at = now(), \
-                 expires_at = now() + $4::bigint * interval '1 millisecond' \
-             FROM unnest($2::text[], $3::bigint[]) AS m(c, e) \
-             WHERE l.connection = m.c AND l.epoch = m.e AND l.holder = $1 \
-               AND l.expires_at > now() \
-             RETURNING l.connection",
-            &[&me, &names, &epochs, &expiry_ms],
+            "UPDATE fleet_lease SET renewed_at = now(), \
+                 expires_at = now() + $2::bigint * interval '1 millisecond' \
+             WHERE holder = $1 AND expires_at > now() \
+             RETURNING connection, epoch",
+            &[&me, &expiry_ms],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Frees the leases `held` (name, epoch) that we still hold under those epochs.
+pub(super) async fn release_all(
+    db: &Client,
+    me: &str,
+    held: &[(String, i64)],
+) -> Result<u64, tokio_postgres::Error> {
+    let names: Vec<&str> = held.iter().map(|(n, _)| n.as_str()).collect();
+    let epochs: Vec<i64> = held.iter().map(|(_, e)| *e).collect();
+    db.execute(
+        "DELETE FROM fleet_lease AS l USING unnest($2::text[], $3::bigint[]) AS m(c, e) \
+         WHERE l.connection = m.c AND l.epoch = m.e AND l.holder = $1",
+        &[&me, &names, &epochs],
+    )
+    .await
 }
 
 /// Frees the lease of `name` if we still hold it under `epoch`.
