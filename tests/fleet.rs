@@ -86,6 +86,41 @@ async fn three_loggers_share_a_fleet_and_take_over_a_killed_one() {
     );
 }
 
+/// Meter floors raised in a fleet are written together at a flush (one statement), the
+/// highest value wins, and another logger reads them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meter_floors_are_written_together_and_only_ever_rise() {
+    let Some(url) = common::pg::fresh_database("fleet_floors").await else {
+        return;
+    };
+    let key = Key([9; 16]);
+    let meter = |i: u32| {
+        let mut t = *b"MTR\x00\x00\x00\x00\x00";
+        t[4..].copy_from_slice(&i.to_be_bytes());
+        SystemTitle(t)
+    };
+    tokio::task::spawn_blocking(move || {
+        let one = CounterStore::postgres(&url, "test database");
+        for i in 0..2000 {
+            one.raise_meter_floor(meter(i), &key, 100 + i).unwrap();
+        }
+        one.flush().unwrap();
+        // A lower floor later (another logger's older session) never lowers it.
+        let two = CounterStore::postgres(&url, "test database");
+        two.raise_meter_floor(meter(7), &key, 3).unwrap();
+        two.raise_meter_floor(meter(8), &key, 5000).unwrap();
+        two.flush().unwrap();
+        let three = CounterStore::postgres(&url, "test database");
+        assert_eq!(three.meter_floor(meter(0), &key).unwrap(), 100);
+        assert_eq!(three.meter_floor(meter(1999), &key).unwrap(), 2099);
+        assert_eq!(three.meter_floor(meter(7), &key).unwrap(), 107);
+        assert_eq!(three.meter_floor(meter(8), &key).unwrap(), 5000);
+        assert_eq!(three.meter_floor(meter(2000), &key).unwrap(), 0);
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_reserved_at_once_never_overlap() {
     let Some(url) = common::pg::fresh_database("fleet_counters").await else {

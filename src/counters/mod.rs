@@ -405,12 +405,16 @@ impl CounterStore {
     /// above the highest it used in any earlier session (0 when none is known).
     pub fn meter_floor(&self, meter: SystemTitle, key: &Key) -> Result<u32, CounterError> {
         let id = (meter, key_id(key));
-        let mut st = self.state();
-        let mem = st.floors.get(&id).map_or(0, |f| f.value);
         if let Some(pg) = &self.pg {
+            // Not under the store's lock: every other session of the logger would wait for
+            // this round trip (sessions on one meter never overlap, so nothing raises this
+            // meter's floor meanwhile).
+            let mem = self.state().floors.get(&id).map_or(0, |f| f.value);
             let stored = pg.floor(id.0.to_string(), id.1.clone())?;
             return Ok(mem.max(stored.map_or(0, clamp_u32)));
         }
+        let mut st = self.state();
+        let mem = st.floors.get(&id).map_or(0, |f| f.value);
         // The lease file has every floor written since it exists; SQLite only older ones.
         let file = match &st.file {
             Some(c) => c,

@@ -326,12 +326,18 @@ async fn serve(url: &str, client: &mut Option<Client>, ask: Ask) {
             let r = async {
                 let c = connected(url, client).await?;
                 let tx = c.transaction().await.map_err(|e| e.to_string())?;
-                for (title, key, floor) in &floors {
+                // One statement for all (a fleet's logger raises thousands between flushes,
+                // under the store's lock): the floors come from a map, so no row twice.
+                if !floors.is_empty() {
+                    let titles: Vec<&str> = floors.iter().map(|f| f.0.as_str()).collect();
+                    let keys: Vec<&str> = floors.iter().map(|f| f.1.as_str()).collect();
+                    let values: Vec<i64> = floors.iter().map(|f| i64::from(f.2)).collect();
                     tx.execute(
-                        "INSERT INTO counter_meter_floor (system_title, key_id, floor) VALUES ($1, $2, $3) \
+                        "INSERT INTO counter_meter_floor (system_title, key_id, floor) \
+                         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
                          ON CONFLICT (system_title, key_id) DO UPDATE \
                          SET floor = GREATEST(counter_meter_floor.floor, excluded.floor)",
-                        &[title, key, &i64::from(*floor)],
+                        &[&titles, &keys, &values],
                     )
                     .await
                     .map_err(|e| e.to_string())?;
