@@ -142,6 +142,50 @@ async fn an_information_report_over_sn_is_named_by_the_object_list() {
     assert!(report_rows(&s, "m1", &hex("0F 00000001 00 11 05"), 3).is_none());
 }
 
+/// A simulator polling for the requests of a client in a tight loop (`simulate
+/// --busy-poll-us`) still sends its events when they are due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polling_simulator_sends_its_events_to_a_client_in_a_tight_loop() {
+    use dlms_logger::sim::{self, SimConfig};
+    let (addrs, _h) = sim::start(SimConfig {
+        port: 0,
+        event_every: Some(Duration::from_millis(20)),
+        // Long enough that a debug build's client keeps pace.
+        busy_poll: Duration::from_millis(5),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stream =
+        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(2))
+            .await
+            .unwrap();
+    let mut s = Session::open(
+        stream,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(3),
+        None,
+    )
+    .await
+    .unwrap();
+    let items = [AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2)];
+    let until = std::time::Instant::now() + Duration::from_millis(400);
+    let mut reads = 0;
+    while std::time::Instant::now() < until {
+        let r = s.read(&items).await.unwrap();
+        assert!(matches!(r[0], Ok(Data::DoubleLongUnsigned(_))), "{r:?}");
+        reads += 1;
+    }
+    let reports = s.take_pushes();
+    assert!(
+        reports.len() >= 5,
+        "{} events in 400 ms at one per 20 ms ({reads} reads)",
+        reports.len()
+    );
+    s.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_simulator_reports_events_between_requests_and_reads_stay_right() {
     use dlms_logger::sim::{self, SimConfig};

@@ -452,8 +452,12 @@ async fn serve_tracked<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin +
     let mut pace = spin::NextRequest::new(config.busy_poll);
     loop {
         let poll_for = pace.wait(std::time::Instant::now());
+        // An event notification due goes first (the select below sends it).
+        let event_due = next_event.is_some_and(|at| tokio::time::Instant::now() >= at);
         let polled = match read_now {
-            Some(f) if !poll_for.is_zero() => poll_request(&stream, f, &mut buf, poll_for),
+            Some(f) if !poll_for.is_zero() && !event_due => {
+                poll_request(&stream, f, &mut buf, poll_for)
+            }
             _ => None,
         };
         let read = if let Some(r) = polled {
