@@ -142,6 +142,22 @@ async fn an_information_report_over_sn_is_named_by_the_object_list() {
     assert!(report_rows(&s, "m1", &hex("0F 00000001 00 11 05"), 3).is_none());
 }
 
+/// An LN association with the simulated meter on `port` (public client, WRAPPER).
+async fn simulated_session(port: u16) -> Session<tokio::net::TcpStream> {
+    let stream = dlms_logger::transport::tcp::connect("127.0.0.1", port, Duration::from_secs(2))
+        .await
+        .unwrap();
+    Session::open(
+        stream,
+        &MeterAddress::default(),
+        ClientSettings::new(Referencing::Ln),
+        Duration::from_secs(3),
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 /// A simulator polling for the requests of a client in a tight loop (`simulate
 /// --busy-poll-us`) still sends its events when they are due.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,19 +172,7 @@ async fn a_polling_simulator_sends_its_events_to_a_client_in_a_tight_loop() {
     })
     .await
     .unwrap();
-    let stream =
-        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(2))
-            .await
-            .unwrap();
-    let mut s = Session::open(
-        stream,
-        &MeterAddress::default(),
-        ClientSettings::new(Referencing::Ln),
-        Duration::from_secs(3),
-        None,
-    )
-    .await
-    .unwrap();
+    let mut s = simulated_session(addrs[0].port()).await;
     let items = [AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2)];
     let until = std::time::Instant::now() + Duration::from_millis(400);
     let mut reads = 0;
@@ -196,19 +200,7 @@ async fn the_simulator_reports_events_between_requests_and_reads_stay_right() {
     })
     .await
     .unwrap();
-    let stream =
-        dlms_logger::transport::tcp::connect("127.0.0.1", addrs[0].port(), Duration::from_secs(2))
-            .await
-            .unwrap();
-    let mut s = Session::open(
-        stream,
-        &MeterAddress::default(),
-        ClientSettings::new(Referencing::Ln),
-        Duration::from_secs(3),
-        None,
-    )
-    .await
-    .unwrap();
+    let mut s = simulated_session(addrs[0].port()).await;
     let items = [
         AttributeRef::new(1, "0.0.96.1.0.255".parse().unwrap(), 2),
         AttributeRef::new(3, "1.0.1.8.0.255".parse().unwrap(), 2),
