@@ -38,7 +38,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
     /// Most links (sockets, serial ports) open at once. Links of persistent connections are
-    /// kept open between runs while the budget has room (an eighth of it, at most 256, stays
+    /// kept open between runs while the budget has room (an eighth of it stays
     /// for links opened per run); meters beyond it are read over a link opened and closed for
     /// each run. Default: the open-file limit (raised to the hard limit at start, `ulimit -Hn`)
     /// less 256 for the store, listeners and logs.

@@ -69,9 +69,12 @@ pub(super) struct Budget {
     warned: AtomicBool,
 }
 
-/// Slots kept for links opened per run: an eighth of the budget, at least 1, at most 256.
+/// Slots kept for links opened per run: an eighth of the budget, at least 1. The wait for a
+/// slot counts against a run's timeout: with 256 at most, a logger of 25,000 ciphered meters
+/// and 19,744 links read its other 5,512 through 256 slots and 61 % of polls were in period;
+/// with an eighth (2,468 slots, 17,276 kept) 87 % were (`fleet_scaleout`, 100,000 meters).
 fn per_run_slots(budget: usize) -> usize {
-    (budget / 8).clamp(1, 256)
+    (budget / 8).max(1)
 }
 
 /// The budget the open-file limit `soft` leaves for links.
@@ -229,7 +232,7 @@ mod tests {
         assert_eq!(from_file_limit(20_000), 19_744);
         assert_eq!(from_file_limit(100), 1);
         assert_eq!(from_file_limit(u64::MAX), 1 << 20);
-        assert_eq!(per_run_slots(19_744), 256);
+        assert_eq!(per_run_slots(19_744), 2_468);
         assert_eq!(per_run_slots(1), 1);
         let b = Budget::new(Some(1));
         assert_eq!(b.keep_limit, 0);
