@@ -195,6 +195,7 @@ fn run(args: Args) -> Result<()> {
             .context("no folder above the example")?
             .join("dlms-logger"),
     };
+    println!("binary: {} ({})", bin.display(), linkage(&bin)?);
     let link: &[&str] = if args.hdlc { &["--hdlc"] } else { &[] };
     let (_plain_sim, plain_port) = simulator(&bin, link)?;
     let mut secured_flags = vec![
@@ -293,4 +294,36 @@ fn run(args: Args) -> Result<()> {
         m[4] / m[3]
     );
     Ok(())
+}
+
+/// How the binary at `path` is linked, from its ELF header and program headers: the shipped
+/// one (`cargo ship`) is a static PIE, `cargo build --release` makes a dynamic one.
+fn linkage(path: &PathBuf) -> Result<&'static str> {
+    let elf = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u64_at = |o: usize| {
+        elf.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
+    };
+    if elf.get(..5) != Some(b"\x7fELF\x02".as_slice()) {
+        return Ok("not a 64-bit ELF file");
+    }
+    let (Some(kind), Some(phoff), Some(phsize), Some(phnum)) =
+        (u16_at(16), u64_at(32), u16_at(54), u16_at(56))
+    else {
+        return Ok("a truncated ELF file");
+    };
+    const PT_INTERP: u32 = 3;
+    let interp = (0..usize::from(phnum)).any(|i| {
+        let at = phoff as usize + i * usize::from(phsize);
+        elf.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            == Some(PT_INTERP)
+    });
+    Ok(match (kind, interp) {
+        (3, false) => "static PIE: `cargo ship`, the shipped binary",
+        (3, true) => "dynamically linked PIE: `cargo build --release`, not the shipped binary",
+        (2, false) => "static, not position-independent",
+        _ => "dynamically linked, not position-independent",
+    })
 }
