@@ -28,7 +28,7 @@ pub enum IecError {
     #[error("no identification from the meter after the sign-on request within {ms} ms{}", echo_hint(.echoed))]
     NoIdentification {
         /// The timeout.
-        ms: u128,
+        ms: u64,
         /// Whether the probe echoed the request (so the probe itself works).
         echoed: bool,
     },
@@ -38,7 +38,7 @@ pub enum IecError {
         /// What came, shown.
         got: String,
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
     /// More than [`MAX_LINE`] bytes without a line end.
     #[error("the meter answered the sign-on request with more than {MAX_LINE} bytes without CR LF (\"{0}…\"): noise, or the port is not at 300 baud 7E1")]
@@ -86,7 +86,7 @@ pub enum IecError {
     #[error("no sign-on request from the client within {ms} ms")]
     NoSignOn {
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
     /// (Meter side) no option select came in time.
     #[error(
@@ -94,7 +94,7 @@ pub enum IecError {
     )]
     NoAck {
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
     /// (Meter side) the identification was answered with something else.
     #[error("the client answered the identification with \"{0}\" instead of the acknowledgement/option select ACK 2 Z 2 CR LF")]
@@ -318,7 +318,7 @@ impl IecClient {
     }
 
     /// The error for "no identification within `ms`", saying what (if anything) came.
-    pub fn timeout_error(&self, ms: u128) -> IecError {
+    pub fn timeout_error(&self, ms: u64) -> IecError {
         let pending = self
             .buf
             .iter()
@@ -437,7 +437,7 @@ impl IecServer {
     }
 
     /// The error for "nothing (more) from the client within `ms`", for the step it stopped at.
-    pub fn timeout_error(&self, ms: u128) -> IecError {
+    pub fn timeout_error(&self, ms: u64) -> IecError {
         match self.state {
             ServerState::AwaitRequest => IecError::NoSignOn { ms },
             _ => IecError::NoAck { ms },

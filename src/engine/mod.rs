@@ -43,7 +43,7 @@ pub enum EngineError {
         /// What we waited for.
         waiting_for: &'static str,
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
     /// Part of a frame came, then nothing more in time (a frame cut off on the way).
     #[error("incomplete frame ({bytes} bytes) from the meter: the rest did not come within {ms} ms while waiting for {waiting_for}")]
@@ -53,7 +53,7 @@ pub enum EngineError {
         /// The bytes of the frame received before the timeout.
         bytes: usize,
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
     /// The link layer failed (bad frame, wrong address, FRMR, DM).
     #[error("{0}")]

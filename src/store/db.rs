@@ -12,9 +12,10 @@ use super::{schema, StoreError};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Page cache per connection, in KiB (negative for `PRAGMA cache_size`): the hot index pages of
-/// a few thousand series, with room to spare. 16 MiB inserts as fast as 32 or 64 MiB
-/// (`cargo bench --bench store`) and every MiB more is resident in a long-running logger.
-const CACHE_SIZE_KIB: i64 = -16 * 1024;
+/// a few thousand series. 8 MiB inserts as fast as 16, 32 or 64 MiB (`cargo bench --bench
+/// store`), and every MiB more is resident in a long-running logger; a fleet's tens of
+/// thousands of series outgrow any of them, and their pages then come from the kernel's cache.
+const CACHE_SIZE_KIB: i64 = -8 * 1024;
 
 /// WAL pages after which a commit checkpoints (SQLite's default is 1,000): about 40 MiB.
 const WAL_CHECKPOINT_PAGES: i64 = 10_000;

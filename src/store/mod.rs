@@ -27,7 +27,7 @@
 //! a crash or power loss. `NORMAL` would be faster but may lose the last commits on power
 //! loss. Batching readings into one transaction keeps the fsync cost per poll, not per row.
 //! Each commit also rewrites the tail page of every series it touches in the `(series, ts)`
-//! index, so the connection keeps a 16 MiB page cache and checkpoints the WAL every 10,000
+//! index, so the connection keeps an 8 MiB page cache and checkpoints the WAL every 10,000
 //! pages rather than every 1,000 (a checkpoint copies the hot pages back and fsyncs the
 //! database).
 //!

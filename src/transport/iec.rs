@@ -33,7 +33,7 @@ pub async fn sign_on<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let read = timeout_at(deadline, stream.read(&mut buf)).await;
         let Ok(read) = read else {
-            return Err(client.timeout_error(timeout.as_millis()));
+            return Err(client.timeout_error(timeout.as_millis() as u64));
         };
         let n = bytes_read(read, "waiting for the meter's identification")?;
         if let IecEvent::SendAck { bytes, baud } = client.receive(&buf[..n])? {
@@ -65,7 +65,7 @@ pub async fn answer_sign_on<S: AsyncRead + AsyncWrite + Unpin>(
             IecServerEvent::NeedMore => {
                 let read = timeout_at(deadline, stream.read(&mut buf)).await;
                 let Ok(read) = read else {
-                    return Err(server.timeout_error(timeout.as_millis()));
+                    return Err(server.timeout_error(timeout.as_millis() as u64));
                 };
                 n = bytes_read(read, "waiting for the client's sign-on")?;
             }

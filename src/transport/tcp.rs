@@ -29,7 +29,7 @@ pub enum TcpError {
         /// host:port.
         addr: String,
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
 }
 
@@ -67,7 +67,7 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStre
         Ok(r) => r,
         Err(_) => Err(TcpError::Timeout {
             addr: addr.clone(),
-            ms: timeout.as_millis(),
+            ms: timeout.as_millis() as u64,
         }),
     }
 }

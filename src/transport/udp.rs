@@ -46,7 +46,7 @@ pub enum UdpError {
         /// host:port.
         addr: String,
         /// The timeout.
-        ms: u128,
+        ms: u64,
     },
 }
 
@@ -64,7 +64,7 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<UdpLink
         Err(_) => {
             return Err(UdpError::Timeout {
                 addr,
-                ms: timeout.as_millis(),
+                ms: timeout.as_millis() as u64,
             })
         }
         Ok(r) => r.map_err(|source| UdpError::Resolve {
