@@ -9,12 +9,13 @@
 //! here as well as (when it has the database open anyway) into SQLite.
 //!
 //! Every change is a read-modify-write under an exclusive lock on `<store>.leases.lock`, and
-//! every reader holds that lock too. The new contents are written over the old in place and
-//! end with an `end` line; the file is then cut to their length. Not a temporary file renamed
-//! over, nor a truncation to zero first: ext4 writes a file replaced either way to disk at
-//! once (its `auto_da_alloc`), which cost a ciphered one-shot `read` two disk writes, a
-//! quarter of a millisecond each. A file without its `end` line (a write torn by a crash) is
-//! read as empty. Nothing here is fsynced: a lease is only ever a part of a block reserved
+//! every reader holds that lock too. The new contents are written over the old in place, in
+//! one write, end with an `end` line and are padded with spaces to the old length when shorter
+//! (the file never shrinks, so nothing of an older text is ever left after the new one). Not a
+//! temporary file renamed over, nor a truncation to zero first: ext4 writes a file replaced
+//! either way to disk at once (its `auto_da_alloc`), which cost a ciphered one-shot `read` two
+//! disk writes, a quarter of a millisecond each. A file without its `end` line (a write torn
+//! by a crash of the machine) is read as empty. Nothing here is fsynced: a lease is only ever a part of a block reserved
 //! durably in SQLite, and it is dropped when the boot id differs, so a file lost or rolled
 //! back by a crash of the machine costs a new reservation (one fsync), never a repeated
 //! counter. A line that does not parse is ignored, with the same effect.
@@ -171,24 +172,42 @@ impl LeaseFile {
             r => r?,
         };
         lock.lock()?;
-        let old = match std::fs::read_to_string(&self.path) {
-            Ok(text) => Contents::parse(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
+        let (old, old_len) = match std::fs::read(&self.path) {
             // Not text: as if it were missing (see the module's comment).
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Contents::default(),
+            Ok(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => (Contents::parse(text), bytes.len()),
+                Err(_) => (Contents::default(), bytes.len()),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Contents::default(), 0),
             Err(e) => return Err(e),
         };
         let mut new = old.clone();
         let out = f(&mut new);
         if new != old {
-            let text = new.text();
-            let mut file = private(&self.path)?;
-            file.write_all(text.as_bytes())?;
-            file.set_len(text.len() as u64)?;
+            let text = padded(new.text(), old_len);
+            // One write over the old contents, never shorter than they were: there is no
+            // moment, even for a process killed half-way, when the end of an older and longer
+            // text follows the new one (a version before the `end` line would read it).
+            private(&self.path)?.write_all(text.as_bytes())?;
         }
         // The lock goes with `lock`, after the write.
         Ok((out, new))
     }
+}
+
+/// `text` made as long as `len` by a last line of spaces after a `#` (which every reader
+/// ignores), when it is shorter.
+fn padded(mut text: String, len: usize) -> String {
+    match len.saturating_sub(text.len()) {
+        0 => {}
+        1 => text.push('\n'),
+        n => {
+            text.push('#');
+            text.extend(std::iter::repeat_n(' ', n - 2));
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// Opens `path` for writing at its start, created readable by its owner only.
@@ -259,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn a_shorter_update_leaves_no_tail_behind() {
+    fn a_shorter_update_is_padded_to_the_old_length_and_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let f = LeaseFile::beside(&dir.path().join("c.db"));
         let titles: Vec<String> = (0..20).map(|i| format!("4D4D4D00000000{i:02}")).collect();
@@ -274,9 +293,20 @@ mod tests {
             .update(|c| c.floors.retain(|(t, _), _| t == &titles[0]))
             .unwrap();
         let text = std::fs::read_to_string(f.path()).unwrap();
-        assert!((text.len() as u64) < long);
-        assert_eq!(text, c.text());
-        assert_eq!(f.update(|d| d.clone()).unwrap().0.floors.len(), 1);
+        assert_eq!(text.len() as u64, long, "never shorter");
+        let (body, pad) = text.split_at(c.text().len());
+        assert_eq!(body, c.text());
+        assert!(pad.starts_with('#') && pad.ends_with('\n'), "{pad:?}");
+        assert!(pad[1..pad.len() - 1].bytes().all(|b| b == b' '));
+        // Every reader, also one of an earlier version (whole lines, no `end`), sees the new
+        // contents only.
+        let (seen, _) = f.update(|d| d.clone()).unwrap();
+        assert_eq!(seen, c);
+        let mut whole = format!("{HEADER_WHOLE}\n");
+        whole.push_str(text.split_once('\n').unwrap().1);
+        assert_eq!(Contents::parse(&whole), c);
+        assert_eq!(padded("ab\n".into(), 4), "ab\n\n");
+        assert_eq!(padded("ab\n".into(), 2), "ab\n");
     }
 
     #[test]
